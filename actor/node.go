@@ -1,0 +1,295 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"cloister/capability"
+	"cloister/isolate"
+
+	proto "github.com/asynkron/protoactor-go/actor"
+)
+
+// ErrRootFailed is returned by Wait when the root supervisor gave up.
+var ErrRootFailed = errors.New("root supervisor failed")
+
+// ErrStarted is returned by Start on a node that has already started.
+var ErrStarted = errors.New("node already started")
+
+// Options configure a node.
+type Options struct {
+	// Logger receives the node's structured log; nil discards it.
+	Logger *slog.Logger
+	// Limits are the defaults for every worker; zero fields take
+	// isolate's defaults.
+	Limits isolate.Limits
+}
+
+// Node runs one process tree. Start it with a root spec, stop it with
+// Shutdown; Wait returns when it has stopped. Safe for concurrent use.
+type Node struct {
+	log    *slog.Logger
+	limits isolate.Limits
+	system *proto.ActorSystem
+
+	nextID atomic.Uint64
+	root   *Process
+	byPath map[string]*Process // fixed once Start returns
+	byID   map[uint64]*Process
+
+	subMu sync.RWMutex
+	subs  []func(Event)
+
+	startOnce    sync.Once
+	shutdownOnce sync.Once
+	failOnce     sync.Once
+	failure      *Crash
+	done         chan struct{}
+	failed       chan struct{}
+}
+
+// NewNode returns a node that has not started.
+func NewNode(opts Options) (*Node, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	n := &Node{
+		log:    log,
+		limits: opts.Limits.WithDefaults(),
+		system: proto.NewActorSystem(proto.WithLoggerFactory(func(*proto.ActorSystem) *slog.Logger { return quiet })),
+		byPath: make(map[string]*Process),
+		byID:   make(map[uint64]*Process),
+		done:   make(chan struct{}),
+		failed: make(chan struct{}),
+	}
+	return n, nil
+}
+
+// Subscribe calls fn for every event from now on. fn runs on the goroutine
+// of the process concerned and must not block.
+func (n *Node) Subscribe(fn func(Event)) {
+	n.subMu.Lock()
+	defer n.subMu.Unlock()
+	n.subs = append(n.subs, fn)
+}
+
+func (n *Node) emit(e Event) {
+	n.subMu.RLock()
+	defer n.subMu.RUnlock()
+	for _, fn := range n.subs {
+		fn(e)
+	}
+}
+
+// Start builds the tree declared by root, resolves every grant, and starts
+// it: children start in order. It does not block.
+func (n *Node) Start(root ChildSpec) error {
+	err := ErrStarted
+	n.startOnce.Do(func() {
+		err = n.start(root)
+	})
+	return err
+}
+
+func (n *Node) start(root ChildSpec) error {
+	if !root.IsSupervisor() {
+		return fmt.Errorf("start: the root %q must be a supervisor", root.Name)
+	}
+	r, err := n.build(root, nil)
+	if err != nil {
+		return err
+	}
+	if err := n.resolveGrants(r); err != nil {
+		return err
+	}
+	n.root = r
+	n.Subscribe(n.logEvent)
+	pid, err := n.system.Root.SpawnNamed(proto.PropsFromProducer(func() proto.Actor { return newGroup(r) }), "cloister")
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	r.pid.Store(pid)
+	return nil
+}
+
+func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
+	p := &Process{node: n, id: n.nextID.Add(1), name: spec.Name, spec: spec, parent: parent}
+	switch {
+	case parent == nil:
+		p.path = ""
+	case parent.path == "":
+		p.path = spec.Name
+	default:
+		p.path = parent.path + "/" + spec.Name
+	}
+	if spec.IsSupervisor() {
+		p.kind = KindSupervisor
+		seen := make(map[string]bool)
+		for _, cs := range spec.Children {
+			if cs.Name == "" || strings.Contains(cs.Name, "/") {
+				return nil, fmt.Errorf("child of %q: invalid name %q", p.path, cs.Name)
+			}
+			if seen[cs.Name] {
+				return nil, fmt.Errorf("child of %q: duplicate name %q", p.path, cs.Name)
+			}
+			seen[cs.Name] = true
+			ch, err := n.build(cs, p)
+			if err != nil {
+				return nil, err
+			}
+			p.children = append(p.children, ch)
+		}
+	} else if spec.Script == nil {
+		return nil, fmt.Errorf("process %q: no script", p.path)
+	}
+	n.byPath[p.path] = p
+	n.byID[p.id] = p
+	return p, nil
+}
+
+func (n *Node) resolveGrants(p *Process) error {
+	for _, g := range p.spec.Grants {
+		to, ok := n.byPath[g.To]
+		if !ok || g.To == "" {
+			return fmt.Errorf("process %q: grant %q: no process at %q", p.path, g.Name, g.To)
+		}
+		p.grants = append(p.grants, isolate.Grant{Name: g.Name, Cap: capability.New(to, g.Rights)})
+	}
+	for _, ch := range p.children {
+		if err := n.resolveGrants(ch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (n *Node) producer(p *Process) proto.Actor {
+	if p.kind == KindSupervisor {
+		return newGroup(p)
+	}
+	return newWorker(p)
+}
+
+func (n *Node) limitsFor(l isolate.Limits) isolate.Limits {
+	if l.CPU <= 0 {
+		l.CPU = n.limits.CPU
+	}
+	if l.Stack <= 0 {
+		l.Stack = n.limits.Stack
+	}
+	if l.MessageBytes <= 0 {
+		l.MessageBytes = n.limits.MessageBytes
+	}
+	if l.Timers <= 0 {
+		l.Timers = n.limits.Timers
+	}
+	return l
+}
+
+// Root returns the root supervisor, or nil before Start.
+func (n *Node) Root() *Process { return n.root }
+
+// Lookup returns the process at path ("" is the root).
+func (n *Node) Lookup(path string) (*Process, bool) {
+	p, ok := n.byPath[path]
+	return p, ok
+}
+
+// Process returns the process with the given id.
+func (n *Node) Process(id uint64) (*Process, bool) {
+	p, ok := n.byID[id]
+	return p, ok
+}
+
+// Capability returns a capability with rights over the process at path,
+// for embedding programs and tests: the operator holds all authority.
+func (n *Node) Capability(path string, rights capability.Rights) (*capability.Capability, error) {
+	p, ok := n.byPath[path]
+	if !ok {
+		return nil, fmt.Errorf("no process at %q", path)
+	}
+	return capability.New(p, rights), nil
+}
+
+func (n *Node) fail(c *Crash) {
+	n.failOnce.Do(func() {
+		n.failure = c
+		n.emit(RootFailed{Crash: c})
+		close(n.failed)
+		go func() { _ = n.Shutdown(context.Background()) }()
+	})
+}
+
+// Failed is closed when the root supervisor gives up.
+func (n *Node) Failed() <-chan struct{} { return n.failed }
+
+// Shutdown stops the tree in order — children in reverse start order, each
+// worker's terminate run — and then the actor system. Safe to call twice;
+// it returns ctx's error if ctx ends first (the stop goes on).
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.shutdownOnce.Do(func() {
+		go func() {
+			defer close(n.done)
+			if n.root != nil {
+				if pid := n.root.pid.Load(); pid != nil {
+					_ = n.system.Root.StopFuture(pid).Wait()
+				}
+			}
+			n.system.Shutdown()
+		}()
+	})
+	select {
+	case <-n.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Wait blocks until the node has shut down. It returns an error wrapping
+// ErrRootFailed and the root's crash if the root supervisor gave up.
+func (n *Node) Wait() error {
+	<-n.done
+	select {
+	case <-n.failed:
+		return fmt.Errorf("%w: %w", ErrRootFailed, n.failure)
+	default:
+		return nil
+	}
+}
+
+func (n *Node) logEvent(e Event) {
+	switch e := e.(type) {
+	case Started:
+		if e.Incarnation > 1 {
+			n.log.Info("process restarted", keyProcess, e.Path, keyIncarnation, e.Incarnation)
+		} else {
+			n.log.Debug("process started", keyProcess, e.Path)
+		}
+	case Crashed:
+		c := e.Crash
+		n.log.Warn("process crashed", keyProcess, c.Path, keyIncarnation, c.Incarnation, keyReason, c.Reason,
+			keyError, errString(c.Err), "stack", c.Stack, "restart", c.Restarted)
+	case Stopped:
+		n.log.Debug("process stopped", keyProcess, e.Path, keyReason, e.Reason)
+	case Denied:
+		n.log.Warn("capability denied", "op", e.Op, keyError, e.Err)
+	case RootFailed:
+		n.log.Error("root supervisor failed; stopping the node", keyReason, e.Crash.Reason, keyError, errString(e.Crash.Err))
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

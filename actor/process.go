@@ -1,0 +1,234 @@
+package actor
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"cloister/capability"
+	"cloister/isolate"
+	"cloister/mailbox"
+
+	proto "github.com/asynkron/protoactor-go/actor"
+)
+
+// Kind says whether a process runs a script or supervises others.
+type Kind int
+
+// Process kinds.
+const (
+	KindWorker Kind = iota
+	KindSupervisor
+)
+
+func (k Kind) String() string {
+	if k == KindSupervisor {
+		return "supervisor"
+	}
+	return "worker"
+}
+
+// Status is where a process is in its life.
+type Status int32
+
+// Process statuses.
+const (
+	StatusStarting Status = iota
+	StatusRunning
+	StatusRestarting
+	StatusStopping
+	StatusStopped
+	StatusFailed
+)
+
+func (s Status) String() string {
+	return [...]string{"starting", "running", "restarting", "stopping", "stopped", "failed"}[s]
+}
+
+// Process is a supervised child slot: it outlives the incarnations that run
+// in it, and it is what capabilities designate. The exported methods are
+// safe for concurrent use.
+type Process struct {
+	node     *Node
+	id       uint64
+	name     string
+	path     string
+	kind     Kind
+	spec     ChildSpec
+	parent   *Process
+	children []*Process // fixed at build time, in start order
+
+	pid         atomic.Pointer[proto.PID]
+	status      atomic.Int32
+	incarnation atomic.Uint64
+	restarts    atomic.Uint64
+	queued      atomic.Int64 // messages sent and not yet taken up by a turn
+	handled     atomic.Uint64
+
+	// stash holds messages that arrived while a turn awaited a promise, and
+	// those left when an incarnation crashed; the next turn takes them first.
+	// Only the process's own actor goroutine touches it.
+	stash []*deliver
+
+	grants []isolate.Grant // resolved at build time
+
+	mu        sync.Mutex
+	lastCrash []*Crash // newest last, at most maxCrashReports
+}
+
+const maxCrashReports = 10
+
+// TargetID implements capability.Target.
+func (p *Process) TargetID() uint64 { return p.id }
+
+// ID is the process's node-unique number.
+func (p *Process) ID() uint64 { return p.id }
+
+// Name is the child's name in its supervisor.
+func (p *Process) Name() string { return p.name }
+
+// Path is the names from the root joined by "/".
+func (p *Process) Path() string { return p.path }
+
+// Kind says whether the process is a worker or a supervisor.
+func (p *Process) Kind() Kind { return p.kind }
+
+// Status is the current status.
+func (p *Process) Status() Status { return Status(p.status.Load()) }
+
+// Incarnation counts the incarnations started in this slot, from 1.
+func (p *Process) Incarnation() uint64 { return p.incarnation.Load() }
+
+// Restarts counts restarts of this slot.
+func (p *Process) Restarts() uint64 { return p.restarts.Load() }
+
+// MailboxDepth is the number of messages waiting for a turn.
+func (p *Process) MailboxDepth() int64 { return p.queued.Load() }
+
+// Handled counts messages whose turn has started.
+func (p *Process) Handled() uint64 { return p.handled.Load() }
+
+// Children returns the supervised children in start order.
+func (p *Process) Children() []*Process { return p.children }
+
+// Script returns the path of the script a worker runs.
+func (p *Process) Script() string {
+	if p.spec.Script == nil {
+		return ""
+	}
+	return p.spec.Script.Path()
+}
+
+// Crashes returns the most recent crash reports, oldest first.
+func (p *Process) Crashes() []*Crash {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*Crash(nil), p.lastCrash...)
+}
+
+func (p *Process) recordCrash(c *Crash) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.lastCrash) == maxCrashReports {
+		copy(p.lastCrash, p.lastCrash[1:])
+		p.lastCrash = p.lastCrash[:maxCrashReports-1]
+	}
+	p.lastCrash = append(p.lastCrash, c)
+}
+
+func (p *Process) setStatus(s Status) { p.status.Store(int32(s)) }
+
+// tell puts a runtime message (reply, timer, timeout) in the process's
+// mailbox. It carries no authority of its own: only the runtime builds them.
+func (p *Process) tell(msg any) {
+	if pid := p.pid.Load(); pid != nil {
+		p.node.system.Root.Send(pid, msg)
+	}
+}
+
+// deliver is a script message in a mailbox. call is set for a call().
+type deliver struct {
+	env  *mailbox.Envelope
+	call *callRef
+}
+
+// callRef says where the answer to a call goes.
+type callRef struct {
+	caller      *Process
+	incarnation uint64
+	id          uint64
+}
+
+// reply answers a call; stale replies (another incarnation) are dropped.
+type reply struct {
+	incarnation uint64
+	id          uint64
+	env         *mailbox.Envelope
+	err         error
+}
+
+type timerFire struct {
+	incarnation uint64
+	id          uint64
+}
+
+type sendLater struct {
+	incarnation uint64
+	id          uint64
+	target      *capability.Capability
+	env         *mailbox.Envelope
+}
+
+type stopSelf struct{ incarnation uint64 }
+
+// signal is the runtime's choke point for acting on another process: every
+// send and call passes here with the capability it was made with, and
+// nothing reaches the target unless the capability carries need. The JS
+// host API checks first; this check holds even if that one were bypassed.
+func (n *Node) signal(c *capability.Capability, need capability.Rights, op string, msg *deliver) error {
+	if err := c.Check(need, op); err != nil {
+		n.emit(Denied{Op: op, Err: err})
+		return err
+	}
+	target, ok := c.Target().(*Process)
+	if !ok || target.node != n {
+		return isolate.ErrNoProc
+	}
+	switch target.Status() {
+	case StatusStopped, StatusFailed, StatusStopping:
+		return isolate.ErrNoProc
+	}
+	if target.kind != KindWorker {
+		return isolate.ErrNoProc
+	}
+	pid := target.pid.Load()
+	if pid == nil {
+		return isolate.ErrNoProc
+	}
+	target.queued.Add(1)
+	n.system.Root.Send(pid, msg)
+	return nil
+}
+
+// Crash is a crash report: which incarnation of which process ended
+// abnormally, why, and with which message.
+type Crash struct {
+	Path        string
+	Incarnation uint64
+	Reason      string // error, cpu_limit, exit:<reason>, ...
+	Err         error
+	Stack       string // the JS stack, mapped to the script's lines
+	Message     []byte // msgpack of the message being handled, if any
+	Time        time.Time
+	Restarted   bool // the supervisor decided to restart the process
+}
+
+func (c *Crash) Error() string {
+	if c.Err != nil {
+		return c.Path + ": " + c.Reason + ": " + c.Err.Error()
+	}
+	return c.Path + ": " + c.Reason
+}
+
+// Unwrap returns the underlying error.
+func (c *Crash) Unwrap() error { return c.Err }

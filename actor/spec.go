@@ -1,0 +1,54 @@
+package actor
+
+import (
+	"time"
+
+	"cloister/capability"
+	"cloister/isolate"
+)
+
+// ChildSpec declares one node of the process tree: a worker running a
+// script, or, when Strategy is set, a supervisor of Children. It is plain
+// data, the shape the manifest decodes into.
+type ChildSpec struct {
+	Name string
+
+	// Worker fields.
+	Script   *isolate.Script
+	Args     []byte // msgpack encoding of init's first argument; nil means undefined
+	Limits   isolate.Limits
+	Grants   []GrantSpec
+	Shutdown time.Duration // time terminate gets on an orderly stop; 0 means 5 s
+
+	// Supervisor fields.
+	Strategy Strategy
+	Children []ChildSpec
+}
+
+// IsSupervisor reports whether the spec declares a supervisor.
+func (s *ChildSpec) IsSupervisor() bool { return s.Strategy != nil }
+
+// GrantSpec gives a worker ctx.env[Name]: a capability with Rights over the
+// process at path To (names from the root joined by "/").
+type GrantSpec struct {
+	Name   string
+	To     string
+	Rights capability.Rights
+}
+
+// Strategy decides what a supervisor does when a child crashes. It is called
+// on the supervisor's own goroutine, one crash at a time.
+type Strategy interface {
+	// OnCrash returns the children to restart, in start order, or Escalate
+	// to give up and fail the supervisor itself.
+	OnCrash(children []*Process, crashed *Process, now time.Time) Decision
+	// String names the strategy, e.g. "one_for_one".
+	String() string
+}
+
+// Decision is a Strategy's answer.
+type Decision struct {
+	Restart  []*Process
+	Escalate bool
+	Reason   string // why it escalates, e.g. "reached_max_restart_intensity"
+}

@@ -1,0 +1,318 @@
+package actor
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"cloister/capability"
+	"cloister/isolate"
+	"cloister/mailbox"
+
+	proto "github.com/asynkron/protoactor-go/actor"
+)
+
+// worker is one incarnation of a script process bound to a protoactor
+// actor. protoactor recreates it on every restart in place, keeping the
+// mailbox, so messages queued for a crashed incarnation reach the next one.
+type worker struct {
+	proc *Process
+	inc  uint64
+	iso  *isolate.Isolate
+
+	current  *deliver // the message whose turn is running or awaited
+	crash    *Crash   // set by a turn that ended the incarnation
+	stopping string   // set by ctx.stop
+
+	timers  map[uint64]*time.Timer
+	nextID  uint64
+	calls   map[uint64]*time.Timer // outgoing calls awaiting a reply, with their timeouts
+	started bool
+}
+
+func newWorker(p *Process) proto.Actor {
+	return &worker{proc: p, timers: make(map[uint64]*time.Timer), calls: make(map[uint64]*time.Timer)}
+}
+
+// Receive implements proto.Actor. A crash panics with a *Crash, which
+// protoactor's mailbox recovers and hands to the supervisor.
+func (w *worker) Receive(c proto.Context) {
+	switch m := c.Message().(type) {
+	case *proto.Started:
+		w.start()
+	case *deliver:
+		w.proc.stash = append(w.proc.stash, m)
+	case *reply:
+		if m.incarnation == w.inc {
+			if t, ok := w.calls[m.id]; ok {
+				t.Stop()
+				delete(w.calls, m.id)
+				w.check(w.iso.SettleCall(m.id, m.env, m.err))
+			}
+		}
+	case *timerFire:
+		if m.incarnation == w.inc {
+			delete(w.timers, m.id)
+			w.check(w.iso.FireTimer(m.id))
+		}
+	case *sendLater:
+		if m.incarnation == w.inc {
+			delete(w.timers, m.id)
+			_ = w.proc.node.signal(m.target, capability.Send, "sendAfter", &deliver{env: m.env})
+		}
+	case *stopSelf:
+		if m.incarnation == w.inc {
+			c.Stop(c.Self())
+		}
+		return
+	case *proto.Stopping:
+		w.stop(c)
+		return
+	case *proto.Restarting:
+		w.close()
+		return
+	case *proto.Stopped:
+		w.proc.setStatus(StatusStopped)
+		w.proc.node.emit(Stopped{Path: w.proc.path, Reason: w.stopping})
+		return
+	default:
+		return
+	}
+	w.drain(c)
+}
+
+// start creates a fresh isolate and runs init: the first turn.
+func (w *worker) start() {
+	p := w.proc
+	w.inc = p.incarnation.Add(1)
+	if w.inc > 1 {
+		p.restarts.Add(1)
+		p.setStatus(StatusRestarting)
+	}
+	iso, err := isolate.New(p.spec.Script, isolate.Config{
+		Name:   p.path,
+		Self:   capability.New(p, capability.All),
+		Env:    p.grants,
+		Limits: p.node.limitsFor(p.spec.Limits),
+		Host:   (*host)(w),
+	})
+	if err != nil {
+		w.fail(nil, "error", err)
+	}
+	w.iso = iso
+	w.started = true
+	p.setStatus(StatusRunning)
+	p.node.emit(Started{Path: p.path, Incarnation: w.inc})
+	var args *mailbox.Envelope
+	if p.spec.Args != nil {
+		args = mailbox.NewEnvelope(p.spec.Args, nil)
+	}
+	w.iso.Init(args, func(o isolate.Outcome) {
+		if o.Crash != nil {
+			w.crash = w.newCrash(nil, o.Crash)
+		}
+	})
+	w.check(nil)
+}
+
+// drain starts turns for stashed messages until a turn awaits a promise.
+func (w *worker) drain(c proto.Context) {
+	for !w.iso.Busy() && len(w.proc.stash) > 0 && w.stopping == "" {
+		d := w.proc.stash[0]
+		w.proc.stash[0] = nil
+		w.proc.stash = w.proc.stash[1:]
+		w.proc.queued.Add(-1)
+		w.proc.handled.Add(1)
+		w.current = d
+		w.iso.Receive(d.env, d.call != nil, func(o isolate.Outcome) { w.turnDone(d, o) })
+		w.check(nil)
+	}
+	if len(w.proc.stash) == 0 {
+		w.proc.stash = nil // let a burst's backing array go
+	}
+	if w.stopping != "" && !w.iso.Busy() {
+		w.exit(c)
+	}
+}
+
+// turnDone answers the caller, if any, and records a crash.
+func (w *worker) turnDone(d *deliver, o isolate.Outcome) {
+	if w.current == d {
+		w.current = nil
+	}
+	if d.call != nil {
+		r := &reply{incarnation: d.call.incarnation, id: d.call.id, env: o.Reply, err: o.ReplyErr}
+		if o.Crash != nil {
+			r.env, r.err = nil, fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, crashReason(o.Crash))
+		}
+		d.call.caller.tell(r)
+	}
+	if o.Crash != nil {
+		w.crash = w.newCrash(d, o.Crash)
+	}
+}
+
+// check ends the incarnation if err or a finished turn crashed it.
+func (w *worker) check(err error) {
+	if err != nil && w.crash == nil {
+		w.crash = w.newCrash(w.current, err)
+		if w.current != nil && w.current.call != nil {
+			w.current.call.caller.tell(&reply{incarnation: w.current.call.incarnation, id: w.current.call.id,
+				err: fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, crashReason(err))})
+		}
+	}
+	if w.crash != nil {
+		cr := w.crash
+		w.crash = nil
+		panic(cr)
+	}
+}
+
+func (w *worker) fail(d *deliver, reason string, err error) {
+	cr := w.newCrash(d, err)
+	cr.Reason = reason
+	panic(cr)
+}
+
+func (w *worker) newCrash(d *deliver, err error) *Crash {
+	cr := &Crash{Path: w.proc.path, Incarnation: w.inc, Reason: crashReason(err), Err: err, Time: time.Now()}
+	var je *isolate.JSError
+	if errors.As(err, &je) {
+		cr.Stack = je.Stack
+	}
+	if d != nil {
+		cr.Message = d.env.Data()
+	}
+	return cr
+}
+
+// crashReason is the typed reason for an error that ended an incarnation.
+func crashReason(err error) string {
+	var cr *Crash
+	switch {
+	case errors.As(err, &cr):
+		return cr.Reason
+	case errors.Is(err, isolate.ErrCPULimit):
+		return "cpu_limit"
+	}
+	return "error"
+}
+
+// exit ends the incarnation after ctx.stop: "normal" stops the process,
+// any other reason is an abnormal exit that the supervisor handles.
+func (w *worker) exit(c proto.Context) {
+	if w.stopping == "normal" {
+		w.proc.setStatus(StatusStopping)
+		c.Stop(c.Self())
+		return
+	}
+	cr := w.newCrash(nil, fmt.Errorf("stopped with reason %q", w.stopping))
+	cr.Reason = "exit:" + w.stopping
+	w.stopping = ""
+	panic(cr)
+}
+
+// stop runs terminate on an orderly stop.
+func (w *worker) stop(c proto.Context) {
+	w.proc.setStatus(StatusStopping)
+	if w.iso != nil && w.started {
+		reason := w.stopping
+		if reason == "" {
+			reason = "shutdown"
+		}
+		if err := w.iso.Terminate(reason); err != nil {
+			w.proc.node.log.Warn("terminate failed", keyProcess, w.proc.path, keyError, err)
+		}
+	}
+	w.close()
+}
+
+// close drops the isolate and everything scheduled for this incarnation.
+func (w *worker) close() {
+	for id, t := range w.timers {
+		t.Stop()
+		delete(w.timers, id)
+	}
+	for id, t := range w.calls {
+		t.Stop()
+		delete(w.calls, id)
+	}
+	if w.current != nil {
+		// The message that crashed the incarnation is in the crash report;
+		// the ones behind it stay stashed for the next incarnation.
+		w.current = nil
+	}
+	if w.iso != nil {
+		w.iso.Close()
+		w.iso = nil
+	}
+}
+
+// host is the worker seen from its isolate.
+type host worker
+
+func (h *host) w() *worker { return (*worker)(h) }
+
+func (h *host) Send(c *capability.Capability, msg *mailbox.Envelope) error {
+	return h.proc.node.signal(c, capability.Send, "send", &deliver{env: msg})
+}
+
+func (h *host) Call(c *capability.Capability, msg *mailbox.Envelope, timeout time.Duration) (uint64, error) {
+	w := h.w()
+	w.nextID++
+	id := w.nextID
+	d := &deliver{env: msg, call: &callRef{caller: w.proc, incarnation: w.inc, id: id}}
+	if err := w.proc.node.signal(c, capability.Send, "call", d); err != nil {
+		return 0, err
+	}
+	inc, proc := w.inc, w.proc
+	w.calls[id] = time.AfterFunc(timeout, func() {
+		proc.tell(&reply{incarnation: inc, id: id, err: fmt.Errorf("%w after %v", isolate.ErrCallTimeout, timeout)})
+	})
+	return id, nil
+}
+
+func (h *host) SendAfter(c *capability.Capability, msg *mailbox.Envelope, d time.Duration) (uint64, error) {
+	if err := c.Check(capability.Send, "sendAfter"); err != nil {
+		return 0, err
+	}
+	return h.schedule(d, func(id uint64) any {
+		return &sendLater{incarnation: h.inc, id: id, target: c, env: msg}
+	})
+}
+
+func (h *host) StartTimer(d time.Duration) (uint64, error) {
+	return h.schedule(d, func(id uint64) any { return &timerFire{incarnation: h.inc, id: id} })
+}
+
+func (h *host) schedule(d time.Duration, msg func(id uint64) any) (uint64, error) {
+	w := h.w()
+	if len(w.timers) >= w.proc.node.limitsFor(w.proc.spec.Limits).Timers {
+		return 0, fmt.Errorf("%w: the limit is %d", isolate.ErrTooManyTimers, len(w.timers))
+	}
+	w.nextID++
+	id := w.nextID
+	m, proc := msg(id), w.proc
+	w.timers[id] = time.AfterFunc(d, func() { proc.tell(m) })
+	return id, nil
+}
+
+func (h *host) CancelTimer(ref uint64) bool {
+	t, ok := h.timers[ref]
+	if ok {
+		t.Stop()
+		delete(h.timers, ref)
+	}
+	return ok
+}
+
+func (h *host) Stop(reason string) {
+	if h.stopping == "" {
+		h.stopping = reason
+	}
+}
+
+func (h *host) Log(level slog.Level, msg string) {
+	h.proc.node.log.Log(nil, level, msg, keyProcess, h.proc.path, keyIncarnation, h.inc, keySource, "console")
+}

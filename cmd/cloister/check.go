@@ -1,0 +1,24 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"cloister/isolate"
+	"cloister/supervisor"
+)
+
+func checkCmd(args []string, stdout, _ io.Writer) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%w: check takes one manifest", errUsage)
+	}
+	m, err := supervisor.Load(args[0])
+	if err != nil {
+		return err
+	}
+	if _, err := m.Spec(isolate.NewCompiler()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", args[0])
+	return nil
+}

@@ -1,0 +1,159 @@
+package isolate
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
+	"github.com/evanw/esbuild/pkg/api"
+)
+
+// Script is a compiled actor module. It is immutable and shared by every
+// actor and incarnation that runs it. Safe for concurrent use.
+type Script struct {
+	path string
+	prog *goja.Program
+}
+
+// Path returns the file the script was compiled from.
+func (s *Script) Path() string { return s.path }
+
+// exportsName is the global the compiled module assigns its exports to.
+const exportsName = "__cloister_exports"
+
+// sourceMapURL marks the compiled code; the loader answers it with the map
+// esbuild produced and refuses everything else, so goja never reads a file.
+const sourceMapURL = "cloister:sourcemap"
+
+// Compile transforms an ES module or TypeScript source with esbuild and
+// compiles it for goja. name is used in errors and stack traces. Imports are
+// refused: an actor runs only the file the operator named.
+func Compile(name string, src []byte) (*Script, error) {
+	if err := checkSource(string(src), maxScriptBytes); err != nil {
+		return nil, &CompileError{File: name, Msg: err.Error()}
+	}
+	loader := api.LoaderJS
+	if strings.HasSuffix(name, ".ts") || strings.HasSuffix(name, ".mts") {
+		loader = api.LoaderTS
+	}
+	res := api.Build(api.BuildOptions{
+		Stdin: &api.StdinOptions{
+			Contents:   string(src),
+			Sourcefile: name,
+			Loader:     loader,
+		},
+		Bundle:      true,
+		Plugins:     []api.Plugin{noImports},
+		Format:      api.FormatIIFE,
+		GlobalName:  exportsName,
+		Target:      api.ES2020,
+		Sourcemap:   api.SourceMapExternal,
+		Charset:     api.CharsetUTF8,
+		Outfile:     "out.js",
+		TsconfigRaw: "{}", // never read a tsconfig.json from the host
+		Write:       false,
+		LogLevel:    api.LogLevelSilent,
+	})
+	if len(res.Errors) > 0 {
+		return nil, compileErrorFrom(name, res.Errors[0])
+	}
+	var code string
+	var sm []byte
+	for _, f := range res.OutputFiles {
+		if strings.HasSuffix(f.Path, ".map") {
+			sm = f.Contents
+		} else {
+			code = string(f.Contents)
+		}
+	}
+	// esbuild ends the code with its own sourceMappingURL comment; goja reads
+	// the last one, which is ours.
+	code += "\n//# sourceMappingURL=" + sourceMapURL + "\n"
+	ast, err := goja.Parse(name, code, parser.WithSourceMapLoader(func(path string) ([]byte, error) {
+		if path == sourceMapURL {
+			return sm, nil
+		}
+		return nil, errors.New("source maps are not loaded from files")
+	}))
+	if err != nil {
+		return nil, &CompileError{File: name, Msg: err.Error()}
+	}
+	prog, err := goja.CompileAST(ast, true)
+	if err != nil {
+		return nil, &CompileError{File: name, Msg: err.Error()}
+	}
+	return &Script{path: name, prog: prog}, nil
+}
+
+// noImports refuses every import: an actor runs only the file the operator
+// named, and the bundler must never read another file on a script's behalf.
+var noImports = api.Plugin{
+	Name: "cloister-no-imports",
+	Setup: func(b api.PluginBuild) {
+		b.OnResolve(api.OnResolveOptions{Filter: ".*"}, func(a api.OnResolveArgs) (api.OnResolveResult, error) {
+			return api.OnResolveResult{}, fmt.Errorf("import %q: imports are not supported, an actor runs only its own file", a.Path)
+		})
+	},
+}
+
+func compileErrorFrom(name string, m api.Message) *CompileError {
+	e := &CompileError{File: name, Msg: m.Text}
+	if m.Location != nil {
+		e.Line = m.Location.Line
+		e.Column = m.Location.Column + 1
+	}
+	return e
+}
+
+// Compiler compiles script files once and hands out the shared result.
+// Safe for concurrent use.
+type Compiler struct {
+	mu      sync.Mutex
+	scripts map[string]*Script
+}
+
+// NewCompiler returns an empty compile cache.
+func NewCompiler() *Compiler { return &Compiler{scripts: make(map[string]*Script)} }
+
+// Load compiles the file at path, or returns the copy compiled before.
+func (c *Compiler) Load(path string) (*Script, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.scripts[abs]; ok {
+		return s, nil
+	}
+	switch filepath.Ext(abs) {
+	case ".js", ".mjs", ".ts", ".mts":
+	default:
+		return nil, &CompileError{File: path, Msg: "a script must be .js, .mjs or .ts"}
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("load script: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &CompileError{File: path, Msg: "not a regular file"}
+	}
+	if fi.Size() > maxScriptBytes {
+		return nil, &CompileError{File: path, Msg: fmt.Sprintf("script is %d bytes, over the limit of %d", fi.Size(), maxScriptBytes)}
+	}
+	src, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, fmt.Errorf("load script: %w", err)
+	}
+	s, err := Compile(path, src)
+	if err != nil {
+		return nil, err
+	}
+	c.scripts[abs] = s
+	return s, nil
+}

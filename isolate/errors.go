@@ -1,0 +1,90 @@
+package isolate
+
+import (
+	"errors"
+	"fmt"
+
+	"cloister/capability"
+)
+
+// ErrCPULimit is the reason of a turn interrupted for running past its CPU limit.
+var ErrCPULimit = errors.New("cpu_limit")
+
+// ErrNoReceive is returned for a script that does not export a receive function.
+var ErrNoReceive = errors.New("script does not export a receive function")
+
+// ErrClosed is returned by calls on an isolate after Close.
+var ErrClosed = errors.New("isolate closed")
+
+// CompileError is a script that failed to compile: file, 1-based line and
+// column when known, and the parser's message.
+type CompileError struct {
+	File   string
+	Line   int
+	Column int
+	Msg    string
+}
+
+func (e *CompileError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// JSError is an uncaught JavaScript exception: the thrown value's string
+// form and the stack, mapped to the script's source lines.
+type JSError struct {
+	Message string
+	Stack   string
+	cause   error
+}
+
+func (e *JSError) Error() string { return e.Message }
+
+// Unwrap returns the underlying goja error.
+func (e *JSError) Unwrap() error { return e.cause }
+
+// PanicError is a Go panic raised while the isolate was running, recovered
+// so that it ends only this incarnation.
+type PanicError struct{ Value any }
+
+func (e *PanicError) Error() string { return fmt.Sprintf("host panic: %v", e.Value) }
+
+// Errors a host reports for calls and sends; each becomes a JS error whose
+// name says which (see callErrorName).
+var (
+	// ErrCallTimeout rejects a call() whose reply did not come in time.
+	ErrCallTimeout = errors.New("call timed out")
+	// ErrCalleeCrashed rejects a call() whose callee crashed handling it.
+	ErrCalleeCrashed = errors.New("callee crashed")
+	// ErrNoProc is a send or call to a process that has ended.
+	ErrNoProc = errors.New("noproc: the process has ended")
+	// ErrMailboxFull is a send refused by the target's mailbox limit.
+	ErrMailboxFull = errors.New("mailbox full")
+)
+
+// callErrorName is the JS error name an error from the host is thrown as.
+func callErrorName(err error) string {
+	var ce *CloneError
+	switch {
+	case errors.Is(err, ErrCallTimeout):
+		return "TimeoutError"
+	case errors.Is(err, ErrCalleeCrashed):
+		return "CallError"
+	case errors.Is(err, ErrNoProc):
+		return "NoProcError"
+	case errors.Is(err, ErrTooManyTimers):
+		return "RangeError"
+	case errors.Is(err, ErrMailboxFull):
+		return "MailboxFull"
+	case errors.Is(err, capability.ErrDenied):
+		return "CapabilityError"
+	case errors.As(err, &ce):
+		return "DataCloneError"
+	}
+	return "Error"
+}
+
+// ErrTooManyTimers is a setTimeout or sendAfter past the process's timer limit.
+var ErrTooManyTimers = errors.New("too many timers")

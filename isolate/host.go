@@ -1,0 +1,452 @@
+package isolate
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"reflect"
+	"strings"
+	"time"
+
+	"cloister/capability"
+
+	"github.com/dop251/goja"
+)
+
+// The host API is built from native functions and plain objects only: no Go
+// value is ever passed to Runtime.ToValue, so no Go method or field can be
+// reached from a script.
+
+// capHandle is what a JS capability handle is backed by. Scripts see a
+// dynamic object whose properties are served here; they cannot read the
+// fields, and no object they build can export a *capHandle.
+type capHandle struct {
+	iso *Isolate
+	cap *capability.Capability
+}
+
+var capHandleType = reflect.TypeOf((*capHandle)(nil))
+
+// handleMethods are the properties a handle has, in order.
+var handleMethods = []string{"send", "call", "attenuate", "monitor", "demonitor", "link", "unlink", "exit", "kill", "spawn"}
+
+func (h *capHandle) Get(key string) goja.Value {
+	if key == "rights" {
+		names := h.cap.Rights().Names()
+		vals := make([]any, len(names))
+		for i, n := range names {
+			vals[i] = n
+		}
+		return h.iso.rt.NewArray(vals...)
+	}
+	if key == "toString" {
+		return h.iso.method(key)
+	}
+	for _, m := range handleMethods {
+		if m == key {
+			return h.iso.method(key)
+		}
+	}
+	return nil
+}
+
+func (h *capHandle) Set(string, goja.Value) bool { return false }
+func (h *capHandle) Has(key string) bool     { return h.Get(key) != nil }
+func (h *capHandle) Delete(string) bool      { return false }
+func (h *capHandle) Keys() []string          { return nil }
+
+// handleOf returns the handle behind o, if o is one.
+func handleOf(o *goja.Object) (*capHandle, bool) {
+	if o.ExportType() != capHandleType {
+		return nil, false
+	}
+	h, ok := o.Export().(*capHandle)
+	return h, ok
+}
+
+// handle returns a new JS handle for c in this isolate.
+func (i *Isolate) handle(c *capability.Capability) *goja.Object {
+	return i.rt.NewDynamicObject(&capHandle{iso: i, cap: c})
+}
+
+// capOf is the isolate's capability choke point: it resolves v to a
+// capability of this isolate and checks that it carries need for op. A
+// failure is thrown in the calling script.
+func (i *Isolate) capOf(v goja.Value, need capability.Rights, op string) *capability.Capability {
+	o, ok := v.(*goja.Object)
+	var h *capHandle
+	if ok {
+		h, ok = handleOf(o)
+	}
+	if !ok || h.iso != i {
+		panic(i.newError("TypeError", op+": not a capability"))
+	}
+	if err := h.cap.Check(need, op); err != nil {
+		i.cfg.Host.Log(slog.LevelWarn, "capability denied: "+err.Error())
+		panic(i.newError("CapabilityError", err.Error()))
+	}
+	return h.cap
+}
+
+// newError builds an Error object with the given name without reading any
+// global a script could have replaced.
+func (i *Isolate) newError(name, msg string) *goja.Object {
+	e := i.rt.NewTypeError(msg)
+	if name != "TypeError" {
+		_ = e.DefineDataProperty("name", i.rt.ToValue(name), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	}
+	return e
+}
+
+// throw raises err in the calling script as a JS error named after its kind.
+func (i *Isolate) throw(err error) {
+	panic(i.newError(callErrorName(err), err.Error()))
+}
+
+func (i *Isolate) fn(name string, f func(goja.FunctionCall) goja.Value) goja.Value {
+	v := i.rt.ToValue(f)
+	_ = v.(*goja.Object).DefineDataProperty("name", i.rt.ToValue(name), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	return v
+}
+
+// method returns the shared function behind a handle property.
+func (i *Isolate) method(name string) goja.Value {
+	if m, ok := i.methods[name]; ok {
+		return m
+	}
+	if i.methods == nil {
+		i.methods = make(map[string]goja.Value, len(handleMethods)+1)
+	}
+	var f func(goja.FunctionCall) goja.Value
+	switch name {
+	case "send":
+		f = func(call goja.FunctionCall) goja.Value {
+			c := i.capOf(call.This, capability.Send, "send")
+			env, err := i.encode(call.Argument(0))
+			if err != nil {
+				i.throw(err)
+			}
+			if err := i.cfg.Host.Send(c, env); err != nil {
+				i.throw(err)
+			}
+			return goja.Undefined()
+		}
+	case "call":
+		f = func(call goja.FunctionCall) goja.Value {
+			c := i.capOf(call.This, capability.Send, "call")
+			timeout := i.callTimeout(call.Argument(1))
+			env, err := i.encode(call.Argument(0))
+			if err != nil {
+				i.throw(err)
+			}
+			id, err := i.cfg.Host.Call(c, env, timeout)
+			if err != nil {
+				i.throw(err)
+			}
+			p, resolve, reject := i.rt.NewPromise()
+			i.calls[id] = pendingCall{resolve: resolve, reject: reject}
+			return i.rt.ToValue(p)
+		}
+	case "attenuate":
+		f = func(call goja.FunctionCall) goja.Value {
+			c := i.capOf(call.This, 0, "attenuate")
+			rights, err := i.rightsArg(call.Argument(0))
+			if err != nil {
+				panic(i.newError("TypeError", "attenuate: "+err.Error()))
+			}
+			sub, err := c.Attenuate(rights)
+			if err != nil {
+				panic(i.newError("CapabilityError", err.Error()))
+			}
+			return i.handle(sub)
+		}
+	case "toString":
+		f = func(call goja.FunctionCall) goja.Value {
+			return i.rt.ToValue("[object Capability]")
+		}
+	default:
+		// Operations that the supervision and capability work adds; the
+		// right is checked already so the model holds when they land.
+		right := map[string]capability.Rights{
+			"monitor": capability.Monitor, "demonitor": capability.Monitor,
+			"link": capability.Link, "unlink": capability.Link,
+			"exit": capability.Exit, "kill": capability.Kill, "spawn": capability.Spawn,
+		}[name]
+		f = func(call goja.FunctionCall) goja.Value {
+			i.capOf(call.This, right, name)
+			panic(i.newError("Error", name+": not supported yet"))
+		}
+	}
+	m := i.fn(name, f)
+	i.methods[name] = m
+	return m
+}
+
+func (i *Isolate) callTimeout(opts goja.Value) time.Duration {
+	o, ok := opts.(*goja.Object)
+	if !ok {
+		return DefaultCallTimeout
+	}
+	v := o.Get("timeout")
+	if v == nil || goja.IsUndefined(v) {
+		return DefaultCallTimeout
+	}
+	ms := v.ToFloat()
+	if math.IsNaN(ms) || ms <= 0 {
+		panic(i.newError("TypeError", "call: timeout must be a positive number of milliseconds"))
+	}
+	d := time.Duration(ms * float64(time.Millisecond))
+	if d > maxCallTimeout || ms > float64(maxCallTimeout/time.Millisecond) {
+		d = maxCallTimeout
+	}
+	return d
+}
+
+func (i *Isolate) rightsArg(v goja.Value) (capability.Rights, error) {
+	o, ok := v.(*goja.Object)
+	if !ok || o.ClassName() != "Array" {
+		return 0, fmt.Errorf("rights must be an array of names")
+	}
+	n := o.Get("length").ToInteger()
+	if n > 16 {
+		return 0, fmt.Errorf("too many rights")
+	}
+	var names []string
+	for k := int64(0); k < n; k++ {
+		s, ok := o.Get(fmt.Sprint(k)).Export().(string)
+		if !ok {
+			return 0, fmt.Errorf("rights must be strings")
+		}
+		names = append(names, s)
+	}
+	return capability.ParseRights(names)
+}
+
+// newContext builds the frozen ctx object passed to every handler.
+func (i *Isolate) newContext() *goja.Object {
+	rt := i.rt
+	ctx := rt.NewObject()
+	env := rt.NewObject()
+	for _, g := range i.cfg.Env {
+		_ = env.DefineDataProperty(g.Name, i.handle(g.Cap), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	}
+	_ = env.SetPrototype(nil)
+	ro := func(name string, v goja.Value) {
+		_ = ctx.DefineDataProperty(name, v, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	}
+	ro("self", i.handle(i.cfg.Self))
+	ro("env", env)
+	ro("stop", i.fn("stop", func(call goja.FunctionCall) goja.Value {
+		reason := "normal"
+		if a := call.Argument(0); !goja.IsUndefined(a) {
+			reason = truncate(a.String(), 256)
+		}
+		i.cfg.Host.Stop(reason)
+		return goja.Undefined()
+	}))
+	ro("sendAfter", i.fn("sendAfter", func(call goja.FunctionCall) goja.Value {
+		c := i.capOf(call.Argument(0), capability.Send, "sendAfter")
+		d := i.delayArg(call.Argument(2))
+		env, err := i.encode(call.Argument(1))
+		if err != nil {
+			i.throw(err)
+		}
+		ref, err := i.cfg.Host.SendAfter(c, env, d)
+		if err != nil {
+			i.throw(err)
+		}
+		return rt.ToValue(ref)
+	}))
+	ro("cancelTimer", i.fn("cancelTimer", func(call goja.FunctionCall) goja.Value {
+		ref, ok := timerRef(call.Argument(0))
+		if ok {
+			delete(i.timers, ref)
+		}
+		return rt.ToValue(ok && i.cfg.Host.CancelTimer(ref))
+	}))
+	ro("revocable", i.fn("revocable", func(call goja.FunctionCall) goja.Value {
+		c := i.capOf(call.Argument(0), 0, "revocable")
+		fwd, rv := c.Revocable()
+		out := rt.NewObject()
+		_ = out.Set("cap", i.handle(fwd))
+		_ = out.Set("revoke", i.fn("revoke", func(goja.FunctionCall) goja.Value {
+			rv.Revoke()
+			return goja.Undefined()
+		}))
+		return out
+	}))
+	return ctx
+}
+
+func timerRef(v goja.Value) (uint64, bool) {
+	f := v.ToFloat()
+	if math.IsNaN(f) || f < 1 || f > 1<<53 || f != math.Trunc(f) {
+		return 0, false
+	}
+	return uint64(f), true
+}
+
+func (i *Isolate) delayArg(v goja.Value) time.Duration {
+	ms := v.ToFloat()
+	if math.IsNaN(ms) || ms < 0 {
+		ms = 0
+	}
+	if ms > float64(24*time.Hour/time.Millisecond) {
+		ms = float64(24 * time.Hour / time.Millisecond)
+	}
+	return time.Duration(ms * float64(time.Millisecond))
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// maxLogLine bounds one console line.
+const maxLogLine = 8 << 10
+
+// installGlobals adds console, setTimeout and clearTimeout, and puts the
+// source limits in front of every way a script can compile code at run time.
+func (i *Isolate) installGlobals() error {
+	rt := i.rt
+	g := rt.GlobalObject()
+	console := rt.NewObject()
+	for name, level := range map[string]slog.Level{
+		"log": slog.LevelInfo, "info": slog.LevelInfo, "debug": slog.LevelDebug,
+		"warn": slog.LevelWarn, "error": slog.LevelError,
+	} {
+		level := level
+		_ = console.Set(name, i.fn(name, func(call goja.FunctionCall) goja.Value {
+			var b strings.Builder
+			for k, a := range call.Arguments {
+				if k > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(formatLogValue(a))
+				if b.Len() > maxLogLine {
+					break
+				}
+			}
+			i.cfg.Host.Log(level, truncate(b.String(), maxLogLine))
+			return goja.Undefined()
+		}))
+	}
+	_ = g.Set("console", console)
+	_ = g.Set("setTimeout", i.fn("setTimeout", func(call goja.FunctionCall) goja.Value {
+		fn, ok := goja.AssertFunction(call.Argument(0))
+		if !ok {
+			panic(i.newError("TypeError", "setTimeout: callback is not a function"))
+		}
+		d := i.delayArg(call.Argument(1))
+		var args []goja.Value
+		if len(call.Arguments) > 2 {
+			args = append(args, call.Arguments[2:]...)
+		}
+		id, err := i.cfg.Host.StartTimer(d)
+		if err != nil {
+			i.throw(err)
+		}
+		i.timers[id] = timer{fn: fn, args: args}
+		return rt.ToValue(id)
+	}))
+	_ = g.Set("clearTimeout", i.fn("clearTimeout", func(call goja.FunctionCall) goja.Value {
+		if id, ok := timerRef(call.Argument(0)); ok {
+			if _, ok := i.timers[id]; ok {
+				delete(i.timers, id)
+				i.cfg.Host.CancelTimer(id)
+			}
+		}
+		return goja.Undefined()
+	}))
+	return i.guardCodeGeneration()
+}
+
+func formatLogValue(v goja.Value) string {
+	switch {
+	case v == nil || goja.IsUndefined(v):
+		return "undefined"
+	case goja.IsNull(v):
+		return "null"
+	}
+	if o, ok := v.(*goja.Object); ok {
+		if _, ok := handleOf(o); ok {
+			return "[object Capability]"
+		}
+		if _, ok := goja.AssertFunction(o); ok {
+			return "[function]"
+		}
+		return "[" + o.ClassName() + "]"
+	}
+	return v.String()
+}
+
+// guardPrograms is run in every isolate to reach the constructors of the
+// four kinds of function, which compile their arguments as source.
+var guardProgram = goja.MustCompile("guard", `[Function.prototype, Object.getPrototypeOf(async function(){}), Object.getPrototypeOf(function*(){}), Object.getPrototypeOf(async function*(){})]`, true)
+
+// guardCodeGeneration wraps eval and the Function constructors so that every
+// source they compile passes checkSource first (see guard.go). Direct eval
+// becomes indirect: it sees only globals, not the caller's local variables.
+func (i *Isolate) guardCodeGeneration() error {
+	rt := i.rt
+	check := func(what string, args []goja.Value) {
+		n := 0
+		for _, a := range args {
+			if s, ok := a.Export().(string); ok {
+				n += len(s)
+				if err := checkSource(s, maxEvalBytes-n+len(s)); err != nil {
+					panic(i.newError("SyntaxError", what+": "+err.Error()))
+				}
+			}
+		}
+	}
+	evalFn, ok := goja.AssertFunction(rt.Get("eval"))
+	if !ok {
+		return fmt.Errorf("eval is not a function")
+	}
+	if err := rt.GlobalObject().DefineDataProperty("eval", i.fn("eval", func(call goja.FunctionCall) goja.Value {
+		check("eval", call.Arguments[:min(1, len(call.Arguments))])
+		v, err := evalFn(goja.Undefined(), call.Arguments...)
+		if err != nil {
+			panic(err)
+		}
+		return v
+	}), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+		return err
+	}
+	protos, err := rt.RunProgram(guardProgram)
+	if err != nil {
+		return err
+	}
+	arr := protos.(*goja.Object)
+	for k := 0; k < 4; k++ {
+		proto := arr.Get(fmt.Sprint(k)).(*goja.Object)
+		ctorVal := proto.Get("constructor")
+		ctor, ok := goja.AssertConstructor(ctorVal)
+		if !ok {
+			return fmt.Errorf("function constructor %d is not a constructor", k)
+		}
+		ctorObj := ctorVal.(*goja.Object)
+		wrapped := rt.ToValue(func(call goja.ConstructorCall) *goja.Object {
+			check("Function", call.Arguments)
+			o, err := ctor(nil, call.Arguments...)
+			if err != nil {
+				panic(err)
+			}
+			return o
+		}).(*goja.Object)
+		_ = wrapped.DefineDataProperty("prototype", proto, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+		_ = wrapped.DefineDataProperty("name", ctorObj.Get("name"), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+		if err := proto.DefineDataProperty("constructor", wrapped, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+			return err
+		}
+		if k == 0 {
+			if err := rt.GlobalObject().DefineDataProperty("Function", wrapped, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

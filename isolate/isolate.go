@@ -1,0 +1,531 @@
+package isolate
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"cloister/capability"
+	"cloister/mailbox"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
+)
+
+// Limits bound one incarnation. Zero fields take the defaults below.
+type Limits struct {
+	CPU          time.Duration // wall time a turn may run before it is interrupted
+	Stack        int           // JS call depth
+	MessageBytes int           // encoded size of one outgoing message
+	Timers       int           // live setTimeout timers and sendAfter messages
+}
+
+// Default limits.
+const (
+	DefaultCPU          = 50 * time.Millisecond
+	DefaultStack        = 2000
+	DefaultMessageBytes = 1 << 20
+	DefaultTimers       = 1000
+	DefaultCallTimeout  = 5 * time.Second
+	maxCallTimeout      = 10 * time.Minute
+	maxMessageDepth     = 64
+)
+
+// WithDefaults returns l with every zero field set to its default.
+func (l Limits) WithDefaults() Limits {
+	if l.CPU <= 0 {
+		l.CPU = DefaultCPU
+	}
+	if l.Stack <= 0 {
+		l.Stack = DefaultStack
+	}
+	if l.MessageBytes <= 0 {
+		l.MessageBytes = DefaultMessageBytes
+	}
+	if l.Timers <= 0 {
+		l.Timers = DefaultTimers
+	}
+	return l
+}
+
+// Grant is a named capability that appears in ctx.env.
+type Grant struct {
+	Name string
+	Cap  *capability.Capability
+}
+
+// Host is what an isolate asks of the process that owns it. Every method is
+// called on the owning actor's turn, never concurrently with another.
+// Capabilities passed in have already passed their check in the isolate;
+// the host checks again before it touches the target.
+type Host interface {
+	// Send delivers msg to c's target.
+	Send(c *capability.Capability, msg *mailbox.Envelope) error
+	// Call delivers msg as a call; the reply or failure comes back later
+	// through Isolate.SettleCall with the returned id.
+	Call(c *capability.Capability, msg *mailbox.Envelope, timeout time.Duration) (id uint64, err error)
+	// SendAfter delivers msg to c's target after d unless cancelled.
+	SendAfter(c *capability.Capability, msg *mailbox.Envelope, d time.Duration) (ref uint64, err error)
+	// StartTimer arranges for Isolate.FireTimer(id) to run after d and
+	// returns the id; it fails when the process has too many timers.
+	StartTimer(d time.Duration) (id uint64, err error)
+	// CancelTimer cancels a StartTimer or SendAfter; it reports whether one was pending.
+	CancelTimer(ref uint64) bool
+	// Stop ends this incarnation with reason after the current turn.
+	Stop(reason string)
+	// Log writes a console line to the node's log.
+	Log(level slog.Level, msg string)
+}
+
+// Config is what an incarnation starts with.
+type Config struct {
+	Name   string // the process path, used in errors
+	Self   *capability.Capability
+	Env    []Grant
+	Limits Limits
+	Host   Host
+}
+
+// Outcome is how a turn ended. Crash, when set, ends the incarnation.
+type Outcome struct {
+	Reply    *mailbox.Envelope // the encoded return value, when a reply was wanted
+	ReplyErr error             // the return value could not be sent back
+	Crash    error
+}
+
+// Isolate is one incarnation's JavaScript runtime: a private goja heap and
+// globals, the module's handlers and the host API. It is not safe for
+// concurrent use: the owning actor calls it from one goroutine at a time.
+type Isolate struct {
+	cfg       Config
+	rt        *goja.Runtime
+	ctx       *goja.Object
+	init      goja.Callable
+	receive   goja.Callable
+	terminate goja.Callable
+	inspect   goja.Callable
+
+	methods map[string]goja.Value // capability handle methods, made on first use
+	calls   map[uint64]pendingCall
+	timers  map[uint64]timer
+	turn    *pendingTurn
+	closed  bool
+
+	mu  sync.Mutex // guards seq against the CPU watchdog
+	seq uint64     // turn counter; the watchdog interrupts only its own turn
+}
+
+type pendingCall struct{ resolve, reject func(any) error }
+
+type timer struct {
+	fn   goja.Callable
+	args []goja.Value
+}
+
+type pendingTurn struct {
+	promise   *goja.Promise
+	wantReply bool
+	done      func(Outcome)
+}
+
+// New starts an incarnation of s: a fresh runtime, the host API, and the
+// module body run under the CPU limit. It does not call init.
+func New(s *Script, cfg Config) (*Isolate, error) {
+	cfg.Limits = cfg.Limits.WithDefaults()
+	i := &Isolate{
+		cfg:    cfg,
+		rt:     goja.New(),
+		calls:  make(map[uint64]pendingCall),
+		timers: make(map[uint64]timer),
+	}
+	i.rt.SetMaxCallStackSize(cfg.Limits.Stack)
+	// goja's default loader would read a file named in a sourceMappingURL
+	// comment of eval'd code.
+	i.rt.SetParserOptions(parser.WithDisableSourceMaps)
+	var exports goja.Value
+	err := i.run(func() error {
+		if err := i.installGlobals(); err != nil {
+			return err
+		}
+		if _, err := i.rt.RunProgram(s.prog); err != nil {
+			return err
+		}
+		exports = i.rt.Get(exportsName)
+		return i.rt.GlobalObject().Delete(exportsName)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: load %s: %w", cfg.Name, s.path, err)
+	}
+	if err := i.bindExports(exports); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", cfg.Name, s.path, err)
+	}
+	i.ctx = i.newContext()
+	return i, nil
+}
+
+func (i *Isolate) bindExports(exports goja.Value) error {
+	obj, ok := exports.(*goja.Object)
+	if !ok {
+		return ErrNoReceive
+	}
+	get := func(name string) (goja.Callable, error) {
+		v := obj.Get(name)
+		if v == nil || goja.IsUndefined(v) {
+			return nil, nil
+		}
+		f, ok := goja.AssertFunction(v)
+		if !ok {
+			return nil, fmt.Errorf("export %q is not a function", name)
+		}
+		return f, nil
+	}
+	var err error
+	var errs []error
+	i.init, err = get("init")
+	errs = append(errs, err)
+	i.receive, err = get("receive")
+	errs = append(errs, err)
+	i.terminate, err = get("terminate")
+	errs = append(errs, err)
+	i.inspect, err = get("inspect")
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if i.receive == nil {
+		return ErrNoReceive
+	}
+	return nil
+}
+
+// run calls f with the CPU watchdog armed and turns every way f can fail —
+// a JS throw, an interrupt, a stack overflow, a Go panic inside goja — into
+// an error for this incarnation. Thrown values are described while the
+// watchdog is still armed: reading a message can run a script's getters.
+func (i *Isolate) run(f func() error) error {
+	if i.closed {
+		return ErrClosed
+	}
+	i.mu.Lock()
+	i.seq++
+	seq := i.seq
+	i.mu.Unlock()
+	t := time.AfterFunc(i.cfg.Limits.CPU, func() {
+		i.mu.Lock()
+		if i.seq == seq {
+			i.rt.Interrupt(ErrCPULimit)
+		}
+		i.mu.Unlock()
+	})
+	err := protect(f)
+	if err != nil {
+		err = i.describe(err)
+	}
+	t.Stop()
+	i.mu.Lock()
+	i.seq++
+	i.mu.Unlock()
+	i.rt.ClearInterrupt()
+	return err
+}
+
+// protect recovers a Go panic from f into a *PanicError.
+func protect(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r}
+		}
+	}()
+	return f()
+}
+
+// describe maps goja's errors onto this package's. It never calls
+// Exception.Error or String, which run the thrown value's toString.
+func (i *Isolate) describe(err error) error {
+	var ie *goja.InterruptedError
+	if errors.As(err, &ie) {
+		if v, ok := ie.Value().(error); ok && errors.Is(v, ErrCPULimit) {
+			return ErrCPULimit
+		}
+		return &JSError{Message: "interrupted", cause: err}
+	}
+	var so *goja.StackOverflowError
+	if errors.As(err, &so) {
+		return &JSError{Message: "RangeError: Maximum call stack size exceeded", cause: err}
+	}
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		var b bytes.Buffer
+		for _, fr := range ex.Stack() {
+			b.WriteString("    at ")
+			fr.Write(&b)
+			b.WriteByte('\n')
+			if b.Len() > 16<<10 {
+				break
+			}
+		}
+		msg := "uncaught exception"
+		_ = protect(func() error { msg = valueMessage(ex.Value()); return nil })
+		return &JSError{Message: msg, Stack: msg + "\n" + b.String(), cause: err}
+	}
+	return err
+}
+
+// valueMessage describes a thrown value as "Name: message". It may run
+// getters, so it is called only inside run.
+func valueMessage(v goja.Value) string {
+	if v == nil {
+		return "undefined"
+	}
+	o, ok := v.(*goja.Object)
+	if !ok {
+		return "uncaught " + truncate(v.String(), 4096)
+	}
+	if _, ok := handleOf(o); ok {
+		return "uncaught [object Capability]"
+	}
+	name, msg := stringProp(o, "name"), stringProp(o, "message")
+	switch {
+	case name == "" && msg == "":
+		return "uncaught " + o.ClassName()
+	case name == "":
+		return "Error: " + msg
+	case msg == "":
+		return name
+	}
+	return name + ": " + msg
+}
+
+// stringProp returns o[key] if it is a primitive string, shortened.
+func stringProp(o *goja.Object, key string) string {
+	v := o.Get(key)
+	if v == nil {
+		return ""
+	}
+	if s, ok := v.Export().(string); ok {
+		return truncate(s, 4096)
+	}
+	return ""
+}
+
+// Init calls the module's init(args, ctx) as the first turn. done runs when
+// it has finished, at once or when its promise settles.
+func (i *Isolate) Init(args *mailbox.Envelope, done func(Outcome)) {
+	if i.init == nil {
+		done(Outcome{})
+		return
+	}
+	i.startTurn(i.init, args, false, done)
+}
+
+// Receive hands one message to receive(msg, ctx). If wantReply, the return
+// value (or the value its promise resolves to) is encoded into the outcome's
+// Reply. done runs exactly once: during Receive, or during a later
+// SettleCall or FireTimer when the returned promise settles. A message
+// turn must not start while Busy.
+func (i *Isolate) Receive(msg *mailbox.Envelope, wantReply bool, done func(Outcome)) {
+	i.startTurn(i.receive, msg, wantReply, done)
+}
+
+// Busy reports whether a turn is waiting for its promise to settle.
+func (i *Isolate) Busy() bool { return i.turn != nil }
+
+func (i *Isolate) startTurn(f goja.Callable, msg *mailbox.Envelope, wantReply bool, done func(Outcome)) {
+	var result goja.Value
+	err := i.run(func() error {
+		arg, err := i.decode(msg)
+		if err != nil {
+			return err
+		}
+		result, err = f(goja.Undefined(), arg, i.ctx)
+		return err
+	})
+	if err != nil {
+		done(Outcome{Crash: err})
+		return
+	}
+	if p, ok := promiseOf(result); ok {
+		i.turn = &pendingTurn{promise: p, wantReply: wantReply, done: done}
+		i.checkTurn()
+		return
+	}
+	done(i.finish(result, wantReply))
+}
+
+func promiseOf(v goja.Value) (*goja.Promise, bool) {
+	if o, ok := v.(*goja.Object); ok {
+		p, ok := o.Export().(*goja.Promise)
+		return p, ok
+	}
+	return nil, false
+}
+
+// checkTurn completes the pending turn if its promise has settled. Promise
+// jobs run only inside calls into the runtime, so every entry point that
+// runs script code calls it afterwards.
+func (i *Isolate) checkTurn() {
+	t := i.turn
+	if t == nil {
+		return
+	}
+	switch t.promise.State() {
+	case goja.PromiseStatePending:
+		return
+	case goja.PromiseStateRejected:
+		i.turn = nil
+		reason := t.promise.Result()
+		err := &JSError{Message: "unhandled rejection"}
+		_ = i.run(func() error {
+			err.Message = "unhandled rejection: " + valueMessage(reason)
+			if o, ok := reason.(*goja.Object); ok {
+				err.Stack = truncate(stringProp(o, "stack"), 16<<10)
+			}
+			return nil
+		})
+		t.done(Outcome{Crash: err})
+	default:
+		i.turn = nil
+		t.done(i.finish(t.promise.Result(), t.wantReply))
+	}
+}
+
+func (i *Isolate) finish(result goja.Value, wantReply bool) Outcome {
+	if !wantReply {
+		return Outcome{}
+	}
+	var env *mailbox.Envelope
+	err := i.run(func() error {
+		var err error
+		env, err = i.encode(result)
+		return err
+	})
+	if err != nil {
+		return Outcome{ReplyErr: err}
+	}
+	return Outcome{Reply: env}
+}
+
+// SettleCall resolves (reply) or rejects (err) the promise of call id. A
+// reply for an unknown id (already timed out) is ignored. The returned error
+// is a crash of this incarnation.
+func (i *Isolate) SettleCall(id uint64, reply *mailbox.Envelope, callErr error) error {
+	pc, ok := i.calls[id]
+	if !ok {
+		return nil
+	}
+	delete(i.calls, id)
+	err := i.run(func() error {
+		if callErr != nil {
+			return pc.reject(i.newError(callErrorName(callErr), callErr.Error()))
+		}
+		v, err := i.decode(reply)
+		if err != nil {
+			return pc.reject(i.newError("TypeError", err.Error()))
+		}
+		return pc.resolve(v)
+	})
+	if err != nil {
+		return err
+	}
+	i.checkTurn()
+	return nil
+}
+
+// FireTimer runs a setTimeout callback. A timer cleared meanwhile is ignored.
+func (i *Isolate) FireTimer(id uint64) error {
+	t, ok := i.timers[id]
+	if !ok {
+		return nil
+	}
+	delete(i.timers, id)
+	err := i.run(func() error {
+		_, err := t.fn(goja.Undefined(), t.args...)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	i.checkTurn()
+	return nil
+}
+
+// Terminate calls terminate(reason, ctx) under the CPU limit. A promise it
+// returns is not awaited.
+func (i *Isolate) Terminate(reason string) error {
+	if i.terminate == nil {
+		return nil
+	}
+	return i.run(func() error {
+		_, err := i.terminate(goja.Undefined(), i.rt.ToValue(reason), i.ctx)
+		return err
+	})
+}
+
+// Inspect calls the optional inspect() export and returns its encoded
+// result, or nil if the script exports none.
+func (i *Isolate) Inspect() (*mailbox.Envelope, error) {
+	if i.inspect == nil {
+		return nil, nil
+	}
+	var env *mailbox.Envelope
+	err := i.run(func() error {
+		v, err := i.inspect(goja.Undefined(), i.ctx)
+		if err != nil {
+			return err
+		}
+		env, err = i.encode(v)
+		return err
+	})
+	return env, err
+}
+
+// Close ends the incarnation: pending calls and timers are forgotten and no
+// further script code runs. Safe to call twice.
+func (i *Isolate) Close() {
+	if i.closed {
+		return
+	}
+	i.closed = true
+	for id := range i.timers {
+		i.cfg.Host.CancelTimer(id)
+	}
+	i.timers = nil
+	i.calls = nil
+	i.turn = nil
+}
+
+// encode copies v into an envelope, transferring the capabilities inside it.
+func (i *Isolate) encode(v goja.Value) (*mailbox.Envelope, error) {
+	var caps []*capability.Capability
+	data, err := encodeValue(i.rt, v, codecLimits{MaxBytes: i.cfg.Limits.MessageBytes, MaxDepth: maxMessageDepth},
+		func(o *goja.Object) (uint32, bool) {
+			h, ok := handleOf(o)
+			if !ok || h.iso != i {
+				return 0, false
+			}
+			caps = append(caps, h.cap)
+			return uint32(len(caps) - 1), true
+		})
+	if err != nil {
+		return nil, err
+	}
+	return mailbox.NewEnvelope(data, caps), nil
+}
+
+// decode builds a fresh JS value from env; capabilities become new handles.
+func (i *Isolate) decode(env *mailbox.Envelope) (goja.Value, error) {
+	if env == nil {
+		return goja.Undefined(), nil
+	}
+	caps := env.Caps()
+	return decodeValue(i.rt, env.Data(), codecLimits{MaxDepth: maxMessageDepth + 1, MaxBytes: len(env.Data()) + 1},
+		func(idx uint32) (goja.Value, error) {
+			if int(idx) >= len(caps) {
+				return nil, fmt.Errorf("capability index %d out of range", idx)
+			}
+			return i.handle(caps[idx]), nil
+		})
+}
