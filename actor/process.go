@@ -154,7 +154,7 @@ type deliver struct {
 
 // callRef says where the answer to a call goes.
 type callRef struct {
-	caller      *Process
+	answer      func(*reply) // runs on the callee's goroutine; must not block
 	incarnation uint64
 	id          uint64
 }

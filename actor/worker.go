@@ -146,7 +146,7 @@ func (w *worker) turnDone(d *deliver, o isolate.Outcome) {
 		if o.Crash != nil {
 			r.env, r.err = nil, fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, crashReason(o.Crash))
 		}
-		d.call.caller.tell(r)
+		d.call.answer(r)
 	}
 	if o.Crash != nil {
 		w.crash = w.newCrash(d, o.Crash)
@@ -158,7 +158,7 @@ func (w *worker) check(err error) {
 	if err != nil && w.crash == nil {
 		w.crash = w.newCrash(w.current, err)
 		if w.current != nil && w.current.call != nil {
-			w.current.call.caller.tell(&reply{incarnation: w.current.call.incarnation, id: w.current.call.id,
+			w.current.call.answer(&reply{incarnation: w.current.call.incarnation, id: w.current.call.id,
 				err: fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, crashReason(err))})
 		}
 	}
@@ -262,11 +262,12 @@ func (h *host) Call(c *capability.Capability, msg *mailbox.Envelope, timeout tim
 	w := h.w()
 	w.nextID++
 	id := w.nextID
-	d := &deliver{env: msg, call: &callRef{caller: w.proc, incarnation: w.inc, id: id}}
+	proc := w.proc
+	d := &deliver{env: msg, call: &callRef{answer: func(r *reply) { proc.tell(r) }, incarnation: w.inc, id: id}}
 	if err := w.proc.node.signal(c, capability.Send, "call", d); err != nil {
 		return 0, err
 	}
-	inc, proc := w.inc, w.proc
+	inc := w.inc
 	w.calls[id] = time.AfterFunc(timeout, func() {
 		proc.tell(&reply{incarnation: inc, id: id, err: fmt.Errorf("%w after %v", isolate.ErrCallTimeout, timeout)})
 	})
