@@ -29,9 +29,14 @@ func (g *group) Receive(c proto.Context) {
 			if err != nil {
 				panic(&Crash{Path: ch.path, Reason: "error", Err: fmt.Errorf("spawn %q: %w", ch.path, err), Time: time.Now()})
 			}
-			ch.pid.Store(pid)
+			if ch.pid.Swap(pid) == nil {
+				p.node.markSpawned()
+			}
 		}
 		p.setStatus(StatusRunning)
+		if p.parent == nil && p.Incarnation() == 1 {
+			p.node.markSpawned() // the root itself
+		}
 	case *proto.Stopping:
 		p.setStatus(StatusStopping)
 		g.stopChildren(c)
@@ -51,7 +56,7 @@ func (g *group) stopChildren(c proto.Context) {
 		if pid == nil {
 			continue
 		}
-		_ = c.StopFuture(pid).WaitTimeout(ch.shutdown())
+		_ = c.StopFuture(pid).Wait() // protoactor bounds the wait at 10 s
 	}
 }
 

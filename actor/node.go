@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"cloister/capability"
 	"cloister/isolate"
@@ -46,6 +47,8 @@ type Node struct {
 	subMu sync.RWMutex
 	subs  []func(Event)
 
+	unspawned    atomic.Int64  // processes whose actor does not exist yet
+	spawned      chan struct{} // closed when every process has been spawned
 	startOnce    sync.Once
 	shutdownOnce sync.Once
 	failOnce     sync.Once
@@ -62,13 +65,14 @@ func NewNode(opts Options) (*Node, error) {
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	n := &Node{
-		log:    log,
-		limits: opts.Limits.WithDefaults(),
-		system: proto.NewActorSystem(proto.WithLoggerFactory(func(*proto.ActorSystem) *slog.Logger { return quiet })),
-		byPath: make(map[string]*Process),
-		byID:   make(map[uint64]*Process),
-		done:   make(chan struct{}),
-		failed: make(chan struct{}),
+		log:     log,
+		limits:  opts.Limits.WithDefaults(),
+		system:  proto.NewActorSystem(proto.WithLoggerFactory(func(*proto.ActorSystem) *slog.Logger { return quiet })),
+		byPath:  make(map[string]*Process),
+		byID:    make(map[uint64]*Process),
+		done:    make(chan struct{}),
+		spawned: make(chan struct{}),
+		failed:  make(chan struct{}),
 	}
 	return n, nil
 }
@@ -90,7 +94,9 @@ func (n *Node) emit(e Event) {
 }
 
 // Start builds the tree declared by root, resolves every grant, and starts
-// it: children start in order. It does not block.
+// it: children start in order. It returns once every process has been
+// spawned, so messages sent from then on are queued; init may still be
+// running.
 func (n *Node) Start(root ChildSpec) error {
 	err := ErrStarted
 	n.startOnce.Do(func() {
@@ -117,11 +123,26 @@ func (n *Node) start(root ChildSpec) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	r.pid.Store(pid)
-	return nil
+	select {
+	case <-n.spawned:
+		return nil
+	case <-n.failed:
+		return fmt.Errorf("start: %w", n.failure)
+	case <-time.After(time.Minute):
+		return errors.New("start: the tree did not spawn within a minute")
+	}
+}
+
+// markSpawned counts a process whose actor exists; the last closes spawned.
+func (n *Node) markSpawned() {
+	if n.unspawned.Add(-1) == 0 {
+		close(n.spawned)
+	}
 }
 
 func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
 	p := &Process{node: n, id: n.nextID.Add(1), name: spec.Name, spec: spec, parent: parent}
+	n.unspawned.Add(1)
 	switch {
 	case parent == nil:
 		p.path = ""

@@ -305,13 +305,13 @@ func TestNode_CallCycleEndsInTimeout(t *testing.T) {
 	src := `
 export async function receive(msg, ctx) {
   if (msg.type === "start") {
-    try { await ctx.env.peer.call({type: "start"}, {timeout: 100}); return "no timeout"; }
+    try { await ctx.env.peer.call({type: "start", t: 2000}, {timeout: msg.t}); return "no timeout"; }
     catch (e) { return e.name; }
   }
 }`
 	grant := func(to string) actor.GrantSpec { return actor.GrantSpec{Name: "peer", To: to, Rights: capability.Send} }
 	f := start(t, isolate.Limits{}, worker(t, "a", src, grant("b")), worker(t, "b", src, grant("a")))
-	if got := f.mustCall("a", map[string]any{"type": "start"}); got != "TimeoutError" {
+	if got := f.mustCall("a", map[string]any{"type": "start", "t": 100}); got != "TimeoutError" {
 		t.Fatalf("a call cycle ended with %v, want TimeoutError", got)
 	}
 }

@@ -94,6 +94,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"strconv"
@@ -214,12 +215,12 @@ func isIdentifier(s string) bool {
 type objKind uint8
 
 const (
-	kindRefused objKind = iota // not sendable; objInfo.name says what it is
-	kindPlain                  // own enumerable properties -> map
-	kindArray                  // elements -> array
-	kindError                  // {name, message, ...own enumerable} -> map
-	kindDate                   // -> extDate
-	kindTypedArray             // Uint8Array/Uint8ClampedArray -> bin; others refused by element type
+	kindRefused    objKind = iota // not sendable; objInfo.name says what it is
+	kindPlain                     // own enumerable properties -> map
+	kindArray                     // elements -> array
+	kindError                     // {name, message, ...own enumerable} -> map
+	kindDate                      // -> extDate
+	kindTypedArray                // Uint8Array/Uint8ClampedArray -> bin; others refused by element type
 )
 
 type objInfo struct {
@@ -311,24 +312,21 @@ var kindProbes = []struct {
 	{kindRefused, "FinalizationRegistry", `new FinalizationRegistry(() => {})`},
 }
 
-// hostProbe is a DynamicObject and DynamicArray for probing.
-type hostProbe struct{}
+// hostObjectProbe and hostArrayProbe stand for host objects in the probe.
+type (
+	hostObjectProbe struct{}
+	hostArrayProbe  struct{}
+)
 
-func (hostProbe) Get(string) goja.Value          { return nil }
-func (hostProbe) Set(string, goja.Value) bool    { return false }
-func (hostProbe) Has(string) bool                { return false }
-func (hostProbe) Delete(string) bool             { return false }
-func (hostProbe) Keys() []string                 { return nil }
-func (hostProbe) Len() int                       { return 0 }
-func (hostProbe) GetIdx(int) goja.Value          { return nil }
-func (hostProbe) SetIdx(int, goja.Value) bool    { return false }
-func (hostProbe) SetLen(int) bool                { return false }
-func (hostProbe) DeleteIdx(int) bool             { return false }
-func (hostProbe) HasIdx(int) bool                { return false }
-func (hostProbe) String() string                 { return "" }
-func (hostProbe) ExportType() reflect.Type       { return nil }
-func (hostProbe) Export() any                    { return nil }
-func (hostProbe) ToValue(*goja.Runtime) goja.Value { return nil }
+func (hostObjectProbe) Get(string) goja.Value       { return nil }
+func (hostObjectProbe) Set(string, goja.Value) bool { return false }
+func (hostObjectProbe) Has(string) bool             { return false }
+func (hostObjectProbe) Delete(string) bool          { return false }
+func (hostObjectProbe) Keys() []string              { return nil }
+func (hostArrayProbe) Len() int                     { return 0 }
+func (hostArrayProbe) Get(int) goja.Value           { return nil }
+func (hostArrayProbe) Set(int, goja.Value) bool     { return false }
+func (hostArrayProbe) SetLen(int) bool              { return false }
 
 func probeObjectKinds() []objInfo {
 	r := goja.New()
@@ -356,8 +354,8 @@ func probeObjectKinds() []objInfo {
 		}
 		add(v, p.kind, p.name)
 	}
-	add(r.NewDynamicObject(hostProbe{}), kindRefused, "host object")
-	add(r.NewDynamicArray(hostProbe{}), kindRefused, "host object")
+	add(r.NewDynamicObject(hostObjectProbe{}), kindRefused, "host object")
+	add(r.NewDynamicArray(hostArrayProbe{}), kindRefused, "host object")
 	return kinds
 }
 
@@ -386,7 +384,7 @@ func classify(o *goja.Object) (kind objKind, name string) {
 	for _, k := range objectKinds() {
 		if k.t == t {
 			if k.kind == kindTypedArray && o.ExportType() != typeBytes {
-				return kindRefused, typedArrayName(o.ExportType())
+				return kindRefused, typedArrayKind(o.ExportType())
 			}
 			return k.kind, k.name
 		}
@@ -397,7 +395,7 @@ func classify(o *goja.Object) (kind objKind, name string) {
 	return kindRefused, "unsupported object"
 }
 
-func typedArrayName(t reflect.Type) string {
+func typedArrayKind(t reflect.Type) string {
 	for _, n := range typedArrayNames() {
 		if n.t == t {
 			return n.name + " (only Uint8Array is supported)"
@@ -445,7 +443,8 @@ type encoder struct {
 	path     []pathSeg
 	v        goja.Value // the value to encode, for run
 	err      error
-	runFn    func()
+	runFn    func() // e.run, bound once
+	tmp      [8]byte
 }
 
 // maxPooledBuffer is the largest buffer the pool keeps.
@@ -505,15 +504,23 @@ func thrownMessage(r *goja.Runtime, ex *goja.Exception) string {
 		if v == nil {
 			return "undefined"
 		}
-		return truncate(v.String(), 200)
+		return shorten(v.String())
 	}
 	msg := "exception"
 	r.Try(func() {
 		if m := o.Get("message"); m != nil && goja.IsString(m) {
-			msg = truncate(m.String(), 200)
+			msg = shorten(m.String())
 		}
 	})
 	return msg
+}
+
+// shorten bounds an exception message quoted in an error.
+func shorten(s string) string {
+	if len(s) <= 200 {
+		return s
+	}
+	return strings.ToValidUTF8(s[:200], "") + "…"
 }
 
 func (e *encoder) fail(reason string) error {
@@ -587,7 +594,8 @@ func (e *encoder) object(o *goja.Object) error {
 	if e.onCap != nil {
 		if idx, ok := e.onCap(o); ok {
 			_ = e.enc.EncodeExtHeader(extCapability, 4)
-			e.buf.Write(binary.BigEndian.AppendUint32(e.scratch(), idx))
+			binary.BigEndian.PutUint32(e.tmp[:4], idx)
+			e.buf.Write(e.tmp[:4])
 			return nil
 		}
 	}
@@ -599,7 +607,8 @@ func (e *encoder) object(o *goja.Object) error {
 			ms = float64(t.UnixMilli())
 		}
 		_ = e.enc.EncodeExtHeader(extDate, 8)
-		e.buf.Write(binary.BigEndian.AppendUint64(e.scratch(), math.Float64bits(ms)))
+		binary.BigEndian.PutUint64(e.tmp[:], math.Float64bits(ms))
+		e.buf.Write(e.tmp[:])
 		return nil
 	case kindTypedArray:
 		b, _ := o.Export().([]byte) // the view's bytes, not a copy
@@ -643,27 +652,21 @@ func (e *encoder) object(o *goja.Object) error {
 	return err
 }
 
-// scratch returns an empty slice with room for 8 bytes, on the stack of
-// the caller when inlined.
-func (e *encoder) scratch() []byte {
-	var b [8]byte
-	return b[:0]
-}
-
 func (e *encoder) props(o *goja.Object, keys []string) error {
 	start := e.buf.Len()
 	_ = e.enc.EncodeMapLen(len(keys))
 	n := 0
 	for _, k := range keys {
+		e.path = append(e.path, pathSeg{key: k, idx: -1})
 		v := o.Get(k)
 		if v == nil {
+			e.path = e.path[:len(e.path)-1]
 			continue // deleted by a getter, or unreachable by its UTF-8 name
 		}
 		if e.buf.Len()+len(k) > e.maxBytes {
 			return e.tooBig()
 		}
 		_ = e.enc.EncodeString(k)
-		e.path = append(e.path, pathSeg{key: k, idx: -1})
 		if err := e.value(v); err != nil {
 			return err
 		}
@@ -783,7 +786,7 @@ func (d *decoder) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, io_EOF) || errors.Is(err, io_ErrUnexpectedEOF) {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return d.fail("truncated")
 	}
 	return d.fail("%v", err)

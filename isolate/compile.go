@@ -23,9 +23,10 @@ type Script struct {
 // Path returns the file the script was compiled from.
 func (s *Script) Path() string { return s.path }
 
-// exportsName is the global the compiled module assigns its exports to.
-const exportsName = "__cloister_exports"
-
+// The compiled program is a function expression: esbuild's CommonJS output
+// wrapped in "(function (module) { ... })". Running it yields the function;
+// calling it with a fresh module object fills module.exports. No global is
+// involved, so a script cannot reach another module's exports.
 // sourceMapURL marks the compiled code; the loader answers it with the map
 // esbuild produced and refuses everything else, so goja never reads a file.
 const sourceMapURL = "cloister:sourcemap"
@@ -49,9 +50,11 @@ func Compile(name string, src []byte) (*Script, error) {
 		},
 		Bundle:      true,
 		Plugins:     []api.Plugin{noImports},
-		Format:      api.FormatIIFE,
-		GlobalName:  exportsName,
+		Format:      api.FormatCommonJS,
+		Banner:      map[string]string{"js": "(function (module) {"},
+		Footer:      map[string]string{"js": "})"},
 		Target:      api.ES2020,
+		Supported:   map[string]bool{"async-generator": false, "for-await": false},
 		Sourcemap:   api.SourceMapExternal,
 		Charset:     api.CharsetUTF8,
 		Outfile:     "out.js",

@@ -51,9 +51,9 @@ func (h *capHandle) Get(key string) goja.Value {
 }
 
 func (h *capHandle) Set(string, goja.Value) bool { return false }
-func (h *capHandle) Has(key string) bool     { return h.Get(key) != nil }
-func (h *capHandle) Delete(string) bool      { return false }
-func (h *capHandle) Keys() []string          { return nil }
+func (h *capHandle) Has(key string) bool         { return h.Get(key) != nil }
+func (h *capHandle) Delete(string) bool          { return false }
+func (h *capHandle) Keys() []string              { return nil }
 
 // handleOf returns the handle behind o, if o is one.
 func handleOf(o *goja.Object) (*capHandle, bool) {
@@ -231,6 +231,7 @@ func (i *Isolate) newContext() *goja.Object {
 		_ = env.DefineDataProperty(g.Name, i.handle(g.Cap), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	}
 	_ = env.SetPrototype(nil)
+	_, _ = i.freeze(goja.Undefined(), env)
 	ro := func(name string, v goja.Value) {
 		_ = ctx.DefineDataProperty(name, v, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	}
@@ -275,6 +276,7 @@ func (i *Isolate) newContext() *goja.Object {
 		}))
 		return out
 	}))
+	_, _ = i.freeze(goja.Undefined(), ctx)
 	return ctx
 }
 
@@ -312,6 +314,11 @@ const maxLogLine = 8 << 10
 func (i *Isolate) installGlobals() error {
 	rt := i.rt
 	g := rt.GlobalObject()
+	freeze, ok := goja.AssertFunction(rt.Get("Object").(*goja.Object).Get("freeze"))
+	if !ok {
+		return fmt.Errorf("Object.freeze is not a function")
+	}
+	i.freeze = freeze
 	console := rt.NewObject()
 	for name, level := range map[string]slog.Level{
 		"log": slog.LevelInfo, "info": slog.LevelInfo, "debug": slog.LevelDebug,
@@ -382,9 +389,10 @@ func formatLogValue(v goja.Value) string {
 	return v.String()
 }
 
-// guardPrograms is run in every isolate to reach the constructors of the
-// four kinds of function, which compile their arguments as source.
-var guardProgram = goja.MustCompile("guard", `[Function.prototype, Object.getPrototypeOf(async function(){}), Object.getPrototypeOf(function*(){}), Object.getPrototypeOf(async function*(){})]`, true)
+// guardProgram is run in every isolate to reach the constructors of the
+// three kinds of function goja has, which compile their arguments as source.
+// (goja has no async generators; esbuild lowers them.)
+var guardProgram = goja.MustCompile("guard", `[Function.prototype, Object.getPrototypeOf(async function(){}), Object.getPrototypeOf(function*(){})]`, true)
 
 // guardCodeGeneration wraps eval and the Function constructors so that every
 // source they compile passes checkSource first (see guard.go). Direct eval
@@ -421,7 +429,7 @@ func (i *Isolate) guardCodeGeneration() error {
 		return err
 	}
 	arr := protos.(*goja.Object)
-	for k := 0; k < 4; k++ {
+	for k := 0; k < 3; k++ {
 		proto := arr.Get(fmt.Sprint(k)).(*goja.Object)
 		ctorVal := proto.Get("constructor")
 		ctor, ok := goja.AssertConstructor(ctorVal)

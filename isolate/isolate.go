@@ -109,6 +109,7 @@ type Isolate struct {
 	inspect   goja.Callable
 
 	methods map[string]goja.Value // capability handle methods, made on first use
+	freeze  goja.Callable         // Object.freeze, taken before the script runs
 	calls   map[uint64]pendingCall
 	timers  map[uint64]timer
 	turn    *pendingTurn
@@ -150,11 +151,21 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 		if err := i.installGlobals(); err != nil {
 			return err
 		}
-		if _, err := i.rt.RunProgram(s.prog); err != nil {
+		i.ctx = i.newContext()
+		wrapper, err := i.rt.RunProgram(s.prog)
+		if err != nil {
 			return err
 		}
-		exports = i.rt.Get(exportsName)
-		return i.rt.GlobalObject().Delete(exportsName)
+		body, ok := goja.AssertFunction(wrapper)
+		if !ok {
+			return errors.New("compiled module is not a function")
+		}
+		module := i.rt.NewObject()
+		if _, err := body(goja.Undefined(), module); err != nil {
+			return err
+		}
+		exports = module.Get("exports")
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: load %s: %w", cfg.Name, s.path, err)
@@ -162,7 +173,6 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 	if err := i.bindExports(exports); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", cfg.Name, s.path, err)
 	}
-	i.ctx = i.newContext()
 	return i, nil
 }
 

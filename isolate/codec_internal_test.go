@@ -1,0 +1,701 @@
+package isolate
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dop251/goja"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// run evaluates src in r as an expression.
+func run(t testing.TB, r *goja.Runtime, src string) goja.Value {
+	t.Helper()
+	v, err := r.RunString("(" + src + "\n)")
+	if err != nil {
+		t.Fatalf("run %s: %v", src, err)
+	}
+	return v
+}
+
+// check runs the JS predicate pred (an expression over v) in r.
+func check(t testing.TB, r *goja.Runtime, v goja.Value, pred string) {
+	t.Helper()
+	f, ok := goja.AssertFunction(run(t, r, "function (v) { return "+pred+" }"))
+	if !ok {
+		t.Fatal("predicate is not a function")
+	}
+	res, err := f(goja.Undefined(), v)
+	if err != nil {
+		t.Fatalf("predicate %s: %v", pred, err)
+	}
+	if !res.ToBoolean() {
+		j, _ := r.RunString("(v => { try { return JSON.stringify(v) } catch (e) { return String(e) } })")
+		s, _ := j.Export().(func(goja.FunctionCall) goja.Value)
+		desc := ""
+		if s != nil {
+			desc = s(goja.FunctionCall{Arguments: []goja.Value{v}}).String()
+		}
+		t.Errorf("predicate %s is false for %s", pred, desc)
+	}
+}
+
+// roundTrip encodes src's value in one runtime and decodes it in a second,
+// fresh one.
+func roundTrip(t testing.TB, src string) (*goja.Runtime, goja.Value) {
+	t.Helper()
+	r1 := goja.New()
+	data, err := encodeValue(r1, run(t, r1, src), codecLimits{}, nil)
+	if err != nil {
+		t.Fatalf("encode %s: %v", src, err)
+	}
+	r2 := goja.New()
+	v, err := decodeValue(r2, data, codecLimits{}, nil)
+	if err != nil {
+		t.Fatalf("decode %s (%x): %v", src, data, err)
+	}
+	return r2, v
+}
+
+func TestCodec_RoundTrip(t *testing.T) {
+	tests := []struct {
+		name, src, pred string
+	}{
+		{"null", `null`, `v === null`},
+		{"undefined", `undefined`, `v === undefined`},
+		{"true", `true`, `v === true`},
+		{"false", `false`, `v === false`},
+		{"zero", `0`, `Object.is(v, 0)`},
+		{"int", `42`, `v === 42`},
+		{"negative int", `-7`, `v === -7`},
+		{"int32", `-2147483649`, `v === -2147483649`},
+		{"max safe integer", `Number.MAX_SAFE_INTEGER`, `v === 2**53 - 1`},
+		{"min safe integer", `Number.MIN_SAFE_INTEGER`, `v === -(2**53 - 1)`},
+		{"2^53", `2**53`, `v === 2**53`},
+		{"2^64", `2**64`, `v === 2**64`},
+		{"1e300", `1e300`, `v === 1e300`},
+		{"fraction", `0.1`, `v === 0.1`},
+		{"negative fraction", `-2.5`, `v === -2.5`},
+		{"minus zero", `-0`, `Object.is(v, -0)`},
+		{"NaN", `NaN`, `Object.is(v, NaN)`},
+		{"Infinity", `Infinity`, `v === Infinity`},
+		{"-Infinity", `-Infinity`, `v === -Infinity`},
+		{"min value", `Number.MIN_VALUE`, `v === Number.MIN_VALUE`},
+		{"empty string", `""`, `v === ""`},
+		{"ascii string", `"inc"`, `v === "inc"`},
+		{"long string", `"x".repeat(100000)`, `v === "x".repeat(100000)`},
+		{"latin string", `"héllo wörld"`, `v === "héllo wörld"`},
+		{"long unicode string", `"héllo".repeat(50)`, `v === "héllo".repeat(50)`},
+		{"emoji", `"😀👍🏽 family: 👨‍👩‍👧"`, `v === "😀👍🏽 family: 👨‍👩‍👧" && v.length === 23 && v.codePointAt(0) === 0x1F600`},
+		{"lone high surrogate", `"a\uD800b"`, `v === "a\uFFFDb"`},
+		{"lone low surrogate", `"\uDC00"`, `v === "\uFFFD"`},
+		{"Uint8Array", `new Uint8Array([1, 2, 255])`, `v instanceof Uint8Array && v.length === 3 && v[0] === 1 && v[2] === 255`},
+		{"empty Uint8Array", `new Uint8Array(0)`, `v instanceof Uint8Array && v.length === 0`},
+		{"Uint8Array view", `new Uint8Array([0, 1, 2, 3, 4]).subarray(1, 3)`,
+			`v instanceof Uint8Array && v.length === 2 && v[0] === 1 && v[1] === 2 && v.byteOffset === 0 && v.buffer.byteLength === 2`},
+		{"Uint8Array over offset buffer", `new Uint8Array(new Uint8Array([9, 8, 7, 6]).buffer, 2, 1)`,
+			`v.length === 1 && v[0] === 7 && v.buffer.byteLength === 1`},
+		{"Uint8ClampedArray", `new Uint8ClampedArray([300, 5])`, `v instanceof Uint8Array && v[0] === 255 && v[1] === 5`},
+		{"Date", `new Date(1700000000123)`, `v instanceof Date && v.getTime() === 1700000000123`},
+		{"Date before epoch", `new Date(-86400001)`, `v instanceof Date && v.getTime() === -86400001`},
+		{"invalid Date", `new Date(NaN)`, `v instanceof Date && Number.isNaN(v.getTime())`},
+		{"Date subclass", `new (class D extends Date {})(5)`, `v instanceof Date && Object.getPrototypeOf(v) === Date.prototype && v.getTime() === 5`},
+		{"empty array", `[]`, `Array.isArray(v) && v.length === 0`},
+		{"array", `[1, "a", null, true, 2.5]`, `JSON.stringify(v) === '[1,"a",null,true,2.5]'`},
+		{"undefined elements", `[undefined, 1]`, `v.length === 2 && 0 in v && v[0] === undefined`},
+		{"holes", `[1, , 3]`, `v.length === 3 && 1 in v && v[1] === undefined && v[2] === 3`},
+		{"sparse array", `(a => (a[20] = 1, a))([])`, `v.length === 21 && v[20] === 1 && v[3] === undefined`},
+		{"array with extra property", `Object.assign([1], {x: 2})`, `v.length === 1 && v.x === undefined`},
+		{"array subclass", `(class A extends Array {}).of(1, 2)`, `Array.isArray(v) && Object.getPrototypeOf(v) === Array.prototype && v[1] === 2`},
+		{"long array", `Array.from({length: 2000}, (_, i) => i)`, `v.length === 2000 && v.every((x, i) => x === i)`},
+		{"empty object", `({})`, `Object.getPrototypeOf(v) === Object.prototype && Object.keys(v).length === 0`},
+		{"nested", `{a: {b: {c: [1, {d: "e"}]}}, f: [[], {}]}`, `JSON.stringify(v) === '{"a":{"b":{"c":[1,{"d":"e"}]}},"f":[[],{}]}'`},
+		{"property order", `{b: 1, a: 2, c: 3}`, `Object.keys(v).join() === "b,a,c"`},
+		{"undefined property", `{a: undefined}`, `Object.prototype.hasOwnProperty.call(v, "a") && v.a === undefined`},
+		{"null vs undefined", `{a: null, b: undefined}`, `v.a === null && v.b === undefined && "b" in v`},
+		{"own data properties", `{a: 1}`,
+			`(d => d.value === 1 && d.writable && d.enumerable && d.configurable)(Object.getOwnPropertyDescriptor(v, "a"))`},
+		{"class instance", `new (class P { constructor() { this.x = 1 } get y() { return 2 } m() {} })()`,
+			`Object.getPrototypeOf(v) === Object.prototype && v.x === 1 && !("y" in v) && !("m" in v)`},
+		{"null prototype", `Object.assign(Object.create(null), {a: 1})`, `Object.getPrototypeOf(v) === Object.prototype && v.a === 1`},
+		{"getter", `({get a() { return 5 }})`, `Object.getOwnPropertyDescriptor(v, "a").value === 5`},
+		{"non-enumerable skipped", `Object.defineProperty({a: 1}, "h", {value: 2})`, `v.a === 1 && !("h" in v)`},
+		{"symbol keys skipped", `({a: 1, [Symbol("s")]: 2})`, `v.a === 1 && Object.getOwnPropertySymbols(v).length === 0`},
+		{"symbol-keyed function skipped", `({a: 1, [Symbol.iterator]() {}})`, `v.a === 1`},
+		{"__proto__ key", `Object.defineProperty({}, "__proto__", {value: {x: 1}, enumerable: true, writable: true, configurable: true})`,
+			`Object.getPrototypeOf(v) === Object.prototype && Object.prototype.hasOwnProperty.call(v, "__proto__") && v.__proto__.x === 1 && v.x === undefined && ({}).x === undefined`},
+		{"JSON.parse __proto__", `JSON.parse('{"__proto__": {"polluted": true}, "a": 1}')`,
+			`Object.getPrototypeOf(v) === Object.prototype && v.polluted === undefined && ({}).polluted === undefined && Object.keys(v).join() === "__proto__,a"`},
+		{"constructor and prototype keys", `{constructor: 1, prototype: 2, hasOwnProperty: 3}`, `v.constructor === 1 && v.prototype === 2 && v.hasOwnProperty === 3`},
+		{"numeric keys", `{1: "a", b: 2}`, `v[1] === "a" && v.b === 2`},
+		{"unicode keys", `{"😀": 1, "ключ": 2, "": 3}`, `v["😀"] === 1 && v["ключ"] === 2 && v[""] === 3`},
+		{"long key", `{["k".repeat(100)]: 1}`, `v["k".repeat(100)] === 1`},
+		{"Error", `new TypeError("bad")`, `v.name === "TypeError" && v.message === "bad" && !(v instanceof Error) && !("stack" in v)`},
+		{"Error with properties", `Object.assign(new Error("m"), {code: 7})`, `Object.keys(v).join() === "name,message,code" && v.code === 7`},
+		{"Error subclass", `new (class MyError extends Error { constructor() { super("x"); this.name = "MyError" } })()`,
+			`v.name === "MyError" && v.message === "x"`},
+		{"shared reference", `(s => ({a: s, b: s, c: [s]}))({n: 1})`, `v.a.n === 1 && v.b.n === 1 && v.c[0].n === 1 && v.a !== v.b`},
+		{"frozen", `Object.freeze({a: Object.freeze([1])})`, `v.a[0] === 1 && !Object.isFrozen(v) && !Object.isFrozen(v.a)`},
+		{"dates and bytes nested", `{when: new Date(0), data: [new Uint8Array([7])]}`,
+			`v.when instanceof Date && v.when.getTime() === 0 && v.data[0] instanceof Uint8Array && v.data[0][0] === 7`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, v := roundTrip(t, tt.src)
+			check(t, r, v, tt.pred)
+		})
+	}
+}
+
+func TestCodec_Encoding(t *testing.T) {
+	tests := []struct {
+		src  string
+		want string // hex
+	}{
+		{`{type: "inc", by: 2}`, "82a474797065a3696e63a2627902"},
+		{`null`, "c0"},
+		{`undefined`, "c70001"},
+		{`[undefined]`, "91c70001"},
+		{`[, 1]`, "92c7000101"},
+		{`true`, "c3"},
+		{`1`, "01"},
+		{`-1`, "ff"},
+		{`-33`, "d0df"},
+		{`300`, "cd012c"},
+		{`2.0`, "02"},
+		{`70000`, "ce00011170"},
+		{`2**53 - 1`, "cf001fffffffffffff"},
+		{`-(2**53 - 1)`, "d3ffe0000000000001"},
+		{`2**53`, "cb4340000000000000"},
+		{`0.5`, "cb3fe0000000000000"},
+		{`-0`, "cb8000000000000000"},
+		{`Infinity`, "cb7ff0000000000000"},
+		{`"é"`, "a2c3a9"},
+		{`"😀"`, "a4f09f9880"},
+		{`new Uint8Array([1, 2])`, "c4020102"},
+		{`new Uint8Array(0)`, "c400"},
+		{`new Date(1)`, "d7033ff0000000000000"},
+		{`new Date(NaN)`, "d7037ff8000000000001"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.src, func(t *testing.T) {
+			r := goja.New()
+			data, err := encodeValue(r, run(t, r, tt.src), codecLimits{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := hex.EncodeToString(data), tt.want; got != want && !(tt.src == `new Date(NaN)` && strings.HasPrefix(got, "d7037ff")) {
+				t.Errorf("encoding = %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// TestCodec_MutationAfterEncode checks that the bytes are a copy: changing
+// the sender's value or the receiver's value afterwards changes nothing
+// else.
+func TestCodec_MutationAfterEncode(t *testing.T) {
+	r1 := goja.New()
+	v := run(t, r1, `globalThis.m = {a: [1, 2], b: {c: "d"}, u: new Uint8Array([1, 2, 3]).subarray(1)}`)
+	data, err := encodeValue(r1, v, codecLimits{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, r1, `(m.a.push(3), m.b.c = "changed", m.u[0] = 99, m.x = 1)`)
+
+	r2 := goja.New()
+	got, err := decodeValue(r2, data, codecLimits{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, r2, got, `JSON.stringify([v.a, v.b]) === '[[1,2],{"c":"d"}]' && v.u[0] === 2 && v.u.length === 2 && !("x" in v)`)
+	run(t, r2, `(v => (v.u[0] = 42, v.a.push(9)))`).(*goja.Object).Export().(func(goja.FunctionCall) goja.Value)(goja.FunctionCall{Arguments: []goja.Value{got}})
+
+	again, err := decodeValue(r2, data, codecLimits{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, r2, again, `v.u[0] === 2 && v.a.length === 2`)
+	check(t, r1, v, `m.u[0] === 99`)
+}
+
+func TestCodec_Refused(t *testing.T) {
+	tests := []struct {
+		src     string
+		lim     codecLimits
+		wantErr string
+	}{
+		{`({f() {}})`, codecLimits{}, "cannot send msg.f: function"},
+		{`() => 1`, codecLimits{}, "cannot send msg: function"},
+		{`({a: [1, 2, {b: async () => 1}]})`, codecLimits{}, "cannot send msg.a[2].b: function"},
+		{`({k: class {}})`, codecLimits{}, "cannot send msg.k: function"},
+		{`({k: Math.max})`, codecLimits{}, "cannot send msg.k: function"},
+		{`({k: (function () {}).bind(null)})`, codecLimits{}, "cannot send msg.k: function"},
+		{`({"a b": [Symbol("s")]})`, codecLimits{}, `cannot send msg["a b"][0]: symbol`},
+		{`({x: Symbol.iterator})`, codecLimits{}, "cannot send msg.x: symbol"},
+		{`10n`, codecLimits{}, "cannot send msg: BigInt"},
+		{`(a => (a.self = a, a))({})`, codecLimits{}, "cannot send msg.self: cyclic reference (an object that contains itself)"},
+		{`(a => (a.push({b: [a]}), a))([])`, codecLimits{}, "cannot send msg[0].b[0]: cyclic reference (an object that contains itself)"},
+		{`({m: new Map()})`, codecLimits{}, "cannot send msg.m: Map (send an array of entries or an object instead)"},
+		{`({s: new Set([1])})`, codecLimits{}, "cannot send msg.s: Set (send an array instead)"},
+		{`({w: new WeakMap()})`, codecLimits{}, "cannot send msg.w: WeakMap"},
+		{`({w: new WeakSet()})`, codecLimits{}, "cannot send msg.w: WeakSet"},
+		{`({p: Promise.resolve(1)})`, codecLimits{}, "cannot send msg.p: Promise"},
+		{`({r: /x/g})`, codecLimits{}, "cannot send msg.r: RegExp"},
+		{`({p: new Proxy({}, {})})`, codecLimits{}, "cannot send msg.p: Proxy"},
+		{`({p: new Proxy([], {})})`, codecLimits{}, "cannot send msg.p: Proxy"},
+		{`(p => (p.revoke(), {p: p.proxy}))(Proxy.revocable({}, {}))`, codecLimits{}, "cannot send msg.p: Proxy"},
+		{`({t: new Int16Array(2)})`, codecLimits{}, "cannot send msg.t: Int16Array (only Uint8Array is supported)"},
+		{`({t: new Float64Array(2)})`, codecLimits{}, "cannot send msg.t: Float64Array (only Uint8Array is supported)"},
+		{`({b: new ArrayBuffer(2)})`, codecLimits{}, "cannot send msg.b: ArrayBuffer (send a Uint8Array instead)"},
+		{`({d: new DataView(new ArrayBuffer(2))})`, codecLimits{}, "cannot send msg.d: DataView"},
+		{`({n: new Number(1)})`, codecLimits{}, "cannot send msg.n: boxed primitive"},
+		{`({n: new String("s")})`, codecLimits{}, "cannot send msg.n: boxed primitive"},
+		{`(function () { return {a: arguments} })(1)`, codecLimits{}, "cannot send msg.a: arguments object"},
+		{`({g: (function* () {})()})`, codecLimits{}, "cannot send msg.g: generator"},
+		{`({i: [1][Symbol.iterator]()})`, codecLimits{}, "cannot send msg.i: iterator"},
+		{`({g: globalThis})`, codecLimits{}, "cannot send msg.g: unsupported object"},
+		{`({e: Object.assign(new Error("x"), {f() {}})})`, codecLimits{}, "cannot send msg.e.f: function"},
+		{`({get a() { throw new Error("boom") }})`, codecLimits{}, "cannot send msg.a: a getter threw: boom"},
+		{`({get a() { throw "plain" }})`, codecLimits{}, "cannot send msg.a: a getter threw: plain"},
+		{`"x".repeat(2 << 20)`, codecLimits{}, "cannot send msg: message larger than 1048576 bytes"},
+		{`({a: "x".repeat(100)})`, codecLimits{MaxBytes: 50}, "cannot send msg.a: message larger than 50 bytes"},
+		{`({a: new Uint8Array(100)})`, codecLimits{MaxBytes: 50}, "cannot send msg.a: message larger than 50 bytes"},
+		{`Array.from({length: 100}, () => 1)`, codecLimits{MaxBytes: 50}, "cannot send msg[48]: message larger than 50 bytes"},
+		{`new Array(2**32 - 1)`, codecLimits{MaxBytes: 1000}, "cannot send msg[332]: message larger than 1000 bytes"},
+		{`"x".repeat(48)`, codecLimits{MaxBytes: 49}, "cannot send msg: message larger than 49 bytes"},
+		{`(() => { let v = 1; for (let i = 0; i < 5; i++) v = [v]; return v })()`, codecLimits{MaxDepth: 4},
+			"cannot send msg[0][0][0][0]: nested deeper than 4 levels"},
+		{`(() => { let v = {}; for (let i = 0; i < 65; i++) v = {a: v}; return v })()`, codecLimits{},
+			"cannot send msg" + strings.Repeat(".a", 64) + ": nested deeper than 64 levels"},
+		{`({get a() { return {get a() { return this } } }})`, codecLimits{}, "cannot send msg.a.a: cyclic reference (an object that contains itself)"},
+		{`(function f() { return {get a() { return f() }} })()`, codecLimits{MaxDepth: 10},
+			"cannot send msg" + strings.Repeat(".a", 10) + ": nested deeper than 10 levels"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.src, func(t *testing.T) {
+			r := goja.New()
+			data, err := encodeValue(r, run(t, r, tt.src), tt.lim, nil)
+			if err == nil {
+				t.Fatalf("encoded %x, want error %q", data, tt.wantErr)
+			}
+			var ce *CloneError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %T %v is not a *CloneError", err, err)
+			}
+			if got, want := err.Error(), tt.wantErr; got != want {
+				t.Errorf("error = %q\nwant    %q", got, want)
+			}
+			if data != nil {
+				t.Errorf("returned %d bytes with the error", len(data))
+			}
+		})
+	}
+}
+
+func TestCodec_GetterExceptionUnwraps(t *testing.T) {
+	r := goja.New()
+	_, err := encodeValue(r, run(t, r, `({get a() { throw new RangeError("boom") }})`), codecLimits{}, nil)
+	var ex *goja.Exception
+	if !errors.As(err, &ex) {
+		t.Fatalf("error %v does not unwrap to a *goja.Exception", err)
+	}
+	// The runtime is still usable after the exception.
+	if got, want := run(t, r, `1 + 1`).ToInteger(), int64(2); got != want {
+		t.Errorf("1 + 1 = %d after a failed encode", got)
+	}
+}
+
+func TestCodec_HostObjectRefused(t *testing.T) {
+	r := goja.New()
+	o := r.NewObject()
+	_ = o.Set("h", r.NewDynamicObject(hostObjectProbe{}))
+	_, err := encodeValue(r, o, codecLimits{}, nil)
+	if got, want := fmt.Sprint(err), "cannot send msg.h: host object"; got != want {
+		t.Errorf("error = %q, want %q", got, want)
+	}
+}
+
+// TestCodec_DAGFailsFast: a value that doubles at every level is refused on
+// size long before it could be walked.
+func TestCodec_DAGFailsFast(t *testing.T) {
+	r := goja.New()
+	v := run(t, r, `(() => { let v = {s: "leaf"}; for (let i = 0; i < 60; i++) v = [v, v]; return v })()`)
+	_, err := encodeValue(r, v, codecLimits{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "message larger than 1048576 bytes") {
+		t.Fatalf("error = %v, want a size error", err)
+	}
+}
+
+func TestCodec_DepthLimitIsInclusive(t *testing.T) {
+	r := goja.New()
+	for _, depth := range []int{1, 10, 64} {
+		v := run(t, r, fmt.Sprintf(`(() => { let v = 1; for (let i = 0; i < %d; i++) v = i %% 2 ? [v] : {v}; return v })()`, depth))
+		data, err := encodeValue(r, v, codecLimits{MaxDepth: depth}, nil)
+		if err != nil {
+			t.Fatalf("depth %d: %v", depth, err)
+		}
+		if _, err := decodeValue(goja.New(), data, codecLimits{MaxDepth: depth}, nil); err != nil {
+			t.Fatalf("decode depth %d: %v", depth, err)
+		}
+		if _, err := decodeValue(goja.New(), data, codecLimits{MaxDepth: depth - 1}, nil); depth > 1 && err == nil {
+			t.Errorf("decode depth %d with MaxDepth %d succeeded", depth, depth-1)
+		}
+	}
+}
+
+func TestCodec_Capabilities(t *testing.T) {
+	r1 := goja.New()
+	h1, h2 := r1.NewObject(), r1.NewObject()
+	_ = r1.Set("h1", h1)
+	_ = r1.Set("h2", h2)
+	onCap := func(o *goja.Object) (uint32, bool) {
+		switch o {
+		case h1:
+			return 0, true
+		case h2:
+			return 70000, true
+		}
+		return 0, false
+	}
+	data, err := encodeValue(r1, run(t, r1, `{to: h1, list: [h2, h1], deep: {x: {y: h2}}}`), codecLimits{}, onCap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte{0xd6, 0x02, 0x00, 0x01, 0x11, 0x70}) {
+		t.Errorf("encoding %x lacks the fixext4 capability 70000", data)
+	}
+
+	r2 := goja.New()
+	c0, c1 := r2.NewObject(), r2.NewObject()
+	_ = r2.Set("c0", c0)
+	_ = r2.Set("c1", c1)
+	capAt := func(i uint32) (goja.Value, error) {
+		switch i {
+		case 0:
+			return c0, nil
+		case 70000:
+			return c1, nil
+		}
+		return nil, fmt.Errorf("capability index %d out of range", i)
+	}
+	v, err := decodeValue(r2, data, codecLimits{}, capAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, r2, v, `v.to === c0 && v.list[0] === c1 && v.list[1] === c0 && v.deep.x.y === c1`)
+
+	// The capability callback is asked first, even about functions.
+	fn := run(t, r1, `function () {}`).(*goja.Object)
+	if _, err := encodeValue(r1, fn, codecLimits{}, func(o *goja.Object) (uint32, bool) { return 1, o == fn }); err != nil {
+		t.Errorf("a function the callback claims: %v", err)
+	}
+
+	if _, err := decodeValue(r2, []byte{0xd6, 0x02, 0, 0, 0, 9}, codecLimits{}, capAt); err == nil ||
+		!strings.Contains(err.Error(), "capability index 9 out of range") {
+		t.Errorf("out of range capability: error = %v", err)
+	}
+	if _, err := decodeValue(r2, []byte{0xd6, 0x02, 0, 0, 0, 0}, codecLimits{}, nil); err == nil {
+		t.Error("a capability decoded without capAt")
+	}
+}
+
+func mustMarshal(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := msgpack.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestCodec_DecodeForeign(t *testing.T) {
+	tests := []struct {
+		name string
+		data []byte
+		pred string
+	}{
+		{"Go map", mustMarshal(t, map[string]any{"type": "inc", "by": 2, "tags": []string{"a"}}),
+			`v.type === "inc" && v.by === 2 && v.tags[0] === "a"`},
+		{"int keys", mustMarshal(t, map[int]string{1: "a"}), `v["1"] === "a"`},
+		{"scalar keys", []byte{0x85, 0xc0, 0x01, 0xc3, 0x02, 0xff, 0x03, 0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0x04, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x05},
+			`v["null"] === 1 && v["true"] === 2 && v["-1"] === 3 && v["1.5"] === 4 && v["18446744073709552000"] === 5`},
+		{"duplicate keys", []byte{0x82, 0xa1, 'a', 0x01, 0xa1, 'a', 0x02}, `v.a === 2 && Object.keys(v).length === 1`},
+		{"float32", mustMarshal(t, float32(1.5)), `v === 1.5`},
+		{"uint64 max", mustMarshal(t, uint64(1<<64-1)), `v === 2**64`},
+		{"int64 min", mustMarshal(t, int64(-1<<63)), `v === -(2**63)`},
+		{"int64 beyond 2^53", mustMarshal(t, int64(1<<53+1)), `v === 2**53 && typeof v === "number"`},
+		{"uint8 code", []byte{0xcc, 0x05}, `v === 5`},
+		{"non-minimal map header", []byte{0xde, 0x00, 0x01, 0xa1, 'a', 0x01}, `v.a === 1`},
+		{"invalid UTF-8", []byte{0xa3, 'a', 0xff, 'b'}, `v === "a\uFFFDb"`},
+		{"invalid UTF-8 long", append([]byte{0xd9, 40, 0xff}, bytes.Repeat([]byte{'x'}, 39)...), `v === "\uFFFD" + "x".repeat(39)`},
+		{"invalid UTF-8 key", []byte{0x81, 0xa2, 0xc3, 0x28, 0x01}, `v["\uFFFD("] === 1`},
+		{"timestamp 32", mustMarshal(t, time.Unix(1700000000, 0)), `v instanceof Date && v.getTime() === 1700000000000`},
+		{"timestamp 64", mustMarshal(t, time.Unix(1700000000, 123456789)), `v instanceof Date && v.getTime() === 1700000000123`},
+		{"timestamp 96", mustMarshal(t, time.Unix(-1, 5e8)), `v instanceof Date && v.getTime() === -500`},
+		{"bin", mustMarshal(t, []byte("hi")), `v instanceof Uint8Array && v.length === 2 && v[1] === 105`},
+		{"date out of range", []byte{0xd7, 0x03, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0}, `v instanceof Date && Number.isNaN(v.getTime())`},
+		{"date fraction", []byte{0xd7, 0x03, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0}, `v instanceof Date && v.getTime() === 1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := goja.New()
+			v, err := decodeValue(r, tt.data, codecLimits{}, nil)
+			if err != nil {
+				t.Fatalf("decode %x: %v", tt.data, err)
+			}
+			check(t, r, v, tt.pred)
+		})
+	}
+}
+
+func TestCodec_DecodeMalformed(t *testing.T) {
+	nest := func(n int) []byte { return append(bytes.Repeat([]byte{0x91}, n), 0x01) }
+	tests := []struct {
+		name    string
+		data    []byte
+		lim     codecLimits
+		wantErr string
+	}{
+		{"empty", nil, codecLimits{}, "malformed message at msg: truncated"},
+		{"reserved code", []byte{0xc1}, codecLimits{}, "invalid msgpack code 0xc1"},
+		{"trailing bytes", []byte{0x01, 0x02}, codecLimits{}, "malformed message at msg: 1 trailing bytes after the value"},
+		{"truncated int", []byte{0xcd, 0x01}, codecLimits{}, "truncated"},
+		{"truncated float", []byte{0xcb, 0x01, 0x02}, codecLimits{}, "truncated"},
+		{"truncated string", []byte{0xa5, 'a'}, codecLimits{}, "truncated"},
+		{"huge array", []byte{0xdd, 0xff, 0xff, 0xff, 0xff, 0x01}, codecLimits{}, "truncated: array of 4294967295 elements"},
+		{"huge map", []byte{0xdf, 0xff, 0xff, 0xff, 0xff, 0x01, 0x01}, codecLimits{}, "truncated: map of 4294967295 entries"},
+		{"huge string", []byte{0xdb, 0xff, 0xff, 0xff, 0xff, 'a'}, codecLimits{}, "truncated"},
+		{"huge bin", []byte{0xc6, 0xff, 0xff, 0xff, 0xff, 'a'}, codecLimits{}, "truncated"},
+		{"huge ext", []byte{0xc9, 0xff, 0xff, 0xff, 0xff, 0x01}, codecLimits{}, "extension type 1 of 4294967295 bytes"},
+		{"array missing element", []byte{0x92, 0x01, 0xcd, 0x01}, codecLimits{}, "malformed message at msg[1]: truncated"},
+		{"map missing value", []byte{0x81, 0xa1, 'k'}, codecLimits{}, "malformed message at msg.k: truncated"},
+		{"unknown ext", []byte{0xd4, 0x09, 0x00}, codecLimits{}, "unknown extension type 9"},
+		{"undefined with payload", []byte{0xd4, 0x01, 0x00}, codecLimits{}, "extension type 1 of 1 bytes"},
+		{"capability of 2 bytes", []byte{0xd5, 0x02, 0x00, 0x00}, codecLimits{}, "extension type 2 of 2 bytes"},
+		{"date of 4 bytes", []byte{0xd6, 0x03, 0, 0, 0, 0}, codecLimits{}, "extension type 3 of 4 bytes"},
+		{"timestamp of 16 bytes", append([]byte{0xd8, 0xff}, make([]byte, 16)...), codecLimits{}, "extension type -1 of 16 bytes"},
+		{"timestamp nanoseconds", []byte{0xc7, 12, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0}, codecLimits{}, "timestamp with 4294967295 nanoseconds"},
+		{"array key", []byte{0x81, 0x90, 0x01}, codecLimits{}, "unsupported map key (msgpack code 0x90)"},
+		{"bin key", []byte{0x81, 0xc4, 0x00, 0x01}, codecLimits{}, "unsupported map key (msgpack code 0xc4)"},
+		{"too deep", nest(65), codecLimits{}, "nested deeper than 64 levels"},
+		{"too deep custom", nest(4), codecLimits{MaxDepth: 3}, "malformed message at msg[0][0][0]: nested deeper than 3 levels"},
+		{"too long", []byte{0xa3, 'a', 'b', 'c'}, codecLimits{MaxBytes: 3}, "malformed message: 4 bytes, more than 3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := decodeValue(goja.New(), tt.data, tt.lim, nil)
+			if err == nil {
+				t.Fatalf("decoded %v, want error %q", v, tt.wantErr)
+			}
+			if !errors.Is(err, errMalformedMessage) {
+				t.Errorf("error %v does not wrap errMalformedMessage", err)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error = %q, want it to contain %q", err, tt.wantErr)
+			}
+			if v != nil {
+				t.Errorf("returned %v with the error", v)
+			}
+		})
+	}
+}
+
+// TestCodec_DecodeIgnoresPrototypeSetters: decoding defines properties, so
+// a setter a script put on Object.prototype never sees a message.
+func TestCodec_DecodeIgnoresPrototypeSetters(t *testing.T) {
+	r := goja.New()
+	run(t, r, `Object.defineProperty(Object.prototype, "type", {set(v) { globalThis.hit = v }, configurable: true})`)
+	v, err := decodeValue(r, mustMarshal(t, map[string]any{"type": "x"}), codecLimits{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, r, v, `Object.prototype.hasOwnProperty.call(v, "type") && v.type === "x" && globalThis.hit === undefined`)
+}
+
+// TestCodec_ReplacedConstructors: Dates and Uint8Arrays are built with the
+// receiving runtime's globals; a replacement that does not build the real
+// thing fails the decode instead of passing something else off as it.
+func TestCodec_ReplacedConstructors(t *testing.T) {
+	date, _ := hex.DecodeString("d7033ff0000000000000")
+	bin := []byte{0xc4, 0x01, 0x07}
+	tests := []struct {
+		name, setup string
+		data        []byte
+		wantErr     string // "" for success
+		pred        string
+	}{
+		{"fake Uint8Array", `globalThis.Uint8Array = function () { return {fake: true} }`, bin, "the global Uint8Array does not construct Uint8Arrays", ""},
+		{"Int8Array as Uint8Array", `globalThis.Uint8Array = Int8Array`, bin, "the global Uint8Array does not construct Uint8Arrays", ""},
+		{"copying Uint8Array", `globalThis.Uint8Array = (U => function (b) { return new U([1, 2]) })(Uint8Array)`, bin, "the global Uint8Array does not construct Uint8Arrays", ""},
+		{"throwing Uint8Array", `globalThis.Uint8Array = function () { throw new Error("no") }`, bin, "new Uint8Array: Error: no", ""},
+		{"deleted Uint8Array", `delete globalThis.Uint8Array`, bin, "no global Uint8Array", ""},
+		{"subclassed Uint8Array", `globalThis.Uint8Array = class extends Uint8Array {}`, bin, "", `v[0] === 7`},
+		{"fake Date", `globalThis.Date = function () { return {} }`, date, "the global Date does not construct Dates", ""},
+		{"wrong time Date", `globalThis.Date = (D => function () { return new D(5) })(Date)`, date, "the global Date does not construct Dates", ""},
+		{"subclassed Date", `globalThis.Date = class extends Date {}`, date, "", `v.getTime() === 1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := goja.New()
+			run(t, r, tt.setup)
+			v, err := decodeValue(r, tt.data, codecLimits{}, nil)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, r, v, tt.pred)
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestCodec_ObjectKinds(t *testing.T) {
+	if selfField < 0 {
+		t.Fatal("goja.Object has no interface field named self: classify cannot work")
+	}
+	r := goja.New()
+	seen := map[objKind]bool{}
+	for _, p := range kindProbes {
+		v, err := r.RunString("(" + p.src + ")")
+		if err != nil {
+			t.Logf("probe %s not supported: %v", p.src, err)
+			continue
+		}
+		kind, name := classify(v.(*goja.Object))
+		if kind != p.kind || name != p.name {
+			t.Errorf("classify(%s) = %d %q, want %d %q", p.src, kind, name, p.kind, p.name)
+		}
+		seen[kind] = true
+	}
+	for _, k := range []objKind{kindPlain, kindArray, kindError, kindDate, kindTypedArray, kindRefused} {
+		if !seen[k] {
+			t.Errorf("no probe classified as kind %d", k)
+		}
+	}
+	// Objects the host builds are plain objects and arrays.
+	if k, _ := classify(r.NewObject()); k != kindPlain {
+		t.Errorf("classify(NewObject()) = %d", k)
+	}
+	if k, _ := classify(r.NewArray(1)); k != kindArray {
+		t.Errorf("classify(NewArray(1)) = %d", k)
+	}
+	if k, _ := classify(r.CreateObject(nil)); k != kindPlain {
+		t.Errorf("classify(CreateObject(nil)) = %d", k)
+	}
+}
+
+// TestCodec_ConcurrentRuntimes decodes and encodes in many runtimes at once;
+// run with -race, it checks that pooled and interned state is not shared
+// unsafely.
+func TestCodec_ConcurrentRuntimes(t *testing.T) {
+	r0 := goja.New()
+	data, err := encodeValue(r0, run(t, r0, `{type: "inc", by: 2, name: "héllo", k: ["a", "b", "ü"], d: new Date(3), b: new Uint8Array([1])}`), codecLimits{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := goja.New()
+			for i := 0; i < 200; i++ {
+				v, err := decodeValue(r, data, codecLimits{}, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				out, err := encodeValue(r, v, codecLimits{}, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !bytes.Equal(out, data) {
+					errs <- fmt.Errorf("re-encoded %x, want %x", out, data)
+					return
+				}
+				if s := v.(*goja.Object).Get("name").String() + v.(*goja.Object).Get("k").String(); s != "hélloa,b,ü" {
+					errs <- fmt.Errorf("got %q", s)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+const (
+	smallMessage  = `{type: "inc", by: 2}`
+	nestedMessage = `{type: "order", id: 12345, user: {name: "Ada", email: "ada@example.com", tags: ["admin", "beta"]},
+		items: [{sku: "X1", qty: 2, price: 9.99}, {sku: "Y2", qty: 1, price: 0.5}], total: 20.48, paid: true,
+		note: null, at: 1700000000000, meta: {source: "web", retries: 0}}`
+)
+
+func benchmarkEncode(b *testing.B, src string) {
+	r := goja.New()
+	v := run(b, r, src)
+	data, err := encodeValue(r, v, codecLimits{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := encodeValue(r, v, codecLimits{}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchmarkDecode(b *testing.B, src string) {
+	r := goja.New()
+	data, err := encodeValue(r, run(b, r, src), codecLimits{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeValue(r, data, codecLimits{}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCodec_EncodeSmall(b *testing.B)  { benchmarkEncode(b, smallMessage) }
+func BenchmarkCodec_DecodeSmall(b *testing.B)  { benchmarkDecode(b, smallMessage) }
+func BenchmarkCodec_EncodeNested(b *testing.B) { benchmarkEncode(b, nestedMessage) }
+func BenchmarkCodec_DecodeNested(b *testing.B) { benchmarkDecode(b, nestedMessage) }
+
+// BenchmarkCodec_ExportMarshal is the baseline the codec replaces:
+// Export() then msgpack.Marshal.
+func BenchmarkCodec_ExportMarshal(b *testing.B) {
+	for _, m := range []struct{ name, src string }{{"Small", smallMessage}, {"Nested", nestedMessage}} {
+		b.Run(m.name, func(b *testing.B) {
+			r := goja.New()
+			v := run(b, r, m.src)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := msgpack.Marshal(v.Export()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
