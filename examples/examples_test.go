@@ -1,0 +1,146 @@
+// Package examples_test runs every example manifest and checks that it does
+// what its comments say.
+package examples_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"cloister/actor"
+	"cloister/capability"
+	"cloister/isolate"
+	"cloister/supervisor"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %v", timeout, err)
+		}
+		time.Sleep(interval)
+	}
+}
+
+func run(t *testing.T, manifest string) *actor.Node {
+	t.Helper()
+	m, err := supervisor.Load(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := m.Spec(isolate.NewCompiler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := actor.NewNode(actor.Options{Limits: m.Limits()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(spec); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+		if err := n.Wait(); err != nil {
+			t.Errorf("node ended with %v", err)
+		}
+	})
+	return n
+}
+
+func call(t *testing.T, n *actor.Node, path string, msg any, out any) {
+	t.Helper()
+	c, err := n.Capability(path, capability.Send)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := msgpack.Marshal(msg)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := n.Call(ctx, c, b)
+	if err != nil {
+		t.Fatalf("call %s: %v", path, err)
+	}
+	if err := msgpack.Unmarshal(res, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCounter(t *testing.T) {
+	n := run(t, "counter/app.yaml")
+	// The client adds 2 every 500 ms to a counter that starts at 10.
+	checkFor(t, 5*time.Second, 50*time.Millisecond, func() error {
+		var v int
+		call(t, n, "counter", map[string]any{"type": "get"}, &v)
+		if v < 12 || v%2 != 0 {
+			return fmt.Errorf("counter is %d, want an even number of at least 12", v)
+		}
+		return nil
+	})
+	var v int
+	call(t, n, "counter", map[string]any{"type": "inc", "by": 1}, &v)
+	if v%2 != 1 {
+		t.Fatalf("after inc by 1 the counter is %d, want odd", v)
+	}
+}
+
+func TestPingPong(t *testing.T) {
+	n := run(t, "pingpong/app.yaml")
+	ping, _ := n.Lookup("ping")
+	pong, _ := n.Lookup("pong")
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if ping.Handled() < 100 || pong.Handled() < 100 {
+			return fmt.Errorf("ping handled %d, pong %d: the rally is not going", ping.Handled(), pong.Handled())
+		}
+		return nil
+	})
+	if len(ping.Crashes())+len(pong.Crashes()) != 0 {
+		t.Fatalf("crashes: %v %v", ping.Crashes(), pong.Crashes())
+	}
+}
+
+func TestChat(t *testing.T) {
+	n := run(t, "chat/app.yaml")
+	heardFrom := func(member string) map[string]bool {
+		var heard []map[string]any
+		call(t, n, member, map[string]any{"type": "heard"}, &heard)
+		said := map[string]bool{}
+		for _, h := range heard {
+			if h["type"] == "said" {
+				said[h["nick"].(string)] = true
+			}
+		}
+		return said
+	}
+	// Everyone joins and says hello; alice joined first, so she hears all three.
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if got := heardFrom("alice"); len(got) != 3 {
+			return fmt.Errorf("alice heard from %v, want alice, bob and carol", got)
+		}
+		return nil
+	})
+	var members int
+	call(t, n, "room", map[string]any{"type": "say", "nick": "operator", "text": "hi all"}, &members)
+	if members != 3 {
+		t.Fatalf("room has %d members, want 3", members)
+	}
+	for _, m := range []string{"alice", "bob", "carol"} {
+		checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+			if got := heardFrom(m); !got["operator"] || !got[m] {
+				return fmt.Errorf("%s heard from %v, want itself and the operator", m, got)
+			}
+			return nil
+		})
+	}
+}
