@@ -5,88 +5,105 @@ The message codec: how a JS value becomes the bytes of a message and back.
 
 Every message that crosses an isolate boundary is copied, never shared: the
 sender's value is walked and written as MessagePack, and the receiver gets
-fresh values built from those bytes in its own runtime. Mutating either side
-afterwards changes nothing on the other.
+fresh values built from those bytes in its own runtime. Changing either
+side afterwards changes nothing on the other.
 
-Data model (what can be sent, and what arrives):
+# Data model
 
-	sent                               msgpack                     arrives as
-	null                               nil                         null
-	undefined                          ext 1, empty                undefined (distinct from null, also
-	                                                               inside objects and arrays)
-	true, false                        bool                        the same boolean
-	string                             str (UTF-8)                 an equal string; a lone UTF-16 surrogate,
-	                                                               which JS strings can hold and UTF-8
-	                                                               cannot, arrives as U+FFFD. Characters
-	                                                               outside the BMP (emoji) arrive exactly.
-	number, integral, |n| <= 2^53-1,   the smallest int            the same number
-	  not -0
-	any other number (fractions, -0,   float64                     the same number: -0, NaN and ±Infinity
-	  NaN, ±Infinity, |n| >= 2^53)                                 survive (Object.is holds)
-	Uint8Array, Uint8ClampedArray      bin (the view's bytes only, a Uint8Array over a fresh copy
-	                                   respecting byteOffset and
-	                                   byteLength)
-	Date                               ext 3: float64 ms since     a new Date with the same time value;
-	                                   the epoch, big-endian        an invalid Date stays invalid
-	Array                              array                       a new Array with the same length; holes
-	                                                               arrive as undefined; non-index
-	                                                               properties are not sent
-	object                             map, string keys            a new plain object (prototype
-	                                                               Object.prototype) with the sender's own
-	                                                               enumerable string-keyed properties, in
-	                                                               property order, each an own writable,
-	                                                               enumerable, configurable data property
-	                                                               -- even one named "__proto__", which
-	                                                               therefore never changes the receiver's
-	                                                               prototype. Class instances and objects
-	                                                               with a null prototype are sent the same
-	                                                               way (the prototype and methods stay
-	                                                               behind, as with structuredClone).
-	Error (and subclasses)             map                         a plain object {name, message, ...own
-	                                                               enumerable properties}; the stack and
-	                                                               the prototype stay behind
-	a capability handle                ext 2: big-endian uint32    a handle to the same capability in the
-	                                   index into the envelope's   receiver
-	                                   capability list
+What can be sent, its MessagePack form, and what arrives:
 
-Property values are read with ordinary JS property reads, so getters run
-(and a getter that throws fails the send). Symbol-keyed and non-enumerable
-properties are skipped. A property that a getter deleted during the walk, or
-whose name holds a lone surrogate (and so cannot be read back by its UTF-8
-name), is skipped. An object referenced twice (a DAG) is copied twice.
+  - null: nil; arrives as null.
+  - undefined: extension type 1 with an empty payload; arrives as undefined,
+    distinct from null, also as a property value or an array element.
+  - true, false: bool.
+  - A string: str, UTF-8; arrives as an equal string. Characters outside the
+    BMP (emoji) arrive exactly. A lone UTF-16 surrogate, which a JS string
+    can hold and UTF-8 cannot, arrives as U+FFFD.
+  - A number that is an integer with |n| <= 2^53-1 and not -0: the smallest
+    int that holds it. Any other number (fractions, -0, NaN, ±Infinity,
+    |n| >= 2^53): float64. Either way the same number arrives; -0, NaN and
+    ±Infinity survive (Object.is holds).
+  - BigInt: refused.
+  - A Uint8Array or Uint8ClampedArray: bin, holding only the bytes of the
+    view (byteOffset and byteLength are respected); arrives as a Uint8Array
+    over a fresh ArrayBuffer of exactly those bytes. Other typed arrays,
+    ArrayBuffer and DataView are refused.
+  - A Date: extension type 3, the time value (milliseconds since the epoch)
+    as a big-endian float64; arrives as a new Date with the same time value.
+    An invalid Date stays invalid (NaN).
+  - An Array: array of its elements 0..length-1; arrives as a new Array of
+    the same length. Holes arrive as undefined; properties that are not
+    indices are not sent.
+  - Any other ordinary object (a plain object, a class instance, an object
+    with a null prototype): map of its own enumerable string-keyed
+    properties, in property order. It arrives as a new plain object
+    (prototype Object.prototype) in which each property is an own writable,
+    enumerable, configurable data property, even one named "__proto__",
+    which therefore never changes the receiver's prototype. Prototypes and
+    methods stay behind, as with structuredClone.
+  - An Error (or subclass instance): map of name, message and its other own
+    enumerable properties; arrives as a plain object. The stack stays behind.
+  - A capability handle (the onCap callback of encodeValue says which objects
+    are): extension type 2, a big-endian uint32 index into the envelope's
+    capabilities; arrives as the receiver's handle for it.
 
-Refused with a *CloneError that names where in the value and what
-("cannot send msg.a[3].b: function"): functions and classes, symbols, BigInt,
-Map, Set, WeakMap, WeakSet, Promise, RegExp, ArrayBuffer, DataView, typed
-arrays other than Uint8Array and Uint8ClampedArray, Proxy objects, boxed
-primitives (new Number(1)), arguments objects, iterators and generators,
-host objects other than capability handles, a cycle (an object that contains
-itself on the current path), nesting deeper than MaxDepth objects and arrays,
-and an encoding larger than MaxBytes. The walk stops at the first problem:
-a value that grows without bound (a getter minting new objects, a DAG
-doubling at every level) fails on MaxDepth or MaxBytes as soon as the limit
-is passed. Nothing partial is ever returned.
+Properties are read with ordinary JS property reads, so getters run, and a
+getter that throws fails the send. Symbol-keyed and non-enumerable
+properties are skipped, and so is a property that a getter deleted during
+the walk or whose name holds a lone surrogate (it cannot be read back by
+its UTF-8 name). An object referenced twice (a DAG) is copied twice.
 
-Decoding accepts any MessagePack value made of the types above and, for
-peers that are not JS, also: map keys that are not strings (nil, booleans
-and numbers become their JS string form: 1 -> "1"), float32, and the
-standard timestamp extension (-1), which becomes a Date (millisecond
-precision). Invalid UTF-8 in a string becomes U+FFFD. Duplicate keys: the
-last one wins. Unknown extension types, malformed or truncated input,
-trailing bytes after the value, nesting deeper than MaxDepth, and input
-longer than MaxBytes are errors (wrapping errMalformedMessage); decoding
-never panics, and what it allocates before reading further input is bounded
-by the bytes that remain (a header claiming 2^32 elements in a 10-byte
-message fails at once).
+Refused, with a *CloneError that says where in the value and what
+("cannot send msg.a[3].b: function"): functions and classes, symbols,
+BigInt, Map, Set, WeakMap, WeakSet, WeakRef, Promise, RegExp, ArrayBuffer,
+DataView, typed arrays other than Uint8Array and Uint8ClampedArray, Proxy
+objects, boxed primitives (new Number(1)), arguments objects, iterators and
+generators, host objects other than capability handles, a cycle (an object
+that contains itself on the current path), more than MaxDepth nested
+objects and arrays, an encoding larger than MaxBytes, and a message that
+would take the receiver more than MaxHeap bytes of JS values to build. The
+walk stops at the first problem, so a value that grows without bound (a
+getter minting new objects, a DAG doubling at every level) fails as soon as
+it passes a limit. Nothing partial is ever returned.
 
-A Date or Uint8Array is built with the constructor currently bound to the
-global Date or Uint8Array in the receiving runtime: goja offers no other way
-from Go, and capturing the intrinsics eagerly would make every isolate
-materialise the typed-array builtins (~10 KB). A script that replaced those
-globals has its replacement called while its own message is decoded; the
-result is checked to be a genuine Date with the sent time, or a genuine
-Uint8Array over the fresh copy, and anything else fails the decode. The
-script can harm only itself this way.
+# Expansion
+
+One byte of a message can become hundreds of bytes of goja heap in the
+receiver: an empty array is 1 byte of MessagePack and ~580 bytes of goja
+objects, and since shared references are copied, a sender can send a
+million references to one empty array in a 1 MiB message at little cost to
+itself. Both sides therefore tally the same estimate of the heap the
+receiver builds (the heapCost constants: about 190 bytes per object plus
+290 for its first property and 16 per property, 580 per array plus 16 per
+element, and string and byte lengths) and refuse a message over MaxHeap
+(default 64 MiB). A message that encodeValue accepts is within the budget
+of a decodeValue with the same limits, so a sender cannot make a receiver
+fail to decode.
+
+# Decoding
+
+decodeValue accepts any MessagePack value made of the forms above and, for
+peers that are not JS, also map keys that are not strings (nil, booleans
+and numbers become their JS string form: 1 becomes "1"), float32, integers
+beyond 2^53 (they become the nearest float64), and the standard timestamp
+extension (-1), which becomes a Date (millisecond precision). Invalid UTF-8
+in a string becomes U+FFFD. Of duplicate keys the last one wins.
+
+Unknown extension types, malformed or truncated input, bytes after the
+value, more than MaxDepth nested maps and arrays, input longer than
+MaxBytes and an estimated heap over MaxHeap are errors wrapping
+errMalformedMessage. Decoding never panics, and what it allocates before
+reading further input is bounded by the bytes that remain: a header that
+claims 2^32 elements in a 10-byte message fails at once.
+
+A Date or Uint8Array is built with the constructor bound to the global
+Date or Uint8Array of the receiving runtime: goja offers no other way from
+Go, and capturing the intrinsics before a script runs would make every
+isolate materialise the typed-array builtins (~10 KB). A script that
+replaced those globals has its replacement called while a message to it is
+decoded; the result is checked to be a genuine Date with the sent time
+value, or a genuine Uint8Array over the fresh copy, and anything else fails
+the decode. A script can harm only itself this way.
 */
 
 import (
@@ -121,6 +138,22 @@ const (
 const (
 	defaultMaxMessageBytes = 1 << 20
 	defaultMaxMessageDepth = 64
+	defaultMaxMessageHeap  = 64 << 20
+)
+
+// The estimate of the goja heap a decoded message takes, measured with goja
+// v0.0.0-20260917113740 on amd64; a value's slot in its array or object is
+// charged to the container.
+const (
+	heapCostObject    = 192 // an empty object
+	heapCostFirstProp = 288 // the property map an object allocates for its first property
+	heapCostProp      = 16  // per property, plus the key's length
+	heapCostArray     = 576 // an empty array
+	heapCostElem      = 16  // per element
+	heapCostString    = 32  // per string value, plus its length
+	heapCostBytes     = 448 // a Uint8Array and its ArrayBuffer, plus the length
+	heapCostDate      = 192
+	heapCostCap       = 192 // a capability handle
 )
 
 // maxSafeInteger is Number.MAX_SAFE_INTEGER.
@@ -130,6 +163,7 @@ const maxSafeInteger = 1<<53 - 1
 type codecLimits struct {
 	MaxBytes int // encoded size limit; encoding stops early with an error once exceeded (0 = default 1 MiB)
 	MaxDepth int // nesting limit of objects/arrays (0 = default 64)
+	MaxHeap  int // estimated bytes of JS values the receiver builds (0 = default 64 MiB); see the package comment
 }
 
 func (l codecLimits) withDefaults() codecLimits {
@@ -138,6 +172,9 @@ func (l codecLimits) withDefaults() codecLimits {
 	}
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = defaultMaxMessageDepth
+	}
+	if l.MaxHeap <= 0 {
+		l.MaxHeap = defaultMaxMessageHeap
 	}
 	return l
 }
@@ -168,7 +205,7 @@ type pathSeg struct {
 	idx int
 }
 
-func formatPath(segs []pathSeg) string {
+func formatValuePath(segs []pathSeg) string {
 	var b strings.Builder
 	b.WriteString(pathRoot)
 	for _, s := range segs {
@@ -182,7 +219,7 @@ func formatPath(segs []pathSeg) string {
 		if len(k) > 64 {
 			k = k[:64] + "…"
 		}
-		if isIdentifier(k) {
+		if isPathIdentifier(k) {
 			b.WriteByte('.')
 			b.WriteString(k)
 		} else {
@@ -194,7 +231,7 @@ func formatPath(segs []pathSeg) string {
 	return b.String()
 }
 
-func isIdentifier(s string) bool {
+func isPathIdentifier(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -215,12 +252,12 @@ func isIdentifier(s string) bool {
 type objKind uint8
 
 const (
-	kindRefused    objKind = iota // not sendable; objInfo.name says what it is
-	kindPlain                     // own enumerable properties -> map
-	kindArray                     // elements -> array
-	kindError                     // {name, message, ...own enumerable} -> map
-	kindDate                      // -> extDate
-	kindTypedArray                // Uint8Array/Uint8ClampedArray -> bin; others refused by element type
+	objRefused    objKind = iota // not sendable; objInfo.name says what it is
+	objPlain                     // own enumerable properties -> map
+	objArray                     // elements -> array
+	objError                     // {name, message, ...own enumerable} -> map
+	objDate                      // -> extDate
+	objTypedArray                // Uint8Array/Uint8ClampedArray -> bin; others refused by element type
 )
 
 type objInfo struct {
@@ -251,8 +288,8 @@ var selfField = func() int {
 	return f.Index[0]
 }()
 
-// implType returns the concrete goja type behind o, or nil.
-func implType(o *goja.Object) reflect.Type {
+// gojaImplType returns the concrete goja type behind o, or nil.
+func gojaImplType(o *goja.Object) reflect.Type {
 	if selfField < 0 {
 		return nil
 	}
@@ -263,53 +300,53 @@ func implType(o *goja.Object) reflect.Type {
 	return f.Elem().Type()
 }
 
-var kindProbes = []struct {
+var objectKindProbes = []struct {
 	kind objKind
 	name string
 	src  string
 }{
-	{kindPlain, "", `({})`},
-	{kindArray, "", `[]`},
-	{kindArray, "", `(a => (a[1e6] = 0, a))([])`}, // goja's sparse representation
-	{kindError, "", `new Error()`},
-	{kindDate, "", `new Date(0)`},
-	{kindTypedArray, "", `new Uint8Array(0)`},
-	{kindRefused, "function", `function () {}`},
-	{kindRefused, "function", `() => {}`},
-	{kindRefused, "function", `async function () {}`},
-	{kindRefused, "function", `async () => {}`},
-	{kindRefused, "function", `function* () {}`},
-	{kindRefused, "function", `async function* () {}`},
-	{kindRefused, "function", `({ m() {} }).m`},
-	{kindRefused, "function", `class {}`},
-	{kindRefused, "function", `Math.max`},
-	{kindRefused, "function", `Object`},
-	{kindRefused, "function", `(function () {}).bind(null)`},
-	{kindRefused, "Proxy", `new Proxy({}, {})`},
-	{kindRefused, "Proxy", `new Proxy(function () {}, {})`},
-	{kindRefused, "Map (send an array of entries or an object instead)", `new Map()`},
-	{kindRefused, "Set (send an array instead)", `new Set()`},
-	{kindRefused, "WeakMap", `new WeakMap()`},
-	{kindRefused, "WeakSet", `new WeakSet()`},
-	{kindRefused, "Promise", `Promise.resolve()`},
-	{kindRefused, "RegExp", `/x/`},
-	{kindRefused, "ArrayBuffer (send a Uint8Array instead)", `new ArrayBuffer(0)`},
-	{kindRefused, "DataView", `new DataView(new ArrayBuffer(0))`},
-	{kindRefused, "boxed primitive", `new Number(0)`},
-	{kindRefused, "boxed primitive", `new String("")`},
-	{kindRefused, "boxed primitive", `new Boolean(false)`},
-	{kindRefused, "boxed primitive", `Object(Symbol())`},
-	{kindRefused, "boxed primitive", `Object(0n)`},
-	{kindRefused, "arguments object", `(function () { return arguments })()`},
-	{kindRefused, "generator", `(function* () {})()`},
-	{kindRefused, "generator", `(async function* () {})()`},
-	{kindRefused, "iterator", `[][Symbol.iterator]()`},
-	{kindRefused, "iterator", `new Map().keys()`},
-	{kindRefused, "iterator", `new Set().values()`},
-	{kindRefused, "iterator", `""[Symbol.iterator]()`},
-	{kindRefused, "iterator", `"a".matchAll(/a/g)`},
-	{kindRefused, "WeakRef", `new WeakRef({})`},
-	{kindRefused, "FinalizationRegistry", `new FinalizationRegistry(() => {})`},
+	{objPlain, "", `({})`},
+	{objArray, "", `[]`},
+	{objArray, "", `(a => (a[1e6] = 0, a))([])`}, // goja's sparse representation
+	{objError, "", `new Error()`},
+	{objDate, "", `new Date(0)`},
+	{objTypedArray, "", `new Uint8Array(0)`},
+	{objRefused, "function", `function () {}`},
+	{objRefused, "function", `() => {}`},
+	{objRefused, "function", `async function () {}`},
+	{objRefused, "function", `async () => {}`},
+	{objRefused, "function", `function* () {}`},
+	{objRefused, "function", `async function* () {}`},
+	{objRefused, "function", `({ m() {} }).m`},
+	{objRefused, "function", `class {}`},
+	{objRefused, "function", `Math.max`},
+	{objRefused, "function", `Object`},
+	{objRefused, "function", `(function () {}).bind(null)`},
+	{objRefused, "Proxy", `new Proxy({}, {})`},
+	{objRefused, "Proxy", `new Proxy(function () {}, {})`},
+	{objRefused, "Map (send an array of entries or an object instead)", `new Map()`},
+	{objRefused, "Set (send an array instead)", `new Set()`},
+	{objRefused, "WeakMap", `new WeakMap()`},
+	{objRefused, "WeakSet", `new WeakSet()`},
+	{objRefused, "Promise", `Promise.resolve()`},
+	{objRefused, "RegExp", `/x/`},
+	{objRefused, "ArrayBuffer (send a Uint8Array instead)", `new ArrayBuffer(0)`},
+	{objRefused, "DataView", `new DataView(new ArrayBuffer(0))`},
+	{objRefused, "boxed primitive", `new Number(0)`},
+	{objRefused, "boxed primitive", `new String("")`},
+	{objRefused, "boxed primitive", `new Boolean(false)`},
+	{objRefused, "boxed primitive", `Object(Symbol())`},
+	{objRefused, "boxed primitive", `Object(0n)`},
+	{objRefused, "arguments object", `(function () { return arguments })()`},
+	{objRefused, "generator", `(function* () {})()`},
+	{objRefused, "generator", `(async function* () {})()`},
+	{objRefused, "iterator", `[][Symbol.iterator]()`},
+	{objRefused, "iterator", `new Map().keys()`},
+	{objRefused, "iterator", `new Set().values()`},
+	{objRefused, "iterator", `""[Symbol.iterator]()`},
+	{objRefused, "iterator", `"a".matchAll(/a/g)`},
+	{objRefused, "WeakRef", `new WeakRef({})`},
+	{objRefused, "FinalizationRegistry", `new FinalizationRegistry(() => {})`},
 }
 
 // hostObjectProbe and hostArrayProbe stand for host objects in the probe.
@@ -336,7 +373,7 @@ func probeObjectKinds() []objInfo {
 		if !ok {
 			return
 		}
-		t := implType(o)
+		t := gojaImplType(o)
 		if t == nil {
 			return
 		}
@@ -347,15 +384,15 @@ func probeObjectKinds() []objInfo {
 		}
 		kinds = append(kinds, objInfo{t: t, kind: kind, name: name})
 	}
-	for _, p := range kindProbes {
+	for _, p := range objectKindProbes {
 		v, err := r.RunString("(" + p.src + ")")
 		if err != nil {
 			continue // not supported by this goja version
 		}
 		add(v, p.kind, p.name)
 	}
-	add(r.NewDynamicObject(hostObjectProbe{}), kindRefused, "host object")
-	add(r.NewDynamicArray(hostArrayProbe{}), kindRefused, "host object")
+	add(r.NewDynamicObject(hostObjectProbe{}), objRefused, "host object")
+	add(r.NewDynamicArray(hostArrayProbe{}), objRefused, "host object")
 	return kinds
 }
 
@@ -378,21 +415,21 @@ func probeTypedArrayNames() []typedArrayName {
 	return names
 }
 
-// classify says how o is sent; for a refused object, name says what it is.
-func classify(o *goja.Object) (kind objKind, name string) {
-	t := implType(o)
+// classifyObject says how o is sent; for a refused object, name says what it is.
+func classifyObject(o *goja.Object) (kind objKind, name string) {
+	t := gojaImplType(o)
 	for _, k := range objectKinds() {
 		if k.t == t {
-			if k.kind == kindTypedArray && o.ExportType() != typeBytes {
-				return kindRefused, typedArrayKind(o.ExportType())
+			if k.kind == objTypedArray && o.ExportType() != exportBytes {
+				return objRefused, typedArrayKind(o.ExportType())
 			}
 			return k.kind, k.name
 		}
 	}
 	if _, ok := goja.AssertFunction(o); ok {
-		return kindRefused, "function"
+		return objRefused, "function"
 	}
-	return kindRefused, "unsupported object"
+	return objRefused, "unsupported object"
 }
 
 func typedArrayKind(t reflect.Type) string {
@@ -405,16 +442,15 @@ func typedArrayKind(t reflect.Type) string {
 }
 
 var (
-	typeBytes   = reflect.TypeOf([]byte(nil))
-	typeTime    = reflect.TypeOf(time.Time{})
-	typeInt64   = reflect.TypeOf(int64(0))
-	typeFloat64 = reflect.TypeOf(float64(0))
-	typeBool    = reflect.TypeOf(false)
+	exportBytes   = reflect.TypeOf([]byte(nil))
+	exportInt64   = reflect.TypeOf(int64(0))
+	exportFloat64 = reflect.TypeOf(float64(0))
+	exportBool    = reflect.TypeOf(false)
 )
 
-// indexNames holds the property names of the first array indices, so that
+// arrayIndexNames holds the property names of the first array indices, so that
 // walking an array does not allocate one per element.
-var indexNames = sync.OnceValue(func() []string {
+var arrayIndexNames = sync.OnceValue(func() []string {
 	s := make([]string, 1024)
 	for i := range s {
 		s[i] = strconv.Itoa(i)
@@ -422,8 +458,8 @@ var indexNames = sync.OnceValue(func() []string {
 	return s
 })
 
-func indexName(i int) string {
-	if names := indexNames(); i < len(names) {
+func arrayIndexName(i int) string {
+	if names := arrayIndexNames(); i < len(names) {
 		return names[i]
 	}
 	return strconv.Itoa(i)
@@ -432,12 +468,14 @@ func indexName(i int) string {
 // ---------------------------------------------------------------------------
 // Encoding.
 
-// encoder is the state of one encodeValue call; pooled.
-type encoder struct {
+// msgEncoder is the state of one encodeValue call; pooled.
+type msgEncoder struct {
 	buf      bytes.Buffer
 	enc      *msgpack.Encoder
 	maxBytes int
 	maxDepth int
+	maxHeap  int
+	heap     int // the receiver's estimated heap so far
 	onCap    func(o *goja.Object) (uint32, bool)
 	stack    []*goja.Object // the objects on the current path, for cycle detection
 	path     []pathSeg
@@ -450,8 +488,8 @@ type encoder struct {
 // maxPooledBuffer is the largest buffer the pool keeps.
 const maxPooledBuffer = 64 << 10
 
-var encoderPool = sync.Pool{New: func() any {
-	e := &encoder{}
+var msgEncoderPool = sync.Pool{New: func() any {
+	e := &msgEncoder{}
 	e.enc = msgpack.NewEncoder(&e.buf)
 	e.runFn = e.run
 	return e
@@ -462,10 +500,10 @@ var encoderPool = sync.Pool{New: func() any {
 // Errors are *CloneError.
 func encodeValue(r *goja.Runtime, v goja.Value, lim codecLimits, onCap func(o *goja.Object) (index uint32, ok bool)) ([]byte, error) {
 	lim = lim.withDefaults()
-	e := encoderPool.Get().(*encoder)
-	e.maxBytes, e.maxDepth, e.onCap, e.v = lim.MaxBytes, lim.MaxDepth, onCap, v
+	e := msgEncoderPool.Get().(*msgEncoder)
+	e.maxBytes, e.maxDepth, e.maxHeap, e.heap, e.onCap, e.v = lim.MaxBytes, lim.MaxDepth, lim.MaxHeap, 0, onCap, v
 	if ex := r.Try(e.runFn); ex != nil {
-		e.err = &CloneError{Path: formatPath(e.path), Reason: "a getter threw: " + thrownMessage(r, ex), err: ex}
+		e.err = &CloneError{Path: formatValuePath(e.path), Reason: "a getter threw: " + thrownMessage(r, ex), err: ex}
 	}
 	err := e.err
 	var out []byte
@@ -476,14 +514,14 @@ func encodeValue(r *goja.Runtime, v goja.Value, lim codecLimits, onCap func(o *g
 	return out, err
 }
 
-func (e *encoder) run() {
+func (e *msgEncoder) run() {
 	e.err = e.value(e.v)
 	if e.err == nil && e.buf.Len() > e.maxBytes {
 		e.err = e.tooBig()
 	}
 }
 
-func (e *encoder) release() {
+func (e *msgEncoder) release() {
 	clear(e.stack)
 	e.stack = e.stack[:0]
 	e.path = e.path[:0]
@@ -492,7 +530,7 @@ func (e *encoder) release() {
 		return
 	}
 	e.buf.Reset()
-	encoderPool.Put(e)
+	msgEncoderPool.Put(e)
 }
 
 // thrownMessage describes an exception without running more JS than reading
@@ -504,36 +542,45 @@ func thrownMessage(r *goja.Runtime, ex *goja.Exception) string {
 		if v == nil {
 			return "undefined"
 		}
-		return shorten(v.String())
+		return clipMessage(v.String())
 	}
 	msg := "exception"
 	r.Try(func() {
 		if m := o.Get("message"); m != nil && goja.IsString(m) {
-			msg = shorten(m.String())
+			msg = clipMessage(m.String())
 		}
 	})
 	return msg
 }
 
-// shorten bounds an exception message quoted in an error.
-func shorten(s string) string {
+// clipMessage bounds an exception message quoted in an error.
+func clipMessage(s string) string {
 	if len(s) <= 200 {
 		return s
 	}
 	return strings.ToValidUTF8(s[:200], "") + "…"
 }
 
-func (e *encoder) fail(reason string) error {
-	return &CloneError{Path: formatPath(e.path), Reason: reason}
+func (e *msgEncoder) fail(reason string) error {
+	return &CloneError{Path: formatValuePath(e.path), Reason: reason}
 }
 
-func (e *encoder) tooBig() error {
+func (e *msgEncoder) tooBig() error {
 	return e.fail(fmt.Sprintf("message larger than %d bytes", e.maxBytes))
+}
+
+// charge adds c to the receiver's estimated heap.
+func (e *msgEncoder) charge(c int) error {
+	e.heap += c
+	if e.heap > e.maxHeap || c < 0 {
+		return e.fail(fmt.Sprintf("message would take the receiver more than %d bytes of JS values", e.maxHeap))
+	}
+	return nil
 }
 
 // value writes v. The msgpack Encoder writes to a bytes.Buffer, which
 // cannot fail, so its errors are not checked.
-func (e *encoder) value(v goja.Value) error {
+func (e *msgEncoder) value(v goja.Value) error {
 	if e.buf.Len() > e.maxBytes {
 		return e.tooBig()
 	}
@@ -548,13 +595,16 @@ func (e *encoder) value(v goja.Value) error {
 		if e.buf.Len()+len(s) > e.maxBytes {
 			return e.tooBig()
 		}
+		if err := e.charge(heapCostString + len(s)); err != nil {
+			return err
+		}
 		_ = e.enc.EncodeString(s)
 		return nil
 	case *goja.Symbol:
 		return e.fail("symbol")
 	}
 	switch v.ExportType() {
-	case typeInt64:
+	case exportInt64:
 		n := v.ToInteger()
 		if n >= -maxSafeInteger && n <= maxSafeInteger {
 			_ = e.enc.EncodeInt(n)
@@ -562,10 +612,10 @@ func (e *encoder) value(v goja.Value) error {
 			_ = e.enc.EncodeFloat64(float64(n))
 		}
 		return nil
-	case typeFloat64:
+	case exportFloat64:
 		e.number(v.ToFloat())
 		return nil
-	case typeBool:
+	case exportBool:
 		_ = e.enc.EncodeBool(v.ToBoolean())
 		return nil
 	}
@@ -582,7 +632,7 @@ func (e *encoder) value(v goja.Value) error {
 	return nil
 }
 
-func (e *encoder) number(f float64) {
+func (e *msgEncoder) number(f float64) {
 	if f == math.Trunc(f) && f >= -maxSafeInteger && f <= maxSafeInteger && (f != 0 || !math.Signbit(f)) {
 		_ = e.enc.EncodeInt(int64(f))
 		return
@@ -590,18 +640,24 @@ func (e *encoder) number(f float64) {
 	_ = e.enc.EncodeFloat64(f)
 }
 
-func (e *encoder) object(o *goja.Object) error {
+func (e *msgEncoder) object(o *goja.Object) error {
 	if e.onCap != nil {
 		if idx, ok := e.onCap(o); ok {
+			if err := e.charge(heapCostCap); err != nil {
+				return err
+			}
 			_ = e.enc.EncodeExtHeader(extCapability, 4)
 			binary.BigEndian.PutUint32(e.tmp[:4], idx)
 			e.buf.Write(e.tmp[:4])
 			return nil
 		}
 	}
-	kind, name := classify(o)
+	kind, name := classifyObject(o)
 	switch kind {
-	case kindDate:
+	case objDate:
+		if err := e.charge(heapCostDate); err != nil {
+			return err
+		}
 		ms := math.NaN()
 		if t, ok := o.Export().(time.Time); ok {
 			ms = float64(t.UnixMilli())
@@ -610,15 +666,18 @@ func (e *encoder) object(o *goja.Object) error {
 		binary.BigEndian.PutUint64(e.tmp[:], math.Float64bits(ms))
 		e.buf.Write(e.tmp[:])
 		return nil
-	case kindTypedArray:
+	case objTypedArray:
 		b, _ := o.Export().([]byte) // the view's bytes, not a copy
 		if e.buf.Len()+len(b) > e.maxBytes {
 			return e.tooBig()
 		}
+		if err := e.charge(heapCostBytes + len(b)); err != nil {
+			return err
+		}
 		_ = e.enc.EncodeBytesLen(len(b)) // EncodeBytes would write nil for an empty view
 		e.buf.Write(b)
 		return nil
-	case kindPlain, kindArray, kindError:
+	case objPlain, objArray, objError:
 	default:
 		return e.fail(name)
 	}
@@ -634,9 +693,9 @@ func (e *encoder) object(o *goja.Object) error {
 	e.stack = append(e.stack, o)
 	var err error
 	switch kind {
-	case kindArray:
+	case objArray:
 		err = e.array(o)
-	case kindError:
+	case objError:
 		keys := []string{"name", "message"}
 		for _, k := range o.Keys() {
 			if k != "name" && k != "message" {
@@ -652,7 +711,10 @@ func (e *encoder) object(o *goja.Object) error {
 	return err
 }
 
-func (e *encoder) props(o *goja.Object, keys []string) error {
+func (e *msgEncoder) props(o *goja.Object, keys []string) error {
+	if err := e.charge(heapCostObject); err != nil {
+		return err
+	}
 	start := e.buf.Len()
 	_ = e.enc.EncodeMapLen(len(keys))
 	n := 0
@@ -665,6 +727,13 @@ func (e *encoder) props(o *goja.Object, keys []string) error {
 		}
 		if e.buf.Len()+len(k) > e.maxBytes {
 			return e.tooBig()
+		}
+		c := heapCostProp + len(k)
+		if n == 0 {
+			c += heapCostFirstProp
+		}
+		if err := e.charge(c); err != nil {
+			return err
 		}
 		_ = e.enc.EncodeString(k)
 		if err := e.value(v); err != nil {
@@ -692,12 +761,15 @@ func patchMapLen(b []byte, n int) {
 	}
 }
 
-func (e *encoder) array(o *goja.Object) error {
+func (e *msgEncoder) array(o *goja.Object) error {
 	n := int(o.Get("length").ToInteger())
+	if err := e.charge(heapCostArray + heapCostElem*n); err != nil {
+		return err
+	}
 	_ = e.enc.EncodeArrayLen(n)
 	for i := 0; i < n; i++ {
 		e.path = append(e.path, pathSeg{idx: i})
-		v := o.Get(indexName(i))
+		v := o.Get(arrayIndexName(i))
 		if v == nil {
 			v = goja.Undefined() // a hole
 		}
@@ -714,20 +786,22 @@ func (e *encoder) array(o *goja.Object) error {
 
 // Interning limits: decoded keys up to maxInternKey bytes and ASCII string
 // values up to maxInternValue bytes are shared between messages, up to
-// maxInterned of each per pooled decoder.
+// maxInterned of each per pooled msgDecoder.
 const (
 	maxInternKey   = 32
 	maxInternValue = 16 // goja keeps ASCII strings this short immutable (asciiString)
 	maxInterned    = 1024
 )
 
-// decoder is the state of one decodeValue call; pooled.
-type decoder struct {
+// msgDecoder is the state of one decodeValue call; pooled.
+type msgDecoder struct {
 	r        *goja.Runtime
 	rd       bytes.Reader
 	dec      *msgpack.Decoder
 	maxDepth int
 	depth    int
+	maxHeap  int
+	heap     int // estimated heap built so far
 	capAt    func(index uint32) (goja.Value, error)
 	items    []any // elements of the arrays being decoded, as a stack
 	path     []pathSeg
@@ -736,8 +810,8 @@ type decoder struct {
 	strs     map[string]goja.Value
 }
 
-var decoderPool = sync.Pool{New: func() any {
-	d := &decoder{
+var msgDecoderPool = sync.Pool{New: func() any {
+	d := &msgDecoder{
 		keys: make(map[string]string),
 		strs: make(map[string]goja.Value),
 		buf:  make([]byte, 0, maxInternKey),
@@ -752,18 +826,21 @@ func decodeValue(r *goja.Runtime, data []byte, lim codecLimits, capAt func(index
 	if len(data) > lim.MaxBytes {
 		return nil, fmt.Errorf("%w: %d bytes, more than %d", errMalformedMessage, len(data), lim.MaxBytes)
 	}
-	d := decoderPool.Get().(*decoder)
-	d.r, d.maxDepth, d.capAt = r, lim.MaxDepth, capAt
+	d := msgDecoderPool.Get().(*msgDecoder)
+	d.r, d.maxDepth, d.maxHeap, d.heap, d.capAt = r, lim.MaxDepth, lim.MaxHeap, 0, capAt
 	d.rd.Reset(data)
 	v, err := d.value()
 	if err == nil && d.rd.Len() > 0 {
-		v, err = nil, d.fail("%d trailing bytes after the value", d.rd.Len())
+		err = d.fail("%d trailing bytes after the value", d.rd.Len())
 	}
 	d.release()
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
-func (d *decoder) release() {
+func (d *msgDecoder) release() {
 	d.r, d.capAt = nil, nil
 	d.rd.Reset(nil)
 	d.depth = 0
@@ -773,16 +850,16 @@ func (d *decoder) release() {
 	if cap(d.items) > 4096 {
 		d.items = nil
 	}
-	decoderPool.Put(d)
+	msgDecoderPool.Put(d)
 }
 
-func (d *decoder) fail(format string, args ...any) error {
-	return fmt.Errorf("%w at %s: %s", errMalformedMessage, formatPath(d.path), fmt.Sprintf(format, args...))
+func (d *msgDecoder) fail(format string, args ...any) error {
+	return fmt.Errorf("%w at %s: %s", errMalformedMessage, formatValuePath(d.path), fmt.Sprintf(format, args...))
 }
 
-// wrap describes an error of the msgpack decoder (truncated input,
+// wrap describes an error of the msgpack Decoder (truncated input,
 // mostly).
-func (d *decoder) wrap(err error) error {
+func (d *msgDecoder) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -792,7 +869,16 @@ func (d *decoder) wrap(err error) error {
 	return d.fail("%v", err)
 }
 
-func (d *decoder) value() (goja.Value, error) {
+// charge adds c to the estimated heap built.
+func (d *msgDecoder) charge(c int) error {
+	d.heap += c
+	if d.heap > d.maxHeap || c < 0 {
+		return d.fail("message would take more than %d bytes of JS values", d.maxHeap)
+	}
+	return nil
+}
+
+func (d *msgDecoder) value() (goja.Value, error) {
 	c, err := d.dec.PeekCode()
 	if err != nil {
 		return nil, d.wrap(err)
@@ -843,7 +929,7 @@ func (d *decoder) value() (goja.Value, error) {
 }
 
 // readLen reads the length of a str or bin and checks that many bytes remain.
-func (d *decoder) readLen() (int, error) {
+func (d *msgDecoder) readLen() (int, error) {
 	n, err := d.dec.DecodeBytesLen()
 	if err != nil {
 		return 0, d.wrap(err)
@@ -854,9 +940,9 @@ func (d *decoder) readLen() (int, error) {
 	return n, nil
 }
 
-// readScratch reads n bytes into the decoder's scratch buffer; n must be
+// readScratch reads n bytes into the scratch buffer; n must be
 // small.
-func (d *decoder) readScratch(n int) ([]byte, error) {
+func (d *msgDecoder) readScratch(n int) ([]byte, error) {
 	if cap(d.buf) < n {
 		d.buf = make([]byte, n)
 	}
@@ -868,7 +954,7 @@ func (d *decoder) readScratch(n int) ([]byte, error) {
 }
 
 // readString reads n bytes as a new string, valid UTF-8.
-func (d *decoder) readString(n int) string {
+func (d *msgDecoder) readString(n int) string {
 	if n == 0 {
 		return ""
 	}
@@ -881,26 +967,36 @@ func (d *decoder) readString(n int) string {
 	return s
 }
 
-func (d *decoder) stringValue() (goja.Value, error) {
+func (d *msgDecoder) stringValue() (goja.Value, error) {
 	n, err := d.readLen()
 	if err != nil {
 		return nil, err
 	}
 	if n > maxInternValue {
-		return d.r.ToValue(d.readString(n)), nil
+		s := d.readString(n)
+		if err := d.charge(heapCostString + len(s)); err != nil {
+			return nil, err
+		}
+		return d.r.ToValue(s), nil
 	}
 	b, err := d.readScratch(n)
 	if err != nil {
 		return nil, err
 	}
 	if v, ok := d.strs[string(b)]; ok {
+		if err := d.charge(heapCostString + n); err != nil {
+			return nil, err
+		}
 		return v, nil
 	}
 	s := string(b)
-	if !isASCII(b) {
-		if !utf8.ValidString(s) {
-			s = strings.ToValidUTF8(s, "\uFFFD")
-		}
+	if !utf8.Valid(b) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if err := d.charge(heapCostString + len(s)); err != nil {
+		return nil, err
+	}
+	if !asciiOnly(b) {
 		return d.r.ToValue(s), nil
 	}
 	v := d.r.ToValue(s)
@@ -911,7 +1007,7 @@ func (d *decoder) stringValue() (goja.Value, error) {
 	return v, nil
 }
 
-func isASCII(b []byte) bool {
+func asciiOnly(b []byte) bool {
 	for _, c := range b {
 		if c >= utf8.RuneSelf {
 			return false
@@ -922,7 +1018,7 @@ func isASCII(b []byte) bool {
 
 // key reads a map key. Keys that are not strings but scalars become their
 // JS string form.
-func (d *decoder) key() (string, error) {
+func (d *msgDecoder) key() (string, error) {
 	c, err := d.dec.PeekCode()
 	if err != nil {
 		return "", d.wrap(err)
@@ -964,7 +1060,7 @@ func (d *decoder) key() (string, error) {
 	return k, nil
 }
 
-func (d *decoder) enter() error {
+func (d *msgDecoder) enter() error {
 	d.depth++
 	if d.depth > d.maxDepth {
 		return d.fail("nested deeper than %d levels", d.maxDepth)
@@ -972,7 +1068,7 @@ func (d *decoder) enter() error {
 	return nil
 }
 
-func (d *decoder) array() (goja.Value, error) {
+func (d *msgDecoder) array() (goja.Value, error) {
 	n, err := d.dec.DecodeArrayLen()
 	if err != nil {
 		return nil, d.wrap(err)
@@ -981,6 +1077,9 @@ func (d *decoder) array() (goja.Value, error) {
 		return nil, d.fail("truncated: array of %d elements", n)
 	}
 	if err := d.enter(); err != nil {
+		return nil, err
+	}
+	if err := d.charge(heapCostArray + heapCostElem*n); err != nil {
 		return nil, err
 	}
 	base := len(d.items)
@@ -1000,7 +1099,7 @@ func (d *decoder) array() (goja.Value, error) {
 	return a, nil
 }
 
-func (d *decoder) object() (goja.Value, error) {
+func (d *msgDecoder) object() (goja.Value, error) {
 	n, err := d.dec.DecodeMapLen()
 	if err != nil {
 		return nil, d.wrap(err)
@@ -1011,10 +1110,20 @@ func (d *decoder) object() (goja.Value, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
+	c := heapCostObject
+	if n > 0 {
+		c += heapCostFirstProp
+	}
+	if err := d.charge(c); err != nil {
+		return nil, err
+	}
 	o := d.r.NewObject()
 	for i := 0; i < n; i++ {
 		k, err := d.key()
 		if err != nil {
+			return nil, err
+		}
+		if err := d.charge(heapCostProp + len(k)); err != nil {
 			return nil, err
 		}
 		d.path = append(d.path, pathSeg{key: k, idx: -1})
@@ -1033,9 +1142,12 @@ func (d *decoder) object() (goja.Value, error) {
 	return o, nil
 }
 
-func (d *decoder) bytesValue() (goja.Value, error) {
+func (d *msgDecoder) bytesValue() (goja.Value, error) {
 	n, err := d.readLen()
 	if err != nil {
+		return nil, err
+	}
+	if err := d.charge(heapCostBytes + n); err != nil {
 		return nil, err
 	}
 	b := make([]byte, n)
@@ -1045,14 +1157,14 @@ func (d *decoder) bytesValue() (goja.Value, error) {
 
 // newUint8Array returns a Uint8Array over b, built with the global
 // constructor and checked to be one (see the package comment above).
-func (d *decoder) newUint8Array(b []byte) (goja.Value, error) {
+func (d *msgDecoder) newUint8Array(b []byte) (goja.Value, error) {
 	buf := d.r.NewArrayBuffer(b)
 	o, err := d.construct("Uint8Array", d.r.ToValue(buf))
 	if err != nil {
 		return nil, err
 	}
 	got, _ := o.Export().([]byte)
-	if k, _ := classify(o); k != kindTypedArray || len(got) != len(b) || len(b) > 0 && &got[0] != &b[0] {
+	if k, _ := classifyObject(o); k != objTypedArray || len(got) != len(b) || len(b) > 0 && &got[0] != &b[0] {
 		return nil, d.fail("the global Uint8Array does not construct Uint8Arrays")
 	}
 	return o, nil
@@ -1060,7 +1172,7 @@ func (d *decoder) newUint8Array(b []byte) (goja.Value, error) {
 
 // newDate returns a Date of time value ms, built with the global
 // constructor and checked to be one.
-func (d *decoder) newDate(ms float64) (goja.Value, error) {
+func (d *msgDecoder) newDate(ms float64) (goja.Value, error) {
 	o, err := d.construct("Date", d.r.ToValue(ms))
 	if err != nil {
 		return nil, err
@@ -1068,25 +1180,35 @@ func (d *decoder) newDate(ms float64) (goja.Value, error) {
 	t, valid := o.Export().(time.Time)
 	// TimeClip, as the Date constructor applies it.
 	wantValid := !math.IsNaN(ms) && math.Abs(ms) <= 8.64e15
-	if k, _ := classify(o); k != kindDate || valid != wantValid || valid && float64(t.UnixMilli()) != math.Trunc(ms)+0 {
+	if k, _ := classifyObject(o); k != objDate || valid != wantValid || valid && float64(t.UnixMilli()) != math.Trunc(ms)+0 {
 		return nil, d.fail("the global Date does not construct Dates")
 	}
 	return o, nil
 }
 
-func (d *decoder) construct(name string, arg goja.Value) (*goja.Object, error) {
-	ctor := d.r.GlobalObject().Get(name)
-	if ctor == nil {
+// construct calls new name(arg) with the global constructor name. Only a
+// script that replaced the global runs here; what it throws is reported
+// by its message, without running more of it.
+func (d *msgDecoder) construct(name string, arg goja.Value) (*goja.Object, error) {
+	var ctor goja.Value
+	if ex := d.r.Try(func() { ctor = d.r.GlobalObject().Get(name) }); ex != nil {
+		return nil, d.fail("global %s: %s", name, thrownMessage(d.r, ex))
+	}
+	if _, ok := ctor.(*goja.Object); !ok {
 		return nil, d.fail("no global %s", name)
 	}
 	o, err := d.r.New(ctor, arg)
 	if err != nil {
-		return nil, d.fail("new %s: %v", name, err)
+		msg := "failed"
+		if ex, ok := err.(*goja.Exception); ok {
+			msg = thrownMessage(d.r, ex)
+		}
+		return nil, d.fail("new %s: %s", name, msg)
 	}
 	return o, nil
 }
 
-func (d *decoder) ext() (goja.Value, error) {
+func (d *msgDecoder) ext() (goja.Value, error) {
 	id, n, err := d.dec.DecodeExtHeader()
 	if err != nil {
 		return nil, d.wrap(err)
@@ -1121,12 +1243,19 @@ func (d *decoder) ext() (goja.Value, error) {
 		if d.capAt == nil {
 			return nil, d.fail("unexpected capability")
 		}
+		if err := d.charge(heapCostCap); err != nil {
+			return nil, err
+		}
 		v, err := d.capAt(binary.BigEndian.Uint32(p[:4]))
 		if err != nil {
 			return nil, d.fail("capability: %v", err)
 		}
 		return v, nil
-	case extDate:
+	}
+	if err := d.charge(heapCostDate); err != nil {
+		return nil, err
+	}
+	if id == extDate {
 		return d.newDate(math.Float64frombits(binary.BigEndian.Uint64(p[:8])))
 	}
 	// The msgpack timestamp: 32-bit seconds; 30-bit nanoseconds and 34-bit

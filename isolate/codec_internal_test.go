@@ -14,8 +14,8 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// run evaluates src in r as an expression.
-func run(t testing.TB, r *goja.Runtime, src string) goja.Value {
+// jsEval evaluates src in r as an expression.
+func jsEval(t testing.TB, r *goja.Runtime, src string) goja.Value {
 	t.Helper()
 	v, err := r.RunString("(" + src + "\n)")
 	if err != nil {
@@ -24,34 +24,35 @@ func run(t testing.TB, r *goja.Runtime, src string) goja.Value {
 	return v
 }
 
-// check runs the JS predicate pred (an expression over v) in r.
-func check(t testing.TB, r *goja.Runtime, v goja.Value, pred string) {
+// jsCall calls the JS function fn (source text) with v in r.
+func jsCall(t testing.TB, r *goja.Runtime, fn string, v goja.Value) goja.Value {
 	t.Helper()
-	f, ok := goja.AssertFunction(run(t, r, "function (v) { return "+pred+" }"))
+	f, ok := goja.AssertFunction(jsEval(t, r, fn))
 	if !ok {
-		t.Fatal("predicate is not a function")
+		t.Fatalf("%s is not a function", fn)
 	}
 	res, err := f(goja.Undefined(), v)
 	if err != nil {
-		t.Fatalf("predicate %s: %v", pred, err)
+		t.Fatalf("%s: %v", fn, err)
 	}
-	if !res.ToBoolean() {
-		j, _ := r.RunString("(v => { try { return JSON.stringify(v) } catch (e) { return String(e) } })")
-		s, _ := j.Export().(func(goja.FunctionCall) goja.Value)
-		desc := ""
-		if s != nil {
-			desc = s(goja.FunctionCall{Arguments: []goja.Value{v}}).String()
-		}
+	return res
+}
+
+// jsCheck runs the JS predicate pred (an expression over v) in r.
+func jsCheck(t testing.TB, r *goja.Runtime, v goja.Value, pred string) {
+	t.Helper()
+	if !jsCall(t, r, "v => "+pred, v).ToBoolean() {
+		desc := jsCall(t, r, "v => { try { return JSON.stringify(v) } catch (e) { return String(e) } }", v)
 		t.Errorf("predicate %s is false for %s", pred, desc)
 	}
 }
 
-// roundTrip encodes src's value in one runtime and decodes it in a second,
+// codecRoundTrip encodes src's value in one runtime and decodes it in a second,
 // fresh one.
-func roundTrip(t testing.TB, src string) (*goja.Runtime, goja.Value) {
+func codecRoundTrip(t testing.TB, src string) (*goja.Runtime, goja.Value) {
 	t.Helper()
 	r1 := goja.New()
-	data, err := encodeValue(r1, run(t, r1, src), codecLimits{}, nil)
+	data, err := encodeValue(r1, jsEval(t, r1, src), codecLimits{}, nil)
 	if err != nil {
 		t.Fatalf("encode %s: %v", src, err)
 	}
@@ -125,6 +126,10 @@ func TestCodec_RoundTrip(t *testing.T) {
 			`Object.getPrototypeOf(v) === Object.prototype && v.x === 1 && !("y" in v) && !("m" in v)`},
 		{"null prototype", `Object.assign(Object.create(null), {a: 1})`, `Object.getPrototypeOf(v) === Object.prototype && v.a === 1`},
 		{"getter", `({get a() { return 5 }})`, `Object.getOwnPropertyDescriptor(v, "a").value === 5`},
+		{"getter deletes a later property", `({get a() { delete this.b; return 1 }, b: 2, c: 3})`, `Object.keys(v).join() === "a,c"`},
+		{"getter deletes a property of a map16", `(o => { for (let i = 0; i < 20; i++) o["k" + i] = i; return o })(Object.defineProperty({}, "g", {get() { delete this.k19; return "g" }, enumerable: true}))`,
+			`Object.keys(v).length === 20 && !("k19" in v) && v.g === "g"`},
+		{"getter adds a property", `({get a() { this.z = 1; return 1 }})`, `Object.keys(v).join() === "a"`},
 		{"non-enumerable skipped", `Object.defineProperty({a: 1}, "h", {value: 2})`, `v.a === 1 && !("h" in v)`},
 		{"symbol keys skipped", `({a: 1, [Symbol("s")]: 2})`, `v.a === 1 && Object.getOwnPropertySymbols(v).length === 0`},
 		{"symbol-keyed function skipped", `({a: 1, [Symbol.iterator]() {}})`, `v.a === 1`},
@@ -147,8 +152,8 @@ func TestCodec_RoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, v := roundTrip(t, tt.src)
-			check(t, r, v, tt.pred)
+			r, v := codecRoundTrip(t, tt.src)
+			jsCheck(t, r, v, tt.pred)
 		})
 	}
 }
@@ -186,7 +191,7 @@ func TestCodec_Encoding(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
 			r := goja.New()
-			data, err := encodeValue(r, run(t, r, tt.src), codecLimits{}, nil)
+			data, err := encodeValue(r, jsEval(t, r, tt.src), codecLimits{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,27 +207,27 @@ func TestCodec_Encoding(t *testing.T) {
 // else.
 func TestCodec_MutationAfterEncode(t *testing.T) {
 	r1 := goja.New()
-	v := run(t, r1, `globalThis.m = {a: [1, 2], b: {c: "d"}, u: new Uint8Array([1, 2, 3]).subarray(1)}`)
+	v := jsEval(t, r1, `globalThis.m = {a: [1, 2], b: {c: "d"}, u: new Uint8Array([1, 2, 3]).subarray(1)}`)
 	data, err := encodeValue(r1, v, codecLimits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, r1, `(m.a.push(3), m.b.c = "changed", m.u[0] = 99, m.x = 1)`)
+	jsEval(t, r1, `(m.a.push(3), m.b.c = "changed", m.u[0] = 99, m.x = 1)`)
 
 	r2 := goja.New()
 	got, err := decodeValue(r2, data, codecLimits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	check(t, r2, got, `JSON.stringify([v.a, v.b]) === '[[1,2],{"c":"d"}]' && v.u[0] === 2 && v.u.length === 2 && !("x" in v)`)
-	run(t, r2, `(v => (v.u[0] = 42, v.a.push(9)))`).(*goja.Object).Export().(func(goja.FunctionCall) goja.Value)(goja.FunctionCall{Arguments: []goja.Value{got}})
+	jsCheck(t, r2, got, `JSON.stringify([v.a, v.b]) === '[[1,2],{"c":"d"}]' && v.u[0] === 2 && v.u.length === 2 && !("x" in v)`)
+	jsCall(t, r2, `v => (v.u[0] = 42, v.a.push(9))`, got)
 
 	again, err := decodeValue(r2, data, codecLimits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	check(t, r2, again, `v.u[0] === 2 && v.a.length === 2`)
-	check(t, r1, v, `m.u[0] === 99`)
+	jsCheck(t, r2, again, `v.u[0] === 2 && v.a.length === 2`)
+	jsCheck(t, r1, v, `m.u[0] === 99`)
 }
 
 func TestCodec_Refused(t *testing.T) {
@@ -268,7 +273,11 @@ func TestCodec_Refused(t *testing.T) {
 		{`({a: "x".repeat(100)})`, codecLimits{MaxBytes: 50}, "cannot send msg.a: message larger than 50 bytes"},
 		{`({a: new Uint8Array(100)})`, codecLimits{MaxBytes: 50}, "cannot send msg.a: message larger than 50 bytes"},
 		{`Array.from({length: 100}, () => 1)`, codecLimits{MaxBytes: 50}, "cannot send msg[48]: message larger than 50 bytes"},
-		{`new Array(2**32 - 1)`, codecLimits{MaxBytes: 1000}, "cannot send msg[332]: message larger than 1000 bytes"},
+		{`new Array(2**32 - 1)`, codecLimits{}, "cannot send msg: message would take the receiver more than 67108864 bytes of JS values"},
+		{`new Array(2**20)`, codecLimits{MaxBytes: 1000}, "cannot send msg[332]: message larger than 1000 bytes"},
+		{`(e => new Array(200000).fill(e))([])`, codecLimits{},
+			"cannot send msg[110951]: message would take the receiver more than 67108864 bytes of JS values"},
+		{`{a: "x".repeat(100)}`, codecLimits{MaxHeap: 500}, "cannot send msg.a: message would take the receiver more than 500 bytes of JS values"},
 		{`"x".repeat(48)`, codecLimits{MaxBytes: 49}, "cannot send msg: message larger than 49 bytes"},
 		{`(() => { let v = 1; for (let i = 0; i < 5; i++) v = [v]; return v })()`, codecLimits{MaxDepth: 4},
 			"cannot send msg[0][0][0][0]: nested deeper than 4 levels"},
@@ -281,7 +290,7 @@ func TestCodec_Refused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
 			r := goja.New()
-			data, err := encodeValue(r, run(t, r, tt.src), tt.lim, nil)
+			data, err := encodeValue(r, jsEval(t, r, tt.src), tt.lim, nil)
 			if err == nil {
 				t.Fatalf("encoded %x, want error %q", data, tt.wantErr)
 			}
@@ -301,15 +310,30 @@ func TestCodec_Refused(t *testing.T) {
 
 func TestCodec_GetterExceptionUnwraps(t *testing.T) {
 	r := goja.New()
-	_, err := encodeValue(r, run(t, r, `({get a() { throw new RangeError("boom") }})`), codecLimits{}, nil)
+	_, err := encodeValue(r, jsEval(t, r, `({get a() { throw new RangeError("boom") }})`), codecLimits{}, nil)
 	var ex *goja.Exception
 	if !errors.As(err, &ex) {
 		t.Fatalf("error %v does not unwrap to a *goja.Exception", err)
 	}
 	// The runtime is still usable after the exception.
-	if got, want := run(t, r, `1 + 1`).ToInteger(), int64(2); got != want {
+	if got, want := jsEval(t, r, `1 + 1`).ToInteger(), int64(2); got != want {
 		t.Errorf("1 + 1 = %d after a failed encode", got)
 	}
+}
+
+// TestCodec_InterruptPropagates: an interrupt (the CPU limit) raised while
+// a getter runs is not mistaken for a getter's exception.
+func TestCodec_InterruptPropagates(t *testing.T) {
+	r := goja.New()
+	_ = r.Set("stop", func() { r.Interrupt("cpu") })
+	v := jsEval(t, r, `({get a() { stop(); for (;;) {} }})`)
+	defer func() {
+		if _, ok := recover().(*goja.InterruptedError); !ok {
+			t.Error("encodeValue did not panic with the interrupt")
+		}
+	}()
+	data, err := encodeValue(r, v, codecLimits{}, nil)
+	t.Errorf("encodeValue returned %x, %v", data, err)
 }
 
 func TestCodec_HostObjectRefused(t *testing.T) {
@@ -326,17 +350,76 @@ func TestCodec_HostObjectRefused(t *testing.T) {
 // size long before it could be walked.
 func TestCodec_DAGFailsFast(t *testing.T) {
 	r := goja.New()
-	v := run(t, r, `(() => { let v = {s: "leaf"}; for (let i = 0; i < 60; i++) v = [v, v]; return v })()`)
-	_, err := encodeValue(r, v, codecLimits{}, nil)
+	v := jsEval(t, r, `(() => { let v = {s: "leaf"}; for (let i = 0; i < 60; i++) v = [v, v]; return v })()`)
+	_, err := encodeValue(r, v, codecLimits{MaxHeap: 1 << 40}, nil)
 	if err == nil || !strings.Contains(err.Error(), "message larger than 1048576 bytes") {
 		t.Fatalf("error = %v, want a size error", err)
+	}
+}
+
+// TestCodec_HeapEstimateAgrees: the msgEncoder's estimate of what the receiver
+// builds is the msgDecoder's, so that whatever a sender may send, its receiver
+// can decode.
+func TestCodec_HeapEstimateAgrees(t *testing.T) {
+	r := goja.New()
+	tip := func(lim codecLimits, data []byte) bool {
+		_, err := decodeValue(goja.New(), data, lim, func(uint32) (goja.Value, error) { return goja.Null(), nil })
+		return err == nil
+	}
+	marker := r.NewObject()
+	_ = r.Set("capHandle", marker)
+	onCap := func(o *goja.Object) (uint32, bool) { return 0, o == marker }
+	for _, src := range []string{
+		`{}`, `[]`, `{a: 1}`, `[1, "x", "héllo wörld, long enough not to be interned"]`,
+		`{type: "inc", by: 2, s: "short", d: new Date(0), b: new Uint8Array(10), u: undefined, n: null}`,
+		`{"ключ": {"😀": [[], [{}], {x: [1, 2, 3]}]}, c: capHandle, e: new Error("m")}`,
+		`Object.defineProperty({a: 1, b: 2}, "h", {value: 3})`,
+		`[1, , 3]`,
+	} {
+		t.Run(src, func(t *testing.T) {
+			v := jsEval(t, r, src)
+			data, err := encodeValue(r, v, codecLimits{}, onCap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The smallest budget the msgEncoder accepts.
+			lo, hi := 0, 1<<20
+			for lo+1 < hi {
+				mid := (lo + hi) / 2
+				if _, err := encodeValue(r, v, codecLimits{MaxHeap: mid}, onCap); err == nil {
+					hi = mid
+				} else {
+					lo = mid
+				}
+			}
+			if !tip(codecLimits{MaxHeap: hi}, data) {
+				t.Errorf("msgEncoder accepts MaxHeap %d but the msgDecoder does not", hi)
+			}
+			if hi > 1 && tip(codecLimits{MaxHeap: hi - 1}, data) {
+				t.Errorf("msgDecoder accepts MaxHeap %d, below the msgEncoder's %d", hi-1, hi)
+			}
+		})
+	}
+}
+
+func TestCodec_DecodeHeapLimit(t *testing.T) {
+	// A million references to one empty array: 1 MiB of msgpack, ~600 MB
+	// of goja arrays if it were decoded.
+	n := 1<<20 - 5
+	data := append([]byte{0xdd, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}, bytes.Repeat([]byte{0x90}, n)...)
+	_, err := decodeValue(goja.New(), data, codecLimits{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "message would take more than 67108864 bytes of JS values") {
+		t.Fatalf("error = %v", err)
+	}
+	if got, want := err.Error(), "malformed message at msg[87380]: message would take more than 67108864 bytes of JS values"; got != want {
+		t.Errorf("error = %q, want %q", got, want)
 	}
 }
 
 func TestCodec_DepthLimitIsInclusive(t *testing.T) {
 	r := goja.New()
 	for _, depth := range []int{1, 10, 64} {
-		v := run(t, r, fmt.Sprintf(`(() => { let v = 1; for (let i = 0; i < %d; i++) v = i %% 2 ? [v] : {v}; return v })()`, depth))
+		v := jsEval(t, r, fmt.Sprintf(`(() => { let v = 1; for (let i = 0; i < %d; i++) v = i %% 2 ? [v] : {v}; return v })()`, depth))
 		data, err := encodeValue(r, v, codecLimits{MaxDepth: depth}, nil)
 		if err != nil {
 			t.Fatalf("depth %d: %v", depth, err)
@@ -364,7 +447,7 @@ func TestCodec_Capabilities(t *testing.T) {
 		}
 		return 0, false
 	}
-	data, err := encodeValue(r1, run(t, r1, `{to: h1, list: [h2, h1], deep: {x: {y: h2}}}`), codecLimits{}, onCap)
+	data, err := encodeValue(r1, jsEval(t, r1, `{to: h1, list: [h2, h1], deep: {x: {y: h2}}}`), codecLimits{}, onCap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,10 +472,10 @@ func TestCodec_Capabilities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check(t, r2, v, `v.to === c0 && v.list[0] === c1 && v.list[1] === c0 && v.deep.x.y === c1`)
+	jsCheck(t, r2, v, `v.to === c0 && v.list[0] === c1 && v.list[1] === c0 && v.deep.x.y === c1`)
 
 	// The capability callback is asked first, even about functions.
-	fn := run(t, r1, `function () {}`).(*goja.Object)
+	fn := jsEval(t, r1, `function () {}`).(*goja.Object)
 	if _, err := encodeValue(r1, fn, codecLimits{}, func(o *goja.Object) (uint32, bool) { return 1, o == fn }); err != nil {
 		t.Errorf("a function the callback claims: %v", err)
 	}
@@ -406,7 +489,7 @@ func TestCodec_Capabilities(t *testing.T) {
 	}
 }
 
-func mustMarshal(t testing.TB, v any) []byte {
+func msgpackOf(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := msgpack.Marshal(v)
 	if err != nil {
@@ -421,25 +504,25 @@ func TestCodec_DecodeForeign(t *testing.T) {
 		data []byte
 		pred string
 	}{
-		{"Go map", mustMarshal(t, map[string]any{"type": "inc", "by": 2, "tags": []string{"a"}}),
+		{"Go map", msgpackOf(t, map[string]any{"type": "inc", "by": 2, "tags": []string{"a"}}),
 			`v.type === "inc" && v.by === 2 && v.tags[0] === "a"`},
-		{"int keys", mustMarshal(t, map[int]string{1: "a"}), `v["1"] === "a"`},
+		{"int keys", msgpackOf(t, map[int]string{1: "a"}), `v["1"] === "a"`},
 		{"scalar keys", []byte{0x85, 0xc0, 0x01, 0xc3, 0x02, 0xff, 0x03, 0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0x04, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x05},
 			`v["null"] === 1 && v["true"] === 2 && v["-1"] === 3 && v["1.5"] === 4 && v["18446744073709552000"] === 5`},
 		{"duplicate keys", []byte{0x82, 0xa1, 'a', 0x01, 0xa1, 'a', 0x02}, `v.a === 2 && Object.keys(v).length === 1`},
-		{"float32", mustMarshal(t, float32(1.5)), `v === 1.5`},
-		{"uint64 max", mustMarshal(t, uint64(1<<64-1)), `v === 2**64`},
-		{"int64 min", mustMarshal(t, int64(-1<<63)), `v === -(2**63)`},
-		{"int64 beyond 2^53", mustMarshal(t, int64(1<<53+1)), `v === 2**53 && typeof v === "number"`},
+		{"float32", msgpackOf(t, float32(1.5)), `v === 1.5`},
+		{"uint64 max", msgpackOf(t, uint64(1<<64-1)), `v === 2**64`},
+		{"int64 min", msgpackOf(t, int64(-1<<63)), `v === -(2**63)`},
+		{"int64 beyond 2^53", msgpackOf(t, int64(1<<53+1)), `v === 2**53 && typeof v === "number"`},
 		{"uint8 code", []byte{0xcc, 0x05}, `v === 5`},
 		{"non-minimal map header", []byte{0xde, 0x00, 0x01, 0xa1, 'a', 0x01}, `v.a === 1`},
 		{"invalid UTF-8", []byte{0xa3, 'a', 0xff, 'b'}, `v === "a\uFFFDb"`},
 		{"invalid UTF-8 long", append([]byte{0xd9, 40, 0xff}, bytes.Repeat([]byte{'x'}, 39)...), `v === "\uFFFD" + "x".repeat(39)`},
 		{"invalid UTF-8 key", []byte{0x81, 0xa2, 0xc3, 0x28, 0x01}, `v["\uFFFD("] === 1`},
-		{"timestamp 32", mustMarshal(t, time.Unix(1700000000, 0)), `v instanceof Date && v.getTime() === 1700000000000`},
-		{"timestamp 64", mustMarshal(t, time.Unix(1700000000, 123456789)), `v instanceof Date && v.getTime() === 1700000000123`},
-		{"timestamp 96", mustMarshal(t, time.Unix(-1, 5e8)), `v instanceof Date && v.getTime() === -500`},
-		{"bin", mustMarshal(t, []byte("hi")), `v instanceof Uint8Array && v.length === 2 && v[1] === 105`},
+		{"timestamp 32", msgpackOf(t, time.Unix(1700000000, 0)), `v instanceof Date && v.getTime() === 1700000000000`},
+		{"timestamp 64", msgpackOf(t, time.Unix(1700000000, 123456789)), `v instanceof Date && v.getTime() === 1700000000123`},
+		{"timestamp 96", msgpackOf(t, time.Unix(-1, 5e8)), `v instanceof Date && v.getTime() === -500`},
+		{"bin", msgpackOf(t, []byte("hi")), `v instanceof Uint8Array && v.length === 2 && v[1] === 105`},
 		{"date out of range", []byte{0xd7, 0x03, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0}, `v instanceof Date && Number.isNaN(v.getTime())`},
 		{"date fraction", []byte{0xd7, 0x03, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0}, `v instanceof Date && v.getTime() === 1`},
 	}
@@ -450,7 +533,7 @@ func TestCodec_DecodeForeign(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decode %x: %v", tt.data, err)
 			}
-			check(t, r, v, tt.pred)
+			jsCheck(t, r, v, tt.pred)
 		})
 	}
 }
@@ -487,6 +570,8 @@ func TestCodec_DecodeMalformed(t *testing.T) {
 		{"too deep", nest(65), codecLimits{}, "nested deeper than 64 levels"},
 		{"too deep custom", nest(4), codecLimits{MaxDepth: 3}, "malformed message at msg[0][0][0]: nested deeper than 3 levels"},
 		{"too long", []byte{0xa3, 'a', 'b', 'c'}, codecLimits{MaxBytes: 3}, "malformed message: 4 bytes, more than 3"},
+		{"too much heap", []byte{0x92, 0x90, 0x90}, codecLimits{MaxHeap: 1000}, "malformed message at msg[0]: message would take more than 1000 bytes of JS values"},
+		{"too much heap for a string", []byte{0xa3, 'a', 'b', 'c'}, codecLimits{MaxHeap: 34}, "more than 34 bytes of JS values"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -511,12 +596,12 @@ func TestCodec_DecodeMalformed(t *testing.T) {
 // a setter a script put on Object.prototype never sees a message.
 func TestCodec_DecodeIgnoresPrototypeSetters(t *testing.T) {
 	r := goja.New()
-	run(t, r, `Object.defineProperty(Object.prototype, "type", {set(v) { globalThis.hit = v }, configurable: true})`)
-	v, err := decodeValue(r, mustMarshal(t, map[string]any{"type": "x"}), codecLimits{}, nil)
+	jsEval(t, r, `Object.defineProperty(Object.prototype, "type", {set(v) { globalThis.hit = v }, configurable: true})`)
+	v, err := decodeValue(r, msgpackOf(t, map[string]any{"type": "x"}), codecLimits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	check(t, r, v, `Object.prototype.hasOwnProperty.call(v, "type") && v.type === "x" && globalThis.hit === undefined`)
+	jsCheck(t, r, v, `Object.prototype.hasOwnProperty.call(v, "type") && v.type === "x" && globalThis.hit === undefined`)
 }
 
 // TestCodec_ReplacedConstructors: Dates and Uint8Arrays are built with the
@@ -534,7 +619,10 @@ func TestCodec_ReplacedConstructors(t *testing.T) {
 		{"fake Uint8Array", `globalThis.Uint8Array = function () { return {fake: true} }`, bin, "the global Uint8Array does not construct Uint8Arrays", ""},
 		{"Int8Array as Uint8Array", `globalThis.Uint8Array = Int8Array`, bin, "the global Uint8Array does not construct Uint8Arrays", ""},
 		{"copying Uint8Array", `globalThis.Uint8Array = (U => function (b) { return new U([1, 2]) })(Uint8Array)`, bin, "the global Uint8Array does not construct Uint8Arrays", ""},
-		{"throwing Uint8Array", `globalThis.Uint8Array = function () { throw new Error("no") }`, bin, "new Uint8Array: Error: no", ""},
+		{"throwing Uint8Array", `globalThis.Uint8Array = function () { throw new Error("no") }`, bin, "new Uint8Array: no", ""},
+		{"Uint8Array throwing an object with a throwing toString", `globalThis.Uint8Array = function () { throw {toString() { throw 1 }} }`, bin, "new Uint8Array: exception", ""},
+		{"not a constructor", `globalThis.Uint8Array = () => 1`, bin, "new Uint8Array: ", ""},
+		{"throwing global getter", `Object.defineProperty(globalThis, "Date", {get() { throw new Error("nope") }})`, date, "global Date: nope", ""},
 		{"deleted Uint8Array", `delete globalThis.Uint8Array`, bin, "no global Uint8Array", ""},
 		{"subclassed Uint8Array", `globalThis.Uint8Array = class extends Uint8Array {}`, bin, "", `v[0] === 7`},
 		{"fake Date", `globalThis.Date = function () { return {} }`, date, "the global Date does not construct Dates", ""},
@@ -544,13 +632,13 @@ func TestCodec_ReplacedConstructors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := goja.New()
-			run(t, r, tt.setup)
+			jsEval(t, r, tt.setup)
 			v, err := decodeValue(r, tt.data, codecLimits{}, nil)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
 				}
-				check(t, r, v, tt.pred)
+				jsCheck(t, r, v, tt.pred)
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -562,36 +650,36 @@ func TestCodec_ReplacedConstructors(t *testing.T) {
 
 func TestCodec_ObjectKinds(t *testing.T) {
 	if selfField < 0 {
-		t.Fatal("goja.Object has no interface field named self: classify cannot work")
+		t.Fatal("goja.Object has no interface field named self: classifyObject cannot work")
 	}
 	r := goja.New()
 	seen := map[objKind]bool{}
-	for _, p := range kindProbes {
+	for _, p := range objectKindProbes {
 		v, err := r.RunString("(" + p.src + ")")
 		if err != nil {
 			t.Logf("probe %s not supported: %v", p.src, err)
 			continue
 		}
-		kind, name := classify(v.(*goja.Object))
+		kind, name := classifyObject(v.(*goja.Object))
 		if kind != p.kind || name != p.name {
-			t.Errorf("classify(%s) = %d %q, want %d %q", p.src, kind, name, p.kind, p.name)
+			t.Errorf("classifyObject(%s) = %d %q, want %d %q", p.src, kind, name, p.kind, p.name)
 		}
 		seen[kind] = true
 	}
-	for _, k := range []objKind{kindPlain, kindArray, kindError, kindDate, kindTypedArray, kindRefused} {
+	for _, k := range []objKind{objPlain, objArray, objError, objDate, objTypedArray, objRefused} {
 		if !seen[k] {
 			t.Errorf("no probe classified as kind %d", k)
 		}
 	}
 	// Objects the host builds are plain objects and arrays.
-	if k, _ := classify(r.NewObject()); k != kindPlain {
-		t.Errorf("classify(NewObject()) = %d", k)
+	if k, _ := classifyObject(r.NewObject()); k != objPlain {
+		t.Errorf("classifyObject(NewObject()) = %d", k)
 	}
-	if k, _ := classify(r.NewArray(1)); k != kindArray {
-		t.Errorf("classify(NewArray(1)) = %d", k)
+	if k, _ := classifyObject(r.NewArray(1)); k != objArray {
+		t.Errorf("classifyObject(NewArray(1)) = %d", k)
 	}
-	if k, _ := classify(r.CreateObject(nil)); k != kindPlain {
-		t.Errorf("classify(CreateObject(nil)) = %d", k)
+	if k, _ := classifyObject(r.CreateObject(nil)); k != objPlain {
+		t.Errorf("classifyObject(CreateObject(nil)) = %d", k)
 	}
 }
 
@@ -600,7 +688,7 @@ func TestCodec_ObjectKinds(t *testing.T) {
 // unsafely.
 func TestCodec_ConcurrentRuntimes(t *testing.T) {
 	r0 := goja.New()
-	data, err := encodeValue(r0, run(t, r0, `{type: "inc", by: 2, name: "héllo", k: ["a", "b", "ü"], d: new Date(3), b: new Uint8Array([1])}`), codecLimits{}, nil)
+	data, err := encodeValue(r0, jsEval(t, r0, `{type: "inc", by: 2, name: "héllo", k: ["a", "b", "ü"], d: new Date(3), b: new Uint8Array([1])}`), codecLimits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -641,15 +729,15 @@ func TestCodec_ConcurrentRuntimes(t *testing.T) {
 }
 
 const (
-	smallMessage  = `{type: "inc", by: 2}`
-	nestedMessage = `{type: "order", id: 12345, user: {name: "Ada", email: "ada@example.com", tags: ["admin", "beta"]},
+	codecSmallMessage  = `{type: "inc", by: 2}`
+	codecNestedMessage = `{type: "order", id: 12345, user: {name: "Ada", email: "ada@example.com", tags: ["admin", "beta"]},
 		items: [{sku: "X1", qty: 2, price: 9.99}, {sku: "Y2", qty: 1, price: 0.5}], total: 20.48, paid: true,
 		note: null, at: 1700000000000, meta: {source: "web", retries: 0}}`
 )
 
-func benchmarkEncode(b *testing.B, src string) {
+func benchmarkCodecEncode(b *testing.B, src string) {
 	r := goja.New()
-	v := run(b, r, src)
+	v := jsEval(b, r, src)
 	data, err := encodeValue(r, v, codecLimits{}, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -663,9 +751,9 @@ func benchmarkEncode(b *testing.B, src string) {
 	}
 }
 
-func benchmarkDecode(b *testing.B, src string) {
+func benchmarkCodecDecode(b *testing.B, src string) {
 	r := goja.New()
-	data, err := encodeValue(r, run(b, r, src), codecLimits{}, nil)
+	data, err := encodeValue(r, jsEval(b, r, src), codecLimits{}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -678,18 +766,18 @@ func benchmarkDecode(b *testing.B, src string) {
 	}
 }
 
-func BenchmarkCodec_EncodeSmall(b *testing.B)  { benchmarkEncode(b, smallMessage) }
-func BenchmarkCodec_DecodeSmall(b *testing.B)  { benchmarkDecode(b, smallMessage) }
-func BenchmarkCodec_EncodeNested(b *testing.B) { benchmarkEncode(b, nestedMessage) }
-func BenchmarkCodec_DecodeNested(b *testing.B) { benchmarkDecode(b, nestedMessage) }
+func BenchmarkCodec_EncodeSmall(b *testing.B)  { benchmarkCodecEncode(b, codecSmallMessage) }
+func BenchmarkCodec_DecodeSmall(b *testing.B)  { benchmarkCodecDecode(b, codecSmallMessage) }
+func BenchmarkCodec_EncodeNested(b *testing.B) { benchmarkCodecEncode(b, codecNestedMessage) }
+func BenchmarkCodec_DecodeNested(b *testing.B) { benchmarkCodecDecode(b, codecNestedMessage) }
 
 // BenchmarkCodec_ExportMarshal is the baseline the codec replaces:
 // Export() then msgpack.Marshal.
 func BenchmarkCodec_ExportMarshal(b *testing.B) {
-	for _, m := range []struct{ name, src string }{{"Small", smallMessage}, {"Nested", nestedMessage}} {
+	for _, m := range []struct{ name, src string }{{"Small", codecSmallMessage}, {"Nested", codecNestedMessage}} {
 		b.Run(m.name, func(b *testing.B) {
 			r := goja.New()
-			v := run(b, r, m.src)
+			v := jsEval(b, r, m.src)
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := msgpack.Marshal(v.Export()); err != nil {

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -79,47 +80,330 @@ type Limits struct {
 	line         int
 }
 
-// UnmarshalYAML records the line of a child for later errors.
+// UnmarshalYAML decodes one child and, if it is a supervisor, its subtree.
+// Unknown fields are errors.
 func (c *Child) UnmarshalYAML(n *yaml.Node) error {
-	type plain Child
-	if err := n.Decode((*plain)(c)); err != nil {
+	if _, err := expandedSize(n, make(map[*yaml.Node]int)); err != nil {
 		return err
 	}
-	c.line = n.Line
-	return nil
+	return decodeChild(n, "", "child", false, c)
 }
 
-// UnmarshalYAML records the line of a grant for later errors.
+// UnmarshalYAML decodes one grant. Unknown fields are errors.
 func (g *Grant) UnmarshalYAML(n *yaml.Node) error {
-	type plain Grant
-	if err := n.Decode((*plain)(g)); err != nil {
+	if _, err := expandedSize(n, make(map[*yaml.Node]int)); err != nil {
 		return err
 	}
-	g.line = n.Line
-	return nil
+	return decodeGrant(n, "grant", g)
 }
 
-// UnmarshalYAML checks the limits' ranges.
+// UnmarshalYAML decodes limits and checks their ranges. Unknown fields are errors.
 func (l *Limits) UnmarshalYAML(n *yaml.Node) error {
-	type plain Limits
-	if err := n.Decode((*plain)(l)); err != nil {
+	if _, err := expandedSize(n, make(map[*yaml.Node]int)); err != nil {
 		return err
 	}
-	l.line = n.Line
+	return decodeLimits(n, "limits", l)
+}
+
+// maxManifestNodes bounds the YAML nodes a manifest may stand for, each use
+// of an alias counted as its whole target, so that an alias bomb ("billion
+// laughs") is refused before anything is decoded.
+const maxManifestNodes = 100_000
+
+// maxMappingKeys bounds one mapping: yaml checks a mapping's keys for
+// duplicates in quadratic time.
+const maxMappingKeys = 10_000
+
+// expandedSize counts the nodes n stands for with every alias expanded. It
+// refuses more than maxManifestNodes and an alias inside its own anchor.
+func expandedSize(n *yaml.Node, memo map[*yaml.Node]int) (int, error) {
+	if v, ok := memo[n]; ok {
+		return v, nil
+	}
+	memo[n] = maxManifestNodes + 1 // in progress: an alias back to n overflows
+	if n.Kind == yaml.MappingNode && len(n.Content)/2 > maxMappingKeys {
+		return 0, fmt.Errorf("line %d: a mapping with %d keys, over the limit of %d", n.Line, len(n.Content)/2, maxMappingKeys)
+	}
+	size := 1
+	kids := n.Content
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		if v, ok := memo[n.Alias]; ok && v > maxManifestNodes {
+			return 0, fmt.Errorf("line %d: alias *%s is inside the node it names", n.Line, n.Value)
+		}
+		kids = []*yaml.Node{n.Alias}
+	}
+	for _, k := range kids {
+		v, err := expandedSize(k, memo)
+		if err != nil {
+			return 0, err
+		}
+		if size += v; size > maxManifestNodes {
+			return 0, fmt.Errorf("line %d: the manifest stands for more than %d YAML nodes once its aliases are expanded", n.Line, maxManifestNodes)
+		}
+	}
+	memo[n] = size
+	return size, nil
+}
+
+// at prefixes an error with its line and, if any, the process or section.
+func at(line int, where string) string {
+	if where == "" {
+		return fmt.Sprintf("line %d: ", line)
+	}
+	return fmt.Sprintf("line %d: %s: ", line, where)
+}
+
+// resolve follows aliases; expandedSize has ruled out cycles.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.DocumentNode:
+		return "a document"
+	}
+	if v := []rune(n.Value); len(v) > 40 {
+		return fmt.Sprintf("%q", string(v[:37])+"...")
+	}
+	return fmt.Sprintf("%q", n.Value)
+}
+
+// pair is one key and value of a mapping.
+type pair struct{ key, val *yaml.Node }
+
+// pairs returns the entries of mapping n with merge keys ("<<") applied:
+// explicit keys override merged ones. A key given twice is an error.
+func pairs(n *yaml.Node, where string) ([]pair, error) {
+	n = resolve(n)
+	if isNull(n) {
+		return nil, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%swant a mapping of fields, got %s", at(n.Line, where), kindName(n))
+	}
+	var own, merged []pair
+	seen := make(map[string]int)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := resolve(n.Content[i]), n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("%sa key must be a plain name, got %s", at(k.Line, where), kindName(k))
+		}
+		if k.ShortTag() == "!!merge" {
+			var srcs []*yaml.Node
+			if rv := resolve(v); rv.Kind == yaml.SequenceNode {
+				srcs = rv.Content
+			} else {
+				srcs = []*yaml.Node{v}
+			}
+			for _, src := range srcs {
+				ps, err := pairs(src, where)
+				if err != nil {
+					return nil, err
+				}
+				merged = append(merged, ps...)
+			}
+			continue
+		}
+		if first, ok := seen[k.Value]; ok {
+			return nil, fmt.Errorf("%s%q is given twice (first on line %d)", at(k.Line, where), k.Value, first)
+		}
+		seen[k.Value] = k.Line
+		own = append(own, pair{k, v})
+	}
+	out := own
+	for _, p := range merged {
+		if _, ok := seen[p.key.Value]; !ok {
+			seen[p.key.Value] = p.key.Line
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// lineRE matches the position prefixes of yaml's own errors.
+var lineRE = regexp.MustCompile(`^(yaml: unmarshal errors:\s*)?(line \d+: )?`)
+
+// decodeFields decodes mapping n into the struct out points to one field at
+// a time, so that every error names its line and field. Keys in special are
+// decoded by their function. It returns the line of each field's value.
+func decodeFields(n *yaml.Node, where string, out any, special map[string]func(*yaml.Node) error) (map[string]int, error) {
+	ps, err := pairs(n, where)
+	if err != nil {
+		return nil, err
+	}
+	v := reflect.ValueOf(out).Elem()
+	fields := make(map[string]int)
+	var names []string
+	for i := range v.NumField() {
+		tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+		if tag != "" && tag != "-" {
+			fields[tag] = i
+			names = append(names, tag)
+		}
+	}
+	lines := make(map[string]int)
+	for _, p := range ps {
+		key := p.key.Value
+		i, ok := fields[key]
+		if !ok {
+			return nil, fmt.Errorf("%sunknown field %q (known: %s)", at(p.key.Line, where), key, strings.Join(names, ", "))
+		}
+		lines[key] = resolve(p.val).Line
+		if f := special[key]; f != nil {
+			if err := f(p.val); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := p.val.Decode(v.Field(i).Addr().Interface()); err != nil {
+			msg := err.Error()
+			var te *yaml.TypeError
+			if errors.As(err, &te) && len(te.Errors) > 0 {
+				msg = te.Errors[0]
+			}
+			return nil, fmt.Errorf("%s%s: %s", at(lines[key], where), key, lineRE.ReplaceAllString(msg, ""))
+		}
+	}
+	return lines, nil
+}
+
+func (m *Manifest) decode(doc *yaml.Node) error {
+	n := doc
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	if rn := resolve(n); !isNull(rn) && rn.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: a manifest is a mapping (debug, defaults, root), got %s", rn.Line, kindName(rn))
+	}
+	_, err := decodeFields(n, "", m, map[string]func(*yaml.Node) error{
+		"root": func(v *yaml.Node) error { return decodeChild(v, "", "root", true, &m.Root) },
+		"defaults": func(v *yaml.Node) error {
+			_, err := decodeFields(v, "defaults", &m.Defaults, map[string]func(*yaml.Node) error{
+				"limits": func(v *yaml.Node) error { return decodeLimits(v, "defaults: limits", &m.Defaults.Limits) },
+			})
+			return err
+		},
+	})
+	return err
+}
+
+// decodeChild decodes a child of the supervisor at path parent, or the
+// root; where names it in errors until its name is known.
+func decodeChild(n *yaml.Node, parent, where string, root bool, c *Child) error {
+	n = resolve(n)
+	c.line = n.Line
+	path := parent
+	// The name first, so that every other error can name the child.
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if k, v := resolve(n.Content[i]), n.Content[i+1]; k.Kind == yaml.ScalarNode && k.Value == "name" {
+			if err := v.Decode(&c.Name); err != nil {
+				return fmt.Errorf("%sname: want a string, got %s", at(v.Line, where), kindName(resolve(v)))
+			}
+			if !root { // the root's name is not part of any path
+				path = joinPath(parent, c.Name)
+				where = path
+			}
+			break
+		}
+	}
+	_, err := decodeFields(n, where, (*childFields)(c), map[string]func(*yaml.Node) error{
+		"name": func(v *yaml.Node) error { // again, in case it came from a merge key
+			if err := v.Decode(&c.Name); err != nil {
+				return fmt.Errorf("%sname: want a string, got %s", at(v.Line, where), kindName(resolve(v)))
+			}
+			return nil
+		},
+		"args": func(v *yaml.Node) error {
+			var x any
+			if err := v.Decode(&x); err != nil {
+				return fmt.Errorf("%sargs: %s", at(v.Line, where), lineRE.ReplaceAllString(err.Error(), ""))
+			}
+			c.Args = *v
+			return nil
+		},
+		"limits": func(v *yaml.Node) error { return decodeLimits(v, where+": limits", &c.Limits) },
+		"grants": func(v *yaml.Node) error {
+			ps, err := pairs(v, where+": grants")
+			if err != nil {
+				return err
+			}
+			c.Grants = make(map[string]Grant, len(ps))
+			for _, p := range ps {
+				var g Grant
+				if err := decodeGrant(p.val, fmt.Sprintf("%s: grant %q", where, p.key.Value), &g); err != nil {
+					return err
+				}
+				g.line = p.key.Line
+				c.Grants[p.key.Value] = g
+			}
+			return nil
+		},
+		"children": func(v *yaml.Node) error {
+			v = resolve(v)
+			if isNull(v) {
+				return nil
+			}
+			if v.Kind != yaml.SequenceNode {
+				return fmt.Errorf("%schildren: want a list, got %s", at(v.Line, where), kindName(v))
+			}
+			c.Children = make([]Child, len(v.Content))
+			for i, e := range v.Content {
+				if err := decodeChild(e, path, fmt.Sprintf("%s: child %d", where, i+1), false, &c.Children[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		// Not supported yet: validate says so, whatever the template holds.
+		"template": func(v *yaml.Node) error {
+			c.Template = &Child{line: resolve(v).Line}
+			return nil
+		},
+	})
+	return err
+}
+
+// childFields is Child without its UnmarshalYAML.
+type childFields Child
+
+func decodeGrant(n *yaml.Node, where string, g *Grant) error {
+	type plain Grant
+	g.line = resolve(n).Line
+	_, err := decodeFields(n, where, (*plain)(g), nil)
+	return err
+}
+
+func decodeLimits(n *yaml.Node, where string, l *Limits) error {
+	type plain Limits
+	l.line = resolve(n).Line
+	lines, err := decodeFields(n, where, (*plain)(l), nil)
+	if err != nil {
+		return err
+	}
 	for _, f := range []struct {
 		name string
 		v    int
 		max  int
 	}{{"stack", l.Stack, 100_000}, {"mailbox", l.Mailbox, 10_000_000}, {"timers", l.Timers, 1_000_000}, {"children", l.Children, 1_000_000}} {
 		if f.v < 0 || f.v > f.max {
-			return fmt.Errorf("line %d: limits.%s: %d is out of range (1 to %d)", n.Line, f.name, f.v, f.max)
+			return fmt.Errorf("%s%s: %d is out of range (0 to %d; 0 takes the default)", at(lines[f.name], where), f.name, f.v, f.max)
 		}
 	}
 	if l.CPU.D < 0 || l.CPU.D > time.Minute {
-		return fmt.Errorf("line %d: limits.cpu: %v is out of range (up to 1m)", n.Line, l.CPU.D)
+		return fmt.Errorf("%scpu: %v is out of range (up to 1m)", at(lines["cpu"], where), l.CPU.D)
 	}
 	if l.MessageBytes.N > 64<<20 {
-		return fmt.Errorf("line %d: limits.message_bytes: %d is over 64MiB", n.Line, l.MessageBytes.N)
+		return fmt.Errorf("%smessage_bytes: %d is over 64MiB", at(lines["message_bytes"], where), l.MessageBytes.N)
 	}
 	return nil
 }
@@ -167,7 +451,7 @@ func (r *RestartType) UnmarshalYAML(n *yaml.Node) error {
 		*r = RestartType(n.Value)
 		return nil
 	}
-	return fmt.Errorf("line %d: restart: %q is not permanent, transient or temporary", n.Line, n.Value)
+	return fmt.Errorf("line %d: %q is not permanent, transient or temporary", n.Line, n.Value)
 }
 
 // StrategyName is one_for_one, one_for_all or rest_for_one.
@@ -180,7 +464,7 @@ func (s *StrategyName) UnmarshalYAML(n *yaml.Node) error {
 		*s = StrategyName(n.Value)
 		return nil
 	}
-	return fmt.Errorf("line %d: strategy: %q is not one_for_one, one_for_all or rest_for_one", n.Line, n.Value)
+	return fmt.Errorf("line %d: %q is not one_for_one, one_for_all or rest_for_one", n.Line, n.Value)
 }
 
 // Load reads and validates the manifest at path. Errors name the file and line.
@@ -199,33 +483,51 @@ func Load(path string) (*Manifest, error) {
 }
 
 func readLimited(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
+	// Stat before opening: opening a FIFO would block.
+	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
-	if fi.Size() > max {
-		return nil, fmt.Errorf("%s: %d bytes, over the limit of %d", path, fi.Size(), max)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
-	return os.ReadFile(path)
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s: over the limit of %d bytes", path, max)
+	}
+	return data, nil
 }
 
-// Parse decodes and validates a manifest. Unknown fields are errors.
+// Parse decodes and validates a manifest. Unknown fields are errors, and
+// every error names the line and the field or process at fault.
 func Parse(data []byte) (*Manifest, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var m Manifest
-	if err := dec.Decode(&m); err != nil {
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("the manifest is empty")
 		}
+		return nil, err
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); err == nil {
+		return nil, fmt.Errorf("line %d: a manifest is a single YAML document; this is a second one", more.Line)
+	} else if !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if _, err := expandedSize(&doc, make(map[*yaml.Node]int)); err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := m.decode(&doc); err != nil {
 		return nil, err
 	}
 	if m.Root.line == 0 {
@@ -269,8 +571,8 @@ func (m *Manifest) validate(c *Child, path string, root bool) error {
 			if ch.Name == "" {
 				return fmt.Errorf("line %d: %s: a child needs a name", ch.line, where)
 			}
-			if strings.ContainsAny(ch.Name, "/ \t\n") || len(ch.Name) > 128 {
-				return fmt.Errorf("line %d: name %q: use letters, digits, '-', '_' or '.'", ch.line, ch.Name)
+			if !nameRE.MatchString(ch.Name) {
+				return fmt.Errorf("line %d: name %q: use up to 128 letters, digits, '-', '_' or '.'", ch.line, ch.Name)
 			}
 			if prev, ok := seen[ch.Name]; ok {
 				return fmt.Errorf("line %d: duplicate name %q (first on line %d)", ch.line, ch.Name, prev)
@@ -288,10 +590,11 @@ func (m *Manifest) validate(c *Child, path string, root bool) error {
 	if c.Script == "" {
 		return fmt.Errorf("line %d: %s: needs a script or a strategy", c.line, where)
 	}
-	if len(c.Children) > 0 || c.Intensity != nil || c.Period.D != 0 {
-		return fmt.Errorf("line %d: %s: children, intensity and period belong to supervisors (add a strategy)", c.line, where)
+	if len(c.Children) > 0 || c.Intensity != nil || c.Period.D != 0 || c.Template != nil {
+		return fmt.Errorf("line %d: %s: children, template, intensity and period belong to supervisors (add a strategy)", c.line, where)
 	}
-	for name, g := range c.Grants {
+	for _, name := range slices.Sorted(maps.Keys(c.Grants)) {
+		g := c.Grants[name]
 		if name == "" {
 			return fmt.Errorf("line %d: %s: a grant needs a name", g.line, where)
 		}
@@ -304,6 +607,9 @@ func (m *Manifest) validate(c *Child, path string, root bool) error {
 	}
 	return nil
 }
+
+// nameRE is what a child's name may be: it becomes part of a path.
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 
 func joinPath(parent, name string) string {
 	if parent == "" {
@@ -320,7 +626,8 @@ func (m *Manifest) collect(c *Child, path string, out map[string]bool) {
 }
 
 func (m *Manifest) checkGrants(c *Child, paths map[string]bool) error {
-	for name, g := range c.Grants {
+	for _, name := range slices.Sorted(maps.Keys(c.Grants)) {
+		g := c.Grants[name]
 		if g.To == "" || !paths[g.To] {
 			return fmt.Errorf("line %d: grant %q: no process named %q (give a path from the root, like a/b)", g.line, name, g.To)
 		}
@@ -338,6 +645,14 @@ func (m *Manifest) Limits() isolate.Limits { return m.Defaults.Limits.isolate() 
 
 func (l Limits) isolate() isolate.Limits {
 	return isolate.Limits{CPU: l.CPU.D, Stack: l.Stack, MessageBytes: int(l.MessageBytes.N), Timers: l.Timers}
+}
+
+// pos is "file:line: ", or "line n: " for a manifest that was not loaded from a file.
+func (m *Manifest) pos(line int) string {
+	if m.file == "" {
+		return at(line, "")
+	}
+	return fmt.Sprintf("%s:%d: ", m.file, line)
 }
 
 // Spec compiles every script (relative to the manifest) and returns the tree.
@@ -376,17 +691,17 @@ func (m *Manifest) spec(comp *isolate.Compiler, c *Child, path string) (actor.Ch
 	}
 	sc, err := comp.Load(script)
 	if err != nil {
-		return s, fmt.Errorf("%s:%d: %s: %w", m.file, c.line, path, err)
+		return s, fmt.Errorf("%s%s: %w", m.pos(c.line), path, err)
 	}
 	s.Script = sc
 	if c.Args.Kind != 0 {
 		var v any
 		if err := c.Args.Decode(&v); err != nil {
-			return s, fmt.Errorf("%s:%d: %s: args: %w", m.file, c.Args.Line, path, err)
+			return s, fmt.Errorf("%s%s: args: %w", m.pos(c.Args.Line), path, err)
 		}
 		b, err := msgpack.Marshal(v)
 		if err != nil {
-			return s, fmt.Errorf("%s:%d: %s: args: %w", m.file, c.Args.Line, path, err)
+			return s, fmt.Errorf("%s%s: args: %w", m.pos(c.Args.Line), path, err)
 		}
 		s.Args = b
 	}
