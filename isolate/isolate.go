@@ -147,11 +147,19 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 	// comment of eval'd code.
 	i.rt.SetParserOptions(parser.WithDisableSourceMaps)
 	var exports goja.Value
-	err := i.run(func() error {
+	// The host's own setup is not the script's time: only the module body
+	// runs under the CPU limit.
+	err := protect(func() error {
 		if err := i.installGlobals(); err != nil {
 			return err
 		}
 		i.ctx = i.newContext()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: set up the isolate: %w", cfg.Name, err)
+	}
+	err = i.run(func() error {
 		wrapper, err := i.rt.RunProgram(s.prog)
 		if err != nil {
 			return err
