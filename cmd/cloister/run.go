@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"cloister/actor"
 	"cloister/internal/debug"
+	"cloister/internal/metrics"
 	"cloister/isolate"
 	"cloister/supervisor"
 )
@@ -22,7 +24,8 @@ import (
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	debugAddr := fs.String("debug", "", "serve the debug endpoint on `ADDR` (loopback only)")
+	debugAddr := fs.String("debug", "", "serve the debug endpoint on `ADDR` (loopback unless a token is set)")
+	debugToken := fs.String("debug-token", "", "bearer `TOKEN` for the debug endpoint (default $"+envDebugToken+", else generated and printed once)")
 	level := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
@@ -43,9 +46,25 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *debugAddr != "" {
 		addr = *debugAddr
 	}
+	var dbg *debugListener
+	if addr != "" {
+		// Refuse a bad address or a missing token before anything starts.
+		token := *debugToken
+		if token == "" {
+			token = os.Getenv(envDebugToken)
+		}
+		if dbg, err = listenDebug(addr, token); err != nil {
+			return err
+		}
+		defer dbg.ln.Close()
+	}
 	node, err := actor.NewNode(actor.Options{Logger: log, Limits: limits})
 	if err != nil {
 		return err
+	}
+	var m *metrics.Metrics
+	if dbg != nil {
+		m = metrics.New(node) // before Start, so no event is missed
 	}
 	if err := node.Start(spec); err != nil {
 		return err
@@ -53,12 +72,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	log.Info("node started", "target", fs.Arg(0))
 
 	var srv *http.Server
-	if addr != "" {
-		srv, err = serveDebug(addr, node, log)
-		if err != nil {
-			_ = node.Shutdown(context.Background())
-			return err
-		}
+	if dbg != nil {
+		srv = dbg.serve(node, m, log, stderr)
 	}
 	select {
 	case <-ctx.Done():
@@ -105,24 +120,52 @@ func loadTarget(path string) (actor.ChildSpec, isolate.Limits, string, error) {
 	return root, isolate.Limits{}, "", nil
 }
 
-func serveDebug(addr string, node *actor.Node, log *slog.Logger) (*http.Server, error) {
+// envDebugToken names the environment variable that may hold the debug token.
+const envDebugToken = "CLOISTER_DEBUG_TOKEN"
+
+// debugListener is the debug endpoint's socket, opened before the node
+// starts so that a bad address fails fast.
+type debugListener struct {
+	ln        net.Listener
+	token     string
+	generated bool // the token was made up here and must be shown once
+	private   bool // beyond loopback: every data route needs the token
+}
+
+// listenDebug checks addr and opens it. Loopback is open for reading and
+// token-guarded for stop/kill/restart; any other address needs a token
+// given by the operator, and then every route needs it.
+func listenDebug(addr, token string) (*debugListener, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("--debug %q: %w", addr, err)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("--debug %q: only a loopback address is allowed", addr)
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+	if !loopback && token == "" {
+		return nil, fmt.Errorf("--debug %q: only a loopback address is allowed without a token (--debug-token or $%s)", addr, envDebugToken)
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
+	d := &debugListener{token: token, private: !loopback}
+	if token == "" {
+		d.token, d.generated = debug.NewToken(), true
+	}
+	if d.ln, err = net.Listen("tcp", addr); err != nil {
 		return nil, fmt.Errorf("--debug: %w", err)
 	}
-	srv := debug.NewServer(node)
+	return d, nil
+}
+
+func (d *debugListener) serve(node *actor.Node, m *metrics.Metrics, log *slog.Logger, stderr io.Writer) *http.Server {
+	srv := debug.NewServer(debug.Config{Node: node, Token: d.token, Private: d.private, Metrics: m.Handler(), Logger: log})
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(d.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("debug endpoint stopped", "error", err)
 		}
 	}()
-	log.Info("debug endpoint listening", "addr", ln.Addr().String())
-	return srv, nil
+	log.Info("debug endpoint listening", "addr", d.ln.Addr().String(), "private", d.private)
+	if d.generated {
+		// Shown once, not logged: it is the operator's authority over the node.
+		fmt.Fprintf(stderr, "cloister: debug token (stop/kill/restart): %s\n", d.token)
+	}
+	return srv
 }

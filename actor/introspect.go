@@ -1,0 +1,100 @@
+package actor
+
+import (
+	"time"
+
+	"cloister/capability"
+	"cloister/isolate"
+)
+
+// Read-only views of a process for operators: the debug endpoint and the
+// metrics collector read these. Every method is safe for concurrent use.
+
+// Parent returns the supervisor of p, or nil for the root.
+func (p *Process) Parent() *Process { return p.parent }
+
+// Limits returns the limits p's incarnations run under: the spec's, with the
+// node's defaults filling the zero fields. It is the zero value for a
+// supervisor.
+func (p *Process) Limits() isolate.Limits {
+	if p.kind != KindWorker {
+		return isolate.Limits{}
+	}
+	return p.node.limitsFor(p.spec.Limits)
+}
+
+// ShutdownTimeout is the time p gets to stop in order before it is killed.
+func (p *Process) ShutdownTimeout() time.Duration { return p.shutdown() }
+
+// Strategy names a supervisor's strategy ("one_for_one"), or "" for a worker.
+func (p *Process) Strategy() string {
+	if p.spec.Strategy == nil {
+		return ""
+	}
+	return p.spec.Strategy.String()
+}
+
+// Held is a capability a process holds from its manifest: the name it has in
+// ctx.env, the path of its target and its rights.
+type Held struct {
+	Name   string
+	Target string
+	Rights []string
+}
+
+// Held lists the capabilities granted to p in the manifest, in ctx.env
+// order, with ctx.self first. Capabilities that reached the process in
+// messages live in its isolate's c-list and are not listed.
+func (p *Process) Held() []Held {
+	if p.kind != KindWorker {
+		return nil
+	}
+	out := []Held{{Name: "self", Target: p.path, Rights: capability.All.Names()}}
+	for _, g := range p.grants {
+		h := Held{Name: g.Name, Rights: g.Cap.Rights().Names()}
+		if t, ok := g.Cap.Target().(*Process); ok {
+			h.Target = t.path
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// Static reports whether p is declared in the manifest, as opposed to a
+// dynamic child started from a template. Metrics label static processes by
+// path and dynamic ones by their supervisor's path.
+func (p *Process) Static() bool {
+	q, ok := p.node.Lookup(p.path)
+	return ok && q == p
+}
+
+// MetricName is the bounded name metrics use for p: its path from the root
+// ("/" for the root itself) if it is declared in the manifest, its
+// supervisor's path followed by "/*" if it is a dynamic child.
+func (p *Process) MetricName() string {
+	if !p.Static() && p.parent != nil {
+		return p.parent.MetricName() + "/*"
+	}
+	if p.path == "" {
+		return "/"
+	}
+	return p.path
+}
+
+// Processes returns every process of the tree, parents before children.
+// It is empty before Start.
+func (n *Node) Processes() []*Process {
+	if n.root == nil {
+		return nil
+	}
+	var out []*Process
+	var walk func(p *Process)
+	walk = func(p *Process) {
+		out = append(out, p)
+		for _, ch := range p.Children() {
+			walk(ch)
+		}
+	}
+	walk(n.root)
+	return out
+}
