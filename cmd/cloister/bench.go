@@ -14,12 +14,23 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the results as JSON")
-	o := bench.Defaults
-	fs.IntVar(&o.Runs, "runs", o.Runs, "repetitions per measurement (medians are reported)")
-	fs.IntVar(&o.IdleActors, "idle", o.IdleActors, "live actors in the memory measurement")
-	fs.IntVar(&o.Messages, "messages", o.Messages, "one-way messages per pair")
+	quick := fs.Bool("quick", false, "smaller sizes: a few seconds, noisier figures")
+	var o bench.Options
+	fs.IntVar(&o.Runs, "runs", 0, fmt.Sprintf("repetitions per measurement, medians reported (default %d)", bench.Defaults.Runs))
+	fs.IntVar(&o.SpawnActors, "spawn", 0, fmt.Sprintf("actors per spawn measurement (default %d)", bench.Defaults.SpawnActors))
+	fs.IntVar(&o.IdleActors, "idle", 0, fmt.Sprintf("live actors in the memory measurement (default %d)", bench.Defaults.IdleActors))
+	fs.IntVar(&o.IdleRuns, "idle-runs", 0, fmt.Sprintf("repetitions of the memory measurement (default %d)", bench.Defaults.IdleRuns))
+	fs.IntVar(&o.Messages, "messages", 0, fmt.Sprintf("one-way messages per pair (default %d)", bench.Defaults.Messages))
+	fs.IntVar(&o.Pairs, "pairs", 0, fmt.Sprintf("sender/receiver pairs (default %d)", bench.Defaults.Pairs))
+	fs.IntVar(&o.Calls, "calls", 0, fmt.Sprintf("sequential calls per roundtrip run (default %d)", bench.Defaults.Calls))
+	fs.IntVar(&o.Restarts, "restarts", 0, fmt.Sprintf("crashes per restart run (default %d)", bench.Defaults.Restarts))
+	verbose := fs.Bool("v", false, "report each measurement on stderr as it finishes")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	o = sized(o, *quick)
+	if *verbose {
+		o.Progress = stderr
 	}
 	r, err := bench.Run(ctx, o)
 	if err != nil {
@@ -30,14 +41,46 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	fmt.Fprintf(stdout, "medians of %d runs; baseline = plain protoactor-go actors in the same run\n", o.Runs)
-	fmt.Fprintf(stdout, "%-28s %12s %12s %8s\n", "", "cloister", "baseline", "ratio")
-	row := func(name string, v, base float64, unit string) {
-		fmt.Fprintf(stdout, "%-28s %12.2f %12.2f %7.1fx  %s\n", name, v, base, v/base, unit)
+	fmt.Fprintf(stdout, "medians of %d runs (memory: %d runs of %d actors); baseline = plain protoactor-go actors in the same run\n",
+		r.Runs, o.IdleRuns, r.IdleActors)
+	fmt.Fprintf(stdout, "GOMAXPROCS %d, 1-minute load %.2f before, %.2f after\n", r.GOMAXPROCS, r.LoadBefore, r.LoadAfter)
+	fmt.Fprintf(stdout, "%-20s %12s %12s %8s %10s  %s\n", "", "cloister", "baseline", "cost", "target", "unit")
+	// row prints a figure beside its baseline; cost is how many times worse
+	// than the baseline it is, whichever way "worse" points.
+	row := func(name string, v, base, target float64, higherIsBetter bool, unit string) {
+		cost, met := v/base, v <= target
+		if higherIsBetter {
+			cost, met = base/v, v >= target
+		}
+		mark := "met"
+		if !met {
+			mark = "missed"
+		}
+		fmt.Fprintf(stdout, "%-20s %12.2f %12.2f %7.1fx %10s  %s (target %g)\n", name, v, base, cost, mark, unit, target)
 	}
-	row("spawn", r.SpawnUS, r.BaselineSpawnUS, "µs/actor")
-	row("idle memory", r.IdleActorBytes/1024, r.BaselineIdleActorBytes/1024, "KB/actor")
-	row("one-way throughput", r.MsgsPerSec, r.BaselineMsgsPerSec, "msgs/s")
-	row("call roundtrip", r.CallRoundtripUS, r.BaselineCallRoundtrip, "µs")
+	row("spawn", r.SpawnUS, r.BaselineSpawnUS, 10, false, "µs/actor")
+	row("idle memory", r.IdleActorBytes/1024, r.BaselineIdleActorBytes/1024, 6, false, "KB/actor")
+	row("one-way throughput", r.MsgsPerSec, r.BaselineMsgsPerSec, 1e6, true, "msgs/s")
+	row("call roundtrip", r.CallRoundtripUS, r.BaselineCallRoundtrip, 3, false, "µs")
+	row("restart", r.RestartUS, r.BaselineRestartUS, 50, false, "µs, crash to next message answered")
 	return nil
+}
+
+// sized fills the sizes not set by a flag from the defaults or, with quick,
+// from the quick sizes.
+func sized(o bench.Options, quick bool) bench.Options {
+	d := bench.Defaults
+	if quick {
+		d = bench.Quick
+	}
+	for _, f := range []struct{ v, def *int }{
+		{&o.Runs, &d.Runs}, {&o.SpawnActors, &d.SpawnActors}, {&o.IdleActors, &d.IdleActors},
+		{&o.IdleRuns, &d.IdleRuns}, {&o.Messages, &d.Messages}, {&o.Pairs, &d.Pairs},
+		{&o.Calls, &d.Calls}, {&o.Restarts, &d.Restarts},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return o
 }

@@ -1,14 +1,24 @@
 // Package bench measures a node the way `cloister bench` reports it: spawn
-// cost, idle memory, one-way throughput and call roundtrip, each beside a
-// plain protoactor-go baseline measured in the same run.
+// cost, idle memory, one-way throughput, call roundtrip and restart latency,
+// each beside a plain protoactor-go baseline measured in the same run.
+//
+// Every measurement ends on evidence that the work it names has happened:
+// spawn ends when every actor has run init and started a turn, throughput
+// when every message's turn has started, restart when the new incarnation
+// has answered the message queued behind the crash.
 package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
 	"runtime"
-	"runtime/debug"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,13 +37,24 @@ type Options struct {
 	Runs        int // repetitions; results are medians
 	SpawnActors int // actors per spawn measurement
 	IdleActors  int // live actors for the memory measurement
+	IdleRuns    int // repetitions of the memory measurement (it is the slowest)
 	Messages    int // one-way messages per pair per run
 	Pairs       int
 	Calls       int // sequential calls per roundtrip run
+	Restarts    int // crashes per restart-latency run
+
+	// Progress, if set, gets one line per finished measurement.
+	Progress io.Writer
 }
 
-// Defaults are the sizes `cloister bench` uses.
-var Defaults = Options{Runs: 5, SpawnActors: 2000, IdleActors: 100_000, Messages: 200_000, Pairs: 2, Calls: 20_000}
+// Defaults are the sizes `cloister bench` uses: about a minute on a
+// 2-core machine.
+var Defaults = Options{Runs: 5, SpawnActors: 2000, IdleActors: 100_000, IdleRuns: 3,
+	Messages: 200_000, Pairs: 2, Calls: 20_000, Restarts: 500}
+
+// Quick are the sizes of `cloister bench --quick`: a few seconds, noisier.
+var Quick = Options{Runs: 3, SpawnActors: 1000, IdleActors: 10_000, IdleRuns: 1,
+	Messages: 50_000, Pairs: 2, Calls: 5_000, Restarts: 100}
 
 // Result holds medians. JSON keys are the ones the issue tracker expects.
 type Result struct {
@@ -45,8 +66,19 @@ type Result struct {
 	BaselineMsgsPerSec     float64 `json:"baseline_msgs_per_sec"`
 	CallRoundtripUS        float64 `json:"call_roundtrip_us"`
 	BaselineCallRoundtrip  float64 `json:"baseline_call_roundtrip_us"`
+	RestartUS              float64 `json:"restart_us"`
+	BaselineRestartUS      float64 `json:"baseline_restart_us"`
+
+	// The conditions of the run: medians drift with the machine's load.
+	Runs       int     `json:"runs"`
+	IdleActors int     `json:"idle_actors"`
+	GOMAXPROCS int     `json:"gomaxprocs"`
+	LoadBefore float64 `json:"load_before"` // 1-minute load average, 0 if unknown
+	LoadAfter  float64 `json:"load_after"`
 }
 
+// counterJS is the idle actor of the spawn and memory measurements and the
+// server of the roundtrip and throughput ones.
 const counterJS = `
 let count = 0;
 export function init(args) { count = args?.start ?? 0; }
@@ -55,13 +87,13 @@ export function receive(msg) {
   if (msg.type === "get") return count;
 }`
 
-// sourceJS sends msg.n messages to its peer, 500 per turn, then tells the
-// peer it is done.
+// sourceJS sends msg.n messages to its peer, 100 per turn, so that other
+// actors get turns meanwhile.
 const sourceJS = `
 export function receive(msg, ctx) {
   if (msg.type !== "go") return;
   const m = {type: "inc", by: 1};
-  const end = Math.min(msg.n, msg.from + 500);
+  const end = Math.min(msg.n, msg.from + 100);
   for (let i = msg.from; i < end; i++) ctx.env.peer.send(m);
   if (end < msg.n) ctx.self.send({type: "go", n: msg.n, from: end});
 }`
@@ -72,35 +104,89 @@ export async function receive(msg, ctx) {
   return msg.n;
 }`
 
+// crasherJS throws on "boom" and answers anything else.
+const crasherJS = `
+let n = 0;
+export function init() { n = 0; }
+export function receive(msg) {
+  if (msg.type === "boom") throw new Error("boom");
+  return ++n;
+}`
+
+// turnLimit is the per-turn time limit of every node the harness starts.
+// The limit is wall time: when thousands of actors start at once on two
+// cores, or the machine is busy, a turn can wait tens of milliseconds for a
+// CPU and trip the default 50 ms limit although it used microseconds of CPU
+// (see docs/benchmarks.md). The watchdog is armed on every turn all the
+// same, so its cost is measured; a spurious interrupt is not.
+var turnLimit = isolate.Limits{CPU: time.Minute}
+
 // Run measures everything and returns the medians.
 func Run(ctx context.Context, o Options) (Result, error) {
-	var r Result
-	var err error
-	if r.SpawnUS, err = median(o.Runs, func() (float64, error) { return spawnJS(o.SpawnActors) }); err != nil {
-		return r, fmt.Errorf("spawn: %w", err)
+	o = o.withDefaults()
+	r := Result{Runs: o.Runs, IdleActors: o.IdleActors, GOMAXPROCS: runtime.GOMAXPROCS(0), LoadBefore: loadAvg()}
+	steps := []struct {
+		name string
+		runs int
+		dst  *float64
+		f    func() (float64, error)
+	}{
+		{"spawn", o.Runs, &r.SpawnUS, func() (float64, error) { return SpawnJS(o.SpawnActors) }},
+		{"baseline spawn", o.Runs, &r.BaselineSpawnUS, func() (float64, error) { return SpawnGo(o.SpawnActors) }},
+		{"idle memory", o.IdleRuns, &r.IdleActorBytes, func() (float64, error) { return IdleJS(o.IdleActors) }},
+		{"baseline idle memory", o.IdleRuns, &r.BaselineIdleActorBytes, func() (float64, error) { return IdleGo(o.IdleActors) }},
+		{"throughput", o.Runs, &r.MsgsPerSec, func() (float64, error) { return ThroughputJS(o.Pairs, o.Messages) }},
+		{"baseline throughput", o.Runs, &r.BaselineMsgsPerSec, func() (float64, error) { return ThroughputGo(o.Pairs, o.Messages) }},
+		{"call roundtrip", o.Runs, &r.CallRoundtripUS, func() (float64, error) { return RoundtripJS(o.Calls) }},
+		{"baseline call roundtrip", o.Runs, &r.BaselineCallRoundtrip, func() (float64, error) { return RoundtripGo(o.Calls) }},
+		{"restart", o.Runs, &r.RestartUS, func() (float64, error) { return RestartJS(o.Restarts) }},
+		{"baseline restart", o.Runs, &r.BaselineRestartUS, func() (float64, error) { return RestartGo(o.Restarts) }},
 	}
-	if r.BaselineSpawnUS, err = median(o.Runs, func() (float64, error) { return spawnGo(o.SpawnActors) }); err != nil {
-		return r, err
+	for _, s := range steps {
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+		start := time.Now()
+		v, err := median(s.runs, s.f)
+		if err != nil {
+			return r, fmt.Errorf("%s: %w", s.name, err)
+		}
+		*s.dst = v
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "bench: %-24s %12.2f  (%d runs, %.1fs, load %.2f)\n",
+				s.name, v, s.runs, time.Since(start).Seconds(), loadAvg())
+		}
 	}
-	if r.IdleActorBytes, err = median(1, func() (float64, error) { return idleJS(o.IdleActors) }); err != nil {
-		return r, fmt.Errorf("memory: %w", err)
-	}
-	if r.BaselineIdleActorBytes, err = median(1, func() (float64, error) { return idleGo(o.IdleActors) }); err != nil {
-		return r, err
-	}
-	if r.MsgsPerSec, err = median(o.Runs, func() (float64, error) { return throughputJS(o.Pairs, o.Messages) }); err != nil {
-		return r, fmt.Errorf("throughput: %w", err)
-	}
-	if r.BaselineMsgsPerSec, err = median(o.Runs, func() (float64, error) { return throughputGo(o.Pairs, o.Messages) }); err != nil {
-		return r, err
-	}
-	if r.CallRoundtripUS, err = median(o.Runs, func() (float64, error) { return roundtripJS(o.Calls) }); err != nil {
-		return r, fmt.Errorf("roundtrip: %w", err)
-	}
-	if r.BaselineCallRoundtrip, err = median(o.Runs, func() (float64, error) { return roundtripGo(o.Calls) }); err != nil {
-		return r, err
-	}
+	r.LoadAfter = loadAvg()
 	return r, ctx.Err()
+}
+
+func (o Options) withDefaults() Options {
+	d := Defaults
+	for _, f := range []struct{ v, def *int }{
+		{&o.Runs, &d.Runs}, {&o.SpawnActors, &d.SpawnActors}, {&o.IdleActors, &d.IdleActors},
+		{&o.IdleRuns, &d.IdleRuns}, {&o.Messages, &d.Messages}, {&o.Pairs, &d.Pairs},
+		{&o.Calls, &d.Calls}, {&o.Restarts, &d.Restarts},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return o
+}
+
+// loadAvg returns the 1-minute load average, or 0 where it is unknown.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 func median(runs int, f func() (float64, error)) (float64, error) {
@@ -115,8 +201,19 @@ func median(runs int, f func() (float64, error)) (float64, error) {
 		}
 		vals = append(vals, v)
 	}
+	return medianOf(vals), nil
+}
+
+func medianOf(vals []float64) float64 {
+	if len(vals) == 0 {
+		return 0
+	}
 	sort.Float64s(vals)
-	return vals[len(vals)/2], nil
+	m := len(vals) / 2
+	if len(vals)%2 == 0 {
+		return (vals[m-1] + vals[m]) / 2
+	}
+	return vals[m]
 }
 
 func compile(name, src string) *isolate.Script {
@@ -127,63 +224,139 @@ func compile(name, src string) *isolate.Script {
 	return s
 }
 
-// tree starts a node with children under a one_for_one root and waits until
-// every worker has run init.
-func tree(children []actor.ChildSpec) (*actor.Node, time.Duration, error) {
-	n, err := actor.NewNode(actor.Options{})
+func mustMarshal(v any) []byte {
+	b, err := msgpack.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+var (
+	getMsg  = mustMarshal(map[string]any{"type": "get"})
+	boomMsg = mustMarshal(map[string]any{"type": "boom"})
+)
+
+// quiet discards protoactor's own log lines, as the node does.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func goSystem() *proto.ActorSystem {
+	return proto.NewActorSystem(proto.WithLoggerFactory(func(*proto.ActorSystem) *slog.Logger { return quiet }))
+}
+
+// node is a started node with a watch on its crashes.
+type node struct {
+	*actor.Node
+	mu    sync.Mutex
+	crash *actor.Crash // the first crash, if any
+}
+
+// err returns the first crash as an error, or nil.
+func (n *node) err() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.crash != nil {
+		return fmt.Errorf("unexpected crash: %w", n.crash)
+	}
+	select {
+	case <-n.Failed():
+		return errors.New("the root supervisor failed")
+	default:
+		return nil
+	}
+}
+
+func (n *node) stop() { _ = n.Shutdown(context.Background()) }
+
+// tree starts a node with children under a one_for_one root that tolerates
+// no restart: any crash is a measurement error, reported with its reason.
+// It returns once every child has run init, with the time that took.
+//
+// protoactor runs a worker's Started (isolate + module + init) and then its
+// queued messages on the same goroutine, so a child's first message turn
+// starting (Process.Handled) proves its init has finished. tree sends each
+// child one {type:"get"} as that witness; its cost is inside the figure,
+// as one message is inside the Go baseline's.
+func tree(children []actor.ChildSpec) (*node, time.Duration, error) {
+	an, err := actor.NewNode(actor.Options{Limits: turnLimit})
 	if err != nil {
 		return nil, 0, err
 	}
-	var running atomic.Int64
-	done := make(chan struct{})
-	want := int64(len(children))
+	n := &node{Node: an}
 	n.Subscribe(func(e actor.Event) {
-		if _, ok := e.(actor.Started); ok && running.Add(1) == want {
-			close(done)
+		if c, ok := e.(actor.Crashed); ok {
+			n.mu.Lock()
+			if n.crash == nil {
+				n.crash = c.Crash
+			}
+			n.mu.Unlock()
 		}
 	})
 	start := time.Now()
 	root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(0, time.Second), Children: children}
 	if err := n.Start(root); err != nil {
+		n.stop()
 		return nil, 0, err
 	}
-	select {
-	case <-done:
-	case <-time.After(5 * time.Minute):
-		return nil, 0, fmt.Errorf("only %d of %d actors started", running.Load(), want)
+	procs := make([]*actor.Process, len(children))
+	for i, cs := range children {
+		p, _ := n.Lookup(cs.Name)
+		procs[i] = p
+		c, _ := n.Capability(cs.Name, capability.Send)
+		if err := n.Send(c, getMsg); err != nil {
+			n.stop()
+			return nil, 0, fmt.Errorf("witness to %q: %w (%v)", cs.Name, err, n.err())
+		}
 	}
-	// Started fires before init; a call to the last child proves init ran.
-	last := children[len(children)-1].Name
-	c, _ := n.Capability(last, capability.Send)
-	b, _ := msgpack.Marshal(map[string]any{"type": "get"})
-	if _, err := n.Call(context.Background(), c, b); err != nil {
+	if err := n.waitHandled(procs, 1); err != nil {
+		n.stop()
 		return nil, 0, err
 	}
 	return n, time.Since(start), nil
 }
 
+// waitHandled waits until every process has started at least want turns,
+// or a crash ends the wait.
+func (n *node) waitHandled(procs []*actor.Process, want uint64) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for i := 0; i < len(procs); {
+		if procs[i].Handled() >= want {
+			i++
+			continue
+		}
+		if err := n.err(); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d actors reached turn %d", i, len(procs), want)
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	return n.err()
+}
+
 func counters(n int) []actor.ChildSpec {
 	s := compile("counter.js", counterJS)
-	args, _ := msgpack.Marshal(map[string]any{"start": 1})
+	args := mustMarshal(map[string]any{"start": 1})
 	out := make([]actor.ChildSpec, n)
 	for i := range out {
-		out[i] = actor.ChildSpec{Name: fmt.Sprintf("c%d", i), Script: s, Args: args}
+		out[i] = actor.ChildSpec{Name: "c" + strconv.Itoa(i), Script: s, Args: args}
 	}
 	return out
 }
 
-func stop(n *actor.Node) {
-	_ = n.Shutdown(context.Background())
-}
-
-func spawnJS(count int) (float64, error) {
+// SpawnJS starts count counter actors — each a fresh isolate running the
+// shared compiled script and init — and returns µs per actor.
+func SpawnJS(count int) (float64, error) {
 	n, d, err := tree(counters(count))
 	if err != nil {
 		return 0, err
 	}
-	stop(n)
-	return float64(d.Microseconds()) / float64(count), nil
+	n.stop()
+	return us(d) / float64(count), nil
 }
+
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
 
 type goCounter struct{ n int }
 
@@ -199,8 +372,10 @@ func (g *goCounter) Receive(c proto.Context) {
 	}
 }
 
-func spawnGo(count int) (float64, error) {
-	sys := proto.NewActorSystem()
+// SpawnGo spawns count plain protoactor actors, each handling one message,
+// and returns µs per actor.
+func SpawnGo(count int) (float64, error) {
+	sys := goSystem()
 	defer sys.Shutdown()
 	props := proto.PropsFromProducer(func() proto.Actor { return &goCounter{} })
 	var wg sync.WaitGroup
@@ -211,34 +386,46 @@ func spawnGo(count int) (float64, error) {
 		sys.Root.Send(pid, &wg)
 	}
 	wg.Wait()
-	return float64(time.Since(start).Microseconds()) / float64(count), nil
+	return us(time.Since(start)) / float64(count), nil
 }
 
-func heap() uint64 {
+// liveBytes is the heap and goroutine stacks still reachable after a full
+// collection.
+func liveBytes() uint64 {
 	runtime.GC()
-	debug.FreeOSMemory()
+	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
+	return ms.HeapAlloc + ms.StackInuse
 }
 
-func idleJS(count int) (float64, error) {
+// IdleJS starts count idle counter actors (init run, one message handled)
+// and returns the live bytes they retain, per actor.
+func IdleJS(count int) (float64, error) {
 	specs := counters(count)
-	before := heap()
+	before := liveBytes()
 	n, _, err := tree(specs)
 	if err != nil {
 		return 0, err
 	}
-	after := heap()
-	stop(n)
-	return float64(after-before) / float64(count), nil
+	after := liveBytes()
+	n.stop()
+	return perActor(before, after, count), nil
 }
 
-func idleGo(count int) (float64, error) {
-	sys := proto.NewActorSystem()
+func perActor(before, after uint64, count int) float64 {
+	if after < before {
+		return 0
+	}
+	return float64(after-before) / float64(count)
+}
+
+// IdleGo does the same with plain protoactor actors.
+func IdleGo(count int) (float64, error) {
+	sys := goSystem()
 	defer sys.Shutdown()
 	props := proto.PropsFromProducer(func() proto.Actor { return &goCounter{} })
-	before := heap()
+	before := liveBytes()
 	pids := make([]*proto.PID, count)
 	var wg sync.WaitGroup
 	wg.Add(count)
@@ -247,55 +434,49 @@ func idleGo(count int) (float64, error) {
 		sys.Root.Send(pids[i], &wg)
 	}
 	wg.Wait()
-	after := heap()
+	after := liveBytes()
 	runtime.KeepAlive(pids)
-	return float64(after-before) / float64(count), nil
+	return perActor(before, after, count), nil
 }
 
-func throughputJS(pairs, msgs int) (float64, error) {
+// ThroughputJS runs pairs of JS actors, each source sending msgs one-way
+// messages to its sink, and returns messages per second over all pairs,
+// counted until the last message's turn has started in every sink.
+func ThroughputJS(pairs, msgs int) (float64, error) {
 	src, sink := compile("source.js", sourceJS), compile("counter.js", counterJS)
 	var specs []actor.ChildSpec
 	for p := 0; p < pairs; p++ {
-		sinkName := fmt.Sprintf("sink%d", p)
+		sinkName := "sink" + strconv.Itoa(p)
 		specs = append(specs,
 			actor.ChildSpec{Name: sinkName, Script: sink},
-			actor.ChildSpec{Name: fmt.Sprintf("source%d", p), Script: src,
+			actor.ChildSpec{Name: "source" + strconv.Itoa(p), Script: src,
 				Grants: []actor.GrantSpec{{Name: "peer", To: sinkName, Rights: capability.Send}}})
 	}
 	n, _, err := tree(specs)
 	if err != nil {
 		return 0, err
 	}
-	defer stop(n)
-	goMsg, _ := msgpack.Marshal(map[string]any{"type": "go", "n": msgs, "from": 0})
-	getMsg, _ := msgpack.Marshal(map[string]any{"type": "get"})
+	defer n.stop()
+	goMsg := mustMarshal(map[string]any{"type": "go", "n": msgs, "from": 0})
+	sinks := make([]*actor.Process, pairs)
 	start := time.Now()
 	for p := 0; p < pairs; p++ {
-		c, _ := n.Capability(fmt.Sprintf("source%d", p), capability.Send)
+		c, _ := n.Capability("source"+strconv.Itoa(p), capability.Send)
 		if err := n.Send(c, goMsg); err != nil {
 			return 0, err
 		}
+		sinks[p], _ = n.Lookup("sink" + strconv.Itoa(p))
 	}
-	for p := 0; p < pairs; p++ {
-		c, _ := n.Capability(fmt.Sprintf("sink%d", p), capability.Send)
-		for {
-			out, err := n.Call(context.Background(), c, getMsg)
-			if err != nil {
-				return 0, err
-			}
-			var got int
-			_ = msgpack.Unmarshal(out, &got)
-			if got >= msgs {
-				break
-			}
-			time.Sleep(time.Millisecond)
-		}
+	// Each sink has handled tree's witness message already.
+	if err := n.waitHandled(sinks, uint64(msgs)+1); err != nil {
+		return 0, err
 	}
 	return float64(pairs*msgs) / time.Since(start).Seconds(), nil
 }
 
-func throughputGo(pairs, msgs int) (float64, error) {
-	sys := proto.NewActorSystem()
+// ThroughputGo does the same with plain protoactor actors.
+func ThroughputGo(pairs, msgs int) (float64, error) {
+	sys := goSystem()
 	defer sys.Shutdown()
 	var wg sync.WaitGroup
 	wg.Add(pairs)
@@ -323,7 +504,9 @@ func throughputGo(pairs, msgs int) (float64, error) {
 	return float64(pairs*msgs) / time.Since(start).Seconds(), nil
 }
 
-func roundtripJS(calls int) (float64, error) {
+// RoundtripJS has one JS actor await calls to another, one at a time, and
+// returns µs per call.
+func RoundtripJS(calls int) (float64, error) {
 	specs := []actor.ChildSpec{
 		{Name: "server", Script: compile("counter.js", counterJS)},
 		{Name: "client", Script: compile("client.js", clientJS),
@@ -333,25 +516,140 @@ func roundtripJS(calls int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer stop(n)
+	defer n.stop()
 	c, _ := n.Capability("client", capability.Send)
-	msg, _ := msgpack.Marshal(map[string]any{"n": calls})
+	msg := mustMarshal(map[string]any{"n": calls})
 	start := time.Now()
 	if _, err := n.Call(context.Background(), c, msg); err != nil {
 		return 0, err
 	}
-	return float64(time.Since(start).Microseconds()) / float64(calls), nil
+	return us(time.Since(start)) / float64(calls), nil
 }
 
-func roundtripGo(calls int) (float64, error) {
-	sys := proto.NewActorSystem()
+// pingClient requests from server until n answers have come back.
+type pingClient struct {
+	server *proto.PID
+	n      int
+	done   chan struct{}
+}
+
+func (p *pingClient) Receive(c proto.Context) {
+	switch c.Message().(type) {
+	case string: // go
+		c.Request(p.server, 1)
+	case int:
+		p.n--
+		if p.n == 0 {
+			close(p.done)
+			return
+		}
+		c.Request(p.server, 1)
+	}
+}
+
+// RoundtripGo does the same with plain protoactor actors: the client
+// requests, the server responds, the client sends the next request.
+func RoundtripGo(calls int) (float64, error) {
+	sys := goSystem()
 	defer sys.Shutdown()
-	pid := sys.Root.Spawn(proto.PropsFromProducer(func() proto.Actor { return &goCounter{} }))
+	server := sys.Root.Spawn(proto.PropsFromProducer(func() proto.Actor { return &goCounter{} }))
+	done := make(chan struct{})
+	client := sys.Root.Spawn(proto.PropsFromProducer(func() proto.Actor {
+		return &pingClient{server: server, n: calls, done: done}
+	}))
 	start := time.Now()
-	for i := 0; i < calls; i++ {
-		if _, err := sys.Root.RequestFuture(pid, 1, 5*time.Second).Result(); err != nil {
+	sys.Root.Send(client, "go")
+	select {
+	case <-done:
+	case <-time.After(5 * time.Minute):
+		return 0, errors.New("roundtrip: timed out")
+	}
+	return us(time.Since(start)) / float64(calls), nil
+}
+
+// RestartJS crashes a supervised JS actor restarts times, each time with a
+// call queued behind the crashing message, and returns the median µs from
+// the crash (the crash report's time, taken in the failing turn) to the
+// answer from the new incarnation: supervisor decision, fresh isolate,
+// module, init and the next message's turn.
+func RestartJS(restarts int) (float64, error) {
+	an, err := actor.NewNode(actor.Options{Limits: turnLimit})
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = an.Shutdown(context.Background()) }()
+	crashes := make(chan time.Time, 1)
+	an.Subscribe(func(e actor.Event) {
+		if c, ok := e.(actor.Crashed); ok {
+			select {
+			case crashes <- c.Crash.Time:
+			default:
+			}
+		}
+	})
+	root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(1<<30, time.Millisecond),
+		Children: []actor.ChildSpec{{Name: "crasher", Script: compile("crasher.js", crasherJS)}}}
+	if err := an.Start(root); err != nil {
+		return 0, err
+	}
+	c, _ := an.Capability("crasher", capability.Send)
+	ctx := context.Background()
+	if _, err := an.Call(ctx, c, getMsg); err != nil {
+		return 0, err
+	}
+	vals := make([]float64, 0, restarts)
+	for i := 0; i < restarts; i++ {
+		if err := an.Send(c, boomMsg); err != nil {
 			return 0, err
 		}
+		if _, err := an.Call(ctx, c, getMsg); err != nil {
+			return 0, err
+		}
+		answered := time.Now()
+		select {
+		case crashed := <-crashes:
+			vals = append(vals, us(answered.Sub(crashed)))
+		case <-time.After(10 * time.Second):
+			return 0, errors.New("no crash report")
+		}
 	}
-	return float64(time.Since(start).Microseconds()) / float64(calls), nil
+	if got, want := an.Root().Children()[0].Incarnation(), uint64(restarts+1); got != want {
+		return 0, fmt.Errorf("incarnation %d after %d restarts", got, restarts)
+	}
+	return medianOf(vals), nil
+}
+
+// goCrasher panics on "boom", noting when, and answers anything else.
+type goCrasher struct{ crashed *atomic.Int64 }
+
+func (g *goCrasher) Receive(c proto.Context) {
+	switch c.Message().(type) {
+	case string:
+		g.crashed.Store(time.Now().UnixNano())
+		panic("boom")
+	case int:
+		c.Respond(1)
+	}
+}
+
+// RestartGo does the same with a plain protoactor actor under a
+// one-for-one strategy: panic, restart, next request answered.
+func RestartGo(restarts int) (float64, error) {
+	sys := goSystem()
+	defer sys.Shutdown()
+	var crashed atomic.Int64
+	strategy := proto.NewOneForOneStrategy(1<<30, time.Millisecond, proto.DefaultDecider)
+	pid := sys.Root.WithGuardian(strategy).Spawn(proto.PropsFromProducer(func() proto.Actor {
+		return &goCrasher{crashed: &crashed}
+	}))
+	vals := make([]float64, 0, restarts)
+	for i := 0; i < restarts; i++ {
+		sys.Root.Send(pid, "boom")
+		if _, err := sys.Root.RequestFuture(pid, 1, 10*time.Second).Result(); err != nil {
+			return 0, err
+		}
+		answered := time.Now().UnixNano()
+		vals = append(vals, float64(answered-crashed.Load())/1e3)
+	}
+	return medianOf(vals), nil
 }
