@@ -11,7 +11,9 @@ import (
 // slots of its spec. protoactor routes a child's failure to HandleFailure,
 // where the spec's Strategy decides.
 type group struct {
-	proc *Process
+	proc    *Process
+	inc     uint64
+	failure string // the reason this incarnation failed with, if it did
 }
 
 func newGroup(p *Process) proto.Actor { return &group{proc: p} }
@@ -19,11 +21,19 @@ func newGroup(p *Process) proto.Actor { return &group{proc: p} }
 // Receive implements proto.Actor.
 func (g *group) Receive(c proto.Context) {
 	p := g.proc
-	switch c.Message().(type) {
+	switch m := c.Message().(type) {
+	case *spawnReq:
+		g.spawn(c, m)
+	case *proto.Terminated:
+		g.forget(m.Who)
 	case *proto.Started:
-		p.incarnation.Add(1)
-		for _, ch := range p.children {
+		g.inc = p.incarnation.Add(1)
+		p.begin(g.inc)
+		g.dropDynamic() // a template supervisor restarts empty, as in OTP
+		for _, ch := range p.Children() {
 			ch := ch
+			ready := ch.expectReady()
+			ch.revive()
 			props := proto.PropsFromProducer(func() proto.Actor { return ch.node.producer(ch) })
 			pid, err := c.SpawnNamed(props, ch.name)
 			if err != nil {
@@ -32,8 +42,14 @@ func (g *group) Receive(c proto.Context) {
 			if ch.pid.Swap(pid) == nil {
 				p.node.markSpawned()
 			}
+			if err := ch.awaitReady(ready); err != nil && p.node.starting() {
+				// As in OTP, a child that cannot start fails the start.
+				p.node.startFailed(fmt.Errorf("%s: %w", ch.path, err))
+				return
+			}
 		}
 		p.setStatus(StatusRunning)
+		p.signalReady(nil)
 		if p.parent == nil && p.Incarnation() == 1 {
 			p.node.markSpawned() // the root itself
 		}
@@ -41,17 +57,24 @@ func (g *group) Receive(c proto.Context) {
 		p.setStatus(StatusStopping)
 		g.stopChildren(c)
 	case *proto.Stopped:
-		if p.Status() != StatusFailed {
+		reason := ReasonShutdown
+		if p.Status() == StatusFailed {
+			reason = g.failure
+		} else {
 			p.setStatus(StatusStopped)
 		}
+		p.end(g.inc, reason)
+	case *proto.Restarting:
+		p.end(g.inc, g.failure)
 	}
 }
 
 // stopChildren stops the children one at a time in reverse start order,
 // each given its shutdown time.
 func (g *group) stopChildren(c proto.Context) {
-	for i := len(g.proc.children) - 1; i >= 0; i-- {
-		ch := g.proc.children[i]
+	children := g.proc.Children()
+	for i := len(children) - 1; i >= 0; i-- {
+		ch := children[i]
 		pid := ch.pid.Load()
 		if pid == nil {
 			continue
@@ -75,33 +98,63 @@ func (g *group) HandleFailure(_ *proto.ActorSystem, sup proto.Supervisor, child 
 	if crashed.kind == KindSupervisor {
 		crashed.setStatus(StatusFailed)
 	}
-	d := p.spec.Strategy.OnCrash(p.children, crashed, time.Now())
+	if p.node.startAborted() {
+		sup.StopChildren(child) // the node is not starting after all
+		return
+	}
+	if !crashed.restartType().restarts(cr.Reason) {
+		// A temporary child, or a transient one that ended normally, is
+		// not restarted and costs no intensity.
+		cr.Action = ActionStop
+		crashed.recordCrash(cr)
+		p.node.emit(Crashed{Crash: cr})
+		crashed.setStatus(StatusStopping)
+		sup.StopChildren(child)
+		return
+	}
+	d := p.spec.Strategy.OnCrash(p.Children(), crashed, time.Now())
 	cr.Restarted = !d.Escalate
+	cr.Action = ActionRestart
+	if d.Escalate {
+		cr.Action = ActionEscalate
+	}
 	crashed.recordCrash(cr)
 	p.node.emit(Crashed{Crash: cr})
 	if d.Escalate {
 		p.setStatus(StatusFailed)
+		g.failure = d.Reason
 		failure := &Crash{Path: p.path, Incarnation: p.Incarnation(), Reason: d.Reason, Err: cr, Time: time.Now()}
-		p.recordCrash(failure)
 		if p.parent == nil {
+			failure.Action = ActionStop // the node stops
+			p.recordCrash(failure)
 			p.node.fail(failure)
 			return
 		}
+		// The parent records the failure with what it decided.
 		sup.EscalateFailure(failure, nil)
 		return
 	}
 	pids := make([]*proto.PID, 0, len(d.Restart))
+	var stop []*proto.PID
 	for _, r := range d.Restart {
-		if pid := r.pid.Load(); pid != nil {
+		pid := r.pid.Load()
+		switch {
+		case pid == nil:
+		case r != crashed && r.restartType() == Temporary:
+			// OTP terminates a temporary sibling rather than restart it.
+			r.setStatus(StatusStopping)
+			stop = append(stop, pid)
+		default:
 			r.setStatus(StatusRestarting)
 			pids = append(pids, pid)
 		}
 	}
+	sup.StopChildren(stop...)
 	sup.RestartChildren(pids...)
 }
 
 func (p *Process) childByPID(pid *proto.PID) *Process {
-	for _, ch := range p.children {
+	for _, ch := range p.Children() {
 		if cp := ch.pid.Load(); cp != nil && cp.Equal(pid) {
 			return ch
 		}

@@ -39,13 +39,17 @@ type Node struct {
 	limits isolate.Limits
 	system *proto.ActorSystem
 
-	nextID atomic.Uint64
-	root   *Process
-	byPath map[string]*Process // fixed once Start returns
-	byID   map[uint64]*Process
+	nextID  atomic.Uint64
+	nextRef atomic.Uint64 // monitor references
+	root    *Process
+	regMu   sync.RWMutex        // guards byPath and byID: templates add and remove
+	byPath  map[string]*Process
+	byID    map[uint64]*Process
 
 	subMu sync.RWMutex
 	subs  []func(Event)
+
+	observer atomic.Pointer[observerRef] // see observer.go
 
 	unspawned    atomic.Int64  // processes whose actor does not exist yet
 	spawned      chan struct{} // closed when every process has been spawned
@@ -53,6 +57,9 @@ type Node struct {
 	shutdownOnce sync.Once
 	failOnce     sync.Once
 	failure      *Crash
+	startErr     error
+	startOnceErr sync.Once
+	startBroken  chan struct{} // closed when a child could not start
 	done         chan struct{}
 	failed       chan struct{}
 }
@@ -71,7 +78,8 @@ func NewNode(opts Options) (*Node, error) {
 		byPath:  make(map[string]*Process),
 		byID:    make(map[uint64]*Process),
 		done:    make(chan struct{}),
-		spawned: make(chan struct{}),
+		spawned:     make(chan struct{}),
+		startBroken: make(chan struct{}),
 		failed:  make(chan struct{}),
 	}
 	return n, nil
@@ -126,6 +134,10 @@ func (n *Node) start(root ChildSpec) error {
 	select {
 	case <-n.spawned:
 		return nil
+	case <-n.startBroken:
+		_ = n.Shutdown(context.Background())
+		<-n.done
+		return fmt.Errorf("start: %w", n.startErr)
 	case <-n.failed:
 		return fmt.Errorf("start: %w", n.failure)
 	case <-time.After(time.Minute):
@@ -168,11 +180,20 @@ func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
 			}
 			p.children = append(p.children, ch)
 		}
+		if t := spec.Template; t != nil {
+			switch {
+			case len(spec.Children) > 0:
+				return nil, fmt.Errorf("supervisor %q: a template and children exclude each other", p.path)
+			case t.IsSupervisor() || t.Template != nil:
+				return nil, fmt.Errorf("supervisor %q: the template must be a worker", p.path)
+			case t.Script == nil:
+				return nil, fmt.Errorf("supervisor %q: the template has no script", p.path)
+			}
+		}
 	} else if spec.Script == nil {
 		return nil, fmt.Errorf("process %q: no script", p.path)
 	}
-	n.byPath[p.path] = p
-	n.byID[p.id] = p
+	n.register(p)
 	return p, nil
 }
 
@@ -212,6 +233,9 @@ func (n *Node) limitsFor(l isolate.Limits) isolate.Limits {
 	if l.Timers <= 0 {
 		l.Timers = n.limits.Timers
 	}
+	if l.Memory <= 0 {
+		l.Memory = n.limits.Memory
+	}
 	return l
 }
 
@@ -220,20 +244,40 @@ func (n *Node) Root() *Process { return n.root }
 
 // Lookup returns the process at path ("" is the root).
 func (n *Node) Lookup(path string) (*Process, bool) {
+	n.regMu.RLock()
+	defer n.regMu.RUnlock()
 	p, ok := n.byPath[path]
 	return p, ok
 }
 
 // Process returns the process with the given id.
 func (n *Node) Process(id uint64) (*Process, bool) {
+	n.regMu.RLock()
+	defer n.regMu.RUnlock()
 	p, ok := n.byID[id]
 	return p, ok
+}
+
+func (n *Node) register(p *Process) {
+	n.regMu.Lock()
+	defer n.regMu.Unlock()
+	n.byPath[p.path] = p
+	n.byID[p.id] = p
+}
+
+func (n *Node) unregister(p *Process) {
+	n.regMu.Lock()
+	defer n.regMu.Unlock()
+	if n.byPath[p.path] == p {
+		delete(n.byPath, p.path)
+	}
+	delete(n.byID, p.id)
 }
 
 // Capability returns a capability with rights over the process at path,
 // for embedding programs and tests: the operator holds all authority.
 func (n *Node) Capability(path string, rights capability.Rights) (*capability.Capability, error) {
-	p, ok := n.byPath[path]
+	p, ok := n.Lookup(path)
 	if !ok {
 		return nil, fmt.Errorf("no process at %q", path)
 	}

@@ -387,7 +387,7 @@ func TestNode_RootFailsPastIntensity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := isolate.Compile("bad.js", []byte(`export function init() { throw new Error("cannot start"); } export function receive() {}`))
+	s, err := isolate.Compile("bad.js", []byte(`export function init() { setTimeout(() => { throw new Error("cannot run"); }, 0); } export function receive() {}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,8 +410,10 @@ func TestNode_RootFailsPastIntensity(t *testing.T) {
 }
 
 func TestNode_SendToUnknownOrStoppedProcess(t *testing.T) {
-	f := start(t, isolate.Limits{}, worker(t, "quitter", `
-export function receive(msg, ctx) { if (msg.type === "quit") ctx.stop(); return "ok"; }`))
+	quitter := worker(t, "quitter", `
+export function receive(msg, ctx) { if (msg.type === "quit") ctx.stop(); return "ok"; }`)
+	quitter.Restart = actor.Transient // a permanent child would be restarted after a normal stop
+	f := start(t, isolate.Limits{}, quitter)
 	f.mustCall("quitter", map[string]any{"type": "quit"})
 	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
 		_, err := f.call("quitter", map[string]any{"type": "x"})

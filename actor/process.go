@@ -56,7 +56,8 @@ type Process struct {
 	kind     Kind
 	spec     ChildSpec
 	parent   *Process
-	children []*Process // fixed at build time, in start order
+	children []*Process // in start order; guarded by mu (a template adds and removes)
+	dynamic  bool       // started from a template by spawn
 
 	pid         atomic.Pointer[proto.PID]
 	status      atomic.Int32
@@ -70,10 +71,19 @@ type Process struct {
 	// Only the process's own actor goroutine touches it.
 	stash []*deliver
 
-	grants []isolate.Grant // resolved at build time
+	grants   []isolate.Grant   // resolved at build time
+	initArgs *mailbox.Envelope // a dynamic child's spawn arguments
 
 	mu        sync.Mutex
 	lastCrash []*Crash // newest last, at most maxCrashReports
+	spawnSeq  uint64   // names dynamic children
+
+	ready atomic.Pointer[chan error] // set while the supervisor waits for init
+
+	lifeMu sync.Mutex
+	life   life // see signals.go
+
+	ops operatorState // operator stop/kill/restart; see operator.go
 }
 
 const maxCrashReports = 10
@@ -109,7 +119,14 @@ func (p *Process) MailboxDepth() int64 { return p.queued.Load() }
 func (p *Process) Handled() uint64 { return p.handled.Load() }
 
 // Children returns the supervised children in start order.
-func (p *Process) Children() []*Process { return p.children }
+func (p *Process) Children() []*Process {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*Process(nil), p.children...)
+}
+
+// Dynamic reports whether the process was spawned from a template.
+func (p *Process) Dynamic() bool { return p.dynamic }
 
 // Script returns the path of the script a worker runs.
 func (p *Process) Script() string {
@@ -150,6 +167,7 @@ func (p *Process) tell(msg any) {
 type deliver struct {
 	env  *mailbox.Envelope
 	call *callRef
+	note *isolate.Notification // a runtime notification instead of a message
 }
 
 // callRef says where the answer to a call goes.
@@ -205,6 +223,9 @@ func (n *Node) signal(c *capability.Capability, need capability.Rights, op strin
 	if pid == nil {
 		return isolate.ErrNoProc
 	}
+	if msg.call != nil && !target.accept(msg.call) {
+		return isolate.ErrNoProc
+	}
 	target.queued.Add(1)
 	n.system.Root.Send(pid, msg)
 	return nil
@@ -220,8 +241,16 @@ type Crash struct {
 	Stack       string // the JS stack, mapped to the script's lines
 	Message     []byte // msgpack of the message being handled, if any
 	Time        time.Time
-	Restarted   bool // the supervisor decided to restart the process
+	Restarted   bool   // the supervisor decided to restart the process
+	Action      string // what the supervisor did: restart, stop or escalate
 }
+
+// What a supervisor does about a child's end.
+const (
+	ActionRestart  = "restart"
+	ActionStop     = "stop"
+	ActionEscalate = "escalate"
+)
 
 func (c *Crash) Error() string {
 	if c.Err != nil {

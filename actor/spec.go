@@ -20,9 +20,42 @@ type ChildSpec struct {
 	Grants   []GrantSpec
 	Shutdown time.Duration // time terminate gets on an orderly stop; 0 means 5 s
 
+	Restart  RestartType   // when the supervisor restarts it; "" means permanent
+
 	// Supervisor fields.
 	Strategy Strategy
 	Children []ChildSpec
+	// Template, when set, makes a supervisor of dynamic children: spawn
+	// starts copies of it. Children must then be empty.
+	Template *ChildSpec
+	// MaxChildren bounds the dynamic children alive at once; 0 means
+	// DefaultMaxChildren.
+	MaxChildren int
+}
+
+// RestartType says which ends of a child its supervisor restarts.
+type RestartType string
+
+// OTP's restart types.
+const (
+	Permanent RestartType = "permanent" // always
+	Transient RestartType = "transient" // only after an abnormal end
+	Temporary RestartType = "temporary" // never
+)
+
+// DefaultMaxChildren bounds a template supervisor's live children.
+const DefaultMaxChildren = 10_000
+
+// restarts reports whether a child of this type is restarted after an end
+// with reason.
+func (r RestartType) restarts(reason string) bool {
+	switch r {
+	case Temporary:
+		return false
+	case Transient:
+		return !IsNormal(reason)
+	}
+	return true
 }
 
 // IsSupervisor reports whether the spec declares a supervisor.

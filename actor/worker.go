@@ -29,6 +29,9 @@ type worker struct {
 	nextID  uint64
 	calls   map[uint64]*time.Timer // outgoing calls awaiting a reply, with their timeouts
 	started bool
+
+	trapExits bool   // exit signals arrive as notifications
+	endReason string // why the incarnation ended, once it has
 }
 
 func newWorker(p *Process) proto.Actor {
@@ -40,6 +43,9 @@ func newWorker(p *Process) proto.Actor {
 func (w *worker) Receive(c proto.Context) {
 	switch m := c.Message().(type) {
 	case *proto.Started:
+		if w.proc.retired() {
+			return // stopped by the operator; a racing restart must not revive it
+		}
 		w.start()
 	case *deliver:
 		w.proc.stash = append(w.proc.stash, m)
@@ -59,7 +65,14 @@ func (w *worker) Receive(c proto.Context) {
 	case *sendLater:
 		if m.incarnation == w.inc {
 			delete(w.timers, m.id)
-			_ = w.proc.node.signal(m.target, capability.Send, "sendAfter", &deliver{env: m.env})
+			_ = w.sent(w.proc.node.signal(m.target, capability.Send, "sendAfter", &deliver{env: m.env}))
+		}
+	case *exitSignal:
+		w.onExit(m)
+	case *downNote:
+		if m.inc == w.inc {
+			w.proc.queued.Add(1)
+			w.proc.stash = append(w.proc.stash, &deliver{note: &isolate.Notification{Kind: "down", Ref: m.ref, Reason: m.reason}})
 		}
 	case *stopSelf:
 		if m.incarnation == w.inc {
@@ -74,9 +87,18 @@ func (w *worker) Receive(c proto.Context) {
 		return
 	case *proto.Stopped:
 		w.proc.setStatus(StatusStopped)
-		w.proc.node.emit(Stopped{Path: w.proc.path, Reason: w.stopping})
+		w.proc.retire()
+		reason := w.stopping
+		if reason == "" {
+			reason = w.endReason
+		}
+		if reason == "" {
+			reason = ReasonShutdown
+		}
+		w.proc.node.emit(Stopped{Path: w.proc.path, Reason: reason})
 		return
 	default:
+		w.operatorMessage(m)
 		return
 	}
 	w.drain(c)
@@ -98,17 +120,20 @@ func (w *worker) start() {
 		Host:   (*host)(w),
 	})
 	if err != nil {
-		w.fail(nil, "error", err)
+		p.signalReady(err)
+		w.fail(nil, crashReason(err), err)
 	}
 	w.iso = iso
 	w.started = true
+	p.begin(w.inc)
 	p.setStatus(StatusRunning)
 	p.node.emit(Started{Path: p.path, Incarnation: w.inc})
-	var args *mailbox.Envelope
-	if p.spec.Args != nil {
+	args := p.initArgs
+	if args == nil && p.spec.Args != nil {
 		args = mailbox.NewEnvelope(p.spec.Args, nil)
 	}
 	w.iso.Init(args, func(o isolate.Outcome) {
+		p.signalReady(o.Crash)
 		if o.Crash != nil {
 			w.crash = w.newCrash(nil, o.Crash)
 		}
@@ -125,7 +150,12 @@ func (w *worker) drain(c proto.Context) {
 		w.proc.queued.Add(-1)
 		w.proc.handled.Add(1)
 		w.current = d
-		w.iso.Receive(d.env, d.call != nil, func(o isolate.Outcome) { w.turnDone(d, o) })
+		if d.note != nil {
+			w.iso.Notify(*d.note, func(o isolate.Outcome) { w.turnDone(d, o) })
+			w.check(nil)
+			continue
+		}
+		w.iso.Receive(d.env, d.call != nil, w.timed(func(o isolate.Outcome) { w.turnDone(d, o) }))
 		w.check(nil)
 	}
 	if len(w.proc.stash) == 0 {
@@ -146,7 +176,7 @@ func (w *worker) turnDone(d *deliver, o isolate.Outcome) {
 		if o.Crash != nil {
 			r.env, r.err = nil, fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, crashReason(o.Crash))
 		}
-		d.call.answer(r)
+		w.proc.answer(d.call, r)
 	}
 	if o.Crash != nil {
 		w.crash = w.newCrash(d, o.Crash)
@@ -158,20 +188,29 @@ func (w *worker) check(err error) {
 	if err != nil && w.crash == nil {
 		w.crash = w.newCrash(w.current, err)
 		if w.current != nil && w.current.call != nil {
-			w.current.call.answer(&reply{incarnation: w.current.call.incarnation, id: w.current.call.id,
+			w.proc.answer(w.current.call, &reply{incarnation: w.current.call.incarnation, id: w.current.call.id,
 				err: fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, crashReason(err))})
 		}
 	}
 	if w.crash != nil {
 		cr := w.crash
 		w.crash = nil
-		panic(cr)
+		w.crashWith(cr)
 	}
 }
 
 func (w *worker) fail(d *deliver, reason string, err error) {
 	cr := w.newCrash(d, err)
 	cr.Reason = reason
+	w.crashWith(cr)
+}
+
+// crashWith ends the incarnation: protoactor recovers the panic and hands
+// the crash to the supervisor.
+func (w *worker) crashWith(cr *Crash) {
+	if w.endReason == "" {
+		w.endReason = cr.Reason
+	}
 	panic(cr)
 }
 
@@ -195,6 +234,8 @@ func crashReason(err error) string {
 		return cr.Reason
 	case errors.Is(err, isolate.ErrCPULimit):
 		return "cpu_limit"
+	case errors.Is(err, isolate.ErrMemoryLimit):
+		return "memory_limit"
 	}
 	return "error"
 }
@@ -202,7 +243,14 @@ func crashReason(err error) string {
 // exit ends the incarnation after ctx.stop: "normal" stops the process,
 // any other reason is an abnormal exit that the supervisor handles.
 func (w *worker) exit(c proto.Context) {
-	if w.stopping == "normal" {
+	if IsNormal(w.stopping) {
+		if w.proc.restartType() == Permanent {
+			// OTP restarts a permanent child however it ends.
+			cr := w.newCrash(nil, fmt.Errorf("stopped with reason %q", w.stopping))
+			cr.Reason = w.stopping
+			w.stopping = ""
+			w.crashWith(cr)
+		}
 		w.proc.setStatus(StatusStopping)
 		c.Stop(c.Self())
 		return
@@ -210,19 +258,23 @@ func (w *worker) exit(c proto.Context) {
 	cr := w.newCrash(nil, fmt.Errorf("stopped with reason %q", w.stopping))
 	cr.Reason = "exit:" + w.stopping
 	w.stopping = ""
-	panic(cr)
+	w.crashWith(cr)
 }
 
 // stop runs terminate on an orderly stop.
 func (w *worker) stop(c proto.Context) {
 	w.proc.setStatus(StatusStopping)
-	if w.iso != nil && w.started {
+	if w.iso != nil && w.started && w.endReason == "" {
 		reason := w.stopping
 		if reason == "" {
-			reason = "shutdown"
+			reason = ReasonShutdown
 		}
-		if err := w.iso.Terminate(reason); err != nil {
+		// terminate gets the child's shutdown time, within its CPU limit.
+		if err := w.iso.TerminateWithin(reason, w.proc.shutdown()); err != nil {
 			w.proc.node.log.Warn("terminate failed", keyProcess, w.proc.path, keyError, err)
+			if errors.Is(err, isolate.ErrCPULimit) {
+				w.stopping = ReasonKilled
+			}
 		}
 	}
 	w.close()
@@ -247,6 +299,14 @@ func (w *worker) close() {
 		w.iso.Close()
 		w.iso = nil
 	}
+	reason := w.endReason
+	if reason == "" {
+		reason = w.stopping
+	}
+	if reason == "" {
+		reason = ReasonShutdown
+	}
+	w.proc.end(w.inc, reason)
 }
 
 // host is the worker seen from its isolate.
@@ -255,7 +315,7 @@ type host worker
 func (h *host) w() *worker { return (*worker)(h) }
 
 func (h *host) Send(c *capability.Capability, msg *mailbox.Envelope) error {
-	return h.proc.node.signal(c, capability.Send, "send", &deliver{env: msg})
+	return h.w().sent(h.proc.node.signal(c, capability.Send, "send", &deliver{env: msg}))
 }
 
 func (h *host) Call(c *capability.Capability, msg *mailbox.Envelope, timeout time.Duration) (uint64, error) {
@@ -264,7 +324,7 @@ func (h *host) Call(c *capability.Capability, msg *mailbox.Envelope, timeout tim
 	id := w.nextID
 	proc := w.proc
 	d := &deliver{env: msg, call: &callRef{answer: func(r *reply) { proc.tell(r) }, incarnation: w.inc, id: id}}
-	if err := w.proc.node.signal(c, capability.Send, "call", d); err != nil {
+	if err := w.sent(w.proc.node.signal(c, capability.Send, "call", d)); err != nil {
 		return 0, err
 	}
 	inc := w.inc

@@ -165,17 +165,7 @@ func (i *Isolate) method(name string) goja.Value {
 			return i.rt.ToValue("[object Capability]")
 		}
 	default:
-		// Operations that the supervision and capability work adds; the
-		// right is checked already so the model holds when they land.
-		right := map[string]capability.Rights{
-			"monitor": capability.Monitor, "demonitor": capability.Monitor,
-			"link": capability.Link, "unlink": capability.Link,
-			"exit": capability.Exit, "kill": capability.Kill, "spawn": capability.Spawn,
-		}[name]
-		f = func(call goja.FunctionCall) goja.Value {
-			i.capOf(call.This, right, name)
-			panic(i.newError("Error", name+": not supported yet"))
-		}
+		f = i.signalMethod(name)
 	}
 	m := i.fn(name, f)
 	i.methods[name] = m
@@ -213,7 +203,11 @@ func (i *Isolate) rightsArg(v goja.Value) (capability.Rights, error) {
 	}
 	var names []string
 	for k := int64(0); k < n; k++ {
-		s, ok := o.Get(fmt.Sprint(k)).Export().(string)
+		e := o.Get(fmt.Sprint(k)) // nil for a hole
+		if e == nil {
+			return 0, fmt.Errorf("rights must be strings")
+		}
+		s, ok := e.Export().(string)
 		if !ok {
 			return 0, fmt.Errorf("rights must be strings")
 		}
@@ -235,6 +229,10 @@ func (i *Isolate) newContext() *goja.Object {
 	ro := func(name string, v goja.Value) {
 		_ = ctx.DefineDataProperty(name, v, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	}
+	if err := i.setupSignals(); err != nil {
+		panic(err)
+	}
+	i.contextSignals(ro)
 	ro("self", i.handle(i.cfg.Self))
 	ro("env", env)
 	ro("stop", i.fn("stop", func(call goja.FunctionCall) goja.Value {

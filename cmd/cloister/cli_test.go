@@ -153,7 +153,7 @@ func TestRun_RefusesNonLoopbackDebug(t *testing.T) {
 
 func TestRun_RootFailureExitsNonZero(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "bad.js", `export function init() { throw new Error("no config"); } export function receive() {}`)
+	writeFile(t, dir, "bad.js", `export function init() { setTimeout(() => { throw new Error("no config"); }, 0); } export function receive() {}`)
 	app := writeFile(t, dir, "app.yaml", "root:\n  strategy: one_for_one\n  intensity: 1\n  children:\n    - name: bad\n      script: bad.js\n")
 	errc := make(chan error, 1)
 	stderr := &syncBuffer{}

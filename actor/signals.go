@@ -1,0 +1,352 @@
+package actor
+
+import (
+	"errors"
+	"fmt"
+
+	"cloister/capability"
+	"cloister/isolate"
+)
+
+// Links, monitors and exit signals bind incarnations, as OTP binds pids: a
+// capability names a slot, and monitor or link act on the incarnation
+// running in it at that moment. When the incarnation ends, its monitors
+// fire and its links carry the reason to the other side, once.
+
+// life is a process's incarnation bookkeeping, guarded by Process.life.
+type life struct {
+	live     uint64                   // the incarnation running now; 0 between incarnations
+	monitors map[uint64]monitorEntry  // who watches live, by reference
+	links    map[*Process]uint64      // linked processes and their incarnation
+	calls    map[*callRef]struct{}    // calls delivered and not answered yet
+	retired  bool                     // stopped for good: no incarnation follows
+}
+
+type monitorEntry struct {
+	watcher *Process
+	inc     uint64 // the watcher's incarnation, which receives the down
+}
+
+// exitSignal asks a worker incarnation to end, or, if it traps exits, to
+// receive a notification.
+type exitSignal struct {
+	inc    uint64 // the incarnation it is for; 0 for whichever runs
+	from   string // the sender's path
+	reason string
+	kill   bool // untrappable
+	linked bool // propagated through a link
+}
+
+// downNote tells a watcher incarnation that a monitored process ended.
+type downNote struct {
+	inc    uint64
+	ref    uint64
+	reason string
+}
+
+// Reasons with which an incarnation ends without crashing.
+const (
+	ReasonNormal   = "normal"
+	ReasonShutdown = "shutdown"
+	ReasonKilled   = "killed"
+	ReasonLinked   = "linked"
+	ReasonNoProc   = "noproc"
+)
+
+// IsNormal reports whether reason ends a process without error: transient
+// children are not restarted and linked processes are not taken down.
+func IsNormal(reason string) bool { return reason == ReasonNormal || reason == ReasonShutdown }
+
+// begin marks inc as the running incarnation.
+func (p *Process) begin(inc uint64) {
+	p.lifeMu.Lock()
+	defer p.lifeMu.Unlock()
+	p.life.live = inc
+}
+
+// end records that incarnation inc has ended with reason: every monitor on
+// it fires and every link carries the reason to the other side. It runs
+// once per incarnation; later calls do nothing.
+func (p *Process) end(inc uint64, reason string) {
+	p.lifeMu.Lock()
+	if p.life.live != inc || inc == 0 {
+		p.lifeMu.Unlock()
+		return
+	}
+	p.life.live = 0
+	monitors, links := p.life.monitors, p.life.links
+	p.life.monitors, p.life.links = nil, nil
+	p.lifeMu.Unlock()
+
+	for ref, m := range monitors {
+		m.watcher.tell(&downNote{inc: m.inc, ref: ref, reason: reason})
+	}
+	for other, oinc := range links {
+		other.lifeMu.Lock()
+		if other.life.links[p] == inc {
+			delete(other.life.links, p)
+		}
+		other.lifeMu.Unlock()
+		other.tell(&exitSignal{inc: oinc, from: p.path, reason: reason, linked: true})
+	}
+}
+
+// accept registers a call on its way to p; it fails once p has stopped
+// for good, so no call waits on a process that will never answer.
+func (p *Process) accept(c *callRef) bool {
+	p.lifeMu.Lock()
+	defer p.lifeMu.Unlock()
+	if p.life.retired {
+		return false
+	}
+	if p.life.calls == nil {
+		p.life.calls = make(map[*callRef]struct{})
+	}
+	p.life.calls[c] = struct{}{}
+	return true
+}
+
+// revive lets calls reach p again: its supervisor is starting it anew.
+func (p *Process) revive() {
+	p.lifeMu.Lock()
+	defer p.lifeMu.Unlock()
+	p.life.retired = false
+}
+
+// answer answers a call once; later answers are dropped.
+func (p *Process) answer(c *callRef, r *reply) {
+	p.lifeMu.Lock()
+	_, ok := p.life.calls[c]
+	delete(p.life.calls, c)
+	p.lifeMu.Unlock()
+	if ok {
+		c.answer(r)
+	}
+}
+
+// retire marks p stopped for good and fails the calls still waiting on it,
+// wherever they are queued.
+func (p *Process) retire() {
+	p.lifeMu.Lock()
+	p.life.retired = true
+	calls := p.life.calls
+	p.life.calls = nil
+	p.lifeMu.Unlock()
+	for c := range calls {
+		c.answer(&reply{incarnation: c.incarnation, id: c.id, err: fmt.Errorf("%w: %s stopped", isolate.ErrNoProc, p.path)})
+	}
+}
+
+// monitor makes watcher's incarnation winc watch p and returns the
+// reference; if p has no running incarnation the down comes at once.
+func (p *Process) monitor(watcher *Process, winc uint64) uint64 {
+	ref := p.node.nextRef.Add(1)
+	p.lifeMu.Lock()
+	if p.life.live == 0 {
+		p.lifeMu.Unlock()
+		watcher.tell(&downNote{inc: winc, ref: ref, reason: ReasonNoProc})
+		return ref
+	}
+	if p.life.monitors == nil {
+		p.life.monitors = make(map[uint64]monitorEntry)
+	}
+	p.life.monitors[ref] = monitorEntry{watcher: watcher, inc: winc}
+	p.lifeMu.Unlock()
+	return ref
+}
+
+func (p *Process) demonitor(ref uint64) bool {
+	p.lifeMu.Lock()
+	defer p.lifeMu.Unlock()
+	_, ok := p.life.monitors[ref]
+	delete(p.life.monitors, ref)
+	return ok
+}
+
+// lockPair locks two processes' life in id order.
+func lockPair(a, b *Process) func() {
+	if a.id > b.id {
+		a, b = b, a
+	}
+	a.lifeMu.Lock()
+	if a != b {
+		b.lifeMu.Lock()
+	}
+	return func() {
+		if a != b {
+			b.lifeMu.Unlock()
+		}
+		a.lifeMu.Unlock()
+	}
+}
+
+// link links incarnation ainc of a with b's running incarnation. Linking to
+// a process with none sends a an exit signal with reason noproc, as OTP does.
+func (a *Process) link(ainc uint64, b *Process) {
+	if a == b {
+		return
+	}
+	unlock := lockPair(a, b)
+	if b.life.live == 0 || a.life.live != ainc {
+		unlock()
+		a.tell(&exitSignal{inc: ainc, from: b.path, reason: ReasonNoProc, linked: true})
+		return
+	}
+	if a.life.links == nil {
+		a.life.links = make(map[*Process]uint64)
+	}
+	if b.life.links == nil {
+		b.life.links = make(map[*Process]uint64)
+	}
+	a.life.links[b] = b.life.live
+	b.life.links[a] = ainc
+	unlock()
+}
+
+func (a *Process) unlink(b *Process) {
+	unlock := lockPair(a, b)
+	defer unlock()
+	delete(a.life.links, b)
+	delete(b.life.links, a)
+}
+
+// errNotWorker is returned for a signal that only workers take.
+var errNotWorker = errors.New("the target is a supervisor")
+
+// target is the Go-side choke point for operations on another process
+// other than message delivery: it checks that c carries need and that its
+// target is a live process of this node.
+func (n *Node) target(c *capability.Capability, need capability.Rights, op string) (*Process, error) {
+	if err := c.Check(need, op); err != nil {
+		n.emit(Denied{Op: op, Err: err})
+		return nil, err
+	}
+	t, ok := c.Target().(*Process)
+	if !ok || t.node != n {
+		return nil, isolate.ErrNoProc
+	}
+	switch t.Status() {
+	case StatusStopped, StatusFailed:
+		return nil, fmt.Errorf("%w: %s", isolate.ErrNoProc, op)
+	}
+	return t, nil
+}
+
+// onExit handles an exit signal on the worker's goroutine.
+func (w *worker) onExit(m *exitSignal) {
+	if m.inc != 0 && m.inc != w.inc {
+		return // meant for an incarnation that has already ended
+	}
+	switch {
+	case m.kill:
+		w.die(ReasonKilled, fmt.Errorf("killed by %s", m.from))
+	case w.trapExits:
+		w.proc.queued.Add(1)
+		w.proc.stash = append(w.proc.stash, &deliver{note: &isolate.Notification{Kind: "exit", From: m.from, Reason: m.reason}})
+	case IsNormal(m.reason):
+		// A normal exit signal does not take a process down.
+	case m.linked:
+		w.die(ReasonLinked, fmt.Errorf("linked process %s exited: %s", m.from, m.reason))
+	default:
+		w.die("exit:"+m.reason, fmt.Errorf("exit signal from %s: %s", m.from, m.reason))
+	}
+}
+
+// die ends the incarnation with a typed reason.
+func (w *worker) die(reason string, err error) {
+	cr := w.newCrash(w.current, err)
+	cr.Reason = reason
+	if w.current != nil && w.current.call != nil {
+		w.proc.answer(w.current.call, &reply{incarnation: w.current.call.incarnation, id: w.current.call.id,
+			err: fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, reason)})
+	}
+	w.crashWith(cr)
+}
+
+// The host's Signaller side: every operation passes Node.target first.
+
+func (h *host) Monitor(c *capability.Capability) (uint64, error) {
+	t, err := h.proc.node.target(c, capability.Monitor, "monitor")
+	if err != nil {
+		if errors.Is(err, isolate.ErrNoProc) {
+			// Monitoring what is gone yields a down with noproc, not a throw.
+			ref := h.proc.node.nextRef.Add(1)
+			h.proc.tell(&downNote{inc: h.inc, ref: ref, reason: ReasonNoProc})
+			return ref, nil
+		}
+		return 0, err
+	}
+	return t.monitor(h.proc, h.inc), nil
+}
+
+func (h *host) Demonitor(c *capability.Capability, ref uint64) bool {
+	t, err := h.proc.node.target(c, capability.Monitor, "demonitor")
+	if err != nil {
+		return false
+	}
+	return t.demonitor(ref)
+}
+
+func (h *host) Link(c *capability.Capability) error {
+	t, err := h.proc.node.target(c, capability.Link, "link")
+	if errors.Is(err, isolate.ErrNoProc) {
+		from := ""
+		if p, ok := c.Target().(*Process); ok {
+			from = p.path
+		}
+		h.proc.tell(&exitSignal{inc: h.inc, from: from, reason: ReasonNoProc, linked: true})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if t.kind != KindWorker {
+		return fmt.Errorf("link: %w", errNotWorker)
+	}
+	h.proc.link(h.inc, t)
+	return nil
+}
+
+func (h *host) Unlink(c *capability.Capability) error {
+	t, err := h.proc.node.target(c, capability.Link, "unlink")
+	if errors.Is(err, isolate.ErrNoProc) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	h.proc.unlink(t)
+	return nil
+}
+
+func (h *host) Exit(c *capability.Capability, reason string) error {
+	return h.signalExit(c, capability.Exit, "exit", &exitSignal{from: h.proc.path, reason: reason})
+}
+
+func (h *host) Kill(c *capability.Capability) error {
+	return h.signalExit(c, capability.Kill, "kill", &exitSignal{from: h.proc.path, reason: ReasonKilled, kill: true})
+}
+
+func (h *host) signalExit(c *capability.Capability, need capability.Rights, op string, s *exitSignal) error {
+	t, err := h.proc.node.target(c, need, op)
+	if err != nil {
+		return err
+	}
+	if t.kind != KindWorker {
+		return fmt.Errorf("%s: %w", op, errNotWorker)
+	}
+	t.lifeMu.Lock()
+	s.inc = t.life.live
+	t.lifeMu.Unlock()
+	if s.inc == 0 {
+		return nil // between incarnations: the one that ended already took its signal
+	}
+	t.tell(s)
+	return nil
+}
+
+func (h *host) TrapExits(on bool) bool {
+	old := h.trapExits
+	h.trapExits = on
+	return old
+}

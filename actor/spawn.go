@@ -1,0 +1,206 @@
+package actor
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"cloister/capability"
+	"cloister/isolate"
+	"cloister/mailbox"
+
+	proto "github.com/asynkron/protoactor-go/actor"
+)
+
+// ErrTooManyChildren is a spawn refused by the supervisor's children limit.
+var ErrTooManyChildren = errors.New("too many children")
+
+// spawnReq asks a template supervisor for a new child; the answer goes to
+// the spawner's incarnation as the reply to call id.
+type spawnReq struct {
+	args *mailbox.Envelope
+	from *Process
+	inc  uint64
+	id   uint64
+}
+
+// spawnTimeout bounds how long a spawn's promise waits for its supervisor.
+const spawnTimeout = 5 * time.Second
+
+// Spawn implements isolate.Signaller: it asks the template supervisor that
+// c designates for a new child.
+func (h *host) Spawn(c *capability.Capability, args *mailbox.Envelope) (uint64, error) {
+	t, err := h.proc.node.target(c, capability.Spawn, "spawn")
+	if err != nil {
+		return 0, err
+	}
+	if t.kind != KindSupervisor || t.spec.Template == nil {
+		return 0, fmt.Errorf("spawn: %s has no template", t.path)
+	}
+	w := h.w()
+	w.nextID++
+	id, inc, proc := w.nextID, w.inc, w.proc
+	t.tell(&spawnReq{args: args, from: proc, inc: inc, id: id})
+	w.calls[id] = time.AfterFunc(spawnTimeout, func() {
+		proc.tell(&reply{incarnation: inc, id: id, err: fmt.Errorf("%w: spawn after %v", isolate.ErrCallTimeout, spawnTimeout)})
+	})
+	return id, nil
+}
+
+// spawn starts a child from the template and answers the spawner with a
+// capability to it: every right but spawn.
+func (g *group) spawn(c proto.Context, m *spawnReq) {
+	p := g.proc
+	answer := func(env *mailbox.Envelope, err error) {
+		m.from.tell(&reply{incarnation: m.inc, id: m.id, env: env, err: err})
+	}
+	if p.Status() != StatusRunning {
+		answer(nil, fmt.Errorf("%w: spawn: %s is %s", isolate.ErrNoProc, p.path, p.Status()))
+		return
+	}
+	max := p.spec.MaxChildren
+	if max <= 0 {
+		max = DefaultMaxChildren
+	}
+	p.mu.Lock()
+	if len(p.children) >= max {
+		p.mu.Unlock()
+		answer(nil, fmt.Errorf("spawn: %w: %s has %d, its limit", ErrTooManyChildren, p.path, max))
+		return
+	}
+	p.spawnSeq++
+	name := strconv.FormatUint(p.spawnSeq, 10)
+	p.mu.Unlock()
+
+	spec := *p.spec.Template
+	spec.Name = name
+	n := p.node
+	ch := &Process{node: n, id: n.nextID.Add(1), name: name, spec: spec, parent: p, kind: KindWorker,
+		dynamic: true, initArgs: m.args}
+	ch.path = name
+	if p.path != "" {
+		ch.path = p.path + "/" + name
+	}
+	for _, gs := range spec.Grants {
+		to, ok := n.Lookup(gs.To)
+		if !ok || gs.To == "" {
+			answer(nil, fmt.Errorf("spawn: template grant %q: no process at %q", gs.Name, gs.To))
+			return
+		}
+		ch.grants = append(ch.grants, isolate.Grant{Name: gs.Name, Cap: capability.New(to, gs.Rights)})
+	}
+	n.register(ch)
+	p.mu.Lock()
+	p.children = append(p.children, ch)
+	p.mu.Unlock()
+	pid, err := c.SpawnNamed(proto.PropsFromProducer(func() proto.Actor { return n.producer(ch) }), name)
+	if err != nil {
+		g.remove(ch)
+		answer(nil, fmt.Errorf("spawn %s: %w", ch.path, err))
+		return
+	}
+	ch.pid.Store(pid)
+	answer(isolate.CapabilityEnvelope(capability.New(ch, capability.All&^capability.Spawn)), nil)
+}
+
+// forget drops a dynamic child that has stopped for good: a capability to
+// it now finds no process.
+func (g *group) forget(pid *proto.PID) {
+	if ch := g.proc.childByPID(pid); ch != nil && ch.dynamic {
+		g.remove(ch)
+	}
+}
+
+func (g *group) remove(ch *Process) {
+	p := g.proc
+	p.mu.Lock()
+	for i, c := range p.children {
+		if c == ch {
+			p.children = append(p.children[:i:i], p.children[i+1:]...)
+			break
+		}
+	}
+	p.mu.Unlock()
+	if ch.Status() != StatusFailed {
+		ch.setStatus(StatusStopped)
+	}
+	p.node.unregister(ch)
+}
+
+// dropDynamic forgets every dynamic child: protoactor has stopped them with
+// the supervisor's previous incarnation.
+func (g *group) dropDynamic() {
+	if g.proc.spec.Template == nil {
+		return
+	}
+	for _, ch := range g.proc.Children() {
+		g.remove(ch)
+	}
+}
+
+func (p *Process) restartType() RestartType {
+	if p.spec.Restart == "" {
+		return Permanent
+	}
+	return p.spec.Restart
+}
+
+// startWait bounds how long a supervisor waits for a child's init before
+// it starts the next child anyway.
+const startWait = 5 * time.Second
+
+// expectReady arms the channel on which the next incarnation reports that
+// its init has finished.
+func (p *Process) expectReady() chan error {
+	ch := make(chan error, 1)
+	p.ready.Store(&ch)
+	return ch
+}
+
+// signalReady reports the end of init: nil, or the error that ended it.
+func (p *Process) signalReady(err error) {
+	if ch := p.ready.Swap(nil); ch != nil {
+		*ch <- err
+	}
+}
+
+// awaitReady waits for init as OTP's supervisor waits for start_link: the
+// next child starts once this one is up.
+func (p *Process) awaitReady(ready chan error) error {
+	t := time.NewTimer(startWait)
+	defer t.Stop()
+	select {
+	case err := <-ready:
+		return err
+	case <-t.C:
+		p.ready.Store(nil)
+		return nil
+	}
+}
+
+// starting reports whether the node's first start is still under way.
+func (n *Node) starting() bool {
+	select {
+	case <-n.spawned:
+		return false
+	default:
+		return true
+	}
+}
+
+func (n *Node) startAborted() bool {
+	select {
+	case <-n.startBroken:
+		return true
+	default:
+		return false
+	}
+}
+
+func (n *Node) startFailed(err error) {
+	n.startOnceErr.Do(func() {
+		n.startErr = err
+		close(n.startBroken)
+	})
+}

@@ -1,0 +1,240 @@
+package isolate
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"cloister/capability"
+	"cloister/mailbox"
+
+	"github.com/dop251/goja"
+)
+
+// Signaller is the part of a Host that links, monitors, signals and spawns.
+// A host without it makes those operations throw after the right check.
+type Signaller interface {
+	// Monitor watches c's target and returns a reference; a down
+	// notification with it arrives when the target's incarnation ends
+	// (at once, reason "noproc", if there is none).
+	Monitor(c *capability.Capability) (ref uint64, err error)
+	// Demonitor cancels a monitor; it reports whether it was active.
+	Demonitor(c *capability.Capability, ref uint64) bool
+	// Link links this incarnation with c's target's.
+	Link(c *capability.Capability) error
+	// Unlink removes a link, if there is one.
+	Unlink(c *capability.Capability) error
+	// Exit sends c's target an exit signal with reason.
+	Exit(c *capability.Capability, reason string) error
+	// Kill sends c's target an untrappable kill.
+	Kill(c *capability.Capability) error
+	// Spawn starts a child of c's target from its template with args; the
+	// capability to the child, or the failure, arrives through
+	// Isolate.SettleCall with the returned id.
+	Spawn(c *capability.Capability, args *mailbox.Envelope) (id uint64, err error)
+	// TrapExits sets whether exit signals arrive as notifications and
+	// returns the previous setting.
+	TrapExits(on bool) bool
+}
+
+// Notification is a runtime event delivered to receive as a message turn.
+type Notification struct {
+	Kind   string // "down" or "exit"
+	Ref    uint64 // the monitor reference, for down
+	From   string // the process path the exit signal came from, for exit
+	Reason string
+}
+
+// signalState is the isolate's bookkeeping for monitors and notifications.
+type signalState struct {
+	refs  map[uint64]*goja.Object // live monitor references by id
+	ids   map[*goja.Object]uint64
+	notes *goja.Object // a WeakSet of the notification objects made here
+	add   goja.Callable
+	has   goja.Callable
+}
+
+// setupSignals takes WeakSet's methods before any script runs, so a script
+// replacing them later cannot fool ctx.isNotification.
+func (i *Isolate) setupSignals() error {
+	ctor, ok := goja.AssertConstructor(i.rt.Get("WeakSet"))
+	if !ok {
+		return errors.New("no WeakSet constructor")
+	}
+	set, err := ctor(nil)
+	if err != nil {
+		return err
+	}
+	proto := set.Prototype()
+	add, ok1 := goja.AssertFunction(proto.Get("add"))
+	has, ok2 := goja.AssertFunction(proto.Get("has"))
+	if !ok1 || !ok2 {
+		return errors.New("WeakSet lacks add or has")
+	}
+	i.sig = &signalState{refs: map[uint64]*goja.Object{}, ids: map[*goja.Object]uint64{}, notes: set, add: add, has: has}
+	return nil
+}
+
+func (i *Isolate) signaller(op string) Signaller {
+	s, ok := i.cfg.Host.(Signaller)
+	if !ok {
+		panic(i.newError("Error", op+": not supported by this host"))
+	}
+	return s
+}
+
+// signalMethod builds the handle methods that act on a process's life.
+func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
+	switch name {
+	case "monitor":
+		return func(call goja.FunctionCall) goja.Value {
+			c := i.capOf(call.This, capability.Monitor, name)
+			id, err := i.signaller(name).Monitor(c)
+			if err != nil {
+				i.throw(err)
+			}
+			ref := i.rt.NewObject()
+			_ = ref.SetPrototype(nil)
+			_, _ = i.freeze(goja.Undefined(), ref)
+			i.sig.refs[id] = ref
+			i.sig.ids[ref] = id
+			return ref
+		}
+	case "demonitor":
+		return func(call goja.FunctionCall) goja.Value {
+			c := i.capOf(call.This, capability.Monitor, name)
+			o, _ := call.Argument(0).(*goja.Object)
+			id, ok := i.sig.ids[o]
+			if !ok {
+				return i.rt.ToValue(false)
+			}
+			i.forgetRef(id)
+			return i.rt.ToValue(i.signaller(name).Demonitor(c, id))
+		}
+	case "link", "unlink":
+		return func(call goja.FunctionCall) goja.Value {
+			c := i.capOf(call.This, capability.Link, name)
+			s := i.signaller(name)
+			err := s.Link(c)
+			if name == "unlink" {
+				err = s.Unlink(c)
+			}
+			if err != nil {
+				i.throw(err)
+			}
+			return goja.Undefined()
+		}
+	case "exit":
+		return func(call goja.FunctionCall) goja.Value {
+			c := i.capOf(call.This, capability.Exit, name)
+			a := call.Argument(0)
+			if goja.IsUndefined(a) {
+				panic(i.newError("TypeError", "exit: a reason is required"))
+			}
+			if err := i.signaller(name).Exit(c, truncate(a.String(), 256)); err != nil {
+				i.throw(err)
+			}
+			return goja.Undefined()
+		}
+	case "kill":
+		return func(call goja.FunctionCall) goja.Value {
+			c := i.capOf(call.This, capability.Kill, name)
+			if err := i.signaller(name).Kill(c); err != nil {
+				i.throw(err)
+			}
+			return goja.Undefined()
+		}
+	case "spawn":
+		return func(call goja.FunctionCall) goja.Value {
+			c := i.capOf(call.This, capability.Spawn, name)
+			var args *mailbox.Envelope
+			if a := call.Argument(0); !goja.IsUndefined(a) {
+				env, err := i.encode(a)
+				if err != nil {
+					i.throw(err)
+				}
+				args = env
+			}
+			id, err := i.signaller(name).Spawn(c, args)
+			if err != nil {
+				i.throw(err)
+			}
+			p, resolve, reject := i.rt.NewPromise()
+			i.calls[id] = pendingCall{resolve: resolve, reject: reject}
+			return i.rt.ToValue(p)
+		}
+	}
+	return nil
+}
+
+func (i *Isolate) forgetRef(id uint64) {
+	if ref, ok := i.sig.refs[id]; ok {
+		delete(i.sig.refs, id)
+		delete(i.sig.ids, ref)
+	}
+}
+
+// contextSignals adds ctx.trapExits and ctx.isNotification.
+func (i *Isolate) contextSignals(ro func(string, goja.Value)) {
+	ro("trapExits", i.fn("trapExits", func(call goja.FunctionCall) goja.Value {
+		return i.rt.ToValue(i.signaller("trapExits").TrapExits(call.Argument(0).ToBoolean()))
+	}))
+	ro("isNotification", i.fn("isNotification", func(call goja.FunctionCall) goja.Value {
+		o, ok := call.Argument(0).(*goja.Object)
+		if !ok {
+			return i.rt.ToValue(false)
+		}
+		v, err := i.sig.has(i.sig.notes, o)
+		return i.rt.ToValue(err == nil && v.ToBoolean())
+	}))
+}
+
+// Notify hands a notification to receive as one turn, the way Receive
+// hands a message. done runs exactly once.
+func (i *Isolate) Notify(n Notification, done func(Outcome)) {
+	i.startTurnWith(i.receive, func() (goja.Value, error) {
+		o := i.rt.NewObject()
+		_ = o.Set("type", n.Kind)
+		switch n.Kind {
+		case "down":
+			ref, ok := i.sig.refs[n.Ref]
+			if !ok {
+				return nil, errStaleNote // demonitored meanwhile
+			}
+			i.forgetRef(n.Ref)
+			_ = o.Set("ref", ref)
+		case "exit":
+			_ = o.Set("from", n.From)
+		default:
+			return nil, fmt.Errorf("unknown notification %q", n.Kind)
+		}
+		_ = o.Set("reason", n.Reason)
+		_, _ = i.freeze(goja.Undefined(), o)
+		if _, err := i.sig.add(i.sig.notes, o); err != nil {
+			return nil, err
+		}
+		return o, nil
+	}, false, done)
+}
+
+// errStaleNote marks a notification that no longer applies; its turn is
+// skipped rather than run.
+var errStaleNote = errors.New("stale notification")
+
+// CapabilityEnvelope is a message holding only c, as a spawn reply.
+func CapabilityEnvelope(c *capability.Capability) *mailbox.Envelope {
+	// fixext 4 of the capability type: index 0 into the envelope's list.
+	data := []byte{0xd6, byte(extCapability), 0, 0, 0, 0}
+	return mailbox.NewEnvelope(data, []*capability.Capability{c})
+}
+
+// TerminateWithin is Terminate with its time cut to d if d is shorter than
+// the CPU limit: a supervisor's shutdown timeout bounds it.
+func (i *Isolate) TerminateWithin(reason string, d time.Duration) error {
+	if d > 0 && d < i.cfg.Limits.CPU {
+		saved := i.cfg.Limits.CPU
+		i.cfg.Limits.CPU = d
+		defer func() { i.cfg.Limits.CPU = saved }()
+	}
+	return i.Terminate(reason)
+}
