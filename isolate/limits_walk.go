@@ -1,0 +1,269 @@
+package isolate
+
+import (
+	"reflect"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/dop251/goja"
+)
+
+// heapWalker measures the Go memory an isolate's runtime holds: it follows
+// every pointer, slice, string, map and interface reachable from the
+// *goja.Runtime and sums the sizes of the distinct allocations it reaches.
+// That is the whole JS heap — objects, arrays, strings, closure scopes and
+// top-level bindings, Maps, the VM stack — because goja keeps all of it in
+// ordinary Go values. It stops at values of other packages (the host's
+// capability handles, reflect, sync, time), at functions and channels, and
+// at the allocations of the shared compiled program, so one isolate is never
+// charged for another's memory or for the script text.
+//
+// The walk reads the runtime's private fields through reflection. It must
+// run on the goroutine that owns the isolate, never during a JS instruction:
+// between turns, or inside a native function the runtime called.
+type heapWalker struct {
+	seen   map[uintptr]struct{}
+	skip   map[uintptr]struct{} // allocations shared by every isolate of a script
+	bytes  int64
+	allocs int
+	work   []reflect.Value
+}
+
+func newHeapWalker(skip map[uintptr]struct{}) *heapWalker {
+	return &heapWalker{seen: make(map[uintptr]struct{}, 1024), skip: skip}
+}
+
+// typeInfo is what the walker needs to know about a type, cached.
+type typeInfo struct {
+	visit  bool  // values of the type can reach memory the walk counts
+	follow bool  // the type belongs to goja (or is unnamed): look inside
+	fields []int // struct fields worth visiting
+}
+
+var typeInfos sync.Map // reflect.Type -> *typeInfo
+
+func infoOf(t reflect.Type) *typeInfo {
+	if ti, ok := typeInfos.Load(t); ok {
+		return ti.(*typeInfo)
+	}
+	ti := &typeInfo{follow: followPkg(t.PkgPath())}
+	// Store first so that recursive types terminate; visit is refined below.
+	ti.visit = true
+	typeInfos.Store(t, ti)
+	switch t.Kind() {
+	case reflect.Func, reflect.Chan, reflect.UnsafePointer:
+		ti.visit = false
+	case reflect.Pointer, reflect.Interface, reflect.Slice, reflect.String, reflect.Map:
+		ti.visit = true
+	case reflect.Array:
+		ti.visit = t.Len() > 0 && infoOf(t.Elem()).visit
+	case reflect.Struct:
+		ti.visit = false
+		for k := 0; k < t.NumField(); k++ {
+			if infoOf(t.Field(k).Type).visit {
+				ti.fields = append(ti.fields, k)
+				ti.visit = true
+			}
+		}
+	default:
+		ti.visit = false
+	}
+	return ti
+}
+
+// followPkg reports whether the walker looks inside named types of pkg.
+func followPkg(pkg string) bool {
+	return pkg == "" ||
+		strings.HasPrefix(pkg, "github.com/dop251/goja") ||
+		strings.HasPrefix(pkg, "github.com/dlclark/regexp2") ||
+		pkg == "math/big"
+}
+
+func (w *heapWalker) mark(p uintptr) bool {
+	if p == 0 {
+		return false
+	}
+	if _, ok := w.skip[p]; ok {
+		return false
+	}
+	if _, ok := w.seen[p]; ok {
+		return false
+	}
+	w.seen[p] = struct{}{}
+	w.allocs++
+	return true
+}
+
+// walk measures everything reachable from root.
+func (w *heapWalker) walk(root any) {
+	w.value(reflect.ValueOf(root))
+	for len(w.work) > 0 {
+		v := w.work[len(w.work)-1]
+		w.work = w.work[:len(w.work)-1]
+		w.value(v)
+	}
+}
+
+var valueSliceType = reflect.TypeOf([]goja.Value(nil))
+
+// value accounts for what v refers to; v's own storage is already counted.
+func (w *heapWalker) value(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return
+		}
+		if !w.mark(v.Pointer()) {
+			return
+		}
+		et := v.Type().Elem()
+		w.bytes += int64(et.Size())
+		if infoOf(et).visit && infoOf(v.Type()).follow && infoOf(et).follow {
+			w.work = append(w.work, v.Elem())
+		}
+	case reflect.Interface:
+		if v.IsNil() {
+			return
+		}
+		e := v.Elem()
+		switch e.Kind() {
+		case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.UnsafePointer:
+			w.value(e)
+			return
+		}
+		// A non-pointer value stored in an interface is boxed in an
+		// allocation of its own (small integers excepted: ignored).
+		w.bytes += int64(e.Type().Size())
+		if ti := infoOf(e.Type()); ti.visit && ti.follow {
+			w.value(e)
+		}
+	case reflect.String:
+		s := v.String()
+		if len(s) > 0 && w.mark(uintptr(unsafe.Pointer(unsafe.StringData(s)))) {
+			w.bytes += int64(len(s))
+		}
+	case reflect.Slice:
+		if v.Cap() == 0 || !w.mark(v.Pointer()) {
+			return
+		}
+		et := v.Type().Elem()
+		w.bytes += int64(v.Cap()) * int64(et.Size())
+		ti := infoOf(et)
+		if !ti.visit || !ti.follow {
+			return
+		}
+		if v.Type() == valueSliceType && v.CanAddr() {
+			// The JS array fast path: most elements are numbers or
+			// pointers, handled without reflection per element.
+			w.values(*(*[]goja.Value)(unsafe.Pointer(v.UnsafeAddr())))
+			return
+		}
+		for k, n := 0, v.Len(); k < n; k++ {
+			w.value(v.Index(k))
+		}
+	case reflect.Array:
+		if infoOf(v.Type().Elem()).visit {
+			for k, n := 0, v.Len(); k < n; k++ {
+				w.value(v.Index(k))
+			}
+		}
+	case reflect.Struct:
+		ti := infoOf(v.Type())
+		if !ti.follow {
+			return
+		}
+		for _, k := range ti.fields {
+			w.value(v.Field(k))
+		}
+	case reflect.Map:
+		if v.IsNil() || !w.mark(v.Pointer()) {
+			return
+		}
+		kt, et := v.Type().Key(), v.Type().Elem()
+		w.bytes += mapBytes(kt.Size()+et.Size(), v.Len())
+		kv, ev := infoOf(kt).visit, infoOf(et).visit
+		if !kv && !ev {
+			return
+		}
+		it := v.MapRange()
+		for it.Next() {
+			if kv {
+				w.value(it.Key())
+			}
+			if ev {
+				w.value(it.Value())
+			}
+		}
+	}
+}
+
+// scalarTypes are dynamic types of goja.Value whose boxes hold no pointers.
+var scalarTypes sync.Map // reflect.Type -> int64 (size) or -1
+
+func (w *heapWalker) values(vs []goja.Value) {
+	for _, e := range vs {
+		if e == nil {
+			continue
+		}
+		t := reflect.TypeOf(e)
+		if sz, ok := scalarTypes.Load(t); ok {
+			w.bytes += sz.(int64)
+			continue
+		}
+		if t.Kind() != reflect.Pointer && !infoOf(t).visit {
+			scalarTypes.Store(t, int64(t.Size()))
+			w.bytes += int64(t.Size())
+			continue
+		}
+		w.value(reflect.ValueOf(&e).Elem())
+	}
+}
+
+// mapBytes estimates a Go map's table for n entries of slot bytes each:
+// groups of 8 slots and a control word, at most 7/8 full, plus the header.
+func mapBytes(slot uintptr, n int) int64 {
+	slots := 8
+	for slots*7/8 < n {
+		slots *= 2
+	}
+	return int64(slots)*int64(slot+1) + 48
+}
+
+// sharedAllocs returns the allocations of prog, which every isolate of the
+// script shares, computed once per program.
+func sharedAllocs(prog *goja.Program) map[uintptr]struct{} {
+	if v, ok := sharedByProgram.Load(prog); ok {
+		return v.(map[uintptr]struct{})
+	}
+	w := newHeapWalker(nil)
+	w.walk(prog)
+	v, _ := sharedByProgram.LoadOrStore(prog, w.seen)
+	return v.(map[uintptr]struct{})
+}
+
+var sharedByProgram sync.Map // *goja.Program -> map[uintptr]struct{}
+
+// measureHeap returns the bytes and allocations reachable from the
+// isolate's JS values that are not in shared. The runtime alone does not
+// reach the module: its handlers are held by the host as Go closures, so
+// the walk starts from the exports, ctx, the pending turn's promise and
+// the timers' arguments too. (A timer's callback is a Go closure as well:
+// what only it holds is not seen.)
+func (i *Isolate) measureHeap(shared map[uintptr]struct{}) (bytes int64, allocs int) {
+	w := newHeapWalker(shared)
+	w.walk(i.rt)
+	if i.lim.exports != nil {
+		w.walk(i.lim.exports)
+	}
+	if i.ctx != nil {
+		w.walk(i.ctx)
+	}
+	if i.turn != nil && i.turn.promise != nil {
+		w.walk(i.turn.promise)
+	}
+	for _, t := range i.timers {
+		w.walk(t.args)
+	}
+	return w.bytes, w.allocs
+}
