@@ -10,9 +10,11 @@ import (
 const usage = `usage: cloister <command> [arguments]
 
 commands:
-  run [--debug ADDR] [--log-level LEVEL] <app.yaml | script.js>
+  run [--debug ADDR] [--debug-token TOKEN] [--log-level LEVEL] <app.yaml | script.js>
                        run a manifest or a single script until SIGINT/SIGTERM
   check <app.yaml>     validate a manifest and compile its scripts
+  ps [--addr ADDR] [--json] [--token TOKEN]
+                       print a running node's process tree
   bench [--json]       run the built-in benchmarks
 `
 
@@ -28,6 +30,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "run":
 		return runCmd(ctx, args[1:], stdout, stderr)
+	case "ps":
+		return psCmd(ctx, args[1:], stdout, stderr)
 	case "check":
 		return checkCmd(args[1:], stdout, stderr)
 	case "bench":
