@@ -98,7 +98,7 @@ func (g *group) HandleFailure(_ *proto.ActorSystem, sup proto.Supervisor, child 
 	if crashed.kind == KindSupervisor {
 		crashed.setStatus(StatusFailed)
 	}
-	if p.node.startAborted() {
+	if p.node.startAborted() || crashed.abandoned {
 		sup.StopChildren(child) // the node is not starting after all
 		return
 	}

@@ -94,6 +94,7 @@ func (g *group) spawn(c proto.Context, m *spawnReq) {
 	p.mu.Lock()
 	p.children = append(p.children, ch)
 	p.mu.Unlock()
+	ready := ch.expectReady()
 	pid, err := c.SpawnNamed(proto.PropsFromProducer(func() proto.Actor { return n.producer(ch) }), name)
 	if err != nil {
 		g.remove(ch)
@@ -101,6 +102,13 @@ func (g *group) spawn(c proto.Context, m *spawnReq) {
 		return
 	}
 	ch.pid.Store(pid)
+	// As OTP's start_child, answer once init has run: the new child is
+	// live, so a monitor or link set at once applies to it.
+	if err := ch.awaitReady(ready); err != nil {
+		ch.abandoned = true // HandleFailure stops it rather than restart it
+		answer(nil, fmt.Errorf("spawn %s: init: %w", ch.path, err))
+		return
+	}
 	answer(isolate.CapabilityEnvelope(capability.New(ch, capability.All&^capability.Spawn)), nil)
 }
 

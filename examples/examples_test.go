@@ -147,3 +147,41 @@ func TestChat(t *testing.T) {
 		})
 	}
 }
+
+func TestPool(t *testing.T) {
+	n := run(t, "pool/app.yaml")
+	var count int
+	call(t, n, "boss", map[string]any{"type": "run", "jobs": []int{2, 3, 13, 4}}, &count)
+	if count != 4 {
+		t.Fatalf("boss finished %d jobs, want 4", count)
+	}
+	var report struct {
+		Results []struct {
+			Job    int    `msgpack:"job"`
+			Square int    `msgpack:"square"`
+			Error  string `msgpack:"error"`
+		} `msgpack:"results"`
+		Endings map[string]int `msgpack:"endings"`
+	}
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		call(t, n, "boss", map[string]any{"type": "report"}, &report)
+		if report.Endings["normal"] != 3 || report.Endings["error"] != 1 {
+			return fmt.Errorf("endings %v, want 3 normal and 1 error", report.Endings)
+		}
+		return nil
+	})
+	want := []string{"0:4:", "1:9:", "2:0:CallError", "3:16:"}
+	for i, r := range report.Results {
+		if got := fmt.Sprintf("%d:%d:%s", r.Job, r.Square, r.Error); got != want[i] {
+			t.Errorf("result %d = %s, want %s", i, got, want[i])
+		}
+	}
+	// Temporary workers are gone once they end.
+	pool, _ := n.Lookup("pool")
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if k := len(pool.Children()); k != 0 {
+			return fmt.Errorf("pool still has %d children", k)
+		}
+		return nil
+	})
+}

@@ -364,9 +364,12 @@ func decodeChild(n *yaml.Node, parent, where string, root bool, c *Child) error 
 			}
 			return nil
 		},
-		// Not supported yet: validate says so, whatever the template holds.
 		"template": func(v *yaml.Node) error {
-			c.Template = &Child{line: resolve(v).Line}
+			t := &Child{}
+			if err := decodeChild(v, path, where+": template", true, t); err != nil {
+				return err
+			}
+			c.Template = t
 			return nil
 		},
 	})
@@ -404,6 +407,9 @@ func decodeLimits(n *yaml.Node, where string, l *Limits) error {
 	}
 	if l.MessageBytes.N > 64<<20 {
 		return fmt.Errorf("%smessage_bytes: %d is over 64MiB", at(lines["message_bytes"], where), l.MessageBytes.N)
+	}
+	if l.Memory.N != 0 && (l.Memory.N < 1<<20 || l.Memory.N > 16<<30) {
+		return fmt.Errorf("%smemory: %d is out of range (1MiB to 16GiB)", at(lines["memory"], where), l.Memory.N)
 	}
 	return nil
 }
@@ -559,8 +565,19 @@ func (m *Manifest) validate(c *Child, path string, root bool) error {
 		if len(c.Grants) > 0 {
 			return fmt.Errorf("line %d: %s: a supervisor takes no grants", c.line, where)
 		}
-		if c.Template != nil {
-			return fmt.Errorf("line %d: %s: template (dynamic children) is not supported yet", c.Template.line, where)
+		if t := c.Template; t != nil {
+			if len(c.Children) > 0 {
+				return fmt.Errorf("line %d: %s: a supervisor has children or a template, not both", t.line, where)
+			}
+			if t.Name != "" {
+				return fmt.Errorf("line %d: %s: template: takes no name (dynamic children are numbered)", t.line, where)
+			}
+			if t.Strategy != "" {
+				return fmt.Errorf("line %d: %s: template: must be a worker with a script, not a supervisor", t.line, where)
+			}
+			if err := m.validate(t, joinPath(path, "template"), false); err != nil {
+				return err
+			}
 		}
 		if c.Intensity != nil && (*c.Intensity < 0 || *c.Intensity > 1_000_000) {
 			return fmt.Errorf("line %d: %s: intensity: %d is out of range (0 to 1000000)", c.line, where, *c.Intensity)
@@ -637,6 +654,9 @@ func (m *Manifest) checkGrants(c *Child, paths map[string]bool) error {
 			return err
 		}
 	}
+	if c.Template != nil {
+		return m.checkGrants(c.Template, paths)
+	}
 	return nil
 }
 
@@ -644,7 +664,7 @@ func (m *Manifest) checkGrants(c *Child, paths map[string]bool) error {
 func (m *Manifest) Limits() isolate.Limits { return m.Defaults.Limits.isolate() }
 
 func (l Limits) isolate() isolate.Limits {
-	return isolate.Limits{CPU: l.CPU.D, Stack: l.Stack, MessageBytes: int(l.MessageBytes.N), Timers: l.Timers}
+	return isolate.Limits{CPU: l.CPU.D, Stack: l.Stack, MessageBytes: int(l.MessageBytes.N), Timers: l.Timers, Memory: int64(l.Memory.N)}
 }
 
 // pos is "file:line: ", or "line n: " for a manifest that was not loaded from a file.
@@ -661,7 +681,7 @@ func (m *Manifest) Spec(c *isolate.Compiler) (actor.ChildSpec, error) {
 }
 
 func (m *Manifest) spec(comp *isolate.Compiler, c *Child, path string) (actor.ChildSpec, error) {
-	s := actor.ChildSpec{Name: c.Name, Shutdown: c.Shutdown.D, Limits: c.Limits.isolate()}
+	s := actor.ChildSpec{Name: c.Name, Shutdown: c.Shutdown.D, Limits: c.Limits.isolate(), Restart: actor.RestartType(c.Restart)}
 	if c.Strategy != "" {
 		intensity := DefaultIntensity
 		if c.Intensity != nil {
@@ -682,6 +702,14 @@ func (m *Manifest) spec(comp *isolate.Compiler, c *Child, path string) (actor.Ch
 				return s, err
 			}
 			s.Children = append(s.Children, cs)
+		}
+		if c.Template != nil {
+			t, err := m.spec(comp, c.Template, joinPath(path, "template"))
+			if err != nil {
+				return s, err
+			}
+			s.Template = &t
+			s.MaxChildren = c.Limits.Children
 		}
 		return s, nil
 	}
