@@ -42,7 +42,7 @@ type Node struct {
 	nextID  atomic.Uint64
 	nextRef atomic.Uint64 // monitor references
 	root    *Process
-	regMu   sync.RWMutex        // guards byPath and byID: templates add and remove
+	regMu   sync.RWMutex // guards byPath and byID: templates add and remove
 	byPath  map[string]*Process
 	byID    map[uint64]*Process
 
@@ -72,15 +72,15 @@ func NewNode(opts Options) (*Node, error) {
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	n := &Node{
-		log:     log,
-		limits:  opts.Limits.WithDefaults(),
-		system:  proto.NewActorSystem(proto.WithLoggerFactory(func(*proto.ActorSystem) *slog.Logger { return quiet })),
-		byPath:  make(map[string]*Process),
-		byID:    make(map[uint64]*Process),
-		done:    make(chan struct{}),
+		log:         log,
+		limits:      opts.Limits.WithDefaults(),
+		system:      proto.NewActorSystem(proto.WithLoggerFactory(func(*proto.ActorSystem) *slog.Logger { return quiet })),
+		byPath:      make(map[string]*Process),
+		byID:        make(map[uint64]*Process),
+		done:        make(chan struct{}),
 		spawned:     make(chan struct{}),
 		startBroken: make(chan struct{}),
-		failed:  make(chan struct{}),
+		failed:      make(chan struct{}),
 	}
 	return n, nil
 }

@@ -15,11 +15,11 @@ import (
 
 // life is a process's incarnation bookkeeping, guarded by Process.life.
 type life struct {
-	live     uint64                   // the incarnation running now; 0 between incarnations
-	monitors map[uint64]monitorEntry  // who watches live, by reference
-	links    map[*Process]uint64      // linked processes and their incarnation
-	calls    map[*callRef]struct{}    // calls delivered and not answered yet
-	retired  bool                     // stopped for good: no incarnation follows
+	live     uint64                  // the incarnation running now; 0 between incarnations
+	monitors map[uint64]monitorEntry // who watches live, by reference
+	links    map[*Process]uint64     // linked processes and their incarnation
+	calls    map[*callRef]struct{}   // calls delivered and not answered yet
+	retired  bool                    // stopped for good: no incarnation follows
 }
 
 type monitorEntry struct {

@@ -20,7 +20,7 @@ type ChildSpec struct {
 	Grants   []GrantSpec
 	Shutdown time.Duration // time terminate gets on an orderly stop; 0 means 5 s
 
-	Restart  RestartType   // when the supervisor restarts it; "" means permanent
+	Restart RestartType // when the supervisor restarts it; "" means permanent
 
 	// Supervisor fields.
 	Strategy Strategy
