@@ -238,8 +238,8 @@ var (
 	boomMsg = mustMarshal(map[string]any{"type": "boom"})
 )
 
-// quiet discards protoactor's own log lines, as the node does.
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+// quiet discards protoactor's own log lines without formatting them.
+var quiet = slog.New(slog.DiscardHandler)
 
 func goSystem() *proto.ActorSystem {
 	return proto.NewActorSystem(proto.WithLoggerFactory(func(*proto.ActorSystem) *slog.Logger { return quiet }))
@@ -411,7 +411,10 @@ const idleShard = 10_000
 
 // IdleJS starts count idle counter actors (init run, one message handled)
 // and returns the live bytes they retain, per actor.
-func IdleJS(count int) (float64, error) {
+func IdleJS(count int) (float64, error) { return idleJS(count, nil) }
+
+// idleJS is IdleJS; whileLive, if set, runs while the actors are alive.
+func idleJS(count int, whileLive func()) (float64, error) {
 	var shards [][]actor.ChildSpec
 	for left := count; left > 0; left -= idleShard {
 		shards = append(shards, counters(min(left, idleShard)))
@@ -431,6 +434,9 @@ func IdleJS(count int) (float64, error) {
 		nodes = append(nodes, n)
 	}
 	after := liveBytes()
+	if whileLive != nil {
+		whileLive()
+	}
 	return perActor(before, after, count), nil
 }
 
