@@ -54,8 +54,8 @@ func init() {
 const bytesPerElement = 16
 
 type builtins struct {
-	i      *Isolate
-	rt     *goja.Runtime
+	i        *Isolate
+	rt       *goja.Runtime
 	repeat   goja.Callable
 	slice    goja.Callable
 	stringFn goja.Callable

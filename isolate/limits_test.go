@@ -99,8 +99,15 @@ func TestLimits_MemoryBombsCrashWithMemoryLimit(t *testing.T) {
 				t.Fatalf("after %d turns: crash = %v, want %v", turns, crash, isolate.ErrMemoryLimit)
 			}
 			t.Logf("%s: memory_limit after %d turns; heap grew %.1f MiB (limit %d MiB)", tc.kind, turns, float64(grown)/(1<<20), limit>>20)
-			if grown > limit+memoryMargin {
-				t.Errorf("heap grew %d bytes, over limit %d + margin %d", grown, limit, memoryMargin)
+			allowed := int64(limit + memoryMargin)
+			if tc.kind == "doubleLoop" {
+				// One "s + s" is one VM instruction: the string that
+				// crosses the limit is built whole before any check can
+				// run, and the probe needs up to probeEvery to see it.
+				allowed = 8*limit + memoryMargin
+			}
+			if grown > allowed {
+				t.Errorf("heap grew %d bytes, over the %d allowed", grown, allowed)
 			}
 			iso.Close()
 		})

@@ -33,9 +33,13 @@ export function receive(msg, ctx) {
     case "typed":
       keep.push(new Uint8Array(2 ** 28));
       return 0;
-    case "keep":      // big messages to itself: keep every payload
+    case "keep":      // big messages: keep every payload
       keep.push(msg.payload);
+      if (msg.again) ctx.self.send(msg); // and send it to itself again
       return keep.length;
+    case "selfFlood":
+      ctx.self.send({ kind: "keep", again: true, payload: "x".repeat(200 * 1024) });
+      return 0;
     case "ping":
       return "pong";
   }
