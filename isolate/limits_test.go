@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"cloister/isolate"
+	"cloister/mailbox"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 func limitsScript(t *testing.T, name string) string {
@@ -282,4 +285,69 @@ func BenchmarkLimits_Spawn(b *testing.B) {
 		}
 		iso.Close()
 	}
+}
+
+// BenchmarkLimits_CPUOvershoot measures how long after its CPU limit a turn
+// stuck in each class of long builtin actually ends: the overshoot-ms metric
+// is the mean of elapsed − limit. Run with -bench CPUOvershoot; set
+// CLOISTER_BENCH_LOAD=1 to run it beside GOMAXPROCS goroutines that spin.
+func BenchmarkLimits_CPUOvershoot(b *testing.B) {
+	src, err := os.ReadFile("../testdata/limits/cpu.js")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := isolate.Compile("cpu.js", src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if os.Getenv("CLOISTER_BENCH_LOAD") != "" {
+		stop := make(chan struct{})
+		defer close(stop)
+		for k := 0; k < runtime.GOMAXPROCS(0); k++ {
+			go func() {
+				x := 0
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						for j := 0; j < 1e5; j++ {
+							x += j
+						}
+					}
+				}
+			}()
+		}
+	}
+	const limit = 20 * time.Millisecond
+	for _, kind := range []string{"loop", "sort", "join", "stringify", "regexpCaught"} {
+		b.Run(kind, func(b *testing.B) {
+			h := &fakeHost{}
+			var over, worst time.Duration
+			for b.Loop() {
+				iso, err := isolate.New(s, isolate.Config{Name: "b", Host: h, Limits: isolate.Limits{CPU: limit, Memory: 1 << 30}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				msg, _ := msgpackMarshal(map[string]any{"kind": kind})
+				start := time.Now()
+				var crash error
+				iso.Receive(msg, false, func(o isolate.Outcome) { crash = o.Crash })
+				d := time.Since(start) - limit
+				if !errors.Is(crash, isolate.ErrCPULimit) {
+					b.Fatalf("%s: crash = %v", kind, crash)
+				}
+				over += d
+				worst = max(worst, d)
+				iso.Close()
+			}
+			b.ReportMetric(float64(over.Microseconds())/1e3/float64(b.N), "overshoot-ms")
+			b.ReportMetric(float64(worst.Microseconds())/1e3, "worst-ms")
+		})
+	}
+}
+
+func msgpackMarshal(v any) (*mailbox.Envelope, error) {
+	b, err := msgpack.Marshal(v)
+	return mailbox.NewEnvelope(b, nil), err
 }
