@@ -25,8 +25,12 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.Calls, "calls", 0, fmt.Sprintf("sequential calls per roundtrip run (default %d)", bench.Defaults.Calls))
 	fs.IntVar(&o.Restarts, "restarts", 0, fmt.Sprintf("crashes per restart run (default %d)", bench.Defaults.Restarts))
 	verbose := fs.Bool("v", false, "report each measurement on stderr as it finishes")
+	noisy := fs.Bool("noisy", false, "run the noisy-neighbour benchmark instead (docs/limits.md)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if *noisy {
+		return noisyBench(ctx, o.Runs, *asJSON, stdout)
 	}
 	o = sized(o, *quick)
 	if *verbose {
@@ -63,6 +67,14 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	row("one-way throughput", r.MsgsPerSec, r.BaselineMsgsPerSec, 1e6, true, "msgs/s")
 	row("call roundtrip", r.CallRoundtripUS, r.BaselineCallRoundtrip, 3, false, "µs")
 	row("restart", r.RestartUS, r.BaselineRestartUS, 50, false, "µs, crash to next message answered")
+	if r.Caps != nil {
+		fmt.Fprintf(stdout, "capability checks: %.1f%% of a JS send (%d checks of %.0f ns in a %.0f ns send); "+
+			"a message with 10 capabilities costs %.2fx one with none (%.1f vs %.1f µs)\n",
+			r.SendCheckOverheadPct, r.Caps.ChecksPerSend, r.Caps.CheckNS, r.Caps.SendNS,
+			r.CapsTransferRatio, r.Caps.Transfer10US, r.Caps.Transfer0US)
+	} else if r.CapsError != "" {
+		fmt.Fprintf(stdout, "capability checks: not measured: %s\n", r.CapsError)
+	}
 	return nil
 }
 
@@ -83,4 +95,23 @@ func sized(o bench.Options, quick bool) bench.Options {
 		}
 	}
 	return o
+}
+
+// noisyBench runs bench.Noisy and prints each case's p99 beside the quiet one.
+func noisyBench(ctx context.Context, runs int, asJSON bool, stdout io.Writer) error {
+	r, err := bench.Noisy(ctx, runs)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	fmt.Fprintf(stdout, "noisy neighbours: %d sequential calls to a well-behaved tenant, medians of %d runs, GOMAXPROCS %d\n", r.Calls, r.Runs, r.GOMAXPROCS)
+	fmt.Fprintf(stdout, "%-15s %10s %10s %9s %10s %8s  %s\n", "beside", "p50 µs", "p99 µs", "p99/quiet", "peak MiB", "crashes", "offender")
+	for _, c := range r.Cases {
+		fmt.Fprintf(stdout, "%-15s %10.1f %10.1f %8.2fx %10.1f %8d  %s\n", c.Name, c.P50US, c.P99US, c.P99Ratio, c.PeakHeapMB, c.Crashes, c.Note)
+	}
+	return nil
 }

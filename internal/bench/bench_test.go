@@ -11,7 +11,7 @@ import (
 // tiny runs every measurement once at sizes that finish in about a second,
 // so that CI catches a harness that no longer runs; the figures mean little.
 var tiny = bench.Options{Runs: 1, SpawnActors: 20, IdleActors: 200, IdleRuns: 1,
-	Messages: 2000, Pairs: 1, Calls: 100, Restarts: 10}
+	Messages: 2000, Pairs: 1, Calls: 100, Restarts: 10, NoCaps: true}
 
 func TestRun_Tiny(t *testing.T) {
 	r, err := bench.Run(context.Background(), tiny)
