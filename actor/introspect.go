@@ -63,10 +63,7 @@ func (p *Process) Held() []Held {
 // Static reports whether p is declared in the manifest, as opposed to a
 // dynamic child started from a template. Metrics label static processes by
 // path and dynamic ones by their supervisor's path.
-func (p *Process) Static() bool {
-	q, ok := p.node.Lookup(p.path)
-	return ok && q == p
-}
+func (p *Process) Static() bool { return !p.dynamic }
 
 // MetricName is the bounded name metrics use for p: its path from the root
 // ("/" for the root itself) if it is declared in the manifest, its
