@@ -21,8 +21,16 @@ type Stopped struct {
 
 // Denied is an operation refused for a missing or revoked right.
 type Denied struct {
-	Op  string
-	Err error
+	Op   string
+	Err  error
+	Path string // the process refused, when a script asked
+}
+
+// Overflowed is a message refused, or an older one dropped, because a
+// mailbox or its sender's outbox quota was full.
+type Overflowed struct {
+	Path string // the process whose mailbox was full
+	Err  error
 }
 
 // RootFailed is the root supervisor giving up; the node stops.
@@ -32,6 +40,7 @@ func (Started) event()    {}
 func (Crashed) event()    {}
 func (Stopped) event()    {}
 func (Denied) event()     {}
+func (Overflowed) event() {}
 func (RootFailed) event() {}
 
 // Log keys used by the node.

@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -28,10 +29,17 @@ func (g *group) Receive(c proto.Context) {
 		g.forget(m.Who)
 	case *proto.Started:
 		g.inc = p.incarnation.Add(1)
+		if g.inc > 1 {
+			p.restarts.Add(1)
+		}
 		p.begin(g.inc)
 		g.dropDynamic() // a template supervisor restarts empty, as in OTP
 		for _, ch := range p.Children() {
 			ch := ch
+			if p.node.startAborted() {
+				p.signalReady(errStartAborted)
+				return
+			}
 			ready := ch.expectReady()
 			ch.revive()
 			props := proto.PropsFromProducer(func() proto.Actor { return ch.node.producer(ch) })
@@ -44,7 +52,10 @@ func (g *group) Receive(c proto.Context) {
 			}
 			if err := ch.awaitReady(ready); err != nil && p.node.starting() {
 				// As in OTP, a child that cannot start fails the start.
-				p.node.startFailed(fmt.Errorf("%s: %w", ch.path, err))
+				if !errors.Is(err, errStartAborted) {
+					p.node.startFailed(fmt.Errorf("%s: %w", ch.path, err))
+				}
+				p.signalReady(errStartAborted)
 				return
 			}
 		}
@@ -139,7 +150,8 @@ func (g *group) HandleFailure(_ *proto.ActorSystem, sup proto.Supervisor, child 
 	for _, r := range d.Restart {
 		pid := r.pid.Load()
 		switch {
-		case pid == nil:
+		case pid == nil, r != crashed && (r.Status() == StatusStopped || r.Status() == StatusFailed):
+			// Not running: a child that ended for good stays ended.
 		case r != crashed && r.restartType() == Temporary:
 			// OTP terminates a temporary sibling rather than restart it.
 			r.setStatus(StatusStopping)

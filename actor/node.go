@@ -13,6 +13,7 @@ import (
 
 	"cloister/capability"
 	"cloister/isolate"
+	"cloister/mailbox"
 
 	proto "github.com/asynkron/protoactor-go/actor"
 )
@@ -30,14 +31,18 @@ type Options struct {
 	// Limits are the defaults for every worker; zero fields take
 	// isolate's defaults.
 	Limits isolate.Limits
+	// Mailbox is the default mailbox limits; zero fields take mailbox's
+	// defaults.
+	Mailbox mailbox.Limits
 }
 
 // Node runs one process tree. Start it with a root spec, stop it with
 // Shutdown; Wait returns when it has stopped. Safe for concurrent use.
 type Node struct {
-	log    *slog.Logger
-	limits isolate.Limits
-	system *proto.ActorSystem
+	log     *slog.Logger
+	limits  isolate.Limits
+	mailbox mailbox.Limits
+	system  *proto.ActorSystem
 
 	nextID  atomic.Uint64
 	nextRef atomic.Uint64 // monitor references
@@ -74,6 +79,7 @@ func NewNode(opts Options) (*Node, error) {
 	n := &Node{
 		log:         log,
 		limits:      opts.Limits.WithDefaults(),
+		mailbox:     opts.Mailbox.WithDefaults(mailbox.Limits{}),
 		system:      proto.NewActorSystem(proto.WithLoggerFactory(func(*proto.ActorSystem) *slog.Logger { return quiet })),
 		byPath:      make(map[string]*Process),
 		byID:        make(map[uint64]*Process),
@@ -153,7 +159,8 @@ func (n *Node) markSpawned() {
 }
 
 func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
-	p := &Process{node: n, id: n.nextID.Add(1), name: spec.Name, spec: spec, parent: parent}
+	p := &Process{node: n, id: n.nextID.Add(1), name: spec.Name, spec: spec, parent: parent,
+		mbox: spec.Mailbox.WithDefaults(n.mailbox)}
 	n.unspawned.Add(1)
 	switch {
 	case parent == nil:
@@ -346,7 +353,7 @@ func (n *Node) logEvent(e Event) {
 	case Stopped:
 		n.log.Debug("process stopped", keyProcess, e.Path, keyReason, e.Reason)
 	case Denied:
-		n.log.Warn("capability denied", "op", e.Op, keyError, e.Err)
+		n.log.Warn("capability denied", keyProcess, e.Path, "op", e.Op, keyError, e.Err)
 	case RootFailed:
 		n.log.Error("root supervisor failed; stopping the node", keyReason, e.Crash.Reason, keyError, errString(e.Crash.Err))
 	}

@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,10 @@ type Process struct {
 	incarnation atomic.Uint64
 	restarts    atomic.Uint64
 	queued      atomic.Int64 // messages sent and not yet taken up by a turn
+	queuedBytes atomic.Int64 // their size
+	outbox      atomic.Int64 // bytes of this process's messages queued at others
+	dropped     atomic.Uint64
+	mbox        mailbox.Limits
 	handled     atomic.Uint64
 
 	// stash holds messages that arrived while a turn awaited a promise, and
@@ -167,6 +172,8 @@ func (p *Process) tell(msg any) {
 // deliver is a script message in a mailbox. call is set for a call().
 type deliver struct {
 	env  *mailbox.Envelope
+	from *Process // charged for the bytes while queued; nil from Go
+	size int64
 	call *callRef
 	note *isolate.Notification // a runtime notification instead of a message
 }
@@ -224,10 +231,12 @@ func (n *Node) signal(c *capability.Capability, need capability.Rights, op strin
 	if pid == nil {
 		return isolate.ErrNoProc
 	}
-	if msg.call != nil && !target.accept(msg.call) {
-		return isolate.ErrNoProc
+	if err := target.admit(msg); err != nil {
+		if errors.Is(err, isolate.ErrMailboxFull) {
+			n.emit(Overflowed{Path: target.path, Err: err})
+		}
+		return err
 	}
-	target.queued.Add(1)
 	n.system.Root.Send(pid, msg)
 	return nil
 }
@@ -254,10 +263,14 @@ const (
 )
 
 func (c *Crash) Error() string {
-	if c.Err != nil {
-		return c.Path + ": " + c.Reason + ": " + c.Err.Error()
+	path := c.Path
+	if path == "" {
+		path = "root"
 	}
-	return c.Path + ": " + c.Reason
+	if c.Err != nil {
+		return path + ": " + c.Reason + ": " + c.Err.Error()
+	}
+	return path + ": " + c.Reason
 }
 
 // Unwrap returns the underlying error.

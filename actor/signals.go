@@ -19,6 +19,7 @@ type life struct {
 	monitors map[uint64]monitorEntry // who watches live, by reference
 	links    map[*Process]uint64     // linked processes and their incarnation
 	calls    map[*callRef]struct{}   // calls delivered and not answered yet
+	ledger   map[*Process]int64      // bytes queued here, by sender
 	retired  bool                    // stopped for good: no incarnation follows
 }
 
@@ -91,21 +92,6 @@ func (p *Process) end(inc uint64, reason string) {
 	}
 }
 
-// accept registers a call on its way to p; it fails once p has stopped
-// for good, so no call waits on a process that will never answer.
-func (p *Process) accept(c *callRef) bool {
-	p.lifeMu.Lock()
-	defer p.lifeMu.Unlock()
-	if p.life.retired {
-		return false
-	}
-	if p.life.calls == nil {
-		p.life.calls = make(map[*callRef]struct{})
-	}
-	p.life.calls[c] = struct{}{}
-	return true
-}
-
 // revive lets calls reach p again: its supervisor is starting it anew.
 func (p *Process) revive() {
 	p.lifeMu.Lock()
@@ -131,6 +117,13 @@ func (p *Process) retire() {
 	p.life.retired = true
 	calls := p.life.calls
 	p.life.calls = nil
+	for f, b := range p.life.ledger {
+		f.outbox.Add(-b) // refund the senders of what will never run
+	}
+	p.life.ledger = nil
+	p.queued.Store(0)
+	p.queuedBytes.Store(0)
+	p.stash = nil
 	p.lifeMu.Unlock()
 	for c := range calls {
 		c.answer(&reply{incarnation: c.incarnation, id: c.id, err: fmt.Errorf("%w: %s stopped", isolate.ErrNoProc, p.path)})
@@ -343,6 +336,12 @@ func (h *host) signalExit(c *capability.Capability, need capability.Rights, op s
 	}
 	t.tell(s)
 	return nil
+}
+
+// Denied implements isolate.DenialReporter: a refusal in the script counts
+// like one at the node's choke points.
+func (h *host) Denied(op string, err error) {
+	h.proc.node.emit(Denied{Op: op, Err: err, Path: h.proc.path})
 }
 
 func (h *host) TrapExits(on bool) bool {

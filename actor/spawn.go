@@ -77,7 +77,7 @@ func (g *group) spawn(c proto.Context, m *spawnReq) {
 	spec.Name = name
 	n := p.node
 	ch := &Process{node: n, id: n.nextID.Add(1), name: name, spec: spec, parent: p, kind: KindWorker,
-		dynamic: true, initArgs: m.args}
+		dynamic: true, initArgs: m.args, mbox: spec.Mailbox.WithDefaults(n.mailbox)}
 	ch.path = name
 	if p.path != "" {
 		ch.path = p.path + "/" + name
@@ -153,6 +153,10 @@ func (p *Process) restartType() RestartType {
 	}
 	return p.spec.Restart
 }
+
+// errStartAborted tells a supervisor that a child further down could not
+// start, so the node's first start is off.
+var errStartAborted = errors.New("the start was aborted")
 
 // startWait bounds how long a supervisor waits for a child's init before
 // it starts the next child anyway.

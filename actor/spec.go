@@ -5,6 +5,7 @@ import (
 
 	"cloister/capability"
 	"cloister/isolate"
+	"cloister/mailbox"
 )
 
 // ChildSpec declares one node of the process tree: a worker running a
@@ -20,7 +21,8 @@ type ChildSpec struct {
 	Grants   []GrantSpec
 	Shutdown time.Duration // time terminate gets on an orderly stop; 0 means 5 s
 
-	Restart RestartType // when the supervisor restarts it; "" means permanent
+	Restart RestartType    // when the supervisor restarts it; "" means permanent
+	Mailbox mailbox.Limits // zero fields take the node's defaults
 
 	// Supervisor fields.
 	Strategy Strategy

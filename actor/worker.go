@@ -49,6 +49,7 @@ func (w *worker) Receive(c proto.Context) {
 		w.start()
 	case *deliver:
 		w.proc.stash = append(w.proc.stash, m)
+		w.dropOldest()
 	case *reply:
 		if m.incarnation == w.inc {
 			if t, ok := w.calls[m.id]; ok {
@@ -65,7 +66,7 @@ func (w *worker) Receive(c proto.Context) {
 	case *sendLater:
 		if m.incarnation == w.inc {
 			delete(w.timers, m.id)
-			_ = w.sent(w.proc.node.signal(m.target, capability.Send, "sendAfter", &deliver{env: m.env}))
+			_ = w.sent(w.proc.node.signal(m.target, capability.Send, "sendAfter", &deliver{env: m.env, from: w.proc}))
 		}
 	case *exitSignal:
 		w.onExit(m)
@@ -147,7 +148,7 @@ func (w *worker) drain(c proto.Context) {
 		d := w.proc.stash[0]
 		w.proc.stash[0] = nil
 		w.proc.stash = w.proc.stash[1:]
-		w.proc.queued.Add(-1)
+		w.proc.release(d)
 		w.proc.handled.Add(1)
 		w.current = d
 		if d.note != nil {
@@ -220,7 +221,7 @@ func (w *worker) newCrash(d *deliver, err error) *Crash {
 	if errors.As(err, &je) {
 		cr.Stack = je.Stack
 	}
-	if d != nil {
+	if d != nil && d.env != nil {
 		cr.Message = d.env.Data()
 	}
 	return cr
@@ -290,23 +291,33 @@ func (w *worker) close() {
 		t.Stop()
 		delete(w.calls, id)
 	}
-	if w.current != nil {
+	if d := w.current; d != nil {
 		// The message that crashed the incarnation is in the crash report;
-		// the ones behind it stay stashed for the next incarnation.
+		// the ones behind it stay stashed for the next incarnation. A call
+		// cut short by a restart or stop is answered now, not left to time out.
+		if d.call != nil {
+			w.proc.answer(d.call, &reply{incarnation: d.call.incarnation, id: d.call.id,
+				err: fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, w.endOr(ReasonShutdown))})
+		}
 		w.current = nil
 	}
 	if w.iso != nil {
 		w.iso.Close()
 		w.iso = nil
 	}
-	reason := w.endReason
-	if reason == "" {
-		reason = w.stopping
+	w.proc.end(w.inc, w.endOr(ReasonShutdown))
+}
+
+// endOr is why the incarnation ends: its crash reason, its ctx.stop
+// reason, or def.
+func (w *worker) endOr(def string) string {
+	if w.endReason != "" {
+		return w.endReason
 	}
-	if reason == "" {
-		reason = ReasonShutdown
+	if w.stopping != "" {
+		return w.stopping
 	}
-	w.proc.end(w.inc, reason)
+	return def
 }
 
 // host is the worker seen from its isolate.
@@ -315,7 +326,7 @@ type host worker
 func (h *host) w() *worker { return (*worker)(h) }
 
 func (h *host) Send(c *capability.Capability, msg *mailbox.Envelope) error {
-	return h.w().sent(h.proc.node.signal(c, capability.Send, "send", &deliver{env: msg}))
+	return h.w().sent(h.proc.node.signal(c, capability.Send, "send", &deliver{env: msg, from: h.proc}))
 }
 
 func (h *host) Call(c *capability.Capability, msg *mailbox.Envelope, timeout time.Duration) (uint64, error) {
@@ -323,7 +334,7 @@ func (h *host) Call(c *capability.Capability, msg *mailbox.Envelope, timeout tim
 	w.nextID++
 	id := w.nextID
 	proc := w.proc
-	d := &deliver{env: msg, call: &callRef{answer: func(r *reply) { proc.tell(r) }, incarnation: w.inc, id: id}}
+	d := &deliver{env: msg, from: proc, call: &callRef{answer: func(r *reply) { proc.tell(r) }, incarnation: w.inc, id: id}}
 	if err := w.sent(w.proc.node.signal(c, capability.Send, "call", d)); err != nil {
 		return 0, err
 	}

@@ -10,6 +10,10 @@ import (
 // ErrCPULimit is the reason of a turn interrupted for running past its CPU limit.
 var ErrCPULimit = errors.New("cpu_limit")
 
+// ErrMemoryLimit is the reason of a turn ended because the isolate would
+// hold more heap than its memory limit (see limits.go).
+var ErrMemoryLimit = errors.New("memory_limit")
+
 // ErrNoReceive is returned for a script that does not export a receive function.
 var ErrNoReceive = errors.New("script does not export a receive function")
 

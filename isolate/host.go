@@ -1,6 +1,7 @@
 package isolate
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -82,7 +83,11 @@ func (i *Isolate) capOf(v goja.Value, need capability.Rights, op string) *capabi
 		panic(i.newError("TypeError", op+": not a capability"))
 	}
 	if err := h.cap.Check(need, op); err != nil {
-		i.cfg.Host.Log(slog.LevelWarn, "capability denied: "+err.Error())
+		if r, ok := i.cfg.Host.(DenialReporter); ok {
+			r.Denied(op, err)
+		} else {
+			i.cfg.Host.Log(slog.LevelWarn, "capability denied: "+err.Error())
+		}
 		panic(i.newError("CapabilityError", err.Error()))
 	}
 	return h.cap
@@ -140,10 +145,16 @@ func (i *Isolate) method(name string) goja.Value {
 				i.throw(err)
 			}
 			id, err := i.cfg.Host.Call(c, env, timeout)
-			if err != nil {
-				i.throw(err)
-			}
 			p, resolve, reject := i.rt.NewPromise()
+			if errors.Is(err, capability.ErrDenied) || errors.Is(err, capability.ErrRevoked) {
+				i.throw(err) // as the isolate's own check does
+			}
+			if err != nil {
+				// A call that cannot be delivered (full mailbox, no
+				// process) rejects, as one that fails later does.
+				_ = reject(i.newError(callErrorName(err), err.Error()))
+				return i.rt.ToValue(p)
+			}
 			i.calls[id] = pendingCall{resolve: resolve, reject: reject}
 			return i.rt.ToValue(p)
 		}

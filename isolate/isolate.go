@@ -21,6 +21,7 @@ type Limits struct {
 	Stack        int           // JS call depth
 	MessageBytes int           // encoded size of one outgoing message
 	Timers       int           // live setTimeout timers and sendAfter messages
+	Memory       int64         // bytes of heap the isolate may hold (see limits.go)
 }
 
 // Default limits.
@@ -48,6 +49,10 @@ func (l Limits) WithDefaults() Limits {
 	if l.Timers <= 0 {
 		l.Timers = DefaultTimers
 	}
+	if l.Memory <= 0 {
+		l.Memory = DefaultMemory
+	}
+	l.Memory = max(l.Memory, minMemory)
 	return l
 }
 
@@ -114,6 +119,8 @@ type Isolate struct {
 	timers  map[uint64]timer
 	turn    *pendingTurn
 	closed  bool
+	lim     *limiter     // CPU and memory accounting, see limits.go
+	sig     *signalState // monitors and notifications
 
 	mu  sync.Mutex // guards seq against the CPU watchdog
 	seq uint64     // turn counter; the watchdog interrupts only its own turn
@@ -146,11 +153,15 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 	// goja's default loader would read a file named in a sourceMappingURL
 	// comment of eval'd code.
 	i.rt.SetParserOptions(parser.WithDisableSourceMaps)
+	i.lim = newLimiter(i, s.prog)
 	var exports goja.Value
 	// The host's own setup is not the script's time: only the module body
 	// runs under the CPU limit.
 	err := protect(func() error {
 		if err := i.installGlobals(); err != nil {
+			return err
+		}
+		if err := i.installBuiltins(); err != nil {
 			return err
 		}
 		i.ctx = i.newContext()
@@ -181,6 +192,7 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 	if err := i.bindExports(exports); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", cfg.Name, s.path, err)
 	}
+	i.lim.exports = exports
 	return i, nil
 }
 
@@ -223,7 +235,11 @@ func (i *Isolate) bindExports(exports goja.Value) error {
 // a JS throw, an interrupt, a stack overflow, a Go panic inside goja — into
 // an error for this incarnation. Thrown values are described while the
 // watchdog is still armed: reading a message can run a script's getters.
-func (i *Isolate) run(f func() error) error {
+func (i *Isolate) run(f func() error) error { return i.runAfter(nil, f) }
+
+// runAfter is run with host work first: pre is charged to the turn's
+// memory but not to its CPU limit, whose clock starts when f does.
+func (i *Isolate) runAfter(pre, f func() error) error {
 	if i.closed {
 		return ErrClosed
 	}
@@ -231,9 +247,17 @@ func (i *Isolate) run(f func() error) error {
 	i.seq++
 	seq := i.seq
 	i.mu.Unlock()
+	i.lim.begin()
+	if pre != nil {
+		if err := protect(pre); err != nil {
+			i.rt.ClearInterrupt()
+			return i.lim.end(err)
+		}
+	}
 	t := time.AfterFunc(i.cfg.Limits.CPU, func() {
 		i.mu.Lock()
 		if i.seq == seq {
+			i.lim.expired.Store(true)
 			i.rt.Interrupt(ErrCPULimit)
 		}
 		i.mu.Unlock()
@@ -247,7 +271,7 @@ func (i *Isolate) run(f func() error) error {
 	i.seq++
 	i.mu.Unlock()
 	i.rt.ClearInterrupt()
-	return err
+	return i.lim.end(err)
 }
 
 // protect recovers a Go panic from f into a *PanicError.
@@ -263,6 +287,9 @@ func protect(f func() error) (err error) {
 // describe maps goja's errors onto this package's. It never calls
 // Exception.Error or String, which run the thrown value's toString.
 func (i *Isolate) describe(err error) error {
+	if lerr, ok := limitError(err); ok {
+		return lerr
+	}
 	var ie *goja.InterruptedError
 	if errors.As(err, &ie) {
 		if v, ok := ie.Value().(error); ok && errors.Is(v, ErrCPULimit) {
@@ -352,15 +379,29 @@ func (i *Isolate) Receive(msg *mailbox.Envelope, wantReply bool, done func(Outco
 func (i *Isolate) Busy() bool { return i.turn != nil }
 
 func (i *Isolate) startTurn(f goja.Callable, msg *mailbox.Envelope, wantReply bool, done func(Outcome)) {
+	i.startTurnWith(f, func() (goja.Value, error) { return i.decode(msg) }, wantReply, done)
+}
+
+// startTurnWith runs f on the argument arg builds, inside the turn.
+func (i *Isolate) startTurnWith(f goja.Callable, arg func() (goja.Value, error), wantReply bool, done func(Outcome)) {
 	var result goja.Value
-	err := i.run(func() error {
-		arg, err := i.decode(msg)
-		if err != nil {
-			return err
-		}
-		result, err = f(goja.Undefined(), arg, i.ctx)
+	var a goja.Value
+	// Decoding is the host's work on the sender's data, bounded by the
+	// message size limit: it is not charged to the receiver's CPU limit,
+	// so a message that is slow to decode cannot make its receiver crash.
+	err := i.runAfter(func() error {
+		var err error
+		a, err = arg()
+		return err
+	}, func() error {
+		var err error
+		result, err = f(goja.Undefined(), a, i.ctx)
 		return err
 	})
+	if errors.Is(err, errStaleNote) {
+		done(Outcome{})
+		return
+	}
 	if err != nil {
 		done(Outcome{Crash: err})
 		return
@@ -435,13 +476,20 @@ func (i *Isolate) SettleCall(id uint64, reply *mailbox.Envelope, callErr error) 
 		return nil
 	}
 	delete(i.calls, id)
-	err := i.run(func() error {
+	var v goja.Value
+	var decodeErr error
+	// Decoded outside the CPU limit, as a message is (see startTurnWith).
+	err := i.runAfter(func() error {
+		if callErr == nil {
+			v, decodeErr = i.decode(reply)
+		}
+		return nil
+	}, func() error {
 		if callErr != nil {
 			return pc.reject(i.newError(callErrorName(callErr), callErr.Error()))
 		}
-		v, err := i.decode(reply)
-		if err != nil {
-			return pc.reject(i.newError("TypeError", err.Error()))
+		if decodeErr != nil {
+			return pc.reject(i.newError("TypeError", decodeErr.Error()))
 		}
 		return pc.resolve(v)
 	})

@@ -37,6 +37,12 @@ type Signaller interface {
 	TrapExits(on bool) bool
 }
 
+// DenialReporter is a Host that wants to hear of every capability the
+// isolate refused, to count and log it.
+type DenialReporter interface {
+	Denied(op string, err error)
+}
+
 // Notification is a runtime event delivered to receive as a message turn.
 type Notification struct {
 	Kind   string // "down" or "exit"
@@ -115,8 +121,10 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 		return func(call goja.FunctionCall) goja.Value {
 			c := i.capOf(call.This, capability.Link, name)
 			s := i.signaller(name)
-			err := s.Link(c)
-			if name == "unlink" {
+			var err error
+			if name == "link" {
+				err = s.Link(c)
+			} else {
 				err = s.Unlink(c)
 			}
 			if err != nil {

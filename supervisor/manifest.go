@@ -18,6 +18,7 @@ import (
 	"cloister/actor"
 	"cloister/capability"
 	"cloister/isolate"
+	"cloister/mailbox"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"go.yaml.in/yaml/v3"
@@ -74,6 +75,9 @@ type Limits struct {
 	Memory       Size     `yaml:"memory"`
 	Stack        int      `yaml:"stack"`
 	Mailbox      int      `yaml:"mailbox"`
+	MailboxBytes Size     `yaml:"mailbox_bytes"`
+	Overflow     string   `yaml:"mailbox_overflow"`
+	OutboxBytes  Size     `yaml:"outbox_bytes"`
 	MessageBytes Size     `yaml:"message_bytes"`
 	Timers       int      `yaml:"timers"`
 	Children     int      `yaml:"children"`
@@ -405,6 +409,19 @@ func decodeLimits(n *yaml.Node, where string, l *Limits) error {
 	if l.CPU.D < 0 || l.CPU.D > time.Minute {
 		return fmt.Errorf("%scpu: %v is out of range (up to 1m)", at(lines["cpu"], where), l.CPU.D)
 	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"mailbox_bytes", l.MailboxBytes.N}, {"outbox_bytes", l.OutboxBytes.N}} {
+		if f.v > 4<<30 {
+			return fmt.Errorf("%s%s: %d is over 4GiB", at(lines[f.name], where), f.name, f.v)
+		}
+	}
+	if l.Overflow != "" {
+		if _, err := mailbox.ParseOverflow(l.Overflow); err != nil {
+			return fmt.Errorf("%smailbox_overflow: %w", at(lines["mailbox_overflow"], where), err)
+		}
+	}
 	if l.MessageBytes.N > 64<<20 {
 		return fmt.Errorf("%smessage_bytes: %d is over 64MiB", at(lines["message_bytes"], where), l.MessageBytes.N)
 	}
@@ -663,6 +680,13 @@ func (m *Manifest) checkGrants(c *Child, paths map[string]bool) error {
 // Limits returns the node-wide default limits.
 func (m *Manifest) Limits() isolate.Limits { return m.Defaults.Limits.isolate() }
 
+// MailboxLimits returns the node-wide default mailbox limits.
+func (m *Manifest) MailboxLimits() mailbox.Limits { return m.Defaults.Limits.mailbox() }
+
+func (l Limits) mailbox() mailbox.Limits {
+	return mailbox.Limits{Messages: l.Mailbox, Bytes: l.MailboxBytes.N, Overflow: mailbox.Overflow(l.Overflow), OutboxBytes: l.OutboxBytes.N}
+}
+
 func (l Limits) isolate() isolate.Limits {
 	return isolate.Limits{CPU: l.CPU.D, Stack: l.Stack, MessageBytes: int(l.MessageBytes.N), Timers: l.Timers, Memory: int64(l.Memory.N)}
 }
@@ -681,7 +705,8 @@ func (m *Manifest) Spec(c *isolate.Compiler) (actor.ChildSpec, error) {
 }
 
 func (m *Manifest) spec(comp *isolate.Compiler, c *Child, path string) (actor.ChildSpec, error) {
-	s := actor.ChildSpec{Name: c.Name, Shutdown: c.Shutdown.D, Limits: c.Limits.isolate(), Restart: actor.RestartType(c.Restart)}
+	s := actor.ChildSpec{Name: c.Name, Shutdown: c.Shutdown.D, Limits: c.Limits.isolate(), Restart: actor.RestartType(c.Restart),
+		Mailbox: c.Limits.mailbox().WithDefaults(m.MailboxLimits())}
 	if c.Strategy != "" {
 		intensity := DefaultIntensity
 		if c.Intensity != nil {
