@@ -628,8 +628,8 @@ func (b *builtins) regexps() error {
 				lim.checkCPU()
 				t := time.Now()
 				v := call(orig, c.This, c.Arguments...)
-				if (goja.IsNull(v) || v.StrictEquals(b.rt.ToValue(false))) && time.Since(t) >= regexpTimeout-2*time.Millisecond {
-					if o, ok := c.This.(*goja.Object); ok && backtracking(o.Get("source").String()) {
+				if (goja.IsNull(v) || v.StrictEquals(b.rt.ToValue(false))) && time.Since(t) >= time.Millisecond {
+					if o, ok := c.This.(*goja.Object); ok && timedOut(o, c.Argument(0).String()) {
 						lim.checkCPU()
 						panic(b.i.newError("RegExpTimeoutError",
 							fmt.Sprintf("regular expression match exceeded %v", regexpTimeout)))
@@ -642,4 +642,33 @@ func (b *builtins) regexps() error {
 		}
 	}
 	return nil
+}
+
+// timedOut tells a slow non-match of a backtracking pattern from a real
+// one: goja drops regexp2's timeout error, so the match is run again on
+// regexp2 directly, which reports it.
+func timedOut(rx *goja.Object, input string) bool {
+	src := rx.Get("source").String()
+	if !backtracking(src) {
+		return false
+	}
+	opts := regexp2.ECMAScript
+	for _, f := range rx.Get("flags").String() {
+		switch f {
+		case 'i':
+			opts |= regexp2.IgnoreCase
+		case 'm':
+			opts |= regexp2.Multiline
+		case 's':
+			opts |= regexp2.Singleline
+		case 'u':
+			opts |= regexp2.Unicode
+		}
+	}
+	re, err := regexp2.Compile(src, opts)
+	if err != nil {
+		return false
+	}
+	_, err = re.MatchString(input)
+	return err != nil
 }

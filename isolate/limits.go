@@ -74,6 +74,11 @@ type limiter struct {
 // probeEvery is how often a running turn's heap growth is sampled.
 const probeEvery = 2 * time.Millisecond
 
+// probeFloor is the least process-wide growth the probe acts on: the
+// host's own goroutines (mailboxes, timers, the debug endpoint) allocate
+// too, and a small limit must not turn their noise into a crash.
+const probeFloor = 8 << 20
+
 // runningTurns counts turns running in the process; turnEpoch counts turns
 // started. A probe attributes the process's heap growth to its turn only
 // while that turn has been the only one since it began.
@@ -119,7 +124,7 @@ func (l *limiter) probe() {
 	}
 	alone := runningTurns.Load() == 1 && turnEpoch.Load() == l.epoch.Load()
 	if alone {
-		start, budget := l.heapStart.Load(), l.budget.Load()
+		start, budget := l.heapStart.Load(), max(l.budget.Load(), probeFloor)
 		if grown := int64(heapObjects(l.probeS[:]) - start); grown > budget {
 			runtime.GC()
 			if grown = int64(heapObjects(l.probeS[:]) - start); grown > budget {
