@@ -68,6 +68,7 @@ func (g *group) Receive(c proto.Context) {
 		p.setStatus(StatusStopping)
 		g.stopChildren(c)
 	case *proto.Stopped:
+		defer p.signalStopped()
 		reason := ReasonShutdown
 		if p.Status() == StatusFailed {
 			reason = g.failure
@@ -90,7 +91,7 @@ func (g *group) stopChildren(c proto.Context) {
 		if pid == nil {
 			continue
 		}
-		_ = c.StopFuture(pid).Wait() // protoactor bounds the wait at 10 s
+		ch.stopAndWait(func() { c.Stop(pid) })
 	}
 }
 

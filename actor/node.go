@@ -312,7 +312,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			defer close(n.done)
 			if n.root != nil {
 				if pid := n.root.pid.Load(); pid != nil {
-					_ = n.system.Root.StopFuture(pid).Wait()
+					n.root.stopAndWait(func() { n.system.Root.Stop(pid) })
 				}
 			}
 			n.system.Shutdown()

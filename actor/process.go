@@ -84,7 +84,8 @@ type Process struct {
 	lastCrash []*Crash // newest last, at most maxCrashReports
 	spawnSeq  uint64   // names dynamic children
 
-	ready atomic.Pointer[chan error] // set while the supervisor waits for init
+	ready    atomic.Pointer[chan error]    // set while the supervisor waits for init
+	stopWait atomic.Pointer[chan struct{}] // set while the supervisor waits for a stop
 
 	lifeMu sync.Mutex
 	life   life // see signals.go

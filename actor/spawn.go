@@ -216,3 +216,39 @@ func (n *Node) startFailed(err error) {
 		close(n.startBroken)
 	})
 }
+
+// stopGrace is how long past its shutdown time a supervisor waits for a
+// worker's stop before it goes on without it. terminate itself is cut at
+// the shutdown time, so only a wedged runtime needs it.
+const stopGrace = 5 * time.Second
+
+// stopAndWait stops p and waits for it, in place of protoactor's
+// StopFuture, whose wait is fixed at 10 s: a worker gets its shutdown time,
+// a supervisor the time its own children take.
+func (p *Process) stopAndWait(stop func()) {
+	done := make(chan struct{})
+	p.stopWait.Store(&done)
+	pid := p.pid.Load()
+	if pid == nil {
+		return
+	}
+	if _, alive := p.node.system.ProcessRegistry.GetLocal(pid.Id); !alive {
+		p.stopWait.Store(nil)
+		return // already gone (or going): its actor left the registry
+	}
+	stop()
+	t := time.NewTimer(p.shutdown() + stopGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		p.stopWait.Store(nil)
+		p.node.log.Error("process did not stop in time; going on without it", keyProcess, p.path)
+	}
+}
+
+func (p *Process) signalStopped() {
+	if ch := p.stopWait.Swap(nil); ch != nil {
+		close(*ch)
+	}
+}

@@ -89,6 +89,7 @@ func (w *worker) Receive(c proto.Context) {
 	case *proto.Stopped:
 		w.proc.setStatus(StatusStopped)
 		w.proc.retire()
+		defer w.proc.signalStopped()
 		reason := w.stopping
 		if reason == "" {
 			reason = w.endReason

@@ -15,6 +15,7 @@ import (
 	"cloister/actor"
 	"cloister/capability"
 	"cloister/isolate"
+	"cloister/mailbox"
 	"cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -197,7 +198,7 @@ root:
       args: {start: 10}
       restart: transient
       shutdown: 2s
-      limits: {cpu: 10ms, memory: 65536, message_bytes: 1 MB}
+      limits: {cpu: 10ms, memory: 2097152, message_bytes: 1 MB}
       grants:
         self: {to: counter, rights: [send, monitor, link, exit, kill, inspect]}
         pool: {to: pool, rights: [spawn]}
@@ -350,7 +351,7 @@ root:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := m.Limits(), (isolate.Limits{CPU: 20 * time.Millisecond, Stack: 300, MessageBytes: 1024, Timers: 9}); got != want {
+	if got, want := m.Limits(), (isolate.Limits{CPU: 20 * time.Millisecond, Stack: 300, MessageBytes: 1024, Timers: 9, Memory: 8 << 20}); got != want {
 		t.Errorf("Limits() = %+v, want %+v", got, want)
 	}
 	spec, err := m.Spec(isolate.NewCompiler())
@@ -600,5 +601,45 @@ func TestManifest_UnmarshalYAML(t *testing.T) {
 				t.Fatalf("yaml.Unmarshal = %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestManifest_MailboxLimits(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("w.js", okJS)
+	write("app.yaml", `defaults:
+  limits: {mailbox: 50, mailbox_bytes: 1MiB, outbox_bytes: 2MiB}
+root:
+  strategy: one_for_one
+  children:
+    - name: a
+      script: w.js
+      limits: {mailbox: 5, mailbox_overflow: drop_oldest}
+    - name: b
+      script: w.js
+`)
+	m, err := supervisor.Load(filepath.Join(dir, "app.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := m.Spec(isolate.NewCompiler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := spec.Children[0].Mailbox, spec.Children[1].Mailbox
+	if want := (mailbox.Limits{Messages: 5, Bytes: 1 << 20, Overflow: mailbox.DropOldest, OutboxBytes: 2 << 20}); a != want {
+		t.Errorf("a's mailbox = %+v, want %+v", a, want)
+	}
+	if want := (mailbox.Limits{Messages: 50, Bytes: 1 << 20, Overflow: mailbox.Reject, OutboxBytes: 2 << 20}); b != want {
+		t.Errorf("b's mailbox = %+v, want %+v", b, want)
+	}
+	write("bad.yaml", "root:\n  strategy: one_for_one\n  children:\n    - name: a\n      script: w.js\n      limits: {mailbox_overflow: drop_newest}\n")
+	if _, err := supervisor.Load(filepath.Join(dir, "bad.yaml")); err == nil || !strings.Contains(err.Error(), "line 6") || !strings.Contains(err.Error(), "mailbox_overflow") {
+		t.Errorf("bad overflow policy: %v, want an error naming mailbox_overflow and line 6", err)
 	}
 }
