@@ -26,11 +26,14 @@ type Denied struct {
 	Path string // the process refused, when a script asked
 }
 
-// Overflowed is a message refused, or an older one dropped, because a
-// mailbox or its sender's outbox quota was full.
-type Overflowed struct {
-	Path string // the process whose mailbox was full
-	Err  error
+// LimitHit is a limit that refused something: a message (mailbox,
+// outbox, message_bytes), a call (call_depth), a timer (timers) or a spawn
+// (children, processes). Limits that end a turn (cpu, memory, stack) show
+// as crashes instead.
+type LimitHit struct {
+	Path  string // the process that asked, or whose mailbox was full
+	Limit string
+	Err   error
 }
 
 // RootFailed is the root supervisor giving up; the node stops.
@@ -40,7 +43,7 @@ func (Started) event()    {}
 func (Crashed) event()    {}
 func (Stopped) event()    {}
 func (Denied) event()     {}
-func (Overflowed) event() {}
+func (LimitHit) event()   {}
 func (RootFailed) event() {}
 
 // Log keys used by the node.

@@ -3,6 +3,7 @@ package actor
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	proto "github.com/asynkron/protoactor-go/actor"
@@ -166,13 +167,22 @@ func (g *group) HandleFailure(_ *proto.ActorSystem, sup proto.Supervisor, child 
 	sup.RestartChildren(pids...)
 }
 
+// childByPID finds the child behind pid. protoactor names a child's PID
+// after its parent's and the child's name, so the name is its last part.
 func (p *Process) childByPID(pid *proto.PID) *Process {
-	for _, ch := range p.Children() {
-		if cp := ch.pid.Load(); cp != nil && cp.Equal(pid) {
-			return ch
-		}
+	name := pid.Id[strings.LastIndexByte(pid.Id, '/')+1:]
+	path := name
+	if p.path != "" {
+		path = p.path + "/" + name
 	}
-	return nil
+	ch, ok := p.node.Lookup(path)
+	if !ok || ch.parent != p {
+		return nil
+	}
+	if cp := ch.pid.Load(); cp == nil || !cp.Equal(pid) {
+		return nil
+	}
+	return ch
 }
 
 // DefaultShutdown is the time a worker gets to stop when its spec sets none.

@@ -24,13 +24,17 @@ func (t *Process) admit(d *deliver) error {
 		return isolate.ErrNoProc
 	}
 	if f := d.from; f != nil && f.outbox.Load()+size > f.mbox.OutboxBytes {
-		return fmt.Errorf("%w: %s has %d bytes waiting in other mailboxes; its quota is %d",
+		err := fmt.Errorf("%w: %s has %d bytes waiting in other mailboxes; its quota is %d",
 			isolate.ErrMailboxFull, f.path, f.outbox.Load(), f.mbox.OutboxBytes)
+		t.node.emit(LimitHit{Path: f.path, Limit: "outbox", Err: err})
+		return err
 	}
 	if t.queued.Load()+1 > int64(lim.Messages) || t.queuedBytes.Load()+size > lim.Bytes {
 		if lim.Overflow != mailbox.DropOldest || size > lim.Bytes {
-			return fmt.Errorf("%w: %s holds %d messages (%d bytes); its limit is %d messages, %d bytes",
+			err := fmt.Errorf("%w: %s holds %d messages (%d bytes); its limit is %d messages, %d bytes",
 				isolate.ErrMailboxFull, t.path, t.queued.Load(), t.queuedBytes.Load(), lim.Messages, lim.Bytes)
+			t.node.emit(LimitHit{Path: t.path, Limit: "mailbox", Err: err})
+			return err
 		}
 		// drop_oldest: the worker drops the oldest as they come up.
 	}
@@ -93,6 +97,7 @@ func (w *worker) dropOldest() {
 		p.stash = append(p.stash[:i:i], p.stash[i+1:]...)
 		p.dropped.Add(1)
 		p.release(d)
+		p.node.emit(LimitHit{Path: p.path, Limit: "mailbox", Err: fmt.Errorf("%w: dropped the oldest message (drop_oldest)", isolate.ErrMailboxFull)})
 		if d.call != nil {
 			p.answer(d.call, &reply{incarnation: d.call.incarnation, id: d.call.id,
 				err: fmt.Errorf("%w: dropped from %s by drop_oldest", isolate.ErrMailboxFull, p.path)})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -34,7 +33,19 @@ type Options struct {
 	// Mailbox is the default mailbox limits; zero fields take mailbox's
 	// defaults.
 	Mailbox mailbox.Limits
+	// MaxProcesses bounds the processes alive on the node, supervisors
+	// included; 0 means DefaultMaxProcesses.
+	MaxProcesses int
+	// MaxCallDepth bounds a chain of calls, each made from the turn that
+	// handles the previous one; 0 means DefaultMaxCallDepth.
+	MaxCallDepth int
 }
+
+// Node-wide limits.
+const (
+	DefaultMaxProcesses = 1_000_000
+	DefaultMaxCallDepth = 64
+)
 
 // Node runs one process tree. Start it with a root spec, stop it with
 // Shutdown; Wait returns when it has stopped. Safe for concurrent use.
@@ -42,7 +53,10 @@ type Node struct {
 	log     *slog.Logger
 	limits  isolate.Limits
 	mailbox mailbox.Limits
-	system  *proto.ActorSystem
+
+	maxProcesses int
+	maxCallDepth int
+	system       *proto.ActorSystem
 
 	nextID  atomic.Uint64
 	nextRef atomic.Uint64 // monitor references
@@ -73,9 +87,9 @@ type Node struct {
 func NewNode(opts Options) (*Node, error) {
 	log := opts.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := slog.New(slog.DiscardHandler) // protoactor's own log lines are not formatted at all
 	n := &Node{
 		log:         log,
 		limits:      opts.Limits.WithDefaults(),
@@ -87,6 +101,13 @@ func NewNode(opts Options) (*Node, error) {
 		spawned:     make(chan struct{}),
 		startBroken: make(chan struct{}),
 		failed:      make(chan struct{}),
+	}
+	n.maxProcesses, n.maxCallDepth = opts.MaxProcesses, opts.MaxCallDepth
+	if n.maxProcesses <= 0 {
+		n.maxProcesses = DefaultMaxProcesses
+	}
+	if n.maxCallDepth <= 0 {
+		n.maxCallDepth = DefaultMaxCallDepth
 	}
 	return n, nil
 }
@@ -200,7 +221,9 @@ func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
 	} else if spec.Script == nil {
 		return nil, fmt.Errorf("process %q: no script", p.path)
 	}
-	n.register(p)
+	if err := n.register(p); err != nil {
+		return nil, fmt.Errorf("process %q: %w", p.path, err)
+	}
 	return p, nil
 }
 
@@ -265,11 +288,17 @@ func (n *Node) Process(id uint64) (*Process, bool) {
 	return p, ok
 }
 
-func (n *Node) register(p *Process) {
+func (n *Node) register(p *Process) error {
 	n.regMu.Lock()
 	defer n.regMu.Unlock()
+	if len(n.byID) >= n.maxProcesses {
+		err := fmt.Errorf("%w: the node's limit is %d", isolate.ErrTooManyProcesses, n.maxProcesses)
+		n.emit(LimitHit{Path: p.path, Limit: "processes", Err: err})
+		return err
+	}
 	n.byPath[p.path] = p
 	n.byID[p.id] = p
+	return nil
 }
 
 func (n *Node) unregister(p *Process) {

@@ -1,7 +1,6 @@
 package actor
 
 import (
-	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -184,6 +183,7 @@ type callRef struct {
 	answer      func(*reply) // runs on the callee's goroutine; must not block
 	incarnation uint64
 	id          uint64
+	depth       int // calls in the chain, this one included
 }
 
 // reply answers a call; stale replies (another incarnation) are dropped.
@@ -233,9 +233,6 @@ func (n *Node) signal(c *capability.Capability, need capability.Rights, op strin
 		return isolate.ErrNoProc
 	}
 	if err := target.admit(msg); err != nil {
-		if errors.Is(err, isolate.ErrMailboxFull) {
-			n.emit(Overflowed{Path: target.path, Err: err})
-		}
 		return err
 	}
 	n.system.Root.Send(pid, msg)

@@ -344,6 +344,11 @@ func (h *host) Denied(op string, err error) {
 	h.proc.node.emit(Denied{Op: op, Err: err, Path: h.proc.path})
 }
 
+// LimitHit implements isolate.LimitReporter.
+func (h *host) LimitHit(limit string, err error) {
+	h.proc.node.emit(LimitHit{Path: h.proc.path, Limit: limit, Err: err})
+}
+
 func (h *host) TrapExits(on bool) bool {
 	old := h.trapExits
 	h.trapExits = on

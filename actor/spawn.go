@@ -66,7 +66,9 @@ func (g *group) spawn(c proto.Context, m *spawnReq) {
 	p.mu.Lock()
 	if len(p.children) >= max {
 		p.mu.Unlock()
-		answer(nil, fmt.Errorf("spawn: %w: %s has %d, its limit", ErrTooManyChildren, p.path, max))
+		err := fmt.Errorf("spawn: %w: %w: %s has %d, its limit", isolate.ErrTooManyProcesses, ErrTooManyChildren, p.path, max)
+		p.node.emit(LimitHit{Path: p.path, Limit: "children", Err: err})
+		answer(nil, err)
 		return
 	}
 	p.spawnSeq++
@@ -90,7 +92,10 @@ func (g *group) spawn(c proto.Context, m *spawnReq) {
 		}
 		ch.grants = append(ch.grants, isolate.Grant{Name: gs.Name, Cap: capability.New(to, gs.Rights)})
 	}
-	n.register(ch)
+	if err := n.register(ch); err != nil {
+		answer(nil, fmt.Errorf("spawn: %w", err))
+		return
+	}
 	p.mu.Lock()
 	p.children = append(p.children, ch)
 	p.mu.Unlock()

@@ -335,7 +335,16 @@ func (h *host) Call(c *capability.Capability, msg *mailbox.Envelope, timeout tim
 	w.nextID++
 	id := w.nextID
 	proc := w.proc
-	d := &deliver{env: msg, from: proc, call: &callRef{answer: func(r *reply) { proc.tell(r) }, incarnation: w.inc, id: id}}
+	depth := 1
+	if cur := w.current; cur != nil && cur.call != nil {
+		depth = cur.call.depth + 1
+	}
+	if max := w.proc.node.maxCallDepth; depth > max {
+		err := fmt.Errorf("%w: this call would be %d deep in a chain of calls; the limit is %d", isolate.ErrCallDepth, depth, max)
+		w.proc.node.emit(LimitHit{Path: proc.path, Limit: "call_depth", Err: err})
+		return 0, err
+	}
+	d := &deliver{env: msg, from: proc, call: &callRef{depth: depth, answer: func(r *reply) { proc.tell(r) }, incarnation: w.inc, id: id}}
 	if err := w.sent(w.proc.node.signal(c, capability.Send, "call", d)); err != nil {
 		return 0, err
 	}
@@ -362,7 +371,9 @@ func (h *host) StartTimer(d time.Duration) (uint64, error) {
 func (h *host) schedule(d time.Duration, msg func(id uint64) any) (uint64, error) {
 	w := h.w()
 	if len(w.timers) >= w.proc.node.limitsFor(w.proc.spec.Limits).Timers {
-		return 0, fmt.Errorf("%w: the limit is %d", isolate.ErrTooManyTimers, len(w.timers))
+		err := fmt.Errorf("%w: the limit is %d", isolate.ErrTooManyTimers, len(w.timers))
+		w.proc.node.emit(LimitHit{Path: w.proc.path, Limit: "timers", Err: err})
+		return 0, err
 	}
 	w.nextID++
 	id := w.nextID

@@ -184,7 +184,8 @@ func (l codecLimits) withDefaults() codecLimits {
 type CloneError struct {
 	Path   string
 	Reason string
-	err    error // the exception a getter threw, if that is the reason
+	Limit  string // the limit the message broke (message_bytes, message_heap, message_depth), if any
+	err    error  // the exception a getter threw, if that is the reason
 }
 
 func (e *CloneError) Error() string { return "cannot send " + e.Path + ": " + e.Reason }
@@ -566,14 +567,18 @@ func (e *msgEncoder) fail(reason string) error {
 }
 
 func (e *msgEncoder) tooBig() error {
-	return e.fail(fmt.Sprintf("message larger than %d bytes", e.maxBytes))
+	err := e.fail(fmt.Sprintf("message larger than %d bytes", e.maxBytes))
+	err.(*CloneError).Limit = "message_bytes"
+	return err
 }
 
 // charge adds c to the receiver's estimated heap.
 func (e *msgEncoder) charge(c int) error {
 	e.heap += c
 	if e.heap > e.maxHeap || c < 0 {
-		return e.fail(fmt.Sprintf("message would take the receiver more than %d bytes of JS values", e.maxHeap))
+		err := e.fail(fmt.Sprintf("message would take the receiver more than %d bytes of JS values", e.maxHeap))
+		err.(*CloneError).Limit = "message_heap"
+		return err
 	}
 	return nil
 }

@@ -78,7 +78,7 @@ func callErrorName(err error) string {
 		return "CallError"
 	case errors.Is(err, ErrNoProc):
 		return "NoProcError"
-	case errors.Is(err, ErrTooManyTimers):
+	case errors.Is(err, ErrTooManyTimers), errors.Is(err, ErrCallDepth), errors.Is(err, ErrTooManyProcesses):
 		return "RangeError"
 	case errors.Is(err, ErrMailboxFull):
 		return "MailboxFull"
@@ -89,6 +89,14 @@ func callErrorName(err error) string {
 	}
 	return "Error"
 }
+
+// ErrCallDepth is a call made from a turn that is already that many calls
+// deep in a chain of calls: a recursion across actors.
+var ErrCallDepth = errors.New("call depth limit")
+
+// ErrTooManyProcesses is a spawn past a supervisor's children limit or the
+// node's process limit.
+var ErrTooManyProcesses = errors.New("too many processes")
 
 // ErrTooManyTimers is a setTimeout or sendAfter past the process's timer limit.
 var ErrTooManyTimers = errors.New("too many timers")

@@ -576,6 +576,10 @@ func (i *Isolate) encode(v goja.Value) (*mailbox.Envelope, error) {
 			return uint32(len(caps) - 1), true
 		})
 	if err != nil {
+		var ce *CloneError
+		if r, ok := i.cfg.Host.(LimitReporter); ok && errors.As(err, &ce) && ce.Limit != "" {
+			r.LimitHit(ce.Limit, err)
+		}
 		return nil, err
 	}
 	return mailbox.NewEnvelope(data, caps), nil

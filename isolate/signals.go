@@ -43,6 +43,12 @@ type DenialReporter interface {
 	Denied(op string, err error)
 }
 
+// LimitReporter is a Host that wants to hear of every message refused by
+// a size limit, to count it.
+type LimitReporter interface {
+	LimitHit(limit string, err error)
+}
+
 // Notification is a runtime event delivered to receive as a message turn.
 type Notification struct {
 	Kind   string // "down" or "exit"

@@ -41,6 +41,7 @@ type Metrics struct {
 	restarts    *prometheus.CounterVec
 	crashes     *prometheus.CounterVec
 	limitKills  *prometheus.CounterVec
+	limitHits   *prometheus.CounterVec
 	denials     *prometheus.CounterVec
 	messagesIn  *prometheus.CounterVec
 	messagesOut *prometheus.CounterVec
@@ -69,6 +70,10 @@ func New(node *actor.Node) *Metrics {
 		Name: "cloister_limit_kills_total",
 		Help: "Incarnations ended for exceeding a limit: cpu, memory or mailbox.",
 	}, []string{labelName, "limit"})
+	m.limitHits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cloister_limit_refusals_total",
+		Help: "Messages, calls, timers and spawns refused by a limit: mailbox, outbox, message_bytes, message_heap, call_depth, timers, children or processes.",
+	}, []string{labelName, "limit"})
 	m.denials = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cloister_capability_denials_total",
 		Help: "Operations refused for a missing right (cause=missing) or a revoked capability (cause=revoked), by the right needed.",
@@ -91,7 +96,7 @@ func New(node *actor.Node) *Metrics {
 		Help: "Times the root supervisor gave up, stopping the node.",
 	})
 	m.reg.MustRegister(
-		m.spawns, m.restarts, m.crashes, m.limitKills, m.denials,
+		m.spawns, m.restarts, m.crashes, m.limitKills, m.limitHits, m.denials,
 		m.messagesIn, m.messagesOut, m.handling, m.rootFailed,
 		&treeCollector{node: node},
 		collectors.NewGoCollector(),
@@ -155,6 +160,8 @@ func (m *Metrics) onEvent(e actor.Event) {
 			}
 		}
 		m.denials.WithLabelValues(right, cause).Inc()
+	case actor.LimitHit:
+		m.limitHits.WithLabelValues(m.nameOf(e.Path), e.Limit).Inc()
 	case actor.RootFailed:
 		m.rootFailed.Inc()
 	}
