@@ -18,7 +18,7 @@ func (n *Node) Send(c *capability.Capability, msg []byte) error {
 // the msgpack-encoded answer, the callee's crash, or ctx.
 func (n *Node) Call(ctx context.Context, c *capability.Capability, msg []byte) ([]byte, error) {
 	ch := make(chan *reply, 1)
-	d := &deliver{env: mailbox.NewEnvelope(msg, nil), call: &callRef{answer: func(r *reply) { ch <- r }}}
+	d := &deliver{env: mailbox.NewEnvelope(msg, nil), call: &callRef{answer: func(r *reply) { ch <- r }, depth: 1}}
 	if err := n.signal(c, capability.Send, "call", d); err != nil {
 		return nil, err
 	}
