@@ -115,7 +115,9 @@ func (n *Node) Kill(id uint64) error {
 	inc := p.Incarnation()
 	st.pending = inc
 	n.log.Info("operator kill", keyProcess, p.path, keyIncarnation, inc)
-	cr := &Crash{Path: p.path, Incarnation: inc, Reason: "killed", Err: errors.New("killed by the operator"), Time: time.Now()}
+	cr := &Crash{Path: p.path, Incarnation: inc, Reason: ReasonKilled, Err: errors.New("killed by the operator"), Time: time.Now()}
+	killed := ReasonKilled
+	p.endHint.Store(&killed) // monitors and links see "killed", not a restart's "shutdown"
 	// The same report a crashing actor makes to its supervisor, which
 	// decides and restarts the child with a system message: it overtakes
 	// whatever is queued in the child's mailbox.

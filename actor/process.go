@@ -85,6 +85,7 @@ type Process struct {
 
 	ready    atomic.Pointer[chan error]    // set while the supervisor waits for init
 	stopWait atomic.Pointer[chan struct{}] // set while the supervisor waits for a stop
+	endHint  atomic.Pointer[string]        // why the running incarnation is being ended from outside
 
 	lifeMu sync.Mutex
 	life   life // see signals.go

@@ -470,3 +470,16 @@ func TestStart_InitThrowFailsTheStart(t *testing.T) {
 	}
 	_ = n.Wait()
 }
+
+func TestMonitor_OperatorKillIsReportedAsKilled(t *testing.T) {
+	f := start(t, isolate.Limits{}, worker(t, "victim", victimJS), worker(t, "watcher", watcherJS, peer(capability.Monitor|capability.Send)))
+	f.mustCall("watcher", map[string]any{"op": "monitor"})
+	if err := f.node.Kill(f.proc("victim").ID()); err != nil {
+		t.Fatal(err)
+	}
+	got := f.waitNotes("watcher", 1)
+	if got[0]["reason"] != "killed" {
+		t.Fatalf("down after an operator kill: %v, want reason killed", got[0])
+	}
+	f.waitIncarnation("victim", 2)
+}

@@ -312,6 +312,11 @@ func (w *worker) close() {
 // endOr is why the incarnation ends: its crash reason, its ctx.stop
 // reason, or def.
 func (w *worker) endOr(def string) string {
+	if w.endReason == "" {
+		if h := w.proc.endHint.Swap(nil); h != nil {
+			w.endReason = *h
+		}
+	}
 	if w.endReason != "" {
 		return w.endReason
 	}
