@@ -13,26 +13,16 @@ import (
 
 	"cloister/actor"
 	"cloister/capability"
+	"cloister/internal/testkit"
 	"cloister/isolate"
 	"cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// checkFor polls f until it returns nil or timeout passes.
 func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(interval)
-	}
+	testkit.CheckFor(t, timeout, interval, f)
 }
 
 type fixture struct {

@@ -11,6 +11,7 @@ import (
 
 	"cloister/actor"
 	"cloister/capability"
+	"cloister/internal/testkit"
 	"cloister/isolate"
 	"cloister/supervisor"
 
@@ -152,17 +153,7 @@ export function receive(msg) {
 
 func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(interval)
-	}
+	testkit.CheckFor(t, timeout, interval, f)
 }
 
 // startTree starts a node whose root runs strategy over workers named names.

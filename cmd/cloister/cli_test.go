@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"cloister/internal/testkit"
 )
 
 type syncBuffer struct {
@@ -34,17 +36,7 @@ func (s *syncBuffer) String() string {
 
 func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(interval)
-	}
+	testkit.CheckFor(t, timeout, interval, f)
 }
 
 // start runs `cloister args...` until the returned cancel is called.

@@ -19,6 +19,7 @@ import (
 	"cloister/capability"
 	"cloister/internal/debug"
 	"cloister/internal/metrics"
+	"cloister/internal/testkit"
 	"cloister/isolate"
 	"cloister/supervisor"
 
@@ -170,17 +171,7 @@ func (f *fixture) getJSON(t *testing.T, path string, v any) {
 
 func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(interval)
-	}
+	testkit.CheckFor(t, timeout, interval, f)
 }
 
 // waitRunning waits until the process at path runs incarnation >= inc.

@@ -16,6 +16,7 @@ import (
 	"cloister/actor"
 	"cloister/capability"
 	"cloister/internal/metrics"
+	"cloister/internal/testkit"
 	"cloister/isolate"
 	"cloister/supervisor"
 
@@ -24,17 +25,7 @@ import (
 
 func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(interval)
-	}
+	testkit.CheckFor(t, timeout, interval, f)
 }
 
 type fixture struct {
