@@ -24,9 +24,11 @@ import (
 //     comparator or replacer that calls checkCPU, so the work stops within
 //     one comparison of the CPU limit.
 //
-// The wrappers are installed once per isolate before the script runs; the
-// originals are captured first, so a script that replaces a builtin cannot
-// reach around its wrapper.
+// The wrappers of String.prototype, Array.prototype and RegExp.prototype are
+// installed before the script runs, since every literal reaches those. The
+// typed-array family and JSON are installed on first use (see lazy.go). In
+// both cases the originals are captured first, so a script that replaces a
+// builtin cannot reach around its wrapper.
 const chunkUnits = 64 << 10
 
 // Array chunks are smaller: goja fills a fresh (sparse) array at about
@@ -54,24 +56,48 @@ func init() {
 const bytesPerElement = 16
 
 type builtins struct {
-	i        *Isolate
-	rt       *goja.Runtime
-	repeat   goja.Callable
-	slice    goja.Callable
-	stringFn goja.Callable
+	i      *Isolate
+	rt     *goja.Runtime
+	repeat goja.Callable
+	slice  goja.Callable
 }
 
+// installBuiltins wraps the builtins every literal reaches, and installs
+// the deferred groups at once if they cannot be deferred (see lazy.go).
 func (i *Isolate) installBuiltins() error {
 	b := &builtins{i: i, rt: i.rt}
-	var ok bool
-	if b.stringFn, ok = goja.AssertFunction(i.rt.Get("String")); !ok {
-		return fmt.Errorf("String is not a function")
-	}
-	steps := []func() error{b.strings, b.arrays, b.json, b.typedArrays, b.regexps}
+	i.builtins = b
+	steps := []func() error{b.strings, b.arrays, b.regexps}
 	for _, f := range steps {
 		if err := f(); err != nil {
 			return fmt.Errorf("install builtins: %w", err)
 		}
+	}
+	if i.lazy != nil {
+		return nil
+	}
+	g := i.rt.GlobalObject()
+	define := func(name string, v goja.Value) {
+		_ = g.DefineDataProperty(name, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	}
+	for grp := range numLazyGroups {
+		if err := i.installGroup(grp, g.Get, define); err != nil {
+			return fmt.Errorf("install builtins: %w", err)
+		}
+	}
+	return nil
+}
+
+// installGroup installs one group of deferred globals. original returns
+// goja's own builtin of a name; define makes a value a global.
+func (i *Isolate) installGroup(g lazyGroup, original func(string) goja.Value, define func(string, goja.Value)) error {
+	switch g {
+	case lazyTypedArrays:
+		return i.builtins.typedArrays(original, define)
+	case lazyJSON:
+		return i.builtins.json(original, define)
+	case lazyEval:
+		return i.installEval(original, define)
 	}
 	return nil
 }
@@ -93,7 +119,8 @@ func (b *builtins) object(path ...string) (*goja.Object, error) {
 }
 
 // wrap replaces obj[name] with a native function made by mk from the
-// original, keeping the property's name and length.
+// original, keeping the property's name and length and its attributes
+// (writable, configurable, not enumerable).
 func (b *builtins) wrap(obj *goja.Object, name string, mk func(orig goja.Callable) func(goja.FunctionCall) goja.Value) error {
 	ov := obj.Get(name)
 	orig, ok := goja.AssertFunction(ov)
@@ -101,8 +128,8 @@ func (b *builtins) wrap(obj *goja.Object, name string, mk func(orig goja.Callabl
 		return fmt.Errorf("%s is not a function", name)
 	}
 	f := b.i.fn(name, mk(orig)).(*goja.Object)
-	_ = f.DefineDataProperty("length", ov.(*goja.Object).Get("length"), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
-	return obj.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	_ = f.DefineDataProperty("length", ov.(*goja.Object).Get("length"), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	return obj.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 // call runs a captured builtin and rethrows its exception in the caller.
@@ -124,12 +151,20 @@ func unitBytes(s goja.String) int64 {
 	return 2
 }
 
-// toStr converts v to a JS string as String(v) does.
+// toStr converts v to a JS string as the spec's ToString does: a Symbol
+// throws a TypeError.
 func (b *builtins) toStr(v goja.Value) goja.String {
 	if s, ok := v.(goja.String); ok {
 		return s
 	}
-	s, _ := call(b.stringFn, goja.Undefined(), v).(goja.String)
+	p := v.ToString() // a primitive: objects are converted, others are themselves
+	if s, ok := p.(goja.String); ok {
+		return s
+	}
+	if _, ok := p.(*goja.Symbol); ok {
+		panic(b.rt.NewTypeError("Cannot convert a Symbol value to a string"))
+	}
+	s, _ := b.rt.ToValue(p.String()).(goja.String) // numbers, booleans, null, undefined, BigInts
 	return s
 }
 
@@ -457,10 +492,10 @@ func jsonParseEstimate(s string) int64 {
 	return n
 }
 
-func (b *builtins) json() error {
-	obj, err := b.object("JSON")
-	if err != nil {
-		return err
+func (b *builtins) json(original func(string) goja.Value, define func(string, goja.Value)) error {
+	obj, ok := original("JSON").(*goja.Object)
+	if !ok {
+		return fmt.Errorf("JSON is not an object")
 	}
 	lim := b.i.lim
 	if err := b.wrap(obj, "parse", func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
@@ -481,6 +516,7 @@ func (b *builtins) json() error {
 	}); err != nil {
 		return err
 	}
+	defer define("JSON", obj)
 	return b.wrap(obj, "stringify", func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
 		return func(c goja.FunctionCall) goja.Value {
 			args := append([]goja.Value(nil), c.Arguments...)
@@ -529,18 +565,29 @@ var typedArrayCtors = []struct {
 	{"Float32Array", 4}, {"Float64Array", 8}, {"BigInt64Array", 8}, {"BigUint64Array", 8},
 }
 
-func (b *builtins) typedArrays() error {
-	g := b.rt.GlobalObject()
+// typedArrays wraps ArrayBuffer and every typed-array constructor, on the
+// global object and as their prototypes' constructor, and
+// %TypedArray%.prototype.sort. It is one group: an instance of any of them
+// reaches the others (buffer, constructor, species), so they are wrapped
+// together before a script holds any.
+func (b *builtins) typedArrays(original func(string) goja.Value, define func(string, goja.Value)) error {
 	lim := b.i.lim
+	var tproto *goja.Object
 	for _, ta := range typedArrayCtors {
-		ctorVal := g.Get(ta.name)
+		ctorVal := original(ta.name)
 		orig, ok := goja.AssertConstructor(ctorVal)
 		if !ok {
 			return fmt.Errorf("%s is not a constructor", ta.name)
 		}
 		origObj := ctorVal.(*goja.Object)
-		proto := origObj.Get("prototype").(*goja.Object)
+		proto, ok := origObj.Get("prototype").(*goja.Object)
+		if !ok {
+			return fmt.Errorf("%s.prototype is not an object", ta.name)
+		}
 		size, buffer := ta.size, ta.name == "ArrayBuffer"
+		if !buffer && tproto == nil {
+			tproto = proto.Prototype()
+		}
 		w := b.rt.ToValue(func(cc goja.ConstructorCall) *goja.Object {
 			var n int64
 			switch a := cc.Argument(0).(type) {
@@ -565,29 +612,25 @@ func (b *builtins) typedArrays() error {
 		}).(*goja.Object)
 		_ = w.SetPrototype(origObj.Prototype())
 		_ = w.DefineDataProperty("prototype", proto, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
-		_ = w.DefineDataProperty("name", b.rt.ToValue(ta.name), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
-		_ = w.DefineDataProperty("length", b.rt.ToValue(1), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
-		for _, k := range origObj.Keys() {
-			_ = w.Set(k, origObj.Get(k))
-		}
-		for _, k := range []string{"isView", "from", "of", "BYTES_PER_ELEMENT"} {
-			if v := origObj.Get(k); v != nil && !goja.IsUndefined(v) {
-				_ = w.DefineDataProperty(k, v, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+		_ = w.DefineDataProperty("name", b.rt.ToValue(ta.name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+		_ = w.DefineDataProperty("length", origObj.Get("length"), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+		// The constructor's own statics (isView, BYTES_PER_ELEMENT,
+		// fromBase64...); from and of are inherited from %TypedArray%.
+		for _, k := range origObj.GetOwnPropertyNames() {
+			switch k {
+			case "prototype", "name", "length":
+			case "BYTES_PER_ELEMENT":
+				_ = w.DefineDataProperty(k, origObj.Get(k), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+			default:
+				_ = w.DefineDataProperty(k, origObj.Get(k), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 			}
 		}
-		if err := proto.DefineDataProperty("constructor", w, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+		if err := proto.DefineDataProperty("constructor", w, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
 			return err
 		}
-		if err := g.DefineDataProperty(ta.name, w, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
-			return err
-		}
+		define(ta.name, w)
 	}
 	// %TypedArray%.prototype.sort, shared by every typed array.
-	u8, err := b.object("Uint8Array", "prototype")
-	if err != nil {
-		return err
-	}
-	tproto := u8.Prototype()
 	if tproto == nil {
 		return fmt.Errorf("no %%TypedArray%%.prototype")
 	}

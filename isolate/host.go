@@ -110,7 +110,7 @@ func (i *Isolate) throw(err error) {
 
 func (i *Isolate) fn(name string, f func(goja.FunctionCall) goja.Value) goja.Value {
 	v := i.rt.ToValue(f)
-	_ = v.(*goja.Object).DefineDataProperty("name", i.rt.ToValue(name), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	_ = v.(*goja.Object).DefineDataProperty("name", i.rt.ToValue(name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	return v
 }
 
@@ -319,22 +319,35 @@ func truncate(s string, n int) string {
 const maxLogLine = 8 << 10
 
 // installGlobals adds console, setTimeout and clearTimeout, and puts the
-// source limits in front of every way a script can compile code at run time.
+// source limits in front of every way a script can compile code at run
+// time (eval is installed on first use, see lazy.go).
 func (i *Isolate) installGlobals() error {
-	rt := i.rt
-	g := rt.GlobalObject()
-	freeze, ok := goja.AssertFunction(rt.Get("Object").(*goja.Object).Get("freeze"))
+	g := i.rt.GlobalObject()
+	freeze, ok := goja.AssertFunction(i.rt.Get("Object").(*goja.Object).Get("freeze"))
 	if !ok {
 		return fmt.Errorf("Object.freeze is not a function")
 	}
 	i.freeze = freeze
-	console := rt.NewObject()
-	for name, level := range map[string]slog.Level{
-		"log": slog.LevelInfo, "info": slog.LevelInfo, "debug": slog.LevelDebug,
-		"warn": slog.LevelWarn, "error": slog.LevelError,
-	} {
-		level := level
-		_ = console.Set(name, i.fn(name, func(call goja.FunctionCall) goja.Value {
+	_ = g.Set("console", i.newConsole())
+	i.installTimers(func(name string, v goja.Value) { _ = g.Set(name, v) })
+	return i.guardCodeGeneration()
+}
+
+// consoleLevels are console's methods, in order.
+var consoleLevels = []struct {
+	name  string
+	level slog.Level
+}{
+	{"log", slog.LevelInfo}, {"info", slog.LevelInfo}, {"debug", slog.LevelDebug},
+	{"warn", slog.LevelWarn}, {"error", slog.LevelError},
+}
+
+// newConsole builds the console object.
+func (i *Isolate) newConsole() *goja.Object {
+	console := i.rt.NewObject()
+	for _, m := range consoleLevels {
+		level := m.level
+		_ = console.Set(m.name, i.fn(m.name, func(call goja.FunctionCall) goja.Value {
 			var b strings.Builder
 			for k, a := range call.Arguments {
 				if k > 0 {
@@ -349,8 +362,13 @@ func (i *Isolate) installGlobals() error {
 			return goja.Undefined()
 		}))
 	}
-	_ = g.Set("console", console)
-	_ = g.Set("setTimeout", i.fn("setTimeout", func(call goja.FunctionCall) goja.Value {
+	return console
+}
+
+// installTimers defines setTimeout and clearTimeout.
+func (i *Isolate) installTimers(define func(string, goja.Value)) {
+	rt := i.rt
+	define("setTimeout", i.fn("setTimeout", func(call goja.FunctionCall) goja.Value {
 		fn, ok := goja.AssertFunction(call.Argument(0))
 		if !ok {
 			panic(i.newError("TypeError", "setTimeout: callback is not a function"))
@@ -367,7 +385,7 @@ func (i *Isolate) installGlobals() error {
 		i.timers[id] = timer{fn: fn, args: args}
 		return rt.ToValue(id)
 	}))
-	_ = g.Set("clearTimeout", i.fn("clearTimeout", func(call goja.FunctionCall) goja.Value {
+	define("clearTimeout", i.fn("clearTimeout", func(call goja.FunctionCall) goja.Value {
 		if id, ok := timerRef(call.Argument(0)); ok {
 			if _, ok := i.timers[id]; ok {
 				delete(i.timers, id)
@@ -376,7 +394,6 @@ func (i *Isolate) installGlobals() error {
 		}
 		return goja.Undefined()
 	}))
-	return i.guardCodeGeneration()
 }
 
 func formatLogValue(v goja.Value) string {
@@ -403,36 +420,47 @@ func formatLogValue(v goja.Value) string {
 // (goja has no async generators; esbuild lowers them.)
 var guardProgram = goja.MustCompile("guard", `[Function.prototype, Object.getPrototypeOf(async function(){}), Object.getPrototypeOf(function*(){})]`, true)
 
-// guardCodeGeneration wraps eval and the Function constructors so that every
-// source they compile passes checkSource first (see guard.go). Direct eval
-// becomes indirect: it sees only globals, not the caller's local variables.
-func (i *Isolate) guardCodeGeneration() error {
-	rt := i.rt
-	check := func(what string, args []goja.Value) {
-		n := 0
-		for _, a := range args {
-			if s, ok := a.Export().(string); ok {
-				n += len(s)
-				if err := checkSource(s, maxEvalBytes-n+len(s)); err != nil {
-					panic(i.newError("SyntaxError", what+": "+err.Error()))
-				}
+// checkCode throws a SyntaxError in the script unless the source strings
+// among args pass checkSource.
+func (i *Isolate) checkCode(what string, args []goja.Value) {
+	n := 0
+	for _, a := range args {
+		if s, ok := a.Export().(string); ok {
+			n += len(s)
+			if err := checkSource(s, maxEvalBytes-n+len(s)); err != nil {
+				panic(i.newError("SyntaxError", what+": "+err.Error()))
 			}
 		}
 	}
-	evalFn, ok := goja.AssertFunction(rt.Get("eval"))
+}
+
+// installEval defines eval as a wrapper that checks its source first. Direct
+// eval becomes indirect: it sees only globals, not the caller's local
+// variables. eval is reachable only as a global.
+func (i *Isolate) installEval(original func(string) goja.Value, define func(string, goja.Value)) error {
+	evalFn, ok := goja.AssertFunction(original("eval"))
 	if !ok {
 		return fmt.Errorf("eval is not a function")
 	}
-	if err := rt.GlobalObject().DefineDataProperty("eval", i.fn("eval", func(call goja.FunctionCall) goja.Value {
-		check("eval", call.Arguments[:min(1, len(call.Arguments))])
+	f := i.fn("eval", func(call goja.FunctionCall) goja.Value {
+		i.checkCode("eval", call.Arguments[:min(1, len(call.Arguments))])
 		v, err := evalFn(goja.Undefined(), call.Arguments...)
 		if err != nil {
 			panic(err)
 		}
 		return v
-	}), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
-		return err
-	}
+	})
+	_ = f.(*goja.Object).DefineDataProperty("length", i.rt.ToValue(1), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	define("eval", f)
+	return nil
+}
+
+// guardCodeGeneration wraps the Function constructors so that every source
+// they compile passes checkSource first (see guard.go); eval is wrapped by
+// installEval.
+func (i *Isolate) guardCodeGeneration() error {
+	rt := i.rt
+	check := i.checkCode
 	protos, err := rt.RunProgram(guardProgram)
 	if err != nil {
 		return err
@@ -455,12 +483,12 @@ func (i *Isolate) guardCodeGeneration() error {
 			return o
 		}).(*goja.Object)
 		_ = wrapped.DefineDataProperty("prototype", proto, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
-		_ = wrapped.DefineDataProperty("name", ctorObj.Get("name"), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
-		if err := proto.DefineDataProperty("constructor", wrapped, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+		_ = wrapped.DefineDataProperty("name", ctorObj.Get("name"), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+		if err := proto.DefineDataProperty("constructor", wrapped, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
 			return err
 		}
 		if k == 0 {
-			if err := rt.GlobalObject().DefineDataProperty("Function", wrapped, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+			if err := rt.GlobalObject().DefineDataProperty("Function", wrapped, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
 				return err
 			}
 		}

@@ -122,6 +122,9 @@ type Isolate struct {
 	lim     *limiter     // CPU and memory accounting, see limits.go
 	sig     *signalState // monitors and notifications
 
+	builtins *builtins    // the guarded builtins, see builtins.go
+	lazy     *lazyGlobals // globals installed on first use, see lazy.go; nil if installed eagerly
+
 	mu  sync.Mutex // guards seq against the CPU watchdog
 	seq uint64     // turn counter; the watchdog interrupts only its own turn
 }
@@ -158,6 +161,7 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 	// The host's own setup is not the script's time: only the module body
 	// runs under the CPU limit.
 	err := protect(func() error {
+		i.setupLazy()
 		if err := i.installGlobals(); err != nil {
 			return err
 		}
@@ -591,6 +595,11 @@ func (i *Isolate) decode(env *mailbox.Envelope) (goja.Value, error) {
 		return goja.Undefined(), nil
 	}
 	caps := env.Caps()
+	if hasBin(env.Data()) {
+		// The decoder builds an ArrayBuffer without the global object:
+		// the typed arrays must be guarded before the script sees it.
+		i.lazy.ensure(lazyTypedArrays)
+	}
 	return decodeValue(i.rt, env.Data(), codecLimits{MaxDepth: maxMessageDepth + 1, MaxBytes: len(env.Data()) + 1},
 		func(idx uint32) (goja.Value, error) {
 			if int(idx) >= len(caps) {
