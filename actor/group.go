@@ -43,7 +43,7 @@ func (g *group) Receive(c proto.Context) {
 			}
 			ready := ch.expectReady()
 			ch.revive()
-			props := proto.PropsFromProducer(func() proto.Actor { return ch.node.producer(ch) })
+			props := ch.node.props(ch)
 			pid, err := c.SpawnNamed(props, ch.name)
 			if err != nil {
 				panic(&Crash{Path: ch.path, Reason: "error", Err: fmt.Errorf("spawn %q: %w", ch.path, err), Time: time.Now()})

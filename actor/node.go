@@ -50,9 +50,10 @@ const (
 // Node runs one process tree. Start it with a root spec, stop it with
 // Shutdown; Wait returns when it has stopped. Safe for concurrent use.
 type Node struct {
-	log     *slog.Logger
-	limits  isolate.Limits
-	mailbox mailbox.Limits
+	log      *slog.Logger
+	limits   isolate.Limits
+	mailbox  mailbox.Limits
+	dispatch *dispatcher
 
 	maxProcesses int
 	maxCallDepth int
@@ -153,8 +154,10 @@ func (n *Node) start(root ChildSpec) error {
 	}
 	n.root = r
 	n.Subscribe(n.logEvent)
-	pid, err := n.system.Root.SpawnNamed(proto.PropsFromProducer(func() proto.Actor { return newGroup(r) }), "cloister")
+	n.dispatch = newDispatcher()
+	pid, err := n.system.Root.SpawnNamed(n.props(r), "cloister")
 	if err != nil {
+		n.dispatch.stop()
 		return fmt.Errorf("start: %w", err)
 	}
 	r.pid.Store(pid)
@@ -241,6 +244,11 @@ func (n *Node) resolveGrants(p *Process) error {
 		}
 	}
 	return nil
+}
+
+// props are how every process's actor is made and run.
+func (n *Node) props(p *Process) *proto.Props {
+	return proto.PropsFromProducer(func() proto.Actor { return n.producer(p) }, proto.WithDispatcher(n.dispatch))
 }
 
 func (n *Node) producer(p *Process) proto.Actor {
@@ -345,6 +353,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 				}
 			}
 			n.system.Shutdown()
+			if n.dispatch != nil {
+				n.dispatch.stop()
+			}
 		}()
 	})
 	select {

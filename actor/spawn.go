@@ -100,7 +100,7 @@ func (g *group) spawn(c proto.Context, m *spawnReq) {
 	p.children = append(p.children, ch)
 	p.mu.Unlock()
 	ready := ch.expectReady()
-	pid, err := c.SpawnNamed(proto.PropsFromProducer(func() proto.Actor { return n.producer(ch) }), name)
+	pid, err := c.SpawnNamed(n.props(ch), name)
 	if err != nil {
 		g.remove(ch)
 		answer(nil, fmt.Errorf("spawn %s: %w", ch.path, err))
