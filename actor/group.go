@@ -30,6 +30,8 @@ func (g *group) Receive(c proto.Context) {
 		g.forget(m.Who)
 	case *proto.Started:
 		g.inc = p.incarnation.Add(1)
+		g.failure = ""
+		p.endHint.Store(nil)
 		if g.inc > 1 {
 			p.restarts.Add(1)
 		}
@@ -70,16 +72,25 @@ func (g *group) Receive(c proto.Context) {
 		g.stopChildren(c)
 	case *proto.Stopped:
 		defer p.signalStopped()
-		reason := ReasonShutdown
-		if p.Status() == StatusFailed {
-			reason = g.failure
-		} else {
+		if p.Status() != StatusFailed {
 			p.setStatus(StatusStopped)
 		}
-		p.end(g.inc, reason)
+		p.end(g.inc, g.endReason())
 	case *proto.Restarting:
-		p.end(g.inc, g.failure)
+		p.end(g.inc, g.endReason())
 	}
+}
+
+// endReason is why this incarnation of the supervisor ends: its own
+// failure, an operator's kill, or an orderly shutdown.
+func (g *group) endReason() string {
+	if g.failure != "" {
+		return g.failure
+	}
+	if h := g.proc.endHint.Swap(nil); h != nil {
+		return *h
+	}
+	return ReasonShutdown
 }
 
 // stopChildren stops the children one at a time in reverse start order,
@@ -107,6 +118,12 @@ func (g *group) HandleFailure(_ *proto.ActorSystem, sup proto.Supervisor, child 
 	cr, ok := reason.(*Crash)
 	if !ok {
 		cr = &Crash{Path: crashed.path, Incarnation: crashed.Incarnation(), Reason: "error", Err: fmt.Errorf("go panic: %v", reason), Time: time.Now()}
+	}
+	if cr.Incarnation != 0 {
+		if cr.Incarnation < crashed.Incarnation() || cr.Incarnation <= crashed.handledEnd {
+			return // an end already handled: a kill that raced a crash of the same incarnation
+		}
+		crashed.handledEnd = cr.Incarnation
 	}
 	if crashed.kind == KindSupervisor {
 		crashed.setStatus(StatusFailed)

@@ -15,26 +15,32 @@ import (
 // admit charges d to t's mailbox and its sender's outbox, or refuses it.
 // Calls are registered so that they fail if t stops for good.
 func (t *Process) admit(d *deliver) error {
+	hit, err := t.charge(d)
+	if hit != nil {
+		t.node.emit(*hit) // after the lock: a subscriber may send
+	}
+	return err
+}
+
+func (t *Process) charge(d *deliver) (*LimitHit, error) {
 	size := int64(d.env.Size())
 	d.size = size
 	lim := t.mbox
 	t.lifeMu.Lock()
 	defer t.lifeMu.Unlock()
 	if t.life.retired {
-		return isolate.ErrNoProc
+		return nil, isolate.ErrNoProc
 	}
 	if f := d.from; f != nil && f.outbox.Load()+size > f.mbox.OutboxBytes {
 		err := fmt.Errorf("%w: %s has %d bytes waiting in other mailboxes; its quota is %d",
 			isolate.ErrMailboxFull, f.path, f.outbox.Load(), f.mbox.OutboxBytes)
-		t.node.emit(LimitHit{Path: f.path, Limit: "outbox", Err: err})
-		return err
+		return &LimitHit{Path: f.path, Limit: "outbox", Err: err}, err
 	}
 	if t.queued.Load()+1 > int64(lim.Messages) || t.queuedBytes.Load()+size > lim.Bytes {
 		if lim.Overflow != mailbox.DropOldest || size > lim.Bytes {
 			err := fmt.Errorf("%w: %s holds %d messages (%d bytes); its limit is %d messages, %d bytes",
 				isolate.ErrMailboxFull, t.path, t.queued.Load(), t.queuedBytes.Load(), lim.Messages, lim.Bytes)
-			t.node.emit(LimitHit{Path: t.path, Limit: "mailbox", Err: err})
-			return err
+			return &LimitHit{Path: t.path, Limit: "mailbox", Err: err}, err
 		}
 		// drop_oldest: the worker drops the oldest as they come up.
 	}
@@ -53,7 +59,7 @@ func (t *Process) admit(d *deliver) error {
 		}
 		t.life.calls[d.call] = struct{}{}
 	}
-	return nil
+	return nil, nil
 }
 
 // release takes d off t's mailbox: its turn starts, or it is dropped.

@@ -59,6 +59,9 @@ type Node struct {
 	maxCallDepth int
 	system       *proto.ActorSystem
 
+	lifecycle sync.Mutex // guards root, dispatch and stopping between Start and Shutdown
+	stopping  bool
+
 	nextID  atomic.Uint64
 	nextRef atomic.Uint64 // monitor references
 	root    *Process
@@ -152,15 +155,22 @@ func (n *Node) start(root ChildSpec) error {
 	if err := n.resolveGrants(r); err != nil {
 		return err
 	}
-	n.root = r
 	n.Subscribe(n.logEvent)
+	n.lifecycle.Lock()
+	if n.stopping {
+		n.lifecycle.Unlock()
+		return errors.New("start: the node is shutting down")
+	}
+	n.root = r
 	n.dispatch = newDispatcher()
 	pid, err := n.system.Root.SpawnNamed(n.props(r), "cloister")
 	if err != nil {
 		n.dispatch.stop()
+		n.lifecycle.Unlock()
 		return fmt.Errorf("start: %w", err)
 	}
 	r.pid.Store(pid)
+	n.lifecycle.Unlock()
 	select {
 	case <-n.spawned:
 		return nil
@@ -298,14 +308,15 @@ func (n *Node) Process(id uint64) (*Process, bool) {
 
 func (n *Node) register(p *Process) error {
 	n.regMu.Lock()
-	defer n.regMu.Unlock()
 	if len(n.byID) >= n.maxProcesses {
+		n.regMu.Unlock()
 		err := fmt.Errorf("%w: the node's limit is %d", isolate.ErrTooManyProcesses, n.maxProcesses)
-		n.emit(LimitHit{Path: p.path, Limit: "processes", Err: err})
+		n.emit(LimitHit{Path: p.path, Limit: "processes", Err: err}) // subscribers may Lookup
 		return err
 	}
 	n.byPath[p.path] = p
 	n.byID[p.id] = p
+	n.regMu.Unlock()
 	return nil
 }
 
@@ -345,16 +356,21 @@ func (n *Node) Failed() <-chan struct{} { return n.failed }
 // it returns ctx's error if ctx ends first (the stop goes on).
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.shutdownOnce.Do(func() {
+		// After this, Start spawns nothing; a tree it spawned is stopped.
+		n.lifecycle.Lock()
+		n.stopping = true
+		root, dispatch := n.root, n.dispatch
+		n.lifecycle.Unlock()
 		go func() {
 			defer close(n.done)
-			if n.root != nil {
-				if pid := n.root.pid.Load(); pid != nil {
-					n.root.stopAndWait(func() { n.system.Root.Stop(pid) })
+			if root != nil {
+				if pid := root.pid.Load(); pid != nil {
+					root.stopAndWait(func() { n.system.Root.Stop(pid) })
 				}
 			}
 			n.system.Shutdown()
-			if n.dispatch != nil {
-				n.dispatch.stop()
+			if dispatch != nil {
+				dispatch.stop()
 			}
 		}()
 	})

@@ -145,9 +145,6 @@ func (n *Node) Restart(id uint64) error {
 	st.pending = inc
 	n.log.Info("operator restart", keyProcess, p.path, keyIncarnation, inc)
 	p.setStatus(StatusRestarting)
-	if p.kind == KindSupervisor {
-		p.restarts.Add(1) // a worker counts its own restarts as it starts
-	}
 	n.systemMessage(pid, &proto.Restart{})
 	return nil
 }

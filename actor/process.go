@@ -49,16 +49,17 @@ func (s Status) String() string {
 // in it, and it is what capabilities designate. The exported methods are
 // safe for concurrent use.
 type Process struct {
-	node      *Node
-	id        uint64
-	name      string
-	path      string
-	kind      Kind
-	spec      ChildSpec
-	parent    *Process
-	children  []*Process // in start order; guarded by mu (a template adds and removes)
-	dynamic   bool       // started from a template by spawn
-	abandoned bool       // a dynamic child whose init failed; only its supervisor's goroutine reads it
+	node       *Node
+	id         uint64
+	name       string
+	path       string
+	kind       Kind
+	spec       ChildSpec
+	parent     *Process
+	children   []*Process // in start order; guarded by mu (a template adds and removes)
+	dynamic    bool       // started from a template by spawn
+	abandoned  bool       // a dynamic child whose init failed; only its supervisor's goroutine reads it
+	handledEnd uint64     // the last incarnation whose end its supervisor acted on; supervisor's goroutine only
 
 	pid         atomic.Pointer[proto.PID]
 	status      atomic.Int32

@@ -132,21 +132,40 @@ func (p *Process) retire() {
 
 // monitor makes watcher's incarnation winc watch p and returns the
 // reference; if p has no running incarnation the down comes at once.
-func (p *Process) monitor(watcher *Process, winc uint64) uint64 {
+func (p *Process) monitor(watcher *Process, winc uint64) (uint64, error) {
 	ref := p.node.nextRef.Add(1)
 	p.lifeMu.Lock()
 	if p.life.live == 0 {
 		p.lifeMu.Unlock()
 		watcher.tell(&downNote{inc: winc, ref: ref, reason: ReasonNoProc})
-		return ref
+		return ref, nil
 	}
 	if p.life.monitors == nil {
 		p.life.monitors = make(map[uint64]monitorEntry)
 	}
+	if len(p.life.monitors) >= maxMonitors {
+		// Drop monitors whose watcher incarnation has ended: nobody would
+		// receive their down.
+		for r, m := range p.life.monitors {
+			if m.watcher.Incarnation() != m.inc || m.watcher.Status() == StatusStopped {
+				delete(p.life.monitors, r)
+			}
+		}
+		if len(p.life.monitors) >= maxMonitors {
+			p.lifeMu.Unlock()
+			return 0, fmt.Errorf("%w: %s has %d monitors", errTooManyMonitors, p.path, maxMonitors)
+		}
+	}
 	p.life.monitors[ref] = monitorEntry{watcher: watcher, inc: winc}
 	p.lifeMu.Unlock()
-	return ref
+	return ref, nil
 }
+
+// maxMonitors bounds the monitors on one process, so watchers cannot grow
+// its memory without end.
+const maxMonitors = 10_000
+
+var errTooManyMonitors = errors.New("too many monitors")
 
 func (p *Process) demonitor(ref uint64) bool {
 	p.lifeMu.Lock()
@@ -269,7 +288,7 @@ func (h *host) Monitor(c *capability.Capability) (uint64, error) {
 		}
 		return 0, err
 	}
-	return t.monitor(h.proc, h.inc), nil
+	return t.monitor(h.proc, h.inc)
 }
 
 func (h *host) Demonitor(c *capability.Capability, ref uint64) bool {

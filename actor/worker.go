@@ -44,7 +44,8 @@ func (w *worker) Receive(c proto.Context) {
 	switch m := c.Message().(type) {
 	case *proto.Started:
 		if w.proc.retired() {
-			return // stopped by the operator; a racing restart must not revive it
+			w.proc.signalReady(nil) // its supervisor must not wait for it
+			return                  // stopped by the operator; a racing restart must not revive it
 		}
 		w.start()
 	case *deliver:
@@ -110,6 +111,7 @@ func (w *worker) Receive(c proto.Context) {
 func (w *worker) start() {
 	p := w.proc
 	w.inc = p.incarnation.Add(1)
+	p.endHint.Store(nil)
 	if w.inc > 1 {
 		p.restarts.Add(1)
 		p.setStatus(StatusRestarting)
