@@ -37,7 +37,14 @@ export async function receive(msg, ctx) {
     await sleep(0);
   }
   const calls = [];
-  for (let i = 0; i < 500; i++) calls.push(v.call({ type: "get" }, { timeout: 30000 }));
+  // A call refused by the full mailbox is tried again once there is room.
+  const call = async () => {
+    for (;;) {
+      try { return await v.call({ type: "get" }, { timeout: 30000 }); }
+      catch (e) { if (e.name !== "MailboxFull") throw e; await sleep(5); }
+    }
+  };
+  for (let i = 0; i < 500; i++) calls.push(call());
   const answers = await Promise.all(calls);
   return {
     sent: attempt(() => sent),
