@@ -181,7 +181,21 @@ func (g *group) HandleFailure(_ *proto.ActorSystem, sup proto.Supervisor, child 
 		}
 	}
 	sup.StopChildren(stop...)
-	sup.RestartChildren(pids...)
+	if len(pids) == 1 {
+		sup.RestartChildren(pids...)
+		return
+	}
+	// Several: one at a time in start order, each up before the next, as
+	// OTP restarts a group. The supervisor waits, as it does at start.
+	for _, r := range d.Restart {
+		pid := r.pid.Load()
+		if pid == nil || r.Status() != StatusRestarting {
+			continue
+		}
+		ready := r.expectReady()
+		sup.RestartChildren(pid)
+		_ = r.awaitReady(ready)
+	}
 }
 
 // childByPID finds the child behind pid. protoactor names a child's PID

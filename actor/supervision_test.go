@@ -483,3 +483,30 @@ func TestMonitor_OperatorKillIsReportedAsKilled(t *testing.T) {
 	}
 	f.waitIncarnation("victim", 2)
 }
+
+func TestOneForAll_SiblingsTerminateAndRestartInOrder(t *testing.T) {
+	rec := worker(t, "rec", `
+const log = [];
+export function receive(msg) { if (msg.op === "log") return log; log.push(msg.ev); }`)
+	member := func(name string) actor.ChildSpec {
+		return worker(t, name, `
+let me = "";
+export function init(args, ctx) { me = ctx.env.rec ? "`+name+`" : ""; ctx.env.rec.send({ev: "init " + me}); }
+export function receive(msg) { if (msg.op === "crash") throw new Error("boom"); return me; }
+export function terminate(reason, ctx) { ctx.env.rec.send({ev: "terminate " + me + " " + reason}); }`,
+			actor.GrantSpec{Name: "rec", To: "rec", Rights: capability.Send})
+	}
+	sup := actor.ChildSpec{Name: "sup", Strategy: supervisor.NewOneForAll(5, time.Minute),
+		Children: []actor.ChildSpec{member("a"), member("b"), member("c")}}
+	f := start(t, isolate.Limits{}, rec, sup)
+	_, _ = f.call("sup/b", map[string]any{"op": "crash"})
+	// Each sibling is stopped (terminate runs; the crashed b has none) and
+	// restarted in start order, one up before the next is touched.
+	want := "[init a init b init c terminate a shutdown init a init b terminate c shutdown init c]"
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if got := fmt.Sprint(f.mustCall("rec", map[string]any{"op": "log"})); got != want {
+			return fmt.Errorf("log %s, want %s", got, want)
+		}
+		return nil
+	})
+}

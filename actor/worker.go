@@ -85,6 +85,11 @@ func (w *worker) Receive(c proto.Context) {
 		w.stop(c)
 		return
 	case *proto.Restarting:
+		if w.endReason == "" && w.proc.endHint.Load() == nil {
+			// Restarted beside a crashed sibling (one_for_all, rest_for_one)
+			// or by the operator: an orderly end, so terminate runs.
+			w.terminate(ReasonShutdown)
+		}
 		w.close()
 		return
 	case *proto.Stopped:
@@ -268,20 +273,27 @@ func (w *worker) exit(c proto.Context) {
 // stop runs terminate on an orderly stop.
 func (w *worker) stop(c proto.Context) {
 	w.proc.setStatus(StatusStopping)
-	if w.iso != nil && w.started && w.endReason == "" {
-		reason := w.stopping
-		if reason == "" {
-			reason = ReasonShutdown
-		}
-		// terminate gets the child's shutdown time, within its CPU limit.
-		if err := w.iso.TerminateWithin(reason, w.proc.shutdown()); err != nil {
-			w.proc.node.log.Warn("terminate failed", keyProcess, w.proc.path, keyError, err)
-			if errors.Is(err, isolate.ErrCPULimit) {
-				w.stopping = ReasonKilled
-			}
+	reason := w.stopping
+	if reason == "" {
+		reason = ReasonShutdown
+	}
+	w.terminate(reason)
+	w.close()
+}
+
+// terminate runs the script's terminate on an orderly end, within the
+// child's shutdown time and its CPU limit. A terminate cut short makes the
+// end a kill.
+func (w *worker) terminate(reason string) {
+	if w.iso == nil || !w.started || w.endReason != "" {
+		return
+	}
+	if err := w.iso.TerminateWithin(reason, w.proc.shutdown()); err != nil {
+		w.proc.node.log.Warn("terminate failed", keyProcess, w.proc.path, keyError, err)
+		if errors.Is(err, isolate.ErrCPULimit) {
+			w.stopping = ReasonKilled
 		}
 	}
-	w.close()
 }
 
 // close drops the isolate and everything scheduled for this incarnation.
