@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -23,10 +24,12 @@ type Script struct {
 // Path returns the file the script was compiled from.
 func (s *Script) Path() string { return s.path }
 
-// The compiled program is a function expression: esbuild's CommonJS output
-// wrapped in "(function (module) { ... })". Running it yields the function;
-// calling it with a fresh module object fills module.exports. No global is
-// involved, so a script cannot reach another module's exports.
+// The compiled program is a function expression: esbuild's ES module
+// output wrapped in "(function () { ... })", its export clause turned into
+// a return of a plain object of the exports. Running the program yields the
+// function; calling it runs the module body and returns the exports. No
+// global is involved, so a script cannot reach another module's exports.
+
 // sourceMapURL marks the compiled code; the loader answers it with the map
 // esbuild produced and refuses everything else, so goja never reads a file.
 const sourceMapURL = "cloister:sourcemap"
@@ -50,9 +53,11 @@ func Compile(name string, src []byte) (*Script, error) {
 		},
 		Bundle:      true,
 		Plugins:     []api.Plugin{noImports},
-		Format:      api.FormatCommonJS,
-		Banner:      map[string]string{"js": "(function (module) {"},
-		Footer:      map[string]string{"js": "})"},
+		// ES module output, whose one export clause at the end becomes a
+		// plain object (see exportsObject): esbuild's CommonJS output would
+		// build a getter per export and six helper closures in every isolate.
+		Format:      api.FormatESModule,
+		Banner:      map[string]string{"js": "(function () {"},
 		Target:      api.ES2020,
 		Supported:   map[string]bool{"async-generator": false, "for-await": false},
 		Sourcemap:   api.SourceMapExternal,
@@ -74,6 +79,10 @@ func Compile(name string, src []byte) (*Script, error) {
 			code = string(f.Contents)
 		}
 	}
+	code, err := exportsObject(code)
+	if err != nil {
+		return nil, &CompileError{File: name, Msg: err.Error()}
+	}
 	// esbuild ends the code with its own sourceMappingURL comment; goja reads
 	// the last one, which is ours.
 	code += "\n//# sourceMappingURL=" + sourceMapURL + "\n"
@@ -91,6 +100,49 @@ func Compile(name string, src []byte) (*Script, error) {
 		return nil, &CompileError{File: name, Msg: err.Error()}
 	}
 	return &Script{path: name, prog: prog}, nil
+}
+
+// exportClause is the statement esbuild ends a bundled ES module with:
+// export { local, local as exported, ... };
+var exportClause = regexp.MustCompile(`\nexport \{([^{}]*)\};`)
+
+// exportsPart is one entry of the clause.
+var exportsPart = regexp.MustCompile(`^([\p{L}_$][\p{L}\p{N}_$]*)(?: as ([\p{L}_$][\p{L}\p{N}_$]*))?$`)
+
+// exportsObject turns the export clause of esbuild's output into a return
+// of a plain object and closes the module function the banner opened. Only the part after the last statement of
+// the script changes, so the source map still holds.
+func exportsObject(code string) (string, error) {
+	end := strings.LastIndex(code, "\n//# sourceMappingURL=")
+	if end < 0 {
+		end = len(code)
+	}
+	body, tail := code[:end], code[end:]
+	var props []string
+	if locs := exportClause.FindAllStringSubmatchIndex(body, -1); len(locs) > 0 {
+		loc := locs[len(locs)-1]
+		if strings.TrimSpace(body[loc[1]:]) != "" {
+			return "", errors.New("unexpected code after the module's exports")
+		}
+		for _, part := range strings.Split(body[loc[2]:loc[3]], ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			m := exportsPart.FindStringSubmatch(part)
+			if m == nil {
+				return "", fmt.Errorf("unexpected export %q", part)
+			}
+			local, exported := m[1], m[2]
+			if exported == "" {
+				exported = local
+			}
+			props = append(props, fmt.Sprintf("%q: %s", exported, local))
+		}
+		body = body[:loc[0]+1]
+	}
+	body = strings.TrimRight(body, "\n") + "\n"
+	return body + "return {" + strings.Join(props, ", ") + "};\n})" + tail, nil
 }
 
 // noImports refuses every import: an actor runs only the file the operator

@@ -183,11 +183,10 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 		if !ok {
 			return errors.New("compiled module is not a function")
 		}
-		module := i.rt.NewObject()
-		if _, err := body(goja.Undefined(), module); err != nil {
+		exports, err = body(goja.Undefined())
+		if err != nil {
 			return err
 		}
-		exports = module.Get("exports")
 		return nil
 	})
 	if err != nil {
