@@ -51,8 +51,8 @@ func Compile(name string, src []byte) (*Script, error) {
 			Sourcefile: name,
 			Loader:     loader,
 		},
-		Bundle:      true,
-		Plugins:     []api.Plugin{noImports},
+		Bundle:  true,
+		Plugins: []api.Plugin{noImports},
 		// ES module output, whose one export clause at the end becomes a
 		// plain object (see exportsObject): esbuild's CommonJS output would
 		// build a getter per export and six helper closures in every isolate.
