@@ -52,6 +52,7 @@ type limiter struct {
 	start      time.Time
 	allocStart uint64
 	sample     [1]metrics.Sample
+	startS     [2]metrics.Sample // allocations and heap objects, read together at a turn's start
 
 	// expired is set by the CPU watchdog when the turn's time is up, for
 	// native functions that run long loops of their own.
@@ -91,6 +92,7 @@ func newLimiter(i *Isolate, prog *goja.Program) *limiter {
 	l := &limiter{iso: i, limit: i.cfg.Limits.Memory, shared: sharedAllocs(prog)}
 	l.sample[0].Name = "/gc/heap/allocs:bytes"
 	l.probeS[0].Name = "/memory/classes/heap/objects:bytes"
+	l.startS[0].Name, l.startS[1].Name = l.sample[0].Name, l.probeS[0].Name
 	l.probeT = time.AfterFunc(time.Hour, l.probe)
 	l.probeT.Stop()
 	return l
@@ -144,6 +146,13 @@ func (l *limiter) probe() {
 	i.mu.Unlock()
 }
 
+func sampleUint(s metrics.Sample) uint64 {
+	if s.Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s.Value.Uint64()
+}
+
 func (l *limiter) allocated() uint64 {
 	metrics.Read(l.sample[:])
 	if l.sample[0].Value.Kind() != metrics.KindUint64 {
@@ -156,13 +165,15 @@ func (l *limiter) allocated() uint64 {
 func (l *limiter) begin() {
 	l.expired.Store(false)
 	l.start = time.Now()
-	l.allocStart = l.allocated()
+	// One read for both: each read aggregates the runtime's heap
+	// statistics, which is most of its cost.
+	metrics.Read(l.startS[:])
+	l.allocStart = sampleUint(l.startS[0])
 	l.seq.Store(l.iso.seq)
 	l.epoch.Store(turnEpoch.Add(1))
 	runningTurns.Add(1)
 	l.budget.Store(l.limit - l.used - l.pending)
-	s := [1]metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	l.heapStart.Store(heapObjects(s[:]))
+	l.heapStart.Store(sampleUint(l.startS[1]))
 	l.probeT.Reset(probeEvery)
 }
 
