@@ -125,8 +125,12 @@ type Isolate struct {
 	builtins *builtins    // the guarded builtins, see builtins.go
 	lazy     *lazyGlobals // globals installed on first use, see lazy.go; nil if installed eagerly
 
-	mu  sync.Mutex // guards seq against the CPU watchdog
-	seq uint64     // turn counter; the watchdog interrupts only its own turn
+	mu       sync.Mutex    // guards seq and armed against the CPU watchdog
+	seq      uint64        // turn counter; the watchdog interrupts only its own turn
+	armed    uint64        // the turn the reusable watchdog timer is armed for, or 0
+	armedAt  time.Time     // when it was armed
+	armedFor time.Duration // and for how long
+	watch    *time.Timer
 }
 
 type pendingCall struct{ resolve, reject func(any) error }
@@ -257,24 +261,64 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 			return i.lim.end(err)
 		}
 	}
-	t := time.AfterFunc(i.cfg.Limits.CPU, func() {
+	stop := i.armWatchdog(seq)
+	err := protect(f)
+	if err != nil {
+		err = i.describe(err)
+	}
+	stop()
+	i.mu.Lock()
+	i.seq++
+	i.mu.Unlock()
+	i.rt.ClearInterrupt()
+	return i.lim.end(err)
+}
+
+// armWatchdog arranges for turn seq to be interrupted when its CPU limit
+// is up and returns what disarms it. The isolate's one timer is reused from
+// turn to turn; a turn started inside another (none does today) gets a
+// timer of its own.
+func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
+	fire := func(seq uint64) {
 		i.mu.Lock()
 		if i.seq == seq {
 			i.lim.expired.Store(true)
 			i.rt.Interrupt(ErrCPULimit)
 		}
 		i.mu.Unlock()
-	})
-	err := protect(f)
-	if err != nil {
-		err = i.describe(err)
 	}
-	t.Stop()
 	i.mu.Lock()
-	i.seq++
+	nested := i.armed != 0
+	if !nested {
+		i.armed, i.armedAt, i.armedFor = seq, time.Now(), i.cfg.Limits.CPU
+	}
 	i.mu.Unlock()
-	i.rt.ClearInterrupt()
-	return i.lim.end(err)
+	if nested {
+		t := time.AfterFunc(i.cfg.Limits.CPU, func() { fire(seq) })
+		return func() { t.Stop() }
+	}
+	if i.watch == nil {
+		i.watch = time.AfterFunc(i.cfg.Limits.CPU, func() {
+			i.mu.Lock()
+			armed := i.armed
+			// A firing meant for an earlier turn can arrive after the next
+			// turn armed the timer again: only a turn whose time is up
+			// is interrupted.
+			due := time.Since(i.armedAt) >= i.armedFor
+			i.mu.Unlock()
+			if armed != 0 && due {
+				fire(armed)
+			}
+		})
+	} else {
+		i.watch.Reset(i.cfg.Limits.CPU)
+	}
+	return func() {
+		i.watch.Stop()
+		i.mu.Lock()
+		i.armed = 0
+		i.mu.Unlock()
+	}
 }
 
 // protect recovers a Go panic from f into a *PanicError.
