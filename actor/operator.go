@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"cloister/mailbox"
+
 	proto "github.com/asynkron/protoactor-go/actor"
 )
 
@@ -158,6 +160,7 @@ func (n *Node) systemMessage(pid *proto.PID, msg any) {
 // script's inspect() export.
 type inspectRequest struct {
 	answer chan<- inspectAnswer
+	then   func(*mailbox.Envelope, error) // instead of answer, for a script's cap.inspect()
 }
 
 type inspectAnswer struct {
@@ -201,6 +204,10 @@ func (n *Node) Inspect(ctx context.Context, id uint64) ([]byte, error) {
 func (w *worker) operatorMessage(msg any) {
 	req, ok := msg.(*inspectRequest)
 	if !ok {
+		return
+	}
+	if req.then != nil {
+		w.inspectFor(req.then)
 		return
 	}
 	if w.iso == nil {

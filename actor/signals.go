@@ -3,9 +3,11 @@ package actor
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"cloister/capability"
 	"cloister/isolate"
+	"cloister/mailbox"
 )
 
 // Links, monitors and exit signals bind incarnations, as OTP binds pids: a
@@ -372,4 +374,52 @@ func (h *host) TrapExits(on bool) bool {
 	old := h.trapExits
 	h.trapExits = on
 	return old
+}
+
+// ErrInspectCapability refuses an inspect() answer that holds capabilities:
+// the inspect right shows state, it does not hand out authority.
+var ErrInspectCapability = errors.New("inspect: the answer holds capabilities, which inspect does not hand out")
+
+// Inspect implements isolate.Signaller: it asks the target worker, between
+// its turns, for the answer of its inspect() export.
+func (h *host) Inspect(c *capability.Capability) (uint64, error) {
+	t, err := h.proc.node.target(c, capability.Inspect, "inspect")
+	if err != nil {
+		return 0, err
+	}
+	if t.kind != KindWorker {
+		return 0, fmt.Errorf("inspect: %w", errNotWorker)
+	}
+	w := h.w()
+	w.nextID++
+	id, inc, proc := w.nextID, w.inc, w.proc
+	answer := func(env *mailbox.Envelope, err error) {
+		proc.tell(&reply{incarnation: inc, id: id, env: env, err: err})
+	}
+	t.tell(&inspectRequest{then: answer})
+	w.calls[id] = time.AfterFunc(isolate.DefaultCallTimeout, func() {
+		answer(nil, fmt.Errorf("%w: inspect after %v", isolate.ErrCallTimeout, isolate.DefaultCallTimeout))
+	})
+	return id, nil
+}
+
+// inspectFor runs inspect() for a script's cap.inspect() and hands on the
+// copy of the answer. A throw or an interrupt in inspect() is the asker's
+// error, not this incarnation's crash.
+func (w *worker) inspectFor(then func(*mailbox.Envelope, error)) {
+	if w.iso == nil {
+		then(nil, fmt.Errorf("%w: between incarnations", isolate.ErrNoProc))
+		return
+	}
+	env, err := w.iso.Inspect()
+	switch {
+	case err != nil:
+		then(nil, fmt.Errorf("inspect: %w", err))
+	case env == nil:
+		then(nil, ErrNoInspect)
+	case len(env.Caps()) > 0:
+		then(nil, ErrInspectCapability)
+	default:
+		then(env, nil)
+	}
 }

@@ -510,3 +510,39 @@ export function terminate(reason, ctx) { ctx.env.rec.send({ev: "terminate " + me
 		return nil
 	})
 }
+
+func TestInspect_NeedsTheRightAndCopiesTheState(t *testing.T) {
+	target := worker(t, "victim", `
+let n = 41;
+export function receive(msg, ctx) { n++; return n; }
+export function inspect(ctx) { return {n, self: msg()}; }
+function msg() { return "counter"; }`)
+	holder := worker(t, "holder", `
+export function receive() {}
+export function inspect(ctx) { return {mine: ctx.self}; }`)
+	asker := worker(t, "asker", `
+export async function receive(msg, ctx) {
+  const out = [];
+  for (const c of [ctx.env.peer, ctx.env.blind, ctx.env.holder]) {
+    try { const s = await c.inspect(); s.n = 0; out.push(JSON.stringify(s)); } catch (e) { out.push(e.name + ": " + e.message); }
+  }
+  return out;
+}`, peer(capability.Inspect), actor.GrantSpec{Name: "blind", To: "victim", Rights: capability.Send},
+		actor.GrantSpec{Name: "holder", To: "holder", Rights: capability.Inspect})
+	f := start(t, isolate.Limits{}, target, holder, asker)
+	f.mustCall("victim", map[string]any{})
+	got := f.mustCall("asker", map[string]any{}).([]any)
+	if got[0] != `{"n":0,"self":"counter"}` {
+		t.Errorf("inspect with the right: %v", got[0])
+	}
+	if !strings.HasPrefix(got[1].(string), "CapabilityError: inspect") {
+		t.Errorf("inspect without the right: %v", got[1])
+	}
+	if !strings.Contains(got[2].(string), "does not hand out") {
+		t.Errorf("inspect of a state holding a capability: %v", got[2])
+	}
+	// The copy was changed, not the state.
+	if n := f.mustCall("victim", map[string]any{}); fmt.Sprint(n) != "43" {
+		t.Errorf("victim counted %v after being inspected, want 43", n)
+	}
+}

@@ -29,7 +29,7 @@ type capHandle struct {
 var capHandleType = reflect.TypeOf((*capHandle)(nil))
 
 // handleMethods are the properties a handle has, in order.
-var handleMethods = []string{"send", "call", "attenuate", "monitor", "demonitor", "link", "unlink", "exit", "kill", "spawn"}
+var handleMethods = []string{"send", "call", "attenuate", "monitor", "demonitor", "link", "unlink", "exit", "kill", "spawn", "inspect"}
 
 func (h *capHandle) Get(key string) goja.Value {
 	if key == "rights" {

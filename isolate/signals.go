@@ -35,6 +35,10 @@ type Signaller interface {
 	// TrapExits sets whether exit signals arrive as notifications and
 	// returns the previous setting.
 	TrapExits(on bool) bool
+	// Inspect asks c's target for the answer of its inspect() export; the
+	// answer, or the failure, arrives through Isolate.SettleCall with the
+	// returned id.
+	Inspect(c *capability.Capability) (id uint64, err error)
 }
 
 // DenialReporter is a Host that wants to hear of every capability the
@@ -157,6 +161,18 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 				i.throw(err)
 			}
 			return goja.Undefined()
+		}
+	case "inspect":
+		return func(call goja.FunctionCall) goja.Value {
+			c := i.capOf(call.This, capability.Inspect, name)
+			id, err := i.signaller(name).Inspect(c)
+			p, resolve, reject := i.rt.NewPromise()
+			if err != nil {
+				_ = reject(i.newError(callErrorName(err), err.Error()))
+				return i.rt.ToValue(p)
+			}
+			i.calls[id] = pendingCall{resolve: resolve, reject: reject}
+			return i.rt.ToValue(p)
 		}
 	case "spawn":
 		return func(call goja.FunctionCall) goja.Value {
