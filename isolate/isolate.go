@@ -125,12 +125,18 @@ type Isolate struct {
 	builtins *builtins    // the guarded builtins, see builtins.go
 	lazy     *lazyGlobals // globals installed on first use, see lazy.go; nil if installed eagerly
 
-	mu       sync.Mutex    // guards seq and armed against the CPU watchdog
-	seq      uint64        // turn counter; the watchdog interrupts only its own turn
-	armed    uint64        // the turn the reusable watchdog timer is armed for, or 0
-	armedAt  time.Time     // when it was armed
-	armedFor time.Duration // and for how long
-	watch    *time.Timer
+	mu         sync.Mutex    // guards seq and armed against the CPU watchdog
+	seq        uint64        // turn counter; the watchdog interrupts only its own turn
+	armed      uint64        // the turn the reusable watchdog timer is armed for, or 0
+	armedAt    time.Time     // when it was armed
+	armedFor   time.Duration // and for how long
+	clock      threadClock   // the turn's CPU clock, when clocked
+	clocked    bool
+	turnStart  time.Time
+	cpuLimit   time.Duration // the turn's CPU time limit
+	cpuBase    time.Duration // the clock's reading at the last check; 0 before the first
+	cpuCharged time.Duration // CPU time charged to the turn up to cpuBase
+	watch      *time.Timer
 }
 
 type pendingCall struct{ resolve, reject func(any) error }
@@ -277,47 +283,101 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 // armWatchdog arranges for turn seq to be interrupted when its CPU limit
 // is up and returns what disarms it. The isolate's one timer is reused from
 // turn to turn; a turn started inside another (none does today) gets a
-// timer of its own.
+// timer of its own, on wall time.
+//
+// Where the turn's thread has a readable CPU clock (Linux), the limit is
+// CPU time: the timer first fires after cpuCheckpoint of wall time, which
+// is charged in full, and from then on the thread's clock decides; a turn
+// that waited for a CPU, or sat out a pause another tenant caused, gets the
+// rest of its time. Elsewhere the limit is wall time.
 func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
-	fire := func(seq uint64) {
-		i.mu.Lock()
-		if i.seq == seq {
-			i.lim.expired.Store(true)
-			i.rt.Interrupt(ErrCPULimit)
-		}
-		i.mu.Unlock()
-	}
+	limit := i.cfg.Limits.CPU
 	i.mu.Lock()
 	nested := i.armed != 0
-	if !nested {
-		i.armed, i.armedAt, i.armedFor = seq, time.Now(), i.cfg.Limits.CPU
-	}
 	i.mu.Unlock()
 	if nested {
-		t := time.AfterFunc(i.cfg.Limits.CPU, func() { fire(seq) })
+		t := time.AfterFunc(limit, func() { i.interruptTurn(seq) })
 		return func() { t.Stop() }
 	}
-	if i.watch == nil {
-		i.watch = time.AfterFunc(i.cfg.Limits.CPU, func() {
-			i.mu.Lock()
-			armed := i.armed
-			// A firing meant for an earlier turn can arrive after the next
-			// turn armed the timer again: only a turn whose time is up
-			// is interrupted.
-			due := time.Since(i.armedAt) >= i.armedFor
-			i.mu.Unlock()
-			if armed != 0 && due {
-				fire(armed)
-			}
-		})
-	} else {
-		i.watch.Reset(i.cfg.Limits.CPU)
+	clock, clocked := startThreadClock()
+	first := limit
+	if clocked && cpuCheckpoint < limit {
+		first = cpuCheckpoint
 	}
+	now := time.Now()
+	i.mu.Lock()
+	i.armed, i.armedAt, i.armedFor = seq, now, first
+	i.turnStart, i.clock, i.clocked, i.cpuLimit, i.cpuBase, i.cpuCharged = now, clock, clocked, limit, 0, 0
+	if i.watch == nil {
+		i.watch = time.AfterFunc(first, i.watchdog) // under mu: it may fire before the assignment
+	} else {
+		i.watch.Reset(first)
+	}
+	i.mu.Unlock()
 	return func() {
-		i.watch.Stop()
 		i.mu.Lock()
 		i.armed = 0
 		i.mu.Unlock()
+		i.watch.Stop()
+		if clocked {
+			clock.stop()
+		}
+	}
+}
+
+// cpuCheckpoint is when the watchdog first reads a turn's CPU clock.
+const cpuCheckpoint = time.Millisecond
+
+// watchdog is the reusable timer's function.
+func (i *Isolate) watchdog() {
+	i.mu.Lock()
+	armed := i.armed
+	// A firing meant for an earlier turn can arrive after the next turn
+	// armed the timer again: only a turn whose time is up is looked at.
+	due := armed != 0 && time.Since(i.armedAt) >= i.armedFor
+	clock, clocked := i.clock, i.clocked
+	i.mu.Unlock()
+	if !due {
+		return
+	}
+	if !clocked {
+		i.interruptTurn(armed)
+		return
+	}
+	cpu, ok := clock.read()
+	if !ok {
+		i.interruptTurn(armed)
+		return
+	}
+	i.mu.Lock()
+	if i.armed != armed {
+		i.mu.Unlock()
+		return
+	}
+	if i.cpuBase == 0 {
+		i.cpuCharged = time.Since(i.turnStart) // the wall time so far bounds the CPU time
+	} else {
+		i.cpuCharged += cpu - i.cpuBase
+	}
+	i.cpuBase = cpu
+	left := i.cpuLimit - i.cpuCharged
+	if left > 0 {
+		i.armedAt, i.armedFor = time.Now(), left
+		i.watch.Reset(left)
+	}
+	i.mu.Unlock()
+	if left <= 0 {
+		i.interruptTurn(armed)
+	}
+}
+
+// interruptTurn interrupts turn seq if it is still running.
+func (i *Isolate) interruptTurn(seq uint64) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.seq == seq {
+		i.lim.expired.Store(true)
+		i.rt.Interrupt(ErrCPULimit)
 	}
 }
 
