@@ -29,6 +29,7 @@ func (g *group) Receive(c proto.Context) {
 	case *proto.Terminated:
 		g.forget(m.Who)
 	case *proto.Started:
+		p.pid.Store(c.Self()) // before any child can ask for it
 		g.inc = p.incarnation.Add(1)
 		g.failure = ""
 		p.endHint.Store(nil)
@@ -50,7 +51,8 @@ func (g *group) Receive(c proto.Context) {
 			if err != nil {
 				panic(&Crash{Path: ch.path, Reason: "error", Err: fmt.Errorf("spawn %q: %w", ch.path, err), Time: time.Now()})
 			}
-			if ch.pid.Swap(pid) == nil {
+			ch.pid.Store(pid)
+			if ch.counted.CompareAndSwap(false, true) {
 				p.node.markSpawned()
 			}
 			if err := ch.awaitReady(ready); err != nil && p.node.starting() {

@@ -62,6 +62,7 @@ type Process struct {
 	handledEnd uint64     // the last incarnation whose end its supervisor acted on; supervisor's goroutine only
 
 	pid         atomic.Pointer[proto.PID]
+	counted     atomic.Bool // counted as spawned for the node's start
 	status      atomic.Int32
 	incarnation atomic.Uint64
 	restarts    atomic.Uint64

@@ -43,6 +43,9 @@ func newWorker(p *Process) proto.Actor {
 func (w *worker) Receive(c proto.Context) {
 	switch m := c.Message().(type) {
 	case *proto.Started:
+		// The supervisor stores the PID once SpawnNamed returns, which can be
+		// after init has run: a timer or a self-send in init needs it now.
+		w.proc.pid.Store(c.Self())
 		if w.proc.retired() {
 			w.proc.signalReady(nil) // its supervisor must not wait for it
 			return                  // stopped by the operator; a racing restart must not revive it
