@@ -214,7 +214,7 @@ func (w *worker) operatorMessage(msg any) {
 		req.answer <- inspectAnswer{err: fmt.Errorf("%w: no running incarnation", ErrConflict)}
 		return
 	}
-	env, err := w.iso.Inspect()
+	env, err := w.runInspect()
 	switch {
 	case err != nil:
 		req.answer <- inspectAnswer{err: err}

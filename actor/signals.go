@@ -376,6 +376,16 @@ func (h *host) TrapExits(on bool) bool {
 	return old
 }
 
+var errInspectFromInspect = errors.New("inspect: cannot be called from inside inspect()")
+
+// runInspect runs the script's inspect(), during which it may not inspect
+// others.
+func (w *worker) runInspect() (*mailbox.Envelope, error) {
+	w.inspecting = true
+	defer func() { w.inspecting = false }()
+	return w.iso.Inspect()
+}
+
 // ErrInspectCapability refuses an inspect() answer that holds capabilities:
 // the inspect right shows state, it does not hand out authority.
 var ErrInspectCapability = errors.New("inspect: the answer holds capabilities, which inspect does not hand out")
@@ -383,6 +393,10 @@ var ErrInspectCapability = errors.New("inspect: the answer holds capabilities, w
 // Inspect implements isolate.Signaller: it asks the target worker, between
 // its turns, for the answer of its inspect() export.
 func (h *host) Inspect(c *capability.Capability) (uint64, error) {
+	if h.inspecting {
+		// inspect() asking for another inspect() would chain without end.
+		return 0, errInspectFromInspect
+	}
 	t, err := h.proc.node.target(c, capability.Inspect, "inspect")
 	if err != nil {
 		return 0, err
@@ -411,7 +425,7 @@ func (w *worker) inspectFor(then func(*mailbox.Envelope, error)) {
 		then(nil, fmt.Errorf("%w: between incarnations", isolate.ErrNoProc))
 		return
 	}
-	env, err := w.iso.Inspect()
+	env, err := w.runInspect()
 	switch {
 	case err != nil:
 		then(nil, fmt.Errorf("inspect: %w", err))

@@ -30,8 +30,9 @@ type worker struct {
 	calls   map[uint64]*time.Timer // outgoing calls awaiting a reply, with their timeouts
 	started bool
 
-	trapExits bool   // exit signals arrive as notifications
-	endReason string // why the incarnation ended, once it has
+	trapExits  bool   // exit signals arrive as notifications
+	inspecting bool   // inspect() is running
+	endReason  string // why the incarnation ended, once it has
 }
 
 func newWorker(p *Process) proto.Actor {

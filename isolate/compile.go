@@ -64,8 +64,11 @@ func Compile(name string, src []byte) (*Script, error) {
 		Charset:     api.CharsetUTF8,
 		Outfile:     "out.js",
 		TsconfigRaw: "{}", // never read a tsconfig.json from the host
-		Write:       false,
-		LogLevel:    api.LogLevelSilent,
+		// Legal comments stay where they are: esbuild would otherwise move
+		// them after the export clause that exportsObject rewrites.
+		LegalComments: api.LegalCommentsInline,
+		Write:         false,
+		LogLevel:      api.LogLevelSilent,
 	})
 	if len(res.Errors) > 0 {
 		return nil, compileErrorFrom(name, res.Errors[0])
@@ -102,29 +105,26 @@ func Compile(name string, src []byte) (*Script, error) {
 	return &Script{path: name, prog: prog}, nil
 }
 
-// exportClause is the statement esbuild ends a bundled ES module with:
-// export { local, local as exported, ... };
-var exportClause = regexp.MustCompile(`\nexport \{([^{}]*)\};`)
+// exportClause is the statement esbuild ends a bundled ES module with,
+// when it exports anything: export { local, local as exported, ... };
+var exportClause = regexp.MustCompile(`\nexport \{([^{}]*)\};\s*$`)
 
-// exportsPart is one entry of the clause.
-var exportsPart = regexp.MustCompile(`^([\p{L}_$][\p{L}\p{N}_$]*)(?: as ([\p{L}_$][\p{L}\p{N}_$]*))?$`)
+// exportsPart is one entry of the clause: identifiers as esbuild writes
+// them, which hold no space, quote or punctuation.
+var exportsPart = regexp.MustCompile(`^(` + identChars + `)(?:\s+as\s+(` + identChars + `))?$`)
 
-// exportsObject turns the export clause of esbuild's output into a return
-// of a plain object and closes the module function the banner opened. Only the part after the last statement of
-// the script changes, so the source map still holds.
+const identChars = "[^\\s,'\"`{}()\\[\\];:=+\\-*/%<>!&|^~?.@#\\\\]+"
+
+// exportsObject turns the export clause that ends esbuild's output into a
+// return of a plain object and closes the module function the banner
+// opened. The object has no prototype and only own data properties
+// (computed keys: a "__proto__" export is a property like any other), so
+// looking up the handlers runs no script code. Only the text after the
+// module's last statement changes, so the source map still holds.
 func exportsObject(code string) (string, error) {
-	end := strings.LastIndex(code, "\n//# sourceMappingURL=")
-	if end < 0 {
-		end = len(code)
-	}
-	body, tail := code[:end], code[end:]
 	var props []string
-	if locs := exportClause.FindAllStringSubmatchIndex(body, -1); len(locs) > 0 {
-		loc := locs[len(locs)-1]
-		if strings.TrimSpace(body[loc[1]:]) != "" {
-			return "", errors.New("unexpected code after the module's exports")
-		}
-		for _, part := range strings.Split(body[loc[2]:loc[3]], ",") {
+	if loc := exportClause.FindStringSubmatchIndex(code); loc != nil {
+		for _, part := range strings.Split(code[loc[2]:loc[3]], ",") {
 			part = strings.TrimSpace(part)
 			if part == "" {
 				continue
@@ -137,12 +137,12 @@ func exportsObject(code string) (string, error) {
 			if exported == "" {
 				exported = local
 			}
-			props = append(props, fmt.Sprintf("%q: %s", exported, local))
+			props = append(props, fmt.Sprintf("[%q]: %s", exported, local))
 		}
-		body = body[:loc[0]+1]
+		code = code[:loc[0]+1]
 	}
-	body = strings.TrimRight(body, "\n") + "\n"
-	return body + "return {" + strings.Join(props, ", ") + "};\n})" + tail, nil
+	code = strings.TrimRight(code, "\n") + "\n"
+	return code + "return {" + strings.Join(append([]string{"__proto__: null"}, props...), ", ") + "};\n})", nil
 }
 
 // noImports refuses every import: an actor runs only the file the operator

@@ -267,12 +267,15 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 			return i.lim.end(err)
 		}
 	}
-	stop := i.armWatchdog(seq)
-	err := protect(f)
-	if err != nil {
-		err = i.describe(err)
-	}
-	stop()
+	err := func() error {
+		stop := i.armWatchdog(seq)
+		defer stop() // unlocks the thread whatever happens
+		err := protect(f)
+		if err != nil {
+			err = i.describe(err)
+		}
+		return err
+	}()
 	i.mu.Lock()
 	i.seq++
 	i.mu.Unlock()
@@ -369,6 +372,25 @@ func (i *Isolate) watchdog() {
 	if left <= 0 {
 		i.interruptTurn(armed)
 	}
+}
+
+// turnTimeLeft is what the running turn has left of its CPU limit, as the
+// watchdog counts it: CPU time where the thread's clock is read, wall time
+// since the turn started (after its message was decoded) before that.
+func (i *Isolate) turnTimeLeft() time.Duration {
+	i.mu.Lock()
+	armed, clocked, clock, start := i.armed, i.clocked, i.clock, i.turnStart
+	limit, base, charged := i.cpuLimit, i.cpuBase, i.cpuCharged
+	i.mu.Unlock()
+	if armed == 0 {
+		return i.cfg.Limits.CPU
+	}
+	if clocked && base != 0 {
+		if now, ok := clock.read(); ok {
+			return limit - charged - (now - base)
+		}
+	}
+	return limit - time.Since(start)
 }
 
 // interruptTurn interrupts turn seq if it is still running.

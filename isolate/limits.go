@@ -235,7 +235,7 @@ func (l *limiter) checkCPU() {
 
 // remaining is how long the current turn may still run.
 func (l *limiter) remaining() time.Duration {
-	return l.iso.cfg.Limits.CPU - time.Since(l.start)
+	return l.iso.turnTimeLeft()
 }
 
 // MemoryUsage measures the heap the isolate holds now, in bytes: every
