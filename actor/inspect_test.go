@@ -1,4 +1,3 @@
-
 package actor_test
 
 import (

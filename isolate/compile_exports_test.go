@@ -1,4 +1,3 @@
-
 package isolate_test
 
 // Regression tests for the export rewrite (exportsObject).
@@ -9,7 +8,6 @@ import (
 
 	"cloister/isolate"
 )
-
 
 // export { x as __proto__ } is an export named "__proto__" in ES modules:
 // it must be a property of the exports object, not its prototype, so no
