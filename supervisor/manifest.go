@@ -81,6 +81,8 @@ type Limits struct {
 	MessageBytes Size     `yaml:"message_bytes"`
 	Timers       int      `yaml:"timers"`
 	Children     int      `yaml:"children"`
+	Processes    int      `yaml:"processes"`  // node-wide: only under defaults
+	CallDepth    int      `yaml:"call_depth"` // node-wide: only under defaults
 	line         int
 }
 
@@ -335,7 +337,15 @@ func decodeChild(n *yaml.Node, parent, where string, root bool, c *Child) error 
 			c.Args = *v
 			return nil
 		},
-		"limits": func(v *yaml.Node) error { return decodeLimits(v, where+": limits", &c.Limits) },
+		"limits": func(v *yaml.Node) error {
+			if err := decodeLimits(v, where+": limits", &c.Limits); err != nil {
+				return err
+			}
+			if c.Limits.Processes != 0 || c.Limits.CallDepth != 0 {
+				return fmt.Errorf("%slimits: processes and call_depth are node-wide: set them under defaults: limits", at(resolve(v).Line, where))
+			}
+			return nil
+		},
 		"grants": func(v *yaml.Node) error {
 			ps, err := pairs(v, where+": grants")
 			if err != nil {
@@ -401,7 +411,8 @@ func decodeLimits(n *yaml.Node, where string, l *Limits) error {
 		name string
 		v    int
 		max  int
-	}{{"stack", l.Stack, 100_000}, {"mailbox", l.Mailbox, 10_000_000}, {"timers", l.Timers, 1_000_000}, {"children", l.Children, 1_000_000}} {
+	}{{"stack", l.Stack, 100_000}, {"mailbox", l.Mailbox, 10_000_000}, {"timers", l.Timers, 1_000_000}, {"children", l.Children, 1_000_000},
+		{"processes", l.Processes, 100_000_000}, {"call_depth", l.CallDepth, 100_000}} {
 		if f.v < 0 || f.v > f.max {
 			return fmt.Errorf("%s%s: %d is out of range (0 to %d; 0 takes the default)", at(lines[f.name], where), f.name, f.v, f.max)
 		}
@@ -679,6 +690,12 @@ func (m *Manifest) checkGrants(c *Child, paths map[string]bool) error {
 
 // Limits returns the node-wide default limits.
 func (m *Manifest) Limits() isolate.Limits { return m.Defaults.Limits.isolate() }
+
+// NodeLimits returns the node-wide bounds on processes and on call depth;
+// zero takes the node's defaults.
+func (m *Manifest) NodeLimits() (processes, callDepth int) {
+	return m.Defaults.Limits.Processes, m.Defaults.Limits.CallDepth
+}
 
 // MailboxLimits returns the node-wide default mailbox limits.
 func (m *Manifest) MailboxLimits() mailbox.Limits { return m.Defaults.Limits.mailbox() }

@@ -643,3 +643,21 @@ root:
 		t.Errorf("bad overflow policy: %v, want an error naming mailbox_overflow and line 6", err)
 	}
 }
+
+func TestManifest_NodeLimits(t *testing.T) {
+	m, err := supervisor.Parse([]byte("defaults:\n  limits: {processes: 500, call_depth: 8}\nroot:\n  strategy: one_for_one\n  children:\n    - name: a\n      script: w.js\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, d := m.NodeLimits(); p != 500 || d != 8 {
+		t.Fatalf("NodeLimits = %d, %d", p, d)
+	}
+	_, err = supervisor.Parse([]byte("root:\n  strategy: one_for_one\n  children:\n    - name: a\n      script: w.js\n      limits: {call_depth: 3}\n"))
+	if err == nil || !strings.Contains(err.Error(), "node-wide") || !strings.Contains(err.Error(), "line 6") {
+		t.Fatalf("call_depth on a child: %v, want a node-wide error on line 6", err)
+	}
+	_, err = supervisor.Parse([]byte("defaults:\n  limits: {processes: -1}\nroot:\n  strategy: one_for_one\n"))
+	if err == nil || !strings.Contains(err.Error(), "processes") {
+		t.Fatalf("negative processes: %v", err)
+	}
+}

@@ -39,7 +39,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
 
-	spec, limits, addr, err := loadTarget(fs.Arg(0))
+	spec, opts, addr, err := loadTarget(fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer dbg.ln.Close()
 	}
-	node, err := actor.NewNode(actor.Options{Logger: log, Limits: limits})
+	opts.Logger = log
+	node, err := actor.NewNode(opts)
 	if err != nil {
 		return err
 	}
@@ -96,20 +97,22 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // loadTarget reads a manifest, or wraps a single script in a one_for_one root.
-func loadTarget(path string) (actor.ChildSpec, isolate.Limits, string, error) {
+func loadTarget(path string) (actor.ChildSpec, actor.Options, string, error) {
 	comp := isolate.NewCompiler()
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".yaml", ".yml":
 		m, err := supervisor.Load(path)
 		if err != nil {
-			return actor.ChildSpec{}, isolate.Limits{}, "", err
+			return actor.ChildSpec{}, actor.Options{}, "", err
 		}
 		spec, err := m.Spec(comp)
-		return spec, m.Limits(), m.Debug, err
+		processes, callDepth := m.NodeLimits()
+		opts := actor.Options{Limits: m.Limits(), MaxProcesses: processes, MaxCallDepth: callDepth}
+		return spec, opts, m.Debug, err
 	}
 	s, err := comp.Load(path)
 	if err != nil {
-		return actor.ChildSpec{}, isolate.Limits{}, "", err
+		return actor.ChildSpec{}, actor.Options{}, "", err
 	}
 	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	root := actor.ChildSpec{
@@ -117,7 +120,7 @@ func loadTarget(path string) (actor.ChildSpec, isolate.Limits, string, error) {
 		Strategy: supervisor.NewOneForOne(supervisor.DefaultIntensity, supervisor.DefaultPeriod),
 		Children: []actor.ChildSpec{{Name: name, Script: s}},
 	}
-	return root, isolate.Limits{}, "", nil
+	return root, actor.Options{}, "", nil
 }
 
 // envDebugToken names the environment variable that may hold the debug token.
