@@ -12,7 +12,6 @@ import (
 	"cloister/mailbox"
 
 	"github.com/dop251/goja"
-	"github.com/dop251/goja/parser"
 )
 
 // Limits bound one incarnation. Zero fields take the defaults below.
@@ -156,28 +155,15 @@ type pendingTurn struct {
 // module body run under the CPU limit. It does not call init.
 func New(s *Script, cfg Config) (*Isolate, error) {
 	cfg.Limits = cfg.Limits.WithDefaults()
-	i := &Isolate{
-		cfg:    cfg,
-		rt:     goja.New(),
-		calls:  make(map[uint64]pendingCall),
-		timers: make(map[uint64]timer),
+	i, err := takeBlank()
+	if err != nil {
+		return nil, fmt.Errorf("%s: set up the isolate: %w", cfg.Name, err)
 	}
+	i.cfg = cfg
 	i.rt.SetMaxCallStackSize(cfg.Limits.Stack)
-	// goja's default loader would read a file named in a sourceMappingURL
-	// comment of eval'd code.
-	i.rt.SetParserOptions(parser.WithDisableSourceMaps)
-	i.lim = newLimiter(i, s.prog)
+	i.lim.bind(cfg.Limits.Memory, s.prog)
 	var exports goja.Value
-	// The host's own setup is not the script's time: only the module body
-	// runs under the CPU limit.
-	err := protect(func() error {
-		i.setupLazy()
-		if err := i.installGlobals(); err != nil {
-			return err
-		}
-		if err := i.installBuiltins(); err != nil {
-			return err
-		}
+	err = protect(func() error {
 		i.ctx = i.newContext()
 		return nil
 	})

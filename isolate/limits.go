@@ -88,8 +88,14 @@ var (
 	turnEpoch    atomic.Uint64
 )
 
-func newLimiter(i *Isolate, prog *goja.Program) *limiter {
-	l := &limiter{iso: i, limit: i.cfg.Limits.Memory, shared: sharedAllocs(prog)}
+// bind sets the limit and the script whose compiled program every isolate
+// of it shares, once the isolate is given to a process.
+func (l *limiter) bind(limit int64, prog *goja.Program) {
+	l.limit, l.shared = limit, sharedAllocs(prog)
+}
+
+func newLimiter(i *Isolate) *limiter {
+	l := &limiter{iso: i}
 	l.sample[0].Name = "/gc/heap/allocs:bytes"
 	l.probeS[0].Name = "/memory/classes/heap/objects:bytes"
 	l.startS[0].Name, l.startS[1].Name = l.sample[0].Name, l.probeS[0].Name

@@ -1,0 +1,67 @@
+package isolate
+
+import (
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
+)
+
+// Blank isolates are runtimes with the globals, guarded builtins and
+// deferred globals installed but no script, host or limits: the part of
+// New that does not depend on the process. A few wait ready in a pool, made
+// on other goroutines, so a spawn or a restart only binds one to its
+// process and runs the module. Each is used once; none is ever shared.
+
+// blankPool holds the ready blank isolates.
+var blankPool = make(chan *Isolate, 4)
+
+// takeBlank returns a ready blank isolate, or makes one now, and starts
+// making its replacement.
+func takeBlank() (*Isolate, error) {
+	go refillBlank()
+	select {
+	case i := <-blankPool:
+		return i, nil
+	default:
+		return newBlank()
+	}
+}
+
+// refillBlank adds one blank isolate to the pool if it has room.
+func refillBlank() {
+	if len(blankPool) == cap(blankPool) {
+		return
+	}
+	i, err := newBlank()
+	if err != nil {
+		return
+	}
+	select {
+	case blankPool <- i:
+	default:
+	}
+}
+
+func newBlank() (*Isolate, error) {
+	i := &Isolate{
+		rt:     goja.New(),
+		calls:  make(map[uint64]pendingCall),
+		timers: make(map[uint64]timer),
+	}
+	// goja's default loader would read a file named in a sourceMappingURL
+	// comment of eval'd code.
+	i.rt.SetParserOptions(parser.WithDisableSourceMaps)
+	i.lim = newLimiter(i)
+	// The host's own setup is not the script's time: only the module body
+	// runs under the CPU limit.
+	err := protect(func() error {
+		i.setupLazy()
+		if err := i.installGlobals(); err != nil {
+			return err
+		}
+		return i.installBuiltins()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return i, nil
+}
