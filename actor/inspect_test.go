@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"cloister/actor"
+	"cloister/capability"
 	"cloister/isolate"
 )
 
@@ -26,5 +28,29 @@ export function inspect(ctx) { n++; ctx.self.inspect().catch(() => {}); return n
 	m := f.mustCall("loop", map[string]any{})
 	if fmt.Sprint(n) != fmt.Sprint(m) {
 		t.Fatalf("inspect() ran %v times, then %v times 300ms later: a self-inspect chain never ends (no call-depth limit)", n, m)
+	}
+}
+
+func TestHeld_ListsReceivedCapabilities(t *testing.T) {
+	holder := worker(t, "holder", `
+let kept = [];
+export function receive(msg, ctx) { if (msg.cap) kept.push(msg.cap); if (msg.op === "revoke") kept.push(ctx.revocable(ctx.self).cap); }`)
+	giver := worker(t, "giver", `
+export function receive(msg, ctx) { ctx.env.holder.send({cap: ctx.env.victim.attenuate(["send"])}); return "ok"; }`,
+		actor.GrantSpec{Name: "holder", To: "holder", Rights: capability.Send},
+		actor.GrantSpec{Name: "victim", To: "victim", Rights: capability.Send | capability.Monitor})
+	f := start(t, isolate.Limits{}, worker(t, "victim", victimJS), holder, giver)
+	f.mustCall("giver", map[string]any{})
+	var got []actor.Held
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		got = f.proc("holder").Held()
+		if len(got) < 2 {
+			return fmt.Errorf("holder holds %v", got)
+		}
+		return nil
+	})
+	last := got[len(got)-1]
+	if last.Name != "" || last.Target != "victim" || fmt.Sprint(last.Rights) != "[send]" {
+		t.Fatalf("received capability listed as %+v, want send on victim", last)
 	}
 }

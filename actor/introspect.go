@@ -37,25 +37,36 @@ func (p *Process) Strategy() string {
 // Held is a capability a process holds from its manifest: the name it has in
 // ctx.env, the path of its target and its rights.
 type Held struct {
-	Name   string
-	Target string
-	Rights []string
+	Name    string // self, a grant's name, or "" for one received or made
+	Target  string
+	Rights  []string
+	Revoked bool
 }
 
-// Held lists the capabilities granted to p in the manifest, in ctx.env
-// order, with ctx.self first. Capabilities that reached the process in
-// messages live in its isolate's c-list and are not listed.
+// Held lists the capabilities p holds: ctx.self, the manifest's grants in
+// ctx.env order, then those its running incarnation has received in
+// messages or made (attenuate, revocable), oldest first, up to a bound.
+// A script may have dropped some of the last kind since.
 func (p *Process) Held() []Held {
 	if p.kind != KindWorker {
 		return nil
 	}
 	out := []Held{{Name: "self", Target: p.path, Rights: capability.All.Names()}}
-	for _, g := range p.grants {
-		h := Held{Name: g.Name, Rights: g.Cap.Rights().Names()}
-		if t, ok := g.Cap.Target().(*Process); ok {
+	held := func(name string, c *capability.Capability) Held {
+		h := Held{Name: name, Rights: c.Rights().Names(), Revoked: c.Check(0, "") != nil}
+		if t, ok := c.Target().(*Process); ok {
 			h.Target = t.path
 		}
-		out = append(out, h)
+		return h
+	}
+	for _, g := range p.grants {
+		out = append(out, held(g.Name, g.Cap))
+	}
+	if iso := p.liveIso.Load(); iso != nil {
+		received, _ := iso.Received()
+		for _, c := range received {
+			out = append(out, held("", c))
+		}
 	}
 	return out
 }

@@ -62,7 +62,8 @@ type Process struct {
 	handledEnd uint64     // the last incarnation whose end its supervisor acted on; supervisor's goroutine only
 
 	pid         atomic.Pointer[proto.PID]
-	counted     atomic.Bool // counted as spawned for the node's start
+	counted     atomic.Bool                     // counted as spawned for the node's start
+	liveIso     atomic.Pointer[isolate.Isolate] // the running incarnation's, for operators
 	status      atomic.Int32
 	incarnation atomic.Uint64
 	restarts    atomic.Uint64

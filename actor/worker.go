@@ -137,6 +137,7 @@ func (w *worker) start() {
 		w.fail(nil, crashReason(err), err)
 	}
 	w.iso = iso
+	p.liveIso.Store(iso)
 	w.started = true
 	p.begin(w.inc)
 	p.setStatus(StatusRunning)
@@ -321,6 +322,7 @@ func (w *worker) close() {
 		w.current = nil
 	}
 	if w.iso != nil {
+		w.proc.liveIso.CompareAndSwap(w.iso, nil)
 		w.iso.Close()
 		w.iso = nil
 	}

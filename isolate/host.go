@@ -169,6 +169,7 @@ func (i *Isolate) method(name string) goja.Value {
 			if err != nil {
 				panic(i.newError("CapabilityError", err.Error()))
 			}
+			i.clist.add(sub)
 			return i.handle(sub)
 		}
 	case "toString":
@@ -277,6 +278,7 @@ func (i *Isolate) newContext() *goja.Object {
 	ro("revocable", i.fn("revocable", func(call goja.FunctionCall) goja.Value {
 		c := i.capOf(call.Argument(0), 0, "revocable")
 		fwd, rv := c.Revocable()
+		i.clist.add(fwd)
 		out := rt.NewObject()
 		_ = out.Set("cap", i.handle(fwd))
 		_ = out.Set("revoke", i.fn("revoke", func(goja.FunctionCall) goja.Value {

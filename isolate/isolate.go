@@ -120,6 +120,7 @@ type Isolate struct {
 	closed  bool
 	lim     *limiter     // CPU and memory accounting, see limits.go
 	sig     *signalState // monitors and notifications
+	clist   clist        // capabilities received or made, for operators
 
 	builtins *builtins    // the guarded builtins, see builtins.go
 	lazy     *lazyGlobals // globals installed on first use, see lazy.go; nil if installed eagerly
@@ -716,6 +717,7 @@ func (i *Isolate) decode(env *mailbox.Envelope) (goja.Value, error) {
 			if int(idx) >= len(caps) {
 				return nil, fmt.Errorf("capability index %d out of range", idx)
 			}
+			i.clist.add(caps[idx])
 			return i.handle(caps[idx]), nil
 		})
 }

@@ -75,11 +75,13 @@ type Counters struct {
 	Handled uint64 `json:"handled"`
 }
 
-// Capability is one capability a process holds.
+// Capability is one capability a process holds: self, a grant (by name),
+// or one received in a message or made by the script (no name).
 type Capability struct {
-	Name   string   `json:"name"`
-	Target string   `json:"target"`
-	Rights []string `json:"rights"`
+	Name    string   `json:"name"`
+	Target  string   `json:"target"`
+	Rights  []string `json:"rights"`
+	Revoked bool     `json:"revoked,omitempty"`
 }
 
 // Crash is one crash report, newest last.
@@ -120,7 +122,7 @@ func Details(p *actor.Process) *Detail {
 		d.Limits = &Limits{CPU: l.CPU.String(), Stack: l.Stack, MessageBytes: l.MessageBytes, Timers: l.Timers}
 	}
 	for _, h := range p.Held() {
-		d.Capabilities = append(d.Capabilities, Capability{Name: h.Name, Target: h.Target, Rights: h.Rights})
+		d.Capabilities = append(d.Capabilities, Capability{Name: h.Name, Target: h.Target, Rights: h.Rights, Revoked: h.Revoked})
 	}
 	for _, c := range p.Crashes() {
 		out := Crash{Incarnation: c.Incarnation, Reason: c.Reason, Stack: c.Stack,
