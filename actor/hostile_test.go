@@ -532,7 +532,7 @@ var hostileCases = map[string]hostileCase{
 }
 
 func TestHostile(t *testing.T) {
-	scripts, err := filepath.Glob("../testdata/hostile/*.[jt]s")
+	scripts, err := filepath.Glob(filepath.Join(hostileDir, "*.[jt]s"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -557,11 +557,21 @@ func TestHostile(t *testing.T) {
 	}
 }
 
+// compileFile compiles a script of testdata/hostile; an attack script
+// (not one of support/) goes behind the prelude they all share,
+// support/prelude.js.
 func compileFile(t *testing.T, path string) *isolate.Script {
 	t.Helper()
 	src, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if filepath.Dir(path) == filepath.Clean(hostileDir) {
+		prelude, err := os.ReadFile(filepath.Join(hostileDir, "support", "prelude.js"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(append(prelude, '\n'), src...)
 	}
 	s, err := isolate.Compile(filepath.Base(path), src)
 	if err != nil {
@@ -708,3 +718,6 @@ func observed(got, want string) bool {
 	}
 	return false
 }
+
+// hostileDir holds the attack scripts.
+const hostileDir = "../testdata/hostile"
