@@ -78,6 +78,17 @@ func (n *Node) operatorTarget(id uint64) (*Process, *proto.PID, error) {
 // asked for; the process's status tells when it is done. Safe for
 // concurrent use.
 func (n *Node) Stop(id uint64) error {
+	return n.operate(id, "stop", func(p *Process, pid *proto.PID, st *operatorState) error {
+		st.stopped = true
+		n.log.Info("operator stop", keyProcess, p.path)
+		n.system.Root.Stop(pid)
+		return nil
+	})
+}
+
+// operate runs an operator action on the process with the given id, one
+// at a time per process, if the process's state allows it.
+func (n *Node) operate(id uint64, op string, act func(*Process, *proto.PID, *operatorState) error) error {
 	p, pid, err := n.operatorTarget(id)
 	if err != nil {
 		return err
@@ -85,13 +96,10 @@ func (n *Node) Stop(id uint64) error {
 	st := &p.ops
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := p.operable(st, "stop"); err != nil {
+	if err := p.operable(st, op); err != nil {
 		return err
 	}
-	st.stopped = true
-	n.log.Info("operator stop", keyProcess, p.path)
-	n.system.Root.Stop(pid)
-	return nil
+	return act(p, pid, st)
 }
 
 // Kill ends the current incarnation of the process with the given id with
@@ -100,31 +108,23 @@ func (n *Node) Stop(id uint64) error {
 // restart towards its intensity. Safe for concurrent use: while a kill or
 // restart of an incarnation is pending, another returns ErrConflict.
 func (n *Node) Kill(id uint64) error {
-	p, pid, err := n.operatorTarget(id)
-	if err != nil {
-		return err
-	}
-	st := &p.ops
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := p.operable(st, "kill"); err != nil {
-		return err
-	}
-	parent := p.parent.pid.Load()
-	if parent == nil {
-		return fmt.Errorf("kill %q: %w: its supervisor is not spawned", p.path, ErrConflict)
-	}
-	inc := p.Incarnation()
-	st.pending = inc
-	n.log.Info("operator kill", keyProcess, p.path, keyIncarnation, inc)
-	cr := &Crash{Path: p.path, Incarnation: inc, Reason: ReasonKilled, Err: errors.New("killed by the operator"), Time: time.Now()}
-	killed := ReasonKilled
-	p.endHint.Store(&killed) // monitors and links see "killed", not a restart's "shutdown"
-	// The same report a crashing actor makes to its supervisor, which
-	// decides and restarts the child with a system message: it overtakes
-	// whatever is queued in the child's mailbox.
-	n.systemMessage(parent, &proto.Failure{Who: pid, Reason: cr, RestartStats: proto.NewRestartStatistics()})
-	return nil
+	return n.operate(id, "kill", func(p *Process, pid *proto.PID, st *operatorState) error {
+		parent := p.parent.pid.Load()
+		if parent == nil {
+			return fmt.Errorf("kill %q: %w: its supervisor is not spawned", p.path, ErrConflict)
+		}
+		inc := p.Incarnation()
+		st.pending = inc
+		n.log.Info("operator kill", keyProcess, p.path, keyIncarnation, inc)
+		cr := &Crash{Path: p.path, Incarnation: inc, Reason: ReasonKilled, Err: errors.New("killed by the operator"), Time: time.Now()}
+		killed := ReasonKilled
+		p.endHint.Store(&killed) // monitors and links see "killed", not a restart's "shutdown"
+		// The same report a crashing actor makes to its supervisor, which
+		// decides and restarts the child with a system message: it overtakes
+		// whatever is queued in the child's mailbox.
+		n.systemMessage(parent, &proto.Failure{Who: pid, Reason: cr, RestartStats: proto.NewRestartStatistics()})
+		return nil
+	})
 }
 
 // Restart ends the current incarnation of the process with the given id and
@@ -133,22 +133,14 @@ func (n *Node) Kill(id uint64) error {
 // towards its supervisor's intensity. Safe for concurrent use: while a kill
 // or restart of an incarnation is pending, another returns ErrConflict.
 func (n *Node) Restart(id uint64) error {
-	p, pid, err := n.operatorTarget(id)
-	if err != nil {
-		return err
-	}
-	st := &p.ops
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := p.operable(st, "restart"); err != nil {
-		return err
-	}
-	inc := p.Incarnation()
-	st.pending = inc
-	n.log.Info("operator restart", keyProcess, p.path, keyIncarnation, inc)
-	p.setStatus(StatusRestarting)
-	n.systemMessage(pid, &proto.Restart{})
-	return nil
+	return n.operate(id, "restart", func(p *Process, pid *proto.PID, st *operatorState) error {
+		inc := p.Incarnation()
+		st.pending = inc
+		n.log.Info("operator restart", keyProcess, p.path, keyIncarnation, inc)
+		p.setStatus(StatusRestarting)
+		n.systemMessage(pid, &proto.Restart{})
+		return nil
+	})
 }
 
 func (n *Node) systemMessage(pid *proto.PID, msg any) {
