@@ -87,3 +87,11 @@ type Decision struct {
 	Escalate bool
 	Reason   string // why it escalates, e.g. "reached_max_restart_intensity"
 }
+
+// restartType is the child's restart type, permanent when unset.
+func (p *Process) restartType() RestartType {
+	if p.spec.Restart == "" {
+		return Permanent
+	}
+	return p.spec.Restart
+}
