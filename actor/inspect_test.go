@@ -54,3 +54,30 @@ export function receive(msg, ctx) { ctx.env.holder.send({cap: ctx.env.victim.att
 		t.Fatalf("received capability listed as %+v, want send on victim", last)
 	}
 }
+
+func TestInspect_OutstandingRequestsAreBounded(t *testing.T) {
+	target := worker(t, "victim", `
+let n = 0;
+export async function receive(msg) { n++; return n; }
+export function inspect() { let x = 0; for (let i = 0; i < 1e5; i++) x += i; return x; }`)
+	asker := worker(t, "asker", `
+export async function receive(msg, ctx) {
+  const asks = [];
+  for (let i = 0; i < 1000; i++) asks.push(ctx.env.peer.inspect());
+  const out = {answered: 0, refused: 0, other: ""};
+  for (const r of await Promise.allSettled(asks)) {
+    if (r.status === "fulfilled") out.answered++;
+    else if (r.reason.name === "MailboxFull") out.refused++;
+    else out.other = r.reason.name + ": " + r.reason.message;
+  }
+  return out;
+}`, peer(capability.Inspect))
+	f := start(t, isolate.Limits{}, target, asker)
+	got := f.mustCall("asker", map[string]any{}).(map[string]any)
+	if fmt.Sprint(got["answered"]) != "16" || fmt.Sprint(got["refused"]) != "984" || got["other"] != "" {
+		t.Fatalf("a flood of inspect requests: %v, want 16 answered and the rest refused with MailboxFull", got)
+	}
+	if p := f.proc("victim"); p.Restarts() != 0 {
+		t.Fatalf("the victim restarted")
+	}
+}

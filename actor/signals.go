@@ -378,6 +378,9 @@ func (h *host) TrapExits(on bool) bool {
 
 var errInspectFromInspect = errors.New("inspect: cannot be called from inside inspect()")
 
+// maxInspects bounds a process's cap.inspect() requests awaiting answers.
+const maxInspects = 16
+
 // runInspect runs the script's inspect(), during which it may not inspect
 // others.
 func (w *worker) runInspect() (*mailbox.Envelope, error) {
@@ -405,11 +408,22 @@ func (h *host) Inspect(c *capability.Capability) (uint64, error) {
 		return 0, fmt.Errorf("inspect: %w", errNotWorker)
 	}
 	w := h.w()
+	// Inspect requests skip the target's mailbox limits (they run between
+	// its turns), so each asker may have only a few outstanding.
+	if len(w.inspects) >= maxInspects {
+		err := fmt.Errorf("%w: %d inspect requests are awaiting an answer", isolate.ErrMailboxFull, maxInspects)
+		h.proc.node.emit(LimitHit{Path: h.proc.path, Limit: "inspects", Err: err})
+		return 0, err
+	}
 	w.nextID++
 	id, inc, proc := w.nextID, w.inc, w.proc
 	answer := func(env *mailbox.Envelope, err error) {
 		proc.tell(&reply{incarnation: inc, id: id, env: env, err: err})
 	}
+	if w.inspects == nil {
+		w.inspects = make(map[uint64]struct{})
+	}
+	w.inspects[id] = struct{}{}
 	t.tell(&inspectRequest{then: answer})
 	w.calls[id] = time.AfterFunc(isolate.DefaultCallTimeout, func() {
 		answer(nil, fmt.Errorf("%w: inspect after %v", isolate.ErrCallTimeout, isolate.DefaultCallTimeout))

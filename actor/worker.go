@@ -30,9 +30,10 @@ type worker struct {
 	calls   map[uint64]*time.Timer // outgoing calls awaiting a reply, with their timeouts
 	started bool
 
-	trapExits  bool   // exit signals arrive as notifications
-	inspecting bool   // inspect() is running
-	endReason  string // why the incarnation ended, once it has
+	trapExits  bool                // exit signals arrive as notifications
+	inspecting bool                // inspect() is running
+	inspects   map[uint64]struct{} // this incarnation's cap.inspect() requests awaiting an answer
+	endReason  string              // why the incarnation ended, once it has
 }
 
 func newWorker(p *Process) proto.Actor {
@@ -60,6 +61,7 @@ func (w *worker) Receive(c proto.Context) {
 			if t, ok := w.calls[m.id]; ok {
 				t.Stop()
 				delete(w.calls, m.id)
+				delete(w.inspects, m.id)
 				w.check(w.iso.SettleCall(m.id, m.env, m.err))
 			}
 		}
