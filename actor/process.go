@@ -69,6 +69,7 @@ type Process struct {
 	restarts    atomic.Uint64
 	queued      atomic.Int64 // messages sent and not yet taken up by a turn
 	queuedBytes atomic.Int64 // their size
+	signals     atomic.Int64 // exit signals from scripts not yet taken up, bounded like messages
 	outbox      atomic.Int64 // bytes of this process's messages queued at others
 	dropped     atomic.Uint64
 	mbox        mailbox.Limits
@@ -180,6 +181,10 @@ type deliver struct {
 	size int64
 	call *callRef
 	note *isolate.Notification // a runtime notification instead of a message
+	// For a note: the incarnation it is for, and whether it is a script's
+	// exit signal counted in Process.signals.
+	noteInc uint64
+	counted bool
 }
 
 // callRef says where the answer to a call goes.

@@ -33,11 +33,12 @@ type monitorEntry struct {
 // exitSignal asks a worker incarnation to end, or, if it traps exits, to
 // receive a notification.
 type exitSignal struct {
-	inc    uint64 // the incarnation it is for; 0 for whichever runs
-	from   string // the sender's path
-	reason string
-	kill   bool // untrappable
-	linked bool // propagated through a link
+	inc     uint64 // the incarnation it is for; 0 for whichever runs
+	from    string // the sender's path
+	reason  string
+	kill    bool // untrappable
+	linked  bool // propagated through a link
+	counted bool // sent by a script: counted in the target's signals
 }
 
 // downNote tells a watcher incarnation that a monitored process ended.
@@ -125,6 +126,7 @@ func (p *Process) retire() {
 	p.life.ledger = nil
 	p.queued.Store(0)
 	p.queuedBytes.Store(0)
+	p.signals.Store(0)
 	p.stash = nil
 	p.lifeMu.Unlock()
 	for c := range calls {
@@ -248,15 +250,20 @@ func (n *Node) target(c *capability.Capability, need capability.Rights, op strin
 
 // onExit handles an exit signal on the worker's goroutine.
 func (w *worker) onExit(m *exitSignal) {
+	trapped := w.trapExits && !m.kill && (m.inc == 0 || m.inc == w.inc)
+	if m.counted && !trapped {
+		w.proc.signals.Add(-1) // taken up now; a trapped one when its turn starts
+	}
 	if m.inc != 0 && m.inc != w.inc {
 		return // meant for an incarnation that has already ended
 	}
 	switch {
 	case m.kill:
 		w.die(ReasonKilled, fmt.Errorf("killed by %s", m.from))
-	case w.trapExits:
+	case trapped:
 		w.proc.queued.Add(1)
-		w.proc.stash = append(w.proc.stash, &deliver{note: &isolate.Notification{Kind: "exit", From: m.from, Reason: m.reason}})
+		w.proc.stash = append(w.proc.stash, &deliver{note: &isolate.Notification{Kind: "exit", From: m.from, Reason: m.reason},
+			noteInc: w.inc, counted: m.counted})
 	case IsNormal(m.reason):
 		// A normal exit signal does not take a process down.
 	case m.linked:
@@ -355,6 +362,15 @@ func (h *host) signalExit(c *capability.Capability, need capability.Rights, op s
 	if s.inc == 0 {
 		return nil // between incarnations: the one that ended already took its signal
 	}
+	// Signals bypass the mailbox's admission, so they are bounded on their
+	// own, by the same number of messages.
+	if t.signals.Add(1) > int64(t.mbox.Messages) {
+		t.signals.Add(-1)
+		err := fmt.Errorf("%w: %s has %d exit signals waiting", isolate.ErrMailboxFull, t.path, t.mbox.Messages)
+		h.proc.node.emit(LimitHit{Path: t.path, Limit: "mailbox", Err: err})
+		return err
+	}
+	s.counted = true
 	t.tell(s)
 	return nil
 }

@@ -546,3 +546,32 @@ export async function receive(msg, ctx) {
 		t.Errorf("victim counted %v after being inspected, want 43", n)
 	}
 }
+
+func TestExit_SignalFloodIsBounded(t *testing.T) {
+	victim := worker(t, "victim", victimJS)
+	victim.Mailbox.Messages = 50
+	flooder := worker(t, "watcher", `
+export function receive(msg, ctx) {
+  let sent = 0, refused = "";
+  for (let i = 0; i < 100000; i++) {
+    try { ctx.env.peer.exit("normal"); sent++; } catch (e) { refused = e.name; break; }
+  }
+  return {sent, refused};
+}`, peer(capability.Exit))
+	f := start(t, isolate.Limits{}, victim, flooder)
+	got := f.mustCall("watcher", map[string]any{}).(map[string]any)
+	if got["refused"] != "MailboxFull" {
+		t.Fatalf("100,000 exit signals: %v, want MailboxFull once the victim's 50 were waiting", got)
+	}
+	f.mustCall("victim", map[string]any{"op": "count"})
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		// Taken up, the signals leave room again.
+		if r := f.mustCall("watcher", map[string]any{}).(map[string]any); fmt.Sprint(r["sent"]) == "0" {
+			return fmt.Errorf("no room after the victim took the signals up: %v", r)
+		}
+		return nil
+	})
+	if p := f.proc("victim"); p.Restarts() != 0 {
+		t.Fatalf("normal exit signals restarted the victim")
+	}
+}

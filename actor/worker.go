@@ -167,6 +167,13 @@ func (w *worker) drain(c proto.Context) {
 		w.proc.handled.Add(1)
 		w.current = d
 		if d.note != nil {
+			if d.counted {
+				w.proc.signals.Add(-1)
+			}
+			if d.noteInc != 0 && d.noteInc != w.inc {
+				w.current = nil
+				continue // for an incarnation that has ended
+			}
 			w.iso.Notify(*d.note, func(o isolate.Outcome) { w.turnDone(d, o) })
 			w.check(nil)
 			continue
