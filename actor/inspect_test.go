@@ -59,11 +59,11 @@ func TestInspect_OutstandingRequestsAreBounded(t *testing.T) {
 	target := worker(t, "victim", `
 let n = 0;
 export async function receive(msg) { n++; return n; }
-export function inspect() { let x = 0; for (let i = 0; i < 1e5; i++) x += i; return x; }`)
+export function inspect() { return n; }`)
 	asker := worker(t, "asker", `
 export async function receive(msg, ctx) {
   const asks = [];
-  for (let i = 0; i < 1000; i++) asks.push(ctx.env.peer.inspect());
+  for (let i = 0; i < 100; i++) asks.push(ctx.env.peer.inspect());
   const out = {answered: 0, refused: 0, other: ""};
   for (const r of await Promise.allSettled(asks)) {
     if (r.status === "fulfilled") out.answered++;
@@ -72,9 +72,9 @@ export async function receive(msg, ctx) {
   }
   return out;
 }`, peer(capability.Inspect))
-	f := start(t, isolate.Limits{}, target, asker)
+	f := start(t, isolate.Limits{CPU: 2 * time.Second}, target, asker) // roomy under the race detector
 	got := f.mustCall("asker", map[string]any{}).(map[string]any)
-	if fmt.Sprint(got["answered"]) != "16" || fmt.Sprint(got["refused"]) != "984" || got["other"] != "" {
+	if fmt.Sprint(got["answered"]) != "16" || fmt.Sprint(got["refused"]) != "84" || got["other"] != "" {
 		t.Fatalf("a flood of inspect requests: %v, want 16 answered and the rest refused with MailboxFull", got)
 	}
 	if p := f.proc("victim"); p.Restarts() != 0 {

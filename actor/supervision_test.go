@@ -558,7 +558,7 @@ export function receive(msg, ctx) {
   }
   return {sent, refused};
 }`, peer(capability.Exit))
-	f := start(t, isolate.Limits{}, victim, flooder)
+	f := start(t, isolate.Limits{CPU: 2 * time.Second}, victim, flooder) // roomy under the race detector
 	got := f.mustCall("watcher", map[string]any{}).(map[string]any)
 	if got["refused"] != "MailboxFull" {
 		t.Fatalf("100,000 exit signals: %v, want MailboxFull once the victim's 50 were waiting", got)
