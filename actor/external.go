@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"cloister/capability"
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/mailbox"
 )
 
 // Send delivers a msgpack-encoded message from Go, for embedding programs

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"cloister/actor"
-	"cloister/capability"
-	"cloister/isolate"
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
 
 	"github.com/vmihailenco/msgpack/v5"
 )

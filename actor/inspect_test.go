@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"cloister/actor"
-	"cloister/capability"
-	"cloister/isolate"
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
 )
 
 // An inspect() that inspects its own process (or a pair of processes

@@ -3,8 +3,8 @@ package actor
 import (
 	"time"
 
-	"cloister/capability"
-	"cloister/isolate"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
 )
 
 // Read-only views of a process for operators: the debug endpoint and the

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"cloister/actor"
-	"cloister/isolate"
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/isolate"
 )
 
 func limitsFixture(t *testing.T, name string) string {

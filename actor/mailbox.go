@@ -3,8 +3,8 @@ package actor
 import (
 	"fmt"
 
-	"cloister/isolate"
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
 )
 
 // Mailbox limits are checked where a message enters, on the sender's side

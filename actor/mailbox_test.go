@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"cloister/actor"
-	"cloister/capability"
-	"cloister/isolate"
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
 )
 
 // slowJS takes each message in a turn that waits 200 ms, so its mailbox

@@ -10,9 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"cloister/capability"
-	"cloister/isolate"
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
 
 	proto "github.com/asynkron/protoactor-go/actor"
 )

@@ -3,7 +3,7 @@ package actor
 import (
 	"time"
 
-	"cloister/isolate"
+	"github.com/cloister-rt/cloister/isolate"
 )
 
 // Observer receives per-message measurements that the event stream does not

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/mailbox"
 
 	proto "github.com/asynkron/protoactor-go/actor"
 )

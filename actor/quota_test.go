@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"cloister/actor"
-	"cloister/capability"
-	"cloister/isolate"
-	"cloister/supervisor"
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/supervisor"
 )
 
 // limitHits collects LimitHit events by limit name.

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"cloister/capability"
-	"cloister/isolate"
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
 )
 
 // Links, monitors and exit signals bind incarnations, as OTP binds pids: a

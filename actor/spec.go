@@ -3,9 +3,9 @@ package actor
 import (
 	"time"
 
-	"cloister/capability"
-	"cloister/isolate"
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
 )
 
 // ChildSpec declares one node of the process tree: a worker running a

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"cloister/capability"
+	"github.com/cloister-rt/cloister/capability"
 )
 
 // target is a capability.Target for tests.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"cloister/capability"
+	"github.com/cloister-rt/cloister/capability"
 )
 
 func TestRights_ParseRight(t *testing.T) {

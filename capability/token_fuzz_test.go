@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"cloister/capability"
+	"github.com/cloister-rt/cloister/capability"
 )
 
 func FuzzToken_Parse(f *testing.F) {

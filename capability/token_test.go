@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"cloister/capability"
+	"github.com/cloister-rt/cloister/capability"
 )
 
 func TestToken_NewToken(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dlclark/regexp2/v2"
+	"github.com/dlclark/regexp2"
 	"github.com/dop251/goja"
 )
 
@@ -695,7 +695,7 @@ func timedOut(rx *goja.Object, input string) bool {
 	if !backtracking(src) {
 		return false
 	}
-	opts := regexp2.ECMAScript
+	opts := regexp2.RegexOptions(regexp2.ECMAScript)
 	for _, f := range rx.Get("flags").String() {
 		switch f {
 		case 'i':

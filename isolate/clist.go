@@ -3,7 +3,7 @@ package isolate
 import (
 	"sync"
 
-	"cloister/capability"
+	"github.com/cloister-rt/cloister/capability"
 )
 
 // clist records the capabilities an incarnation has received in messages

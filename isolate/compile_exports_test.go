@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"cloister/isolate"
+	"github.com/cloister-rt/cloister/isolate"
 )
 
 // export { x as __proto__ } is an export named "__proto__" in ES modules:

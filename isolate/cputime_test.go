@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"cloister/isolate"
+	"github.com/cloister-rt/cloister/isolate"
 )
 
 // A turn that waits for a CPU is not charged for the wait: beside enough

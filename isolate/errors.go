@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"cloister/capability"
+	"github.com/cloister-rt/cloister/capability"
 )
 
 // ErrCPULimit is the reason of a turn interrupted for running past its CPU limit.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"cloister/capability"
+	"github.com/cloister-rt/cloister/capability"
 
 	"github.com/dop251/goja"
 )

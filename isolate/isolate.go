@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"cloister/capability"
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/mailbox"
 
 	"github.com/dop251/goja"
 )

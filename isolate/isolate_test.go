@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"cloister/capability"
-	"cloister/isolate"
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
 
 	"github.com/vmihailenco/msgpack/v5"
 )

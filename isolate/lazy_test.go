@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"cloister/isolate"
+	"github.com/cloister-rt/cloister/isolate"
 )
 
 // TestBuiltins_WrappersKeepTheirAttributes: a wrapped builtin is writable,

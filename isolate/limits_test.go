@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"cloister/isolate"
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
 
 	"github.com/vmihailenco/msgpack/v5"
 )

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"cloister/capability"
-	"cloister/isolate"
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
 )
 
 // Review of the ES-module export rewrite (compile.go exportsObject): hostile

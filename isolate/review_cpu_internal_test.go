@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"cloister/capability"
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/mailbox"
 
 	"github.com/dop251/goja"
 )

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"cloister/capability"
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/mailbox"
 
 	"github.com/dop251/goja"
 )

@@ -1,6 +1,6 @@
 package mailbox
 
-import "cloister/capability"
+import "github.com/cloister-rt/cloister/capability"
 
 // capabilityCost is what one transferred capability counts for in Size.
 const capabilityCost = 16

@@ -3,8 +3,8 @@ package mailbox_test
 import (
 	"testing"
 
-	"cloister/capability"
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/mailbox"
 )
 
 func TestLimits_WithDefaults(t *testing.T) {

@@ -15,10 +15,10 @@ import (
 	"strings"
 	"time"
 
-	"cloister/actor"
-	"cloister/capability"
-	"cloister/isolate"
-	"cloister/mailbox"
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"go.yaml.in/yaml/v3"

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"cloister/supervisor"
+	"github.com/cloister-rt/cloister/supervisor"
 )
 
 func FuzzManifest_Parse(f *testing.F) {

@@ -3,7 +3,7 @@ package supervisor
 import (
 	"time"
 
-	"cloister/actor"
+	"github.com/cloister-rt/cloister/actor"
 )
 
 // OneForAll restarts every child when one crashes.

@@ -3,7 +3,7 @@ package supervisor
 import (
 	"time"
 
-	"cloister/actor"
+	"github.com/cloister-rt/cloister/actor"
 )
 
 // RestForOne restarts the child that crashed and every child started after it.

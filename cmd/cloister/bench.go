@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"cloister/internal/bench"
+	"github.com/cloister-rt/cloister/internal/bench"
 )
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
-	"cloister/isolate"
-	"cloister/supervisor"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/supervisor"
 )
 
 func checkCmd(args []string, stdout, _ io.Writer) error {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/internal/testkit"
 )
 
 type syncBuffer struct {

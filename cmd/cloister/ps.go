@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"cloister/internal/debug"
+	"github.com/cloister-rt/cloister/internal/debug"
 )
 
 // defaultDebugAddr is where `cloister ps` looks for a node.

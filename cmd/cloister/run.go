@@ -14,11 +14,11 @@ import (
 	"strings"
 	"time"
 
-	"cloister/actor"
-	"cloister/internal/debug"
-	"cloister/internal/metrics"
-	"cloister/isolate"
-	"cloister/supervisor"
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/internal/debug"
+	"github.com/cloister-rt/cloister/internal/metrics"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/supervisor"
 )
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -23,10 +23,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"cloister/actor"
-	"cloister/capability"
-	"cloister/isolate"
-	"cloister/supervisor"
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/supervisor"
 
 	proto "github.com/asynkron/protoactor-go/actor"
 	"github.com/vmihailenco/msgpack/v5"

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"cloister/internal/bench"
+	"github.com/cloister-rt/cloister/internal/bench"
 )
 
 // tiny runs every measurement once at sizes that finish in about a second,

@@ -6,10 +6,10 @@ import (
 	"sort"
 	"time"
 
-	"cloister/actor"
-	"cloister/capability"
-	"cloister/isolate"
-	"cloister/supervisor"
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
 )

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"cloister/internal/bench"
+	"github.com/cloister-rt/cloister/internal/bench"
 )
 
 func TestCaps(t *testing.T) {

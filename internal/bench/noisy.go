@@ -10,10 +10,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"cloister/actor"
-	"cloister/capability"
-	"cloister/isolate"
-	"cloister/supervisor"
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/supervisor"
 )
 
 // NoisyCase is one noisy-neighbour measurement: the well-behaved tenant's

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"cloister/internal/debug"
+	"github.com/cloister-rt/cloister/internal/debug"
 
 	"github.com/chromedp/chromedp"
 )

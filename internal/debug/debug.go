@@ -27,7 +27,7 @@ import (
 	"strings"
 	"time"
 
-	"cloister/actor"
+	"github.com/cloister-rt/cloister/actor"
 )
 
 //go:embed ui

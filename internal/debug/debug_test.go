@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"cloister/actor"
-	"cloister/internal/debug"
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/internal/debug"
 )
 
 func TestDebug_Tree(t *testing.T) {

@@ -3,7 +3,7 @@ package debug
 import (
 	"time"
 
-	"cloister/actor"
+	"github.com/cloister-rt/cloister/actor"
 )
 
 // Process is one entry of GET /debug/tree.

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"cloister/actor"
-	"cloister/capability"
-	"cloister/internal/metrics"
-	"cloister/isolate"
-	"cloister/supervisor"
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/internal/metrics"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/supervisor"
 )
 
 // TestMetrics_DynamicChildrenShareALabel spawns many dynamic children and

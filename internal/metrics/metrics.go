@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"cloister/actor"
-	"cloister/capability"
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
