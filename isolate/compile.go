@@ -1,6 +1,7 @@
 package isolate
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -91,6 +92,14 @@ func Compile(name string, src []byte) (*Script, error) {
 	code += "\n//# sourceMappingURL=" + sourceMapURL + "\n"
 	ast, err := goja.Parse(name, code, parser.WithSourceMapLoader(func(path string) ([]byte, error) {
 		if path == sourceMapURL {
+			// A map without mappings (an empty module) is no map: goja's
+			// source map reader refuses one.
+			var m struct {
+				Mappings string `json:"mappings"`
+			}
+			if json.Unmarshal(sm, &m) != nil || m.Mappings == "" {
+				return nil, nil
+			}
 			return sm, nil
 		}
 		return nil, errors.New("source maps are not loaded from files")
