@@ -15,6 +15,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/manifest"
 	"github.com/cloister-rt/cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -433,7 +434,7 @@ func TestExamples_Compile(t *testing.T) {
 		t.Fatal("no examples found")
 	}
 	for _, path := range matches {
-		m, err := supervisor.Load(path)
+		m, err := manifest.Load(path)
 		if err != nil {
 			t.Fatal(err)
 		}

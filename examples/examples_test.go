@@ -12,7 +12,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/isolate"
-	"github.com/cloister-rt/cloister/supervisor"
+	"github.com/cloister-rt/cloister/manifest"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -22,9 +22,9 @@ func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
 	testkit.CheckFor(t, timeout, interval, f)
 }
 
-func run(t *testing.T, manifest string) *actor.Node {
+func run(t *testing.T, path string) *actor.Node {
 	t.Helper()
-	m, err := supervisor.Load(manifest)
+	m, err := manifest.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,10 @@
 // Package supervisor gives Cloister's process trees OTP's supervision
-// semantics and reads them from a YAML manifest.
+// semantics.
 //
-// A manifest declares the tree; Load reads and validates it, Spec compiles
-// its scripts and returns the tree as an actor.ChildSpec for a node:
+// A manifest declares the tree; package manifest reads and validates it,
+// Spec compiles its scripts and returns the tree as an actor.ChildSpec:
 //
-//	m, err := supervisor.Load("app.yaml")
+//	m, err := manifest.Load("app.yaml")
 //	if err != nil { ... } // names the file, line and field
 //	spec, err := m.Spec(isolate.NewCompiler())
 //	node, _ := actor.NewNode(actor.Options{Limits: m.Limits()})

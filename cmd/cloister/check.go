@@ -5,14 +5,14 @@ import (
 	"io"
 
 	"github.com/cloister-rt/cloister/isolate"
-	"github.com/cloister-rt/cloister/supervisor"
+	"github.com/cloister-rt/cloister/manifest"
 )
 
 func checkCmd(args []string, stdout, _ io.Writer) error {
 	if len(args) != 1 {
 		return fmt.Errorf("%w: check takes one manifest", errUsage)
 	}
-	m, err := supervisor.Load(args[0])
+	m, err := manifest.Load(args[0])
 	if err != nil {
 		return err
 	}

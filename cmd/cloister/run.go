@@ -18,6 +18,7 @@ import (
 	"github.com/cloister-rt/cloister/internal/debug"
 	"github.com/cloister-rt/cloister/internal/metrics"
 	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/manifest"
 	"github.com/cloister-rt/cloister/supervisor"
 )
 
@@ -101,7 +102,7 @@ func loadTarget(path string) (actor.ChildSpec, actor.Options, string, error) {
 	comp := isolate.NewCompiler()
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".yaml", ".yml":
-		m, err := supervisor.Load(path)
+		m, err := manifest.Load(path)
 		if err != nil {
 			return actor.ChildSpec{}, actor.Options{}, "", err
 		}

@@ -1,4 +1,4 @@
-package supervisor_test
+package manifest_test
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
-	"github.com/cloister-rt/cloister/supervisor"
+	"github.com/cloister-rt/cloister/manifest"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"go.yaml.in/yaml/v3"
@@ -157,7 +157,7 @@ func TestManifest_Parse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := supervisor.Parse([]byte(tt.src))
+			m, err := manifest.Parse([]byte(tt.src))
 			if err == nil {
 				t.Fatalf("Parse accepted:\n%s", tt.src)
 			}
@@ -213,7 +213,7 @@ root:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := supervisor.Parse([]byte(tt.src)); err != nil {
+			if _, err := manifest.Parse([]byte(tt.src)); err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
 		})
@@ -258,7 +258,7 @@ func TestManifest_Load(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := supervisor.Load(tt.path)
+			m, err := manifest.Load(tt.path)
 			if err == nil {
 				t.Fatalf("Load(%s) succeeded", tt.path)
 			}
@@ -275,7 +275,7 @@ func TestManifest_Load(t *testing.T) {
 			}
 		})
 	}
-	if _, err := supervisor.Load(filepath.Join(dir, "ok.yaml")); err != nil {
+	if _, err := manifest.Load(filepath.Join(dir, "ok.yaml")); err != nil {
 		t.Errorf("Load(ok.yaml): %v", err)
 	}
 }
@@ -290,7 +290,7 @@ func TestManifest_Examples(t *testing.T) {
 	}
 	for _, path := range paths {
 		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
-			m, err := supervisor.Load(path)
+			m, err := manifest.Load(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -347,7 +347,7 @@ root:
 		"w.js":     okJS,
 		"lib/w.ts": "export function receive(msg: unknown): unknown { return msg; }\n",
 	})
-	m, err := supervisor.Load(filepath.Join(dir, "app.yaml"))
+	m, err := manifest.Load(filepath.Join(dir, "app.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,7 +515,7 @@ func TestManifest_SpecErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := supervisor.Load(filepath.Join(dir, tt.manifest))
+			m, err := manifest.Load(filepath.Join(dir, tt.manifest))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -544,7 +544,7 @@ func TestManifest_SpecErrors(t *testing.T) {
 func TestManifest_SpecWithoutFile(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"w.js": okJS})
 	abs := filepath.Join(dir, "w.js")
-	m, err := supervisor.Parse([]byte(head + "    - name: w\n      script: " + abs + "\n    - name: gone\n      script: " + filepath.Join(dir, "gone.js") + "\n"))
+	m, err := manifest.Parse([]byte(head + "    - name: w\n      script: " + abs + "\n    - name: gone\n      script: " + filepath.Join(dir, "gone.js") + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -562,7 +562,7 @@ func TestManifest_AnchorsAndMerge(t *testing.T) {
 		"app.yaml": head + workerA + "      limits: &small {cpu: 10ms, stack: 100}\n    - name: b\n      script: a.js\n      limits: {<<: *small, stack: 200}\n    - name: c\n      script: a.js\n      limits: *small\n",
 		"a.js":     okJS,
 	})
-	m, err := supervisor.Load(filepath.Join(dir, "app.yaml"))
+	m, err := manifest.Load(filepath.Join(dir, "app.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -589,10 +589,10 @@ func TestManifest_UnmarshalYAML(t *testing.T) {
 		src  string
 		want string
 	}{
-		{"child with an unknown field", new(supervisor.Child), "name: a\nscirpt: a.js\n", `unknown field "scirpt"`},
-		{"child inside itself", new(supervisor.Child), "&a {name: a, strategy: one_for_one, children: [*a]}\n", "inside the node it names"},
-		{"grant with an unknown field", new(supervisor.Grant), "{to: a, rights: [send], bogus: 1}\n", `unknown field "bogus"`},
-		{"limits out of range", new(supervisor.Limits), "{stack: -1}\n", "stack: -1 is out of range"},
+		{"child with an unknown field", new(manifest.Child), "name: a\nscirpt: a.js\n", `unknown field "scirpt"`},
+		{"child inside itself", new(manifest.Child), "&a {name: a, strategy: one_for_one, children: [*a]}\n", "inside the node it names"},
+		{"grant with an unknown field", new(manifest.Grant), "{to: a, rights: [send], bogus: 1}\n", `unknown field "bogus"`},
+		{"limits out of range", new(manifest.Limits), "{stack: -1}\n", "stack: -1 is out of range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -623,7 +623,7 @@ root:
     - name: b
       script: w.js
 `)
-	m, err := supervisor.Load(filepath.Join(dir, "app.yaml"))
+	m, err := manifest.Load(filepath.Join(dir, "app.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -639,24 +639,24 @@ root:
 		t.Errorf("b's mailbox = %+v, want %+v", b, want)
 	}
 	write("bad.yaml", "root:\n  strategy: one_for_one\n  children:\n    - name: a\n      script: w.js\n      limits: {mailbox_overflow: drop_newest}\n")
-	if _, err := supervisor.Load(filepath.Join(dir, "bad.yaml")); err == nil || !strings.Contains(err.Error(), "line 6") || !strings.Contains(err.Error(), "mailbox_overflow") {
+	if _, err := manifest.Load(filepath.Join(dir, "bad.yaml")); err == nil || !strings.Contains(err.Error(), "line 6") || !strings.Contains(err.Error(), "mailbox_overflow") {
 		t.Errorf("bad overflow policy: %v, want an error naming mailbox_overflow and line 6", err)
 	}
 }
 
 func TestManifest_NodeLimits(t *testing.T) {
-	m, err := supervisor.Parse([]byte("defaults:\n  limits: {processes: 500, call_depth: 8}\nroot:\n  strategy: one_for_one\n  children:\n    - name: a\n      script: w.js\n"))
+	m, err := manifest.Parse([]byte("defaults:\n  limits: {processes: 500, call_depth: 8}\nroot:\n  strategy: one_for_one\n  children:\n    - name: a\n      script: w.js\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p, d := m.NodeLimits(); p != 500 || d != 8 {
 		t.Fatalf("NodeLimits = %d, %d", p, d)
 	}
-	_, err = supervisor.Parse([]byte("root:\n  strategy: one_for_one\n  children:\n    - name: a\n      script: w.js\n      limits: {call_depth: 3}\n"))
+	_, err = manifest.Parse([]byte("root:\n  strategy: one_for_one\n  children:\n    - name: a\n      script: w.js\n      limits: {call_depth: 3}\n"))
 	if err == nil || !strings.Contains(err.Error(), "node-wide") || !strings.Contains(err.Error(), "line 6") {
 		t.Fatalf("call_depth on a child: %v, want a node-wide error on line 6", err)
 	}
-	_, err = supervisor.Parse([]byte("defaults:\n  limits: {processes: -1}\nroot:\n  strategy: one_for_one\n"))
+	_, err = manifest.Parse([]byte("defaults:\n  limits: {processes: -1}\nroot:\n  strategy: one_for_one\n"))
 	if err == nil || !strings.Contains(err.Error(), "processes") {
 		t.Fatalf("negative processes: %v", err)
 	}

@@ -1,4 +1,4 @@
-package supervisor
+package manifest
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
+	"github.com/cloister-rt/cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"go.yaml.in/yaml/v3"
@@ -725,17 +726,17 @@ func (m *Manifest) spec(comp *isolate.Compiler, c *Child, path string) (actor.Ch
 	s := actor.ChildSpec{Name: c.Name, Shutdown: c.Shutdown.D, Limits: c.Limits.isolate(), Restart: actor.RestartType(c.Restart),
 		Mailbox: c.Limits.mailbox().WithDefaults(m.MailboxLimits())}
 	if c.Strategy != "" {
-		intensity := DefaultIntensity
+		intensity := supervisor.DefaultIntensity
 		if c.Intensity != nil {
 			intensity = *c.Intensity
 		}
 		switch c.Strategy {
 		case "one_for_one":
-			s.Strategy = NewOneForOne(intensity, c.Period.D)
+			s.Strategy = supervisor.NewOneForOne(intensity, c.Period.D)
 		case "one_for_all":
-			s.Strategy = NewOneForAll(intensity, c.Period.D)
+			s.Strategy = supervisor.NewOneForAll(intensity, c.Period.D)
 		case "rest_for_one":
-			s.Strategy = NewRestForOne(intensity, c.Period.D)
+			s.Strategy = supervisor.NewRestForOne(intensity, c.Period.D)
 		}
 		for i := range c.Children {
 			ch := &c.Children[i]
