@@ -11,7 +11,6 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit"
-	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/manifest"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -24,19 +23,15 @@ func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
 
 func run(t *testing.T, path string) *actor.Node {
 	t.Helper()
-	m, err := manifest.Load(path)
+	app, err := manifest.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := m.Spec(isolate.NewCompiler())
+	n, err := actor.NewNode(app.Options())
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := actor.NewNode(actor.Options{Limits: m.Limits()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(spec); err != nil {
+	if err := n.Start(app.Root); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -17,9 +17,7 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/internal/debug"
 	"github.com/cloister-rt/cloister/internal/metrics"
-	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/manifest"
-	"github.com/cloister-rt/cloister/supervisor"
 )
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -40,10 +38,11 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
 
-	spec, opts, addr, err := loadTarget(fs.Arg(0))
+	app, err := loadTarget(fs.Arg(0))
 	if err != nil {
 		return err
 	}
+	addr := app.Debug
 	if *debugAddr != "" {
 		addr = *debugAddr
 	}
@@ -59,6 +58,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer dbg.ln.Close()
 	}
+	opts := app.Options()
 	opts.Logger = log
 	node, err := actor.NewNode(opts)
 	if err != nil {
@@ -68,7 +68,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if dbg != nil {
 		m = metrics.New(node) // before Start, so no event is missed
 	}
-	if err := node.Start(spec); err != nil {
+	if err := node.Start(app.Root); err != nil {
 		return err
 	}
 	log.Info("node started", "target", fs.Arg(0))
@@ -98,30 +98,12 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // loadTarget reads a manifest, or wraps a single script in a one_for_one root.
-func loadTarget(path string) (actor.ChildSpec, actor.Options, string, error) {
-	comp := isolate.NewCompiler()
+func loadTarget(path string) (*manifest.App, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".yaml", ".yml":
-		m, err := manifest.Load(path)
-		if err != nil {
-			return actor.ChildSpec{}, actor.Options{}, "", err
-		}
-		spec, err := m.Spec(comp)
-		processes, callDepth := m.NodeLimits()
-		opts := actor.Options{Limits: m.Limits(), MaxProcesses: processes, MaxCallDepth: callDepth}
-		return spec, opts, m.Debug, err
+		return manifest.Open(path)
 	}
-	s, err := comp.Load(path)
-	if err != nil {
-		return actor.ChildSpec{}, actor.Options{}, "", err
-	}
-	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	root := actor.ChildSpec{
-		Name:     "root",
-		Strategy: supervisor.NewOneForOne(supervisor.DefaultIntensity, supervisor.DefaultPeriod),
-		Children: []actor.ChildSpec{{Name: name, Script: s}},
-	}
-	return root, actor.Options{}, "", nil
+	return manifest.OpenScript(path)
 }
 
 // envDebugToken names the environment variable that may hold the debug token.
