@@ -12,8 +12,6 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/manifest"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
@@ -51,15 +49,10 @@ func call(t *testing.T, n *actor.Node, path string, msg any, out any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := msgpack.Marshal(msg)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, err := n.Call(ctx, c, b)
-	if err != nil {
+	if err := n.Call(ctx, c, msg, out); err != nil {
 		t.Fatalf("call %s: %v", path, err)
-	}
-	if err := msgpack.Unmarshal(res, out); err != nil {
-		t.Fatal(err)
 	}
 }
 

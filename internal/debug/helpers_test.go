@@ -129,11 +129,7 @@ func (f *fixture) send(t *testing.T, path string, msg any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := msgpack.Marshal(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.node.Send(c, b); err != nil {
+	if err := f.node.Send(context.Background(), c, msg); err != nil {
 		t.Fatal(err)
 	}
 }
