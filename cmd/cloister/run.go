@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/cloister-rt/cloister/actor"
-	"github.com/cloister-rt/cloister/internal/debug"
-	"github.com/cloister-rt/cloister/internal/metrics"
+	"github.com/cloister-rt/cloister/debughttp"
 	"github.com/cloister-rt/cloister/manifest"
+	"github.com/cloister-rt/cloister/metrics"
 )
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -133,7 +133,7 @@ func listenDebug(addr, token string) (*debugListener, error) {
 	}
 	d := &debugListener{token: token, private: !loopback}
 	if token == "" {
-		d.token, d.generated = debug.NewToken(), true
+		d.token, d.generated = debughttp.NewToken(), true
 	}
 	if d.ln, err = net.Listen("tcp", addr); err != nil {
 		return nil, fmt.Errorf("--debug: %w", err)
@@ -142,7 +142,7 @@ func listenDebug(addr, token string) (*debugListener, error) {
 }
 
 func (d *debugListener) serve(node *actor.Node, m *metrics.Metrics, log *slog.Logger, stderr io.Writer) *http.Server {
-	srv := debug.NewServer(debug.Config{Node: node, Token: d.token, Private: d.private, Metrics: m.Handler(), Logger: log})
+	srv := debughttp.NewServer(debughttp.Config{Node: node, Token: d.token, Private: d.private, Metrics: m.Handler(), Logger: log})
 	go func() {
 		if err := srv.Serve(d.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("debug endpoint stopped", "error", err)

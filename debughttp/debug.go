@@ -1,4 +1,4 @@
-// Package debug serves a node's operator endpoint: the process tree and
+// Package debughttp serves a node's operator endpoint: the process tree and
 // each process's details as JSON, the state a script chooses to show
 // through its inspect() export, operator stop/kill/restart, Prometheus
 // metrics, and a live HTML view of the tree.
@@ -9,7 +9,7 @@
 // Operators are not actors: the endpoint's authority comes from its bearer
 // token alone. Mutating routes always need it; with Config.Private set,
 // every data route does.
-package debug
+package debughttp
 
 import (
 	"context"
