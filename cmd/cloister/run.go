@@ -116,6 +116,7 @@ type debugListener struct {
 	token     string
 	generated bool // the token was made up here and must be shown once
 	private   bool // beyond loopback: every data route needs the token
+	hosts     []string
 }
 
 // listenDebug checks addr and opens it. Loopback is open for reading and
@@ -131,7 +132,10 @@ func listenDebug(addr, token string) (*debugListener, error) {
 	if !loopback && token == "" {
 		return nil, fmt.Errorf("--debug %q: only a loopback address is allowed without a token (--debug-token or $%s)", addr, envDebugToken)
 	}
-	d := &debugListener{token: token, private: !loopback}
+	d := &debugListener{token: token, private: !loopback, hosts: []string{host}}
+	if host == "" || (ip != nil && ip.IsUnspecified()) {
+		d.hosts = []string{"*"} // every address of the machine; every route needs the token
+	}
 	if token == "" {
 		d.token, d.generated = debughttp.NewToken(), true
 	}
@@ -142,7 +146,7 @@ func listenDebug(addr, token string) (*debugListener, error) {
 }
 
 func (d *debugListener) serve(node *actor.Node, m *metrics.Metrics, log *slog.Logger, stderr io.Writer) *http.Server {
-	srv := debughttp.NewServer(debughttp.Config{Node: node, Token: d.token, Private: d.private, Metrics: m.Handler(), Logger: log})
+	srv := debughttp.NewServer(debughttp.Config{Node: node, Token: d.token, Private: d.private, Metrics: m.Handler(), Logger: log, Hosts: d.hosts})
 	go func() {
 		if err := srv.Serve(d.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("debug endpoint stopped", "error", err)
