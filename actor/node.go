@@ -73,6 +73,7 @@ type Node struct {
 	subs      atomic.Pointer[[]*Subscription] // copy on write
 	subsEnded bool                            // the node has shut down: no new subscriber starts
 	logSub    *Subscription                   // the node's own log; Shutdown waits for it to drain
+	logDrops  uint64                          // drops of logSub already logged; only its goroutine uses it
 
 	observer atomic.Pointer[observerRef] // see observer.go
 
@@ -382,6 +383,11 @@ func (n *Node) Wait() error {
 }
 
 func (n *Node) logEvent(e Event) {
+	// logSub was set before this goroutine started.
+	if d := n.logSub.Dropped(); d > n.logDrops {
+		n.log.Warn("log lines lost: the log fell behind the node's events", "dropped", d-n.logDrops)
+		n.logDrops = d
+	}
 	switch e := e.(type) {
 	case Started:
 		if e.Incarnation > 1 {

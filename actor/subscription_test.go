@@ -2,6 +2,9 @@ package actor_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -9,6 +12,8 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/supervisor"
 )
 
 // hangAfter is how long a test waits before it calls a wait a hang; it
@@ -137,4 +142,59 @@ func TestSubscribe_EndsWithTheNode(t *testing.T) {
 	waitClosed(t, late.Done(), "a subscription to a node that has shut down")
 	late.Close()
 	sub.Close()
+}
+
+// gatedHandler blocks the first record until released.
+type gatedHandler struct {
+	slog.Handler
+	entered, release chan struct{}
+	once             *sync.Once
+}
+
+func (g gatedHandler) Handle(ctx context.Context, r slog.Record) error {
+	g.once.Do(func() {
+		close(g.entered)
+		<-g.release
+	})
+	return g.Handler.Handle(ctx, r)
+}
+
+// TestSubscribe_TheLogSaysWhatItLost: when the node's log falls behind, the
+// lines it could not keep are counted in the log.
+func TestSubscribe_TheLogSaysWhatItLost(t *testing.T) {
+	var out lockedBuffer
+	g := gatedHandler{Handler: slog.NewTextHandler(&out, nil), entered: make(chan struct{}), release: make(chan struct{}), once: &sync.Once{}}
+	n, err := actor.NewNode(actor.Options{Logger: slog.New(g)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := isolate.Compile("counter.js", []byte(typedCounterJS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(3, time.Second),
+		Children: []actor.ChildSpec{{Name: "counter", Script: s}}}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = n.Shutdown(context.Background()) }()
+	// A call answered means the counter's Started event is already queued,
+	// ahead of what follows: the log's queue then holds only denials.
+	var v int
+	if err := n.Call(context.Background(), capTo(t, n, "counter", capability.Send), map[string]string{}, &v); err != nil {
+		t.Fatal(err)
+	}
+	denied := capTo(t, n, "counter", capability.Monitor)
+	_ = n.Send(context.Background(), denied, 0) // logged as a denial: the handler blocks
+	waitClosed(t, g.entered, "the first log line")
+	const lost = 50
+	for i := range actor.SubscriptionBuffer + lost {
+		_ = n.Send(context.Background(), denied, i)
+	}
+	close(g.release)
+	checkFor(t, hangAfter, time.Millisecond, func() error {
+		if !strings.Contains(out.String(), "log lines lost") || !strings.Contains(out.String(), "dropped=50") {
+			return fmt.Errorf("no count of the lost lines in the log:\n%.500s", out.String())
+		}
+		return nil
+	})
 }

@@ -317,8 +317,16 @@ func fieldByIndex(v reflect.Value, index []int) (reflect.Value, bool) {
 
 func (e *encoder) ext(id int8, p []byte) {
 	switch len(p) {
-	case 1, 2, 4, 8, 16:
-		e.b = append(e.b, map[int]byte{1: 0xd4, 2: 0xd5, 4: 0xd6, 8: 0xd7, 16: 0xd8}[len(p)], byte(id))
+	case 1:
+		e.b = append(e.b, 0xd4, byte(id))
+	case 2:
+		e.b = append(e.b, 0xd5, byte(id))
+	case 4:
+		e.b = append(e.b, 0xd6, byte(id))
+	case 8:
+		e.b = append(e.b, 0xd7, byte(id))
+	case 16:
+		e.b = append(e.b, 0xd8, byte(id))
 	default:
 		e.b = append(e.b, 0xc7, byte(len(p)), byte(id))
 	}

@@ -48,7 +48,9 @@
 // value, unknown extension types, a capability index out of range and more
 // than MaxDepth nested arrays and maps are errors wrapping ErrMalformed. A
 // header that claims more elements than bytes remain fails at once, so what
-// decoding allocates is bounded by a small multiple of the input's size.
+// decoding allocates grows with the input's size: at most a few dozen bytes
+// per input byte into any, and per element the size of the Go type decoded
+// into.
 //
 // # Imports
 //
