@@ -16,6 +16,9 @@ type group struct {
 	proc    *Process
 	inc     uint64
 	failure string // the reason this incarnation failed with, if it did
+	// restarter counts this incarnation's restarts: a new one for every
+	// incarnation, so a restarted supervisor starts with a fresh window.
+	restarter Restarter
 }
 
 func newGroup(p *Process) proto.Actor { return &group{proc: p} }
@@ -32,6 +35,7 @@ func (g *group) Receive(c proto.Context) {
 		p.pid.Store(c.Self()) // before any child can ask for it
 		g.inc = p.incarnation.Add(1)
 		g.failure = ""
+		g.restarter = p.spec.Strategy.NewRestarter()
 		p.endHint.Store(nil)
 		if g.inc > 1 {
 			p.restarts.Add(1)
@@ -144,7 +148,7 @@ func (g *group) HandleFailure(_ *proto.ActorSystem, sup proto.Supervisor, child 
 		sup.StopChildren(child)
 		return
 	}
-	d := p.spec.Strategy.OnCrash(p.Children(), crashed, time.Now())
+	d := g.restarter.OnCrash(p.Children(), crashed, time.Now())
 	cr.Restarted = !d.Escalate
 	cr.Action = ActionRestart
 	if d.Escalate {

@@ -71,17 +71,31 @@ type GrantSpec struct {
 	Rights capability.Rights
 }
 
-// Strategy decides what a supervisor does when a child crashes. It is called
-// on the supervisor's own goroutine, one crash at a time.
+// Strategy is a supervisor's restart strategy as it appears in a spec:
+// plain data (which children to restart, how many restarts a period
+// allows), shared by every incarnation of the supervisor and by copies of
+// the spec. It holds no restart history: each incarnation gets its own
+// from NewRestarter, so a supervisor restarted by its parent starts with a
+// fresh intensity window, as a restarted OTP supervisor does.
 type Strategy interface {
-	// OnCrash returns the children to restart, in start order, or Escalate
-	// to give up and fail the supervisor itself.
-	OnCrash(children []*Process, crashed *Process, now time.Time) Decision
+	// NewRestarter returns the crash handling of one supervisor
+	// incarnation, with an empty restart history.
+	NewRestarter() Restarter
 	// String names the strategy, e.g. "one_for_one".
 	String() string
 }
 
-// Decision is a Strategy's answer.
+// Restarter decides what one supervisor incarnation does when a child
+// crashes, counting the restarts it has made. It is called on the
+// supervisor's own goroutine, one crash at a time, and dropped when the
+// incarnation ends.
+type Restarter interface {
+	// OnCrash returns the children to restart, in start order, or Escalate
+	// to give up and fail the supervisor itself.
+	OnCrash(children []*Process, crashed *Process, now time.Time) Decision
+}
+
+// Decision is a Restarter's answer.
 type Decision struct {
 	Restart  []*Process
 	Escalate bool

@@ -69,7 +69,7 @@ func TestStrategy_OnCrash(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/crash_%d", tt.strategy, tt.crashed), func(t *testing.T) {
 			children := procs(4)
-			d := newStrategy[tt.strategy](3, time.Second).OnCrash(children, children[tt.crashed], time.Now())
+			d := newStrategy[tt.strategy](3, time.Second).NewRestarter().OnCrash(children, children[tt.crashed], time.Now())
 			if d.Escalate {
 				t.Fatalf("escalated (%s) on the first crash", d.Reason)
 			}
@@ -82,7 +82,7 @@ func TestStrategy_OnCrash(t *testing.T) {
 
 func TestStrategy_OnCrashUnknownChild(t *testing.T) {
 	children, stranger := procs(3), &actor.Process{}
-	d := supervisor.NewRestForOne(3, time.Second).OnCrash(children, stranger, time.Now())
+	d := supervisor.NewRestForOne(3, time.Second).NewRestarter().OnCrash(children, stranger, time.Now())
 	if d.Escalate || len(d.Restart) != 1 || d.Restart[0] != stranger {
 		t.Errorf("rest_for_one for a child not in the list = %+v, want it alone restarted", d)
 	}
@@ -118,7 +118,7 @@ func TestStrategy_Intensity(t *testing.T) {
 	for _, tt := range tests {
 		for name, mk := range newStrategy {
 			t.Run(tt.name+"/"+name, func(t *testing.T) {
-				s := mk(tt.intensity, tt.period)
+				s := mk(tt.intensity, tt.period).NewRestarter()
 				children := procs(3)
 				for i, now := range tt.crashes {
 					d := s.OnCrash(children, children[1], now)
@@ -140,6 +140,40 @@ func TestStrategy_Intensity(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestStrategy_RestartersDoNotShareHistory(t *testing.T) {
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for name, mk := range newStrategy {
+		t.Run(name, func(t *testing.T) {
+			spec := mk(1, time.Minute)
+			children := procs(2)
+			first := spec.NewRestarter()
+			for i := range 2 {
+				d := first.OnCrash(children, children[0], now)
+				if got, want := d.Escalate, i == 1; got != want {
+					t.Fatalf("first incarnation, crash %d: escalate = %v, want %v", i, got, want)
+				}
+			}
+			// The next incarnation of the same spec starts with no restarts.
+			if d := spec.NewRestarter().OnCrash(children, children[0], now); d.Escalate {
+				t.Fatal("a new restarter inherited the restart history of the one before")
+			}
+		})
+	}
+}
+
+func TestStrategy_SpecIsPlainData(t *testing.T) {
+	if got, want := supervisor.NewOneForAll(2, time.Second), (supervisor.OneForAll{Intensity: 2, Period: time.Second}); got != want {
+		t.Errorf("NewOneForAll = %+v, want %+v", got, want)
+	}
+	// A spec compares equal to a copy however often it was used.
+	s := supervisor.OneForOne{Intensity: 1, Period: time.Minute}
+	r := s.NewRestarter()
+	r.OnCrash(procs(1), procs(1)[0], time.Now())
+	if s != (supervisor.OneForOne{Intensity: 1, Period: time.Minute}) {
+		t.Errorf("the spec changed after use: %+v", s)
 	}
 }
 
@@ -348,4 +382,66 @@ func TestStrategy_EscalatesToParent(t *testing.T) {
 		t.Fatal("the root failed; it should have restarted sup")
 	default:
 	}
+}
+
+// TestStrategy_RestartedSupervisorHasFreshIntensity is the regression test
+// for a restarted supervisor that kept the restart history of the
+// incarnation before it: after escalating once and being restarted by its
+// parent, one crash of a child must be restarted, not escalate again.
+func TestStrategy_RestartedSupervisorHasFreshIntensity(t *testing.T) {
+	script, err := isolate.Compile("crash.js", []byte(crashJS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, mk := range newStrategy {
+		t.Run(name, func(t *testing.T) {
+			n := startNode(t, actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(10, time.Minute), Children: []actor.ChildSpec{
+				{Name: "sup", Strategy: mk(1, time.Minute), Children: []actor.ChildSpec{
+					{Name: "x", Script: script},
+				}},
+			}})
+			sup, _ := n.Lookup("sup")
+			waitIncarnations(t, n, []string{"sup/x"}, []uint64{1})
+			// One restart is within sup's intensity, the second is over it:
+			// sup escalates and root restarts it, with a fresh x.
+			crash(t, n, "sup/x")
+			waitSup(t, n, 1, 2)
+			crash(t, n, "sup/x")
+			waitSup(t, n, 2, 3)
+			if got, want := lastAction(sup), actor.ActionRestart; got != want {
+				t.Fatalf("root's action on sup's escalation = %q, want %q", got, want)
+			}
+			// The new sup has made no restart yet: one crash is restarted.
+			crash(t, n, "sup/x")
+			waitSup(t, n, 2, 4)
+			x, _ := n.Lookup("sup/x")
+			if got, want := lastAction(x), actor.ActionRestart; got != want {
+				t.Errorf("sup's action on x's crash = %q, want %q", got, want)
+			}
+			if got, want := len(sup.Crashes()), 1; got != want {
+				t.Errorf("sup failed %d times, want %d", got, want)
+			}
+		})
+	}
+}
+
+func lastAction(p *actor.Process) string {
+	cs := p.Crashes()
+	if len(cs) == 0 {
+		return ""
+	}
+	return cs[len(cs)-1].Action
+}
+
+// waitSup waits until sup runs incarnation supInc and sup/x, answering
+// calls, runs xInc.
+func waitSup(t *testing.T, n *actor.Node, supInc, xInc uint64) {
+	t.Helper()
+	waitIncarnations(t, n, []string{"sup/x"}, []uint64{xInc})
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if sup, _ := n.Lookup("sup"); sup.Incarnation() != supInc || sup.Status() != actor.StatusRunning {
+			return fmt.Errorf("sup runs incarnation %d (%s), want %d (running)", sup.Incarnation(), sup.Status(), supInc)
+		}
+		return nil
+	})
 }
