@@ -53,7 +53,9 @@ func (g *group) Receive(c proto.Context) {
 			props := ch.node.props(ch)
 			pid, err := c.SpawnNamed(props, ch.name)
 			if err != nil {
-				panic(&Crash{Path: ch.path, Reason: "error", Err: fmt.Errorf("spawn %q: %w", ch.path, err), Time: time.Now()})
+				err = fmt.Errorf("spawn %q: %w", ch.path, err)
+				p.signalReady(err) // its own supervisor waits for it
+				panic(&Crash{Path: ch.path, Reason: "error", Err: err, Time: time.Now()})
 			}
 			ch.pid.Store(pid)
 			if ch.counted.CompareAndSwap(false, true) {

@@ -26,6 +26,16 @@ func (p *Process) Limits() isolate.Limits {
 // ShutdownTimeout is the time p gets to stop in order before it is killed.
 func (p *Process) ShutdownTimeout() time.Duration { return p.shutdown() }
 
+// StartTimeout is the time a worker's init gets before its start fails and
+// the incarnation is killed; 0 for a supervisor, which has no bound of its
+// own.
+func (p *Process) StartTimeout() time.Duration {
+	if p.kind != KindWorker {
+		return 0
+	}
+	return p.spec.startTimeout()
+}
+
 // Strategy names a supervisor's strategy ("one_for_one"), or "" for a worker.
 func (p *Process) Strategy() string {
 	if p.spec.Strategy == nil {

@@ -206,6 +206,9 @@ func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
 	}
 	if spec.IsSupervisor() {
 		p.kind = KindSupervisor
+		if spec.StartTimeout != 0 {
+			return nil, fmt.Errorf("supervisor %q: a start timeout belongs to workers (a supervisor is up once its children are)", p.path)
+		}
 		seen := make(map[string]bool)
 		for _, cs := range spec.Children {
 			if cs.Name == "" || strings.Contains(cs.Name, "/") {

@@ -87,7 +87,7 @@ type Process struct {
 	lastCrash []*Crash // newest last, at most maxCrashReports
 	spawnSeq  uint64   // names dynamic children
 
-	ready    atomic.Pointer[chan error]    // set while the supervisor waits for init
+	ready    atomic.Pointer[readyWait]     // set while the supervisor waits for init
 	stopWait atomic.Pointer[chan struct{}] // set while the supervisor waits for a stop
 	endHint  atomic.Pointer[string]        // why the running incarnation is being ended from outside
 

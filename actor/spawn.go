@@ -25,8 +25,12 @@ type spawnReq struct {
 	id   uint64
 }
 
-// spawnTimeout bounds how long a spawn's promise waits for its supervisor.
-const spawnTimeout = 5 * time.Second
+// spawnTimeout bounds how long a spawn's promise waits for its supervisor:
+// at least the template's start timeout, and a margin for the supervisor.
+func spawnTimeout(template *ChildSpec) time.Duration {
+	const least, margin = 5 * time.Second, time.Second
+	return max(least, template.startTimeout()+margin)
+}
 
 // Spawn implements isolate.Signaller: it asks the template supervisor that
 // c designates for a new child.
@@ -42,8 +46,9 @@ func (h *host) Spawn(c *capability.Capability, args *mailbox.Envelope) (uint64, 
 	w.nextID++
 	id, inc, proc := w.nextID, w.inc, w.proc
 	t.tell(&spawnReq{args: args, from: proc, inc: inc, id: id})
-	w.calls[id] = time.AfterFunc(spawnTimeout, func() {
-		proc.tell(&reply{incarnation: inc, id: id, err: fmt.Errorf("%w: spawn after %v", isolate.ErrCallTimeout, spawnTimeout)})
+	wait := spawnTimeout(t.spec.Template)
+	w.calls[id] = time.AfterFunc(wait, func() {
+		proc.tell(&reply{incarnation: inc, id: id, err: fmt.Errorf("%w: spawn after %v", isolate.ErrCallTimeout, wait)})
 	})
 	return id, nil
 }

@@ -20,6 +20,10 @@ type ChildSpec struct {
 	Limits   isolate.Limits
 	Grants   []GrantSpec
 	Shutdown time.Duration // time terminate gets on an orderly stop; 0 means 5 s
+	// StartTimeout is the time init gets; past it the start fails and the
+	// incarnation is killed. 0 means DefaultStartTimeout. Workers only: a
+	// supervisor is up once each of its children is.
+	StartTimeout time.Duration
 
 	Restart RestartType    // when the supervisor restarts it; "" means permanent
 	Mailbox mailbox.Limits // zero fields take the node's defaults

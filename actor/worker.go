@@ -34,6 +34,10 @@ type worker struct {
 	inspecting bool                // inspect() is running
 	inspects   map[uint64]struct{} // this incarnation's cap.inspect() requests awaiting an answer
 	endReason  string              // why the incarnation ended, once it has
+
+	readyFor    *readyWait  // the supervisor's wait for this incarnation's init, if any
+	initPending bool        // init has not finished
+	initTimer   *time.Timer // the start timeout when no supervisor waits
 }
 
 func newWorker(p *Process) proto.Actor {
@@ -77,6 +81,8 @@ func (w *worker) Receive(c proto.Context) {
 		}
 	case *exitSignal:
 		w.onExit(m)
+	case *initTimeout:
+		w.onInitTimeout(m)
 	case *downNote:
 		if m.inc == w.inc {
 			w.proc.queued.Add(1)
@@ -127,6 +133,7 @@ func (w *worker) start() {
 		p.restarts.Add(1)
 		p.setStatus(StatusRestarting)
 	}
+	w.armStart()
 	iso, err := isolate.New(p.spec.Script, isolate.Config{
 		Name:   p.path,
 		Self:   capability.New(p, capability.All),
@@ -135,6 +142,7 @@ func (w *worker) start() {
 		Host:   (*host)(w),
 	})
 	if err != nil {
+		w.initDone()
 		p.signalReady(err)
 		w.fail(nil, crashReason(err), err)
 	}
@@ -149,6 +157,7 @@ func (w *worker) start() {
 		args = mailbox.NewEnvelope(p.spec.Args, nil)
 	}
 	w.iso.Init(args, func(o isolate.Outcome) {
+		w.initDone()
 		p.signalReady(o.Crash)
 		if o.Crash != nil {
 			w.crash = w.newCrash(nil, o.Crash)
@@ -312,6 +321,7 @@ func (w *worker) terminate(reason string) {
 
 // close drops the isolate and everything scheduled for this incarnation.
 func (w *worker) close() {
+	w.initDone()
 	for id, t := range w.timers {
 		t.Stop()
 		delete(w.timers, id)
