@@ -3,7 +3,6 @@ package actor
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	proto "github.com/asynkron/protoactor-go/actor"
@@ -19,9 +18,30 @@ type group struct {
 	// restarter counts this incarnation's restarts: a new one for every
 	// incarnation, so a restarted supervisor starts with a fresh window.
 	restarter Restarter
+	// children maps the PIDs of this incarnation's children to their slots.
+	// Only the supervisor's goroutine touches it.
+	children map[string]*Process
 }
 
-func newGroup(p *Process) proto.Actor { return &group{proc: p} }
+func newGroup(p *Process) proto.Actor { return &group{proc: p, children: make(map[string]*Process)} }
+
+// child returns the slot whose running actor is pid, or nil.
+func (g *group) child(pid *proto.PID) *Process {
+	ch := g.children[pid.Id]
+	if ch == nil {
+		return nil
+	}
+	if cp := ch.pid.Load(); cp == nil || !cp.Equal(pid) {
+		return nil
+	}
+	return ch
+}
+
+// spawned records ch's new actor.
+func (g *group) spawned(ch *Process, pid *proto.PID) {
+	ch.pid.Store(pid)
+	g.children[pid.Id] = ch
+}
 
 // Receive implements proto.Actor.
 func (g *group) Receive(c proto.Context) {
@@ -31,11 +51,18 @@ func (g *group) Receive(c proto.Context) {
 		g.spawn(c, m)
 	case *proto.Terminated:
 		g.forget(m.Who)
+	case *killChild:
+		g.kill(c, m)
+	case *restartChild:
+		if pid := m.child.pid.Load(); pid != nil && g.child(pid) == m.child {
+			c.(proto.Supervisor).RestartChildren(pid)
+		}
 	case *proto.Started:
 		p.pid.Store(c.Self()) // before any child can ask for it
 		g.inc = p.incarnation.Add(1)
 		g.failure = ""
 		g.restarter = p.spec.Strategy.NewRestarter()
+		clear(g.children)
 		p.endHint.Store(nil)
 		if g.inc > 1 {
 			p.restarts.Add(1)
@@ -57,7 +84,7 @@ func (g *group) Receive(c proto.Context) {
 				p.signalReady(err) // its own supervisor waits for it
 				panic(&Crash{Path: ch.path, Reason: "error", Err: err, Time: time.Now()})
 			}
-			ch.pid.Store(pid)
+			g.spawned(ch, pid)
 			if ch.counted.CompareAndSwap(false, true) {
 				p.node.markSpawned()
 			}
@@ -117,8 +144,7 @@ func (g *group) stopChildren(c proto.Context) {
 
 // HandleFailure implements proto.SupervisorStrategy for the group's children.
 func (g *group) HandleFailure(_ *proto.ActorSystem, sup proto.Supervisor, child *proto.PID, _ *proto.RestartStatistics, reason any, _ any) {
-	p := g.proc
-	crashed := p.childByPID(child)
+	crashed := g.child(child)
 	if crashed == nil {
 		sup.StopChildren(child)
 		return
@@ -127,6 +153,38 @@ func (g *group) HandleFailure(_ *proto.ActorSystem, sup proto.Supervisor, child 
 	if !ok {
 		cr = &Crash{Path: crashed.path, Incarnation: crashed.Incarnation(), Reason: "error", Err: fmt.Errorf("go panic: %v", reason), Time: time.Now()}
 	}
+	g.ended(sup, crashed, child, cr)
+}
+
+// killChild asks a supervisor to end a child's incarnation as if it had
+// crashed with crash: the operator's kill.
+type killChild struct {
+	child *Process
+	crash *Crash
+}
+
+// restartChild asks a supervisor to restart a child in place: the
+// operator's restart, which costs no intensity.
+type restartChild struct{ child *Process }
+
+// kill handles an operator's kill on the supervisor's goroutine: the
+// child's end is decided as a crash's would be, and the restart or stop
+// reaches the child ahead of its queued messages.
+func (g *group) kill(c proto.Context, m *killChild) {
+	pid := m.child.pid.Load()
+	if pid == nil || g.child(pid) != m.child {
+		return
+	}
+	if m.crash.Incarnation != m.child.Incarnation() {
+		return // that incarnation has ended already
+	}
+	g.ended(c.(proto.Supervisor), m.child, pid, m.crash)
+}
+
+// ended decides, by the restart type and the strategy, what follows the
+// end of crashed's incarnation (its actor is child) with cr.
+func (g *group) ended(sup proto.Supervisor, crashed *Process, child *proto.PID, cr *Crash) {
+	p := g.proc
 	if cr.Incarnation != 0 {
 		if cr.Incarnation < crashed.Incarnation() || cr.Incarnation <= crashed.handledEnd {
 			return // an end already handled: a kill that raced a crash of the same incarnation
@@ -204,24 +262,6 @@ func (g *group) HandleFailure(_ *proto.ActorSystem, sup proto.Supervisor, child 
 		sup.RestartChildren(pid)
 		_ = r.awaitReady(ready)
 	}
-}
-
-// childByPID finds the child behind pid. protoactor names a child's PID
-// after its parent's and the child's name, so the name is its last part.
-func (p *Process) childByPID(pid *proto.PID) *Process {
-	name := pid.Id[strings.LastIndexByte(pid.Id, '/')+1:]
-	path := name
-	if p.path != "" {
-		path = p.path + "/" + name
-	}
-	ch, ok := p.node.Lookup(path)
-	if !ok || ch.parent != p {
-		return nil
-	}
-	if cp := ch.pid.Load(); cp == nil || !cp.Equal(pid) {
-		return nil
-	}
-	return ch
 }
 
 // DefaultShutdown is the time a worker gets to stop when its spec sets none.

@@ -99,20 +99,24 @@ func (p *Process) MetricName() string {
 	return p.path
 }
 
-// Processes returns every process of the tree, parents before children.
-// It is empty before Start.
+// Processes returns every process of the tree, parents before children
+// and siblings in start order. It is empty before Start. Safe for
+// concurrent use.
 func (n *Node) Processes() []*Process {
-	if n.root == nil {
+	root := n.Root()
+	if root == nil {
 		return nil
 	}
 	var out []*Process
-	var walk func(p *Process)
-	walk = func(p *Process) {
+	stack := []*Process{root}
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
 		out = append(out, p)
-		for _, ch := range p.Children() {
-			walk(ch)
+		children := p.Children()
+		for i := len(children) - 1; i >= 0; i-- {
+			stack = append(stack, children[i])
 		}
 	}
-	walk(n.root)
 	return out
 }

@@ -59,13 +59,13 @@ type Node struct {
 	maxCallDepth int
 	system       *proto.ActorSystem
 
-	lifecycle sync.Mutex // guards root, dispatch and stopping between Start and Shutdown
+	lifecycle sync.Mutex // guards dispatch and stopping between Start and Shutdown
 	stopping  bool
+	root      atomic.Pointer[Process] // set once, under lifecycle; read anywhere
 
 	nextID  atomic.Uint64
 	nextRef atomic.Uint64 // monitor references
-	root    *Process
-	regMu   sync.RWMutex // guards byPath and byID: templates add and remove
+	regMu   sync.RWMutex  // guards byPath and byID: templates add and remove
 	byPath  map[string]*Process
 	byID    map[uint64]*Process
 
@@ -161,7 +161,7 @@ func (n *Node) start(root ChildSpec) error {
 		n.lifecycle.Unlock()
 		return errors.New("start: the node is shutting down")
 	}
-	n.root = r
+	n.root.Store(r)
 	n.dispatch = newDispatcher()
 	pid, err := n.system.Root.SpawnNamed(n.props(r), "cloister")
 	if err != nil {
@@ -291,7 +291,8 @@ func (n *Node) limitsFor(l isolate.Limits) isolate.Limits {
 }
 
 // Root returns the root supervisor, or nil before Start.
-func (n *Node) Root() *Process { return n.root }
+// Safe for concurrent use, also while Start runs.
+func (n *Node) Root() *Process { return n.root.Load() }
 
 // Lookup returns the process at path ("" is the root).
 func (n *Node) Lookup(path string) (*Process, bool) {
@@ -362,7 +363,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		// After this, Start spawns nothing; a tree it spawned is stopped.
 		n.lifecycle.Lock()
 		n.stopping = true
-		root, dispatch := n.root, n.dispatch
+		root, dispatch := n.root.Load(), n.dispatch
 		n.lifecycle.Unlock()
 		go func() {
 			defer close(n.done)

@@ -111,7 +111,7 @@ func (g *group) spawn(c proto.Context, m *spawnReq) {
 		answer(nil, fmt.Errorf("spawn %s: %w", ch.path, err))
 		return
 	}
-	ch.pid.Store(pid)
+	g.spawned(ch, pid)
 	// As OTP's start_child, answer once init has run: the new child is
 	// live, so a monitor or link set at once applies to it.
 	if err := ch.awaitReady(ready); err != nil {
@@ -125,13 +125,16 @@ func (g *group) spawn(c proto.Context, m *spawnReq) {
 // forget drops a dynamic child that has stopped for good: a capability to
 // it now finds no process.
 func (g *group) forget(pid *proto.PID) {
-	if ch := g.proc.childByPID(pid); ch != nil && ch.dynamic {
+	if ch := g.child(pid); ch != nil && ch.dynamic {
 		g.remove(ch)
 	}
 }
 
 func (g *group) remove(ch *Process) {
 	p := g.proc
+	if pid := ch.pid.Load(); pid != nil && g.children[pid.Id] == ch {
+		delete(g.children, pid.Id)
+	}
 	p.mu.Lock()
 	for i, c := range p.children {
 		if c == ch {
