@@ -193,8 +193,7 @@ func (n *Node) markSpawned() {
 }
 
 func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
-	p := &Process{node: n, id: n.nextID.Add(1), name: spec.Name, spec: spec, parent: parent,
-		mbox: spec.Mailbox.WithDefaults(n.mailbox)}
+	p := &Process{node: n, id: n.nextID.Add(1), name: spec.Name, spec: spec, parent: parent}
 	n.unspawned.Add(1)
 	switch {
 	case parent == nil:
@@ -204,6 +203,7 @@ func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
 	default:
 		p.path = parent.path + "/" + spec.Name
 	}
+	p.mb = mailbox.New(p.path, spec.Mailbox.WithDefaults(n.mailbox))
 	if spec.IsSupervisor() {
 		p.kind = KindSupervisor
 		if spec.StartTimeout != 0 {

@@ -84,11 +84,12 @@ func (g *group) spawn(c proto.Context, m *spawnReq) {
 	spec.Name = name
 	n := p.node
 	ch := &Process{node: n, id: n.nextID.Add(1), name: name, spec: spec, parent: p, kind: KindWorker,
-		dynamic: true, initArgs: m.args, mbox: spec.Mailbox.WithDefaults(n.mailbox)}
+		dynamic: true, initArgs: m.args}
 	ch.path = name
 	if p.path != "" {
 		ch.path = p.path + "/" + name
 	}
+	ch.mb = mailbox.New(ch.path, spec.Mailbox.WithDefaults(n.mailbox))
 	for _, gs := range spec.Grants {
 		to, ok := n.Lookup(gs.To)
 		if !ok || gs.To == "" {

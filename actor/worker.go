@@ -58,7 +58,7 @@ func (w *worker) Receive(c proto.Context) {
 		}
 		w.start()
 	case *deliver:
-		w.proc.stash = append(w.proc.stash, m)
+		w.proc.stash.PushMessage(m)
 		w.dropOldest()
 	case *reply:
 		if m.incarnation == w.inc {
@@ -85,8 +85,8 @@ func (w *worker) Receive(c proto.Context) {
 		w.onInitTimeout(m)
 	case *downNote:
 		if m.inc == w.inc {
-			w.proc.queued.Add(1)
-			w.proc.stash = append(w.proc.stash, &deliver{note: &isolate.Notification{Kind: "down", Ref: m.ref, Reason: m.reason}})
+			w.proc.mb.AddNotice()
+			w.proc.stash.PushNotice(&deliver{note: &isolate.Notification{Kind: "down", Ref: m.ref, Reason: m.reason}})
 		}
 	case *stopSelf:
 		if m.incarnation == w.inc {
@@ -168,10 +168,8 @@ func (w *worker) start() {
 
 // drain starts turns for stashed messages until a turn awaits a promise.
 func (w *worker) drain(c proto.Context) {
-	for !w.iso.Busy() && len(w.proc.stash) > 0 && w.stopping == "" {
-		d := w.proc.stash[0]
-		w.proc.stash[0] = nil
-		w.proc.stash = w.proc.stash[1:]
+	for !w.iso.Busy() && w.proc.stash.Len() > 0 && w.stopping == "" {
+		d, _ := w.proc.stash.Pop()
 		w.proc.release(d)
 		w.proc.handled.Add(1)
 		w.current = d
@@ -189,9 +187,6 @@ func (w *worker) drain(c proto.Context) {
 		}
 		w.iso.Receive(d.env, d.call != nil, w.timed(func(o isolate.Outcome) { w.turnDone(d, o) }))
 		w.check(nil)
-	}
-	if len(w.proc.stash) == 0 {
-		w.proc.stash = nil // let a burst's backing array go
 	}
 	if w.stopping != "" && !w.iso.Busy() {
 		w.exit(c)
