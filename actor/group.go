@@ -9,15 +9,17 @@ import (
 )
 
 // group is a supervisor process: a protoactor actor whose children are the
-// slots of its spec. protoactor routes a child's failure to HandleFailure,
-// where the spec's Strategy decides.
+// slots of its spec. It carries out the mechanics — spawning, restarting
+// and stopping children's actors, reporting the node's start — and asks
+// the incarnation's Supervision for every decision. protoactor routes a
+// child's failure to HandleFailure.
 type group struct {
 	proc    *Process
 	inc     uint64
 	failure string // the reason this incarnation failed with, if it did
-	// restarter counts this incarnation's restarts: a new one for every
-	// incarnation, so a restarted supervisor starts with a fresh window.
-	restarter Restarter
+	// sv decides for this incarnation: a new one for every incarnation,
+	// so a restarted supervisor starts with a fresh restart history.
+	sv Supervision
 	// children maps the PIDs of this incarnation's children to their slots.
 	// Only the supervisor's goroutine touches it.
 	children map[string]*Process
@@ -61,7 +63,7 @@ func (g *group) Receive(c proto.Context) {
 		p.pid.Store(c.Self()) // before any child can ask for it
 		g.inc = p.incarnation.Add(1)
 		g.failure = ""
-		g.restarter = p.spec.Strategy.NewRestarter()
+		g.sv = p.spec.Strategy.NewSupervision()
 		clear(g.children)
 		p.endHint.Store(nil)
 		if g.inc > 1 {
@@ -69,33 +71,13 @@ func (g *group) Receive(c proto.Context) {
 		}
 		p.begin(g.inc)
 		g.dropDynamic() // a template supervisor restarts empty, as in OTP
-		for _, ch := range p.Children() {
-			ch := ch
-			if p.node.startAborted() {
+		if err := g.sv.Init(&Supervisor{g: g, c: c}); err != nil {
+			if errors.Is(err, errStartAborted) {
 				p.signalReady(errStartAborted)
 				return
 			}
-			ready := ch.expectReady()
-			ch.revive()
-			props := ch.node.props(ch)
-			pid, err := c.SpawnNamed(props, ch.name)
-			if err != nil {
-				err = fmt.Errorf("spawn %q: %w", ch.path, err)
-				p.signalReady(err) // its own supervisor waits for it
-				panic(&Crash{Path: ch.path, Reason: "error", Err: err, Time: time.Now()})
-			}
-			g.spawned(ch, pid)
-			if ch.counted.CompareAndSwap(false, true) {
-				p.node.markSpawned()
-			}
-			if err := ch.awaitReady(ready); err != nil && p.node.starting() {
-				// As in OTP, a child that cannot start fails the start.
-				if !errors.Is(err, errStartAborted) {
-					p.node.startFailed(fmt.Errorf("%s: %w", ch.path, err))
-				}
-				p.signalReady(errStartAborted)
-				return
-			}
+			p.signalReady(err) // its own supervisor waits for it
+			panic(&Crash{Path: p.path, Incarnation: g.inc, Reason: "error", Err: err, Time: time.Now()})
 		}
 		p.setStatus(StatusRunning)
 		p.signalReady(nil)
@@ -104,7 +86,9 @@ func (g *group) Receive(c proto.Context) {
 		}
 	case *proto.Stopping:
 		p.setStatus(StatusStopping)
-		g.stopChildren(c)
+		if g.sv != nil {
+			g.sv.Terminate(&Supervisor{g: g, c: c})
+		}
 	case *proto.Stopped:
 		defer p.signalStopped()
 		if p.Status() != StatusFailed {
@@ -128,20 +112,6 @@ func (g *group) endReason() string {
 	return ReasonShutdown
 }
 
-// stopChildren stops the children one at a time in reverse start order,
-// each given its shutdown time.
-func (g *group) stopChildren(c proto.Context) {
-	children := g.proc.Children()
-	for i := len(children) - 1; i >= 0; i-- {
-		ch := children[i]
-		pid := ch.pid.Load()
-		if pid == nil {
-			continue
-		}
-		ch.stopAndWait(func() { c.Stop(pid) })
-	}
-}
-
 // HandleFailure implements proto.SupervisorStrategy for the group's children.
 func (g *group) HandleFailure(_ *proto.ActorSystem, sup proto.Supervisor, child *proto.PID, _ *proto.RestartStatistics, reason any, _ any) {
 	crashed := g.child(child)
@@ -153,7 +123,8 @@ func (g *group) HandleFailure(_ *proto.ActorSystem, sup proto.Supervisor, child 
 	if !ok {
 		cr = &Crash{Path: crashed.path, Incarnation: crashed.Incarnation(), Reason: "error", Err: fmt.Errorf("go panic: %v", reason), Time: time.Now()}
 	}
-	g.ended(sup, crashed, child, cr)
+	c, _ := sup.(proto.Context) // protoactor's context is both
+	g.ended(c, crashed, child, cr)
 }
 
 // killChild asks a supervisor to end a child's incarnation as if it had
@@ -178,13 +149,12 @@ func (g *group) kill(c proto.Context, m *killChild) {
 	if m.crash.Incarnation != m.child.Incarnation() {
 		return // that incarnation has ended already
 	}
-	g.ended(c.(proto.Supervisor), m.child, pid, m.crash)
+	g.ended(c, m.child, pid, m.crash)
 }
 
-// ended decides, by the restart type and the strategy, what follows the
-// end of crashed's incarnation (its actor is child) with cr.
-func (g *group) ended(sup proto.Supervisor, crashed *Process, child *proto.PID, cr *Crash) {
-	p := g.proc
+// ended hands the end of crashed's incarnation (its actor is child) with
+// cr to the Supervision, once per incarnation.
+func (g *group) ended(c proto.Context, crashed *Process, child *proto.PID, cr *Crash) {
 	if cr.Incarnation != 0 {
 		if cr.Incarnation < crashed.Incarnation() || cr.Incarnation <= crashed.handledEnd {
 			return // an end already handled: a kill that raced a crash of the same incarnation
@@ -194,74 +164,13 @@ func (g *group) ended(sup proto.Supervisor, crashed *Process, child *proto.PID, 
 	if crashed.kind == KindSupervisor {
 		crashed.setStatus(StatusFailed)
 	}
-	if p.node.startAborted() || crashed.abandoned {
-		sup.StopChildren(child) // the node is not starting after all
+	if g.proc.node.startAborted() || crashed.abandoned || g.sv == nil {
+		// The node is not starting after all, or a spawn gave up on the
+		// child: it is stopped, not restarted.
+		c.(proto.Supervisor).StopChildren(child)
 		return
 	}
-	if !crashed.restartType().restarts(cr.Reason) {
-		// A temporary child, or a transient one that ended normally, is
-		// not restarted and costs no intensity.
-		cr.Action = ActionStop
-		crashed.recordCrash(cr)
-		p.node.emit(Crashed{Crash: cr})
-		crashed.setStatus(StatusStopping)
-		sup.StopChildren(child)
-		return
-	}
-	d := g.restarter.OnCrash(p.Children(), crashed, time.Now())
-	cr.Restarted = !d.Escalate
-	cr.Action = ActionRestart
-	if d.Escalate {
-		cr.Action = ActionEscalate
-	}
-	crashed.recordCrash(cr)
-	p.node.emit(Crashed{Crash: cr})
-	if d.Escalate {
-		p.setStatus(StatusFailed)
-		g.failure = d.Reason
-		failure := &Crash{Path: p.path, Incarnation: p.Incarnation(), Reason: d.Reason, Err: cr, Time: time.Now()}
-		if p.parent == nil {
-			failure.Action = ActionStop // the node stops
-			p.recordCrash(failure)
-			p.node.fail(failure)
-			return
-		}
-		// The parent records the failure with what it decided.
-		sup.EscalateFailure(failure, nil)
-		return
-	}
-	pids := make([]*proto.PID, 0, len(d.Restart))
-	var stop []*proto.PID
-	for _, r := range d.Restart {
-		pid := r.pid.Load()
-		switch {
-		case pid == nil, r != crashed && (r.Status() == StatusStopped || r.Status() == StatusFailed):
-			// Not running: a child that ended for good stays ended.
-		case r != crashed && r.restartType() == Temporary:
-			// OTP terminates a temporary sibling rather than restart it.
-			r.setStatus(StatusStopping)
-			stop = append(stop, pid)
-		default:
-			r.setStatus(StatusRestarting)
-			pids = append(pids, pid)
-		}
-	}
-	sup.StopChildren(stop...)
-	if len(pids) == 1 {
-		sup.RestartChildren(pids...)
-		return
-	}
-	// Several: one at a time in start order, each up before the next, as
-	// OTP restarts a group. The supervisor waits, as it does at start.
-	for _, r := range d.Restart {
-		pid := r.pid.Load()
-		if pid == nil || r.Status() != StatusRestarting {
-			continue
-		}
-		ready := r.expectReady()
-		sup.RestartChildren(pid)
-		_ = r.awaitReady(ready)
-	}
+	g.sv.ChildEnded(&Supervisor{g: g, c: c}, crashed, cr)
 }
 
 // DefaultShutdown is the time a worker gets to stop when its spec sets none.

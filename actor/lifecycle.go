@@ -10,10 +10,6 @@ import (
 // before it has run init, and stops each, in reverse, within its shutdown
 // time.
 
-// errStartAborted tells a supervisor that a child further down could not
-// start, so the node's first start is off.
-var errStartAborted = errors.New("the start was aborted")
-
 // DefaultStartTimeout is the time a worker's init gets when its spec sets
 // no StartTimeout.
 const DefaultStartTimeout = 5 * time.Second

@@ -52,18 +52,6 @@ const (
 // DefaultMaxChildren bounds a template supervisor's live children.
 const DefaultMaxChildren = 10_000
 
-// restarts reports whether a child of this type is restarted after an end
-// with reason.
-func (r RestartType) restarts(reason string) bool {
-	switch r {
-	case Temporary:
-		return false
-	case Transient:
-		return !IsNormal(reason)
-	}
-	return true
-}
-
 // IsSupervisor reports whether the spec declares a supervisor.
 func (s *ChildSpec) IsSupervisor() bool { return s.Strategy != nil }
 
@@ -75,35 +63,19 @@ type GrantSpec struct {
 	Rights capability.Rights
 }
 
-// Strategy is a supervisor's restart strategy as it appears in a spec:
-// plain data (which children to restart, how many restarts a period
-// allows), shared by every incarnation of the supervisor and by copies of
-// the spec. It holds no restart history: each incarnation gets its own
-// from NewRestarter, so a supervisor restarted by its parent starts with a
-// fresh intensity window, as a restarted OTP supervisor does.
+// Strategy is a supervisor's strategy as it appears in a spec: plain data
+// (which children to restart, how many restarts a period allows), shared
+// by every incarnation of the supervisor and by copies of the spec. It
+// holds no runtime state: each incarnation gets its own Supervision, so a
+// supervisor restarted by its parent starts with a fresh restart history,
+// as a restarted OTP supervisor does. Package supervisor provides the
+// strategies.
 type Strategy interface {
-	// NewRestarter returns the crash handling of one supervisor
-	// incarnation, with an empty restart history.
-	NewRestarter() Restarter
+	// NewSupervision returns the decisions of one supervisor incarnation,
+	// with an empty restart history.
+	NewSupervision() Supervision
 	// String names the strategy, e.g. "one_for_one".
 	String() string
-}
-
-// Restarter decides what one supervisor incarnation does when a child
-// crashes, counting the restarts it has made. It is called on the
-// supervisor's own goroutine, one crash at a time, and dropped when the
-// incarnation ends.
-type Restarter interface {
-	// OnCrash returns the children to restart, in start order, or Escalate
-	// to give up and fail the supervisor itself.
-	OnCrash(children []*Process, crashed *Process, now time.Time) Decision
-}
-
-// Decision is a Restarter's answer.
-type Decision struct {
-	Restart  []*Process
-	Escalate bool
-	Reason   string // why it escalates, e.g. "reached_max_restart_intensity"
 }
 
 // restartType is the child's restart type, permanent when unset.

@@ -1,10 +1,6 @@
 package supervisor
 
-import (
-	"time"
-
-	"github.com/cloister-rt/cloister/actor"
-)
+import "time"
 
 // Default restart intensity: more than 3 restarts within 5 s fail the supervisor.
 const (
@@ -30,7 +26,7 @@ func limits(intensity int, period time.Duration) (int, time.Duration) {
 }
 
 // window counts the restarts of one supervisor incarnation in a sliding
-// period, as OTP's supervisor does. It is runtime state: a Restarter owns
+// period, as OTP's supervisor does. It is runtime state: a supervision owns
 // one, used only on its supervisor's goroutine, and a restarted supervisor
 // gets a new one.
 type window struct {
@@ -54,19 +50,4 @@ func (w *window) add(now time.Time) bool {
 	}
 	w.times = append(keep, now)
 	return len(w.times) <= w.max
-}
-
-// restarter is the runtime side of every strategy: a fresh window and the
-// strategy's choice of children.
-type restarter struct {
-	win  *window
-	pick func(children []*actor.Process, crashed *actor.Process) []*actor.Process
-}
-
-// OnCrash implements actor.Restarter.
-func (r *restarter) OnCrash(children []*actor.Process, crashed *actor.Process, now time.Time) actor.Decision {
-	if !r.win.add(now) {
-		return actor.Decision{Escalate: true, Reason: ReasonMaxIntensity}
-	}
-	return actor.Decision{Restart: r.pick(children, crashed)}
 }

@@ -20,9 +20,9 @@ func NewOneForAll(intensity int, period time.Duration) OneForAll {
 	return OneForAll{Intensity: intensity, Period: period}
 }
 
-// NewRestarter implements actor.Strategy.
-func (s OneForAll) NewRestarter() actor.Restarter {
-	return &restarter{win: newWindow(s.Intensity, s.Period), pick: oneForAll}
+// NewSupervision implements actor.Strategy.
+func (s OneForAll) NewSupervision() actor.Supervision {
+	return newSupervision(oneForAll, s.Intensity, s.Period)
 }
 
 func oneForAll(children []*actor.Process, _ *actor.Process) []*actor.Process { return children }

@@ -20,9 +20,9 @@ func NewOneForOne(intensity int, period time.Duration) OneForOne {
 	return OneForOne{Intensity: intensity, Period: period}
 }
 
-// NewRestarter implements actor.Strategy.
-func (s OneForOne) NewRestarter() actor.Restarter {
-	return &restarter{win: newWindow(s.Intensity, s.Period), pick: oneForOne}
+// NewSupervision implements actor.Strategy.
+func (s OneForOne) NewSupervision() actor.Supervision {
+	return newSupervision(oneForOne, s.Intensity, s.Period)
 }
 
 func oneForOne(_ []*actor.Process, crashed *actor.Process) []*actor.Process {

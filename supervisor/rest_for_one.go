@@ -21,9 +21,9 @@ func NewRestForOne(intensity int, period time.Duration) RestForOne {
 	return RestForOne{Intensity: intensity, Period: period}
 }
 
-// NewRestarter implements actor.Strategy.
-func (s RestForOne) NewRestarter() actor.Restarter {
-	return &restarter{win: newWindow(s.Intensity, s.Period), pick: restForOne}
+// NewSupervision implements actor.Strategy.
+func (s RestForOne) NewSupervision() actor.Supervision {
+	return newSupervision(restForOne, s.Intensity, s.Period)
 }
 
 func restForOne(children []*actor.Process, crashed *actor.Process) []*actor.Process {
