@@ -26,6 +26,16 @@ func (p *Process) Limits() isolate.Limits {
 // ShutdownTimeout is the time p gets to stop in order before it is killed.
 func (p *Process) ShutdownTimeout() time.Duration { return p.shutdown() }
 
+// StartTimeout is the time a worker's init gets before its start fails and
+// the incarnation is killed; 0 for a supervisor, which has no bound of its
+// own.
+func (p *Process) StartTimeout() time.Duration {
+	if p.kind != KindWorker {
+		return 0
+	}
+	return p.spec.startTimeout()
+}
+
 // Strategy names a supervisor's strategy ("one_for_one"), or "" for a worker.
 func (p *Process) Strategy() string {
 	if p.spec.Strategy == nil {
@@ -89,20 +99,24 @@ func (p *Process) MetricName() string {
 	return p.path
 }
 
-// Processes returns every process of the tree, parents before children.
-// It is empty before Start.
+// Processes returns every process of the tree, parents before children
+// and siblings in start order. It is empty before Start. Safe for
+// concurrent use.
 func (n *Node) Processes() []*Process {
-	if n.root == nil {
+	root := n.Root()
+	if root == nil {
 		return nil
 	}
 	var out []*Process
-	var walk func(p *Process)
-	walk = func(p *Process) {
+	stack := []*Process{root}
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
 		out = append(out, p)
-		for _, ch := range p.Children() {
-			walk(ch)
+		children := p.Children()
+		for i := len(children) - 1; i >= 0; i-- {
+			stack = append(stack, children[i])
 		}
 	}
-	walk(n.root)
 	return out
 }

@@ -2,6 +2,7 @@ package actor
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -9,41 +10,113 @@ import (
 // before it has run init, and stops each, in reverse, within its shutdown
 // time.
 
-// errStartAborted tells a supervisor that a child further down could not
-// start, so the node's first start is off.
-var errStartAborted = errors.New("the start was aborted")
+// DefaultStartTimeout is the time a worker's init gets when its spec sets
+// no StartTimeout.
+const DefaultStartTimeout = 5 * time.Second
 
-// startWait bounds how long a supervisor waits for a child's init before
-// it starts the next child anyway.
-const startWait = 5 * time.Second
+// ErrStartTimeout is a start that failed because init did not finish
+// within the child's start timeout; the incarnation is killed.
+var ErrStartTimeout = errors.New("start timeout")
 
-// expectReady arms the channel on which the next incarnation reports that
+// readyWait is one wait for an incarnation's init: the channel it reports
+// on. Each wait is a new value, so a kill meant for the incarnation that
+// was waited for cannot reach a later one.
+type readyWait struct{ ch chan error }
+
+// startTimeout is the time a worker's init gets. A supervisor has no
+// bound of its own: it is up once each of its children is, each within its
+// own start timeout.
+func (s *ChildSpec) startTimeout() time.Duration {
+	if s.StartTimeout > 0 {
+		return s.StartTimeout
+	}
+	return DefaultStartTimeout
+}
+
+// expectReady arms the wait on which the next incarnation reports that
 // its init has finished.
-func (p *Process) expectReady() chan error {
-	ch := make(chan error, 1)
-	p.ready.Store(&ch)
-	return ch
+func (p *Process) expectReady() *readyWait {
+	w := &readyWait{ch: make(chan error, 1)}
+	p.ready.Store(w)
+	return w
 }
 
 // signalReady reports the end of init: nil, or the error that ended it.
 func (p *Process) signalReady(err error) {
-	if ch := p.ready.Swap(nil); ch != nil {
-		*ch <- err
+	if w := p.ready.Swap(nil); w != nil {
+		w.ch <- err
 	}
 }
 
 // awaitReady waits for init as OTP's supervisor waits for start_link: the
-// next child starts once this one is up.
-func (p *Process) awaitReady(ready chan error) error {
-	t := time.NewTimer(startWait)
+// next child starts once this one is up. A worker whose init has not
+// finished within its start timeout has failed to start: the error says
+// so, and the incarnation that was waited for is killed.
+func (p *Process) awaitReady(w *readyWait) error {
+	if p.kind == KindSupervisor {
+		return <-w.ch
+	}
+	d := p.spec.startTimeout()
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case err := <-ready:
+	case err := <-w.ch:
 		return err
 	case <-t.C:
-		p.ready.Store(nil)
-		return nil
 	}
+	if !p.ready.CompareAndSwap(w, nil) {
+		return <-w.ch // init ended as the time ran out
+	}
+	err := fmt.Errorf("%w: init did not finish within %v", ErrStartTimeout, d)
+	p.tell(&initTimeout{wait: w, err: err})
+	return err
+}
+
+// initTimeout ends an incarnation whose init ran past its start timeout:
+// the one a supervisor waited for (wait), or, when nobody waited, the one
+// numbered inc, if its init is still running.
+type initTimeout struct {
+	wait *readyWait
+	inc  uint64
+	err  error
+}
+
+// armStart arms the worker's own start timeout for incarnations that no
+// supervisor waits for (a lone restart): an init that never finishes
+// would otherwise hold the process's mailbox forever.
+func (w *worker) armStart() {
+	w.readyFor = w.proc.ready.Load()
+	w.initPending = true
+	if w.readyFor != nil {
+		return // the supervisor's wait has the timer
+	}
+	d, inc, proc := w.proc.spec.startTimeout(), w.inc, w.proc
+	w.initTimer = time.AfterFunc(d, func() {
+		proc.tell(&initTimeout{inc: inc, err: fmt.Errorf("%w: init did not finish within %v", ErrStartTimeout, d)})
+	})
+}
+
+// initDone records that init has finished, for better or worse.
+func (w *worker) initDone() {
+	w.initPending = false
+	if w.initTimer != nil {
+		w.initTimer.Stop()
+		w.initTimer = nil
+	}
+}
+
+// onInitTimeout kills the incarnation that m is for: the supervisor has
+// given up on its start, or its init is still running past its time.
+func (w *worker) onInitTimeout(m *initTimeout) {
+	switch {
+	case m.wait != nil && m.wait == w.readyFor && w.iso != nil:
+	case m.wait == nil && m.inc == w.inc && w.initPending:
+	default:
+		return // for another incarnation, or init finished in time
+	}
+	w.initDone()
+	w.proc.signalReady(m.err)
+	w.die(ReasonKilled, m.err)
 }
 
 // starting reports whether the node's first start is still under way.

@@ -59,13 +59,13 @@ type Node struct {
 	maxCallDepth int
 	system       *proto.ActorSystem
 
-	lifecycle sync.Mutex // guards root, dispatch and stopping between Start and Shutdown
+	lifecycle sync.Mutex // guards dispatch and stopping between Start and Shutdown
 	stopping  bool
+	root      atomic.Pointer[Process] // set once, under lifecycle; read anywhere
 
 	nextID  atomic.Uint64
 	nextRef atomic.Uint64 // monitor references
-	root    *Process
-	regMu   sync.RWMutex // guards byPath and byID: templates add and remove
+	regMu   sync.RWMutex  // guards byPath and byID: templates add and remove
 	byPath  map[string]*Process
 	byID    map[uint64]*Process
 
@@ -148,7 +148,7 @@ func (n *Node) start(root ChildSpec) error {
 		n.lifecycle.Unlock()
 		return errors.New("start: the node is shutting down")
 	}
-	n.root = r
+	n.root.Store(r)
 	n.dispatch = newDispatcher()
 	pid, err := n.system.Root.SpawnNamed(n.props(r), "cloister")
 	if err != nil {
@@ -180,8 +180,7 @@ func (n *Node) markSpawned() {
 }
 
 func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
-	p := &Process{node: n, id: n.nextID.Add(1), name: spec.Name, spec: spec, parent: parent,
-		mbox: spec.Mailbox.WithDefaults(n.mailbox)}
+	p := &Process{node: n, id: n.nextID.Add(1), name: spec.Name, spec: spec, parent: parent}
 	n.unspawned.Add(1)
 	switch {
 	case parent == nil:
@@ -191,8 +190,12 @@ func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
 	default:
 		p.path = parent.path + "/" + spec.Name
 	}
+	p.mb = mailbox.New(p.path, spec.Mailbox.WithDefaults(n.mailbox))
 	if spec.IsSupervisor() {
 		p.kind = KindSupervisor
+		if spec.StartTimeout != 0 {
+			return nil, fmt.Errorf("supervisor %q: a start timeout belongs to workers (a supervisor is up once its children are)", p.path)
+		}
 		seen := make(map[string]bool)
 		for _, cs := range spec.Children {
 			if cs.Name == "" || strings.Contains(cs.Name, "/") {
@@ -275,7 +278,8 @@ func (n *Node) limitsFor(l isolate.Limits) isolate.Limits {
 }
 
 // Root returns the root supervisor, or nil before Start.
-func (n *Node) Root() *Process { return n.root }
+// Safe for concurrent use, also while Start runs.
+func (n *Node) Root() *Process { return n.root.Load() }
 
 // Lookup returns the process at path ("" is the root).
 func (n *Node) Lookup(path string) (*Process, bool) {
@@ -346,7 +350,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		// After this, Start spawns nothing; a tree it spawned is stopped.
 		n.lifecycle.Lock()
 		n.stopping = true
-		root, dispatch := n.root, n.dispatch
+		root, dispatch := n.root.Load(), n.dispatch
 		n.lifecycle.Unlock()
 		go func() {
 			defer close(n.done)

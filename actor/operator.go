@@ -119,10 +119,10 @@ func (n *Node) Kill(id uint64) error {
 		cr := &Crash{Path: p.path, Incarnation: inc, Reason: ReasonKilled, Err: errors.New("killed by the operator"), Time: time.Now()}
 		killed := ReasonKilled
 		p.endHint.Store(&killed) // monitors and links see "killed", not a restart's "shutdown"
-		// The same report a crashing actor makes to its supervisor, which
-		// decides and restarts the child with a system message: it overtakes
-		// whatever is queued in the child's mailbox.
-		n.systemMessage(parent, &proto.Failure{Who: pid, Reason: cr, RestartStats: proto.NewRestartStatistics()})
+		// The supervisor decides as it does on a crash, and restarts or
+		// stops the child with a system message: it overtakes whatever is
+		// queued in the child's mailbox.
+		p.parent.tell(&killChild{child: p, crash: cr})
 		return nil
 	})
 }
@@ -134,18 +134,16 @@ func (n *Node) Kill(id uint64) error {
 // or restart of an incarnation is pending, another returns ErrConflict.
 func (n *Node) Restart(id uint64) error {
 	return n.operate(id, "restart", func(p *Process, pid *proto.PID, st *operatorState) error {
+		if p.parent.pid.Load() == nil {
+			return fmt.Errorf("restart %q: %w: its supervisor is not spawned", p.path, ErrConflict)
+		}
 		inc := p.Incarnation()
 		st.pending = inc
 		n.log.Info("operator restart", keyProcess, p.path, keyIncarnation, inc)
 		p.setStatus(StatusRestarting)
-		n.systemMessage(pid, &proto.Restart{})
+		p.parent.tell(&restartChild{child: p})
 		return nil
 	})
-}
-
-func (n *Node) systemMessage(pid *proto.PID, msg any) {
-	proc, _ := n.system.ProcessRegistry.Get(pid)
-	proc.SendSystemMessage(pid, msg)
 }
 
 // inspectRequest asks a worker, on its own goroutine, for the answer of its

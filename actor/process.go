@@ -67,18 +67,15 @@ type Process struct {
 	status      atomic.Int32
 	incarnation atomic.Uint64
 	restarts    atomic.Uint64
-	queued      atomic.Int64 // messages sent and not yet taken up by a turn
-	queuedBytes atomic.Int64 // their size
 	signals     atomic.Int64 // exit signals from scripts not yet taken up, bounded like messages
-	outbox      atomic.Int64 // bytes of this process's messages queued at others
-	dropped     atomic.Uint64
-	mbox        mailbox.Limits
 	handled     atomic.Uint64
 
+	// mb counts and limits what waits for the process; see mailbox.go.
+	mb *mailbox.Mailbox
 	// stash holds messages that arrived while a turn awaited a promise, and
 	// those left when an incarnation crashed; the next turn takes them first.
 	// Only the process's own actor goroutine touches it.
-	stash []*deliver
+	stash mailbox.Queue[*deliver]
 
 	grants   []isolate.Grant   // resolved at build time
 	initArgs *mailbox.Envelope // a dynamic child's spawn arguments
@@ -87,7 +84,7 @@ type Process struct {
 	lastCrash []*Crash // newest last, at most maxCrashReports
 	spawnSeq  uint64   // names dynamic children
 
-	ready    atomic.Pointer[chan error]    // set while the supervisor waits for init
+	ready    atomic.Pointer[readyWait]     // set while the supervisor waits for init
 	stopWait atomic.Pointer[chan struct{}] // set while the supervisor waits for a stop
 	endHint  atomic.Pointer[string]        // why the running incarnation is being ended from outside
 
@@ -122,9 +119,6 @@ func (p *Process) Incarnation() uint64 { return p.incarnation.Load() }
 
 // Restarts counts restarts of this slot.
 func (p *Process) Restarts() uint64 { return p.restarts.Load() }
-
-// MailboxDepth is the number of messages waiting for a turn.
-func (p *Process) MailboxDepth() int64 { return p.queued.Load() }
 
 // Handled counts messages whose turn has started.
 func (p *Process) Handled() uint64 { return p.handled.Load() }

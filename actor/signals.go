@@ -21,7 +21,6 @@ type life struct {
 	monitors map[uint64]monitorEntry // who watches live, by reference
 	links    map[*Process]uint64     // linked processes and their incarnation
 	calls    map[*callRef]struct{}   // calls delivered and not answered yet
-	ledger   map[*Process]int64      // bytes queued here, by sender
 	retired  bool                    // stopped for good: no incarnation follows
 }
 
@@ -100,6 +99,7 @@ func (p *Process) revive() {
 	p.lifeMu.Lock()
 	defer p.lifeMu.Unlock()
 	p.life.retired = false
+	p.mb.Reopen()
 }
 
 // answer answers a call once; later answers are dropped.
@@ -120,14 +120,9 @@ func (p *Process) retire() {
 	p.life.retired = true
 	calls := p.life.calls
 	p.life.calls = nil
-	for f, b := range p.life.ledger {
-		f.outbox.Add(-b) // refund the senders of what will never run
-	}
-	p.life.ledger = nil
-	p.queued.Store(0)
-	p.queuedBytes.Store(0)
+	p.mb.Close() // refunds the senders of what will never run
 	p.signals.Store(0)
-	p.stash = nil
+	p.stash.Reset()
 	p.lifeMu.Unlock()
 	for c := range calls {
 		c.answer(&reply{incarnation: c.incarnation, id: c.id, err: fmt.Errorf("%w: %s stopped", isolate.ErrNoProc, p.path)})
@@ -261,8 +256,8 @@ func (w *worker) onExit(m *exitSignal) {
 	case m.kill:
 		w.die(ReasonKilled, fmt.Errorf("killed by %s", m.from))
 	case trapped:
-		w.proc.queued.Add(1)
-		w.proc.stash = append(w.proc.stash, &deliver{note: &isolate.Notification{Kind: "exit", From: m.from, Reason: m.reason},
+		w.proc.mb.AddNotice()
+		w.proc.stash.PushNotice(&deliver{note: &isolate.Notification{Kind: "exit", From: m.from, Reason: m.reason},
 			noteInc: w.inc, counted: m.counted})
 	case IsNormal(m.reason):
 		// A normal exit signal does not take a process down.
@@ -364,9 +359,9 @@ func (h *host) signalExit(c *capability.Capability, need capability.Rights, op s
 	}
 	// Signals bypass the mailbox's admission, so they are bounded on their
 	// own, by the same number of messages.
-	if t.signals.Add(1) > int64(t.mbox.Messages) {
+	if t.signals.Add(1) > int64(t.mb.Limits().Messages) {
 		t.signals.Add(-1)
-		err := fmt.Errorf("%w: %s has %d exit signals waiting", isolate.ErrMailboxFull, t.path, t.mbox.Messages)
+		err := fmt.Errorf("%w: %s has %d exit signals waiting", isolate.ErrMailboxFull, t.path, t.mb.Limits().Messages)
 		h.proc.node.emit(LimitHit{Path: t.path, Limit: "mailbox", Err: err})
 		return err
 	}

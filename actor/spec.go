@@ -20,6 +20,10 @@ type ChildSpec struct {
 	Limits   isolate.Limits
 	Grants   []GrantSpec
 	Shutdown time.Duration // time terminate gets on an orderly stop; 0 means 5 s
+	// StartTimeout is the time init gets; past it the start fails and the
+	// incarnation is killed. 0 means DefaultStartTimeout. Workers only: a
+	// supervisor is up once each of its children is.
+	StartTimeout time.Duration
 
 	Restart RestartType    // when the supervisor restarts it; "" means permanent
 	Mailbox mailbox.Limits // zero fields take the node's defaults
@@ -48,18 +52,6 @@ const (
 // DefaultMaxChildren bounds a template supervisor's live children.
 const DefaultMaxChildren = 10_000
 
-// restarts reports whether a child of this type is restarted after an end
-// with reason.
-func (r RestartType) restarts(reason string) bool {
-	switch r {
-	case Temporary:
-		return false
-	case Transient:
-		return !IsNormal(reason)
-	}
-	return true
-}
-
 // IsSupervisor reports whether the spec declares a supervisor.
 func (s *ChildSpec) IsSupervisor() bool { return s.Strategy != nil }
 
@@ -71,21 +63,19 @@ type GrantSpec struct {
 	Rights capability.Rights
 }
 
-// Strategy decides what a supervisor does when a child crashes. It is called
-// on the supervisor's own goroutine, one crash at a time.
+// Strategy is a supervisor's strategy as it appears in a spec: plain data
+// (which children to restart, how many restarts a period allows), shared
+// by every incarnation of the supervisor and by copies of the spec. It
+// holds no runtime state: each incarnation gets its own Supervision, so a
+// supervisor restarted by its parent starts with a fresh restart history,
+// as a restarted OTP supervisor does. Package supervisor provides the
+// strategies.
 type Strategy interface {
-	// OnCrash returns the children to restart, in start order, or Escalate
-	// to give up and fail the supervisor itself.
-	OnCrash(children []*Process, crashed *Process, now time.Time) Decision
+	// NewSupervision returns the decisions of one supervisor incarnation,
+	// with an empty restart history.
+	NewSupervision() Supervision
 	// String names the strategy, e.g. "one_for_one".
 	String() string
-}
-
-// Decision is a Strategy's answer.
-type Decision struct {
-	Restart  []*Process
-	Escalate bool
-	Reason   string // why it escalates, e.g. "reached_max_restart_intensity"
 }
 
 // restartType is the child's restart type, permanent when unset.

@@ -34,6 +34,10 @@ type worker struct {
 	inspecting bool                // inspect() is running
 	inspects   map[uint64]struct{} // this incarnation's cap.inspect() requests awaiting an answer
 	endReason  string              // why the incarnation ended, once it has
+
+	readyFor    *readyWait  // the supervisor's wait for this incarnation's init, if any
+	initPending bool        // init has not finished
+	initTimer   *time.Timer // the start timeout when no supervisor waits
 }
 
 func newWorker(p *Process) proto.Actor {
@@ -54,7 +58,7 @@ func (w *worker) Receive(c proto.Context) {
 		}
 		w.start()
 	case *deliver:
-		w.proc.stash = append(w.proc.stash, m)
+		w.proc.stash.PushMessage(m)
 		w.dropOldest()
 	case *reply:
 		if m.incarnation == w.inc {
@@ -77,10 +81,12 @@ func (w *worker) Receive(c proto.Context) {
 		}
 	case *exitSignal:
 		w.onExit(m)
+	case *initTimeout:
+		w.onInitTimeout(m)
 	case *downNote:
 		if m.inc == w.inc {
-			w.proc.queued.Add(1)
-			w.proc.stash = append(w.proc.stash, &deliver{note: &isolate.Notification{Kind: "down", Ref: m.ref, Reason: m.reason}})
+			w.proc.mb.AddNotice()
+			w.proc.stash.PushNotice(&deliver{note: &isolate.Notification{Kind: "down", Ref: m.ref, Reason: m.reason}})
 		}
 	case *stopSelf:
 		if m.incarnation == w.inc {
@@ -127,6 +133,7 @@ func (w *worker) start() {
 		p.restarts.Add(1)
 		p.setStatus(StatusRestarting)
 	}
+	w.armStart()
 	iso, err := isolate.New(p.spec.Script, isolate.Config{
 		Name:   p.path,
 		Self:   capability.New(p, capability.All),
@@ -135,6 +142,7 @@ func (w *worker) start() {
 		Host:   (*host)(w),
 	})
 	if err != nil {
+		w.initDone()
 		p.signalReady(err)
 		w.fail(nil, crashReason(err), err)
 	}
@@ -149,6 +157,7 @@ func (w *worker) start() {
 		args = mailbox.NewEnvelope(p.spec.Args, nil)
 	}
 	w.iso.Init(args, func(o isolate.Outcome) {
+		w.initDone()
 		p.signalReady(o.Crash)
 		if o.Crash != nil {
 			w.crash = w.newCrash(nil, o.Crash)
@@ -159,10 +168,8 @@ func (w *worker) start() {
 
 // drain starts turns for stashed messages until a turn awaits a promise.
 func (w *worker) drain(c proto.Context) {
-	for !w.iso.Busy() && len(w.proc.stash) > 0 && w.stopping == "" {
-		d := w.proc.stash[0]
-		w.proc.stash[0] = nil
-		w.proc.stash = w.proc.stash[1:]
+	for !w.iso.Busy() && w.proc.stash.Len() > 0 && w.stopping == "" {
+		d, _ := w.proc.stash.Pop()
 		w.proc.release(d)
 		w.proc.handled.Add(1)
 		w.current = d
@@ -180,9 +187,6 @@ func (w *worker) drain(c proto.Context) {
 		}
 		w.iso.Receive(d.env, d.call != nil, w.timed(func(o isolate.Outcome) { w.turnDone(d, o) }))
 		w.check(nil)
-	}
-	if len(w.proc.stash) == 0 {
-		w.proc.stash = nil // let a burst's backing array go
 	}
 	if w.stopping != "" && !w.iso.Busy() {
 		w.exit(c)
@@ -313,6 +317,7 @@ func (w *worker) terminate(reason string) {
 
 // close drops the isolate and everything scheduled for this incarnation.
 func (w *worker) close() {
+	w.initDone()
 	for id, t := range w.timers {
 		t.Stop()
 		delete(w.timers, id)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/mailbox"
 )
 
 // ErrCPULimit is the reason of a turn interrupted for running past its CPU limit.
@@ -64,8 +65,9 @@ var (
 	ErrCalleeCrashed = errors.New("callee crashed")
 	// ErrNoProc is a send or call to a process that has ended.
 	ErrNoProc = errors.New("noproc: the process has ended")
-	// ErrMailboxFull is a send refused by the target's mailbox limit.
-	ErrMailboxFull = errors.New("mailbox full")
+	// ErrMailboxFull is a send refused by the target's mailbox limit. It is
+	// mailbox.ErrMailboxFull, named here for the host API's callers.
+	ErrMailboxFull = mailbox.ErrMailboxFull
 )
 
 // callErrorName is the JS error name an error from the host is thrown as.

@@ -54,6 +54,9 @@ type Child struct {
 	Limits   Limits           `yaml:"limits"`
 	Grants   map[string]Grant `yaml:"grants"`
 
+	// StartTimeout is the time init gets before the start fails (workers only).
+	StartTimeout Duration `yaml:"start_timeout"`
+
 	Strategy  StrategyName `yaml:"strategy"`
 	Intensity *int         `yaml:"intensity"`
 	Period    Duration     `yaml:"period"`
@@ -653,6 +656,9 @@ func (m *Manifest) validate(c *Child, path string, root bool) error {
 		if len(c.Grants) > 0 {
 			return fmt.Errorf("line %d: %s: a supervisor takes no grants", c.line, where)
 		}
+		if c.StartTimeout.D != 0 {
+			return fmt.Errorf("line %d: %s: start_timeout belongs to workers (a supervisor is up once its children are)", c.line, where)
+		}
 		if t := c.Template; t != nil {
 			if len(c.Children) > 0 {
 				return fmt.Errorf("line %d: %s: a supervisor has children or a template, not both", t.line, where)
@@ -782,7 +788,7 @@ func (m *Manifest) Spec(c *isolate.Compiler) (actor.ChildSpec, error) {
 }
 
 func (m *Manifest) spec(comp *isolate.Compiler, c *Child, path string) (actor.ChildSpec, error) {
-	s := actor.ChildSpec{Name: c.Name, Shutdown: c.Shutdown.D, Limits: c.Limits.isolate(), Restart: actor.RestartType(c.Restart),
+	s := actor.ChildSpec{Name: c.Name, Shutdown: c.Shutdown.D, StartTimeout: c.StartTimeout.D, Limits: c.Limits.isolate(), Restart: actor.RestartType(c.Restart),
 		Mailbox: c.Limits.mailbox().WithDefaults(m.MailboxLimits())}
 	if c.Strategy != "" {
 		intensity := supervisor.DefaultIntensity

@@ -12,32 +12,42 @@ const (
 // restart too often.
 const ReasonMaxIntensity = "reached_max_restart_intensity"
 
-// intensity counts restarts in a sliding window, as OTP's supervisor does.
-// A strategy owns one; it is used only on its supervisor's goroutine.
-type intensity struct {
-	max    int
-	period time.Duration
-	times  []time.Time
-}
-
-func newIntensity(max int, period time.Duration) *intensity {
-	if max < 0 {
-		max = DefaultIntensity
+// limits returns the effective intensity and period of a strategy's
+// fields: a negative intensity or a period of zero or less takes the
+// default.
+func limits(intensity int, period time.Duration) (int, time.Duration) {
+	if intensity < 0 {
+		intensity = DefaultIntensity
 	}
 	if period <= 0 {
 		period = DefaultPeriod
 	}
-	return &intensity{max: max, period: period}
+	return intensity, period
+}
+
+// window counts the restarts of one supervisor incarnation in a sliding
+// period, as OTP's supervisor does. It is runtime state: a supervision owns
+// one, used only on its supervisor's goroutine, and a restarted supervisor
+// gets a new one.
+type window struct {
+	max    int
+	period time.Duration
+	times  []time.Time // restarts within the period, oldest first; at most max+1
+}
+
+func newWindow(intensity int, period time.Duration) *window {
+	max, period := limits(intensity, period)
+	return &window{max: max, period: period}
 }
 
 // add records a restart at now and reports whether the limit still holds.
-func (in *intensity) add(now time.Time) bool {
-	keep := in.times[:0]
-	for _, t := range in.times {
-		if now.Sub(t) < in.period {
+func (w *window) add(now time.Time) bool {
+	keep := w.times[:0]
+	for _, t := range w.times {
+		if now.Sub(t) < w.period {
 			keep = append(keep, t)
 		}
 	}
-	in.times = append(keep, now)
-	return len(in.times) <= in.max
+	w.times = append(keep, now)
+	return len(w.times) <= w.max
 }

@@ -6,20 +6,25 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 )
 
-// OneForAll restarts every child when one crashes.
-type OneForAll struct{ in *intensity }
+// OneForAll restarts every child when one crashes. It is plain data: more
+// than Intensity restarts within Period fail the supervisor. A negative
+// Intensity or a zero Period takes the default (DefaultIntensity,
+// DefaultPeriod); an Intensity of 0 allows no restart.
+type OneForAll struct {
+	Intensity int
+	Period    time.Duration
+}
 
 // NewOneForAll returns a one_for_all strategy allowing intensity restarts in period.
-func NewOneForAll(intensity int, period time.Duration) *OneForAll {
-	return &OneForAll{in: newIntensity(intensity, period)}
+func NewOneForAll(intensity int, period time.Duration) OneForAll {
+	return OneForAll{Intensity: intensity, Period: period}
 }
 
-// OnCrash implements actor.Strategy.
-func (s *OneForAll) OnCrash(children []*actor.Process, _ *actor.Process, now time.Time) actor.Decision {
-	if !s.in.add(now) {
-		return actor.Decision{Escalate: true, Reason: ReasonMaxIntensity}
-	}
-	return actor.Decision{Restart: children}
+// NewSupervision implements actor.Strategy.
+func (s OneForAll) NewSupervision() actor.Supervision {
+	return newSupervision(oneForAll, s.Intensity, s.Period)
 }
 
-func (s *OneForAll) String() string { return "one_for_all" }
+func oneForAll(children []*actor.Process, _ *actor.Process) []*actor.Process { return children }
+
+func (s OneForAll) String() string { return "one_for_all" }

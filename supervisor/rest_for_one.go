@@ -6,25 +6,33 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 )
 
-// RestForOne restarts the child that crashed and every child started after it.
-type RestForOne struct{ in *intensity }
+// RestForOne restarts the child that crashed and every child started
+// after it. It is plain data: more than Intensity restarts within Period
+// fail the supervisor. A negative Intensity or a zero Period takes the
+// default (DefaultIntensity, DefaultPeriod); an Intensity of 0 allows no
+// restart.
+type RestForOne struct {
+	Intensity int
+	Period    time.Duration
+}
 
 // NewRestForOne returns a rest_for_one strategy allowing intensity restarts in period.
-func NewRestForOne(intensity int, period time.Duration) *RestForOne {
-	return &RestForOne{in: newIntensity(intensity, period)}
+func NewRestForOne(intensity int, period time.Duration) RestForOne {
+	return RestForOne{Intensity: intensity, Period: period}
 }
 
-// OnCrash implements actor.Strategy.
-func (s *RestForOne) OnCrash(children []*actor.Process, crashed *actor.Process, now time.Time) actor.Decision {
-	if !s.in.add(now) {
-		return actor.Decision{Escalate: true, Reason: ReasonMaxIntensity}
-	}
+// NewSupervision implements actor.Strategy.
+func (s RestForOne) NewSupervision() actor.Supervision {
+	return newSupervision(restForOne, s.Intensity, s.Period)
+}
+
+func restForOne(children []*actor.Process, crashed *actor.Process) []*actor.Process {
 	for i, ch := range children {
 		if ch == crashed {
-			return actor.Decision{Restart: children[i:]}
+			return children[i:]
 		}
 	}
-	return actor.Decision{Restart: []*actor.Process{crashed}}
+	return []*actor.Process{crashed}
 }
 
-func (s *RestForOne) String() string { return "rest_for_one" }
+func (s RestForOne) String() string { return "rest_for_one" }

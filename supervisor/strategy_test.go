@@ -26,124 +26,6 @@ var newStrategy = map[string]func(int, time.Duration) actor.Strategy{
 	"rest_for_one": func(i int, p time.Duration) actor.Strategy { return supervisor.NewRestForOne(i, p) },
 }
 
-// procs returns n distinct process values: OnCrash only compares them.
-func procs(n int) []*actor.Process {
-	out := make([]*actor.Process, n)
-	for i := range out {
-		out[i] = &actor.Process{}
-	}
-	return out
-}
-
-func indexes(all, sub []*actor.Process) []int {
-	out := []int{}
-	for _, p := range sub {
-		out = append(out, slices.Index(all, p))
-	}
-	return out
-}
-
-func TestStrategy_String(t *testing.T) {
-	for name, mk := range newStrategy {
-		if got, want := mk(1, time.Second).String(), name; got != want {
-			t.Errorf("String() = %q, want %q", got, want)
-		}
-	}
-}
-
-func TestStrategy_OnCrash(t *testing.T) {
-	tests := []struct {
-		strategy string
-		crashed  int
-		want     []int // children restarted, in start order
-	}{
-		{"one_for_one", 0, []int{0}},
-		{"one_for_one", 1, []int{1}},
-		{"one_for_one", 3, []int{3}},
-		{"one_for_all", 0, []int{0, 1, 2, 3}},
-		{"one_for_all", 1, []int{0, 1, 2, 3}},
-		{"one_for_all", 3, []int{0, 1, 2, 3}},
-		{"rest_for_one", 0, []int{0, 1, 2, 3}},
-		{"rest_for_one", 1, []int{1, 2, 3}},
-		{"rest_for_one", 3, []int{3}},
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%s/crash_%d", tt.strategy, tt.crashed), func(t *testing.T) {
-			children := procs(4)
-			d := newStrategy[tt.strategy](3, time.Second).OnCrash(children, children[tt.crashed], time.Now())
-			if d.Escalate {
-				t.Fatalf("escalated (%s) on the first crash", d.Reason)
-			}
-			if got, want := indexes(children, d.Restart), tt.want; !slices.Equal(got, want) {
-				t.Errorf("restarts children %v, want %v", got, want)
-			}
-		})
-	}
-}
-
-func TestStrategy_OnCrashUnknownChild(t *testing.T) {
-	children, stranger := procs(3), &actor.Process{}
-	d := supervisor.NewRestForOne(3, time.Second).OnCrash(children, stranger, time.Now())
-	if d.Escalate || len(d.Restart) != 1 || d.Restart[0] != stranger {
-		t.Errorf("rest_for_one for a child not in the list = %+v, want it alone restarted", d)
-	}
-}
-
-func TestStrategy_Intensity(t *testing.T) {
-	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	at := func(ms ...int) []time.Time {
-		var out []time.Time
-		for _, m := range ms {
-			out = append(out, t0.Add(time.Duration(m)*time.Millisecond))
-		}
-		return out
-	}
-	tests := []struct {
-		name      string
-		intensity int
-		period    time.Duration
-		crashes   []time.Time
-		escalate  int // index of the first crash that escalates, -1 for none
-	}{
-		{"at the limit", 3, time.Second, at(0, 100, 200), -1},
-		{"one over the limit", 3, time.Second, at(0, 100, 200, 300), 3},
-		{"one over, all at once", 2, time.Second, at(0, 0, 0), 2},
-		{"old restarts leave the window", 2, time.Second, at(0, 500, 1000, 1500, 2000), -1},
-		{"a restart exactly one period old has left", 1, time.Second, at(0, 1000, 2000), -1},
-		{"just inside the period still counts", 1, time.Second, at(0, 999), 1},
-		{"intensity 0 allows no restart", 0, time.Second, at(0), 0},
-		{"negative intensity takes the default", -1, time.Second, at(0, 1, 2, 3), supervisor.DefaultIntensity},
-		{"zero period takes the default", 1, 0, at(0, int(supervisor.DefaultPeriod/time.Millisecond)-1), 1},
-		{"zero period, default period passed", 1, 0, at(0, int(supervisor.DefaultPeriod/time.Millisecond)), -1},
-	}
-	for _, tt := range tests {
-		for name, mk := range newStrategy {
-			t.Run(tt.name+"/"+name, func(t *testing.T) {
-				s := mk(tt.intensity, tt.period)
-				children := procs(3)
-				for i, now := range tt.crashes {
-					d := s.OnCrash(children, children[1], now)
-					if got, want := d.Escalate, i == tt.escalate; got != want {
-						t.Fatalf("crash %d at +%v: escalate = %v, want %v", i, now.Sub(t0), got, want)
-					}
-					if d.Escalate {
-						if got, want := d.Reason, supervisor.ReasonMaxIntensity; got != want {
-							t.Errorf("reason = %q, want %q", got, want)
-						}
-						if len(d.Restart) != 0 {
-							t.Errorf("escalation also restarts %d children", len(d.Restart))
-						}
-						return
-					}
-					if len(d.Restart) == 0 {
-						t.Fatalf("crash %d: neither restarts nor escalates", i)
-					}
-				}
-			})
-		}
-	}
-}
-
 // --- The strategies in a running node ---
 
 const crashJS = `
@@ -349,4 +231,66 @@ func TestStrategy_EscalatesToParent(t *testing.T) {
 		t.Fatal("the root failed; it should have restarted sup")
 	default:
 	}
+}
+
+// TestStrategy_RestartedSupervisorHasFreshIntensity is the regression test
+// for a restarted supervisor that kept the restart history of the
+// incarnation before it: after escalating once and being restarted by its
+// parent, one crash of a child must be restarted, not escalate again.
+func TestStrategy_RestartedSupervisorHasFreshIntensity(t *testing.T) {
+	script, err := isolate.Compile("crash.js", []byte(crashJS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, mk := range newStrategy {
+		t.Run(name, func(t *testing.T) {
+			n := startNode(t, actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(10, time.Minute), Children: []actor.ChildSpec{
+				{Name: "sup", Strategy: mk(1, time.Minute), Children: []actor.ChildSpec{
+					{Name: "x", Script: script},
+				}},
+			}})
+			sup, _ := n.Lookup("sup")
+			waitIncarnations(t, n, []string{"sup/x"}, []uint64{1})
+			// One restart is within sup's intensity, the second is over it:
+			// sup escalates and root restarts it, with a fresh x.
+			crash(t, n, "sup/x")
+			waitSup(t, n, 1, 2)
+			crash(t, n, "sup/x")
+			waitSup(t, n, 2, 3)
+			if got, want := lastAction(sup), actor.ActionRestart; got != want {
+				t.Fatalf("root's action on sup's escalation = %q, want %q", got, want)
+			}
+			// The new sup has made no restart yet: one crash is restarted.
+			crash(t, n, "sup/x")
+			waitSup(t, n, 2, 4)
+			x, _ := n.Lookup("sup/x")
+			if got, want := lastAction(x), actor.ActionRestart; got != want {
+				t.Errorf("sup's action on x's crash = %q, want %q", got, want)
+			}
+			if got, want := len(sup.Crashes()), 1; got != want {
+				t.Errorf("sup failed %d times, want %d", got, want)
+			}
+		})
+	}
+}
+
+func lastAction(p *actor.Process) string {
+	cs := p.Crashes()
+	if len(cs) == 0 {
+		return ""
+	}
+	return cs[len(cs)-1].Action
+}
+
+// waitSup waits until sup runs incarnation supInc and sup/x, answering
+// calls, runs xInc.
+func waitSup(t *testing.T, n *actor.Node, supInc, xInc uint64) {
+	t.Helper()
+	waitIncarnations(t, n, []string{"sup/x"}, []uint64{xInc})
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if sup, _ := n.Lookup("sup"); sup.Incarnation() != supInc || sup.Status() != actor.StatusRunning {
+			return fmt.Errorf("sup runs incarnation %d (%s), want %d (running)", sup.Incarnation(), sup.Status(), supInc)
+		}
+		return nil
+	})
 }
