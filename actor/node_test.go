@@ -319,7 +319,7 @@ export function init(args, ctx) {
   ctx.cancelTimer(ref);
 }
 export function receive(msg) {
-  if (msg.type === "get") return fired;
+  if (msg.type === "get") return fired.slice().sort(); // timers due together have no set order
   fired.push(msg.type);
 }`))
 	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {

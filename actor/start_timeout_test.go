@@ -13,8 +13,6 @@ import (
 	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/supervisor"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Scripts whose init never finishes: one awaits a promise that never
@@ -185,13 +183,8 @@ export async function receive(msg, ctx) {
 	}
 	defer shutdownNode(t, n)
 	c, _ := n.Capability("boss", capability.Send)
-	b, _ := msgpack.Marshal("go")
-	out, err := n.Call(context.Background(), c, b)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var msg string
-	if err := msgpack.Unmarshal(out, &msg); err != nil {
+	if err := n.Call(context.Background(), c, "go", &msg); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(msg, "pool/1") || !strings.Contains(msg, actor.ErrStartTimeout.Error()) {
@@ -211,14 +204,9 @@ func callGo(n *actor.Node, path string, msg any) error {
 	if err != nil {
 		return err
 	}
-	b, err := msgpack.Marshal(msg)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = n.Call(ctx, c, b)
-	return err
+	return n.Call(ctx, c, msg, nil)
 }
 
 func shutdownNode(t *testing.T, n *actor.Node) {
