@@ -73,6 +73,7 @@ func (w *worker) Receive(c proto.Context) {
 	case *sendLater:
 		if m.incarnation == w.inc {
 			delete(w.timers, m.id)
+			w.iso.TimerDone(m.id) // refunds the memory the parked message held
 			_ = w.sent(w.proc.node.signal(m.target, capability.Send, "sendAfter", &deliver{env: m.env, from: w.proc}))
 		}
 	case *exitSignal:
@@ -80,7 +81,10 @@ func (w *worker) Receive(c proto.Context) {
 	case *downNote:
 		if m.inc == w.inc {
 			w.proc.queued.Add(1)
-			w.proc.stash = append(w.proc.stash, &deliver{note: &isolate.Notification{Kind: "down", Ref: m.ref, Reason: m.reason}})
+			w.proc.stash = append(w.proc.stash, &deliver{note: &isolate.Notification{Kind: "down", Ref: m.ref, Reason: m.reason},
+				noteInc: m.inc, counted: m.counted})
+		} else if m.counted {
+			w.proc.signals.Add(-1) // for an incarnation that has ended
 		}
 	case *stopSelf:
 		if m.incarnation == w.inc {
@@ -123,6 +127,7 @@ func (w *worker) start() {
 	p := w.proc
 	w.inc = p.incarnation.Add(1)
 	p.endHint.Store(nil)
+	p.ops.overdue.Store(false)
 	if w.inc > 1 {
 		p.restarts.Add(1)
 		p.setStatus(StatusRestarting)
@@ -218,6 +223,12 @@ func (w *worker) check(err error) {
 	if w.crash != nil {
 		cr := w.crash
 		w.crash = nil
+		if cr.Reason == ReasonKilled && w.proc.ops.overdue.Load() {
+			// Ended by a stop past its shutdown time: the stop under way
+			// ends the incarnation; it is not a crash to restart.
+			w.endReason = ReasonKilled
+			return
+		}
 		w.crashWith(cr)
 	}
 }
@@ -238,7 +249,7 @@ func (w *worker) crashWith(cr *Crash) {
 }
 
 func (w *worker) newCrash(d *deliver, err error) *Crash {
-	cr := &Crash{Path: w.proc.path, Incarnation: w.inc, Reason: crashReason(err), Err: err, Time: time.Now()}
+	cr := &Crash{Path: w.proc.path, Incarnation: w.inc, Reason: crashReason(err), Err: detach(err), Time: time.Now()}
 	var je *isolate.JSError
 	if errors.As(err, &je) {
 		cr.Stack = je.Stack
@@ -259,6 +270,8 @@ func crashReason(err error) string {
 		return "cpu_limit"
 	case errors.Is(err, isolate.ErrMemoryLimit):
 		return "memory_limit"
+	case errors.Is(err, isolate.ErrKilled):
+		return ReasonKilled
 	}
 	return "error"
 }
@@ -304,7 +317,7 @@ func (w *worker) terminate(reason string) {
 	}
 	if err := w.iso.TerminateWithin(reason, w.proc.shutdown()); err != nil {
 		w.proc.node.log.Warn("terminate failed", keyProcess, w.proc.path, keyError, err)
-		if errors.Is(err, isolate.ErrCPULimit) {
+		if errors.Is(err, isolate.ErrCPULimit) || errors.Is(err, isolate.ErrKilled) {
 			w.stopping = ReasonKilled
 		}
 	}

@@ -50,13 +50,10 @@ func TestAcctCPU_LateFirstCheckChargesOnlyTheTurn(t *testing.T) {
 // and a turn that is not running is left alone.
 func TestAcctAbort_EndsARunningTurn(t *testing.T) {
 	i := reviewIsolate(t, `export function receive(m) { if (m === "loop") for (;;) {} return 1 }`, Limits{CPU: time.Hour})
-	if i.Abort(ErrKilled) {
-		t.Fatal("Abort reported a turn while none ran")
-	}
 	var out Outcome
 	i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue(1), nil }, false, func(o Outcome) { out = o })
 	if out.Crash != nil {
-		t.Fatalf("a turn after an idle Abort: %v", out.Crash)
+		t.Fatalf("a turn before Abort: %v", out.Crash)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -70,9 +67,23 @@ func TestAcctAbort_EndsARunningTurn(t *testing.T) {
 	if !errors.Is(out.Crash, ErrKilled) {
 		t.Fatalf("aborted turn: %v, want %v", out.Crash, ErrKilled)
 	}
+	// The incarnation is doomed: a later turn ends as it starts.
 	i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue(1), nil }, false, func(o Outcome) { out = o })
-	if out.Crash != nil {
-		t.Fatalf("the turn after an aborted one: %v", out.Crash)
+	if !errors.Is(out.Crash, ErrKilled) {
+		t.Fatalf("the turn after an aborted one: %v, want %v", out.Crash, ErrKilled)
+	}
+}
+
+// Abort between turns is not lost: the next turn ends as it starts.
+func TestAcctAbort_BetweenTurns(t *testing.T) {
+	i := reviewIsolate(t, `export function receive(m) { for (;;) {} }`, Limits{CPU: time.Hour})
+	if i.Abort(ErrKilled) {
+		t.Fatal("Abort reported a turn while none ran")
+	}
+	var out Outcome
+	i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue(1), nil }, false, func(o Outcome) { out = o })
+	if !errors.Is(out.Crash, ErrKilled) {
+		t.Fatalf("a turn after Abort: %v, want %v", out.Crash, ErrKilled)
 	}
 }
 

@@ -236,7 +236,6 @@ func (i *Isolate) newContext() *goja.Object {
 	for _, g := range i.cfg.Env {
 		_ = env.DefineDataProperty(g.Name, i.handle(g.Cap), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	}
-	_ = env.SetPrototype(nil)
 	i.hostObject(env, "Env")
 	_, _ = i.freeze(goja.Undefined(), env)
 	ro := func(name string, v goja.Value) {
@@ -301,24 +300,29 @@ func (i *Isolate) newContext() *goja.Object {
 	return ctx
 }
 
-// hostObject makes o, an object of the host API without a prototype,
-// describe itself as "[object <tag>]" when a script turns it into a
-// string. Without it, goja's error for an object it cannot convert
-// prints the engine's Go struct, heap addresses included.
+// hostObject gives o, an object of the host API, a prototype that makes
+// it describe itself as "[object <tag>]" when a script turns it into a
+// string: a frozen object with no prototype of its own that holds only
+// Symbol.toStringTag and Symbol.toPrimitive, shared by every host object
+// of the tag in the isolate, so o's own keys stay what the host put there.
+// Without it, goja's error for an object it cannot convert prints the
+// engine's Go struct, heap addresses included.
 func (i *Isolate) hostObject(o *goja.Object, tag string) {
-	if i.toPrimitive == nil {
-		i.toPrimitive = i.fn("[Symbol.toPrimitive]", func(call goja.FunctionCall) goja.Value {
-			t := "Object"
-			if o, ok := call.This.(*goja.Object); ok {
-				if v, ok := o.GetSymbol(goja.SymToStringTag).Export().(string); ok {
-					t = v
-				}
-			}
-			return i.rt.ToValue("[object " + t + "]")
-		})
+	proto, ok := i.hostProtos[tag]
+	if !ok {
+		proto = i.rt.NewObject()
+		_ = proto.SetPrototype(nil)
+		s := i.rt.ToValue("[object " + tag + "]")
+		_ = proto.DefineDataPropertySymbol(goja.SymToStringTag, i.rt.ToValue(tag), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+		_ = proto.DefineDataPropertySymbol(goja.SymToPrimitive, i.fn("[Symbol.toPrimitive]", func(goja.FunctionCall) goja.Value { return s }),
+			goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+		_, _ = i.freeze(goja.Undefined(), proto)
+		if i.hostProtos == nil {
+			i.hostProtos = make(map[string]*goja.Object, 2)
+		}
+		i.hostProtos[tag] = proto
 	}
-	_ = o.DefineDataPropertySymbol(goja.SymToStringTag, i.rt.ToValue(tag), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
-	_ = o.DefineDataPropertySymbol(goja.SymToPrimitive, i.toPrimitive, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+	_ = o.SetPrototype(proto)
 }
 
 func timerRef(v goja.Value) (uint64, bool) {

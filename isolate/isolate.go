@@ -112,17 +112,17 @@ type Isolate struct {
 	terminate goja.Callable
 	inspect   goja.Callable
 
-	methods     map[string]goja.Value // capability handle methods, made on first use
-	toPrimitive goja.Value            // the Symbol.toPrimitive of host objects, see hostObject
-	freeze      goja.Callable         // Object.freeze, taken before the script runs
-	calls       map[uint64]pendingCall
-	timers      map[uint64]timer
-	parked      map[uint64]int64 // sendAfter messages the host holds, by ref: the bytes charged
-	turn        *pendingTurn
-	closed      bool
-	lim         *limiter     // CPU and memory accounting, see limits.go
-	sig         *signalState // monitors and notifications
-	clist       clist        // capabilities received or made, for operators
+	methods    map[string]goja.Value   // capability handle methods, made on first use
+	hostProtos map[string]*goja.Object // prototypes of host objects by tag, see hostObject
+	freeze     goja.Callable           // Object.freeze, taken before the script runs
+	calls      map[uint64]pendingCall
+	timers     map[uint64]timer
+	parked     map[uint64]int64 // sendAfter messages the host holds, by ref: the bytes charged
+	turn       *pendingTurn
+	closed     bool
+	lim        *limiter     // CPU and memory accounting, see limits.go
+	sig        *signalState // monitors and notifications
+	clist      clist        // capabilities received or made, for operators
 
 	builtins *builtins    // the guarded builtins, see builtins.go
 	lazy     *lazyGlobals // globals installed on first use, see lazy.go; nil if installed eagerly
@@ -132,6 +132,7 @@ type Isolate struct {
 	armed      uint64        // the turn the reusable watchdog timer is armed for, or 0
 	armedAt    time.Time     // when it was armed
 	armedFor   time.Duration // and for how long
+	doomed     error         // set by Abort: every turn from now on ends with it
 	clock      threadClock   // the turn's CPU clock, when clocked
 	clocked    bool
 	turnStart  time.Time
@@ -316,6 +317,10 @@ func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
 	} else {
 		i.watch.Reset(first)
 	}
+	if i.doomed != nil {
+		i.lim.abort(i.doomed)
+		i.rt.Interrupt(i.doomed)
+	}
 	i.mu.Unlock()
 	return func() {
 		i.mu.Lock()
@@ -401,14 +406,18 @@ func (i *Isolate) turnTimeLeft() time.Duration {
 	return limit - time.Since(start)
 }
 
-// Abort ends the running turn, if one is running JavaScript, with err
-// (ErrKilled for an operator's kill or a stop past its shutdown time), as
-// its CPU limit would: goja stops at its next instruction and the guarded
-// builtins at their next check. It reports whether a turn was running.
-// Safe for concurrent use.
+// Abort ends the incarnation's script work with err (ErrKilled for an
+// operator's kill or a stop past its shutdown time): the turn running now
+// is ended as its CPU limit would end it — goja stops at its next
+// instruction, the guarded builtins at their next check — and every later
+// turn ends as it starts. It reports whether a turn was running. Safe for
+// concurrent use.
 func (i *Isolate) Abort(err error) bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
+	if i.doomed == nil {
+		i.doomed = err
+	}
 	if i.armed == 0 || i.seq != i.armed {
 		return false
 	}

@@ -120,7 +120,6 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 				i.throw(err)
 			}
 			ref := i.rt.NewObject()
-			_ = ref.SetPrototype(nil)
 			i.hostObject(ref, "MonitorRef")
 			_, _ = i.freeze(goja.Undefined(), ref)
 			i.sig.refs[id] = ref
