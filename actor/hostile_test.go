@@ -189,7 +189,7 @@ var hostileCases = map[string]hostileCase{
 		"ctxHandles":    `ok:string:"self"`,
 		"selfRights":    `ok:string:"send,monitor,link,exit,kill,inspect,spawn"`,
 		"env":           `ok:string:"victim:send;watch:monitor;relay:send;accomplice:send"`,
-		"envPrototype":  "ok:object:null",
+		"envPrototype":  "ok:object:{}", // only Symbol.toStringTag and toPrimitive: "[object Env]"
 		"envSymbols":    "ok:number:0",
 		"revocableKeys": `ok:string:"cap,revoke"`,
 	}},
@@ -421,7 +421,7 @@ var hostileCases = map[string]hostileCase{
 		"replace": "TypeError: Cannot assign to read only property 'victim'",
 		"add":     "TypeError: Cannot add property admin, object is not extensible",
 		"define":  "TypeError: Cannot redefine property: victim",
-		"remove":  "TypeError: Cannot delete property 'victim' of [object Object]",
+		"remove":  "TypeError: Cannot delete property 'victim' of [object Env]",
 		// goja formats this message with Go's %s of the object, which
 		// leaks Go pointers into the message (see docs/security.md).
 		"setProto":     "TypeError: *",

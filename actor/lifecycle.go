@@ -165,8 +165,19 @@ func (p *Process) stopAndWait(stop func()) {
 		return // already gone (or going): its actor left the registry
 	}
 	stop()
-	t := time.NewTimer(p.shutdown() + stopGrace)
+	t := time.NewTimer(p.shutdown())
 	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	// Past its shutdown time: a turn still running is ended, as OTP kills
+	// a child that did not stop in time.
+	if p.kind == KindWorker {
+		p.abortOverdue()
+	}
+	t.Reset(stopGrace)
 	select {
 	case <-done:
 	case <-t.C:

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
 
 	proto "github.com/asynkron/protoactor-go/actor"
@@ -30,6 +32,10 @@ type operatorState struct {
 	mu      sync.Mutex
 	pending uint64 // incarnation that has a kill or restart on its way
 	stopped bool   // stopped by the operator, for good
+
+	// overdue is set when a stop's shutdown time ran out and the running
+	// turn was ended: the stop under way ends the incarnation, not a crash.
+	overdue atomic.Bool
 }
 
 // retired reports whether the operator stopped p for good. A restart that
@@ -123,8 +129,28 @@ func (n *Node) Kill(id uint64) error {
 		// stops the child with a system message: it overtakes whatever is
 		// queued in the child's mailbox.
 		p.parent.tell(&killChild{child: p, crash: cr})
+		// The restart reaches the child between two of its turns: a turn
+		// running now is ended at once, as its CPU limit would end it.
+		p.abortTurn(inc)
 		return nil
 	})
+}
+
+// abortOverdue ends the running turn of a worker whose stop is past its
+// shutdown time. Safe for concurrent use.
+func (p *Process) abortOverdue() {
+	p.ops.overdue.Store(true)
+	p.abortTurn(p.Incarnation())
+}
+
+// abortTurn ends the turn incarnation inc of p is running, if any, with
+// reason killed. Safe for concurrent use.
+func (p *Process) abortTurn(inc uint64) {
+	iso := p.liveIso.Load()
+	if iso == nil || p.Incarnation() != inc || p.liveIso.Load() != iso {
+		return
+	}
+	iso.Abort(isolate.ErrKilled)
 }
 
 // Restart ends the current incarnation of the process with the given id and

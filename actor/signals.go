@@ -42,9 +42,10 @@ type exitSignal struct {
 
 // downNote tells a watcher incarnation that a monitored process ended.
 type downNote struct {
-	inc    uint64
-	ref    uint64
-	reason string
+	inc     uint64
+	ref     uint64
+	reason  string
+	counted bool // queued by the watcher's own call: counted in its signals
 }
 
 // Reasons with which an incarnation ends without crashing.
@@ -286,13 +287,33 @@ func (h *host) Monitor(c *capability.Capability) (uint64, error) {
 	if err != nil {
 		if errors.Is(err, isolate.ErrNoProc) {
 			// Monitoring what is gone yields a down with noproc, not a throw.
+			if err := h.queueOwnNote("monitor"); err != nil {
+				return 0, err
+			}
 			ref := h.proc.node.nextRef.Add(1)
-			h.proc.tell(&downNote{inc: h.inc, ref: ref, reason: ReasonNoProc})
+			h.proc.tell(&downNote{inc: h.inc, ref: ref, reason: ReasonNoProc, counted: true})
 			return ref, nil
 		}
 		return 0, err
 	}
 	return t.monitor(h.proc, h.inc)
+}
+
+// queueOwnNote admits a notification that a script's own call queues for
+// it (a noproc down or exit), which bypasses its mailbox's admission: it is
+// counted with the exit signals waiting there, by the same bound as
+// messages, and refused past it with ErrTooManyNotifications (a RangeError
+// in the script), as a full mailbox would refuse a message.
+func (h *host) queueOwnNote(op string) error {
+	p := h.proc
+	if p.signals.Add(1) > int64(p.mb.Limits().Messages) {
+		p.signals.Add(-1)
+		err := fmt.Errorf("%s: %w: %d notifications and exit signals are waiting; the mailbox limit is %d",
+			op, isolate.ErrTooManyNotifications, p.mb.Limits().Messages, p.mb.Limits().Messages)
+		p.node.emit(LimitHit{Path: p.path, Limit: "mailbox", Err: err})
+		return err
+	}
+	return nil
 }
 
 func (h *host) Demonitor(c *capability.Capability, ref uint64) bool {
@@ -310,7 +331,10 @@ func (h *host) Link(c *capability.Capability) error {
 		if p, ok := c.Target().(*Process); ok {
 			from = p.path
 		}
-		h.proc.tell(&exitSignal{inc: h.inc, from: from, reason: ReasonNoProc, linked: true})
+		if err := h.queueOwnNote("link"); err != nil {
+			return err
+		}
+		h.proc.tell(&exitSignal{inc: h.inc, from: from, reason: ReasonNoProc, linked: true, counted: true})
 		return nil
 	}
 	if err != nil {

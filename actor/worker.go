@@ -77,6 +77,7 @@ func (w *worker) Receive(c proto.Context) {
 	case *sendLater:
 		if m.incarnation == w.inc {
 			delete(w.timers, m.id)
+			w.iso.TimerDone(m.id) // refunds the memory the parked message held
 			_ = w.sent(w.proc.node.signal(m.target, capability.Send, "sendAfter", &deliver{env: m.env, from: w.proc}))
 		}
 	case *exitSignal:
@@ -86,7 +87,10 @@ func (w *worker) Receive(c proto.Context) {
 	case *downNote:
 		if m.inc == w.inc {
 			w.proc.mb.AddNotice()
-			w.proc.stash.PushNotice(&deliver{note: &isolate.Notification{Kind: "down", Ref: m.ref, Reason: m.reason}})
+			w.proc.stash.PushNotice(&deliver{note: &isolate.Notification{Kind: "down", Ref: m.ref, Reason: m.reason},
+				noteInc: m.inc, counted: m.counted})
+		} else if m.counted {
+			w.proc.signals.Add(-1) // for an incarnation that has ended
 		}
 	case *stopSelf:
 		if m.incarnation == w.inc {
@@ -129,6 +133,7 @@ func (w *worker) start() {
 	p := w.proc
 	w.inc = p.incarnation.Add(1)
 	p.endHint.Store(nil)
+	p.ops.overdue.Store(false)
 	if w.inc > 1 {
 		p.restarts.Add(1)
 		p.setStatus(StatusRestarting)
@@ -222,6 +227,12 @@ func (w *worker) check(err error) {
 	if w.crash != nil {
 		cr := w.crash
 		w.crash = nil
+		if cr.Reason == ReasonKilled && w.proc.ops.overdue.Load() {
+			// Ended by a stop past its shutdown time: the stop under way
+			// ends the incarnation; it is not a crash to restart.
+			w.endReason = ReasonKilled
+			return
+		}
 		w.crashWith(cr)
 	}
 }
@@ -242,7 +253,7 @@ func (w *worker) crashWith(cr *Crash) {
 }
 
 func (w *worker) newCrash(d *deliver, err error) *Crash {
-	cr := &Crash{Path: w.proc.path, Incarnation: w.inc, Reason: crashReason(err), Err: err, Time: time.Now()}
+	cr := &Crash{Path: w.proc.path, Incarnation: w.inc, Reason: crashReason(err), Err: detach(err), Time: time.Now()}
 	var je *isolate.JSError
 	if errors.As(err, &je) {
 		cr.Stack = je.Stack
@@ -264,6 +275,8 @@ func crashReason(err error) string {
 		return "cpu_limit"
 	case errors.Is(err, isolate.ErrMemoryLimit):
 		return "memory_limit"
+	case errors.Is(err, isolate.ErrKilled):
+		return ReasonKilled
 	}
 	return "error"
 }
@@ -309,7 +322,7 @@ func (w *worker) terminate(reason string) {
 	}
 	if err := w.iso.TerminateWithin(reason, w.proc.shutdown()); err != nil {
 		w.proc.node.log.Warn("terminate failed", keyProcess, w.proc.path, keyError, err)
-		if errors.Is(err, isolate.ErrCPULimit) {
+		if errors.Is(err, isolate.ErrCPULimit) || errors.Is(err, isolate.ErrKilled) {
 			w.stopping = ReasonKilled
 		}
 	}

@@ -35,8 +35,13 @@ func (s *Script) Path() string { return s.path }
 // esbuild produced and refuses everything else, so goja never reads a file.
 const sourceMapURL = "cloister:sourcemap"
 
+// shownName is the name a script's own stack traces give it: its file
+// name alone, so that no tenant learns where the host keeps its files.
+func shownName(name string) string { return filepath.Base(filepath.FromSlash(name)) }
+
 // Compile transforms an ES module or TypeScript source with esbuild and
-// compiles it for goja. name is used in errors and stack traces. Imports are
+// compiles it for goja. name is used in errors; stack traces, which the
+// script can read, show it as shownName does. Imports are
 // refused: an actor runs only the file the operator named.
 func Compile(name string, src []byte) (*Script, error) {
 	if err := checkSource(string(src), maxScriptBytes); err != nil {
@@ -49,7 +54,7 @@ func Compile(name string, src []byte) (*Script, error) {
 	res := api.Build(api.BuildOptions{
 		Stdin: &api.StdinOptions{
 			Contents:   string(src),
-			Sourcefile: name,
+			Sourcefile: shownName(name),
 			Loader:     loader,
 		},
 		Bundle:  true,
@@ -90,7 +95,7 @@ func Compile(name string, src []byte) (*Script, error) {
 	// esbuild ends the code with its own sourceMappingURL comment; goja reads
 	// the last one, which is ours.
 	code += "\n//# sourceMappingURL=" + sourceMapURL + "\n"
-	ast, err := goja.Parse(name, code, parser.WithSourceMapLoader(func(path string) ([]byte, error) {
+	ast, err := goja.Parse(shownName(name), code, parser.WithSourceMapLoader(func(path string) ([]byte, error) {
 		if path == sourceMapURL {
 			// A map without mappings (an empty module) is no map: goja's
 			// source map reader refuses one.

@@ -37,21 +37,33 @@ func (e *CompileError) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
+// ErrKilled is the reason of a turn ended from outside: an operator's kill,
+// or a stop whose shutdown time ran out (see Isolate.Abort).
+var ErrKilled = errors.New("killed")
+
+// ErrStackOverflow is what a JSError for a script that went past its call
+// depth limit wraps.
+var ErrStackOverflow = errors.New("maximum call stack size exceeded")
+
 // JSError is an uncaught JavaScript exception: the thrown value's string
-// form and the stack, mapped to the script's source lines.
+// form, its name and the stack, mapped to the script's source lines. It
+// holds only strings, never an engine value, so a crash report that keeps
+// it does not keep the dead incarnation's runtime alive.
 type JSError struct {
-	Message string
+	Name    string // the thrown error's name ("TypeError"), or "" for a non-error value
+	Message string // "Name: message", as the script would print it
 	Stack   string
-	cause   error
+	kind    error // a sentinel of this package the error also is, or nil
 }
 
 func (e *JSError) Error() string { return e.Message }
 
-// Unwrap returns the underlying goja error.
-func (e *JSError) Unwrap() error { return e.cause }
+// Unwrap returns the sentinel the error also is (ErrStackOverflow), or nil.
+func (e *JSError) Unwrap() error { return e.kind }
 
 // PanicError is a Go panic raised while the isolate was running, recovered
-// so that it ends only this incarnation.
+// so that it ends only this incarnation. Value is the panic's description,
+// or the limit that ended the turn; never an engine value.
 type PanicError struct{ Value any }
 
 func (e *PanicError) Error() string { return fmt.Sprintf("host panic: %v", e.Value) }
@@ -80,7 +92,8 @@ func callErrorName(err error) string {
 		return "CallError"
 	case errors.Is(err, ErrNoProc):
 		return "NoProcError"
-	case errors.Is(err, ErrTooManyTimers), errors.Is(err, ErrCallDepth), errors.Is(err, ErrTooManyProcesses):
+	case errors.Is(err, ErrTooManyTimers), errors.Is(err, ErrCallDepth), errors.Is(err, ErrTooManyProcesses),
+		errors.Is(err, ErrTooManyMonitors), errors.Is(err, ErrTooManyNotifications):
 		return "RangeError"
 	case errors.Is(err, ErrMailboxFull):
 		return "MailboxFull"
@@ -102,3 +115,12 @@ var ErrTooManyProcesses = errors.New("too many processes")
 
 // ErrTooManyTimers is a setTimeout or sendAfter past the process's timer limit.
 var ErrTooManyTimers = errors.New("too many timers")
+
+// ErrTooManyMonitors is a monitor() past the number of monitors one
+// incarnation may hold at once (MaxMonitors).
+var ErrTooManyMonitors = errors.New("too many monitors")
+
+// ErrTooManyNotifications is a monitor() or link() whose notification
+// would be queued while the process already has its mailbox's worth of
+// notifications waiting.
+var ErrTooManyNotifications = errors.New("too many notifications waiting")

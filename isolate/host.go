@@ -155,7 +155,7 @@ func (i *Isolate) method(name string) goja.Value {
 				_ = reject(i.newError(callErrorName(err), err.Error()))
 				return i.rt.ToValue(p)
 			}
-			i.calls[id] = pendingCall{resolve: resolve, reject: reject}
+			i.calls[id] = pendingCall{promise: p, resolve: resolve, reject: reject}
 			return i.rt.ToValue(p)
 		}
 	case "attenuate":
@@ -236,7 +236,7 @@ func (i *Isolate) newContext() *goja.Object {
 	for _, g := range i.cfg.Env {
 		_ = env.DefineDataProperty(g.Name, i.handle(g.Cap), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	}
-	_ = env.SetPrototype(nil)
+	i.hostObject(env, "Env")
 	_, _ = i.freeze(goja.Undefined(), env)
 	ro := func(name string, v goja.Value) {
 		_ = ctx.DefineDataProperty(name, v, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
@@ -262,16 +262,24 @@ func (i *Isolate) newContext() *goja.Object {
 		if err != nil {
 			i.throw(err)
 		}
+		// The host keeps the message until it is due: charged now.
+		size := int64(env.Size()) + hostTimerBytes
+		i.lim.hold(size)
 		ref, err := i.cfg.Host.SendAfter(c, env, d)
 		if err != nil {
+			i.lim.release(size)
 			i.throw(err)
 		}
+		if i.parked == nil {
+			i.parked = make(map[uint64]int64)
+		}
+		i.parked[ref] = size
 		return rt.ToValue(ref)
 	}))
 	ro("cancelTimer", i.fn("cancelTimer", func(call goja.FunctionCall) goja.Value {
 		ref, ok := timerRef(call.Argument(0))
 		if ok {
-			delete(i.timers, ref)
+			i.forgetTimer(ref)
 		}
 		return rt.ToValue(ok && i.cfg.Host.CancelTimer(ref))
 	}))
@@ -287,8 +295,34 @@ func (i *Isolate) newContext() *goja.Object {
 		}))
 		return out
 	}))
+	_ = ctx.DefineDataPropertySymbol(goja.SymToStringTag, i.rt.ToValue("Context"), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
 	_, _ = i.freeze(goja.Undefined(), ctx)
 	return ctx
+}
+
+// hostObject gives o, an object of the host API, a prototype that makes
+// it describe itself as "[object <tag>]" when a script turns it into a
+// string: a frozen object with no prototype of its own that holds only
+// Symbol.toStringTag and Symbol.toPrimitive, shared by every host object
+// of the tag in the isolate, so o's own keys stay what the host put there.
+// Without it, goja's error for an object it cannot convert prints the
+// engine's Go struct, heap addresses included.
+func (i *Isolate) hostObject(o *goja.Object, tag string) {
+	proto, ok := i.hostProtos[tag]
+	if !ok {
+		proto = i.rt.NewObject()
+		_ = proto.SetPrototype(nil)
+		s := i.rt.ToValue("[object " + tag + "]")
+		_ = proto.DefineDataPropertySymbol(goja.SymToStringTag, i.rt.ToValue(tag), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+		_ = proto.DefineDataPropertySymbol(goja.SymToPrimitive, i.fn("[Symbol.toPrimitive]", func(goja.FunctionCall) goja.Value { return s }),
+			goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+		_, _ = i.freeze(goja.Undefined(), proto)
+		if i.hostProtos == nil {
+			i.hostProtos = make(map[string]*goja.Object, 2)
+		}
+		i.hostProtos[tag] = proto
+	}
+	_ = o.SetPrototype(proto)
 }
 
 func timerRef(v goja.Value) (uint64, bool) {
@@ -380,23 +414,50 @@ func (i *Isolate) installTimers(define func(string, goja.Value)) {
 		if len(call.Arguments) > 2 {
 			args = append(args, call.Arguments[2:]...)
 		}
+		i.lim.hold(hostTimerBytes)
 		id, err := i.cfg.Host.StartTimer(d)
 		if err != nil {
+			i.lim.release(hostTimerBytes)
 			i.throw(err)
 		}
-		i.timers[id] = timer{fn: fn, args: args}
+		// The callback is kept as a value too, for the memory walk: what
+		// only a timer's callback holds is the script's memory.
+		i.timers[id] = timer{fn: fn, val: call.Argument(0), args: args}
 		return rt.ToValue(id)
 	}))
 	define("clearTimeout", i.fn("clearTimeout", func(call goja.FunctionCall) goja.Value {
 		if id, ok := timerRef(call.Argument(0)); ok {
 			if _, ok := i.timers[id]; ok {
-				delete(i.timers, id)
+				i.forgetTimer(id)
 				i.cfg.Host.CancelTimer(id)
 			}
 		}
 		return goja.Undefined()
 	}))
 }
+
+// hostTimerBytes is what the host keeps for one timer or parked message
+// besides its payload: the Go timer, its entries in the process's and the
+// isolate's maps, the message it will send. It is charged to the memory
+// limit when the timer is made.
+const hostTimerBytes = 256
+
+// forgetTimer drops timer or parked message id and refunds its memory.
+func (i *Isolate) forgetTimer(id uint64) {
+	if _, ok := i.timers[id]; ok {
+		delete(i.timers, id)
+		i.lim.release(hostTimerBytes)
+	}
+	if n, ok := i.parked[id]; ok {
+		delete(i.parked, id)
+		i.lim.release(n)
+	}
+}
+
+// TimerDone tells the isolate that the host has sent the sendAfter message
+// ref: the memory it held is refunded. Like every method, it is called
+// between turns on the isolate's goroutine.
+func (i *Isolate) TimerDone(ref uint64) { i.forgetTimer(ref) }
 
 func formatLogValue(v goja.Value) string {
 	switch {

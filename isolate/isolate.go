@@ -112,15 +112,17 @@ type Isolate struct {
 	terminate goja.Callable
 	inspect   goja.Callable
 
-	methods map[string]goja.Value // capability handle methods, made on first use
-	freeze  goja.Callable         // Object.freeze, taken before the script runs
-	calls   map[uint64]pendingCall
-	timers  map[uint64]timer
-	turn    *pendingTurn
-	closed  bool
-	lim     *limiter     // CPU and memory accounting, see limits.go
-	sig     *signalState // monitors and notifications
-	clist   clist        // capabilities received or made, for operators
+	methods    map[string]goja.Value   // capability handle methods, made on first use
+	hostProtos map[string]*goja.Object // prototypes of host objects by tag, see hostObject
+	freeze     goja.Callable           // Object.freeze, taken before the script runs
+	calls      map[uint64]pendingCall
+	timers     map[uint64]timer
+	parked     map[uint64]int64 // sendAfter messages the host holds, by ref: the bytes charged
+	turn       *pendingTurn
+	closed     bool
+	lim        *limiter     // CPU and memory accounting, see limits.go
+	sig        *signalState // monitors and notifications
+	clist      clist        // capabilities received or made, for operators
 
 	builtins *builtins    // the guarded builtins, see builtins.go
 	lazy     *lazyGlobals // globals installed on first use, see lazy.go; nil if installed eagerly
@@ -130,6 +132,7 @@ type Isolate struct {
 	armed      uint64        // the turn the reusable watchdog timer is armed for, or 0
 	armedAt    time.Time     // when it was armed
 	armedFor   time.Duration // and for how long
+	doomed     error         // set by Abort: every turn from now on ends with it
 	clock      threadClock   // the turn's CPU clock, when clocked
 	clocked    bool
 	turnStart  time.Time
@@ -139,10 +142,16 @@ type Isolate struct {
 	watch      *time.Timer
 }
 
-type pendingCall struct{ resolve, reject func(any) error }
+// pendingCall is a promise the host settles later; promise is kept for the
+// memory walk (the callbacks awaiting it are the script's memory).
+type pendingCall struct {
+	promise         *goja.Promise
+	resolve, reject func(any) error
+}
 
 type timer struct {
 	fn   goja.Callable
+	val  goja.Value // fn as a value, for the memory walk
 	args []goja.Value
 }
 
@@ -276,10 +285,15 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 // timer of its own, on wall time.
 //
 // Where the turn's thread has a readable CPU clock (Linux), the limit is
-// CPU time: the timer first fires after cpuCheckpoint of wall time, which
-// is charged in full, and from then on the thread's clock decides; a turn
-// that waited for a CPU, or sat out a pause another tenant caused, gets the
-// rest of its time. Elsewhere the limit is wall time.
+// CPU time, and a turn is charged only its own: the timer first fires
+// after cpuCheckpoint of wall time, when the thread's clock is read for the
+// first time, and from then on the clock decides. The turn is charged
+// cpuCheckpoint for the time before that first reading, however long it
+// was in wall time: a turn that waited for a CPU behind another tenant's
+// long call, or sat out a collection another tenant caused, is not charged
+// for the wait. (Reading the clock as the turn starts would make the
+// first interval exact, but costs a system call on every turn, and nearly
+// every turn ends before the first reading.) Elsewhere the limit is wall time.
 func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
 	limit := i.cfg.Limits.CPU
 	i.mu.Lock()
@@ -303,6 +317,10 @@ func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
 	} else {
 		i.watch.Reset(first)
 	}
+	if i.doomed != nil {
+		i.lim.abort(i.doomed)
+		i.rt.Interrupt(i.doomed)
+	}
 	i.mu.Unlock()
 	return func() {
 		i.mu.Lock()
@@ -315,7 +333,8 @@ func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
 	}
 }
 
-// cpuCheckpoint is when the watchdog first reads a turn's CPU clock.
+// cpuCheckpoint is when the watchdog first reads a turn's CPU clock, and
+// what the turn is charged for the time before.
 const cpuCheckpoint = time.Millisecond
 
 // watchdog is the reusable timer's function.
@@ -345,7 +364,10 @@ func (i *Isolate) watchdog() {
 		return
 	}
 	if i.cpuBase == 0 {
-		i.cpuCharged = time.Since(i.turnStart) // the wall time so far bounds the CPU time
+		// The first reading: the wall time so far bounds the CPU time,
+		// but a timer that fired late says the process was busy, not
+		// that this turn was; the turn is charged the checkpoint.
+		i.cpuCharged = min(time.Since(i.turnStart), cpuCheckpoint)
 	} else {
 		i.cpuCharged += cpu - i.cpuBase
 	}
@@ -362,8 +384,9 @@ func (i *Isolate) watchdog() {
 }
 
 // turnTimeLeft is what the running turn has left of its CPU limit, as the
-// watchdog counts it: CPU time where the thread's clock is read, wall time
-// since the turn started (after its message was decoded) before that.
+// watchdog counts it: CPU time where the thread's clock is read, the wall
+// time since the turn started (after its message was decoded), at most the
+// checkpoint, before that.
 func (i *Isolate) turnTimeLeft() time.Duration {
 	i.mu.Lock()
 	armed, clocked, clock, start := i.armed, i.clocked, i.clock, i.turnStart
@@ -377,7 +400,30 @@ func (i *Isolate) turnTimeLeft() time.Duration {
 			return limit - charged - (now - base)
 		}
 	}
+	if clocked {
+		return limit - min(time.Since(start), cpuCheckpoint)
+	}
 	return limit - time.Since(start)
+}
+
+// Abort ends the incarnation's script work with err (ErrKilled for an
+// operator's kill or a stop past its shutdown time): the turn running now
+// is ended as its CPU limit would end it — goja stops at its next
+// instruction, the guarded builtins at their next check — and every later
+// turn ends as it starts. It reports whether a turn was running. Safe for
+// concurrent use.
+func (i *Isolate) Abort(err error) bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.doomed == nil {
+		i.doomed = err
+	}
+	if i.armed == 0 || i.seq != i.armed {
+		return false
+	}
+	i.lim.abort(err)
+	i.rt.Interrupt(err)
+	return true
 }
 
 // interruptTurn interrupts turn seq if it is still running.
@@ -385,7 +431,7 @@ func (i *Isolate) interruptTurn(seq uint64) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if i.seq == seq {
-		i.lim.expired.Store(true)
+		i.lim.abort(ErrCPULimit)
 		i.rt.Interrupt(ErrCPULimit)
 	}
 }
@@ -394,28 +440,49 @@ func (i *Isolate) interruptTurn(seq uint64) {
 func protect(f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &PanicError{Value: r}
+			err = panicError(r)
 		}
 	}()
 	return f()
 }
 
-// describe maps goja's errors onto this package's. It never calls
-// Exception.Error or String, which run the thrown value's toString.
+// panicError describes a recovered panic without keeping an engine value
+// or running script code: a JS value's toString is never called.
+func panicError(r any) *PanicError {
+	switch v := r.(type) {
+	case *limitAbort:
+		return &PanicError{Value: v}
+	case *goja.Exception, *goja.InterruptedError, goja.Value:
+		return &PanicError{Value: fmt.Sprintf("%T", v)}
+	case error:
+		return &PanicError{Value: truncate(v.Error(), 4096)}
+	case string:
+		return &PanicError{Value: truncate(v, 4096)}
+	}
+	return &PanicError{Value: truncate(fmt.Sprintf("%v", r), 4096)}
+}
+
+// describe maps goja's errors onto this package's, which hold strings
+// only. It never calls Exception.Error or String, which run the thrown
+// value's toString.
 func (i *Isolate) describe(err error) error {
 	if lerr, ok := limitError(err); ok {
 		return lerr
 	}
 	var ie *goja.InterruptedError
 	if errors.As(err, &ie) {
-		if v, ok := ie.Value().(error); ok && errors.Is(v, ErrCPULimit) {
-			return ErrCPULimit
+		if v, ok := ie.Value().(error); ok {
+			for _, reason := range []error{ErrCPULimit, ErrMemoryLimit, ErrKilled} {
+				if errors.Is(v, reason) {
+					return reason
+				}
+			}
 		}
-		return &JSError{Message: "interrupted", cause: err}
+		return &JSError{Message: "interrupted"}
 	}
 	var so *goja.StackOverflowError
 	if errors.As(err, &so) {
-		return &JSError{Message: "RangeError: Maximum call stack size exceeded", cause: err}
+		return &JSError{Name: "RangeError", Message: "RangeError: Maximum call stack size exceeded", kind: ErrStackOverflow}
 	}
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
@@ -428,36 +495,47 @@ func (i *Isolate) describe(err error) error {
 				break
 			}
 		}
-		msg := "uncaught exception"
-		_ = protect(func() error { msg = valueMessage(ex.Value()); return nil })
-		return &JSError{Message: msg, Stack: msg + "\n" + b.String(), cause: err}
+		name, msg := "", "uncaught exception"
+		_ = protect(func() error { name, msg = valueName(ex.Value()); return nil })
+		return &JSError{Name: name, Message: msg, Stack: msg + "\n" + b.String()}
 	}
-	return err
+	var pe *PanicError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	var ce *CloneError
+	if errors.As(err, &ce) {
+		return &CloneError{Path: ce.Path, Reason: ce.Reason, Limit: ce.Limit} // without a getter's exception
+	}
+	// Anything else from goja (a compile error of eval'd code, a type
+	// error raised in Go) is kept as its text alone.
+	return errors.New(truncate(err.Error(), 4096))
 }
 
-// valueMessage describes a thrown value as "Name: message". It may run
-// getters, so it is called only inside run.
-func valueMessage(v goja.Value) string {
+// valueName returns a thrown value's name, if it has one, and its
+// description as "Name: message". It may run getters, so it is called
+// only inside run.
+func valueName(v goja.Value) (name, msg string) {
 	if v == nil {
-		return "undefined"
+		return "", "undefined"
 	}
 	o, ok := v.(*goja.Object)
 	if !ok {
-		return "uncaught " + truncate(v.String(), 4096)
+		return "", "uncaught " + truncate(v.String(), 4096)
 	}
 	if _, ok := handleOf(o); ok {
-		return "uncaught [object Capability]"
+		return "", "uncaught [object Capability]"
 	}
-	name, msg := stringProp(o, "name"), stringProp(o, "message")
+	name, m := stringProp(o, "name"), stringProp(o, "message")
 	switch {
-	case name == "" && msg == "":
-		return "uncaught " + o.ClassName()
+	case name == "" && m == "":
+		return "", "uncaught " + o.ClassName()
 	case name == "":
-		return "Error: " + msg
-	case msg == "":
-		return name
+		return "", "Error: " + m
+	case m == "":
+		return name, name
 	}
-	return name + ": " + msg
+	return name, name + ": " + m
 }
 
 // stringProp returns o[key] if it is a primitive string, shortened.
@@ -554,7 +632,8 @@ func (i *Isolate) checkTurn() {
 		reason := t.promise.Result()
 		err := &JSError{Message: "unhandled rejection"}
 		_ = i.run(func() error {
-			err.Message = "unhandled rejection: " + valueMessage(reason)
+			name, msg := valueName(reason)
+			err.Name, err.Message = name, "unhandled rejection: "+msg
 			if o, ok := reason.(*goja.Object); ok {
 				err.Stack = truncate(stringProp(o, "stack"), 16<<10)
 			}
@@ -622,7 +701,7 @@ func (i *Isolate) FireTimer(id uint64) error {
 	if !ok {
 		return nil
 	}
-	delete(i.timers, id)
+	i.forgetTimer(id)
 	err := i.run(func() error {
 		_, err := t.fn(goja.Undefined(), t.args...)
 		return err
@@ -675,8 +754,10 @@ func (i *Isolate) Close() {
 		i.cfg.Host.CancelTimer(id)
 	}
 	i.timers = nil
+	i.parked = nil
 	i.calls = nil
 	i.turn = nil
+	i.lim.held = 0
 }
 
 // encode copies v into an envelope, transferring the capabilities inside it.

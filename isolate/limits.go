@@ -34,29 +34,34 @@ type limitAbort struct{ err error }
 // used only on the isolate's goroutine.
 //
 // Memory: used is the last measurement of the runtime's reachable heap (see
-// heapWalker); pending is an upper bound of what was allocated since. A
-// turn adds to pending the bytes the process allocated while it ran,
-// capped at maxAllocRate × its duration, and native functions that build
-// large values (see builtins.go) add their result size before they build
-// it. Whenever used + pending could exceed the limit the heap is measured
-// again, and a measurement over the limit ends the turn with ErrMemoryLimit.
-// The garbage a turn leaves is never charged: only what stays reachable.
+// heapWalker); pending is an upper bound of what was allocated since; held
+// is what the host keeps for the incarnation outside the runtime — parked
+// sendAfter messages and the bookkeeping of every timer — charged exactly
+// when it is made and refunded when it goes. A turn adds to pending the
+// bytes the process allocated while it ran, capped at maxAllocRate × its
+// duration, and native functions that build large values (see builtins.go)
+// add their result size before they build it. Whenever used + pending +
+// held could exceed the limit the heap is measured again, and a
+// measurement over the limit ends the turn with ErrMemoryLimit. The
+// garbage a turn leaves is never charged: only what stays reachable.
 type limiter struct {
 	iso     *Isolate
 	limit   int64
 	used    int64
 	pending int64
+	held    int64
 	shared  map[uintptr]struct{}
 	exports goja.Value // the module's exports: its handlers and their closures
 
 	start      time.Time
 	allocStart uint64
-	sample     [1]metrics.Sample
-	startS     [2]metrics.Sample // allocations and heap objects, read together at a turn's start
+	endS       [1]metrics.Sample // the allocation counter, read at a turn's end
 
-	// expired is set by the CPU watchdog when the turn's time is up, for
-	// native functions that run long loops of their own.
+	// expired is set when the turn must end: by the CPU watchdog when its
+	// time is up, by Abort; aborted says why. Native functions that run
+	// long loops of their own check it.
 	expired atomic.Bool
+	aborted atomic.Pointer[error]
 
 	// The in-turn probe (see probe). budget and heapStart are written on
 	// the isolate's goroutine at the start of a turn and read by the probe.
@@ -88,6 +93,14 @@ var (
 	turnEpoch    atomic.Uint64
 )
 
+// lastAllocs is the process's allocation counter as the latest turn to end
+// read it. A turn starts from it
+// instead of reading the runtime's metrics again: one read per turn, not
+// two. What was allocated between that reading and the turn's start is
+// charged to the turn too, within the same maxAllocRate cap, so the
+// estimate stays an upper bound; only the reading is shared.
+var lastAllocs atomic.Uint64
+
 // bind sets the limit and the script whose compiled program every isolate
 // of it shares, once the isolate is given to a process.
 func (l *limiter) bind(limit int64, prog *goja.Program) {
@@ -96,12 +109,20 @@ func (l *limiter) bind(limit int64, prog *goja.Program) {
 
 func newLimiter(i *Isolate) *limiter {
 	l := &limiter{iso: i}
-	l.sample[0].Name = "/gc/heap/allocs:bytes"
 	l.probeS[0].Name = "/memory/classes/heap/objects:bytes"
-	l.startS[0].Name, l.startS[1].Name = l.sample[0].Name, l.probeS[0].Name
+	l.endS[0].Name = "/gc/heap/allocs:bytes"
 	l.probeT = time.AfterFunc(time.Hour, l.probe)
 	l.probeT.Stop()
 	return l
+}
+
+// readProcess reads the process's allocation counter and publishes it for
+// the next turn to start from.
+func (l *limiter) readProcess() uint64 {
+	metrics.Read(l.endS[:])
+	allocs := sampleUint(l.endS[0])
+	lastAllocs.Store(allocs)
+	return allocs
 }
 
 // heapObjects reads the bytes of heap objects, live or not yet swept,
@@ -131,7 +152,12 @@ func (l *limiter) probe() {
 		return
 	}
 	alone := runningTurns.Load() == 1 && turnEpoch.Load() == l.epoch.Load()
-	if alone {
+	if alone && l.heapStart.Load() == 0 {
+		// The first probe of a turn takes the baseline, so that the turn
+		// itself reads no metrics: growth in its first probeEvery is left
+		// to the turn's end (and to the builtins' reservations).
+		l.heapStart.Store(max(heapObjects(l.probeS[:]), 1))
+	} else if alone {
 		start, budget := l.heapStart.Load(), max(l.budget.Load(), probeFloor)
 		if grown := int64(heapObjects(l.probeS[:]) - start); grown > budget {
 			runtime.GC()
@@ -159,27 +185,20 @@ func sampleUint(s metrics.Sample) uint64 {
 	return s.Value.Uint64()
 }
 
-func (l *limiter) allocated() uint64 {
-	metrics.Read(l.sample[:])
-	if l.sample[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return l.sample[0].Value.Uint64()
-}
-
 // begin starts a turn's accounting.
 func (l *limiter) begin() {
 	l.expired.Store(false)
+	l.aborted.Store(nil)
 	l.start = time.Now()
-	// One read for both: each read aggregates the runtime's heap
-	// statistics, which is most of its cost.
-	metrics.Read(l.startS[:])
-	l.allocStart = sampleUint(l.startS[0])
+	l.allocStart = lastAllocs.Load()
+	if l.allocStart == 0 {
+		l.allocStart = l.readProcess() // the process's first turn
+	}
 	l.seq.Store(l.iso.seq)
 	l.epoch.Store(turnEpoch.Add(1))
 	runningTurns.Add(1)
-	l.budget.Store(l.limit - l.used - l.pending)
-	l.heapStart.Store(sampleUint(l.startS[1]))
+	l.budget.Store(l.limit - l.used - l.pending - l.held)
+	l.heapStart.Store(0) // taken by the first probe
 	l.probeT.Reset(probeEvery)
 }
 
@@ -192,12 +211,13 @@ func (l *limiter) end(err error) error {
 		return err
 	}
 	d := time.Since(l.start)
-	a := int64(l.allocated() - l.allocStart)
-	if bound := int64(d.Seconds() * maxAllocRate); a > bound {
-		a = bound
+	now := l.readProcess()
+	var a int64
+	if now > l.allocStart {
+		a = int64(min(now-l.allocStart, uint64(d.Seconds()*maxAllocRate)))
 	}
-	l.pending += max(a, 0)
-	if l.used+l.pending > l.limit {
+	l.pending += a
+	if l.used+l.pending+l.held > l.limit {
 		if l.measure() > l.limit {
 			return ErrMemoryLimit
 		}
@@ -205,14 +225,15 @@ func (l *limiter) end(err error) error {
 	return nil
 }
 
-// measure walks the runtime's heap and resets the estimate.
+// measure walks the runtime's heap, resets the estimate and returns what
+// the incarnation holds: the walk's bytes and the host's.
 func (l *limiter) measure() int64 {
 	t := time.Now()
 	l.used, _ = l.iso.measureHeap(l.shared)
 	l.pending = 0
 	l.walks++
 	l.walkTime += time.Since(t)
-	return l.used
+	return l.used + l.held
 }
 
 // reserve is called by a native function on the isolate's goroutine before
@@ -222,7 +243,7 @@ func (l *limiter) reserve(n int64) {
 	if n < 0 || n > l.limit {
 		panic(&limitAbort{ErrMemoryLimit})
 	}
-	if l.used+l.pending+n > l.limit {
+	if l.used+l.pending+l.held+n > l.limit {
 		if l.measure()+n > l.limit {
 			panic(&limitAbort{ErrMemoryLimit})
 		}
@@ -230,12 +251,40 @@ func (l *limiter) reserve(n int64) {
 	l.pending += n
 }
 
-// checkCPU ends the turn with ErrCPULimit if its time is up. Native
-// functions with long loops call it, since goja checks an interrupt only
-// between JS instructions.
+// hold charges n bytes that the host keeps for the incarnation (a parked
+// message, a timer), on the isolate's goroutine, before it keeps them. It
+// ends the turn with ErrMemoryLimit if the incarnation would hold more
+// than its limit; release refunds them.
+func (l *limiter) hold(n int64) {
+	if n < 0 || n > l.limit {
+		panic(&limitAbort{ErrMemoryLimit})
+	}
+	if l.used+l.pending+l.held+n > l.limit {
+		if l.measure()+n > l.limit {
+			panic(&limitAbort{ErrMemoryLimit})
+		}
+	}
+	l.held += n
+}
+
+func (l *limiter) release(n int64) { l.held = max(l.held-n, 0) }
+
+// abort marks the running turn for ending with err; the first reason wins.
+func (l *limiter) abort(err error) {
+	l.aborted.CompareAndSwap(nil, &err)
+	l.expired.Store(true)
+}
+
+// checkCPU ends the turn with ErrCPULimit (or the reason given to Abort)
+// if its time is up. Native functions with long loops call it, since goja
+// checks an interrupt only between JS instructions.
 func (l *limiter) checkCPU() {
 	if l.expired.Load() {
-		panic(&limitAbort{ErrCPULimit})
+		err := ErrCPULimit
+		if e := l.aborted.Load(); e != nil {
+			err = *e
+		}
+		panic(&limitAbort{err})
 	}
 }
 
@@ -244,9 +293,11 @@ func (l *limiter) remaining() time.Duration {
 	return l.iso.turnTimeLeft()
 }
 
-// MemoryUsage measures the heap the isolate holds now, in bytes: every
-// allocation reachable from its runtime, less what it shares with other
-// isolates of the same script. It walks the heap (about 1 µs per JS
+// MemoryUsage measures the memory the isolate holds now, in bytes: every
+// allocation reachable from its runtime, its timers' callbacks and its
+// pending promises, less what it shares with other isolates of the same
+// script, plus what the host holds for it (parked sendAfter messages,
+// timers). It walks the heap (about 1 µs per JS
 // object), so it is meant for tests, benchmarks and the debug endpoint.
 // Like every method, it must not be called concurrently with a turn.
 func (i *Isolate) MemoryUsage() int64 {
@@ -265,8 +316,8 @@ func limitError(err error) (error, bool) {
 		}
 		return nil, false
 	}
-	pe, ok := err.(*PanicError)
-	if !ok {
+	var pe *PanicError
+	if !errors.As(err, &pe) {
 		return nil, false
 	}
 	a, ok := pe.Value.(*limitAbort)

@@ -52,7 +52,11 @@ func infoOf(t reflect.Type) *typeInfo {
 	ti.visit = true
 	typeInfos.Store(t, ti)
 	switch t.Kind() {
-	case reflect.Func, reflect.Chan, reflect.UnsafePointer:
+	case reflect.Func:
+		// Only goja's: a JS callback kept as a method value (see
+		// limits_closure.go).
+		ti.visit = t == jsCallbackType
+	case reflect.Chan, reflect.UnsafePointer:
 		ti.visit = false
 	case reflect.Pointer, reflect.Interface, reflect.Slice, reflect.String, reflect.Map:
 		ti.visit = true
@@ -107,9 +111,16 @@ func (w *heapWalker) walk(root any) {
 
 var valueSliceType = reflect.TypeOf([]goja.Value(nil))
 
+// jsCallbackType is the type of the func values goja keeps JS callbacks in.
+var jsCallbackType = reflect.TypeOf(func(goja.FunctionCall) goja.Value { return nil })
+
 // value accounts for what v refers to; v's own storage is already counted.
 func (w *heapWalker) value(v reflect.Value) {
 	switch v.Kind() {
+	case reflect.Func:
+		if r, ok := callbackReceiver(v); ok {
+			w.value(r)
+		}
 	case reflect.Pointer:
 		if v.IsNil() {
 			return
@@ -246,10 +257,12 @@ var sharedByProgram sync.Map // *goja.Program -> map[uintptr]struct{}
 
 // measureHeap returns the bytes and allocations reachable from the
 // isolate's JS values that are not in shared. The runtime alone does not
-// reach the module: its handlers are held by the host as Go closures, so
-// the walk starts from the exports, ctx, the pending turn's promise and
-// the timers' arguments too. (A timer's callback is a Go closure as well:
-// what only it holds is not seen.)
+// reach everything a script keeps: its handlers, its timers' callbacks and
+// the promises the host will settle are held by the host as Go closures,
+// which the walk cannot enter, so the walk also starts from the exports,
+// ctx, the pending turn's promise, every pending call's promise (and so
+// the callbacks awaiting it), every timer's callback and arguments, and
+// the monitor references.
 func (i *Isolate) measureHeap(shared map[uintptr]struct{}) (bytes int64, allocs int) {
 	w := newHeapWalker(shared)
 	w.walk(i.rt)
@@ -262,8 +275,19 @@ func (i *Isolate) measureHeap(shared map[uintptr]struct{}) (bytes int64, allocs 
 	if i.turn != nil && i.turn.promise != nil {
 		w.walk(i.turn.promise)
 	}
+	for _, c := range i.calls {
+		if c.promise != nil {
+			w.walk(c.promise)
+		}
+	}
 	for _, t := range i.timers {
+		if t.val != nil {
+			w.walk(t.val)
+		}
 		w.walk(t.args)
+	}
+	if i.sig != nil {
+		w.walk(i.sig.refs)
 	}
 	return w.bytes, w.allocs
 }

@@ -61,6 +61,11 @@ type Notification struct {
 	Reason string
 }
 
+// MaxMonitors bounds the monitors one incarnation holds at once: every
+// monitor() past it throws a RangeError naming ErrTooManyMonitors until a
+// demonitor or a down notification frees one.
+const MaxMonitors = 10_000
+
 // signalState is the isolate's bookkeeping for monitors and notifications.
 type signalState struct {
 	refs  map[uint64]*goja.Object // live monitor references by id
@@ -105,12 +110,17 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 	case "monitor":
 		return func(call goja.FunctionCall) goja.Value {
 			c := i.capOf(call.This, capability.Monitor, name)
+			if len(i.sig.refs) >= MaxMonitors {
+				// Each live monitor is a down notification the host may
+				// have to queue: they are bounded like a mailbox.
+				i.throw(fmt.Errorf("%w: %d are active, the limit is %d; demonitor some first", ErrTooManyMonitors, len(i.sig.refs), MaxMonitors))
+			}
 			id, err := i.signaller(name).Monitor(c)
 			if err != nil {
 				i.throw(err)
 			}
 			ref := i.rt.NewObject()
-			_ = ref.SetPrototype(nil)
+			i.hostObject(ref, "MonitorRef")
 			_, _ = i.freeze(goja.Undefined(), ref)
 			i.sig.refs[id] = ref
 			i.sig.ids[ref] = id
@@ -171,7 +181,7 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 				_ = reject(i.newError(callErrorName(err), err.Error()))
 				return i.rt.ToValue(p)
 			}
-			i.calls[id] = pendingCall{resolve: resolve, reject: reject}
+			i.calls[id] = pendingCall{promise: p, resolve: resolve, reject: reject}
 			return i.rt.ToValue(p)
 		}
 	case "spawn":
@@ -190,7 +200,7 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 				i.throw(err)
 			}
 			p, resolve, reject := i.rt.NewPromise()
-			i.calls[id] = pendingCall{resolve: resolve, reject: reject}
+			i.calls[id] = pendingCall{promise: p, resolve: resolve, reject: reject}
 			return i.rt.ToValue(p)
 		}
 	}
