@@ -78,6 +78,9 @@ type Strategy interface {
 	String() string
 }
 
+// RestartType is the child's restart type, permanent when unset.
+func (p *Process) RestartType() RestartType { return p.restartType() }
+
 // restartType is the child's restart type, permanent when unset.
 func (p *Process) restartType() RestartType {
 	if p.spec.Restart == "" {

@@ -207,9 +207,6 @@ func (s *Supervisor) StartDynamic(args *mailbox.Envelope) (*Process, error) {
 	return ch, nil
 }
 
-// RestartType is the child's restart type, permanent when unset.
-func (p *Process) RestartType() RestartType { return p.restartType() }
-
 // MaxChildren is the number of dynamic children a template supervisor may
 // have alive at once; 0 for a worker.
 func (p *Process) MaxChildren() int {

@@ -294,3 +294,39 @@ func waitSup(t *testing.T, n *actor.Node, supInc, xInc uint64) {
 		return nil
 	})
 }
+
+// A sibling that has ended for good stays ended when a crash restarts the
+// others: one_for_all restarts the children that run, not the stopped one.
+func TestStrategy_EndedSiblingStaysEnded(t *testing.T) {
+	src := `
+export function receive(msg, ctx) {
+  if (msg === "stop") { ctx.stop(); return "bye"; }
+  if (msg === "boom") throw new Error("boom");
+  return "ok";
+}`
+	script, err := isolate.Compile("stoppable.js", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t, actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForAll(10, time.Minute), Children: []actor.ChildSpec{
+		{Name: "a", Script: script},
+		{Name: "t", Script: script, Restart: actor.Transient},
+		{Name: "b", Script: script},
+	}})
+	waitIncarnations(t, n, []string{"a", "t", "b"}, []uint64{1, 1, 1})
+	if err := call(t, n, "t", "stop"); err != nil {
+		t.Fatalf("stop t: %v", err)
+	}
+	tp, _ := n.Lookup("t")
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if s := tp.Status(); s != actor.StatusStopped {
+			return fmt.Errorf("t is %s, want stopped", s)
+		}
+		return nil
+	})
+	crash(t, n, "a")
+	waitIncarnations(t, n, []string{"a", "b"}, []uint64{2, 2})
+	if got, want := tp.Incarnation(), uint64(1); got != want || tp.Status() != actor.StatusStopped {
+		t.Errorf("t runs incarnation %d (%s) after a sibling's crash, want %d (stopped)", got, tp.Status(), want)
+	}
+}
