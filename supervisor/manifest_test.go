@@ -661,3 +661,62 @@ func TestManifest_NodeLimits(t *testing.T) {
 		t.Fatalf("negative processes: %v", err)
 	}
 }
+
+// TestManifest_GoActors: go: names a Go actor instead of a script, for a
+// child or a template; the node resolves the name when it starts.
+func TestManifest_GoActors(t *testing.T) {
+	m, err := supervisor.Parse([]byte(head + `    - name: ingest
+      go: ingest
+      args: {batch: 3}
+      grants:
+        out: {to: pool, rights: [spawn]}
+    - name: pool
+      strategy: one_for_one
+      template: {go: handler, restart: transient}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := m.Spec(isolate.NewCompiler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := spec.Children[0]
+	if in.Go != "ingest" || in.Script != nil {
+		t.Errorf("ingest: Go = %q, Script = %v; want the Go actor ingest and no script", in.Go, in.Script)
+	}
+	var args map[string]any
+	if err := msgpack.Unmarshal(in.Args, &args); err != nil || fmt.Sprint(args["batch"]) != "3" {
+		t.Errorf("ingest: args = %v (%v), want batch 3", args, err)
+	}
+	if got, want := in.Grants, []actor.GrantSpec{{Name: "out", To: "pool", Rights: capability.Spawn}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("ingest: grants = %+v, want %+v", got, want)
+	}
+	if tp := spec.Children[1].Template; tp == nil || tp.Go != "handler" || tp.Restart != actor.Transient {
+		t.Errorf("pool: template = %+v, want the Go actor handler, transient", tp)
+	}
+
+	bad := []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{"script and go", head + "    - name: a\n      script: a.js\n      go: a\n", []string{"line 4", "a: ", "a script or a Go actor (go), not both"}},
+		{"go and strategy", head + "    - name: a\n      go: a\n      strategy: one_for_one\n", []string{"line 4", "a: ", "either go (a Go actor) or a strategy"}},
+		{"go on the root", "root:\n  strategy: one_for_one\n  go: a\n", []string{"root", "either go (a Go actor) or a strategy"}},
+		{"neither", head + "    - name: a\n      restart: permanent\n", []string{"line 4", "a: ", "or go: a Go actor"}},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := supervisor.Parse([]byte(tt.src))
+			if err == nil {
+				t.Fatal("Parse succeeded")
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+		})
+	}
+}
