@@ -200,7 +200,8 @@ func (c *Context) Log() *slog.Logger {
 
 // Send delivers msg to to's target without waiting; it needs the send
 // right. msg is encoded into a message: nil, booleans, numbers, strings,
-// []byte (a Uint8Array in a script), time.Time (a Date), capabilities
+// []byte (a Uint8Array in a script), time.Time (a Date, to the
+// millisecond), capabilities
 // (*capability.Capability, transferred to the receiver), and slices,
 // arrays, maps with string or integer keys, structs (by msgpack tag or
 // field name) and pointers made of those. The node's message_bytes limit

@@ -98,7 +98,7 @@ func (e *goEncoder) value(v reflect.Value, depth int, path string) error {
 		if err := e.enc.EncodeExtHeader(goExtDate, 8); err != nil {
 			return err
 		}
-		ms := float64(t.UnixMilli()) + float64(t.Nanosecond()%1e6)/1e6
+		ms := float64(t.UnixMilli()) // a Date holds whole milliseconds
 		return binary.Write(e.buf, binary.BigEndian, math.Float64bits(ms))
 	}
 	switch v.Kind() {
@@ -328,6 +328,8 @@ func (d *goDecoder) value(depth int) (any, error) {
 			return nil, err
 		}
 		return d.ext(id, b)
+	case msgpcode.IsBin(c):
+		return d.dec.DecodeBytes()
 	}
 	v, err := d.dec.DecodeInterfaceLoose()
 	if err != nil {
@@ -351,10 +353,10 @@ func (d *goDecoder) ext(id int8, b []byte) (any, error) {
 		return d.caps[i], nil
 	case id == goExtDate && len(b) == 8:
 		ms := math.Float64frombits(binary.BigEndian.Uint64(b))
-		if math.IsNaN(ms) || math.IsInf(ms, 0) {
+		if math.IsNaN(ms) || math.Abs(ms) > 8.64e15 {
 			return time.Time{}, nil // an invalid Date
 		}
-		return time.UnixMilli(int64(ms)).Add(time.Duration((ms - math.Trunc(ms)) * 1e6)), nil
+		return time.UnixMilli(int64(ms)), nil
 	case id == goExtTimestamp && len(b) == 4:
 		return time.Unix(int64(binary.BigEndian.Uint32(b)), 0), nil
 	case id == goExtTimestamp && len(b) == 8:
@@ -424,16 +426,39 @@ func assign(dst reflect.Value, v any, path string) error {
 		return nil
 	case reflect.Map:
 		m, ok := v.(map[string]any)
-		if !ok || t.Key().Kind() != reflect.String {
+		if !ok {
 			return mismatch()
 		}
 		out := reflect.MakeMapWithSize(t, len(m))
 		for k, ev := range m {
+			kv := reflect.New(t.Key()).Elem()
+			var err error
+			switch t.Key().Kind() {
+			case reflect.String:
+				kv.SetString(k)
+			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+				var n int64
+				if n, err = strconv.ParseInt(k, 10, 64); err == nil && kv.OverflowInt(n) {
+					err = strconv.ErrRange
+				}
+				kv.SetInt(n)
+			case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+				var n uint64
+				if n, err = strconv.ParseUint(k, 10, 64); err == nil && kv.OverflowUint(n) {
+					err = strconv.ErrRange
+				}
+				kv.SetUint(n)
+			default:
+				return mismatch()
+			}
+			if err != nil {
+				return fmt.Errorf("%s: key %q does not fit a Go %s", path, k, t.Key())
+			}
 			e := reflect.New(t.Elem()).Elem()
 			if err := assign(e, ev, path+"["+strconv.Quote(k)+"]"); err != nil {
 				return err
 			}
-			out.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), e)
+			out.SetMapIndex(kv, e)
 		}
 		dst.Set(out)
 		return nil
