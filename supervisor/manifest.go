@@ -642,6 +642,9 @@ func (m *Manifest) validate(c *Child, path string, root bool) error {
 	if c.Script == "" && c.Go == "" {
 		return fmt.Errorf("line %d: %s: needs a script or a strategy (or go: a Go actor)", c.line, where)
 	}
+	if l := c.Limits; c.Go != "" && (l.CPU.D != 0 || l.Memory.N != 0 || l.Stack != 0 || l.Timers != 0) {
+		return fmt.Errorf("line %d: %s: limits: cpu, memory, stack and timers bound scripts, not a Go actor (go)", l.line, where)
+	}
 	if len(c.Children) > 0 || c.Intensity != nil || c.Period.D != 0 || c.Template != nil {
 		return fmt.Errorf("line %d: %s: children, template, intensity and period belong to supervisors (add a strategy)", c.line, where)
 	}

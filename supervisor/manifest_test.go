@@ -705,6 +705,7 @@ func TestManifest_GoActors(t *testing.T) {
 		{"go and strategy", head + "    - name: a\n      go: a\n      strategy: one_for_one\n", []string{"line 4", "a: ", "either go (a Go actor) or a strategy"}},
 		{"go on the root", "root:\n  strategy: one_for_one\n  go: a\n", []string{"root", "either go (a Go actor) or a strategy"}},
 		{"neither", head + "    - name: a\n      restart: permanent\n", []string{"line 4", "a: ", "or go: a Go actor"}},
+		{"cpu limit on go", head + "    - name: a\n      go: a\n      limits: {mailbox: 5, cpu: 5ms}\n", []string{"line 6", "a: ", "bound scripts, not a Go actor"}},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
