@@ -833,3 +833,87 @@ func TestGoActor_TerminateOnShutdown(t *testing.T) {
 		t.Errorf("terminate order %v, want %v", got, want)
 	}
 }
+
+// TestGoActor_Signals: exit and kill signals work both ways between Go and
+// JS, and the operator's kill and restart reach a Go actor.
+func TestGoActor_Signals(t *testing.T) {
+	var in inbox
+	killer := func() actor.Receiver {
+		return actor.ReceiverFunc(func(c *actor.Context) {
+			switch m := c.Message().(type) {
+			case actor.Init:
+				c.TrapExits(true)
+			case actor.Exit:
+				in.add(m)
+			case actor.Message:
+				var op string
+				_ = c.Decode(&op)
+				js, _ := c.Env("js")
+				switch op {
+				case "kill":
+					in.add(c.Kill(js))
+				case "exit":
+					in.add(c.Exit(js, "enough"))
+				case "quit":
+					c.Stop("tired")
+				}
+			}
+		})
+	}
+	f := goNode(t, map[string]func() actor.Receiver{"killer": killer}, oneForOne(
+		worker(t, "js", `export function receive(msg, ctx) {
+  if (msg === "exit") ctx.env.g.exit("bye");
+  if (msg === "kill") ctx.env.g.kill();
+  return true;
+}`, grant("g", "g", capability.Exit|capability.Kill)),
+		goChild("g", "killer", grant("js", "js", capability.Exit|capability.Kill)),
+	))
+	// JS → Go: a trapped exit arrives as a message, a kill cannot be trapped.
+	f.mustCall("js", "exit")
+	if got := in.waitFor(t, 1); got[0] != (actor.Exit{From: "js", Reason: "bye"}) {
+		t.Errorf("g got %#v, want the exit from js", got[0])
+	}
+	f.mustCall("js", "kill")
+	f.waitCrash("g", actor.ReasonKilled)
+	// Go → JS.
+	send := func(op string) {
+		t.Helper()
+		if err := f.node.Send(f.cap("g"), mustPack(t, op)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitRunning := func(path string, inc uint64) {
+		t.Helper()
+		checkFor(t, 5*time.Second, time.Millisecond, func() error {
+			if p, _ := f.node.Lookup(path); p.Incarnation() != inc || p.Status() != actor.StatusRunning {
+				return fmt.Errorf("%s: incarnation %d, %v", path, p.Incarnation(), p.Status())
+			}
+			return nil
+		})
+	}
+	waitRunning("g", 2)
+	send("exit")
+	f.waitCrash("js", "exit:enough")
+	waitRunning("js", 2)
+	send("kill")
+	f.waitCrash("js", actor.ReasonKilled)
+	if got := in.waitFor(t, 3); got[1] != nil || got[2] != nil {
+		t.Errorf("exit and kill from g returned %v, %v", got[1], got[2])
+	}
+	// Context.Stop with an abnormal reason, then the operator.
+	send("quit")
+	f.waitCrash("g", "exit:tired")
+	waitRunning("g", 3)
+	g, _ := f.node.Lookup("g")
+	if err := f.node.Kill(g.ID()); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning("g", 4)
+	if err := f.node.Restart(g.ID()); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning("g", 5)
+	if _, err := f.node.Inspect(context.Background(), g.ID()); !errors.Is(err, actor.ErrNoInspect) {
+		t.Errorf("inspect of a Go actor: %v, want ErrNoInspect", err)
+	}
+}
