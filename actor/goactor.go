@@ -526,6 +526,7 @@ func (g *goWorker) Receive(c proto.Context) {
 			return // demonitored, or for an incarnation that has ended
 		}
 		delete(g.refs, Ref(m.ref))
+		p.handled.Add(1)
 		g.turn(&Context{g: g, msg: Down{Ref: Ref(m.ref), Reason: m.reason}}, nil)
 	case *proto.Stopping:
 		p.setStatus(StatusStopping)
@@ -647,6 +648,13 @@ func (g *goWorker) deliver(d *deliver) {
 // left unanswered is answered: with undefined, or after a panic with
 // isolate.ErrCalleeCrashed.
 func (g *goWorker) turn(c *Context, d *deliver) {
+	if g.recv == nil {
+		// Stopped by the operator before it started: nothing runs.
+		if c.call != nil {
+			c.answer(&reply{err: fmt.Errorf("%w: %s stopped", isolate.ErrNoProc, g.proc.path)})
+		}
+		return
+	}
 	cr := g.run(c)
 	if c.call != nil && !c.answered {
 		r := &reply{env: undefinedEnvelope()}
@@ -743,6 +751,7 @@ func (g *goWorker) onExit(m *exitSignal) {
 	case m.kill:
 		g.crashWith(g.newCrash(nil, ReasonKilled, fmt.Errorf("killed by %s", m.from)))
 	case g.trapExits:
+		g.proc.handled.Add(1)
 		g.turn(&Context{g: g, msg: Exit{From: m.from, Reason: m.reason}}, nil)
 	case IsNormal(m.reason):
 		// A normal exit signal does not take a process down.
