@@ -1,6 +1,7 @@
 package supervisor_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -694,6 +695,67 @@ func TestManifest_GoActors(t *testing.T) {
 	}
 	if tp := spec.Children[1].Template; tp == nil || tp.Go != "handler" || tp.Restart != actor.Transient {
 		t.Errorf("pool: template = %+v, want the Go actor handler, transient", tp)
+	}
+
+	// The tree runs once the embedding program registers both: ingest
+	// reads its args, spawns a handler through its grant and calls it.
+	ingest := func() actor.Receiver {
+		batch := 0
+		return actor.ReceiverFunc(func(c *actor.Context) {
+			switch c.Message().(type) {
+			case actor.Init:
+				var a struct {
+					Batch int `msgpack:"batch"`
+				}
+				if err := c.Decode(&a); err != nil {
+					panic(err)
+				}
+				batch = a.Batch
+			case actor.Message:
+				pool, _ := c.Env("out")
+				h, err := c.Spawn(context.Background(), pool, nil)
+				if err != nil {
+					_ = c.Fail(err)
+					return
+				}
+				var got string
+				if err := c.Call(context.Background(), h, batch, &got); err != nil {
+					_ = c.Fail(err)
+					return
+				}
+				_ = c.Reply(got)
+			}
+		})
+	}
+	handler := func() actor.Receiver {
+		return actor.ReceiverFunc(func(c *actor.Context) {
+			var n int
+			if _, ok := c.Message().(actor.Message); ok && c.Decode(&n) == nil {
+				_ = c.Reply(fmt.Sprintf("%s handles %d", c.Path(), n))
+			}
+		})
+	}
+	n, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{"ingest": ingest, "handler": handler}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(spec); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = n.Shutdown(context.Background()) }()
+	c, err := n.Capability("ingest", capability.Send)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	answer, err := n.Call(ctx, c, []byte{0xc0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := msgpack.Unmarshal(answer, &got); err != nil || got != "pool/1 handles 3" {
+		t.Errorf("ingest answered %q (%v), want \"pool/1 handles 3\"", got, err)
 	}
 
 	bad := []struct {
