@@ -123,7 +123,8 @@ func (c *Context) Envelope() *mailbox.Envelope { return c.env }
 // undefined), bool, int64, uint64, float64, string, []byte (Uint8Array),
 // time.Time (Date), *capability.Capability, []any and map[string]any.
 // Structs are filled by field, under their msgpack tag's name or their
-// own; numbers go into any numeric type they fit.
+// own (matched exactly; other keys are ignored); numbers go into any
+// numeric type they fit.
 func (c *Context) Decode(out any) error { return decodeGo(c.env, out) }
 
 // IsCall reports whether the sender of the message waits for an answer.
@@ -145,8 +146,7 @@ func (c *Context) Reply(v any) error {
 }
 
 // Fail answers the call with an error: a script's call rejects with an
-// Error whose message is err's; a Go caller's Call returns an error with
-// err's text.
+// Error whose message is err's; a Go caller's Call returns err.
 func (c *Context) Fail(err error) error {
 	if c.call == nil || c.answered {
 		return ErrAnswered
