@@ -39,6 +39,10 @@ type Options struct {
 	// MaxCallDepth bounds a chain of calls, each made from the turn that
 	// handles the previous one; 0 means DefaultMaxCallDepth.
 	MaxCallDepth int
+	// Receivers are the Go actors a ChildSpec can name in its Go field,
+	// by name: each incarnation gets a fresh Receiver from its factory.
+	// See Receiver.
+	Receivers map[string]func() Receiver
 }
 
 // Node-wide limits.
@@ -58,6 +62,7 @@ type Node struct {
 	maxProcesses int
 	maxCallDepth int
 	system       *proto.ActorSystem
+	receivers    map[string]func() Receiver // Go actors by name, fixed at NewNode
 
 	lifecycle sync.Mutex // guards dispatch and stopping between Start and Shutdown
 	stopping  bool
@@ -110,6 +115,9 @@ func NewNode(opts Options) (*Node, error) {
 		failed:      make(chan struct{}),
 	}
 	n.maxProcesses, n.maxCallDepth = opts.MaxProcesses, opts.MaxCallDepth
+	if err := n.setReceivers(opts.Receivers); err != nil {
+		return nil, err
+	}
 	if n.maxProcesses <= 0 {
 		n.maxProcesses = DefaultMaxProcesses
 	}
@@ -196,6 +204,9 @@ func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
 		if spec.StartTimeout != 0 {
 			return nil, fmt.Errorf("supervisor %q: a start timeout belongs to workers (a supervisor is up once its children are)", p.path)
 		}
+		if spec.Go != "" {
+			return nil, fmt.Errorf("supervisor %q: a supervisor runs no Go receiver", p.path)
+		}
 		seen := make(map[string]bool)
 		for _, cs := range spec.Children {
 			if cs.Name == "" || strings.Contains(cs.Name, "/") {
@@ -217,12 +228,13 @@ func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
 				return nil, fmt.Errorf("supervisor %q: a template and children exclude each other", p.path)
 			case t.IsSupervisor() || t.Template != nil:
 				return nil, fmt.Errorf("supervisor %q: the template must be a worker", p.path)
-			case t.Script == nil:
-				return nil, fmt.Errorf("supervisor %q: the template has no script", p.path)
+			}
+			if err := n.checkCode(*t); err != nil {
+				return nil, fmt.Errorf("supervisor %q: template: %w", p.path, err)
 			}
 		}
-	} else if spec.Script == nil {
-		return nil, fmt.Errorf("process %q: no script", p.path)
+	} else if err := n.checkCode(spec); err != nil {
+		return nil, fmt.Errorf("process %q: %w", p.path, err)
 	}
 	if err := n.register(p); err != nil {
 		return nil, fmt.Errorf("process %q: %w", p.path, err)
@@ -254,6 +266,9 @@ func (n *Node) props(p *Process) *proto.Props {
 func (n *Node) producer(p *Process) proto.Actor {
 	if p.kind == KindSupervisor {
 		return newGroup(p)
+	}
+	if p.spec.Go != "" {
+		return newGoWorker(p)
 	}
 	return newWorker(p)
 }

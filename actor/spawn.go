@@ -19,6 +19,7 @@ type spawnReq struct {
 	from *Process
 	inc  uint64
 	id   uint64
+	then func(*reply) // instead of a reply to from, for a Go actor's spawn
 }
 
 // spawnTimeout bounds how long a spawn's promise waits for its supervisor:
@@ -54,6 +55,10 @@ func (h *host) Spawn(c *capability.Capability, args *mailbox.Envelope) (uint64, 
 func (g *group) spawn(c proto.Context, m *spawnReq) {
 	p := g.proc
 	answer := func(env *mailbox.Envelope, err error) {
+		if m.then != nil {
+			m.then(&reply{env: env, err: err})
+			return
+		}
 		m.from.tell(&reply{incarnation: m.inc, id: m.id, env: env, err: err})
 	}
 	if g.sv == nil || p.Status() != StatusRunning {

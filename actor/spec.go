@@ -14,8 +14,10 @@ import (
 type ChildSpec struct {
 	Name string
 
-	// Worker fields.
+	// Worker fields. A worker runs either a Script or the Go receiver
+	// that Go names (registered in Options.Receivers), never both.
 	Script   *isolate.Script
+	Go       string
 	Args     []byte // msgpack encoding of init's first argument; nil means undefined
 	Limits   isolate.Limits
 	Grants   []GrantSpec

@@ -217,3 +217,65 @@ func shutdownNode(t *testing.T, n *actor.Node) {
 		t.Errorf("shutdown: %v", err)
 	}
 }
+
+// A Go template child whose Init outlives its start timeout fails the
+// spawn like a script's, and the incarnation given up on is killed once
+// Init returns: it does not live on outside its supervisor's books.
+func TestStartTimeout_GoSpawn(t *testing.T) {
+	release := make(chan struct{})
+	slow := func() actor.Receiver {
+		return actor.ReceiverFunc(func(c *actor.Context) {
+			if _, ok := c.Message().(actor.Init); ok {
+				<-release
+			}
+		})
+	}
+	n, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{"slow": slow}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan string, 16) // pool/1's end: its supervisor stops an abandoned child
+	sub := n.Subscribe(func(e actor.Event) {
+		switch e := e.(type) {
+		case actor.Crashed:
+			if e.Crash.Path == "pool/1" {
+				ended <- e.Crash.Reason
+			}
+		case actor.Stopped:
+			if e.Path == "pool/1" {
+				ended <- e.Reason
+			}
+		}
+	})
+	defer sub.Close()
+	tmpl := actor.ChildSpec{Go: "slow", StartTimeout: 20 * time.Millisecond, Restart: actor.Temporary}
+	boss := `
+export async function receive(msg, ctx) {
+  try { await ctx.env.pool.spawn({}); return "spawned"; } catch (e) { return e.message; }
+}`
+	root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(1000, time.Minute), Children: []actor.ChildSpec{
+		{Name: "pool", Strategy: supervisor.NewOneForOne(1000, time.Minute), Template: &tmpl},
+		{Name: "boss", Script: compileJS(t, "boss", boss), Grants: []actor.GrantSpec{{Name: "pool", To: "pool", Rights: capability.Spawn}}},
+	}}
+	if err := n.Start(root); err != nil {
+		t.Fatal(err)
+	}
+	defer shutdownNode(t, n)
+	c, _ := n.Capability("boss", capability.Send)
+	var msg string
+	if err := n.Call(context.Background(), c, "go", &msg); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg, "pool/1") || !strings.Contains(msg, actor.ErrStartTimeout.Error()) {
+		t.Errorf("spawn answered %q, want a start timeout naming pool/1", msg)
+	}
+	close(release)
+	select {
+	case reason := <-ended:
+		if reason != actor.ReasonKilled {
+			t.Errorf("pool/1 ended with %q, want killed by its start timeout", reason)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Go child given up on was never killed")
+	}
+}

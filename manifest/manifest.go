@@ -48,6 +48,7 @@ type Defaults struct {
 type Child struct {
 	Name     string           `yaml:"name"`
 	Script   string           `yaml:"script"`
+	Go       string           `yaml:"go"` // a Go actor the embedding program registers, instead of a script
 	Args     yaml.Node        `yaml:"args"`
 	Restart  RestartType      `yaml:"restart"`
 	Shutdown Duration         `yaml:"shutdown"`
@@ -653,6 +654,9 @@ func (m *Manifest) validate(c *Child, path string, root bool) error {
 		if c.Script != "" {
 			return fmt.Errorf("line %d: %s: a child has either a script or a strategy, not both", c.line, where)
 		}
+		if c.Go != "" {
+			return fmt.Errorf("line %d: %s: a child has either go (a Go actor) or a strategy, not both", c.line, where)
+		}
 		if len(c.Grants) > 0 {
 			return fmt.Errorf("line %d: %s: a supervisor takes no grants", c.line, where)
 		}
@@ -667,7 +671,7 @@ func (m *Manifest) validate(c *Child, path string, root bool) error {
 				return fmt.Errorf("line %d: %s: template: takes no name (dynamic children are numbered)", t.line, where)
 			}
 			if t.Strategy != "" {
-				return fmt.Errorf("line %d: %s: template: must be a worker with a script, not a supervisor", t.line, where)
+				return fmt.Errorf("line %d: %s: template: must be a worker (script or go), not a supervisor", t.line, where)
 			}
 			if err := m.validate(t, joinPath(path, "template"), false); err != nil {
 				return err
@@ -698,8 +702,14 @@ func (m *Manifest) validate(c *Child, path string, root bool) error {
 	if root {
 		return fmt.Errorf("line %d: root: needs a strategy", c.line)
 	}
-	if c.Script == "" {
-		return fmt.Errorf("line %d: %s: needs a script or a strategy", c.line, where)
+	if c.Script != "" && c.Go != "" {
+		return fmt.Errorf("line %d: %s: a worker runs a script or a Go actor (go), not both", c.line, where)
+	}
+	if c.Script == "" && c.Go == "" {
+		return fmt.Errorf("line %d: %s: needs a script or a strategy (or go: a Go actor)", c.line, where)
+	}
+	if l := c.Limits; c.Go != "" && (l.CPU.D != 0 || l.Memory.N != 0 || l.Stack != 0 || l.Timers != 0) {
+		return fmt.Errorf("line %d: %s: limits: cpu, memory, stack and timers bound scripts, not a Go actor (go)", l.line, where)
 	}
 	if len(c.Children) > 0 || c.Intensity != nil || c.Period.D != 0 || c.Template != nil {
 		return fmt.Errorf("line %d: %s: children, template, intensity and period belong to supervisors (add a strategy)", c.line, where)
@@ -821,15 +831,21 @@ func (m *Manifest) spec(comp *isolate.Compiler, c *Child, path string) (actor.Ch
 		}
 		return s, nil
 	}
-	script := c.Script
-	if !filepath.IsAbs(script) {
-		script = filepath.Join(m.dir, script)
+	if c.Go != "" {
+		// Resolved by the node against the receivers the embedding
+		// program registered; Start names a missing one.
+		s.Go = c.Go
+	} else {
+		script := c.Script
+		if !filepath.IsAbs(script) {
+			script = filepath.Join(m.dir, script)
+		}
+		sc, err := comp.Load(script)
+		if err != nil {
+			return s, fmt.Errorf("%s%s: %w", m.pos(c.line), path, err)
+		}
+		s.Script = sc
 	}
-	sc, err := comp.Load(script)
-	if err != nil {
-		return s, fmt.Errorf("%s%s: %w", m.pos(c.line), path, err)
-	}
-	s.Script = sc
 	if c.Args.Kind != 0 {
 		var v any
 		if err := c.Args.Decode(&v); err != nil {

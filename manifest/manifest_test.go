@@ -1,6 +1,7 @@
 package manifest_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -659,5 +660,122 @@ func TestManifest_NodeLimits(t *testing.T) {
 	_, err = manifest.Parse([]byte("defaults:\n  limits: {processes: -1}\nroot:\n  strategy: one_for_one\n"))
 	if err == nil || !strings.Contains(err.Error(), "processes") {
 		t.Fatalf("negative processes: %v", err)
+	}
+}
+
+// TestManifest_GoActors: go: names a Go actor instead of a script, for a
+// child or a template; the node resolves the name when it starts.
+func TestManifest_GoActors(t *testing.T) {
+	m, err := manifest.Parse([]byte(head + `    - name: ingest
+      go: ingest
+      args: {batch: 3}
+      grants:
+        out: {to: pool, rights: [spawn]}
+    - name: pool
+      strategy: one_for_one
+      template: {go: handler, restart: transient}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := m.Spec(isolate.NewCompiler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := spec.Children[0]
+	if in.Go != "ingest" || in.Script != nil {
+		t.Errorf("ingest: Go = %q, Script = %v; want the Go actor ingest and no script", in.Go, in.Script)
+	}
+	var args map[string]any
+	if err := msgpack.Unmarshal(in.Args, &args); err != nil || fmt.Sprint(args["batch"]) != "3" {
+		t.Errorf("ingest: args = %v (%v), want batch 3", args, err)
+	}
+	if got, want := in.Grants, []actor.GrantSpec{{Name: "out", To: "pool", Rights: capability.Spawn}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("ingest: grants = %+v, want %+v", got, want)
+	}
+	if tp := spec.Children[1].Template; tp == nil || tp.Go != "handler" || tp.Restart != actor.Transient {
+		t.Errorf("pool: template = %+v, want the Go actor handler, transient", tp)
+	}
+
+	// The tree runs once the embedding program registers both: ingest
+	// reads its args, spawns a handler through its grant and calls it.
+	ingest := func() actor.Receiver {
+		batch := 0
+		return actor.ReceiverFunc(func(c *actor.Context) {
+			switch c.Message().(type) {
+			case actor.Init:
+				var a struct {
+					Batch int `msgpack:"batch"`
+				}
+				if err := c.Decode(&a); err != nil {
+					panic(err)
+				}
+				batch = a.Batch
+			case actor.Message:
+				pool, _ := c.Env("out")
+				h, err := c.Spawn(context.Background(), pool, nil)
+				if err != nil {
+					_ = c.Fail(err)
+					return
+				}
+				var got string
+				if err := c.Call(context.Background(), h, batch, &got); err != nil {
+					_ = c.Fail(err)
+					return
+				}
+				_ = c.Reply(got)
+			}
+		})
+	}
+	handler := func() actor.Receiver {
+		return actor.ReceiverFunc(func(c *actor.Context) {
+			var n int
+			if _, ok := c.Message().(actor.Message); ok && c.Decode(&n) == nil {
+				_ = c.Reply(fmt.Sprintf("%s handles %d", c.Path(), n))
+			}
+		})
+	}
+	n, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{"ingest": ingest, "handler": handler}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(spec); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = n.Shutdown(context.Background()) }()
+	c, err := n.Capability("ingest", capability.Send)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got string
+	if err := n.Call(ctx, c, nil, &got); err != nil || got != "pool/1 handles 3" {
+		t.Errorf("ingest answered %q (%v), want \"pool/1 handles 3\"", got, err)
+	}
+
+	bad := []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{"script and go", head + "    - name: a\n      script: a.js\n      go: a\n", []string{"line 4", "a: ", "a script or a Go actor (go), not both"}},
+		{"go and strategy", head + "    - name: a\n      go: a\n      strategy: one_for_one\n", []string{"line 4", "a: ", "either go (a Go actor) or a strategy"}},
+		{"go on the root", "root:\n  strategy: one_for_one\n  go: a\n", []string{"root", "either go (a Go actor) or a strategy"}},
+		{"neither", head + "    - name: a\n      restart: permanent\n", []string{"line 4", "a: ", "or go: a Go actor"}},
+		{"cpu limit on go", head + "    - name: a\n      go: a\n      limits: {mailbox: 5, cpu: 5ms}\n", []string{"line 6", "a: ", "bound scripts, not a Go actor"}},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := manifest.Parse([]byte(tt.src))
+			if err == nil {
+				t.Fatal("Parse succeeded")
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+		})
 	}
 }
