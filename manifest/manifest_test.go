@@ -779,3 +779,29 @@ func TestManifest_GoActors(t *testing.T) {
 		})
 	}
 }
+
+// TestManifest_StartTimeout: start_timeout reaches a worker's spec, a
+// template's too, and a supervisor with one is refused on its line.
+func TestManifest_StartTimeout(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"w.js": okJS})
+	src := head + "    - name: w\n      script: " + filepath.Join(dir, "w.js") + "\n      start_timeout: 250ms\n" +
+		"    - name: pool\n      strategy: one_for_one\n      template: {script: " + filepath.Join(dir, "w.js") + ", start_timeout: 2s}\n"
+	m, err := manifest.Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := m.Spec(isolate.NewCompiler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := spec.Children[0].StartTimeout, 250*time.Millisecond; got != want {
+		t.Errorf("w: StartTimeout = %v, want %v", got, want)
+	}
+	if got, want := spec.Children[1].Template.StartTimeout, 2*time.Second; got != want {
+		t.Errorf("pool template: StartTimeout = %v, want %v", got, want)
+	}
+	_, err = manifest.Parse([]byte(head + "    - name: sup\n      strategy: one_for_one\n      start_timeout: 1s\n"))
+	if err == nil || !strings.Contains(err.Error(), "line 4") || !strings.Contains(err.Error(), "start_timeout") {
+		t.Errorf("start_timeout on a supervisor: %v, want an error on line 4 naming start_timeout", err)
+	}
+}
