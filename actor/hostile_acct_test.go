@@ -183,10 +183,12 @@ func TestHostileAcct_NoprocNotificationsAreBounded(t *testing.T) {
 // Tenants that burn CPU and churn the heap on both cores do not get their
 // neighbours charged: a victim with a small CPU limit answers every call.
 func TestHostileAcct_NeighbourStallIsNotCharged(t *testing.T) {
-	f := start(t, isolate.Limits{CPU: 20 * time.Millisecond},
-		acctWorker(t, "spin1", "acct_spin.js", isolate.Limits{CPU: time.Minute, Memory: 256 << 20}),
-		acctWorker(t, "spin2", "acct_spin.js", isolate.Limits{CPU: time.Minute, Memory: 256 << 20}),
-		bystander(t))
+	spin := func(name string) actor.ChildSpec {
+		c := acctWorker(t, name, "acct_spin.js", isolate.Limits{CPU: time.Minute, Memory: 256 << 20})
+		c.Shutdown = 100 * time.Millisecond // a churn still running at the end is cut short
+		return c
+	}
+	f := start(t, isolate.Limits{CPU: 20 * time.Millisecond}, spin("spin1"), spin("spin2"), bystander(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, s := range []string{"spin1", "spin2"} {
@@ -194,7 +196,7 @@ func TestHostileAcct_NeighbourStallIsNotCharged(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				_, _ = f.call(s, map[string]any{"type": "churn", "rounds": 20})
+				_, _ = f.call(s, map[string]any{"type": "churn", "rounds": 5})
 			}
 		}()
 	}

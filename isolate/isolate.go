@@ -671,6 +671,7 @@ func (i *Isolate) SettleCall(id uint64, reply *mailbox.Envelope, callErr error) 
 		return nil
 	}
 	delete(i.calls, id)
+	i.lim.release(hostTimerBytes)
 	var v goja.Value
 	var decodeErr error
 	// Decoded outside the CPU limit, as a message is (see startTurnWith).
