@@ -336,3 +336,43 @@ func TestHostileAcct_CrashedIsolatesAreCollectable(t *testing.T) {
 	}
 	checkBystander(t, f)
 }
+
+// What the host API shows a tenant carries no heap address, no engine type
+// and no host path: host objects name themselves, stacks name the script
+// by its file name, even when the node loaded it by an absolute path.
+func TestHostileAcct_NoHostDetailsLeak(t *testing.T) {
+	abs, err := filepath.Abs(filepath.Join(acctDir, "acct_leaks.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := isolate.NewCompiler().Load(abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacker := actor.ChildSpec{Name: "attacker", Script: s,
+		Grants: []actor.GrantSpec{{Name: "peer", To: "bystander", Rights: capability.Monitor}}}
+	f := start(t, isolate.Limits{CPU: time.Second}, attacker, bystander(t))
+	got := f.mustCall("attacker", map[string]any{}).(map[string]any)
+	for k, want := range map[string]string{
+		"env": "[object Env]", "envTemplate": "[object Env]", "envConcat": "[object Env]", "envTag": "[object Env]",
+		"envNumber": "NaN", "ctx": "[object Context]", "self": "[object Capability]", "peer": "[object Capability]",
+		"ref": "[object MonitorRef]", "refTemplate": "[object MonitorRef]", "json": `[{"self":{},"env":{"peer":{}}},{"peer":{}},{},{}]`,
+		"deleteEnv": "Cannot delete property 'peer' of [object Env]",
+	} {
+		if got[k] != want {
+			t.Errorf("%s: %q, want %q", k, got[k], want)
+		}
+	}
+	for _, k := range []string{"stack", "hostError", "typeError"} {
+		if st := fmt.Sprint(got[k]); !strings.Contains(st, "acct_leaks.js:") {
+			t.Errorf("%s: %q does not name the script", k, st)
+		}
+	}
+	dir := filepath.Dir(abs)
+	for k, v := range got {
+		s := fmt.Sprint(v)
+		if strings.Contains(s, "0x") || strings.Contains(s, "goja") || strings.Contains(s, dir) || strings.Contains(s, "/") {
+			t.Errorf("%s leaks host details: %q", k, s)
+		}
+	}
+}
