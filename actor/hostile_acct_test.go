@@ -183,10 +183,12 @@ func TestHostileAcct_NoprocNotificationsAreBounded(t *testing.T) {
 // Tenants that burn CPU and churn the heap on both cores do not get their
 // neighbours charged: a victim with a small CPU limit answers every call.
 func TestHostileAcct_NeighbourStallIsNotCharged(t *testing.T) {
-	f := start(t, isolate.Limits{CPU: 20 * time.Millisecond},
-		acctWorker(t, "spin1", "acct_spin.js", isolate.Limits{CPU: time.Minute, Memory: 256 << 20}),
-		acctWorker(t, "spin2", "acct_spin.js", isolate.Limits{CPU: time.Minute, Memory: 256 << 20}),
-		bystander(t))
+	spin := func(name string) actor.ChildSpec {
+		c := acctWorker(t, name, "acct_spin.js", isolate.Limits{CPU: time.Minute, Memory: 256 << 20})
+		c.Shutdown = 100 * time.Millisecond // a churn still running at the end is cut short
+		return c
+	}
+	f := start(t, isolate.Limits{CPU: 20 * time.Millisecond}, spin("spin1"), spin("spin2"), bystander(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, s := range []string{"spin1", "spin2"} {
@@ -194,7 +196,7 @@ func TestHostileAcct_NeighbourStallIsNotCharged(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				_, _ = f.call(s, map[string]any{"type": "churn", "rounds": 20})
+				_, _ = f.call(s, map[string]any{"type": "churn", "rounds": 5})
 			}
 		}()
 	}
@@ -333,4 +335,44 @@ func TestHostileAcct_CrashedIsolatesAreCollectable(t *testing.T) {
 		t.Fatalf("%d of %d crashed isolates are still reachable", alive, len(dead))
 	}
 	checkBystander(t, f)
+}
+
+// What the host API shows a tenant carries no heap address, no engine type
+// and no host path: host objects name themselves, stacks name the script
+// by its file name, even when the node loaded it by an absolute path.
+func TestHostileAcct_NoHostDetailsLeak(t *testing.T) {
+	abs, err := filepath.Abs(filepath.Join(acctDir, "acct_leaks.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := isolate.NewCompiler().Load(abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacker := actor.ChildSpec{Name: "attacker", Script: s,
+		Grants: []actor.GrantSpec{{Name: "peer", To: "bystander", Rights: capability.Monitor}}}
+	f := start(t, isolate.Limits{CPU: time.Second}, attacker, bystander(t))
+	got := f.mustCall("attacker", map[string]any{}).(map[string]any)
+	for k, want := range map[string]string{
+		"env": "[object Env]", "envTemplate": "[object Env]", "envConcat": "[object Env]", "envTag": "[object Env]",
+		"envNumber": "NaN", "ctx": "[object Context]", "self": "[object Capability]", "peer": "[object Capability]",
+		"ref": "[object MonitorRef]", "refTemplate": "[object MonitorRef]", "json": `[{"self":{},"env":{"peer":{}}},{"peer":{}},{},{}]`,
+		"deleteEnv": "Cannot delete property 'peer' of [object Env]",
+	} {
+		if got[k] != want {
+			t.Errorf("%s: %q, want %q", k, got[k], want)
+		}
+	}
+	for _, k := range []string{"stack", "hostError", "typeError"} {
+		if st := fmt.Sprint(got[k]); !strings.Contains(st, "acct_leaks.js:") {
+			t.Errorf("%s: %q does not name the script", k, st)
+		}
+	}
+	dir := filepath.Dir(abs)
+	for k, v := range got {
+		s := fmt.Sprint(v)
+		if strings.Contains(s, "0x") || strings.Contains(s, "goja") || strings.Contains(s, dir) || strings.Contains(s, "/") {
+			t.Errorf("%s leaks host details: %q", k, s)
+		}
+	}
 }

@@ -77,7 +77,9 @@ func (w *worker) Receive(c proto.Context) {
 	case *sendLater:
 		if m.incarnation == w.inc {
 			delete(w.timers, m.id)
-			w.iso.TimerDone(m.id) // refunds the memory the parked message held
+			if w.iso != nil {
+				w.iso.TimerDone(m.id) // refunds the memory the parked message held
+			}
 			_ = w.sent(w.proc.node.signal(m.target, capability.Send, "sendAfter", &deliver{env: m.env, from: w.proc}))
 		}
 	case *exitSignal:

@@ -58,7 +58,14 @@ func TestAcctAbort_EndsARunningTurn(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for !i.Abort(ErrKilled) {
+		for {
+			i.mu.Lock()
+			running := i.armed != 0
+			i.mu.Unlock()
+			if running {
+				i.Abort(ErrKilled)
+				return
+			}
 			runtime.Gosched()
 		}
 	}()

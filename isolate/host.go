@@ -144,7 +144,11 @@ func (i *Isolate) method(name string) goja.Value {
 			if err != nil {
 				i.throw(err)
 			}
+			i.lim.hold(hostTimerBytes) // the host's timeout timer and bookkeeping
 			id, err := i.cfg.Host.Call(c, env, timeout)
+			if err != nil {
+				i.lim.release(hostTimerBytes)
+			}
 			p, resolve, reject := i.rt.NewPromise()
 			if errors.Is(err, capability.ErrDenied) || errors.Is(err, capability.ErrRevoked) {
 				i.throw(err) // as the isolate's own check does
@@ -436,10 +440,10 @@ func (i *Isolate) installTimers(define func(string, goja.Value)) {
 	}))
 }
 
-// hostTimerBytes is what the host keeps for one timer or parked message
-// besides its payload: the Go timer, its entries in the process's and the
-// isolate's maps, the message it will send. It is charged to the memory
-// limit when the timer is made.
+// hostTimerBytes is what the host keeps for one timer, parked message or
+// call awaiting its answer, besides a message's payload: the Go timer, its
+// entries in the process's and the isolate's maps, the message it will
+// send. It is charged to the memory limit when the host starts keeping it.
 const hostTimerBytes = 256
 
 // forgetTimer drops timer or parked message id and refunds its memory.

@@ -304,9 +304,9 @@ func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
 		return func() { t.Stop() }
 	}
 	clock, clocked := startThreadClock()
-	first := limit
-	if clocked && cpuCheckpoint < limit {
-		first = cpuCheckpoint
+	first := min(limit, probeEvery)
+	if clocked {
+		first = min(limit, cpuCheckpoint)
 	}
 	now := time.Now()
 	i.mu.Lock()
@@ -337,7 +337,10 @@ func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
 // what the turn is charged for the time before.
 const cpuCheckpoint = time.Millisecond
 
-// watchdog is the reusable timer's function.
+// watchdog is the reusable timer's function. It fires at the turn's first
+// CPU checkpoint and then every probeEvery, or when the turn's time is up
+// if that is sooner: each time it runs the memory probe, reads the turn's
+// CPU clock and ends the turn if its time is up.
 func (i *Isolate) watchdog() {
 	i.mu.Lock()
 	armed := i.armed
@@ -349,33 +352,39 @@ func (i *Isolate) watchdog() {
 	if !due {
 		return
 	}
-	if !clocked {
-		i.interruptTurn(armed)
-		return
+	if i.lim.probe(armed) {
+		return // ended with memory_limit
 	}
-	cpu, ok := clock.read()
-	if !ok {
-		i.interruptTurn(armed)
-		return
+	var cpu time.Duration
+	if clocked {
+		var ok bool
+		if cpu, ok = clock.read(); !ok {
+			i.interruptTurn(armed)
+			return
+		}
 	}
 	i.mu.Lock()
 	if i.armed != armed {
 		i.mu.Unlock()
 		return
 	}
-	if i.cpuBase == 0 {
+	switch {
+	case !clocked:
+		i.cpuCharged = time.Since(i.turnStart)
+	case i.cpuBase == 0:
 		// The first reading: the wall time so far bounds the CPU time,
 		// but a timer that fired late says the process was busy, not
 		// that this turn was; the turn is charged the checkpoint.
 		i.cpuCharged = min(time.Since(i.turnStart), cpuCheckpoint)
-	} else {
+	default:
 		i.cpuCharged += cpu - i.cpuBase
 	}
 	i.cpuBase = cpu
 	left := i.cpuLimit - i.cpuCharged
 	if left > 0 {
-		i.armedAt, i.armedFor = time.Now(), left
-		i.watch.Reset(left)
+		next := min(left, probeEvery)
+		i.armedAt, i.armedFor = time.Now(), next
+		i.watch.Reset(next)
 	}
 	i.mu.Unlock()
 	if left <= 0 {
@@ -671,6 +680,7 @@ func (i *Isolate) SettleCall(id uint64, reply *mailbox.Envelope, callErr error) 
 		return nil
 	}
 	delete(i.calls, id)
+	i.lim.release(hostTimerBytes)
 	var v goja.Value
 	var decodeErr error
 	// Decoded outside the CPU limit, as a message is (see startTurnWith).

@@ -63,13 +63,13 @@ type limiter struct {
 	expired atomic.Bool
 	aborted atomic.Pointer[error]
 
-	// The in-turn probe (see probe). budget and heapStart are written on
-	// the isolate's goroutine at the start of a turn and read by the probe.
+	// The in-turn probe (see probe). seq, budget and heapStart are written
+	// on the isolate's goroutine at the start of a turn and read by the
+	// probe, on the watchdog's goroutine.
 	seq       atomic.Uint64 // the isolate's turn number the probe belongs to
 	epoch     atomic.Uint64
 	budget    atomic.Int64
 	heapStart atomic.Uint64
-	probeT    *time.Timer
 	probeS    [1]metrics.Sample
 
 	// Statistics, for tests and the debug endpoint.
@@ -111,8 +111,6 @@ func newLimiter(i *Isolate) *limiter {
 	l := &limiter{iso: i}
 	l.probeS[0].Name = "/memory/classes/heap/objects:bytes"
 	l.endS[0].Name = "/gc/heap/allocs:bytes"
-	l.probeT = time.AfterFunc(time.Hour, l.probe)
-	l.probeT.Stop()
 	return l
 }
 
@@ -135,47 +133,46 @@ func heapObjects(s []metrics.Sample) uint64 {
 	return s[0].Value.Uint64()
 }
 
-// probe runs every probeEvery while a turn runs, on a timer goroutine. A
-// turn cannot be measured while it runs (the walk is not safe then), so the
+// probe runs every probeEvery while turn seq runs, from the CPU watchdog's
+// timer (see Isolate.watchdog), so a turn arms one timer, not two. A turn
+// cannot be measured while it runs (the walk is not safe then), so the
 // probe looks at the process: if no other turn has run since this one
 // began and the heap has grown by more than the turn's remaining budget, it
 // forces a collection and, if the growth survives it, interrupts the turn
-// with ErrMemoryLimit. When other turns run alongside, growth cannot be
-// attributed and the turn is bounded by its CPU limit instead.
-func (l *limiter) probe() {
+// with ErrMemoryLimit and reports true. When other turns run alongside,
+// growth cannot be attributed and the turn is bounded by its CPU limit
+// instead.
+func (l *limiter) probe(seq uint64) bool {
 	i := l.iso
-	i.mu.Lock()
-	seq := l.seq.Load()
-	current := i.seq == seq
-	i.mu.Unlock()
-	if !current {
-		return
+	if l.seq.Load() != seq {
+		return false
 	}
 	alone := runningTurns.Load() == 1 && turnEpoch.Load() == l.epoch.Load()
-	if alone && l.heapStart.Load() == 0 {
+	if !alone {
+		return false
+	}
+	if l.heapStart.Load() == 0 {
 		// The first probe of a turn takes the baseline, so that the turn
-		// itself reads no metrics: growth in its first probeEvery is left
-		// to the turn's end (and to the builtins' reservations).
+		// itself reads no metrics: growth before it is left to the turn's
+		// end (and to the builtins' reservations).
 		l.heapStart.Store(max(heapObjects(l.probeS[:]), 1))
-	} else if alone {
-		start, budget := l.heapStart.Load(), max(l.budget.Load(), probeFloor)
-		if grown := int64(heapObjects(l.probeS[:]) - start); grown > budget {
-			runtime.GC()
-			if grown = int64(heapObjects(l.probeS[:]) - start); grown > budget {
-				i.mu.Lock()
-				if i.seq == seq {
-					i.rt.Interrupt(ErrMemoryLimit)
-				}
-				i.mu.Unlock()
-				return
-			}
-		}
+		return false
+	}
+	start, budget := l.heapStart.Load(), max(l.budget.Load(), probeFloor)
+	if grown := int64(heapObjects(l.probeS[:]) - start); grown <= budget {
+		return false
+	}
+	runtime.GC()
+	if grown := int64(heapObjects(l.probeS[:]) - start); grown <= budget {
+		return false
 	}
 	i.mu.Lock()
-	if i.seq == seq {
-		l.probeT.Reset(probeEvery)
+	defer i.mu.Unlock()
+	if i.seq != seq {
+		return false
 	}
-	i.mu.Unlock()
+	i.rt.Interrupt(ErrMemoryLimit)
+	return true
 }
 
 func sampleUint(s metrics.Sample) uint64 {
@@ -199,13 +196,11 @@ func (l *limiter) begin() {
 	runningTurns.Add(1)
 	l.budget.Store(l.limit - l.used - l.pending - l.held)
 	l.heapStart.Store(0) // taken by the first probe
-	l.probeT.Reset(probeEvery)
 }
 
 // end finishes a turn's accounting and returns the turn's error, or
 // ErrMemoryLimit if the isolate now holds more than its limit.
 func (l *limiter) end(err error) error {
-	l.probeT.Stop()
 	runningTurns.Add(-1)
 	if err != nil {
 		return err

@@ -175,9 +175,12 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 	case "inspect":
 		return func(call goja.FunctionCall) goja.Value {
 			c := i.capOf(call.This, capability.Inspect, name)
-			id, err := i.signaller(name).Inspect(c)
+			s := i.signaller(name)
+			i.lim.hold(hostTimerBytes)
+			id, err := s.Inspect(c)
 			p, resolve, reject := i.rt.NewPromise()
 			if err != nil {
+				i.lim.release(hostTimerBytes)
 				_ = reject(i.newError(callErrorName(err), err.Error()))
 				return i.rt.ToValue(p)
 			}
@@ -195,8 +198,11 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 				}
 				args = env
 			}
-			id, err := i.signaller(name).Spawn(c, args)
+			s := i.signaller(name)
+			i.lim.hold(hostTimerBytes)
+			id, err := s.Spawn(c, args)
 			if err != nil {
+				i.lim.release(hostTimerBytes)
 				i.throw(err)
 			}
 			p, resolve, reject := i.rt.NewPromise()
