@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -14,10 +13,12 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/internal/testkit/testnode"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"go.uber.org/goleak"
 )
 
 func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
@@ -44,11 +45,11 @@ func worker(t *testing.T, name, src string, grants ...actor.GrantSpec) actor.Chi
 
 func start(t *testing.T, limits isolate.Limits, children ...actor.ChildSpec) *fixture {
 	t.Helper()
-	before := runtime.NumGoroutine()
-	n, err := actor.NewNode(actor.Options{Limits: limits})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Registered before the node's shutdown, so it runs after it: every
+	// goroutine the node started must end with it.
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { testkit.NoLeaks(t, before) })
+	n := testnode.New(t, actor.Options{Limits: limits})
 	f := &fixture{t: t, node: n}
 	n.Subscribe(func(e actor.Event) {
 		f.mu.Lock()
@@ -59,19 +60,6 @@ func start(t *testing.T, limits isolate.Limits, children ...actor.ChildSpec) *fi
 	if err := n.Start(root); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
-			if got := runtime.NumGoroutine(); got > before+2 {
-				return fmt.Errorf("%d goroutines after shutdown, %d before", got, before)
-			}
-			return nil
-		})
-	})
 	return f
 }
 
@@ -336,8 +324,8 @@ func TestNode_ShutdownRunsTerminateInReverseOrder(t *testing.T) {
 export function receive() {}
 export function terminate(reason, ctx) { console.log("terminate %s " + reason); }`, name)
 	}
-	log := &lockedBuffer{}
-	n, err := actor.NewNode(actor.Options{Logger: newLogger(log)})
+	log := &testkit.LockedBuffer{}
+	n, err := actor.NewNode(actor.Options{Logger: testkit.Logger(log)})
 	if err != nil {
 		t.Fatal(err)
 	}

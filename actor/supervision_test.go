@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/supervisor"
 )
@@ -351,8 +352,8 @@ func TestEscalation_TwoLevelsUp(t *testing.T) {
 }
 
 func TestShutdown_ReverseOrderAndTimeoutKill(t *testing.T) {
-	var log lockedBuffer
-	n, err := actor.NewNode(actor.Options{Logger: newLogger(&log), Limits: isolate.Limits{CPU: 5 * time.Second}})
+	var log testkit.LockedBuffer
+	n, err := actor.NewNode(actor.Options{Logger: testkit.Logger(&log), Limits: isolate.Limits{CPU: 5 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}

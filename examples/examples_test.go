@@ -3,18 +3,15 @@
 package examples_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/cloister-rt/cloister/actor"
-	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/internal/testkit/testnode"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/supervisor"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
@@ -32,40 +29,23 @@ func run(t *testing.T, manifest string) *actor.Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := actor.NewNode(actor.Options{Limits: m.Limits()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(spec); err != nil {
-		t.Fatal(err)
-	}
+	var n *actor.Node
+	// Registered before the node's own cleanup, so it runs after the shutdown.
 	t.Cleanup(func() {
-		if err := n.Shutdown(context.Background()); err != nil {
-			t.Error(err)
+		if n == nil {
+			return // the start failed the test already
 		}
 		if err := n.Wait(); err != nil {
 			t.Errorf("node ended with %v", err)
 		}
 	})
+	n = testnode.Start(t, actor.Options{Limits: m.Limits()}, spec)
 	return n
 }
 
 func call(t *testing.T, n *actor.Node, path string, msg any, out any) {
 	t.Helper()
-	c, err := n.Capability(path, capability.Send)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := msgpack.Marshal(msg)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	res, err := n.Call(ctx, c, b)
-	if err != nil {
-		t.Fatalf("call %s: %v", path, err)
-	}
-	if err := msgpack.Unmarshal(res, out); err != nil {
-		t.Fatal(err)
-	}
+	testnode.Call(t, n, path, msg, out)
 }
 
 func TestCounter(t *testing.T) {
