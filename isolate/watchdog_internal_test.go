@@ -13,31 +13,31 @@ import (
 	"github.com/dop251/goja"
 )
 
-type reviewHost struct{}
+type nopHost struct{}
 
-func (reviewHost) Send(*capability.Capability, *mailbox.Envelope) error { return nil }
-func (reviewHost) Call(*capability.Capability, *mailbox.Envelope, time.Duration) (uint64, error) {
+func (nopHost) Send(*capability.Capability, *mailbox.Envelope) error { return nil }
+func (nopHost) Call(*capability.Capability, *mailbox.Envelope, time.Duration) (uint64, error) {
 	return 1, nil
 }
-func (reviewHost) SendAfter(*capability.Capability, *mailbox.Envelope, time.Duration) (uint64, error) {
+func (nopHost) SendAfter(*capability.Capability, *mailbox.Envelope, time.Duration) (uint64, error) {
 	return 1, nil
 }
-func (reviewHost) StartTimer(time.Duration) (uint64, error) { return 1, nil }
-func (reviewHost) CancelTimer(uint64) bool                  { return true }
-func (reviewHost) Stop(string)                              {}
-func (reviewHost) Log(slog.Level, string)                   {}
+func (nopHost) StartTimer(time.Duration) (uint64, error) { return 1, nil }
+func (nopHost) CancelTimer(uint64) bool                  { return true }
+func (nopHost) Stop(string)                              {}
+func (nopHost) Log(slog.Level, string)                   {}
 
-type reviewTarget struct{}
+type selfTarget struct{}
 
-func (reviewTarget) TargetID() uint64 { return 1 }
+func (selfTarget) TargetID() uint64 { return 1 }
 
-func reviewIsolate(t *testing.T, src string, lim Limits) *Isolate {
+func watchdogIsolate(t *testing.T, src string, lim Limits) *Isolate {
 	t.Helper()
 	s, err := Compile("t.js", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	i, err := New(s, Config{Name: "t", Self: capability.New(reviewTarget{}, capability.All), Limits: lim, Host: reviewHost{}})
+	i, err := New(s, Config{Name: "t", Self: capability.New(selfTarget{}, capability.All), Limits: lim, Host: nopHost{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +48,8 @@ func reviewIsolate(t *testing.T, src string, lim Limits) *Isolate {
 // The watchdog's turn bookkeeping is reset on every path: after turns that
 // throw, are interrupted, panic in the host, or fail in pre, the next turn
 // is armed on the reusable timer and clocked again (not treated as nested).
-func TestReviewCPU_WatchdogDisarmedOnEveryPath(t *testing.T) {
-	i := reviewIsolate(t, `export function receive(m) { if (m === "throw") throw new Error("x"); if (m === "loop") for(;;){} return 1 }`, Limits{CPU: 20 * time.Millisecond})
+func TestWatchdog_DisarmedOnEveryPath(t *testing.T) {
+	i := watchdogIsolate(t, `export function receive(m) { if (m === "throw") throw new Error("x"); if (m === "loop") for(;;){} return 1 }`, Limits{CPU: 20 * time.Millisecond})
 	check := func(when string) {
 		t.Helper()
 		i.mu.Lock()
@@ -59,30 +59,54 @@ func TestReviewCPU_WatchdogDisarmedOnEveryPath(t *testing.T) {
 			t.Fatalf("after %s: the watchdog is still armed for turn %d", when, armed)
 		}
 	}
-	for _, m := range []string{"ok", "throw", "loop"} {
+	for m, want := range map[string]func(Outcome) bool{
+		"ok":    func(o Outcome) bool { return o.Crash == nil && o.Reply != nil },
+		"throw": func(o Outcome) bool { var je *JSError; return errors.As(o.Crash, &je) },
+		"loop":  func(o Outcome) bool { return errors.Is(o.Crash, ErrCPULimit) },
+	} {
 		var out Outcome
-		i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue(m), nil }, false, func(o Outcome) { out = o })
-		_ = out
+		ran := false
+		i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue(m), nil }, true, func(o Outcome) { out, ran = o, true })
+		if !ran || !want(out) {
+			t.Fatalf("turn %q: ran=%v crash=%v reply=%v", m, ran, out.Crash, out.Reply)
+		}
 		check(m)
 	}
-	i.startTurnWith(i.receive, func() (goja.Value, error) { return nil, errors.New("decode failed") }, false, func(Outcome) {})
-	check("a failed pre")
-	i.startTurnWith(i.receive, func() (goja.Value, error) { panic("decode panicked") }, false, func(Outcome) {})
-	check("a panicking pre")
-	_ = i.run(func() error { panic("host bug") })
+	for name, pre := range map[string]func() (goja.Value, error){
+		"a failed pre":    func() (goja.Value, error) { return nil, errors.New("decode failed") },
+		"a panicking pre": func() (goja.Value, error) { panic("decode panicked") },
+	} {
+		var out Outcome
+		i.startTurnWith(i.receive, pre, false, func(o Outcome) { out = o })
+		if out.Crash == nil {
+			t.Fatalf("after %s: the turn did not fail", name)
+		}
+		check(name)
+	}
+	if err := i.run(func() error { panic("host bug") }); err == nil {
+		t.Fatal("a host panic was not reported")
+	}
 	check("a host panic")
-	// A CPU-bound turn is still interrupted near its limit.
-	start := time.Now()
+	// A CPU-bound turn is still interrupted near its limit, counted in
+	// the CPU time of the thread that ran it (the turn runs on this
+	// goroutine, locked to its thread while the clock is read).
+	clock, clocked := startThreadClock()
+	defer clock.stop()
+	before, _ := clock.read()
 	var out Outcome
 	i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue("loop"), nil }, false, func(o Outcome) { out = o })
-	if !errors.Is(out.Crash, ErrCPULimit) || time.Since(start) > time.Second {
-		t.Fatalf("loop: %v after %v", out.Crash, time.Since(start))
+	after, _ := clock.read()
+	if !errors.Is(out.Crash, ErrCPULimit) {
+		t.Fatalf("loop after the other paths: crash = %v, want %v", out.Crash, ErrCPULimit)
+	}
+	if used := after - before; clocked && used > time.Second {
+		t.Fatalf("a loop under a 20ms CPU limit used %v of CPU before it was interrupted", used)
 	}
 }
 
 // The clock id matches Linux's MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED)
 // (glibc pthread_getcpuclockid): ((~tid) << 3) | CPUCLOCK_PERTHREAD_MASK(4) | 2.
-func TestReviewCPU_ThreadClockEncoding(t *testing.T) {
+func TestWatchdog_ThreadClockEncoding(t *testing.T) {
 	for _, tid := range []int{1, 2, 1000, 4194304} {
 		want := int32((^int32(tid))<<3 | 4 | 2)
 		if got := threadCPUClock(tid); got != want {
@@ -97,9 +121,8 @@ func TestReviewCPU_ThreadClockEncoding(t *testing.T) {
 		for k := 0; k < 1e7; k++ {
 			x += k
 		}
-		_ = x
 		b, ok2 := c.read()
-		if !ok || !ok1 || !ok2 || b <= a {
+		if !ok || !ok1 || !ok2 || b <= a || x != 1e7*(1e7-1)/2 {
 			t.Fatalf("thread clock: %v %v (%v %v %v)", a, b, ok, ok1, ok2)
 		}
 	}
