@@ -96,10 +96,20 @@ func benchTurn(iso *isolate.Isolate, msg any) isolate.Outcome {
 }
 
 // threadCPU is the CPU time of the calling thread so far.
-func threadCPU(b *testing.B) time.Duration {
+func threadCPU(t testing.TB) time.Duration {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-		b.Fatalf("read the thread's CPU clock: %v", err)
+		t.Fatalf("read the thread's CPU clock: %v", err)
 	}
 	return time.Duration(ts.Nano())
+}
+
+// cpuOf runs f, which must not leave the calling goroutine, and returns
+// the CPU time it used; ok is false where the clock cannot be read.
+func cpuOf(t testing.TB, f func()) (used time.Duration, ok bool) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	before := threadCPU(t)
+	f()
+	return threadCPU(t) - before, true
 }
