@@ -11,10 +11,12 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/metrics"
+	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"go.uber.org/goleak"
 )
 
 // A LimitHit{processes} subscriber that looks processes up (as the metrics
@@ -206,28 +208,49 @@ func TestEdge_LimitHitSubscriberMaySend(t *testing.T) {
 }
 
 // A Shutdown that comes while Start is spawning (a SIGINT during start)
-// leaves no process running.
+// leaves no process running. The race is made by an event: the shutdown
+// begins as the named child starts, before the children after it exist.
 func TestEdge_ShutdownDuringStart(t *testing.T) {
-	n, err := actor.NewNode(actor.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(3, time.Second),
-		Children: []actor.ChildSpec{worker(t, "a", victimJS), worker(t, "b", victimJS)}}
-	started := make(chan error, 1)
-	go func() { started <- n.Start(root) }()
-	time.Sleep(time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := n.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	<-started
-	time.Sleep(100 * time.Millisecond)
-	for _, path := range []string{"a", "b"} {
-		if p, ok := n.Lookup(path); ok && p.Status() == actor.StatusRunning {
-			t.Errorf("%s is running after Shutdown returned", path)
-		}
+	for _, at := range []string{"a", "b"} {
+		t.Run("at "+at, func(t *testing.T) {
+			before := goleak.IgnoreCurrent()
+			n, err := actor.NewNode(actor.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(3, time.Second),
+				Children: []actor.ChildSpec{worker(t, "a", victimJS), worker(t, "b", victimJS)}}
+			begun := make(chan struct{})
+			n.Subscribe(func(e actor.Event) {
+				if s, ok := e.(actor.Started); ok && s.Path == at {
+					// A cancelled context: Shutdown begins, and returns at
+					// once instead of waiting on this process's goroutine.
+					ctx, cancel := context.WithCancel(context.Background())
+					cancel()
+					_ = n.Shutdown(ctx)
+					close(begun)
+				}
+			})
+			started := make(chan error, 1)
+			go func() { started <- n.Start(root) }()
+			<-begun
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := n.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, path := range []string{"a", "b"} {
+				if p, ok := n.Lookup(path); ok && p.Status() == actor.StatusRunning {
+					t.Errorf("%s is running after Shutdown returned", path)
+				}
+			}
+			select {
+			case <-started: // nil or an error: either way it has returned
+			case <-ctx.Done():
+				t.Fatal("Start did not return after the node shut down")
+			}
+			testkit.NoLeaks(t, before)
+		})
 	}
 }
 
@@ -247,7 +270,18 @@ export async function receive(msg, ctx) {
 	f.mustCall("boss", map[string]any{"op": "spawn"})
 	x := f.proc("pool/1")
 	f.mustCall("boss", map[string]any{"op": "slow"})
-	time.Sleep(100 * time.Millisecond) // pool is now in awaitReady for pool/2
+	// pool/2 has started and spins in its init for 500 ms: the pool waits
+	// for it (awaitReady) and queues what comes meanwhile.
+	checkFor(t, 10*time.Second, time.Millisecond, func() error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, e := range f.events {
+			if s, ok := e.(actor.Started); ok && s.Path == "pool/2" {
+				return nil
+			}
+		}
+		return fmt.Errorf("pool/2 has not started")
+	})
 	if err := f.node.Kill(x.ID()); err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +295,9 @@ export async function receive(msg, ctx) {
 		}
 		return nil
 	})
-	time.Sleep(700 * time.Millisecond)
+	// A spawn is handled by the pool after everything queued before it: the
+	// kill and the crash have both been dealt with once it answers.
+	f.mustCall("boss", map[string]any{"op": "spawn"})
 	if x.Incarnation() != 2 {
 		t.Fatalf("one incarnation killed and crashed: now incarnation %d, want 2; crashes %v", x.Incarnation(), x.Crashes())
 	}
