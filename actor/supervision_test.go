@@ -353,7 +353,9 @@ func TestEscalation_TwoLevelsUp(t *testing.T) {
 
 func TestShutdown_ReverseOrderAndTimeoutKill(t *testing.T) {
 	var log testkit.LockedBuffer
-	n, err := actor.NewNode(actor.Options{Logger: testkit.Logger(&log), Limits: isolate.Limits{CPU: 5 * time.Second}})
+	// A CPU limit far beyond the test: only the shutdown time can cut the
+	// stuck terminate.
+	n, err := actor.NewNode(actor.Options{Logger: testkit.Logger(&log), Limits: isolate.Limits{CPU: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,13 +375,13 @@ func TestShutdown_ReverseOrderAndTimeoutKill(t *testing.T) {
 		Children: []actor.ChildSpec{worker(t, "first", victimJS), stuck, worker(t, "last", victimJS)}}); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
 	if err := n.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	<-done
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("shutdown took %v; the stuck terminate should be cut at 50ms", d)
+	select {
+	case <-done:
+	case <-time.After(time.Minute): // a bound on a hang, not a speed claim
+		t.Fatalf("stopped %v; the stuck terminate was not cut at its shutdown time", order)
 	}
 	want := []string{"last:shutdown", "stuck:killed", "first:shutdown"}
 	if fmt.Sprint(order) != fmt.Sprint(want) {
