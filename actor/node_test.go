@@ -36,11 +36,7 @@ type fixture struct {
 // worker declares a worker child whose script is src (JS).
 func worker(t *testing.T, name, src string, grants ...actor.GrantSpec) actor.ChildSpec {
 	t.Helper()
-	s, err := isolate.Compile(name+".js", []byte(src))
-	if err != nil {
-		t.Fatalf("compile %s: %v", name, err)
-	}
-	return actor.ChildSpec{Name: name, Script: s, Grants: grants}
+	return actor.ChildSpec{Name: name, Script: testnode.Script(t, name+".js", []byte(src)), Grants: grants}
 }
 
 func start(t *testing.T, limits isolate.Limits, children ...actor.ChildSpec) *fixture {
