@@ -12,6 +12,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/metrics"
 	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/internal/testkit/testnode"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/supervisor"
 
@@ -23,10 +24,8 @@ import (
 // do) must not deadlock the registry: a tree larger than MaxProcesses makes
 // Start fail, not hang.
 func TestEdge_ProcessLimitWithMetricsDoesNotDeadlockStart(t *testing.T) {
-	n, err := actor.NewNode(actor.Options{MaxProcesses: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// testnode shuts the node down even though Start fails.
+	n := testnode.New(t, actor.Options{MaxProcesses: 2})
 	metrics.New(n) // the subscriber every `cloister run` installs
 	done := make(chan error, 1)
 	go func() {
