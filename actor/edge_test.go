@@ -10,21 +10,22 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/internal/testkit/testnode"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/metrics"
 	"github.com/cloister-rt/cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"go.uber.org/goleak"
 )
 
 // A LimitHit{processes} subscriber that looks processes up (as the metrics
 // do) must not deadlock the registry: a tree larger than MaxProcesses makes
 // Start fail, not hang.
 func TestEdge_ProcessLimitWithMetricsDoesNotDeadlockStart(t *testing.T) {
-	n, err := actor.NewNode(actor.Options{MaxProcesses: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// testnode shuts the node down even though Start fails.
+	n := testnode.New(t, actor.Options{MaxProcesses: 2})
 	metrics.New(n) // the subscriber every `cloister run` installs
 	done := make(chan error, 1)
 	go func() {
@@ -36,7 +37,7 @@ func TestEdge_ProcessLimitWithMetricsDoesNotDeadlockStart(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "too many processes") {
 			t.Fatalf("Start = %v, want too many processes", err)
 		}
-	case <-time.After(3 * time.Second):
+	case <-time.After(20 * time.Second): // a bound on a hang, not a speed claim
 		t.Fatal("Start hung with a metrics subscriber on a refused process")
 	}
 }
@@ -83,7 +84,7 @@ export async function receive(msg, ctx) {
 	go func() { n.Lookup("boss"); close(lookup) }()
 	select {
 	case <-lookup:
-	case <-time.After(2 * time.Second):
+	case <-time.After(20 * time.Second): // a bound on a hang, not a speed claim
 		t.Fatal("Node.Lookup blocks after a refused spawn")
 	}
 }
@@ -200,34 +201,55 @@ func TestEdge_LimitHitSubscriberMaySend(t *testing.T) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(3 * time.Second):
+	case <-time.After(20 * time.Second): // a bound on a hang, not a speed claim
 		t.Fatal("Node.Send hung when a LimitHit subscriber sent")
 	}
 }
 
 // A Shutdown that comes while Start is spawning (a SIGINT during start)
-// leaves no process running.
+// leaves no process running. The race is made by an event: the shutdown
+// begins as the named child starts, before the children after it exist.
 func TestEdge_ShutdownDuringStart(t *testing.T) {
-	n, err := actor.NewNode(actor.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(3, time.Second),
-		Children: []actor.ChildSpec{worker(t, "a", victimJS), worker(t, "b", victimJS)}}
-	started := make(chan error, 1)
-	go func() { started <- n.Start(root) }()
-	time.Sleep(time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := n.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	<-started
-	time.Sleep(100 * time.Millisecond)
-	for _, path := range []string{"a", "b"} {
-		if p, ok := n.Lookup(path); ok && p.Status() == actor.StatusRunning {
-			t.Errorf("%s is running after Shutdown returned", path)
-		}
+	for _, at := range []string{"a", "b"} {
+		t.Run("at "+at, func(t *testing.T) {
+			before := goleak.IgnoreCurrent()
+			n, err := actor.NewNode(actor.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(3, time.Second),
+				Children: []actor.ChildSpec{worker(t, "a", victimJS), worker(t, "b", victimJS)}}
+			begun := make(chan struct{})
+			n.Subscribe(func(e actor.Event) {
+				if s, ok := e.(actor.Started); ok && s.Path == at {
+					// A cancelled context: Shutdown begins, and returns at
+					// once instead of waiting on this process's goroutine.
+					ctx, cancel := context.WithCancel(context.Background())
+					cancel()
+					_ = n.Shutdown(ctx)
+					close(begun)
+				}
+			})
+			started := make(chan error, 1)
+			go func() { started <- n.Start(root) }()
+			<-begun
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := n.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, path := range []string{"a", "b"} {
+				if p, ok := n.Lookup(path); ok && p.Status() == actor.StatusRunning {
+					t.Errorf("%s is running after Shutdown returned", path)
+				}
+			}
+			select {
+			case <-started: // nil or an error: either way it has returned
+			case <-ctx.Done():
+				t.Fatal("Start did not return after the node shut down")
+			}
+			testkit.NoLeaks(t, before)
+		})
 	}
 }
 
@@ -247,7 +269,18 @@ export async function receive(msg, ctx) {
 	f.mustCall("boss", map[string]any{"op": "spawn"})
 	x := f.proc("pool/1")
 	f.mustCall("boss", map[string]any{"op": "slow"})
-	time.Sleep(100 * time.Millisecond) // pool is now in awaitReady for pool/2
+	// pool/2 has started and spins in its init for 500 ms: the pool waits
+	// for it (awaitReady) and queues what comes meanwhile.
+	checkFor(t, 10*time.Second, time.Millisecond, func() error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, e := range f.events {
+			if s, ok := e.(actor.Started); ok && s.Path == "pool/2" {
+				return nil
+			}
+		}
+		return fmt.Errorf("pool/2 has not started")
+	})
 	if err := f.node.Kill(x.ID()); err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +294,9 @@ export async function receive(msg, ctx) {
 		}
 		return nil
 	})
-	time.Sleep(700 * time.Millisecond)
+	// A spawn is handled by the pool after everything queued before it: the
+	// kill and the crash have both been dealt with once it answers.
+	f.mustCall("boss", map[string]any{"op": "spawn"})
 	if x.Incarnation() != 2 {
 		t.Fatalf("one incarnation killed and crashed: now incarnation %d, want 2; crashes %v", x.Incarnation(), x.Crashes())
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -14,11 +13,13 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/internal/testkit/testnode"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/manifest"
 	"github.com/cloister-rt/cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"go.uber.org/goleak"
 )
 
 func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
@@ -36,20 +37,16 @@ type fixture struct {
 // worker declares a worker child whose script is src (JS).
 func worker(t *testing.T, name, src string, grants ...actor.GrantSpec) actor.ChildSpec {
 	t.Helper()
-	s, err := isolate.Compile(name+".js", []byte(src))
-	if err != nil {
-		t.Fatalf("compile %s: %v", name, err)
-	}
-	return actor.ChildSpec{Name: name, Script: s, Grants: grants}
+	return actor.ChildSpec{Name: name, Script: testnode.Script(t, name+".js", []byte(src)), Grants: grants}
 }
 
 func start(t *testing.T, limits isolate.Limits, children ...actor.ChildSpec) *fixture {
 	t.Helper()
-	before := runtime.NumGoroutine()
-	n, err := actor.NewNode(actor.Options{Limits: limits})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Registered before the node's shutdown, so it runs after it: every
+	// goroutine the node started must end with it.
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { testkit.NoLeaks(t, before) })
+	n := testnode.New(t, actor.Options{Limits: limits})
 	f := &fixture{t: t, node: n}
 	n.Subscribe(func(e actor.Event) {
 		f.mu.Lock()
@@ -60,19 +57,6 @@ func start(t *testing.T, limits isolate.Limits, children ...actor.ChildSpec) *fi
 	if err := n.Start(root); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
-			if got := runtime.NumGoroutine(); got > before+2 {
-				return fmt.Errorf("%d goroutines after shutdown, %d before", got, before)
-			}
-			return nil
-		})
-	})
 	return f
 }
 
@@ -337,8 +321,8 @@ func TestNode_ShutdownRunsTerminateInReverseOrder(t *testing.T) {
 export function receive() {}
 export function terminate(reason, ctx) { console.log("terminate %s " + reason); }`, name)
 	}
-	log := &lockedBuffer{}
-	n, err := actor.NewNode(actor.Options{Logger: newLogger(log)})
+	log := &testkit.LockedBuffer{}
+	n, err := actor.NewNode(actor.Options{Logger: testkit.Logger(log)})
 	if err != nil {
 		t.Fatal(err)
 	}

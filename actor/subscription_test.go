@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/supervisor"
 )
@@ -162,7 +163,7 @@ func (g gatedHandler) Handle(ctx context.Context, r slog.Record) error {
 // TestSubscribe_TheLogSaysWhatItLost: when the node's log falls behind, the
 // lines it could not keep are counted in the log.
 func TestSubscribe_TheLogSaysWhatItLost(t *testing.T) {
-	var out lockedBuffer
+	var out testkit.LockedBuffer
 	g := gatedHandler{Handler: slog.NewTextHandler(&out, nil), entered: make(chan struct{}), release: make(chan struct{}), once: &sync.Once{}}
 	n, err := actor.NewNode(actor.Options{Logger: slog.New(g)})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/supervisor"
 )
@@ -264,9 +265,22 @@ func TestStrategies_WhichSiblingsRestart(t *testing.T) {
 			for name, inc := range tc.want {
 				f.waitIncarnation("sup/"+name, inc)
 			}
-			// Settle, then check nothing else restarted.
-			time.Sleep(50 * time.Millisecond)
+			// The supervisor handles one failure at a time: once it has
+			// handled an operator kill of the same child, queued after the
+			// crash, the crash's restarts are all done. The kill restarts
+			// the same children again.
+			if err := f.node.Kill(f.proc("sup/" + tc.crash).ID()); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]uint64{}
 			for name, inc := range tc.want {
+				want[name] = 2*inc - 1
+			}
+			f.waitIncarnation("sup/"+tc.crash, want[tc.crash])
+			for name, inc := range want {
+				f.waitIncarnation("sup/"+name, inc)
+			}
+			for name, inc := range want {
 				if got := f.proc("sup/" + name).Incarnation(); got != inc {
 					t.Errorf("%s: incarnation %d, want %d", name, got, inc)
 				}
@@ -351,8 +365,10 @@ func TestEscalation_TwoLevelsUp(t *testing.T) {
 }
 
 func TestShutdown_ReverseOrderAndTimeoutKill(t *testing.T) {
-	var log lockedBuffer
-	n, err := actor.NewNode(actor.Options{Logger: newLogger(&log), Limits: isolate.Limits{CPU: 5 * time.Second}})
+	var log testkit.LockedBuffer
+	// A CPU limit far beyond the test: only the shutdown time can cut the
+	// stuck terminate.
+	n, err := actor.NewNode(actor.Options{Logger: testkit.Logger(&log), Limits: isolate.Limits{CPU: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,13 +388,13 @@ func TestShutdown_ReverseOrderAndTimeoutKill(t *testing.T) {
 		Children: []actor.ChildSpec{worker(t, "first", victimJS), stuck, worker(t, "last", victimJS)}}); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
 	if err := n.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	<-done
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("shutdown took %v; the stuck terminate should be cut at 50ms", d)
+	select {
+	case <-done:
+	case <-time.After(time.Minute): // a bound on a hang, not a speed claim
+		t.Fatalf("stopped %v; the stuck terminate was not cut at its shutdown time", order)
 	}
 	want := []string{"last:shutdown", "stuck:killed", "first:shutdown"}
 	if fmt.Sprint(order) != fmt.Sprint(want) {

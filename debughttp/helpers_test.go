@@ -1,17 +1,12 @@
 package debughttp_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +14,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/debughttp"
 	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/internal/testkit/testnode"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/metrics"
 	"github.com/cloister-rt/cloister/supervisor"
@@ -28,42 +24,16 @@ import (
 
 const token = "s3cret-token"
 
-// lockedBuffer is a bytes.Buffer safe for the node's concurrent log writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // fixture is a running node with the debug endpoint in front of it.
 type fixture struct {
 	node *actor.Node
 	srv  *httptest.Server
-	log  *lockedBuffer
+	log  *testkit.LockedBuffer
 }
 
 func script(t *testing.T, name string) *isolate.Script {
 	t.Helper()
-	src, err := os.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := isolate.Compile(name, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testnode.ScriptFile(t, "testdata/"+name)
 }
 
 // start runs this tree: counter (with inspect), plain (without), spinner
@@ -71,14 +41,11 @@ func script(t *testing.T, name string) *isolate.Script {
 // supervisor; intensity is high so storms do not fail the root.
 func start(t *testing.T, cfg debughttp.Config) *fixture {
 	t.Helper()
-	f := &fixture{log: &lockedBuffer{}}
-	node, err := actor.NewNode(actor.Options{
-		Logger: slog.New(slog.NewTextHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	f := &fixture{log: &testkit.LockedBuffer{}}
+	node := testnode.New(t, actor.Options{
+		Logger: testkit.Logger(f.log),
 		Limits: isolate.Limits{CPU: 100 * time.Millisecond},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := metrics.New(node)
 	args, _ := msgpack.Marshal(map[string]any{"start": 10})
 	root := actor.ChildSpec{
@@ -102,14 +69,7 @@ func start(t *testing.T, cfg debughttp.Config) *fixture {
 	cfg.Node = node
 	cfg.Metrics = m.Handler()
 	f.srv = httptest.NewServer(debughttp.Handler(cfg))
-	t.Cleanup(func() {
-		f.srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := node.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	t.Cleanup(f.srv.Close)
 	return f
 }
 
@@ -125,13 +85,7 @@ func (f *fixture) id(t *testing.T, path string) uint64 {
 // send delivers a message to the process at path as the operator would.
 func (f *fixture) send(t *testing.T, path string, msg any) {
 	t.Helper()
-	c, err := f.node.Capability(path, capability.Send)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.node.Send(context.Background(), c, msg); err != nil {
-		t.Fatal(err)
-	}
+	testnode.Send(t, f.node, path, msg)
 }
 
 // do makes a request and returns the status and body.

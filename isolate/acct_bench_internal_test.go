@@ -52,7 +52,7 @@ func benchIsolate(b *testing.B) *Isolate {
 	if err != nil {
 		b.Fatal(err)
 	}
-	i, err := New(s, Config{Name: "b", Self: nil, Limits: Limits{CPU: time.Second}, Host: reviewHost{}})
+	i, err := New(s, Config{Name: "b", Self: nil, Limits: Limits{CPU: time.Second}, Host: nopHost{}})
 	if err != nil {
 		b.Fatal(err)
 	}

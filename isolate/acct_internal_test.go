@@ -15,7 +15,7 @@ import (
 // stall, as a loaded process delays it, blocks without using CPU, and then
 // lets the watchdog make its (late) first check.
 type stallHost struct {
-	reviewHost
+	nopHost
 	i     *Isolate
 	stall time.Duration
 }
@@ -34,7 +34,7 @@ func TestAcctCPU_LateFirstCheckChargesOnlyTheTurn(t *testing.T) {
 		t.Skip("the CPU-time clock is read on Linux only")
 	}
 	const limit = 20 * time.Millisecond
-	i := reviewIsolate(t, `export function receive(m) { console.log("stall"); let x = 0; for (let k = 0; k < 1000; k++) x += k; return x; }`, Limits{CPU: limit})
+	i := watchdogIsolate(t, `export function receive(m) { console.log("stall"); let x = 0; for (let k = 0; k < 1000; k++) x += k; return x; }`, Limits{CPU: limit})
 	h := &stallHost{i: i, stall: 3 * limit}
 	i.cfg.Host = h
 	for k := 0; k < 3; k++ {
@@ -49,7 +49,7 @@ func TestAcctCPU_LateFirstCheckChargesOnlyTheTurn(t *testing.T) {
 // Abort ends a running turn whatever it is doing, with the reason given,
 // and a turn that is not running is left alone.
 func TestAcctAbort_EndsARunningTurn(t *testing.T) {
-	i := reviewIsolate(t, `export function receive(m) { if (m === "loop") for (;;) {} return 1 }`, Limits{CPU: time.Hour})
+	i := watchdogIsolate(t, `export function receive(m) { if (m === "loop") for (;;) {} return 1 }`, Limits{CPU: time.Hour})
 	var out Outcome
 	i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue(1), nil }, false, func(o Outcome) { out = o })
 	if out.Crash != nil {
@@ -83,7 +83,7 @@ func TestAcctAbort_EndsARunningTurn(t *testing.T) {
 
 // Abort between turns is not lost: the next turn ends as it starts.
 func TestAcctAbort_BetweenTurns(t *testing.T) {
-	i := reviewIsolate(t, `export function receive(m) { for (;;) {} }`, Limits{CPU: time.Hour})
+	i := watchdogIsolate(t, `export function receive(m) { for (;;) {} }`, Limits{CPU: time.Hour})
 	if i.Abort(ErrKilled) {
 		t.Fatal("Abort reported a turn while none ran")
 	}
@@ -97,7 +97,7 @@ func TestAcctAbort_BetweenTurns(t *testing.T) {
 // A guarded builtin that checks the limit in its own loop stops for Abort
 // with Abort's reason.
 func TestAcctAbort_NativeLoopsSeeTheReason(t *testing.T) {
-	i := reviewIsolate(t, `export function receive() { return 1 }`, Limits{CPU: time.Hour})
+	i := watchdogIsolate(t, `export function receive() { return 1 }`, Limits{CPU: time.Hour})
 	err := i.run(func() error {
 		i.Abort(ErrKilled)
 		i.lim.checkCPU()

@@ -176,13 +176,15 @@ export function receive(msg, ctx) {
 
 func TestIsolate_CPULimitInterruptsLoop(t *testing.T) {
 	iso, _ := newIsolate(t, `export function receive() { while (true) {} }`, isolate.Limits{CPU: 10 * time.Millisecond})
-	start := time.Now()
-	o := turn(t, iso, map[string]any{})
+	var o isolate.Outcome
+	used, clocked := cpuOf(t, func() { o = turn(t, iso, map[string]any{}) })
 	if !errors.Is(o.Crash, isolate.ErrCPULimit) {
 		t.Fatalf("crash = %v, want cpu_limit", o.Crash)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("interrupt took %v", d)
+	// A bound in CPU time, far from the limit: how close the interrupt
+	// comes is measured by BenchmarkLimits_CPUOvershoot.
+	if clocked && used > 2*time.Second {
+		t.Fatalf("a loop under a 10ms CPU limit used %v of CPU before it was interrupted", used)
 	}
 }
 

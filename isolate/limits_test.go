@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
 
@@ -118,25 +119,47 @@ func TestLimits_MemoryBombsCrashWithMemoryLimit(t *testing.T) {
 	}
 }
 
+// A crashed and closed isolate holds no memory: once nothing refers to
+// it, what its heap held is collected, crash report included.
 func TestLimits_MemoryIsReclaimedAfterCrash(t *testing.T) {
-	src := limitsScript(t, "memory.js")
+	const limit = 16 << 20
+	s, err := isolate.Compile("memory.js", []byte(limitsScript(t, "memory.js")))
+	if err != nil {
+		t.Fatal(err)
+	}
 	runtime.GC()
 	before := heapNow()
+	var held uint64
+	var crash isolate.Outcome // kept, as a supervisor keeps a crash report
 	func() {
-		iso, _ := newIsolate(t, src, isolate.Limits{Memory: 16 << 20, CPU: 5 * time.Second})
-		for k := 0; k < 100; k++ {
-			if o := turn(t, iso, map[string]any{"kind": "grow"}); o.Crash != nil {
-				break
-			}
+		// Not newIsolate: its t.Cleanup would keep the isolate reachable.
+		iso, err := isolate.New(s, isolate.Config{
+			Name: "test", Self: capability.New(target{1}, capability.All), Host: &fakeHost{},
+			Limits: isolate.Limits{Memory: limit, CPU: 5 * time.Second},
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		iso.Close()
+		defer iso.Close()
+		for k := 0; k < 100 && crash.Crash == nil; k++ {
+			crash = turn(t, iso, map[string]any{"kind": "grow"})
+			held = max(held, heapNow())
+		}
 	}()
-	// t.Cleanup holds the isolate until the test ends; what the crashed
-	// incarnation's heap held must not be reachable from anything else.
+	if !errors.Is(crash.Crash, isolate.ErrMemoryLimit) {
+		t.Fatalf("the growing script ended with %v, want %v", crash.Crash, isolate.ErrMemoryLimit)
+	}
+	if grown := held - before; grown < limit/2 {
+		t.Fatalf("the heap grew only %d bytes before the crash: the test shows nothing", grown)
+	}
 	runtime.GC()
 	runtime.GC()
 	after := heapNow()
-	t.Logf("heap before %.1f MiB, after crash and GC %.1f MiB", float64(before)/(1<<20), float64(after)/(1<<20))
+	if after > before+limit/4 {
+		t.Errorf("heap before %.1f MiB, at the crash %.1f MiB, after close and GC %.1f MiB: the dead isolate's heap is still reachable",
+			float64(before)/(1<<20), float64(held)/(1<<20), float64(after)/(1<<20))
+	}
+	runtime.KeepAlive(crash)
 }
 
 func TestLimits_WellBehavedScriptIsNotCharged(t *testing.T) {

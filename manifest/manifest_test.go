@@ -303,7 +303,7 @@ func TestManifest_Examples(t *testing.T) {
 				t.Fatalf("root: supervisor=%v with %d children", spec.IsSupervisor(), len(spec.Children))
 			}
 			for _, ch := range spec.Children {
-				if !ch.IsSupervisor() && ch.Script == nil {
+				if !ch.IsSupervisor() && ch.Go == "" && ch.Script == nil {
 					t.Errorf("%s: no compiled script", ch.Name)
 				}
 			}

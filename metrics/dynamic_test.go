@@ -1,10 +1,8 @@
 package metrics_test
 
 import (
-	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,7 +10,7 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
-	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/internal/testkit/testnode"
 	"github.com/cloister-rt/cloister/metrics"
 	"github.com/cloister-rt/cloister/supervisor"
 )
@@ -20,37 +18,20 @@ import (
 // TestMetrics_DynamicChildrenShareALabel spawns many dynamic children and
 // checks they are counted under "pool/*", never one series per child.
 func TestMetrics_DynamicChildrenShareALabel(t *testing.T) {
-	load := func(name string) *isolate.Script {
-		src, err := os.ReadFile("testdata/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := isolate.Compile(name, src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	node, err := actor.NewNode(actor.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	node := testnode.New(t, actor.Options{})
 	m := metrics.New(node)
 	if err := node.Start(actor.ChildSpec{
 		Name:     "root",
 		Strategy: supervisor.NewOneForOne(100, time.Second),
 		Children: []actor.ChildSpec{
-			{Name: "pool", Strategy: supervisor.NewOneForOne(100, time.Second), Template: &actor.ChildSpec{Script: load("worker.js")}},
-			{Name: "spawner", Script: load("spawner.js"), Grants: []actor.GrantSpec{{Name: "pool", To: "pool", Rights: capability.Spawn}}},
+			{Name: "pool", Strategy: supervisor.NewOneForOne(100, time.Second), Template: &actor.ChildSpec{Script: testnode.ScriptFile(t, "testdata/worker.js")}},
+			{Name: "spawner", Script: testnode.ScriptFile(t, "testdata/spawner.js"), Grants: []actor.GrantSpec{{Name: "pool", To: "pool", Rights: capability.Spawn}}},
 		},
 	}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(m.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		_ = node.Shutdown(context.Background())
-	})
+	t.Cleanup(srv.Close)
 	f := &fixture{node: node, srv: srv}
 	const n = 20
 	f.send(t, "spawner", map[string]any{"type": "spawn", "n": n})

@@ -16,6 +16,7 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/internal/testkit/testnode"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/metrics"
 	"github.com/cloister-rt/cloister/supervisor"
@@ -33,18 +34,8 @@ type fixture struct {
 
 func start(t *testing.T) *fixture {
 	t.Helper()
-	src, err := os.ReadFile("testdata/worker.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := isolate.Compile("worker.js", src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := actor.NewNode(actor.Options{Limits: isolate.Limits{CPU: 20 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testnode.ScriptFile(t, "testdata/worker.js")
+	node := testnode.New(t, actor.Options{Limits: isolate.Limits{CPU: 20 * time.Millisecond}})
 	m := metrics.New(node)
 	peer := []actor.GrantSpec{{Name: "peer", To: "b", Rights: capability.Send}}
 	if err := node.Start(actor.ChildSpec{
@@ -61,22 +52,13 @@ func start(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{node: node, srv: httptest.NewServer(m.Handler())}
-	t.Cleanup(func() {
-		f.srv.Close()
-		_ = node.Shutdown(context.Background())
-	})
+	t.Cleanup(f.srv.Close)
 	return f
 }
 
 func (f *fixture) send(t *testing.T, path string, msg map[string]any) {
 	t.Helper()
-	c, err := f.node.Capability(path, capability.Send)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.node.Send(context.Background(), c, msg); err != nil {
-		t.Fatal(err)
-	}
+	testnode.Send(t, f.node, path, msg)
 }
 
 // deny sends to path with a capability that lacks send: a denial.

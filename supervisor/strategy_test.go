@@ -1,7 +1,6 @@
 package supervisor_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,13 +9,10 @@ import (
 	"time"
 
 	"github.com/cloister-rt/cloister/actor"
-	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/internal/testkit/testnode"
 	"github.com/cloister-rt/cloister/isolate"
-	"github.com/cloister-rt/cloister/mailbox"
 	"github.com/cloister-rt/cloister/supervisor"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // newStrategy builds each strategy by name.
@@ -55,36 +51,12 @@ func startTree(t *testing.T, strategy actor.Strategy, names ...string) *actor.No
 
 func startNode(t *testing.T, root actor.ChildSpec) *actor.Node {
 	t.Helper()
-	n, err := actor.NewNode(actor.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(root); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return n
+	return testnode.Start(t, actor.Options{}, root)
 }
 
 func call(t *testing.T, n *actor.Node, path string, msg any) error {
 	t.Helper()
-	c, err := n.Capability(path, capability.Send)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := msgpack.Marshal(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err = n.CallEnvelope(ctx, c, mailbox.NewEnvelope(b, nil))
+	_, err := testnode.TryCall(t, n, path, msg)
 	return err
 }
 

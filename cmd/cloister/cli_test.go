@@ -17,35 +17,18 @@ import (
 	"github.com/cloister-rt/cloister/internal/testkit"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
 	t.Helper()
 	testkit.CheckFor(t, timeout, interval, f)
 }
 
 // start runs `cloister args...` until the returned cancel is called.
-func start(t *testing.T, args ...string) (stderr *syncBuffer, stop func() error) {
+func start(t *testing.T, args ...string) (stderr *testkit.LockedBuffer, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr = &syncBuffer{}
+	stderr = &testkit.LockedBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, &syncBuffer{}, stderr) }()
+	go func() { done <- run(ctx, args, &testkit.LockedBuffer{}, stderr) }()
 	var once sync.Once
 	var result error
 	stop = func() error {
@@ -148,7 +131,7 @@ func TestRun_RootFailureExitsNonZero(t *testing.T) {
 	writeFile(t, dir, "bad.js", `export function init() { setTimeout(() => { throw new Error("no config"); }, 0); } export function receive() {}`)
 	app := writeFile(t, dir, "app.yaml", "root:\n  strategy: one_for_one\n  intensity: 1\n  children:\n    - name: bad\n      script: bad.js\n")
 	errc := make(chan error, 1)
-	stderr := &syncBuffer{}
+	stderr := &testkit.LockedBuffer{}
 	go func() { errc <- run(context.Background(), []string{"run", app}, &bytes.Buffer{}, stderr) }()
 	select {
 	case err := <-errc:

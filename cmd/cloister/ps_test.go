@@ -11,10 +11,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloister-rt/cloister/internal/testkit"
 )
 
 // debugAddr waits for the endpoint's listening line and returns its address.
-func debugAddr(t *testing.T, stderr *syncBuffer) string {
+func debugAddr(t *testing.T, stderr *testkit.LockedBuffer) string {
 	t.Helper()
 	re := regexp.MustCompile(`debug endpoint listening" addr=(\S+)`)
 	var addr string

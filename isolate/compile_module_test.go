@@ -2,6 +2,7 @@ package isolate_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,20 +12,21 @@ import (
 	"github.com/cloister-rt/cloister/mailbox"
 )
 
-// Review of the ES-module export rewrite (compile.go exportsObject): hostile
-// and unusual scripts. Each case either compiles to the exports it declares
-// or is refused at compile time; none may change what bindExports sees
-// beyond its own export list, or run script code outside the CPU limit.
+// The module forms the compiler meets in hostile and unusual scripts, and
+// the handlers they export (compile.go, exportsObject). Each case either
+// compiles to the exports it declares or is refused at compile time; none
+// may change what bindExports sees beyond its own export list, or run
+// script code outside the CPU limit.
 
-func reviewCompile(t *testing.T, name, src string) (*isolate.Script, error) {
+func compileModule(t *testing.T, name, src string) (*isolate.Script, error) {
 	t.Helper()
 	return isolate.Compile(name, []byte(src))
 }
 
-func reviewNew(t *testing.T, s *isolate.Script, limits isolate.Limits) (*isolate.Isolate, error) {
+func newModule(t *testing.T, s *isolate.Script, limits isolate.Limits) (*isolate.Isolate, error) {
 	t.Helper()
 	iso, err := isolate.New(s, isolate.Config{
-		Name: "review", Self: capability.New(target{1}, capability.All), Limits: limits, Host: &fakeHost{},
+		Name: "module", Self: capability.New(target{1}, capability.All), Limits: limits, Host: &fakeHost{},
 	})
 	if err == nil {
 		t.Cleanup(iso.Close)
@@ -35,11 +37,11 @@ func reviewNew(t *testing.T, s *isolate.Script, limits isolate.Limits) (*isolate
 // mustRun compiles and starts src and returns the isolate.
 func mustRun(t *testing.T, name, src string) *isolate.Isolate {
 	t.Helper()
-	s, err := reviewCompile(t, name, src)
+	s, err := compileModule(t, name, src)
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
-	iso, err := reviewNew(t, s, isolate.Limits{CPU: time.Second})
+	iso, err := newModule(t, s, isolate.Limits{CPU: time.Second})
 	if err != nil {
 		t.Fatalf("new: %v", err)
 	}
@@ -53,7 +55,7 @@ func initOutcome(iso *isolate.Isolate) (ran bool, o isolate.Outcome) {
 
 // --- Cases that hold (regression tests) ---
 
-func TestReviewCompile_DefaultExportIsNotAHandler(t *testing.T) {
+func TestCompileModule_DefaultExportIsNotAHandler(t *testing.T) {
 	iso := mustRun(t, "t.js", `export default function () { return "default" }
 export function receive() { return "receive" }`)
 	if got := answer(t, turn(t, iso, 1)); got != "receive" {
@@ -61,17 +63,17 @@ export function receive() { return "receive" }`)
 	}
 }
 
-func TestReviewCompile_DefaultOnlyHasNoReceive(t *testing.T) {
-	s, err := reviewCompile(t, "t.js", `export default function receive() { return 1 }`)
+func TestCompileModule_DefaultOnlyHasNoReceive(t *testing.T) {
+	s, err := compileModule(t, "t.js", `export default function receive() { return 1 }`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reviewNew(t, s, isolate.Limits{}); !errors.Is(err, isolate.ErrNoReceive) {
+	if _, err := newModule(t, s, isolate.Limits{}); !errors.Is(err, isolate.ErrNoReceive) {
 		t.Fatalf("err = %v, want ErrNoReceive", err)
 	}
 }
 
-func TestReviewCompile_ObjectPrototypeNamesAsExports(t *testing.T) {
+func TestCompileModule_ObjectPrototypeNamesAsExports(t *testing.T) {
 	iso := mustRun(t, "t.js", `function constructor() { return "c" }
 export var hasOwnProperty = 1, toString = 2, valueOf = 3;
 export { constructor };
@@ -81,7 +83,7 @@ export function receive() { return [typeof constructor, hasOwnProperty, toString
 	}
 }
 
-func TestReviewCompile_ReceiveAlsoExportedAsInit(t *testing.T) {
+func TestCompileModule_ReceiveAlsoExportedAsInit(t *testing.T) {
 	iso := mustRun(t, "t.js", `let n = 0
 export function receive() { return ++n }
 export { receive as init };`)
@@ -93,7 +95,7 @@ export { receive as init };`)
 	}
 }
 
-func TestReviewCompile_ExportLetReassignedInBody(t *testing.T) {
+func TestCompileModule_ExportLetReassignedInBody(t *testing.T) {
 	iso := mustRun(t, "t.js", `export let receive = () => "first";
 receive = () => "second";`)
 	if got := answer(t, turn(t, iso, 1)); got != "second" {
@@ -101,7 +103,7 @@ receive = () => "second";`)
 	}
 }
 
-func TestReviewCompile_ClassExportNamedReceive(t *testing.T) {
+func TestCompileModule_ClassExportNamedReceive(t *testing.T) {
 	iso := mustRun(t, "t.js", `export class receive {}`)
 	o := turn(t, iso, 1)
 	var je *isolate.JSError
@@ -110,7 +112,7 @@ func TestReviewCompile_ClassExportNamedReceive(t *testing.T) {
 	}
 }
 
-func TestReviewCompile_DestructuredExports(t *testing.T) {
+func TestCompileModule_DestructuredExports(t *testing.T) {
 	iso := mustRun(t, "t.js", `export const { a, b: c } = { a: "A", b: "B" };
 export function receive() { return a + c }`)
 	if got := answer(t, turn(t, iso, 1)); got != "AB" {
@@ -118,7 +120,7 @@ export function receive() { return a + c }`)
 	}
 }
 
-func TestReviewCompile_UnicodeIdentifiers(t *testing.T) {
+func TestCompileModule_UnicodeIdentifiers(t *testing.T) {
 	iso := mustRun(t, "t.js", `function grüße() { return "hallo" }
 export const 变量 = 1, ÆØÅ = 2, $x_1 = 3;
 export { grüße as receive };`)
@@ -127,7 +129,7 @@ export { grüße as receive };`)
 	}
 }
 
-func TestReviewCompile_ExportTextInsideLiteralsIsNotAClause(t *testing.T) {
+func TestCompileModule_ExportTextInsideLiteralsIsNotAClause(t *testing.T) {
 	for _, src := range []string{
 		"function evil() { return 'evil' }\nexport function receive() { evil(); return `\nexport { evil as receive };\n` }",
 		"function evil() { return 'evil' }\nexport function receive() { evil(); return \"\\nexport { evil as receive };\" }",
@@ -141,20 +143,20 @@ func TestReviewCompile_ExportTextInsideLiteralsIsNotAClause(t *testing.T) {
 	}
 }
 
-func TestReviewCompile_ExportTextInTrailingTemplateIsRefused(t *testing.T) {
+func TestCompileModule_ExportTextInTrailingTemplateIsRefused(t *testing.T) {
 	// A template at the very end holding a clause: compile error, never a
 	// rewrite of the template's text.
 	src := "function evil() { return 'evil' }\nglobalThis.t = `\nexport { evil as receive };\n`;\n"
-	s, err := reviewCompile(t, "t.js", src)
+	s, err := compileModule(t, "t.js", src)
 	if err != nil {
 		return
 	}
-	if _, err := reviewNew(t, s, isolate.Limits{}); !errors.Is(err, isolate.ErrNoReceive) {
+	if _, err := newModule(t, s, isolate.Limits{}); !errors.Is(err, isolate.ErrNoReceive) {
 		t.Fatalf("err = %v, want ErrNoReceive", err)
 	}
 }
 
-func TestReviewCompile_OrdinaryCommentsAfterTheClause(t *testing.T) {
+func TestCompileModule_OrdinaryCommentsAfterTheClause(t *testing.T) {
 	iso := mustRun(t, "t.js", `export function receive() { return 1 }
 // a trailing comment
 /* and a block comment: export { receive as init }; */
@@ -164,7 +166,7 @@ func TestReviewCompile_OrdinaryCommentsAfterTheClause(t *testing.T) {
 	}
 }
 
-func TestReviewCompile_TypeScriptEnumsAndNamespaces(t *testing.T) {
+func TestCompileModule_TypeScriptEnumsAndNamespaces(t *testing.T) {
 	iso := mustRun(t, "t.ts", `export enum E { A, B }
 export namespace N { export const x: number = 40 }
 export const enum C { K = 2 }
@@ -174,7 +176,7 @@ export function receive(): number { return E.B + N.x + C.K - 1 }`)
 	}
 }
 
-func TestReviewCompile_RefusedForms(t *testing.T) {
+func TestCompileModule_RefusedForms(t *testing.T) {
 	for _, src := range []string{
 		"await 1\nexport function receive() {}",
 		"export * from './other.js'\nexport function receive() {}",
@@ -182,25 +184,25 @@ func TestReviewCompile_RefusedForms(t *testing.T) {
 		"export { x } from 'x'\nexport function receive() {}",
 		"const a = 1\nexport { a as 'b c' }\nexport function receive() {}",
 	} {
-		if _, err := reviewCompile(t, "t.js", src); err == nil {
+		if _, err := compileModule(t, "t.js", src); err == nil {
 			t.Errorf("compiled:\n%s", src)
 		}
 	}
 }
 
-func TestReviewCompile_NoExports(t *testing.T) {
+func TestCompileModule_NoExports(t *testing.T) {
 	for _, src := range []string{"", "var x = 1", "globalThis.receive = function () {}", "export {}"} {
-		s, err := reviewCompile(t, "t.js", src)
+		s, err := compileModule(t, "t.js", src)
 		if err != nil {
 			t.Fatalf("%q: %v", src, err)
 		}
-		if _, err := reviewNew(t, s, isolate.Limits{}); !errors.Is(err, isolate.ErrNoReceive) {
+		if _, err := newModule(t, s, isolate.Limits{}); !errors.Is(err, isolate.ErrNoReceive) {
 			t.Fatalf("%q: err = %v, want ErrNoReceive", src, err)
 		}
 	}
 }
 
-func TestReviewCompile_ModuleBodyIsStrictWithUndefinedThis(t *testing.T) {
+func TestCompileModule_ModuleBodyIsStrictWithUndefinedThis(t *testing.T) {
 	iso := mustRun(t, "t.js", `const self = this
 let strict = false
 try { undeclared = 1 } catch (e) { strict = true }
@@ -210,7 +212,15 @@ export function receive() { return String(self) + "," + strict }`)
 	}
 }
 
-func TestReviewCompile_Hashbang(t *testing.T) {
-	iso := mustRun(t, "t.js", "#!/usr/bin/env cloister\nexport function receive() { return 1 }")
-	_ = iso
+// A hashbang line is allowed, and lines in stacks still count it.
+func TestCompileModule_Hashbang(t *testing.T) {
+	iso := mustRun(t, "t.js", "#!/usr/bin/env cloister\nexport function receive(m) {\n  if (m === 2) throw new Error(\"two\");\n  return m + 1;\n}")
+	if got := answer(t, turn(t, iso, 1)); fmt.Sprint(got) != "2" {
+		t.Fatalf("receive(1) = %v, want 2", got)
+	}
+	o := turn(t, iso, 2)
+	var je *isolate.JSError
+	if !errors.As(o.Crash, &je) || je.Message == "" || !strings.Contains(je.Stack, "t.js:3:") {
+		t.Fatalf("a throw on line 3: crash = %v, want a JS error whose stack names t.js:3", o.Crash)
+	}
 }
