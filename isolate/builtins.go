@@ -57,13 +57,15 @@ const bytesPerElement = 16
 // a few words; the guards themselves are made when the script first
 // reaches each builtin.
 type builtins struct {
-	i       *Isolate
-	rt      *goja.Runtime
-	lim     *limiter
-	patched uint32 // constructors guarded in place, one bit per ctorKind
-	depth   int    // nesting of guarded calls that recurse (join, toString)
-	joining []*goja.Object
-	repeat  goja.Callable // goja's String.prototype.repeat, once needed
+	i          *Isolate
+	rt         *goja.Runtime
+	lim        *limiter
+	patched    uint32 // constructors guarded in place, one bit per ctorKind
+	depth      int    // nesting of guarded calls that recurse (join, toString)
+	joining    []*goja.Object
+	repeat     goja.Callable // goja's String.prototype.repeat, once needed
+	ticks      uint32        // calls of tick
+	smallTicks uint32        // calls of tickSmall
 }
 
 // installBuiltins binds the isolate to the process-wide guards.
@@ -80,6 +82,7 @@ func (i *Isolate) installBuiltins() error {
 	b.ensure(ctorAsyncFunction)
 	b.ensure(ctorGeneratorFunction)
 	b.ensure(ctorRegExp)
+	b.ensure(ctorIterators)
 	return nil
 }
 
@@ -233,7 +236,7 @@ func (b *builtins) repeatChunked(repeat goja.Callable, s goja.String, n int64) g
 	var sb goja.StringBuilder
 	sb.Grow(int(n) * s.Length())
 	for ; n >= per; n -= per {
-		b.lim.checkCPU()
+		b.tick()
 		sb.WriteString(piece)
 	}
 	if n > 0 {
@@ -294,7 +297,7 @@ func guardFill(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 			lim.reserve(-1)
 		}
 		for k := from; k < to; k += fillChunk {
-			lim.checkCPU()
+			b.tick()
 			end := min(k+fillChunk, to)
 			lim.reserve((end - k) * bytesPerElement)
 			call(orig, o, c.Argument(0), b.rt.ToValue(k), b.rt.ToValue(end))
@@ -356,7 +359,7 @@ func (b *builtins) spreadable(o *goja.Object) *goja.Object {
 	cp := b.rt.NewArray()
 	for k := int64(0); k < l; k++ {
 		if k%1024 == 0 {
-			b.lim.checkCPU()
+			b.tick()
 		}
 		key := strconv.FormatInt(k, 10)
 		if v := o.Get(key); v != nil {
@@ -380,12 +383,12 @@ func guardSort(typed, copying bool) func(b *builtins, orig goja.Callable) func(g
 		var cmp goja.Value
 		if typed {
 			cmp = b.i.fn("compare", func(c goja.FunctionCall) goja.Value {
-				lim.checkCPU()
+				b.tickSmall()
 				return b.rt.ToValue(compareNumbers(c.Argument(0).ToFloat(), c.Argument(1).ToFloat()))
 			})
 		} else {
 			cmp = b.i.fn("compare", func(c goja.FunctionCall) goja.Value {
-				lim.checkCPU()
+				b.tickSmall()
 				return b.rt.ToValue(b.toStr(c.Argument(0)).CompareTo(b.toStr(c.Argument(1))))
 			})
 		}
@@ -394,10 +397,18 @@ func guardSort(typed, copying bool) func(b *builtins, orig goja.Callable) func(g
 			if !ok {
 				return call(orig, c.This, c.Arguments...)
 			}
+			var back *goja.Object // a generic receiver sorted in place
 			if !typed && !b.plainArray(o) {
 				// goja collects a generic object's elements in a loop
-				// of its own: it gets a plain array copy.
+				// of its own that reads the length again: it sorts a
+				// plain array copy, which sort writes back.
+				if !copying {
+					back = o
+				}
 				o = b.copyArrayLike(o)
+			}
+			if back != nil {
+				defer b.writeBack(back, o)
 			}
 			if copying {
 				n := lengthOf(o)
@@ -407,20 +418,56 @@ func guardSort(typed, copying bool) func(b *builtins, orig goja.Callable) func(g
 				lim.reserve(n * bytesPerElement)
 			}
 			if lengthOf(o) <= 1024 {
-				return call(orig, c.This, c.Arguments...)
+				call(orig, o, c.Arguments...)
+				if back != nil {
+					return back
+				}
+				return o
 			}
 			a := c.Argument(0)
 			if goja.IsUndefined(a) {
-				return call(orig, o, cmp)
+				call(orig, o, cmp)
+				if back != nil {
+					return back
+				}
+				return o
 			}
 			user, ok := goja.AssertFunction(a)
 			if !ok {
 				return call(orig, o, a) // throws the TypeError
 			}
-			return call(orig, o, b.i.fn("compare", func(c goja.FunctionCall) goja.Value {
-				lim.checkCPU()
+			v := call(orig, o, b.i.fn("compare", func(c goja.FunctionCall) goja.Value {
+				b.tickSmall()
 				return call(user, goja.Undefined(), c.Argument(0), c.Argument(1))
 			}))
+			if back != nil {
+				return back
+			}
+			return v
+		}
+	}
+}
+
+// writeBack copies the sorted plain array cp into the generic receiver o,
+// as sort does: element by element, deleting where cp has a hole.
+func (b *builtins) writeBack(o, cp *goja.Object) {
+	if r := recover(); r != nil {
+		panic(r)
+	}
+	l := lengthOf(cp)
+	for k := int64(0); k < l; k++ {
+		if k%1024 == 0 {
+			b.tick()
+		}
+		key := strconv.FormatInt(k, 10)
+		var err error
+		if v := cp.Get(key); v != nil {
+			err = o.Set(key, v)
+		} else {
+			err = o.Delete(key)
+		}
+		if err != nil {
+			panic(err)
 		}
 	}
 }
@@ -501,7 +548,6 @@ func guardJSONParse(b *builtins, orig goja.Callable) func(goja.FunctionCall) goj
 }
 
 func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
-	lim := b.lim
 	return func(c goja.FunctionCall) goja.Value {
 		args := append([]goja.Value(nil), c.Arguments...)
 		for len(args) < 2 {
@@ -524,7 +570,7 @@ func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall)
 		// called with this = the holder of each value, depth first.
 		var stack []*goja.Object
 		args[1] = b.i.fn("replacer", func(rc goja.FunctionCall) goja.Value {
-			lim.checkCPU()
+			b.tickSmall()
 			holder, _ := rc.This.(*goja.Object)
 			for len(stack) > 0 && stack[len(stack)-1] != holder {
 				stack = stack[:len(stack)-1]
@@ -550,7 +596,7 @@ func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall)
 				out += int64(s.Length()) * unitBytes(s)
 			}
 			if calls++; calls%1024 == 0 || out > 1<<20 {
-				lim.reserve(out)
+				b.lim.reserve(out)
 				out = 0
 			}
 			return v
@@ -568,7 +614,7 @@ func (b *builtins) jsonKeys(list *goja.Object) map[string]bool {
 	keys := make(map[string]bool)
 	for k := int64(0); k < l; k++ {
 		if k%1024 == 0 {
-			b.lim.checkCPU()
+			b.tick()
 		}
 		v := list.Get(strconv.FormatInt(k, 10))
 		switch x := v.(type) {
@@ -605,6 +651,7 @@ const (
 	ctorRegExp
 	ctorArray
 	ctorArrayToString
+	ctorIterators
 )
 
 var typedArrayCtors = []struct {
@@ -650,13 +697,14 @@ func (b *builtins) ensure(k ctorKind) {
 		b.guardArrayCtor(b.origGlobal("Array"))
 	case ctorArrayToString:
 		b.guardArrayToString(gojaGetArrayToString(b.rt))
+	case ctorIterators:
+		b.guardIterators()
 	}
 }
 
 // guardTypedArrays guards ArrayBuffer, every typed array and
 // %TypedArray%.from, all at once: an instance of any reaches the others.
 func (b *builtins) guardTypedArrays() {
-	lim := b.lim
 	ab := b.origGlobal("ArrayBuffer")
 	patchCtor(ab, nil, func(orig func([]goja.Value, *goja.Object) *goja.Object) func([]goja.Value, *goja.Object) *goja.Object {
 		return func(args []goja.Value, nt *goja.Object) *goja.Object {
@@ -684,7 +732,7 @@ func (b *builtins) guardTypedArrays() {
 					b.reserveElems(n, size, name)
 					return orig([]goja.Value{b.rt.ToValue(n)}, nt)
 				}
-				if src.ClassName() == "ArrayBuffer" {
+				if src.ExportType() == arrayBufferType {
 					// A view: nothing is allocated; offset and length are
 					// coerced once.
 					rest := make([]goja.Value, len(args))
@@ -709,7 +757,7 @@ func (b *builtins) guardTypedArrays() {
 				o := orig([]goja.Value{b.rt.ToValue(len(vals))}, nt)
 				for k, v := range vals {
 					if k%1024 == 0 {
-						lim.checkCPU()
+						b.tick()
 					}
 					if err := o.Set(strconv.Itoa(k), v); err != nil {
 						panic(err)
@@ -741,6 +789,11 @@ func (b *builtins) guardTypedArrays() {
 		}
 	}, nil)
 }
+
+var (
+	arrayBufferType = reflect.TypeOf(goja.ArrayBuffer{})
+	proxyType       = reflect.TypeOf(goja.Proxy{})
+)
 
 // typedLength returns the element count of a typed array, read from its
 // storage (a length getter can be replaced by a script).
@@ -781,7 +834,7 @@ func (b *builtins) listFrom(src *goja.Object) []goja.Value {
 		}
 		for {
 			if len(vals)%1024 == 0 {
-				b.lim.checkCPU()
+				b.tick()
 				b.lim.reserve(1024 * bytesPerElement)
 			}
 			res, ok := call(next, iter).(*goja.Object)
@@ -799,7 +852,7 @@ func (b *builtins) listFrom(src *goja.Object) []goja.Value {
 	vals = make([]goja.Value, 0, l)
 	for k := int64(0); k < l; k++ {
 		if k%1024 == 0 {
-			b.lim.checkCPU()
+			b.tick()
 		}
 		vals = append(vals, orUndefined(src.Get(strconv.FormatInt(k, 10))))
 	}
@@ -880,12 +933,12 @@ func (b *builtins) guardRegExpCtor(re *goja.Object) {
 		}
 		patchCtor(f, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
 			return func(c goja.FunctionCall) goja.Value {
-				b.lim.checkCPU()
+				b.tickSmall()
 				t := time.Now()
 				v := orig(c)
 				if (goja.IsNull(v) || v.StrictEquals(b.rt.ToValue(false))) && time.Since(t) >= time.Millisecond {
 					if o, ok := c.This.(*goja.Object); ok && timedOut(o, c.Argument(0).String()) {
-						b.lim.checkCPU()
+						b.tick()
 						panic(b.i.newError("RegExpTimeoutError",
 							fmt.Sprintf("regular expression match exceeded %v", regexpTimeout)))
 					}

@@ -42,6 +42,61 @@ func gojaGetRegExp(r *goja.Runtime) *goja.Object
 //go:linkname gojaGetArrayToString github.com/dop251/goja.(*Runtime).getArrayToString
 func gojaGetArrayToString(r *goja.Runtime) *goja.Object
 
+//go:linkname gojaGetArrayIteratorPrototype github.com/dop251/goja.(*Runtime).getArrayIteratorPrototype
+func gojaGetArrayIteratorPrototype(r *goja.Runtime) *goja.Object
+
+//go:linkname gojaGetStringIteratorPrototype github.com/dop251/goja.(*Runtime).getStringIteratorPrototype
+func gojaGetStringIteratorPrototype(r *goja.Runtime) *goja.Object
+
+//go:linkname gojaGetMapIteratorPrototype github.com/dop251/goja.(*Runtime).getMapIteratorPrototype
+func gojaGetMapIteratorPrototype(r *goja.Runtime) *goja.Object
+
+//go:linkname gojaGetSetIteratorPrototype github.com/dop251/goja.(*Runtime).getSetIteratorPrototype
+func gojaGetSetIteratorPrototype(r *goja.Runtime) *goja.Object
+
+// guardIterators makes the next methods of goja's native iterators check
+// the CPU limit every 1024 calls: spreading, Array.from, destructuring and
+// the collection constructors call them in a Go loop of goja's own.
+func (b *builtins) guardIterators() {
+	for _, get := range []func(*goja.Runtime) *goja.Object{
+		gojaGetArrayIteratorPrototype, gojaGetStringIteratorPrototype,
+		gojaGetMapIteratorPrototype, gojaGetSetIteratorPrototype,
+	} {
+		next, _ := get(b.rt).Get("next").(*goja.Object)
+		if next == nil {
+			panic("isolate: an iterator prototype has no next")
+		}
+		patchCtor(next, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
+			return func(c goja.FunctionCall) goja.Value {
+				b.tickSmall()
+				return orig(c)
+			}
+		}, nil)
+	}
+}
+
+// tick is called by every loop a guard runs, about every 1024 elements or
+// on every comparison: it ends the turn with ErrCPULimit once the watchdog
+// has found the time up, and every 16th call reads the turn's CPU clock
+// itself, so a loop stops close to the limit even when the watchdog's
+// goroutine waits for a CPU.
+func (b *builtins) tick() {
+	b.lim.checkCPU()
+	if b.ticks++; b.ticks%16 == 0 && b.lim.remaining() <= 0 {
+		panic(&limitAbort{ErrCPULimit})
+	}
+}
+
+// tickSmall is tick for a loop whose steps are single small calls (a sort
+// comparison, a replacer call, an iterator step): it reads the clock every
+// 1024 calls.
+func (b *builtins) tickSmall() {
+	b.lim.checkCPU()
+	if b.smallTicks++; b.smallTicks%1024 == 0 && b.lim.remaining() <= 0 {
+		panic(&limitAbort{ErrCPULimit})
+	}
+}
+
 // needCPU ends the turn with ErrCPULimit when work of n units at
 // nsPerUnit cannot finish within what the turn has left: goja runs it in
 // Go without looking at the interrupt, so the turn would overrun its limit.
@@ -75,7 +130,10 @@ func (b *builtins) isArray(o *goja.Object) bool {
 	if b.plainArray(o) {
 		return true
 	}
-	if p, ok := o.Export().(*goja.Proxy); ok {
+	if o.ExportType() != proxyType {
+		return false
+	}
+	if p, ok := o.Export().(goja.Proxy); ok {
 		if t := p.Target(); t != nil {
 			b.depth++
 			defer func() { b.depth-- }()
@@ -96,7 +154,7 @@ func (b *builtins) copyArrayLike(o *goja.Object) *goja.Object {
 	cp := b.rt.NewArray()
 	for k := int64(0); k < l; k++ {
 		if k%1024 == 0 {
-			b.lim.checkCPU()
+			b.tick()
 		}
 		key := strconv.FormatInt(k, 10)
 		if v := o.Get(key); v != nil {
@@ -184,7 +242,7 @@ func arraySearch(kind string) func(b *builtins, orig goja.Callable) func(goja.Fu
 				}
 				for steps := 0; k >= 0; k, steps = k-1, steps+1 {
 					if steps%1024 == 0 {
-						b.lim.checkCPU()
+						b.tick()
 					}
 					if v := e.get(k); v != nil && target.StrictEquals(v) {
 						return b.rt.ToValue(k)
@@ -209,7 +267,7 @@ func arraySearch(kind string) func(b *builtins, orig goja.Callable) func(goja.Fu
 			}
 			for steps := 0; k < l; k, steps = k+1, steps+1 {
 				if steps%1024 == 0 {
-					b.lim.checkCPU()
+					b.tick()
 				}
 				v := e.get(k)
 				if kind == "includes" {
@@ -278,7 +336,7 @@ func guardJoin(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 		var pending int64 // bytes of elements not yet charged
 		for k := int64(0); k < l; k++ {
 			if k%1024 == 0 {
-				b.lim.checkCPU()
+				b.tick()
 				b.lim.reserve(pending)
 				pending = 0
 			}
@@ -371,7 +429,7 @@ func (b *builtins) flatSize(o *goja.Object, depth float64, level int) int64 {
 	var n int64
 	for k := int64(0); k < l; k++ {
 		if k%1024 == 0 {
-			b.lim.checkCPU()
+			b.tick()
 		}
 		v := e.get(k)
 		if v == nil {
@@ -502,7 +560,7 @@ func countMatches(s, pat string, b *builtins) int64 {
 	var n int64
 	for k := 0; k+len(pat) <= len(s); {
 		if n%4096 == 0 {
-			b.lim.checkCPU()
+			b.tick()
 		}
 		j := indexFrom(s, pat, k)
 		if j < 0 {
