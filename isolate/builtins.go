@@ -417,33 +417,27 @@ func guardSort(typed, copying bool) func(b *builtins, orig goja.Callable) func(g
 				}
 				lim.reserve(n * bytesPerElement)
 			}
-			if lengthOf(o) <= 1024 {
-				call(orig, o, c.Arguments...)
+			result := func(v goja.Value) goja.Value {
 				if back != nil {
 					return back
 				}
-				return o
+				return v
+			}
+			if lengthOf(o) <= 1024 {
+				return result(call(orig, o, c.Arguments...))
 			}
 			a := c.Argument(0)
 			if goja.IsUndefined(a) {
-				call(orig, o, cmp)
-				if back != nil {
-					return back
-				}
-				return o
+				return result(call(orig, o, cmp))
 			}
 			user, ok := goja.AssertFunction(a)
 			if !ok {
 				return call(orig, o, a) // throws the TypeError
 			}
-			v := call(orig, o, b.i.fn("compare", func(c goja.FunctionCall) goja.Value {
+			return result(call(orig, o, b.i.fn("compare", func(c goja.FunctionCall) goja.Value {
 				b.tickSmall()
 				return call(user, goja.Undefined(), c.Argument(0), c.Argument(1))
-			}))
-			if back != nil {
-				return back
-			}
-			return v
+			})))
 		}
 	}
 }
