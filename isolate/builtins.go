@@ -580,8 +580,8 @@ func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall)
 			if o, ok := v.(*goja.Object); ok {
 				if _, fn := goja.AssertFunction(o); !fn {
 					stack = append(stack, o)
-					if len(stack) > maxNativeDepth {
-						panic(b.i.newError("RangeError", fmt.Sprintf("JSON.stringify: value nests deeper than %d levels", maxNativeDepth)))
+					if len(stack) > maxStringifyDepth {
+						panic(b.i.newError("RangeError", fmt.Sprintf("JSON.stringify: value nests deeper than %d levels", maxStringifyDepth)))
 					}
 				}
 			}
@@ -878,9 +878,25 @@ func (b *builtins) toIndex(v goja.Value) int64 {
 // is allocated, a single allocation larger than the memory limit.
 func (b *builtins) reserveElems(n, size int64, what string) {
 	if n > b.lim.limit/size {
-		panic(b.i.newError("RangeError", fmt.Sprintf("%s of %d elements is over the memory limit of %d bytes", what, n, b.lim.limit)))
+		panic(b.refuse(fmt.Sprintf("%s of %d elements is over the memory limit of %d bytes", what, n, b.lim.limit)))
 	}
 	b.lim.reserve(n * size)
+}
+
+// refusedError is a refused allocation: the script can catch it as a
+// RangeError; uncaught, it ends the incarnation with ErrMemoryLimit.
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string { return e.msg }
+func (e *refusedError) Unwrap() error { return ErrMemoryLimit }
+
+// refuse makes the exception of a refused allocation: a RangeError by name
+// and message, which carries ErrMemoryLimit to the host (goja unwraps the
+// Go error of a GoError exception).
+func (b *builtins) refuse(msg string) *goja.Object {
+	e := b.rt.NewGoError(&refusedError{msg})
+	_ = e.DefineDataProperty("name", b.rt.ToValue("RangeError"), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	return e
 }
 
 // ---- regular expressions ----

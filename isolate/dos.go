@@ -18,6 +18,12 @@ import (
 // the node, and a deep one is slow long before that.
 const maxNativeDepth = 1000
 
+// maxStringifyDepth bounds JSON.stringify's recursion, whose every level
+// also calls the guard's replacer, which checks the CPU limit: a deep
+// value is usually stopped by that first. The bound keeps goja's Go stack
+// under about 128 MiB.
+const maxStringifyDepth = 1 << 17
+
 // maxRegExpBytes and maxRegExpNesting bound a regular expression source
 // before goja's or regexp2's parser sees it: both recurse once per group.
 const (
