@@ -66,6 +66,7 @@ type builtins struct {
 	repeat     goja.Callable // goja's String.prototype.repeat, once needed
 	ticks      uint32        // calls of tick
 	smallTicks uint32        // calls of tickSmall
+	in         goja.Callable // `k in o`, for pinned proxies, once needed
 }
 
 // installBuiltins binds the isolate to the process-wide guards.

@@ -708,3 +708,84 @@ func regExpShape(src string) error {
 // maxRegExpGroups bounds the groups of one regular expression: compiling
 // each costs regexp2 a few hundred bytes and microseconds.
 const maxRegExpGroups = 4096
+
+// ---- the other array methods ----
+
+// guardArrayLoop guards an Array.prototype method that goja runs as one
+// Go loop over the receiver's length: every, some, forEach, map, filter,
+// reduce, find and the rest. An ordinary array's length cannot lie, and
+// the loop is bounded up front by the time the turn has left (dense
+// arrays are also bounded by memory). Any other receiver is handed to goja
+// behind a proxy that answers the length read here, once, and checks the
+// CPU limit on every element goja touches. The proxy stands in for the
+// receiver: a callback's third argument is the proxy, and a method that
+// returns its receiver returns the receiver itself.
+func guardArrayLoop(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		if isNullish(c.This) {
+			return call(orig, c.This, c.Arguments...)
+		}
+		o := c.This.ToObject(b.rt)
+		switch implOf(o) {
+		case layout.arrayType:
+			b.needCPU(lengthOf(o), 5)
+			return call(orig, o, c.Arguments...)
+		case layout.sparseType:
+			b.needCPU(lengthOf(o), 20)
+			return call(orig, o, c.Arguments...)
+		}
+		p := b.pinned(o)
+		v := call(orig, p, c.Arguments...)
+		if v == goja.Value(p) {
+			return o
+		}
+		return v
+	}
+}
+
+// pinnedIn is `k in o`, for the pinned proxy's has trap.
+var pinnedIn = goja.MustCompile("in", `(function (o, k) { return k in o; })`, true)
+
+// pinned returns a proxy of o whose length is o's, read once now, and
+// whose every element access checks the CPU limit.
+func (b *builtins) pinned(o *goja.Object) *goja.Object {
+	l := b.rt.ToValue(lengthOf(o))
+	if b.in == nil {
+		v, err := b.rt.RunProgram(pinnedIn)
+		if err != nil {
+			panic(err)
+		}
+		b.in, _ = goja.AssertFunction(v)
+	}
+	has := func(t *goja.Object, k goja.Value) bool {
+		b.tickSmall()
+		return call(b.in, goja.Undefined(), t, k).ToBoolean()
+	}
+	get := func(t *goja.Object, k string) goja.Value {
+		if k == "length" {
+			return l
+		}
+		b.tickSmall()
+		return t.Get(k) // nil for a missing element: goja's loops skip those
+	}
+	set := func(t *goja.Object, k string, v goja.Value) bool {
+		b.tickSmall()
+		return t.Set(k, v) == nil
+	}
+	del := func(t *goja.Object, k string) bool {
+		b.tickSmall()
+		return t.Delete(k) == nil
+	}
+	idx := func(k int) string { return strconv.Itoa(k) }
+	p := b.rt.NewProxy(o, &goja.ProxyTrapConfig{
+		Has:               func(t *goja.Object, k string) bool { return has(t, b.rt.ToValue(k)) },
+		HasIdx:            func(t *goja.Object, k int) bool { return has(t, b.rt.ToValue(idx(k))) },
+		Get:               func(t *goja.Object, k string, _ goja.Value) goja.Value { return get(t, k) },
+		GetIdx:            func(t *goja.Object, k int, _ goja.Value) goja.Value { return get(t, idx(k)) },
+		Set:               func(t *goja.Object, k string, v, _ goja.Value) bool { return set(t, k, v) },
+		SetIdx:            func(t *goja.Object, k int, v, _ goja.Value) bool { return set(t, idx(k), v) },
+		DeleteProperty:    func(t *goja.Object, k string) bool { return del(t, k) },
+		DeletePropertyIdx: func(t *goja.Object, k int) bool { return del(t, idx(k)) },
+	})
+	return b.rt.ToValue(p).(*goja.Object)
+}

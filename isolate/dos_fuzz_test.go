@@ -29,6 +29,12 @@ var fuzzCalls = []string{
 	"Array.prototype.join.call(o, x)",
 	"a.flat(n)", "a.flat(Infinity)", // goja's own flat recurses without end on a cycle "r.concat(o, r)", "[].concat(s)",
 	"Array.prototype.sort.call(o)", "r.slice().sort()", "r.toSorted()",
+	"Array.prototype.map.call(o, (v, i) => typeof v + i)", "Array.prototype.filter.call(o, (v) => v)",
+	"Array.prototype.reverse.call(o)", "Array.prototype.splice.call(o, 1, 1, x)", "Array.prototype.shift.call(o)",
+	"Array.prototype.unshift.call(o, x)", "Array.prototype.copyWithin.call(o, 0, 1)", "Array.prototype.slice.call(o, n)",
+	"Array.prototype.reduce.call(o, (a, v) => a + String(v), '')", "Array.prototype.findLastIndex.call(o, (v) => v === x)",
+	"Array.prototype.toSpliced.call(o, 0, 1)", "Array.prototype.with.call(o, 0, x)", "Array.prototype.every.call(o, (v) => v !== x)",
+	"r.map((v) => v)", "r.toReversed()", "r.slice(n)",
 	"Array.from(o)", "Array.from(r, (v, i) => i)", "new Int16Array(o)", "Uint8Array.from(o)", "new Float64Array(r.filter(v => typeof v === 'number'))",
 }
 

@@ -374,5 +374,10 @@ var templateGuards = func() []templateGuard {
 	for _, ta := range typedArrayCtors {
 		g = append(g, templateGuard{object: "globalThis", name: ta.name, ctor: ctorGuard(ctorTypedArray)})
 	}
+	for _, name := range []string{"every", "some", "forEach", "map", "filter", "reduce", "reduceRight",
+		"find", "findIndex", "findLast", "findLastIndex", "reverse", "shift", "unshift", "splice", "slice",
+		"copyWithin", "toReversed", "toSpliced", "with", "push", "pop", "at"} {
+		g = append(g, templateGuard{object: "Array.prototype", name: name, make: method(guardArrayLoop)})
+	}
 	return g
 }()

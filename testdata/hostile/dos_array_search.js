@@ -16,6 +16,14 @@ const bombs = {
   includesLying: () => { reads = 0; return Array.prototype.includes.call(lying, "x"); },
   indexOfProxy: () => Array.prototype.indexOf.call(new Proxy({ length: 2 ** 53 - 1 }, {}), "x"),
   joinHuge: () => Array.prototype.join.call({ length: 2 ** 53 - 1 }, "").length,
+  // The other methods that walk a length: holes call nothing back.
+  forEachHuge: () => Array.prototype.forEach.call({ length: 2 ** 53 - 1 }, () => {}),
+  forEachSparse: () => sparse().forEach(() => {}),
+  someLying: () => { reads = 0; return Array.prototype.some.call(lying, () => true); },
+  reduceHuge: () => Array.prototype.reduce.call({ length: 2 ** 53 - 1, 0: 1 }, (a) => a),
+  reverseHuge: () => Array.prototype.reverse.call({ length: 2 ** 53 - 1 }),
+  lastIndexOfProxyHuge: () => Array.prototype.findLast.call(new Proxy({ length: 2 ** 53 - 1 }, {}), () => false),
+  sliceSparse: () => sparse().slice(0).length,
 };
 
 // What each bomb must end in: the turn's crash reason (cpu_limit,
@@ -29,7 +37,14 @@ const expect = {
   "lastIndexOfSparse": "cpu_limit",
   "includesLying": "ok",
   "indexOfProxy": "cpu_limit",
-  "joinHuge": "cpu_limit"
+  "joinHuge": "cpu_limit",
+  "forEachHuge": "cpu_limit",
+  "forEachSparse": "cpu_limit",
+  "someLying": "ok",
+  "reduceHuge": "cpu_limit",
+  "reverseHuge": "cpu_limit",
+  "lastIndexOfProxyHuge": "cpu_limit",
+  "sliceSparse": "cpu_limit|memory_limit"
 };
 
 export function receive(msg) {
