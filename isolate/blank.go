@@ -5,8 +5,8 @@ import (
 	"github.com/dop251/goja/parser"
 )
 
-// Blank isolates are runtimes with the globals, guarded builtins and
-// deferred globals installed but no script, host or limits: the part of
+// Blank isolates are runtimes with the globals installed and bound to the
+// guarded builtins (see template.go), but no script, host or limits: the part of
 // New that does not depend on the process. A few wait ready in a pool, made
 // on other goroutines, so a spawn or a restart only binds one to its
 // process and runs the module. Each is used once; none is ever shared.
@@ -54,11 +54,10 @@ func newBlank() (*Isolate, error) {
 	// The host's own setup is not the script's time: only the module body
 	// runs under the CPU limit.
 	err := protect(func() error {
-		i.setupLazy()
-		if err := i.installGlobals(); err != nil {
+		if err := i.installBuiltins(); err != nil {
 			return err
 		}
-		return i.installBuiltins()
+		return i.installGlobals()
 	})
 	if err != nil {
 		return nil, err

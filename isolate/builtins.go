@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/dlclark/regexp2"
 	"github.com/dop251/goja"
@@ -13,36 +15,32 @@ import (
 
 // goja checks an interrupt only between JS instructions, so one call of a
 // builtin implemented in Go runs to completion however long it takes and
-// however much it allocates. installBuiltins puts a wrapper in front of the
-// builtins that can build large values or run long loops:
+// however much it allocates. Cloister puts a guard in front of every
+// builtin that can build large values or run long loops (see template.go
+// for how the guards are installed, once per process):
 //
-//   - before building a value, the wrapper charges its size to the memory
+//   - arguments are coerced once, by the guard, and goja is given the
+//     primitive results, so a valueOf or a length getter cannot show the
+//     guard one value and goja another;
+//   - before building a value, the guard charges its size to the memory
 //     limit (limiter.reserve), which ends the turn with ErrMemoryLimit
 //     instead of letting the allocation happen;
-//   - long loops are cut into chunks of at most chunkUnits elements, with
-//     limiter.checkCPU between chunks; sorts and JSON.stringify get a Go
-//     comparator or replacer that calls checkCPU, so the work stops within
-//     one comparison of the CPU limit.
-//
-// The wrappers of String.prototype, Array.prototype and RegExp.prototype are
-// installed before the script runs, since every literal reaches those. The
-// typed-array family and JSON are installed on first use (see lazy.go). In
-// both cases the originals are captured first, so a script that replaces a
-// builtin cannot reach around its wrapper.
+//   - long loops are cut into chunks with limiter.checkCPU between them, or
+//     run by Cloister's own implementation of the builtin (dos.go), which
+//     checks the CPU limit as it goes; sorts and JSON.stringify get a Go
+//     comparator or replacer that checks it on every call;
+//   - everything that recurses in Go on the script's data (join and
+//     toString of nested arrays, JSON) is bounded by maxNativeDepth.
 const chunkUnits = 64 << 10
 
 // Array chunks are smaller: goja fills a fresh (sparse) array at about
-// 1 µs per element and joins at about 0.15 µs per element, so a chunk
-// stays well under a millisecond.
-const (
-	fillChunk = 512
-	joinChunk = 4096
-)
+// 1 µs per element, so a chunk stays well under a millisecond.
+const fillChunk = 512
 
 // Regular expressions with lookaround or backreferences run on regexp2,
-// which backtracks and which goja runs without a timeout. Every such match
-// is bounded by regexpTimeout; a match that times out throws
-// RegExpTimeoutError instead of reporting no match.
+// which backtracks. Every such match is bounded by regexpTimeout (regexp2
+// v1 reads DefaultMatchTimeout when a pattern is compiled); goja reports
+// a match that timed out as no match.
 const regexpTimeout = 10 * time.Millisecond
 
 func init() {
@@ -55,81 +53,38 @@ func init() {
 // bytesPerElement is the Go memory one JS array element takes (an interface).
 const bytesPerElement = 16
 
+// builtins is an isolate's state for its guards: made with the isolate,
+// a few words; the guards themselves are made when the script first
+// reaches each builtin.
 type builtins struct {
-	i      *Isolate
-	rt     *goja.Runtime
-	repeat goja.Callable
-	slice  goja.Callable
+	i          *Isolate
+	rt         *goja.Runtime
+	lim        *limiter
+	patched    uint32 // constructors guarded in place, one bit per ctorKind
+	depth      int    // nesting of guarded calls that recurse (join, toString)
+	joining    []*goja.Object
+	repeat     goja.Callable // goja's String.prototype.repeat, once needed
+	ticks      uint32        // calls of tick
+	smallTicks uint32        // calls of tickSmall
+	in         goja.Callable // `k in o`, for pinned proxies, once needed
 }
 
-// installBuiltins wraps the builtins every literal reaches, and installs
-// the deferred groups at once if they cannot be deferred (see lazy.go).
+// installBuiltins binds the isolate to the process-wide guards.
 func (i *Isolate) installBuiltins() error {
-	b := &builtins{i: i, rt: i.rt}
+	if templateErr != nil {
+		return templateErr
+	}
+	b := &builtins{i: i, rt: i.rt, lim: i.lim}
 	i.builtins = b
-	steps := []func() error{b.strings, b.arrays, b.regexps}
-	for _, f := range steps {
-		if err := f(); err != nil {
-			return fmt.Errorf("install builtins: %w", err)
-		}
-	}
-	if i.lazy != nil {
-		return nil
-	}
-	g := i.rt.GlobalObject()
-	define := func(name string, v goja.Value) {
-		_ = g.DefineDataProperty(name, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	}
-	for grp := range numLazyGroups {
-		if err := i.installGroup(grp, g.Get, define); err != nil {
-			return fmt.Errorf("install builtins: %w", err)
-		}
-	}
+	i.lazy = &lazyGlobals{b: b}
+	register(i.rt, b)
+	// Constructors that a script reaches without any template: an async
+	// function's or a generator's prototype, a regular expression literal's.
+	b.ensure(ctorAsyncFunction)
+	b.ensure(ctorGeneratorFunction)
+	b.ensure(ctorRegExp)
+	b.ensure(ctorIterators)
 	return nil
-}
-
-// installGroup installs one group of deferred globals. original returns
-// goja's own builtin of a name; define makes a value a global.
-func (i *Isolate) installGroup(g lazyGroup, original func(string) goja.Value, define func(string, goja.Value)) error {
-	switch g {
-	case lazyTypedArrays:
-		return i.builtins.typedArrays(original, define)
-	case lazyJSON:
-		return i.builtins.json(original, define)
-	case lazyEval:
-		return i.installEval(original, define)
-	}
-	return nil
-}
-
-func (b *builtins) object(path ...string) (*goja.Object, error) {
-	var v goja.Value = b.rt.GlobalObject()
-	for _, p := range path {
-		o, ok := v.(*goja.Object)
-		if !ok {
-			return nil, fmt.Errorf("%s is not an object", strings.Join(path, "."))
-		}
-		v = o.Get(p)
-	}
-	o, ok := v.(*goja.Object)
-	if !ok {
-		return nil, fmt.Errorf("%s is not an object", strings.Join(path, "."))
-	}
-	return o, nil
-}
-
-// wrap replaces obj[name] with a native function made by mk from the
-// original, keeping the property's name and length and its attributes
-// (writable, configurable, not enumerable).
-func (b *builtins) wrap(obj *goja.Object, name string, mk func(orig goja.Callable) func(goja.FunctionCall) goja.Value) error {
-	ov := obj.Get(name)
-	orig, ok := goja.AssertFunction(ov)
-	if !ok {
-		return fmt.Errorf("%s is not a function", name)
-	}
-	f := b.i.fn(name, mk(orig)).(*goja.Object)
-	_ = f.DefineDataProperty("length", ov.(*goja.Object).Get("length"), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	return obj.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 // call runs a captured builtin and rethrows its exception in the caller.
@@ -168,124 +123,133 @@ func (b *builtins) toStr(v goja.Value) goja.String {
 	return s
 }
 
+// thisString is the spec's RequireObjectCoercible then ToString of a
+// String.prototype method's receiver.
+func (b *builtins) thisString(c goja.FunctionCall, name string) goja.String {
+	if isNullish(c.This) {
+		panic(b.rt.NewTypeError("String.prototype." + name + " called on null or undefined"))
+	}
+	return b.toStr(c.This)
+}
+
+// method returns the guard maker for a method whose guard needs orig as a Callable.
+func method(mk func(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value) func(*builtins, *goja.Object) func(goja.FunctionCall) goja.Value {
+	return func(b *builtins, o *goja.Object) func(goja.FunctionCall) goja.Value {
+		f, ok := goja.AssertFunction(o)
+		if !ok {
+			panic("isolate: a guarded builtin is not a function")
+		}
+		return mk(b, f)
+	}
+}
+
 // ---- strings ----
 
-func (b *builtins) strings() error {
-	proto, err := b.object("String", "prototype")
-	if err != nil {
-		return err
+func guardRepeat(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		s := b.thisString(c, "repeat")
+		n := c.Argument(0).ToFloat()
+		if math.IsNaN(n) || n < 1 || math.IsInf(n, 1) || s.Length() == 0 {
+			return call(orig, s, b.rt.ToValue(n))
+		}
+		n = math.Trunc(n)
+		total := float64(s.Length()) * n
+		if total > float64(b.lim.limit) {
+			b.lim.reserve(-1)
+		}
+		b.lim.reserve(int64(total) * unitBytes(s))
+		return b.repeatChunked(orig, s, int64(n))
 	}
-	b.repeat, _ = goja.AssertFunction(proto.Get("repeat"))
-	lim := b.i.lim
-	if err := b.wrap(proto, "repeat", func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
+}
+
+func guardPad(start bool) func(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
 		return func(c goja.FunctionCall) goja.Value {
-			if isNullish(c.This) {
-				return call(orig, c.This, c.Arguments...)
-			}
-			s := b.toStr(c.This)
+			s := b.thisString(c, "pad")
 			n := c.Argument(0).ToFloat()
-			if math.IsNaN(n) || n < 1 || math.IsInf(n, 1) || s.Length() == 0 {
-				return call(orig, s, b.rt.ToValue(n))
+			if math.IsNaN(n) || n <= float64(s.Length()) {
+				return s
 			}
-			n = math.Trunc(n)
-			total := float64(s.Length()) * n
-			if total > float64(lim.limit) {
-				lim.reserve(-1)
+			var fill goja.String
+			if f := c.Argument(1); goja.IsUndefined(f) {
+				fill = b.toStr(b.rt.ToValue(" "))
+			} else {
+				fill = b.toStr(f)
 			}
-			lim.reserve(int64(total) * unitBytes(s))
-			return b.repeatChunked(s, int64(n))
-		}
-	}); err != nil {
-		return err
-	}
-	for _, name := range []string{"padStart", "padEnd"} {
-		start := name == "padStart"
-		if err := b.wrap(proto, name, func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
-			return func(c goja.FunctionCall) goja.Value {
-				if isNullish(c.This) {
-					return call(orig, c.This, c.Arguments...)
-				}
-				s := b.toStr(c.This)
-				n := c.Argument(0).ToFloat()
-				if math.IsNaN(n) || n <= float64(s.Length()) {
-					return s
-				}
-				fill := goja.String(nil)
-				if f := c.Argument(1); goja.IsUndefined(f) {
-					fill = b.toStr(b.rt.ToValue(" "))
-				} else {
-					fill = b.toStr(f)
-				}
-				if fill.Length() == 0 {
-					return s
-				}
-				if n > float64(lim.limit) {
-					lim.reserve(-1)
-				}
-				total := int64(n)
-				lim.reserve(total * max(unitBytes(s), unitBytes(fill)))
-				need := total - int64(s.Length())
-				var sb goja.StringBuilder
-				if !start {
-					sb.WriteString(s)
-				}
-				full := need / int64(fill.Length())
-				if full > 0 {
-					sb.WriteString(b.repeatChunked(fill, full))
-				}
-				if part := int(need % int64(fill.Length())); part > 0 {
-					sb.WriteString(fill.Substring(0, part))
-				}
-				if start {
-					sb.WriteString(s)
-				}
-				return sb.String()
+			if fill.Length() == 0 {
+				return s
 			}
-		}); err != nil {
-			return err
+			if n > float64(b.lim.limit) {
+				b.lim.reserve(-1)
+			}
+			total := int64(n)
+			b.lim.reserve(total * max(unitBytes(s), unitBytes(fill)))
+			need := total - int64(s.Length())
+			var sb goja.StringBuilder
+			if !start {
+				sb.WriteString(s)
+			}
+			if full := need / int64(fill.Length()); full > 0 {
+				sb.WriteString(b.repeatChunked(b.stringRepeat(), fill, full))
+			}
+			if part := int(need % int64(fill.Length())); part > 0 {
+				sb.WriteString(fill.Substring(0, part))
+			}
+			if start {
+				sb.WriteString(s)
+			}
+			return sb.String()
 		}
 	}
-	return b.wrap(proto, "concat", func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
-		return func(c goja.FunctionCall) goja.Value {
-			if isNullish(c.This) {
-				return call(orig, c.This, c.Arguments...)
-			}
-			s := b.toStr(c.This)
-			args := make([]goja.Value, len(c.Arguments))
-			total := int64(s.Length()) * unitBytes(s)
-			for k, a := range c.Arguments {
-				as := b.toStr(a)
-				args[k] = as
-				total += int64(as.Length()) * unitBytes(as)
-			}
-			lim.reserve(total)
-			return call(orig, s, args...)
+}
+
+// stringRepeat is goja's own String.prototype.repeat of this runtime.
+func (b *builtins) stringRepeat() goja.Callable {
+	if b.repeat == nil {
+		b.repeat = b.original("String.prototype", "repeat")
+	}
+	return b.repeat
+}
+
+func guardStringConcat(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		s := b.thisString(c, "concat")
+		args := make([]goja.Value, len(c.Arguments))
+		total := int64(s.Length()) * unitBytes(s)
+		for k, a := range c.Arguments {
+			as := b.toStr(a)
+			args[k] = as
+			total += int64(as.Length()) * unitBytes(as)
 		}
-	})
+		b.lim.reserve(total)
+		return call(orig, s, args...)
+	}
 }
 
 // repeatChunked returns s repeated n times, built in pieces of about
 // chunkUnits with a CPU check between them. The size is already charged.
-func (b *builtins) repeatChunked(s goja.String, n int64) goja.String {
+func (b *builtins) repeatChunked(repeat goja.Callable, s goja.String, n int64) goja.String {
 	per := max(int64(chunkUnits/s.Length()), 1)
 	if n <= per {
-		return b.toStr(call(b.repeat, s, b.rt.ToValue(n)))
+		return b.toStr(call(repeat, s, b.rt.ToValue(n)))
 	}
-	piece := b.toStr(call(b.repeat, s, b.rt.ToValue(per)))
+	piece := b.toStr(call(repeat, s, b.rt.ToValue(per)))
 	var sb goja.StringBuilder
 	sb.Grow(int(n) * s.Length())
 	for ; n >= per; n -= per {
-		b.i.lim.checkCPU()
+		b.tick()
 		sb.WriteString(piece)
 	}
 	if n > 0 {
-		sb.WriteString(b.toStr(call(b.repeat, s, b.rt.ToValue(n))))
+		sb.WriteString(b.toStr(call(repeat, s, b.rt.ToValue(n))))
 	}
 	return sb.String()
 }
 
 // ---- arrays ----
 
+// lengthOf is ToLength(Get(o, "length")): it may run a getter, so a guard
+// calls it once and hands goja only what it computed from the result.
 func lengthOf(o *goja.Object) int64 {
 	v := o.Get("length")
 	if v == nil {
@@ -314,135 +278,191 @@ func relIndex(v goja.Value, l, def int64) int64 {
 	return int64(min(f, float64(l)))
 }
 
-func (b *builtins) arrays() error {
-	proto, err := b.object("Array", "prototype")
-	if err != nil {
-		return err
-	}
-	b.slice, _ = goja.AssertFunction(proto.Get("slice"))
-	lim := b.i.lim
-	if err := b.wrap(proto, "fill", func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
-		return func(c goja.FunctionCall) goja.Value {
-			o, ok := c.This.(*goja.Object)
-			if !ok {
-				return call(orig, c.This, c.Arguments...)
-			}
-			l := lengthOf(o)
-			from := relIndex(c.Argument(1), l, 0)
-			to := relIndex(c.Argument(2), l, l)
-			if to-from <= fillChunk {
-				lim.reserve(max(to-from, 0) * bytesPerElement)
-				return call(orig, o, c.Argument(0), b.rt.ToValue(from), b.rt.ToValue(to))
-			}
-			if to-from > lim.limit/bytesPerElement {
-				lim.reserve(-1)
-			}
-			for k := from; k < to; k += fillChunk {
-				lim.checkCPU()
-				end := min(k+fillChunk, to)
-				lim.reserve((end - k) * bytesPerElement)
-				call(orig, o, c.Argument(0), b.rt.ToValue(k), b.rt.ToValue(end))
-			}
-			return o
-		}
-	}); err != nil {
-		return err
-	}
-	if err := b.wrap(proto, "join", func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
-		return func(c goja.FunctionCall) goja.Value {
-			o, ok := c.This.(*goja.Object)
-			if !ok {
-				return call(orig, c.This, c.Arguments...)
-			}
-			l := lengthOf(o)
-			sep := goja.String(nil)
-			if a := c.Argument(0); goja.IsUndefined(a) {
-				sep = b.toStr(b.rt.ToValue(","))
-			} else {
-				sep = b.toStr(a)
-			}
-			if l > 0 {
-				lim.reserve((l - 1) * int64(sep.Length()) * unitBytes(sep))
-			}
-			if l <= joinChunk {
-				return call(orig, o, sep)
-			}
-			var sb goja.StringBuilder
-			for k := int64(0); k < l; k += joinChunk {
-				lim.checkCPU()
-				part := b.toStr(call(orig, call(b.slice, o, b.rt.ToValue(k), b.rt.ToValue(min(k+joinChunk, l))), sep))
-				lim.reserve(int64(part.Length()) * unitBytes(part))
-				if k > 0 {
-					sb.WriteString(sep)
-				}
-				sb.WriteString(part)
-			}
-			return sb.String()
-		}
-	}); err != nil {
-		return err
-	}
-	if err := b.wrap(proto, "concat", func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
-		return func(c goja.FunctionCall) goja.Value {
-			n := int64(1)
-			if o, ok := c.This.(*goja.Object); ok {
-				n = lengthOf(o)
-			}
-			for _, a := range c.Arguments {
-				if o, ok := a.(*goja.Object); ok {
-					n += lengthOf(o)
-				} else {
-					n++
-				}
-			}
-			if n > lim.limit/bytesPerElement {
-				lim.reserve(-1)
-			}
-			lim.reserve(n * bytesPerElement)
+func guardFill(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		o, ok := c.This.(*goja.Object)
+		if !ok {
 			return call(orig, c.This, c.Arguments...)
 		}
-	}); err != nil {
-		return err
+		// goja reads the length again, but every index it writes is
+		// between from and to, computed here from the first reading.
+		l := lengthOf(o)
+		from := relIndex(c.Argument(1), l, 0)
+		to := relIndex(c.Argument(2), l, l)
+		lim := b.lim
+		if to-from <= fillChunk {
+			lim.reserve(max(to-from, 0) * bytesPerElement)
+			return call(orig, o, c.Argument(0), b.rt.ToValue(from), b.rt.ToValue(to))
+		}
+		if to-from > lim.limit/bytesPerElement {
+			lim.reserve(-1)
+		}
+		for k := from; k < to; k += fillChunk {
+			b.tick()
+			end := min(k+fillChunk, to)
+			lim.reserve((end - k) * bytesPerElement)
+			call(orig, o, c.Argument(0), b.rt.ToValue(k), b.rt.ToValue(end))
+		}
+		return o
 	}
-	return b.wrap(proto, "sort", b.sortWrapper(false))
 }
 
-// sortWrapper makes a sort that passes a Go comparator to the original:
-// the default order for typed (numeric) or plain (string) arrays, or the
-// script's comparator called through. Either checks the CPU limit on every
-// comparison.
-func (b *builtins) sortWrapper(typed bool) func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
-	return func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
-		lim := b.i.lim
+func guardArrayConcat(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		if isNullish(c.This) {
+			return call(orig, c.This, c.Arguments...)
+		}
+		this := c.This.ToObject(b.rt)
+		// A spreadable object that is not a plain array is copied into one
+		// first, reading its length once: goja would read it again.
+		this = b.spreadable(this)
+		args := make([]goja.Value, len(c.Arguments))
+		n := lengthOf(this)
+		for k, a := range c.Arguments {
+			args[k] = a
+			if o, ok := a.(*goja.Object); ok {
+				o = b.spreadable(o)
+				args[k] = o
+				if b.isSpreadable(o) {
+					n += lengthOf(o)
+					continue
+				}
+			}
+			n++
+		}
+		if n > b.lim.limit/bytesPerElement {
+			b.lim.reserve(-1)
+		}
+		b.lim.reserve(n * bytesPerElement)
+		return call(orig, this, args...)
+	}
+}
+
+// isSpreadable is the spec's IsConcatSpreadable.
+func (b *builtins) isSpreadable(o *goja.Object) bool {
+	if v := o.GetSymbol(goja.SymIsConcatSpreadable); v != nil && !goja.IsUndefined(v) {
+		return v.ToBoolean()
+	}
+	return b.isArray(o)
+}
+
+// spreadable returns o, or a plain array copy of it if o is spreadable
+// but not a plain array.
+func (b *builtins) spreadable(o *goja.Object) *goja.Object {
+	if b.plainArray(o) || !b.isSpreadable(o) {
+		return o
+	}
+	l := lengthOf(o)
+	if l > b.lim.limit/bytesPerElement {
+		b.lim.reserve(-1)
+	}
+	b.lim.reserve(l * bytesPerElement)
+	cp := b.rt.NewArray()
+	for k := int64(0); k < l; k++ {
+		if k%1024 == 0 {
+			b.tick()
+		}
+		key := strconv.FormatInt(k, 10)
+		if v := o.Get(key); v != nil {
+			_ = cp.Set(key, v)
+		}
+	}
+	_ = cp.Set("length", l)
+	if v := o.GetSymbol(goja.SymIsConcatSpreadable); v != nil && !goja.IsUndefined(v) {
+		_ = cp.SetSymbol(goja.SymIsConcatSpreadable, v)
+	}
+	return cp
+}
+
+// guardSort makes a sort (or toSorted) that passes a Go comparator to the
+// original: the default order for typed (numeric) or plain (string)
+// arrays, or the script's comparator called through. Either checks the
+// CPU limit on every comparison.
+func guardSort(typed, copying bool) func(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+		lim := b.lim
 		var cmp goja.Value
 		if typed {
 			cmp = b.i.fn("compare", func(c goja.FunctionCall) goja.Value {
-				lim.checkCPU()
+				b.tickSmall()
 				return b.rt.ToValue(compareNumbers(c.Argument(0).ToFloat(), c.Argument(1).ToFloat()))
 			})
 		} else {
 			cmp = b.i.fn("compare", func(c goja.FunctionCall) goja.Value {
-				lim.checkCPU()
+				b.tickSmall()
 				return b.rt.ToValue(b.toStr(c.Argument(0)).CompareTo(b.toStr(c.Argument(1))))
 			})
 		}
 		return func(c goja.FunctionCall) goja.Value {
 			o, ok := c.This.(*goja.Object)
-			if !ok || lengthOf(o) <= 1024 {
+			if !ok {
 				return call(orig, c.This, c.Arguments...)
+			}
+			var back *goja.Object // a generic receiver sorted in place
+			if !typed && !b.plainArray(o) {
+				// goja collects a generic object's elements in a loop
+				// of its own that reads the length again: it sorts a
+				// plain array copy, which sort writes back.
+				if !copying {
+					back = o
+				}
+				o = b.copyArrayLike(o)
+			}
+			if back != nil {
+				defer b.writeBack(back, o)
+			}
+			if copying {
+				n := lengthOf(o)
+				if n > lim.limit/bytesPerElement {
+					lim.reserve(-1)
+				}
+				lim.reserve(n * bytesPerElement)
+			}
+			result := func(v goja.Value) goja.Value {
+				if back != nil {
+					return back
+				}
+				return v
+			}
+			if lengthOf(o) <= 1024 {
+				return result(call(orig, o, c.Arguments...))
 			}
 			a := c.Argument(0)
 			if goja.IsUndefined(a) {
-				return call(orig, o, cmp)
+				return result(call(orig, o, cmp))
 			}
 			user, ok := goja.AssertFunction(a)
 			if !ok {
 				return call(orig, o, a) // throws the TypeError
 			}
-			return call(orig, o, b.i.fn("compare", func(c goja.FunctionCall) goja.Value {
-				lim.checkCPU()
+			return result(call(orig, o, b.i.fn("compare", func(c goja.FunctionCall) goja.Value {
+				b.tickSmall()
 				return call(user, goja.Undefined(), c.Argument(0), c.Argument(1))
-			}))
+			})))
+		}
+	}
+}
+
+// writeBack copies the sorted plain array cp into the generic receiver o,
+// as sort does: element by element, deleting where cp has a hole.
+func (b *builtins) writeBack(o, cp *goja.Object) {
+	if r := recover(); r != nil {
+		panic(r)
+	}
+	l := lengthOf(cp)
+	for k := int64(0); k < l; k++ {
+		if k%1024 == 0 {
+			b.tick()
+		}
+		key := strconv.FormatInt(k, 10)
+		var err error
+		if v := cp.Get(key); v != nil {
+			err = o.Set(key, v)
+		} else {
+			err = o.Delete(key)
+		}
+		if err != nil {
+			panic(err)
 		}
 	}
 }
@@ -474,9 +494,9 @@ func compareNumbers(x, y float64) int {
 
 // ---- JSON ----
 
-// jsonValueBytes estimates the Go memory JSON.parse builds per input byte
-// of each kind: an object costs a few hundred bytes, an array element an
-// interface, a string its own bytes.
+// jsonParseEstimate estimates the Go memory JSON.parse builds from s: an
+// object costs a few hundred bytes, an array element an interface, a
+// string its own bytes.
 func jsonParseEstimate(s string) int64 {
 	n := int64(len(s))
 	for k := 0; k < len(s); k++ {
@@ -492,152 +512,526 @@ func jsonParseEstimate(s string) int64 {
 	return n
 }
 
-func (b *builtins) json(original func(string) goja.Value, define func(string, goja.Value)) error {
-	obj, ok := original("JSON").(*goja.Object)
-	if !ok {
-		return fmt.Errorf("JSON is not an object")
+// guardJSON replaces parse and stringify on this runtime's JSON object.
+func guardJSON(b *builtins, obj *goja.Object) {
+	for _, m := range []struct {
+		name string
+		mk   func(*builtins, goja.Callable) func(goja.FunctionCall) goja.Value
+	}{{"parse", guardJSONParse}, {"stringify", guardJSONStringify}} {
+		ov := obj.Get(m.name).(*goja.Object)
+		orig, _ := goja.AssertFunction(ov)
+		_ = obj.DefineDataProperty(m.name, b.newMethod(m.name, ov, m.mk(b, orig)), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	}
-	lim := b.i.lim
-	if err := b.wrap(obj, "parse", func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
-		return func(c goja.FunctionCall) goja.Value {
-			s := b.toStr(c.Argument(0))
-			if s.Length() > chunkUnits {
-				text := s.String()
-				lim.reserve(jsonParseEstimate(text))
-				// goja parses about 100 MB/s here; a parse that cannot end
-				// within the turn's time ends the turn now.
-				if time.Duration(len(text))*10*time.Nanosecond > lim.remaining() {
-					panic(&limitAbort{ErrCPULimit})
-				}
-			}
-			args := append([]goja.Value{s}, c.Arguments[min(1, len(c.Arguments)):]...)
-			return call(orig, goja.Undefined(), args...)
+}
+
+func guardJSONParse(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		s := b.toStr(c.Argument(0))
+		text := s.String()
+		if err := checkJSONDepth(text); err != nil {
+			panic(b.i.newError("SyntaxError", "JSON.parse: "+err.Error()))
 		}
-	}); err != nil {
-		return err
+		if s.Length() > chunkUnits {
+			b.lim.reserve(jsonParseEstimate(text))
+			// goja parses about 100 MB/s here; a parse that cannot end
+			// within the turn's time ends the turn now.
+			b.needCPU(int64(len(text)), 10)
+		}
+		args := append([]goja.Value{s}, c.Arguments[min(1, len(c.Arguments)):]...)
+		return call(orig, goja.Undefined(), args...)
 	}
-	defer define("JSON", obj)
-	return b.wrap(obj, "stringify", func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
-		return func(c goja.FunctionCall) goja.Value {
-			args := append([]goja.Value(nil), c.Arguments...)
-			for len(args) < 2 {
-				args = append(args, goja.Undefined())
-			}
-			var user goja.Callable
-			if r := args[1]; !isNullish(r) {
-				f, ok := goja.AssertFunction(r)
-				if !ok {
-					// An allow-list of keys: goja's own loop, unguarded.
-					return call(orig, goja.Undefined(), args...)
-				}
+}
+
+func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		args := append([]goja.Value(nil), c.Arguments...)
+		for len(args) < 2 {
+			args = append(args, goja.Undefined())
+		}
+		var user goja.Callable
+		var keys map[string]bool
+		if r := args[1]; !isNullish(r) {
+			if f, ok := goja.AssertFunction(r); ok {
 				user = f
+			} else if ro, ok := r.(*goja.Object); ok && b.isArray(ro) {
+				// An allow-list of keys: goja's own loop would read the
+				// list's length again; it is read here, once, and applied
+				// by the replacer below.
+				keys = b.jsonKeys(ro)
 			}
-			var out, calls int64
-			args[1] = b.i.fn("replacer", func(rc goja.FunctionCall) goja.Value {
-				lim.checkCPU()
-				v := rc.Argument(1)
-				if user != nil {
-					v = call(user, rc.This, rc.Arguments...)
-				}
-				out += 16 + int64(b.toStr(rc.Argument(0)).Length())
-				if s, ok := v.(goja.String); ok {
-					out += int64(s.Length()) * unitBytes(s)
-				}
-				if calls++; calls%1024 == 0 || out > 1<<20 {
-					lim.reserve(out)
-					out = 0
-				}
-				return v
-			})
-			return call(orig, goja.Undefined(), args...)
 		}
-	})
+		var out, calls int64
+		// The objects being serialized, innermost last: the replacer is
+		// called with this = the holder of each value, depth first.
+		var stack []*goja.Object
+		args[1] = b.i.fn("replacer", func(rc goja.FunctionCall) goja.Value {
+			b.tickSmall()
+			holder, _ := rc.This.(*goja.Object)
+			for len(stack) > 0 && stack[len(stack)-1] != holder {
+				stack = stack[:len(stack)-1]
+			}
+			key := b.toStr(rc.Argument(0))
+			v := rc.Argument(1)
+			if keys != nil && len(stack) > 0 && !b.isArray(holder) && !keys[key.String()] {
+				return goja.Undefined()
+			}
+			if user != nil {
+				v = call(user, rc.This, rc.Arguments...)
+			}
+			if o, ok := v.(*goja.Object); ok {
+				if _, fn := goja.AssertFunction(o); !fn {
+					stack = append(stack, o)
+					if len(stack) > maxStringifyDepth {
+						panic(b.i.newError("RangeError", fmt.Sprintf("JSON.stringify: value nests deeper than %d levels", maxStringifyDepth)))
+					}
+				}
+			}
+			out += 16 + int64(key.Length())
+			if s, ok := v.(goja.String); ok {
+				out += int64(s.Length()) * unitBytes(s)
+			}
+			if calls++; calls%1024 == 0 || out > 1<<20 {
+				b.lim.reserve(out)
+				out = 0
+			}
+			return v
+		})
+		return call(orig, goja.Undefined(), args...)
+	}
+}
+
+// jsonKeys is the property list of JSON.stringify's array replacer.
+func (b *builtins) jsonKeys(list *goja.Object) map[string]bool {
+	l := lengthOf(list)
+	if l > b.lim.limit/bytesPerElement {
+		b.lim.reserve(-1)
+	}
+	keys := make(map[string]bool)
+	for k := int64(0); k < l; k++ {
+		if k%1024 == 0 {
+			b.tick()
+		}
+		v := list.Get(strconv.FormatInt(k, 10))
+		switch x := v.(type) {
+		case nil:
+			continue
+		case goja.String:
+			keys[x.String()] = true
+		case *goja.Object:
+			if cn := x.ClassName(); cn == "String" || cn == "Number" {
+				keys[b.toStr(x).String()] = true
+			}
+		default:
+			if _, num := v.Export().(int64); num {
+				keys[v.String()] = true
+			} else if _, num := v.Export().(float64); num {
+				keys[v.String()] = true
+			}
+		}
+	}
+	return keys
 }
 
 // ---- typed arrays ----
+
+// ctorKind names a constructor guarded in place (bit of builtins.patched).
+type ctorKind uint8
+
+const (
+	ctorArrayBuffer ctorKind = iota
+	ctorTypedArray           // %TypedArray% (from) and the eleven kinds
+	ctorFunction
+	ctorAsyncFunction
+	ctorGeneratorFunction
+	ctorRegExp
+	ctorArray
+	ctorArrayToString
+	ctorIterators
+)
 
 var typedArrayCtors = []struct {
 	name string
 	size int64
 }{
-	{"ArrayBuffer", 1}, {"Int8Array", 1}, {"Uint8Array", 1}, {"Uint8ClampedArray", 1},
+	{"Int8Array", 1}, {"Uint8Array", 1}, {"Uint8ClampedArray", 1},
 	{"Int16Array", 2}, {"Uint16Array", 2}, {"Int32Array", 4}, {"Uint32Array", 4},
 	{"Float32Array", 4}, {"Float64Array", 8}, {"BigInt64Array", 8}, {"BigUint64Array", 8},
 }
 
-// typedArrays wraps ArrayBuffer and every typed-array constructor, on the
-// global object and as their prototypes' constructor, and
-// %TypedArray%.prototype.sort. It is one group: an instance of any of them
-// reaches the others (buffer, constructor, species), so they are wrapped
-// together before a script holds any.
-func (b *builtins) typedArrays(original func(string) goja.Value, define func(string, goja.Value)) error {
-	lim := b.i.lim
-	var tproto *goja.Object
+// origGlobal returns goja's own global name of this runtime, from the
+// global template's original factory, whatever the script did since.
+func (b *builtins) origGlobal(name string) *goja.Object {
+	v := globalFactories[name](b.rt)
+	rv := reflect.ValueOf(v)
+	if rv.Type() != layout.vpType {
+		panic("isolate: global " + name + " is not a property")
+	}
+	o, _ := (*(*goja.Value)(unsafe.Add(rv.UnsafePointer(), layout.vpValue))).(*goja.Object)
+	return o
+}
+
+// ensure guards the constructors of kind k, building them if need be.
+func (b *builtins) ensure(k ctorKind) {
+	if b.patched&(1<<k) != 0 {
+		return
+	}
+	b.patched |= 1 << k
+	switch k {
+	case ctorArrayBuffer, ctorTypedArray:
+		b.patched |= 1<<ctorArrayBuffer | 1<<ctorTypedArray
+		b.guardTypedArrays()
+	case ctorFunction:
+		b.guardFunctionCtor(b.origGlobal("Function"))
+	case ctorAsyncFunction:
+		b.guardFunctionCtor(gojaGetAsyncFunction(b.rt))
+	case ctorGeneratorFunction:
+		b.guardFunctionCtor(gojaGetGeneratorFunction(b.rt))
+	case ctorRegExp:
+		b.guardRegExpCtor(gojaGetRegExp(b.rt))
+	case ctorArray:
+		b.guardArrayCtor(b.origGlobal("Array"))
+	case ctorArrayToString:
+		b.guardArrayToString(gojaGetArrayToString(b.rt))
+	case ctorIterators:
+		b.guardIterators()
+	}
+}
+
+// guardTypedArrays guards ArrayBuffer, every typed array and
+// %TypedArray%.from, all at once: an instance of any reaches the others.
+func (b *builtins) guardTypedArrays() {
+	ab := b.origGlobal("ArrayBuffer")
+	patchCtor(ab, nil, func(orig func([]goja.Value, *goja.Object) *goja.Object) func([]goja.Value, *goja.Object) *goja.Object {
+		return func(args []goja.Value, nt *goja.Object) *goja.Object {
+			if len(args) > 0 {
+				n := b.toIndex(args[0])
+				args = append([]goja.Value{b.rt.ToValue(n)}, args[1:]...)
+				if n > 0 {
+					b.reserveElems(n, 1, "ArrayBuffer")
+				}
+			}
+			return orig(args, nt)
+		}
+	})
 	for _, ta := range typedArrayCtors {
-		ctorVal := original(ta.name)
-		orig, ok := goja.AssertConstructor(ctorVal)
-		if !ok {
-			return fmt.Errorf("%s is not a constructor", ta.name)
-		}
-		origObj := ctorVal.(*goja.Object)
-		proto, ok := origObj.Get("prototype").(*goja.Object)
-		if !ok {
-			return fmt.Errorf("%s.prototype is not an object", ta.name)
-		}
-		size, buffer := ta.size, ta.name == "ArrayBuffer"
-		if !buffer && tproto == nil {
-			tproto = proto.Prototype()
-		}
-		w := b.rt.ToValue(func(cc goja.ConstructorCall) *goja.Object {
-			var n int64
-			switch a := cc.Argument(0).(type) {
-			case *goja.Object:
-				if !buffer && a.ClassName() != "ArrayBuffer" {
-					n = lengthOf(a)
+		size := ta.size
+		name := ta.name
+		patchCtor(b.origGlobal(ta.name), nil, func(orig func([]goja.Value, *goja.Object) *goja.Object) func([]goja.Value, *goja.Object) *goja.Object {
+			return func(args []goja.Value, nt *goja.Object) *goja.Object {
+				if len(args) == 0 {
+					return orig(args, nt)
 				}
-			default:
-				if f := a.ToFloat(); f > 0 && !math.IsInf(f, 0) {
-					n = int64(min(f, 1<<53))
+				src, ok := args[0].(*goja.Object)
+				if !ok {
+					n := b.toIndex(args[0])
+					b.reserveElems(n, size, name)
+					return orig([]goja.Value{b.rt.ToValue(n)}, nt)
 				}
+				if src.ExportType() == arrayBufferType {
+					// A view: nothing is allocated; offset and length are
+					// coerced once.
+					rest := make([]goja.Value, len(args))
+					rest[0] = src
+					for k := 1; k < len(args); k++ {
+						if goja.IsUndefined(args[k]) {
+							rest[k] = args[k]
+						} else {
+							rest[k] = b.rt.ToValue(b.toIndex(args[k]))
+						}
+					}
+					return orig(rest, nt)
+				}
+				if n, ok := typedLength(src); ok {
+					b.reserveElems(n, size, name)
+					return orig(args[:1], nt)
+				}
+				// An iterable or an array-like: its values are taken here,
+				// once, bounded, and the typed array is filled from them.
+				vals := b.listFrom(src)
+				b.reserveElems(int64(len(vals)), size, name)
+				o := orig([]goja.Value{b.rt.ToValue(len(vals))}, nt)
+				for k, v := range vals {
+					if k%1024 == 0 {
+						b.tick()
+					}
+					if err := o.Set(strconv.Itoa(k), v); err != nil {
+						panic(err)
+					}
+				}
+				return o
 			}
-			if n > lim.limit/size {
-				lim.reserve(-1)
-			}
-			lim.reserve(n * size)
-			o, err := orig(cc.NewTarget, cc.Arguments...)
-			if err != nil {
-				panic(err)
-			}
-			return o
-		}).(*goja.Object)
-		_ = w.SetPrototype(origObj.Prototype())
-		_ = w.DefineDataProperty("prototype", proto, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
-		_ = w.DefineDataProperty("name", b.rt.ToValue(ta.name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-		_ = w.DefineDataProperty("length", origObj.Get("length"), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-		// The constructor's own statics (isView, BYTES_PER_ELEMENT,
-		// fromBase64...); from and of are inherited from %TypedArray%.
-		for _, k := range origObj.GetOwnPropertyNames() {
-			switch k {
-			case "prototype", "name", "length":
-			case "BYTES_PER_ELEMENT":
-				_ = w.DefineDataProperty(k, origObj.Get(k), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
-			default:
-				_ = w.DefineDataProperty(k, origObj.Get(k), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-			}
-		}
-		if err := proto.DefineDataProperty("constructor", w, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
-			return err
-		}
-		define(ta.name, w)
+		})
 	}
-	// %TypedArray%.prototype.sort, shared by every typed array.
-	if tproto == nil {
-		return fmt.Errorf("no %%TypedArray%%.prototype")
+	// %TypedArray%.from builds its result with `new this(n)` (guarded
+	// above) after reading the source: it gets the values read here.
+	tac := b.origGlobal("Uint8Array").Prototype()
+	from, _ := tac.Get("from").(*goja.Object)
+	if from == nil {
+		panic("isolate: %TypedArray%.from is missing")
 	}
-	return b.wrap(tproto, "sort", b.sortWrapper(true))
+	patchCtor(from, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
+		return func(c goja.FunctionCall) goja.Value {
+			src, ok := c.Argument(0).(*goja.Object)
+			if !ok {
+				return orig(c)
+			}
+			if _, ok := typedLength(src); ok {
+				return orig(c)
+			}
+			arr := b.newArray(b.listFrom(src))
+			args := append([]goja.Value{arr}, c.Arguments[1:]...)
+			return orig(goja.FunctionCall{This: c.This, Arguments: args})
+		}
+	}, nil)
+}
+
+var (
+	arrayBufferType = reflect.TypeOf(goja.ArrayBuffer{})
+	proxyType       = reflect.TypeOf(goja.Proxy{})
+)
+
+// typedLength returns the element count of a typed array, read from its
+// storage (a length getter can be replaced by a script).
+func typedLength(o *goja.Object) (int64, bool) {
+	t := o.ExportType()
+	if t == nil || t.Kind() != reflect.Slice {
+		return 0, false
+	}
+	switch t.Elem().Kind() {
+	case reflect.Int8, reflect.Uint8, reflect.Int16, reflect.Uint16, reflect.Int32, reflect.Uint32,
+		reflect.Float32, reflect.Float64, reflect.Int64, reflect.Uint64:
+	default:
+		return 0, false
+	}
+	rv := reflect.ValueOf(o.Export())
+	if rv.Kind() != reflect.Slice {
+		return 0, false
+	}
+	return int64(rv.Len()), true
+}
+
+// listFrom takes the values of an iterable, or of an array-like, once,
+// charging them to the memory limit and checking the CPU limit as it goes.
+func (b *builtins) listFrom(src *goja.Object) []goja.Value {
+	var vals []goja.Value
+	if it := src.GetSymbol(goja.SymIterator); it != nil && !isNullish(it) {
+		fn, ok := goja.AssertFunction(it)
+		if !ok {
+			panic(b.rt.NewTypeError("Symbol.iterator is not a function"))
+		}
+		iter, ok := call(fn, src).(*goja.Object)
+		if !ok {
+			panic(b.rt.NewTypeError("Result of the Symbol.iterator method is not an object"))
+		}
+		next, ok := goja.AssertFunction(iter.Get("next"))
+		if !ok {
+			panic(b.rt.NewTypeError("iterator.next is not a function"))
+		}
+		for {
+			if len(vals)%1024 == 0 {
+				b.tick()
+				b.lim.reserve(1024 * bytesPerElement)
+			}
+			res, ok := call(next, iter).(*goja.Object)
+			if !ok {
+				panic(b.rt.NewTypeError("Iterator result is not an object"))
+			}
+			if res.Get("done").ToBoolean() {
+				return vals
+			}
+			vals = append(vals, orUndefined(res.Get("value")))
+		}
+	}
+	l := lengthOf(src)
+	b.reserveElems(l, bytesPerElement, "array-like")
+	vals = make([]goja.Value, 0, l)
+	for k := int64(0); k < l; k++ {
+		if k%1024 == 0 {
+			b.tick()
+		}
+		vals = append(vals, orUndefined(src.Get(strconv.FormatInt(k, 10))))
+	}
+	return vals
+}
+
+func orUndefined(v goja.Value) goja.Value {
+	if v == nil {
+		return goja.Undefined()
+	}
+	return v
+}
+
+// toIndex is the spec's ToIndex, run once: a RangeError unless v is an
+// integer in [0, 2^53).
+func (b *builtins) toIndex(v goja.Value) int64 {
+	f := v.ToFloat()
+	if math.IsNaN(f) {
+		return 0
+	}
+	f = math.Trunc(f)
+	if f < 0 || f > 1<<53-1 {
+		panic(b.i.newError("RangeError", fmt.Sprintf("Invalid length %v", f)))
+	}
+	return int64(f)
+}
+
+// reserveElems charges n elements of size bytes, refusing, before anything
+// is allocated, a single allocation larger than the memory limit.
+func (b *builtins) reserveElems(n, size int64, what string) {
+	if n > b.lim.limit/size {
+		panic(b.refuse(fmt.Sprintf("%s of %d elements is over the memory limit of %d bytes", what, n, b.lim.limit)))
+	}
+	b.lim.reserve(n * size)
+}
+
+// refusedError is a refused allocation: the script can catch it as a
+// RangeError; uncaught, it ends the incarnation with ErrMemoryLimit.
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string { return e.msg }
+func (e *refusedError) Unwrap() error { return ErrMemoryLimit }
+
+// refuse makes the exception of a refused allocation: a RangeError by name
+// and message, which carries ErrMemoryLimit to the host (goja unwraps the
+// Go error of a GoError exception).
+func (b *builtins) refuse(msg string) *goja.Object {
+	e := b.rt.NewGoError(&refusedError{msg})
+	_ = e.DefineDataProperty("name", b.rt.ToValue("RangeError"), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	return e
 }
 
 // ---- regular expressions ----
+
+// guardRegExpCtor checks every source the RegExp constructor compiles.
+func (b *builtins) guardRegExpCtor(re *goja.Object) {
+	check := func(args []goja.Value) []goja.Value {
+		if len(args) == 0 {
+			return args
+		}
+		p := args[0]
+		if o, ok := p.(*goja.Object); ok && o.ClassName() == "RegExp" {
+			return args // an existing regular expression's source was checked
+		}
+		if isNullish(p) {
+			return args
+		}
+		s := b.toStr(p)
+		b.checkRegExp(s.String())
+		out := append([]goja.Value{s}, args[1:]...)
+		if len(out) > 1 && !goja.IsUndefined(out[1]) {
+			out[1] = b.toStr(out[1])
+		}
+		return out
+	}
+	patchCtor(re, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
+		return func(c goja.FunctionCall) goja.Value {
+			c.Arguments = check(c.Arguments)
+			return orig(c)
+		}
+	}, func(orig func([]goja.Value, *goja.Object) *goja.Object) func([]goja.Value, *goja.Object) *goja.Object {
+		return func(args []goja.Value, nt *goja.Object) *goja.Object {
+			return orig(check(args), nt)
+		}
+	})
+	// exec and test report a match that timed out as a RegExpTimeoutError
+	// rather than as no match (goja drops regexp2's timeout error). test
+	// does not go through exec; match, replace, search and split do.
+	proto, _ := re.Get("prototype").(*goja.Object)
+	for _, name := range []string{"exec", "test"} {
+		f, _ := proto.Get(name).(*goja.Object)
+		if f == nil {
+			panic("isolate: RegExp.prototype." + name + " is missing")
+		}
+		patchCtor(f, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
+			return func(c goja.FunctionCall) goja.Value {
+				b.tickSmall()
+				t := time.Now()
+				v := orig(c)
+				if (goja.IsNull(v) || v.StrictEquals(b.rt.ToValue(false))) && time.Since(t) >= time.Millisecond {
+					if o, ok := c.This.(*goja.Object); ok && timedOut(o, c.Argument(0).String()) {
+						b.tick()
+						panic(b.i.newError("RegExpTimeoutError",
+							fmt.Sprintf("regular expression match exceeded %v", regexpTimeout)))
+					}
+				}
+				return v
+			}
+		}, nil)
+	}
+}
+
+// timedOut tells a slow non-match of a backtracking pattern from a real
+// one: the match is run again on regexp2 directly, which reports a timeout.
+func timedOut(rx *goja.Object, input string) bool {
+	src := rx.Get("source").String()
+	if !backtracking(src) {
+		return false
+	}
+	opts := regexp2.RegexOptions(regexp2.ECMAScript)
+	for _, f := range rx.Get("flags").String() {
+		switch f {
+		case 'i':
+			opts |= regexp2.IgnoreCase
+		case 'm':
+			opts |= regexp2.Multiline
+		case 's':
+			opts |= regexp2.Singleline
+		case 'u':
+			opts |= regexp2.Unicode
+		}
+	}
+	if regExpShape(src) != nil {
+		return false
+	}
+	re, err := regexp2.Compile(src, opts)
+	if err != nil {
+		return false
+	}
+	_, err = re.MatchString(input)
+	return err != nil
+}
+
+// guardRegExpArg guards String.prototype.match, matchAll and search, which
+// compile an argument that is not a regular expression.
+func guardRegExpArg(name string) func(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+		return func(c goja.FunctionCall) goja.Value {
+			if isNullish(c.This) {
+				return call(orig, c.This, c.Arguments...)
+			}
+			args := append([]goja.Value(nil), c.Arguments...)
+			if len(args) > 0 {
+				switch a := args[0].(type) {
+				case *goja.Object:
+					if m := a.GetSymbol(regExpSymbol(name)); m != nil && !isNullish(m) {
+						return call(orig, c.This, args...) // the object's own method
+					}
+					args[0] = b.toStr(a)
+				default:
+					if !isNullish(a) {
+						args[0] = b.toStr(a)
+					}
+				}
+				if s, ok := args[0].(goja.String); ok {
+					b.checkRegExp(s.String())
+				}
+			}
+			this := b.thisString(c, name)
+			b.needCPU(int64(this.Length()), 20)
+			return call(orig, this, args...)
+		}
+	}
+}
+
+func regExpSymbol(name string) *goja.Symbol {
+	switch name {
+	case "matchAll":
+		return goja.SymMatchAll
+	case "search":
+		return goja.SymSearch
+	}
+	return goja.SymMatch
+}
 
 // backtracking reports whether a pattern source needs regexp2: lookaround
 // or a backreference.
@@ -657,61 +1051,11 @@ func backtracking(src string) bool {
 	return false
 }
 
-func (b *builtins) regexps() error {
-	proto, err := b.object("RegExp", "prototype")
-	if err != nil {
-		return err
+// newArray makes a plain array of vals.
+func (b *builtins) newArray(vals []goja.Value) *goja.Object {
+	items := make([]any, len(vals))
+	for k, v := range vals {
+		items[k] = v
 	}
-	lim := b.i.lim
-	// test does not go through exec; the Symbol.match, replace, search and
-	// split methods do once exec is replaced.
-	for _, name := range []string{"exec", "test"} {
-		if err := b.wrap(proto, name, func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
-			return func(c goja.FunctionCall) goja.Value {
-				lim.checkCPU()
-				t := time.Now()
-				v := call(orig, c.This, c.Arguments...)
-				if (goja.IsNull(v) || v.StrictEquals(b.rt.ToValue(false))) && time.Since(t) >= time.Millisecond {
-					if o, ok := c.This.(*goja.Object); ok && timedOut(o, c.Argument(0).String()) {
-						lim.checkCPU()
-						panic(b.i.newError("RegExpTimeoutError",
-							fmt.Sprintf("regular expression match exceeded %v", regexpTimeout)))
-					}
-				}
-				return v
-			}
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// timedOut tells a slow non-match of a backtracking pattern from a real
-// one: goja drops regexp2's timeout error, so the match is run again on
-// regexp2 directly, which reports it.
-func timedOut(rx *goja.Object, input string) bool {
-	src := rx.Get("source").String()
-	if !backtracking(src) {
-		return false
-	}
-	opts := regexp2.RegexOptions(regexp2.ECMAScript)
-	for _, f := range rx.Get("flags").String() {
-		switch f {
-		case 'i':
-			opts |= regexp2.IgnoreCase
-		case 'm':
-			opts |= regexp2.Multiline
-		case 's':
-			opts |= regexp2.Singleline
-		case 'u':
-			opts |= regexp2.Unicode
-		}
-	}
-	re, err := regexp2.Compile(src, opts)
-	if err != nil {
-		return false
-	}
-	_, err = re.MatchString(input)
-	return err != nil
+	return b.rt.NewArray(items...)
 }

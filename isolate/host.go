@@ -358,9 +358,9 @@ func truncate(s string, n int) string {
 // maxLogLine bounds one console line.
 const maxLogLine = 8 << 10
 
-// installGlobals adds console, setTimeout and clearTimeout, and puts the
-// source limits in front of every way a script can compile code at run
-// time (eval is installed on first use, see lazy.go).
+// installGlobals adds console, setTimeout and clearTimeout. The source
+// limits in front of eval and the Function constructors are guards of the
+// builtins (see dos.go).
 func (i *Isolate) installGlobals() error {
 	g := i.rt.GlobalObject()
 	freeze, ok := goja.AssertFunction(i.rt.Get("Object").(*goja.Object).Get("freeze"))
@@ -370,7 +370,7 @@ func (i *Isolate) installGlobals() error {
 	i.freeze = freeze
 	_ = g.Set("console", i.newConsole())
 	i.installTimers(func(name string, v goja.Value) { _ = g.Set(name, v) })
-	return i.guardCodeGeneration()
+	return nil
 }
 
 // consoleLevels are console's methods, in order.
@@ -480,85 +480,4 @@ func formatLogValue(v goja.Value) string {
 		return "[" + o.ClassName() + "]"
 	}
 	return v.String()
-}
-
-// guardProgram is run in every isolate to reach the constructors of the
-// three kinds of function goja has, which compile their arguments as source.
-// (goja has no async generators; esbuild lowers them.)
-var guardProgram = goja.MustCompile("guard", `[Function.prototype, Object.getPrototypeOf(async function(){}), Object.getPrototypeOf(function*(){})]`, true)
-
-// checkCode throws a SyntaxError in the script unless the source strings
-// among args pass checkSource.
-func (i *Isolate) checkCode(what string, args []goja.Value) {
-	n := 0
-	for _, a := range args {
-		if s, ok := a.Export().(string); ok {
-			n += len(s)
-			if err := checkSource(s, maxEvalBytes-n+len(s)); err != nil {
-				panic(i.newError("SyntaxError", what+": "+err.Error()))
-			}
-		}
-	}
-}
-
-// installEval defines eval as a wrapper that checks its source first. Direct
-// eval becomes indirect: it sees only globals, not the caller's local
-// variables. eval is reachable only as a global.
-func (i *Isolate) installEval(original func(string) goja.Value, define func(string, goja.Value)) error {
-	evalFn, ok := goja.AssertFunction(original("eval"))
-	if !ok {
-		return fmt.Errorf("eval is not a function")
-	}
-	f := i.fn("eval", func(call goja.FunctionCall) goja.Value {
-		i.checkCode("eval", call.Arguments[:min(1, len(call.Arguments))])
-		v, err := evalFn(goja.Undefined(), call.Arguments...)
-		if err != nil {
-			panic(err)
-		}
-		return v
-	})
-	_ = f.(*goja.Object).DefineDataProperty("length", i.rt.ToValue(1), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	define("eval", f)
-	return nil
-}
-
-// guardCodeGeneration wraps the Function constructors so that every source
-// they compile passes checkSource first (see guard.go); eval is wrapped by
-// installEval.
-func (i *Isolate) guardCodeGeneration() error {
-	rt := i.rt
-	check := i.checkCode
-	protos, err := rt.RunProgram(guardProgram)
-	if err != nil {
-		return err
-	}
-	arr := protos.(*goja.Object)
-	for k := 0; k < 3; k++ {
-		proto := arr.Get(fmt.Sprint(k)).(*goja.Object)
-		ctorVal := proto.Get("constructor")
-		ctor, ok := goja.AssertConstructor(ctorVal)
-		if !ok {
-			return fmt.Errorf("function constructor %d is not a constructor", k)
-		}
-		ctorObj := ctorVal.(*goja.Object)
-		wrapped := rt.ToValue(func(call goja.ConstructorCall) *goja.Object {
-			check("Function", call.Arguments)
-			o, err := ctor(nil, call.Arguments...)
-			if err != nil {
-				panic(err)
-			}
-			return o
-		}).(*goja.Object)
-		_ = wrapped.DefineDataProperty("prototype", proto, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
-		_ = wrapped.DefineDataProperty("name", ctorObj.Get("name"), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-		if err := proto.DefineDataProperty("constructor", wrapped, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
-			return err
-		}
-		if k == 0 {
-			if err := rt.GlobalObject().DefineDataProperty("Function", wrapped, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

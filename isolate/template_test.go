@@ -1,0 +1,143 @@
+package isolate
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloister-rt/cloister/internal/testkit"
+
+	"github.com/dop251/goja"
+)
+
+// These tests fail loudly when goja's private layout, which template.go
+// and dos.go reach into, is not the one Cloister was written against (a
+// goja upgrade): every field, type and linked function is checked here.
+
+func TestTemplate_GojaLayoutIsKnown(t *testing.T) {
+	if templateErr != nil {
+		t.Fatalf("template guards not installed: %v", templateErr)
+	}
+	for what, typ := range map[string]string{
+		"valueProperty": fmt.Sprint(layout.vpType), "nativeFuncObject": fmt.Sprint(layout.nfType),
+		"arrayObject": fmt.Sprint(layout.arrayType), "sparseArrayObject": fmt.Sprint(layout.sparseType),
+	} {
+		if typ != "*goja."+what {
+			t.Errorf("layout type %s is %s", what, typ)
+		}
+	}
+	for _, name := range []string{"globalThis", "Array.prototype", "String.prototype", "Function.prototype", "%TypedArray%.prototype"} {
+		if templates[name] == nil {
+			t.Errorf("no template for %s", name)
+		}
+	}
+	for _, g := range templateGuards {
+		if originals[g.object][g.name] == nil {
+			t.Errorf("%s.%s: goja's factory was not found", g.object, g.name)
+		}
+	}
+}
+
+// TestTemplate_LinkedFunctions: the goja functions linked by name return
+// what their names say.
+func TestTemplate_LinkedFunctions(t *testing.T) {
+	r := goja.New()
+	for name, f := range map[string]func(*goja.Runtime) *goja.Object{
+		"AsyncFunction": gojaGetAsyncFunction, "GeneratorFunction": gojaGetGeneratorFunction,
+		"RegExp": gojaGetRegExp, "toString": gojaGetArrayToString,
+	} {
+		o := f(r)
+		if o == nil || o.Get("name").String() != name {
+			t.Errorf("linked getter of %s returns %v", name, o)
+		}
+		if _, err := selfOf(o); err != nil || implOf(o) != layout.nfType {
+			t.Errorf("%s is not a native function (%v)", name, implOf(o))
+		}
+	}
+	if gojaGetRegExp(r) != r.Get("RegExp") {
+		t.Error("the linked RegExp is not the global RegExp")
+	}
+	if v, _ := r.RunString(`Array.prototype.toString`); v != gojaGetArrayToString(r) {
+		t.Error("the linked toString is not Array.prototype.toString")
+	}
+	for want, f := range map[string]func(*goja.Runtime) *goja.Object{
+		"[object Array Iterator]": gojaGetArrayIteratorPrototype, "[object String Iterator]": gojaGetStringIteratorPrototype,
+		"[object Map Iterator]": gojaGetMapIteratorPrototype, "[object Set Iterator]": gojaGetSetIteratorPrototype,
+	} {
+		p := f(r)
+		tag, err := r.RunString(`(p) => Object.prototype.toString.call(p)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn, _ := goja.AssertFunction(tag)
+		got, _ := fn(goja.Undefined(), p)
+		if got.String() != want {
+			t.Errorf("linked iterator prototype is %v, want %s", got, want)
+		}
+		if _, ok := p.Get("next").(*goja.Object); !ok {
+			t.Errorf("%s has no next", want)
+		}
+	}
+}
+
+// guardedRuntime returns an isolate's runtime, bound to the guards, with
+// the default limits and no turn running.
+func guardedRuntime(t testing.TB) *Isolate {
+	t.Helper()
+	i, err := newBlank()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i.cfg.Limits = Limits{}.WithDefaults()
+	i.lim.limit = i.cfg.Limits.Memory
+	return i
+}
+
+// TestTemplate_GuardsOnlyInIsolates: the process-wide factories guard an
+// isolate's builtins and leave any other runtime with goja's own.
+func TestTemplate_GuardsOnlyInIsolates(t *testing.T) {
+	deep := `JSON.parse("[".repeat(1500) + "]".repeat(1500)).length`
+	if v, err := goja.New().RunString(deep); err != nil || v.String() != "1" {
+		t.Fatalf("plain goja: %v %v", v, err)
+	}
+	i := guardedRuntime(t)
+	_, err := i.rt.RunString(deep)
+	if err == nil || !strings.Contains(err.Error(), "nests deeper than") {
+		t.Fatalf("isolate: err = %v, want the nesting bound", err)
+	}
+	// The guard is made per isolate, on first use, and keeps goja's name,
+	// length and attributes.
+	v, err := i.rt.RunString(`const d = Object.getOwnPropertyDescriptor(Array.prototype, "includes");
+		[d.writable, d.enumerable, d.configurable, d.value.name, d.value.length, typeof d.value.prototype].join()`)
+	if err != nil || v.String() != "true,false,true,includes,1,undefined" {
+		t.Fatalf("includes descriptor: %v %v", v, err)
+	}
+}
+
+// TestTemplate_RegistryDropsDeadIsolates: the runtime → isolate registry
+// keeps neither alive.
+func TestTemplate_RegistryDropsDeadIsolates(t *testing.T) {
+	count := func() int {
+		n := 0
+		registry.Range(func(any, any) bool { n++; return true })
+		return n
+	}
+	base := count()
+	func() {
+		for range 20 {
+			i := guardedRuntime(t)
+			if builtinsOf(i.rt) != i.builtins {
+				t.Fatal("registry does not find the isolate")
+			}
+		}
+	}()
+	testkit.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		runtime.GC()
+		if n := count(); n > base {
+			return fmt.Errorf("%d registry entries, %d before", n, base)
+		}
+		return nil
+	})
+}
