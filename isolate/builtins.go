@@ -67,6 +67,7 @@ type builtins struct {
 	ticks      uint32        // calls of tick
 	smallTicks uint32        // calls of tickSmall
 	in         goja.Callable // `k in o`, for pinned proxies, once needed
+	refused    *goja.Object  // the last refused allocation's error, to classify it uncaught
 }
 
 // installBuiltins binds the isolate to the process-wide guards.
@@ -897,6 +898,7 @@ func (e *refusedError) Unwrap() error { return ErrMemoryLimit }
 func (b *builtins) refuse(msg string) *goja.Object {
 	e := b.rt.NewGoError(&refusedError{msg})
 	_ = e.DefineDataProperty("name", b.rt.ToValue("RangeError"), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	b.refused = e
 	return e
 }
 

@@ -506,7 +506,14 @@ func (i *Isolate) describe(err error) error {
 		}
 		name, msg := "", "uncaught exception"
 		_ = protect(func() error { name, msg = valueName(ex.Value()); return nil })
-		return &JSError{Name: name, Message: msg, Stack: msg + "\n" + b.String()}
+		var kind error
+		if o, ok := ex.Value().(*goja.Object); ok && i.builtins != nil && o == i.builtins.refused {
+			// A refused allocation that nobody caught ends the turn as the
+			// memory limit would have (compared by identity: reading the
+			// thrown object could run the script's getters).
+			kind = ErrMemoryLimit
+		}
+		return &JSError{Name: name, Message: msg, Stack: msg + "\n" + b.String(), kind: kind}
 	}
 	var pe *PanicError
 	if errors.As(err, &pe) {

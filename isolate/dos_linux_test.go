@@ -13,7 +13,6 @@ import (
 	"github.com/cloister-rt/cloister/isolate"
 
 	"github.com/vmihailenco/msgpack/v5"
-	"golang.org/x/sys/unix"
 )
 
 // The denial-of-service scripts of testdata/hostile (dos_*.js) each hold
@@ -50,15 +49,6 @@ func dosScript(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(prelude) + "\n" + string(src)
-}
-
-// threadCPU is the calling thread's CPU time.
-func threadCPU(t *testing.T) time.Duration {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-		t.Fatal(err)
-	}
-	return time.Duration(ts.Nano())
 }
 
 // outcomeOf names how a turn ended, as the scripts' expectations do.
