@@ -98,6 +98,8 @@ func (i *Isolate) installGroup(g lazyGroup, original func(string) goja.Value, de
 		return i.builtins.json(original, define)
 	case lazyEval:
 		return i.installEval(original, define)
+	case lazyWeb:
+		return i.installWeb(define)
 	}
 	return nil
 }

@@ -43,6 +43,7 @@ const (
 	lazyTypedArrays lazyGroup = iota
 	lazyJSON
 	lazyEval
+	lazyWeb // Request, Response, URL and the other web classes, see web.go
 	numLazyGroups
 )
 
