@@ -22,6 +22,10 @@ type webTurn struct {
 // webAbort tells a worker that the client of request id went away.
 type webAbort struct{ web *webTurn }
 
+// ErrRequestTooLarge is an HTTP request larger than its target's
+// message_bytes limit.
+var ErrRequestTooLarge = errors.New("request too large")
+
 // webSeq numbers HTTP requests node-wide, so an abort names its request.
 var webSeq atomic.Uint64
 
@@ -45,6 +49,11 @@ func (n *Node) Fetch(ctx context.Context, c *capability.Capability, req *mailbox
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: %s is a Go actor", isolate.ErrNoFetch, p.path)
+	}
+	if p != nil {
+		if lim := n.limitsFor(p.spec.Limits).MessageBytes; len(req.Data()) > lim {
+			return nil, fmt.Errorf("%w: %d bytes, over %s's message_bytes limit of %d", ErrRequestTooLarge, len(req.Data()), p.path, lim)
+		}
 	}
 	ch := make(chan *reply, 1)
 	web := &webTurn{id: webSeq.Add(1)}
