@@ -33,6 +33,7 @@ type Manifest struct {
 	Debug    string   `yaml:"debug"`
 	Defaults Defaults `yaml:"defaults"`
 	Root     Child    `yaml:"root"`
+	HTTP     *HTTP    `yaml:"http"` // an HTTP gateway in front of the tree, see http.go
 
 	dir  string // scripts are relative to it
 	file string
@@ -298,6 +299,7 @@ func (m *Manifest) decode(doc *yaml.Node) error {
 	}
 	_, err := decodeFields(n, "", m, map[string]func(*yaml.Node) error{
 		"root": func(v *yaml.Node) error { return decodeChild(v, "", "root", true, &m.Root) },
+		"http": func(v *yaml.Node) error { m.HTTP = new(HTTP); return decodeHTTP(v, m.HTTP) },
 		"defaults": func(v *yaml.Node) error {
 			_, err := decodeFields(v, "defaults", &m.Defaults, map[string]func(*yaml.Node) error{
 				"limits": func(v *yaml.Node) error { return decodeLimits(v, "defaults: limits", &m.Defaults.Limits) },
@@ -571,6 +573,9 @@ func Parse(data []byte) (*Manifest, error) {
 	paths := make(map[string]bool)
 	m.collect(&m.Root, "", paths)
 	if err := m.checkGrants(&m.Root, paths); err != nil {
+		return nil, err
+	}
+	if err := m.checkHTTP(); err != nil {
 		return nil, err
 	}
 	return &m, nil
