@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cloister-rt/cloister/capability"
@@ -15,8 +16,11 @@ import (
 // webTurn marks a delivery as an HTTP request for the script's fetch
 // export rather than a message for receive.
 type webTurn struct {
+	mu        sync.Mutex // orders the answer against the client going away
 	id        uint64
 	cancelled atomic.Bool // the client went away: drop it if still queued
+	kind      int         // webFetch, wsMessage or wsClose
+	socket    uint64      // the socket of a WebSocket event
 }
 
 // webAbort tells a worker that the client of request id went away.
@@ -57,7 +61,16 @@ func (n *Node) Fetch(ctx context.Context, c *capability.Capability, req *mailbox
 	}
 	ch := make(chan *reply, 1)
 	web := &webTurn{id: webSeq.Add(1)}
-	d := &deliver{env: req, web: web, call: &callRef{answer: func(r *reply) { ch <- r }, depth: 1}}
+	answer := func(r *reply) {
+		web.mu.Lock()
+		defer web.mu.Unlock()
+		if web.cancelled.Load() {
+			n.dropAnswer(c, p, r)
+			return
+		}
+		ch <- r
+	}
+	d := &deliver{env: req, web: web, call: &callRef{answer: answer, depth: 1}}
 	if err := n.signal(c, capability.Send, "fetch", d); err != nil {
 		return nil, err
 	}
@@ -71,7 +84,14 @@ func (n *Node) Fetch(ctx context.Context, c *capability.Capability, req *mailbox
 		}
 		return r.env, nil
 	case <-ctx.Done():
+		web.mu.Lock()
 		web.cancelled.Store(true)
+		select {
+		case r := <-ch: // answered meanwhile: nobody will read it
+			n.dropAnswer(c, p, r)
+		default:
+		}
+		web.mu.Unlock()
 		if p != nil {
 			p.tell(&webAbort{web: web})
 		}
@@ -79,9 +99,28 @@ func (n *Node) Fetch(ctx context.Context, c *capability.Capability, req *mailbox
 	}
 }
 
+// dropAnswer discards the answer to a request whose client has gone
+// away; a WebSocket it accepted is closed for the script.
+func (n *Node) dropAnswer(c *capability.Capability, p *Process, r *reply) {
+	if p == nil || r == nil || r.env == nil {
+		return
+	}
+	var res isolate.HTTPResponse
+	if codec.Decode(r.env, &res) != nil || res.WS == 0 {
+		return
+	}
+	if s := socketOf(p, res.WS); s != nil {
+		n.SocketClosed(c, s, CloseAbnormal, "")
+	}
+}
+
 // webTurn runs the HTTP request d on the script's fetch export, unless
 // its client has gone away meanwhile.
 func (w *worker) webTurn(d *deliver) {
+	if d.web.kind != webFetch {
+		w.socketTurn(d)
+		return
+	}
 	if d.web.cancelled.Load() {
 		w.current = nil
 		w.proc.answer(d.call, &reply{incarnation: d.call.incarnation, id: d.call.id, err: context.Canceled})

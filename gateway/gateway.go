@@ -62,6 +62,8 @@ type Route struct {
 	Key         string
 	Timeout     time.Duration // the answer's deadline; 0 means DefaultTimeout
 	MaxInflight int           // requests at once on this route; 0 means no bound but the mailbox's
+	MaxSockets  int           // WebSockets one actor may hold; 0 means DefaultMaxSockets
+	MaxFrame    int           // bytes of a message from a WebSocket client; 0 means DefaultMaxFrame
 }
 
 // Gateway is an HTTP server run as a Go actor. Register its Receiver under
@@ -75,6 +77,8 @@ type Gateway struct {
 	srv  *http.Server
 	addr net.Addr
 	done chan struct{} // closed when the current server's Serve returns
+
+	conns conns // WebSockets, which the server's Shutdown does not track
 }
 
 // New checks cfg and returns a gateway. Patterns are checked here, so a
@@ -104,6 +108,12 @@ func New(cfg Config) (*Gateway, error) {
 	for k := range cfg.Routes {
 		r := &cfg.Routes[k]
 		def(&r.Timeout, DefaultTimeout)
+		if r.MaxSockets <= 0 {
+			r.MaxSockets = DefaultMaxSockets
+		}
+		if r.MaxFrame <= 0 {
+			r.MaxFrame = DefaultMaxFrame
+		}
 		if r.Grant == "" {
 			return nil, fmt.Errorf("http: route %q: no target", r.Pattern)
 		}
@@ -217,6 +227,7 @@ func (g *Gateway) start(c *actor.Context) error {
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
 	done := make(chan struct{})
+	g.conns.reset()
 	g.mu.Lock()
 	g.srv, g.addr, g.done = srv, ln.Addr(), done
 	g.mu.Unlock()
@@ -246,6 +257,7 @@ func (g *Gateway) stop() {
 		_ = srv.Close()
 	}
 	<-done
+	g.conns.closeAll()
 }
 
 // handler serves one route.
@@ -258,10 +270,13 @@ type handler struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	release := func() {}
 	if h.sem != nil {
 		select {
 		case h.sem <- struct{}{}:
-			defer func() { <-h.sem }()
+			var once sync.Once
+			release = func() { once.Do(func() { <-h.sem }) }
+			defer release()
 		default:
 			fail(w, http.StatusTooManyRequests)
 			return
@@ -294,6 +309,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := isolate.HTTPRequest{Method: r.Method, URL: requestURL(r), Body: body}
+	if isUpgrade(r) {
+		req.Sockets = h.route.MaxSockets
+	}
 	for name, vs := range r.Header {
 		for _, v := range vs {
 			req.Headers = append(req.Headers, [2]string{name, v})
@@ -313,6 +331,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := msgpack.Unmarshal(ans.Data(), &res); err != nil {
 		h.g.log.Warn("http: fetch answered something unreadable", "route", h.route.Pattern, "error", err)
 		fail(w, http.StatusInternalServerError)
+		return
+	}
+	if res.Status == http.StatusSwitchingProtocols && res.WS != 0 && isUpgrade(r) {
+		release() // a WebSocket is not a request in flight
+		cancel()
+		h.upgrade(w, r, to, &res)
 		return
 	}
 	if res.Bad != "" {

@@ -387,7 +387,19 @@ func TestInflightAndMailboxLimits(t *testing.T) {
 		}
 		return nil
 	})
-	queued := hold("/queue/count")
+	// A request queued behind it, its caller gone before its turn: dropped.
+	qctx, qcancel := context.WithCancel(context.Background())
+	qdone := make(chan error, 1)
+	go func() {
+		to, err := f.node.Capability("queue", capability.Send)
+		if err != nil {
+			qdone <- err
+			return
+		}
+		env, _ := encodeReq("GET", "http://x/queue/count")
+		_, err = f.node.Fetch(qctx, to, env)
+		qdone <- err
+	}()
 	testkit.CheckFor(t, 10*time.Second, 2*time.Millisecond, func() error {
 		if q.MailboxDepth() != 1 {
 			return fmt.Errorf("mailbox depth %d", q.MailboxDepth())
@@ -398,8 +410,12 @@ func TestInflightAndMailboxLimits(t *testing.T) {
 	if st != 503 || hdr.Get("Retry-After") == "" {
 		t.Fatalf("mailbox full: %d %v", st, hdr)
 	}
-	cancel() // the clients go away: the running one aborts, the queued one is dropped
-	for _, ch := range []chan int{first, running, queued} {
+	qcancel()
+	if err := <-qdone; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the cancelled fetch: %v", err)
+	}
+	cancel() // the HTTP clients go away: the running request's signal aborts
+	for _, ch := range []chan int{first, running} {
 		<-ch
 	}
 	testkit.CheckFor(t, 10*time.Second, 5*time.Millisecond, func() error {

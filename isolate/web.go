@@ -36,7 +36,7 @@ func webProgram() (*goja.Program, error) {
 
 // webGlobals are the globals the web group defines.
 var webGlobals = []string{"Headers", "Request", "Response", "URL", "URLSearchParams",
-	"TextEncoder", "TextDecoder", "AbortController", "AbortSignal", "DOMException"}
+	"TextEncoder", "TextDecoder", "AbortController", "AbortSignal", "DOMException", "WebSocket"}
 
 func init() {
 	for _, n := range webGlobals {
@@ -55,6 +55,9 @@ type HTTPRequest struct {
 	URL     string      `msgpack:"url"`
 	Headers [][2]string `msgpack:"headers"`
 	Body    []byte      `msgpack:"body"`
+	// Sockets is how many WebSockets the process may hold; 0 refuses
+	// every upgrade.
+	Sockets int `msgpack:"sockets"`
 }
 
 // HTTPResponse is what a fetch turn answers, in msgpack: the Response's
@@ -65,6 +68,7 @@ type HTTPResponse struct {
 	Headers [][2]string `msgpack:"headers"`
 	Body    []byte      `msgpack:"body"`
 	Bad     string      `msgpack:"bad"`
+	WS      uint64      `msgpack:"ws"` // with status 101: the WebSocket accepted
 }
 
 // webState is an isolate's fetch export and web library, made on first use.
@@ -74,6 +78,21 @@ type webState struct {
 	serve   goja.Callable           // lib.serve
 	request goja.Callable           // lib.request
 	pending map[uint64]*goja.Object // AbortControllers of running requests, by id
+
+	ctx       *goja.Object // the ctx of web turns: ctx and the WebSocket methods
+	cur       *webRequest  // the request of the running fetch turn
+	wsMessage goja.Value   // the webSocketMessage export, or nil
+	wsClose   goja.Value   // the webSocketClose export, or nil
+	sockets   map[uint64]*goja.Object
+}
+
+// webRequest is the request a fetch turn is handling.
+type webRequest struct {
+	id       uint64
+	obj      goja.Value
+	upgrade  bool
+	max      int
+	accepted uint64
 }
 
 func (i *Isolate) webOf() *webState {
@@ -85,6 +104,9 @@ func (i *Isolate) webOf() *webState {
 
 // bindWeb takes the fetch export, if any.
 func (i *Isolate) bindWeb(exports *goja.Object) error {
+	if err := i.bindSocketHandlers(exports); err != nil {
+		return err
+	}
 	v := exports.Get("fetch")
 	if v == nil || goja.IsUndefined(v) {
 		return nil
@@ -93,6 +115,25 @@ func (i *Isolate) bindWeb(exports *goja.Object) error {
 		return errors.New(`export "fetch" is not a function`)
 	}
 	i.webOf().fetch = v
+	return nil
+}
+
+// bindSocketHandlers takes the webSocketMessage and webSocketClose exports.
+func (i *Isolate) bindSocketHandlers(exports *goja.Object) error {
+	for _, name := range []string{"webSocketMessage", "webSocketClose"} {
+		v := exports.Get(name)
+		if v == nil || goja.IsUndefined(v) {
+			continue
+		}
+		if _, ok := goja.AssertFunction(v); !ok {
+			return fmt.Errorf("export %q is not a function", name)
+		}
+		if name == "webSocketMessage" {
+			i.webOf().wsMessage = v
+		} else {
+			i.webOf().wsClose = v
+		}
+	}
 	return nil
 }
 
@@ -134,6 +175,7 @@ func (i *Isolate) installWeb(define func(string, goja.Value)) error {
 	for _, n := range webGlobals {
 		define(n, o.Get(n))
 	}
+	w.ctx = i.webContext()
 	return nil
 }
 
@@ -167,8 +209,15 @@ func (i *Isolate) Fetch(req *mailbox.Envelope, id uint64, done func(Outcome)) {
 	}
 	w := i.web
 	serve := func(_ goja.Value, args ...goja.Value) (goja.Value, error) {
-		return w.serve(goja.Undefined(), w.fetch, args[0], args[1])
+		return w.serve(goja.Undefined(), w.fetch, args[0], w.ctx)
 	}
+	upgrade := false
+	for _, h := range r.Headers {
+		if strings.EqualFold(h[0], "upgrade") && strings.EqualFold(strings.TrimSpace(h[1]), "websocket") {
+			upgrade = true
+		}
+	}
+	cur := &webRequest{id: id, upgrade: upgrade, max: r.Sockets}
 	i.startTurnWith(serve, func() (goja.Value, error) {
 		if _, err := i.webLib(); err != nil {
 			return nil, err
@@ -194,9 +243,22 @@ func (i *Isolate) Fetch(req *mailbox.Envelope, id uint64, done func(Outcome)) {
 			w.pending = make(map[uint64]*goja.Object)
 		}
 		w.pending[id] = ctl
+		cur.obj = v
+		w.cur = cur
 		return v, nil
 	}, true, func(o Outcome) {
 		delete(w.pending, id)
+		if w.cur == cur {
+			w.cur = nil
+		}
+		if cur.accepted != 0 && !answersSocket(o, cur.accepted) {
+			// Accepted, but the turn did not answer with it: the upgrade
+			// will not happen.
+			if h, ok := i.cfg.Host.(WebSocketHost); ok {
+				h.DropWebSocket(cur.accepted)
+			}
+			delete(w.sockets, cur.accepted)
+		}
 		done(o)
 	})
 }
@@ -298,6 +360,7 @@ func (i *Isolate) webHelpers() *goja.Object {
 	_ = h.Set("formEncode", func(c goja.FunctionCall) goja.Value {
 		return i.rt.ToValue(formEncode(c.Argument(0).String()))
 	})
+	i.socketHelpers(h)
 	return h
 }
 

@@ -159,7 +159,10 @@ class Response {
   constructor(b, init) {
     init = init || {};
     const status = init.status === undefined ? 200 : Number(init.status);
-    if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError("status must be an integer from 200 to 599, got " + String(init.status));
+    if (init.webSocket !== undefined && init.webSocket !== null) {
+      if (!(init.webSocket instanceof WebSocket)) throw new TypeError("webSocket must be a WebSocket from ctx.acceptWebSocket");
+      if (status !== 101) throw new RangeError("a Response with a webSocket has status 101");
+    } else if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError("status must be an integer from 200 to 599, got " + String(init.status));
     const s = { status, statusText: init.statusText === undefined ? "" : str(init.statusText), headers: new Headers(init.headers), body: null, used: false, webSocket: init.webSocket || null };
     if (/[\r\n]/.test(s.statusText)) throw new TypeError("invalid statusText");
     if (b != null) {
@@ -354,6 +357,35 @@ class DOMException extends Error {
   constructor(message, name) { super(message === undefined ? "" : str(message)); this.name = name === undefined ? "Error" : str(name); }
 }
 
+// WebSocket is a connection the host holds; scripts get them from
+// ctx.acceptWebSocket and ctx.getWebSockets, never construct them.
+class WebSocket {
+  constructor(key, id, tags) {
+    if (key !== S) throw new TypeError("Illegal constructor: use ctx.acceptWebSocket(request)");
+    Object.defineProperty(this, S, { value: { id, tags: Object.freeze(tags.slice()), state: 1 } });
+  }
+  get readyState() { return this[S].state; }
+  get tags() { return this[S].tags; }
+  send(data) {
+    if (this[S].state !== 1) throw new TypeError("WebSocket is not open");
+    if (typeof data === "string") { h.wsSend(this[S].id, h.enc(data), true); return; }
+    const b = bytesOf(data);
+    if (!b) throw new TypeError("send takes a string, an ArrayBuffer or a view of one");
+    h.wsSend(this[S].id, b, false);
+  }
+  close(code, reason) {
+    if (this[S].state >= 2) return;
+    if (code !== undefined && !(code === 1000 || (code >= 3000 && code <= 4999))) throw new RangeError("close code must be 1000 or from 3000 to 4999");
+    reason = reason === undefined ? "" : str(reason);
+    if (h.enc(reason).length > 123) throw new SyntaxError("close reason is longer than 123 bytes");
+    this[S].state = 2;
+    h.wsClose(this[S].id, code === undefined ? 1000 : code, reason);
+  }
+}
+WebSocket.CONNECTING = 0; WebSocket.OPEN = 1; WebSocket.CLOSING = 2; WebSocket.CLOSED = 3;
+function socket(id, tags) { return new WebSocket(S, id, tags); }
+function socketClosed(ws) { ws[S].state = 3; }
+
 // The host's side of a fetch turn.
 function request(method, url, headers, b, ctl) {
   const s = { url, method, headers: new Headers(), body: b == null ? null : new Uint8Array(b), signal: ctl.signal, used: false };
@@ -369,12 +401,13 @@ async function serve(fetch, req, ctx) {
   const s = res[S];
   const hs = [];
   for (const p of s.headers[S]) hs.push([p[0], p[1]]);
+  if (s.webSocket) return { status: 101, headers: hs, ws: s.webSocket[S].id };
   return { status: s.status, headers: hs, body: s.body };
 }
 
 return {
   Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder,
-  AbortController, AbortSignal, DOMException,
-  request, serve, abort: abortSignal, newController() { return new AbortController(); },
+  AbortController, AbortSignal, DOMException, WebSocket,
+  request, serve, socket, socketClosed, abort: abortSignal, newController() { return new AbortController(); },
 };
 })

@@ -38,6 +38,8 @@ type HTTPRoute struct {
 	Key         string   `yaml:"key"`
 	Timeout     Duration `yaml:"timeout"`
 	MaxInflight int      `yaml:"max_inflight"`
+	MaxSockets  int      `yaml:"max_sockets"` // WebSockets per actor
+	MaxFrame    Size     `yaml:"max_frame"`   // bytes of one message from a WebSocket client
 	line        int
 }
 
@@ -126,6 +128,12 @@ func (m *Manifest) checkHTTP() error {
 		if r.MaxInflight < 0 || r.MaxInflight > 1_000_000 {
 			return fmt.Errorf("%s: max_inflight: %d is out of range (0 to 1000000)", where, r.MaxInflight)
 		}
+		if r.MaxSockets < 0 || r.MaxSockets > 1_000_000 {
+			return fmt.Errorf("%s: max_sockets: %d is out of range (0 to 1000000)", where, r.MaxSockets)
+		}
+		if r.MaxFrame.N > 64<<20 {
+			return fmt.Errorf("%s: max_frame: %d is over 64MiB", where, r.MaxFrame.N)
+		}
 	}
 	return nil
 }
@@ -162,7 +170,7 @@ func (m *Manifest) gateway() (*gateway.Gateway, actor.ChildSpec, error) {
 		}
 		spec.Grants = append(spec.Grants, actor.GrantSpec{Name: grant, To: r.To, Rights: rights})
 		cfg.Routes = append(cfg.Routes, gateway.Route{Pattern: r.Pattern, Grant: grant, Key: r.Key,
-			Timeout: r.Timeout.D, MaxInflight: r.MaxInflight})
+			Timeout: r.Timeout.D, MaxInflight: r.MaxInflight, MaxSockets: r.MaxSockets, MaxFrame: int(r.MaxFrame.N)})
 	}
 	gw, err := gateway.New(cfg)
 	if err != nil {
