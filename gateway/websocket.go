@@ -139,8 +139,8 @@ func (h *handler) upgrade(w http.ResponseWriter, r *http.Request, to *capability
 			}
 			if code < 0 {
 				code = actor.CloseAbnormal
+				_ = conn.CloseNow()
 			}
-			_ = conn.CloseNow()
 			h.node.SocketClosed(to, s, code, reason)
 			return
 		}
