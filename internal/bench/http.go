@@ -43,7 +43,10 @@ type HTTPResult struct {
 	BaselineP99MS   float64 `json:"baseline_http_p99_ms"` // at half of baseline_http_rps
 	JSONRPS         float64 `json:"http_json_rps"`        // JSON echo through fetch
 	BaselineJSONRPS float64 `json:"baseline_http_json_rps"`
-	RPSRatio        float64 `json:"http_rps_ratio"` // http_rps / baseline_http_rps
+	RPSRatio        float64 `json:"http_rps_ratio"`           // http_rps / baseline_http_rps
+	WSMsgsPerSec    float64 `json:"ws_msgs_per_sec"`          // WebSocket echoes through an actor
+	BaselineWSMsgs  float64 `json:"baseline_ws_msgs_per_sec"` // the same, plain Go echo server
+	WSMessages      int     `json:"ws_messages"`
 	Requests        int     `json:"http_requests"`
 	Connections     int     `json:"http_connections"`
 	Runs            int     `json:"runs"`
@@ -124,6 +127,9 @@ func HTTP(ctx context.Context, o HTTPOptions) (HTTPResult, error) {
 	}
 	if r.BaselineRPS > 0 {
 		r.RPSRatio = r.RPS / r.BaselineRPS
+	}
+	if err := wsBench(ctx, o, &r); err != nil {
+		return r, err
 	}
 	r.LoadAfter = loadAvg()
 	return r, nil
@@ -248,4 +254,39 @@ func percentile(vals []float64, p float64) float64 {
 	slices.Sort(s)
 	i := int(p * float64(len(s)-1))
 	return s[i]
+}
+
+// wsBench measures WebSocket echoes through an actor and through a plain
+// Go echo server, Connections clients each sending Requests/Connections
+// messages, medians of Runs.
+func wsBench(ctx context.Context, o HTTPOptions, r *HTTPResult) error {
+	jsURL, stopJS, err := serveWSJS()
+	if err != nil {
+		return err
+	}
+	defer stopJS()
+	goURL, stopGo, err := serveWSGo()
+	if err != nil {
+		return err
+	}
+	defer stopGo()
+	per := max(1, o.Requests/o.Connections)
+	r.WSMessages = per * o.Connections
+	var js, gov []float64
+	for range o.Runs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		x, err := wsLoad(jsURL, o.Connections, per)
+		if err != nil {
+			return fmt.Errorf("websocket through an actor: %w", err)
+		}
+		js = append(js, x)
+		if x, err = wsLoad(goURL, o.Connections, per); err != nil {
+			return fmt.Errorf("websocket baseline: %w", err)
+		}
+		gov = append(gov, x)
+	}
+	r.WSMsgsPerSec, r.BaselineWSMsgs = medianOf(js), medianOf(gov)
+	return nil
 }
