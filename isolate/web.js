@@ -15,7 +15,9 @@ function hname(n) {
   return n.toLowerCase();
 }
 function hvalue(v) {
-  v = str(v).replace(/^[ \t]+|[ \t]+$/g, "");
+  v = str(v);
+  const n = v.length;
+  if (n > 0 && (v.charCodeAt(0) <= 32 || v.charCodeAt(n - 1) <= 32)) v = v.replace(/^[ \t]+|[ \t]+$/g, "");
   if (badValueRE.test(v)) throw new TypeError("invalid header value: CR, LF and NUL are not allowed");
   return v;
 }
