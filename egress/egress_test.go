@@ -76,7 +76,7 @@ func TestRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, url := range []string{
-		s.URL + "/api/x",                 // loopback, by address
+		s.URL + "/api/x", // loopback, by address
 		strings.Replace(s.URL, "127.0.0.1", "localhost", 1) + "/", // a name that resolves to loopback
 		"http://169.254.169.254/latest/meta-data/",
 		"http://10.0.0.1/",
