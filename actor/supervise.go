@@ -192,6 +192,10 @@ func (s *Supervisor) StartDynamic(args *mailbox.Envelope) (*Process, error) {
 	}
 	ch.mb = mailbox.New(ch.path, spec.Mailbox.WithDefaults(n.mailbox))
 	for _, gs := range spec.Grants {
+		if gs.Target != nil {
+			ch.grants = append(ch.grants, isolate.Grant{Name: gs.Name, Cap: capability.New(gs.Target, gs.Rights)})
+			continue
+		}
 		to, ok := n.Lookup(gs.To)
 		if !ok || gs.To == "" {
 			return nil, fmt.Errorf("spawn: template grant %q: no process at %q", gs.Name, gs.To)

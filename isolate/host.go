@@ -29,7 +29,7 @@ type capHandle struct {
 var capHandleType = reflect.TypeOf((*capHandle)(nil))
 
 // handleMethods are the properties a handle has, in order.
-var handleMethods = []string{"send", "call", "attenuate", "monitor", "demonitor", "link", "unlink", "exit", "kill", "spawn", "inspect"}
+var handleMethods = []string{"send", "call", "attenuate", "monitor", "demonitor", "link", "unlink", "exit", "kill", "spawn", "inspect", "fetch"}
 
 func (h *capHandle) Get(key string) goja.Value {
 	if key == "rights" {
@@ -176,6 +176,8 @@ func (i *Isolate) method(name string) goja.Value {
 		f = func(call goja.FunctionCall) goja.Value {
 			return i.rt.ToValue("[object Capability]")
 		}
+	case "fetch":
+		f = i.fetchMethod() // outgoing HTTP through a grant, see egress.go
 	default:
 		f = i.signalMethod(name)
 	}

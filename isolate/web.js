@@ -193,6 +193,7 @@ class Response {
   get ok() { return this[S].status >= 200 && this[S].status < 300; }
   get headers() { return this[S].headers; }
   get redirected() { return false; }
+  get url() { return this[S].url || ""; }
   get type() { return "default"; }
   get webSocket() { return this[S].webSocket; }
   clone() {
@@ -407,7 +408,28 @@ async function serve(fetch, req, ctx) {
   return { status: s.status, headers: hs, body: s.body };
 }
 
+// Outgoing fetch through an HTTP grant: what the host needs of a request,
+// and the Response (or the error) made of what came back.
+function outgoing(input, init) {
+  const r = new Request(input, init);
+  const hs = [];
+  for (const p of r[S].headers[S]) hs.push([p[0], p[1]]);
+  return [r.method, r.url, hs, r[S].body];
+}
+function incoming(raw) {
+  if (raw.denied) { const e = new TypeError(raw.denied); e.name = "CapabilityError"; throw e; }
+  if (raw.failed) throw new TypeError("fetch failed: " + raw.failed);
+  const s = { status: raw.status, statusText: "", headers: new Headers(), body: raw.body || null, used: false, webSocket: null, url: raw.url };
+  const l = s.headers[S];
+  for (const p of raw.headers || []) l.push([p[0], p[1]]);
+  const r = Object.create(Response.prototype);
+  Object.defineProperty(r, S, { value: s });
+  return r;
+}
+function rejected(name, message) { const e = new TypeError(message); e.name = name; return Promise.reject(e); }
+
 return {
+  outgoing, incoming, rejected,
   Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder,
   AbortController, AbortSignal, DOMException, WebSocket,
   request, serve, socket, socketClosed, abort: abortSignal, newController() { return new AbortController(); },

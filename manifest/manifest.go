@@ -73,6 +73,16 @@ type Grant struct {
 	To     string   `yaml:"to"`
 	Rights []string `yaml:"rights"`
 	line   int
+
+	// A grant of kind http is outgoing HTTP instead of a process; see egress.go.
+	Kind          string            `yaml:"kind"`
+	Allow         []string          `yaml:"allow"`
+	Methods       []string          `yaml:"methods"`
+	Timeout       Duration          `yaml:"timeout"`
+	MaxResponse   Size              `yaml:"max_response"`
+	MaxConcurrent int               `yaml:"max_concurrent"`
+	Headers       map[string]string `yaml:"headers"`
+	Networks      []string          `yaml:"networks"`
 }
 
 // Limits are per-actor limits; zero fields inherit.
@@ -724,6 +734,12 @@ func (m *Manifest) validate(c *Child, path string, root bool) error {
 		if name == "" {
 			return fmt.Errorf("line %d: %s: a grant needs a name", g.line, where)
 		}
+		if g.Kind != "" || g.isHTTP() {
+			if err := g.checkHTTP(where, name); err != nil {
+				return err
+			}
+			continue
+		}
 		if _, err := capability.ParseRights(g.Rights); err != nil {
 			return fmt.Errorf("line %d: %s: grant %q: %w", g.line, where, name, err)
 		}
@@ -754,6 +770,9 @@ func (m *Manifest) collect(c *Child, path string, out map[string]bool) {
 func (m *Manifest) checkGrants(c *Child, paths map[string]bool) error {
 	for _, name := range slices.Sorted(maps.Keys(c.Grants)) {
 		g := c.Grants[name]
+		if g.Kind == "http" {
+			continue
+		}
 		if g.To == "" || !paths[g.To] {
 			return fmt.Errorf("line %d: grant %q: no process named %q (give a path from the root, like a/b)", g.line, name, g.To)
 		}
@@ -864,6 +883,14 @@ func (m *Manifest) spec(comp *isolate.Compiler, c *Child, path string) (actor.Ch
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Grants)) {
 		g := c.Grants[name]
+		if g.Kind == "http" {
+			gs, err := g.httpSpec(name)
+			if err != nil {
+				return s, fmt.Errorf("%s%s: %w", m.pos(g.line), path, err)
+			}
+			s.Grants = append(s.Grants, gs)
+			continue
+		}
 		rights, _ := capability.ParseRights(g.Rights)
 		s.Grants = append(s.Grants, actor.GrantSpec{Name: name, To: g.To, Rights: rights})
 	}
