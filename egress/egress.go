@@ -319,3 +319,30 @@ func denied(err error) error {
 	}
 	return fmt.Errorf("%w: %s", ErrDenied, msg)
 }
+
+// Narrow returns a grant allowing only prefixes, each of which this grant
+// allows: what a script's attenuate makes, to pass on less than it holds.
+// It keeps the bounds and the host's headers, and shares the concurrency
+// bound with this grant.
+func (g *Grant) Narrow(prefixes []string) (*Grant, error) {
+	if len(prefixes) == 0 || len(prefixes) > 100 {
+		return nil, fmt.Errorf("%w: attenuate: give 1 to 100 URL prefixes", ErrDenied)
+	}
+	for _, p := range prefixes {
+		if _, err := parsePrefix(p); err != nil {
+			return nil, fmt.Errorf("attenuate: prefix %q: %v", p, err)
+		}
+		if !g.urlAllowed(p) {
+			return nil, fmt.Errorf("%w: attenuate: %s is not within grant %q", ErrDenied, p, g.name)
+		}
+	}
+	p := g.policy
+	p.Allow = append([]string(nil), prefixes...)
+	p.Methods = append([]string(nil), g.policy.Methods...)
+	sub, err := New(g.name, p)
+	if err != nil {
+		return nil, err
+	}
+	sub.sem = g.sem
+	return sub, nil
+}

@@ -19,8 +19,9 @@ import (
 const clientJS = `
 export async function receive(msg, ctx) {
 	if (msg.op === "global") return typeof globalThis.fetch;
-	const grant = ctx.env[msg.grant];
+	let grant = ctx.env[msg.grant];
 	try {
+		if (msg.narrow) grant = grant.attenuate({allow: msg.narrow});
 		const res = await grant.fetch(msg.url, msg.init);
 		return {status: res.status, text: await res.text(), auth: res.headers.get("x-auth"), url: res.url};
 	} catch (e) {
@@ -113,6 +114,16 @@ func TestFetchFromAScript(t *testing.T) {
 	}
 	if n := denials.Load() - before; n != 5 {
 		t.Errorf("%d denials counted, want 5", n)
+	}
+	// attenuate narrows the prefixes, never widens them.
+	if got := ask(map[string]any{"grant": "api", "narrow": []string{s.URL + "/api/echo"}, "url": s.URL + "/api/echo"}); got["status"] != int64(200) {
+		t.Fatalf("a narrowed grant, inside: %v", got)
+	}
+	if got := ask(map[string]any{"grant": "api", "narrow": []string{s.URL + "/api/echo"}, "url": s.URL + "/api/big"}); got["error"] != "CapabilityError" {
+		t.Fatalf("a narrowed grant, outside: %v", got)
+	}
+	if got := ask(map[string]any{"grant": "api", "narrow": []string{"https://example.com/"}, "url": "https://example.com/"}); got["error"] != "CapabilityError" {
+		t.Fatalf("widening: %v", got)
 	}
 	p, _ := node.Lookup("client")
 	if p.Restarts() != 0 || p.Status() != actor.StatusRunning {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/egress"
 
 	"github.com/dop251/goja"
 )
@@ -94,4 +95,46 @@ func (i *Isolate) fetchMethod() func(goja.FunctionCall) goja.Value {
 		}
 		return v
 	}
+}
+
+// attenuateGrant narrows an HTTP grant to the prefixes of
+// attenuate({allow: [...]}); nil if c is not an HTTP grant or arg asks for
+// rights instead.
+func (i *Isolate) attenuateGrant(c *capability.Capability, arg goja.Value) goja.Value {
+	g, ok := c.Target().(*egress.Grant)
+	if !ok {
+		return nil
+	}
+	o, ok := arg.(*goja.Object)
+	if !ok || o.ClassName() == "Array" {
+		return nil
+	}
+	list, ok := o.Get("allow").(*goja.Object)
+	if !ok || list.ClassName() != "Array" {
+		panic(i.newError("TypeError", "attenuate: an HTTP grant narrows with {allow: [URL prefixes]}"))
+	}
+	n := list.Get("length").ToInteger()
+	if n > 100 {
+		panic(i.newError("TypeError", "attenuate: at most 100 prefixes"))
+	}
+	prefixes := make([]string, 0, n)
+	for k := int64(0); k < n; k++ {
+		v := list.Get(strconv.FormatInt(k, 10))
+		s, ok := v.Export().(string)
+		if !ok {
+			panic(i.newError("TypeError", "attenuate: prefixes are strings"))
+		}
+		prefixes = append(prefixes, s)
+	}
+	sub, err := g.Narrow(prefixes)
+	if err != nil {
+		name := "TypeError"
+		if errors.Is(err, egress.ErrDenied) {
+			name = "CapabilityError"
+		}
+		panic(i.newError(name, err.Error()))
+	}
+	sc := capability.New(sub, c.Rights())
+	i.clist.add(sc)
+	return i.handle(sc)
 }

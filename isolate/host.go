@@ -161,6 +161,9 @@ func (i *Isolate) method(name string) goja.Value {
 	case "attenuate":
 		f = func(call goja.FunctionCall) goja.Value {
 			c := i.capOf(call.This, 0, "attenuate")
+			if sub := i.attenuateGrant(c, call.Argument(0)); sub != nil {
+				return sub // an HTTP grant narrowed to fewer URL prefixes
+			}
 			rights, err := i.rightsArg(call.Argument(0))
 			if err != nil {
 				panic(i.newError("TypeError", "attenuate: "+err.Error()))
