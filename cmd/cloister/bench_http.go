@@ -35,5 +35,6 @@ func httpBenchCmd(ctx context.Context, runs int, quick, asJSON bool, stdout io.W
 	fmt.Fprintf(stdout, "%-28s %12.2f %12.2f\n", "p50 ms at half the max rate", r.P50MS, r.BaselineP50MS)
 	fmt.Fprintf(stdout, "%-28s %12.2f %12.2f  (goal 5 ms)\n", "p99 ms at half the max rate", r.P99MS, r.BaselineP99MS)
 	fmt.Fprintf(stdout, "%-28s %12.0f %12.0f  (%d echoes)\n", "WebSocket echoes/s", r.WSMsgsPerSec, r.BaselineWSMsgs, r.WSMessages)
+	fmt.Fprintf(stdout, "%-28s %12.0f %12.0f  (%d sequential requests)\n", "egress fetches/s", r.EgressRPS, r.BaselineEgressRPS, r.EgressRequests)
 	return nil
 }

@@ -113,7 +113,8 @@ func TestHTTPSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.RPS <= 0 || r.BaselineRPS <= 0 || r.JSONRPS <= 0 || r.P99MS <= 0 || r.P99MS < r.P50MS {
+	if r.RPS <= 0 || r.BaselineRPS <= 0 || r.JSONRPS <= 0 || r.P99MS <= 0 || r.P99MS < r.P50MS ||
+		r.WSMsgsPerSec <= 0 || r.BaselineWSMsgs <= 0 || r.EgressRPS <= 0 || r.BaselineEgressRPS <= 0 {
 		t.Fatalf("implausible result: %+v", r)
 	}
 }

@@ -35,24 +35,27 @@ var HTTPDefaults = HTTPOptions{Requests: 20_000, Connections: 16, Runs: 3}
 // the gateway, with a plain Go net/http handler served and loaded the same
 // way in the same run.
 type HTTPResult struct {
-	RPS             float64 `json:"http_rps"`             // hello world through fetch
-	BaselineRPS     float64 `json:"baseline_http_rps"`    // hello world, plain Go handler
-	P50MS           float64 `json:"http_p50_ms"`          // at half of http_rps
-	P99MS           float64 `json:"http_p99_ms"`          // at half of http_rps
-	BaselineP50MS   float64 `json:"baseline_http_p50_ms"` // at half of baseline_http_rps
-	BaselineP99MS   float64 `json:"baseline_http_p99_ms"` // at half of baseline_http_rps
-	JSONRPS         float64 `json:"http_json_rps"`        // JSON echo through fetch
-	BaselineJSONRPS float64 `json:"baseline_http_json_rps"`
-	RPSRatio        float64 `json:"http_rps_ratio"`           // http_rps / baseline_http_rps
-	WSMsgsPerSec    float64 `json:"ws_msgs_per_sec"`          // WebSocket echoes through an actor
-	BaselineWSMsgs  float64 `json:"baseline_ws_msgs_per_sec"` // the same, plain Go echo server
-	WSMessages      int     `json:"ws_messages"`
-	Requests        int     `json:"http_requests"`
-	Connections     int     `json:"http_connections"`
-	Runs            int     `json:"runs"`
-	GOMAXPROCS      int     `json:"gomaxprocs"`
-	LoadBefore      float64 `json:"load_before"`
-	LoadAfter       float64 `json:"load_after"`
+	RPS               float64 `json:"http_rps"`             // hello world through fetch
+	BaselineRPS       float64 `json:"baseline_http_rps"`    // hello world, plain Go handler
+	P50MS             float64 `json:"http_p50_ms"`          // at half of http_rps
+	P99MS             float64 `json:"http_p99_ms"`          // at half of http_rps
+	BaselineP50MS     float64 `json:"baseline_http_p50_ms"` // at half of baseline_http_rps
+	BaselineP99MS     float64 `json:"baseline_http_p99_ms"` // at half of baseline_http_rps
+	JSONRPS           float64 `json:"http_json_rps"`        // JSON echo through fetch
+	BaselineJSONRPS   float64 `json:"baseline_http_json_rps"`
+	RPSRatio          float64 `json:"http_rps_ratio"`           // http_rps / baseline_http_rps
+	WSMsgsPerSec      float64 `json:"ws_msgs_per_sec"`          // WebSocket echoes through an actor
+	BaselineWSMsgs    float64 `json:"baseline_ws_msgs_per_sec"` // the same, plain Go echo server
+	WSMessages        int     `json:"ws_messages"`
+	EgressRPS         float64 `json:"egress_rps"`          // fetch round trips/s from a script through a grant
+	BaselineEgressRPS float64 `json:"baseline_egress_rps"` // the same with a plain Go client
+	EgressRequests    int     `json:"egress_requests"`
+	Requests          int     `json:"http_requests"`
+	Connections       int     `json:"http_connections"`
+	Runs              int     `json:"runs"`
+	GOMAXPROCS        int     `json:"gomaxprocs"`
+	LoadBefore        float64 `json:"load_before"`
+	LoadAfter         float64 `json:"load_after"`
 }
 
 const helloJS = `
@@ -129,6 +132,9 @@ func HTTP(ctx context.Context, o HTTPOptions) (HTTPResult, error) {
 		r.RPSRatio = r.RPS / r.BaselineRPS
 	}
 	if err := wsBench(ctx, o, &r); err != nil {
+		return r, err
+	}
+	if err := egressBench(ctx, o, &r); err != nil {
 		return r, err
 	}
 	r.LoadAfter = loadAvg()
