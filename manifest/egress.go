@@ -18,8 +18,8 @@ func (g Grant) isHTTP() bool {
 		g.MaxConcurrent != 0 || len(g.Headers) > 0 || len(g.Networks) > 0
 }
 
-// envRef is a ${NAME} in a header value.
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+// envRef is a ${NAME} or ${NAME:-default} in a header value.
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}`)
 
 // checkHTTP validates a grant of kind http.
 func (g Grant) checkHTTP(where, name string) error {
@@ -86,12 +86,17 @@ func (g Grant) httpSpec(name string) (actor.GrantSpec, error) {
 	for k, v := range g.Headers {
 		var missing string
 		headers[k] = envRef.ReplaceAllStringFunc(v, func(ref string) string {
-			key := envRef.FindStringSubmatch(ref)[1]
-			val, ok := os.LookupEnv(key)
-			if !ok && missing == "" {
-				missing = key
+			sm := envRef.FindStringSubmatch(ref)
+			val, ok := os.LookupEnv(sm[1])
+			switch {
+			case ok:
+				return val
+			case sm[2] != "":
+				return sm[2][2:]
+			case missing == "":
+				missing = sm[1]
 			}
-			return val
+			return ""
 		})
 		if missing != "" {
 			return actor.GrantSpec{}, fmt.Errorf("grant %q: header %s: the environment variable %s is not set", name, k, missing)

@@ -28,7 +28,7 @@ func TestHTTPGrant(t *testing.T) {
           timeout: 5s
           max_response: 256KiB
           max_concurrent: 2
-          headers: {Authorization: "Bearer ${CLOISTER_TEST_TOKEN}"}
+          headers: {Authorization: "Bearer ${CLOISTER_TEST_TOKEN}", X-Other: "${CLOISTER_SURELY_UNSET_VAR:-fallback}"}
           networks: [10.1.0.0/16]
 `})
 	m, err := manifest.Load(filepath.Join(dir, "app.yaml"))
@@ -48,7 +48,7 @@ func TestHTTPGrant(t *testing.T) {
 		t.Fatalf("target %T", gs[0].Target)
 	}
 	p := g.Policy()
-	if p.Headers["Authorization"] != "Bearer s3cret" || p.MaxResponse != 256<<10 || p.MaxConcurrent != 2 ||
+	if p.Headers["Authorization"] != "Bearer s3cret" || p.Headers["X-Other"] != "fallback" || p.MaxResponse != 256<<10 || p.MaxConcurrent != 2 ||
 		strings.Join(p.Methods, ",") != "GET,POST" || len(p.Networks) != 1 {
 		t.Fatalf("policy %+v", p)
 	}
