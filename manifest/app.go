@@ -30,7 +30,9 @@ type App struct {
 
 // Options returns the node options the manifest sets: the default limits of
 // every worker and mailbox (defaults: limits) and the node-wide bounds on
-// processes and call depth. The result is a copy; set Logger on it.
+// processes and call depth, and with an http: section the gateway's Go
+// receiver in Receivers (add your own to that map rather than replace it).
+// The result is a copy; set Logger on it.
 func (a *App) Options() actor.Options { return a.opts }
 
 // Open reads, validates and compiles the manifest at path, its scripts
