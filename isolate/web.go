@@ -77,7 +77,7 @@ type webState struct {
 	lib     *goja.Object            // what web.js returned, once installed
 	serve   goja.Callable           // lib.serve
 	request goja.Callable           // lib.request
-	pending map[uint64]*goja.Object // AbortControllers of running requests, by id
+	pending map[uint64]*goja.Object // the Request objects of running requests, by id
 
 	ctx       *goja.Object // the ctx of web turns: ctx and the WebSocket methods
 	cur       *webRequest  // the request of the running fetch turn
@@ -222,27 +222,23 @@ func (i *Isolate) Fetch(req *mailbox.Envelope, id uint64, done func(Outcome)) {
 		if _, err := i.webLib(); err != nil {
 			return nil, err
 		}
-		ctl, err := i.newAbortController()
-		if err != nil {
-			return nil, err
-		}
-		hs := make([]any, len(r.Headers))
-		for k, h := range r.Headers {
-			hs[k] = i.rt.NewArray(h[0], h[1])
+		hs := make([]any, 0, 2*len(r.Headers))
+		for _, h := range r.Headers {
+			hs = append(hs, h[0], h[1])
 		}
 		var body goja.Value = goja.Null()
 		if len(r.Body) > 0 {
 			i.lazy.ensure(lazyTypedArrays)
 			body = i.rt.ToValue(i.rt.NewArrayBuffer(r.Body))
 		}
-		v, err := w.request(goja.Undefined(), i.rt.ToValue(r.Method), i.rt.ToValue(r.URL), i.rt.NewArray(hs...), body, ctl)
+		v, err := w.request(goja.Undefined(), i.rt.ToValue(r.Method), i.rt.ToValue(r.URL), i.rt.NewArray(hs...), body)
 		if err != nil {
 			return nil, err
 		}
 		if w.pending == nil {
 			w.pending = make(map[uint64]*goja.Object)
 		}
-		w.pending[id] = ctl
+		w.pending[id] = v.(*goja.Object)
 		cur.obj = v
 		w.cur = cur
 		return v, nil
@@ -263,22 +259,6 @@ func (i *Isolate) Fetch(req *mailbox.Envelope, id uint64, done func(Outcome)) {
 	})
 }
 
-func (i *Isolate) newAbortController() (*goja.Object, error) {
-	mk, ok := goja.AssertFunction(i.web.lib.Get("newController"))
-	if !ok {
-		return nil, errors.New("web library lacks newController")
-	}
-	v, err := mk(goja.Undefined())
-	if err != nil {
-		return nil, err
-	}
-	o, ok := v.(*goja.Object)
-	if !ok {
-		return nil, errors.New("newController did not return an object")
-	}
-	return o, nil
-}
-
 // AbortFetch aborts the request.signal of running request id, whose
 // client has gone away. An abort listener that throws crashes the
 // incarnation, as a timer callback that throws does.
@@ -287,17 +267,17 @@ func (i *Isolate) AbortFetch(id uint64) error {
 	if w == nil {
 		return nil
 	}
-	ctl, ok := w.pending[id]
+	req, ok := w.pending[id]
 	if !ok {
 		return nil
 	}
 	delete(w.pending, id)
 	err := i.run(func() error {
-		ab, ok := goja.AssertFunction(w.lib.Get("abort"))
+		ab, ok := goja.AssertFunction(w.lib.Get("abortRequest"))
 		if !ok {
-			return errors.New("web library lacks abort")
+			return errors.New("web library lacks abortRequest")
 		}
-		_, err := ab(goja.Undefined(), ctl.Get("signal"))
+		_, err := ab(goja.Undefined(), req)
 		return err
 	})
 	if err != nil {

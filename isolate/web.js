@@ -142,13 +142,20 @@ class Request {
       s.body = b;
       if (type && !s.headers.has("content-type")) s.headers.set("content-type", type);
     }
-    if (!s.signal) s.signal = new AbortController().signal;
     Object.defineProperty(this, S, { value: s });
   }
   get url() { return this[S].url; }
   get method() { return this[S].method; }
   get headers() { return this[S].headers; }
-  get signal() { return this[S].signal; }
+  get signal() {
+    const s = this[S];
+    if (!s.signal) { // made on first use: most handlers never look
+      const c = new AbortController();
+      if (s.aborted) c.abort();
+      s.signal = c.signal;
+    }
+    return s.signal;
+  }
   get redirect() { return "follow"; }
   clone() {
     if (this[S].used) throw new TypeError("body already used");
@@ -390,16 +397,29 @@ function socket(id, tags) { return new WebSocket(S, id, tags); }
 function socketClosed(ws) { ws[S].state = 3; }
 
 // The host's side of a fetch turn.
-function request(method, url, headers, b, ctl) {
-  const s = { url, method, headers: new Headers(), body: b == null ? null : new Uint8Array(b), signal: ctl.signal, used: false };
+function request(method, url, headers, b) {
+  const s = { url, method, headers: new Headers(), body: b == null ? null : new Uint8Array(b), signal: null, aborted: false, used: false };
   const l = s.headers[S];
-  for (const p of headers) l.push([p[0].toLowerCase(), p[1]]);
+  for (let i = 0; i + 1 < headers.length; i += 2) l.push([headers[i].toLowerCase(), headers[i + 1]]);
   const r = Object.create(Request.prototype);
   Object.defineProperty(r, S, { value: s });
   return r;
 }
-async function serve(fetch, req, ctx) {
-  const res = await fetch(req, ctx);
+// abortRequest aborts a request's signal, or marks it for a signal made later.
+function abortRequest(req) {
+  const s = req[S];
+  if (s.aborted) return;
+  s.aborted = true;
+  if (s.signal) abortSignal(s.signal);
+}
+// serve runs fetch; a handler that answers at once is answered in the same
+// turn without a promise.
+function serve(fetch, req, ctx) {
+  const res = fetch(req, ctx);
+  if (res !== null && typeof res === "object" && typeof res.then === "function") return Promise.resolve(res).then(wire);
+  return wire(res);
+}
+function wire(res) {
   if (!(res instanceof Response)) return { bad: res === undefined ? "undefined" : res === null ? "null" : typeof res };
   const s = res[S];
   const hs = [];
@@ -432,6 +452,6 @@ return {
   outgoing, incoming, rejected,
   Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder,
   AbortController, AbortSignal, DOMException, WebSocket,
-  request, serve, socket, socketClosed, abort: abortSignal, newController() { return new AbortController(); },
+  request, serve, socket, socketClosed, abortRequest,
 };
 })
