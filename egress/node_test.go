@@ -2,6 +2,7 @@ package egress_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/egress"
+	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/supervisor"
 )
@@ -112,9 +114,13 @@ func TestFetchFromAScript(t *testing.T) {
 			t.Errorf("the host's header leaked: %q", msg)
 		}
 	}
-	if n := denials.Load() - before; n != 5 {
-		t.Errorf("%d denials counted, want 5", n)
-	}
+	// Events reach subscribers on a goroutine of their own.
+	testkit.CheckFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if n := denials.Load() - before; n != 5 {
+			return fmt.Errorf("%d denials counted, want 5", n)
+		}
+		return nil
+	})
 	// attenuate narrows the prefixes, never widens them.
 	if got := ask(map[string]any{"grant": "api", "narrow": []string{s.URL + "/api/echo"}, "url": s.URL + "/api/echo"}); got["status"] != int64(200) {
 		t.Fatalf("a narrowed grant, inside: %v", got)
