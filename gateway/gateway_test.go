@@ -46,6 +46,15 @@ export async function fetch(req, ctx) {
 		return new Promise(resolve => req.signal.addEventListener("abort", () => { aborted++; resolve(new Response("late")); }));
 	case "aborted":
 		return new Response(String(aborted));
+	case "forged": {
+		// Reach past the Headers class into its storage: the gateway checks again.
+		const r = new Response("x");
+		const sym = Object.getOwnPropertySymbols(r.headers)[0];
+		r.headers[sym].push(["x-evil", "a\r\nSet-Cookie: stolen=1"]);
+		return r;
+	}
+	case "huge":
+		return new Response("z".repeat(4096));
 	}
 	return new Response("no such action", {status: 404});
 }
@@ -288,6 +297,10 @@ func TestFailureStatuses(t *testing.T) {
 	if st != 500 || hdr.Get("Set-Cookie") != "" || hdr.Get("X-Evil") != "" {
 		t.Fatalf("crlf: %d %v", st, hdr)
 	}
+	st, hdr, _ = f.do(t, "GET", "/static/forged", "")
+	if st != 500 || hdr.Get("Set-Cookie") != "" || hdr.Get("X-Evil") != "" {
+		t.Fatalf("a forged header: %d %v", st, hdr)
+	}
 	// No fetch export: 501.
 	if st, _, _ := f.do(t, "GET", "/nofetch", ""); st != 501 {
 		t.Fatalf("no fetch: %d", st)
@@ -301,6 +314,10 @@ func TestFailureStatuses(t *testing.T) {
 	}
 	if st, _, _ := f.do(t, "POST", "/small/echo", "fits"); st != 200 {
 		t.Fatalf("under message_bytes: %d", st)
+	}
+	// An answer over the actor's message_bytes cannot leave it: 500.
+	if st, _, body := f.do(t, "GET", "/small/huge", ""); st != 500 || strings.Contains(body, "zzz") {
+		t.Fatalf("an answer over message_bytes: %d %q", st, body)
 	}
 	// The route's timeout: 504, and the handler's signal aborts.
 	if st, _, _ := f.do(t, "GET", "/quick/slow", ""); st != 504 {

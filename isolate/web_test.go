@@ -181,3 +181,28 @@ func TestWebAbort(t *testing.T) {
 		t.Fatalf("seen %q", res.Body)
 	}
 }
+
+// A script can reach past Headers into its storage; what it forges there
+// reaches the host, which must check it again (the gateway does).
+func TestWebForgedHeaderReachesHost(t *testing.T) {
+	iso, _ := newIsolate(t, `
+		export function fetch() {
+			const r = new Response("x");
+			const sym = Object.getOwnPropertySymbols(r.headers)[0];
+			r.headers[sym].push(["x-evil", "a\r\nb"]);
+			return r;
+		}`, isolate.Limits{})
+	res, o := fetchTurn(t, iso, isolate.HTTPRequest{Method: "GET", URL: "http://h.test/"})
+	if o.Crash != nil {
+		t.Fatal(o.Crash)
+	}
+	found := false
+	for _, h := range res.Headers {
+		if h[0] == "x-evil" && strings.Contains(h[1], "\r\n") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("headers %q", res.Headers)
+	}
+}
