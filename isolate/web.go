@@ -290,11 +290,15 @@ func (i *Isolate) AbortFetch(id uint64) error {
 // webHelpers is the Go side of web.js.
 func (i *Isolate) webHelpers() *goja.Object {
 	h := i.rt.NewObject()
+	var u8ctor goja.Value // Uint8Array, taken on first use
 	_ = h.Set("enc", func(c goja.FunctionCall) goja.Value {
 		s := c.Argument(0).String()
-		i.lazy.ensure(lazyTypedArrays)
+		if u8ctor == nil {
+			i.lazy.ensure(lazyTypedArrays)
+			u8ctor = i.rt.Get("Uint8Array")
+		}
 		ab := i.rt.NewArrayBuffer([]byte(s))
-		u8, err := i.rt.New(i.rt.Get("Uint8Array"), i.rt.ToValue(ab))
+		u8, err := i.rt.New(u8ctor, i.rt.ToValue(ab))
 		if err != nil {
 			panic(err)
 		}

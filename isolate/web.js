@@ -25,7 +25,7 @@ function isIterable(o) { return o != null && typeof o[Symbol.iterator] === "func
 
 class Headers {
   constructor(init) {
-    Object.defineProperty(this, S, { value: [] });
+    this[S] = [];
     if (init == null) return;
     if (init instanceof Headers) { for (const [k, v] of init[S]) this[S].push([k, v]); return; }
     if (typeof init !== "object") throw new TypeError("Headers: init must be an object or a sequence of pairs");
@@ -125,7 +125,7 @@ class Request {
     let s;
     if (input instanceof Request) {
       const o = input[S];
-      s = { url: o.url, method: o.method, headers: new Headers(o.headers), body: o.body, signal: o.signal, used: false };
+      s = { url: o.url, method: o.method, headers: new Headers(input.headers), body: o.body, signal: o.signal, used: false };
     } else {
       s = { url: new URL(str(input)).href, method: "GET", headers: new Headers(), body: null, signal: null, used: false };
     }
@@ -142,11 +142,20 @@ class Request {
       s.body = b;
       if (type && !s.headers.has("content-type")) s.headers.set("content-type", type);
     }
-    Object.defineProperty(this, S, { value: s });
+    this[S] = s;
   }
   get url() { return this[S].url; }
   get method() { return this[S].method; }
-  get headers() { return this[S].headers; }
+  get headers() {
+    const s = this[S];
+    if (!s.headers) {
+      const h = new Headers(), l = h[S], raw = s.raw;
+      for (let i = 0; i + 1 < raw.length; i += 2) l.push([raw[i].toLowerCase(), raw[i + 1]]);
+      s.headers = h;
+      s.raw = null;
+    }
+    return s.headers;
+  }
   get signal() {
     const s = this[S];
     if (!s.signal) { // made on first use: most handlers never look
@@ -180,7 +189,7 @@ class Response {
       s.body = bytes;
       if (type && !s.headers.has("content-type")) s.headers.set("content-type", type);
     }
-    Object.defineProperty(this, S, { value: s });
+    this[S] = s;
   }
   static json(data, init) {
     const text = JSON.stringify(data);
@@ -213,7 +222,7 @@ bodyMethods(Response);
 
 class URLSearchParams {
   constructor(init) {
-    Object.defineProperty(this, S, { value: { list: [], url: null } });
+    this[S] = { list: [], url: null };
     if (init == null) return;
     if (init instanceof URLSearchParams) { this[S].list = init[S].list.map(p => [p[0], p[1]]); return; }
     if (typeof init === "object") {
@@ -262,7 +271,7 @@ class URL {
     const s = {};
     for (let i = 0; i < urlParts.length; i++) s[urlParts[i]] = a[i];
     s.params = null;
-    Object.defineProperty(this, S, { value: s });
+    this[S] = s;
   }
   static canParse(input, base) { try { new URL(input, base); return true; } catch (e) { return false; } }
   get href() {
@@ -317,7 +326,7 @@ class TextDecoder {
     label = label === undefined ? "utf-8" : str(label).trim().toLowerCase();
     if (label !== "utf-8" && label !== "utf8" && label !== "unicode-1-1-utf-8") throw new RangeError("TextDecoder: only utf-8 is supported, got " + JSON.stringify(label.slice(0, 32)));
     opts = opts || {};
-    Object.defineProperty(this, S, { value: { fatal: !!opts.fatal, ignoreBOM: !!opts.ignoreBOM } });
+    this[S] = { fatal: !!opts.fatal, ignoreBOM: !!opts.ignoreBOM };
   }
   get encoding() { return "utf-8"; }
   get fatal() { return this[S].fatal; }
@@ -333,7 +342,7 @@ class TextDecoder {
 class AbortSignal {
   constructor(key) {
     if (key !== S) throw new TypeError("Illegal constructor");
-    Object.defineProperty(this, S, { value: { aborted: false, reason: undefined, listeners: [] } });
+    this[S] = { aborted: false, reason: undefined, listeners: [] };
     this.onabort = null;
   }
   static abort(reason) { const c = new AbortController(); c.abort(reason); return c.signal; }
@@ -358,7 +367,7 @@ function abortSignal(signal, reason) {
   if (first !== null) throw first;
 }
 class AbortController {
-  constructor() { Object.defineProperty(this, S, { value: new AbortSignal(S) }); }
+  constructor() { this[S] = new AbortSignal(S); }
   get signal() { return this[S]; }
   abort(reason) { abortSignal(this[S], reason); }
 }
@@ -372,7 +381,7 @@ class DOMException extends Error {
 class WebSocket {
   constructor(key, id, tags) {
     if (key !== S) throw new TypeError("Illegal constructor: use ctx.acceptWebSocket(request)");
-    Object.defineProperty(this, S, { value: { id, tags: Object.freeze(tags.slice()), state: 1 } });
+    this[S] = { id, tags: Object.freeze(tags.slice()), state: 1 };
   }
   get readyState() { return this[S].state; }
   get tags() { return this[S].tags; }
@@ -398,11 +407,10 @@ function socketClosed(ws) { ws[S].state = 3; }
 
 // The host's side of a fetch turn.
 function request(method, url, headers, b) {
-  const s = { url, method, headers: new Headers(), body: b == null ? null : new Uint8Array(b), signal: null, aborted: false, used: false };
-  const l = s.headers[S];
-  for (let i = 0; i + 1 < headers.length; i += 2) l.push([headers[i].toLowerCase(), headers[i + 1]]);
+  // The Headers are made on first use from the host's flat [name, value, ...].
+  const s = { url, method, headers: null, raw: headers, body: b == null ? null : new Uint8Array(b), signal: null, aborted: false, used: false };
   const r = Object.create(Request.prototype);
-  Object.defineProperty(r, S, { value: s });
+  r[S] = s;
   return r;
 }
 // abortRequest aborts a request's signal, or marks it for a signal made later.
@@ -422,8 +430,7 @@ function serve(fetch, req, ctx) {
 function wire(res) {
   if (!(res instanceof Response)) return { bad: res === undefined ? "undefined" : res === null ? "null" : typeof res };
   const s = res[S];
-  const hs = [];
-  for (const p of s.headers[S]) hs.push([p[0], p[1]]);
+  const hs = s.headers[S]; // pairs of strings, copied by the host as it reads them
   if (s.webSocket) return { status: 101, headers: hs, ws: s.webSocket[S].id };
   return { status: s.status, headers: hs, body: s.body };
 }
@@ -443,7 +450,7 @@ function incoming(raw) {
   const l = s.headers[S];
   for (const p of raw.headers || []) l.push([p[0], p[1]]);
   const r = Object.create(Response.prototype);
-  Object.defineProperty(r, S, { value: s });
+  r[S] = s;
   return r;
 }
 function rejected(name, message) { const e = new TypeError(message); e.name = name; return Promise.reject(e); }
