@@ -244,6 +244,10 @@ func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
 
 func (n *Node) resolveGrants(p *Process) error {
 	for _, g := range p.spec.Grants {
+		if g.Target != nil {
+			p.grants = append(p.grants, isolate.Grant{Name: g.Name, Cap: capability.New(g.Target, g.Rights)})
+			continue
+		}
 		to, ok := n.byPath[g.To]
 		if !ok || g.To == "" {
 			return fmt.Errorf("process %q: grant %q: no process at %q", p.path, g.Name, g.To)

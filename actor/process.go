@@ -179,6 +179,7 @@ type deliver struct {
 	// exit signal counted in Process.signals.
 	noteInc uint64
 	counted bool
+	web     *webTurn // an HTTP request for the script's fetch, see fetch.go
 }
 
 // callRef says where the answer to a call goes.

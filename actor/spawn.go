@@ -20,6 +20,7 @@ type spawnReq struct {
 	inc  uint64
 	id   uint64
 	then func(*reply) // instead of a reply to from, for a Go actor's spawn
+	key  string       // a keyed spawn: the child's name, see SpawnKeyed
 }
 
 // spawnTimeout bounds how long a spawn's promise waits for its supervisor:
@@ -65,7 +66,13 @@ func (g *group) spawn(c proto.Context, m *spawnReq) {
 		answer(nil, fmt.Errorf("%w: spawn: %s is %s", isolate.ErrNoProc, p.path, p.Status()))
 		return
 	}
-	ch, err := g.sv.Spawn(&Supervisor{g: g, c: c}, m.args)
+	if m.key != "" {
+		if ch := g.keyed(m.key); ch != nil {
+			answer(isolate.CapabilityEnvelope(capability.New(ch, capability.All&^capability.Spawn)), nil)
+			return
+		}
+	}
+	ch, err := g.sv.Spawn(&Supervisor{g: g, c: c, key: m.key}, m.args)
 	if errors.Is(err, ErrTooManyChildren) {
 		p.node.emit(LimitHit{Path: p.path, Limit: "children", Err: err})
 	}

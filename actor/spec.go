@@ -63,6 +63,9 @@ type GrantSpec struct {
 	Name   string
 	To     string
 	Rights capability.Rights
+	// Target, when set, is what the capability designates instead of the
+	// process at To: an outgoing HTTP grant (package egress).
+	Target capability.Target
 }
 
 // Strategy is a supervisor's strategy as it appears in a spec: plain data

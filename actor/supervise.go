@@ -42,8 +42,9 @@ type Supervision interface {
 // process, its children, and what can be done to them. It is valid only
 // during the Supervision call it is passed to.
 type Supervisor struct {
-	g *group
-	c proto.Context
+	g   *group
+	c   proto.Context
+	key string // names the child StartDynamic makes, for a keyed spawn
 }
 
 // Process is the supervisor process.
@@ -170,6 +171,16 @@ func (s *Supervisor) StartDynamic(args *mailbox.Envelope) (*Process, error) {
 	p.spawnSeq++
 	name := strconv.FormatUint(p.spawnSeq, 10)
 	p.mu.Unlock()
+	if s.key != "" {
+		name = s.key
+	}
+	for s.key == "" && n.taken(joinKey(p.path, name)) {
+		// A keyed child holds that name: take the next number.
+		p.mu.Lock()
+		p.spawnSeq++
+		name = strconv.FormatUint(p.spawnSeq, 10)
+		p.mu.Unlock()
+	}
 
 	spec := *p.spec.Template
 	spec.Name = name
@@ -181,6 +192,10 @@ func (s *Supervisor) StartDynamic(args *mailbox.Envelope) (*Process, error) {
 	}
 	ch.mb = mailbox.New(ch.path, spec.Mailbox.WithDefaults(n.mailbox))
 	for _, gs := range spec.Grants {
+		if gs.Target != nil {
+			ch.grants = append(ch.grants, isolate.Grant{Name: gs.Name, Cap: capability.New(gs.Target, gs.Rights)})
+			continue
+		}
 		to, ok := n.Lookup(gs.To)
 		if !ok || gs.To == "" {
 			return nil, fmt.Errorf("spawn: template grant %q: no process at %q", gs.Name, gs.To)

@@ -86,6 +86,8 @@ func (w *worker) Receive(c proto.Context) {
 		w.onExit(m)
 	case *initTimeout:
 		w.onInitTimeout(m)
+	case *webAbort:
+		w.abortWeb(m)
 	case *downNote:
 		if m.inc == w.inc {
 			w.proc.mb.AddNotice()
@@ -190,6 +192,10 @@ func (w *worker) drain(c proto.Context) {
 			}
 			w.iso.Notify(*d.note, func(o isolate.Outcome) { w.turnDone(d, o) })
 			w.check(nil)
+			continue
+		}
+		if d.web != nil {
+			w.webTurn(d)
 			continue
 		}
 		w.iso.Receive(d.env, d.call != nil, w.timed(func(o isolate.Outcome) { w.turnDone(d, o) }))

@@ -29,7 +29,7 @@ type capHandle struct {
 var capHandleType = reflect.TypeOf((*capHandle)(nil))
 
 // handleMethods are the properties a handle has, in order.
-var handleMethods = []string{"send", "call", "attenuate", "monitor", "demonitor", "link", "unlink", "exit", "kill", "spawn", "inspect"}
+var handleMethods = []string{"send", "call", "attenuate", "monitor", "demonitor", "link", "unlink", "exit", "kill", "spawn", "inspect", "fetch"}
 
 func (h *capHandle) Get(key string) goja.Value {
 	if key == "rights" {
@@ -165,6 +165,9 @@ func (i *Isolate) method(name string) goja.Value {
 	case "attenuate":
 		f = func(call goja.FunctionCall) goja.Value {
 			c := i.capOf(call.This, 0, "attenuate")
+			if sub := i.attenuateGrant(c, call.Argument(0)); sub != nil {
+				return sub // an HTTP grant narrowed to fewer URL prefixes
+			}
 			rights, err := i.rightsArg(call.Argument(0))
 			if err != nil {
 				panic(i.newError("TypeError", "attenuate: "+err.Error()))
@@ -180,6 +183,8 @@ func (i *Isolate) method(name string) goja.Value {
 		f = func(call goja.FunctionCall) goja.Value {
 			return i.rt.ToValue("[object Capability]")
 		}
+	case "fetch":
+		f = i.fetchMethod() // outgoing HTTP through a grant, see egress.go
 	default:
 		f = i.signalMethod(name)
 	}

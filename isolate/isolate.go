@@ -126,6 +126,7 @@ type Isolate struct {
 
 	builtins *builtins    // the guarded builtins, see builtins.go
 	lazy     *lazyGlobals // globals installed on first use, see lazy.go; nil if installed eagerly
+	web      *webState    // the fetch export and web classes, see web.go; nil until used
 
 	mu         sync.Mutex    // guards seq and armed against the CPU watchdog
 	seq        uint64        // turn counter; the watchdog interrupts only its own turn
@@ -231,10 +232,11 @@ func (i *Isolate) bindExports(exports goja.Value) error {
 	errs = append(errs, err)
 	i.inspect, err = get("inspect")
 	errs = append(errs, err)
+	errs = append(errs, i.bindWeb(obj))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if i.receive == nil {
+	if i.receive == nil && !i.HasFetch() {
 		return ErrNoReceive
 	}
 	return nil
@@ -582,6 +584,10 @@ func (i *Isolate) Init(args *mailbox.Envelope, done func(Outcome)) {
 // SettleCall or FireTimer when the returned promise settles. A message
 // turn must not start while Busy.
 func (i *Isolate) Receive(msg *mailbox.Envelope, wantReply bool, done func(Outcome)) {
+	if i.receive == nil { // a script that serves HTTP only
+		done(Outcome{ReplyErr: fmt.Errorf("%w: %s", ErrNoReceive, i.cfg.Name)})
+		return
+	}
 	i.startTurn(i.receive, msg, wantReply, done)
 }
 

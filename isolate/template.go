@@ -224,7 +224,7 @@ func installTemplateGuards() error {
 			return b.guardProp(v, g)
 		}
 	}
-	return nil
+	return installWebTemplates()
 }
 
 // templateGuard is one guarded template property: make builds the guard

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/gateway"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/supervisor"
 )
@@ -19,13 +20,19 @@ type App struct {
 	Root actor.ChildSpec
 	// Debug is the debug endpoint's address given in the manifest, or "".
 	Debug string
+	// HTTP is the gateway of the manifest's http: section, or nil. Root
+	// already has its process (the root's last child, named "http") and
+	// Options its receiver; HTTP.Addr is where it listens once started.
+	HTTP *gateway.Gateway
 
 	opts actor.Options
 }
 
 // Options returns the node options the manifest sets: the default limits of
 // every worker and mailbox (defaults: limits) and the node-wide bounds on
-// processes and call depth. The result is a copy; set Logger on it.
+// processes and call depth, and with an http: section the gateway's Go
+// receiver in Receivers (add your own to that map rather than replace it).
+// The result is a copy; set Logger on it.
 func (a *App) Options() actor.Options { return a.opts }
 
 // Open reads, validates and compiles the manifest at path, its scripts
@@ -63,7 +70,17 @@ func (m *Manifest) App(c *isolate.Compiler) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Root: root, Debug: m.Debug, opts: m.Options()}, nil
+	app := &App{Root: root, Debug: m.Debug, opts: m.Options()}
+	if m.HTTP != nil {
+		gw, spec, err := m.gateway()
+		if err != nil {
+			return nil, err
+		}
+		app.HTTP = gw
+		app.Root.Children = append(app.Root.Children, spec)
+		app.opts.Receivers = map[string]func() actor.Receiver{gateway.ReceiverName: gw.Receiver}
+	}
+	return app, nil
 }
 
 // Options returns the node options the manifest sets; see App.Options.

@@ -33,6 +33,7 @@ type Manifest struct {
 	Debug    string   `yaml:"debug"`
 	Defaults Defaults `yaml:"defaults"`
 	Root     Child    `yaml:"root"`
+	HTTP     *HTTP    `yaml:"http"` // an HTTP gateway in front of the tree, see http.go
 
 	dir  string // scripts are relative to it
 	file string
@@ -72,6 +73,16 @@ type Grant struct {
 	To     string   `yaml:"to"`
 	Rights []string `yaml:"rights"`
 	line   int
+
+	// A grant of kind http is outgoing HTTP instead of a process; see egress.go.
+	Kind          string            `yaml:"kind"`
+	Allow         []string          `yaml:"allow"`
+	Methods       []string          `yaml:"methods"`
+	Timeout       Duration          `yaml:"timeout"`
+	MaxResponse   Size              `yaml:"max_response"`
+	MaxConcurrent int               `yaml:"max_concurrent"`
+	Headers       map[string]string `yaml:"headers"`
+	Networks      []string          `yaml:"networks"`
 }
 
 // Limits are per-actor limits; zero fields inherit.
@@ -298,6 +309,7 @@ func (m *Manifest) decode(doc *yaml.Node) error {
 	}
 	_, err := decodeFields(n, "", m, map[string]func(*yaml.Node) error{
 		"root": func(v *yaml.Node) error { return decodeChild(v, "", "root", true, &m.Root) },
+		"http": func(v *yaml.Node) error { m.HTTP = new(HTTP); return decodeHTTP(v, m.HTTP) },
 		"defaults": func(v *yaml.Node) error {
 			_, err := decodeFields(v, "defaults", &m.Defaults, map[string]func(*yaml.Node) error{
 				"limits": func(v *yaml.Node) error { return decodeLimits(v, "defaults: limits", &m.Defaults.Limits) },
@@ -573,6 +585,9 @@ func Parse(data []byte) (*Manifest, error) {
 	if err := m.checkGrants(&m.Root, paths); err != nil {
 		return nil, err
 	}
+	if err := m.checkHTTP(); err != nil {
+		return nil, err
+	}
 	return &m, nil
 }
 
@@ -719,6 +734,12 @@ func (m *Manifest) validate(c *Child, path string, root bool) error {
 		if name == "" {
 			return fmt.Errorf("line %d: %s: a grant needs a name", g.line, where)
 		}
+		if g.Kind != "" || g.isHTTP() {
+			if err := g.checkHTTP(where, name); err != nil {
+				return err
+			}
+			continue
+		}
 		if _, err := capability.ParseRights(g.Rights); err != nil {
 			return fmt.Errorf("line %d: %s: grant %q: %w", g.line, where, name, err)
 		}
@@ -749,6 +770,9 @@ func (m *Manifest) collect(c *Child, path string, out map[string]bool) {
 func (m *Manifest) checkGrants(c *Child, paths map[string]bool) error {
 	for _, name := range slices.Sorted(maps.Keys(c.Grants)) {
 		g := c.Grants[name]
+		if g.Kind == "http" {
+			continue
+		}
 		if g.To == "" || !paths[g.To] {
 			return fmt.Errorf("line %d: grant %q: no process named %q (give a path from the root, like a/b)", g.line, name, g.To)
 		}
@@ -859,6 +883,14 @@ func (m *Manifest) spec(comp *isolate.Compiler, c *Child, path string) (actor.Ch
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Grants)) {
 		g := c.Grants[name]
+		if g.Kind == "http" {
+			gs, err := g.httpSpec(name)
+			if err != nil {
+				return s, fmt.Errorf("%s%s: %w", m.pos(g.line), path, err)
+			}
+			s.Grants = append(s.Grants, gs)
+			continue
+		}
 		rights, _ := capability.ParseRights(g.Rights)
 		s.Grants = append(s.Grants, actor.GrantSpec{Name: name, To: g.To, Rights: rights})
 	}

@@ -26,11 +26,15 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.Restarts, "restarts", 0, fmt.Sprintf("crashes per restart run (default %d)", bench.Defaults.Restarts))
 	verbose := fs.Bool("v", false, "report each measurement on stderr as it finishes")
 	noisy := fs.Bool("noisy", false, "run the noisy-neighbour benchmark instead (docs/limits.md)")
+	httpBench := fs.Bool("http", false, "run the HTTP benchmark instead: a script's fetch behind the gateway against a plain Go handler (docs/http.md)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	if *noisy {
 		return noisyBench(ctx, o.Runs, *asJSON, stdout)
+	}
+	if *httpBench {
+		return httpBenchCmd(ctx, o.Runs, *quick, *asJSON, stdout)
 	}
 	o = sized(o, *quick)
 	if *verbose {

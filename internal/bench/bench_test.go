@@ -107,3 +107,14 @@ func report(b *testing.B, v float64, err error, unit string) {
 	}
 	b.ReportMetric(v, unit)
 }
+
+func TestHTTPSmall(t *testing.T) {
+	r, err := bench.HTTP(context.Background(), bench.HTTPOptions{Requests: 200, Connections: 4, Runs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RPS <= 0 || r.BaselineRPS <= 0 || r.JSONRPS <= 0 || r.P99MS <= 0 || r.P99MS < r.P50MS ||
+		r.WSMsgsPerSec <= 0 || r.BaselineWSMsgs <= 0 || r.EgressRPS <= 0 || r.BaselineEgressRPS <= 0 {
+		t.Fatalf("implausible result: %+v", r)
+	}
+}

@@ -1,0 +1,348 @@
+// Package egress is outgoing HTTP as a capability: a Grant is an allowlist
+// (URL prefixes, methods) with bounds (timeout, response size, concurrent
+// requests) and headers the host adds, whose values the tenant never sees.
+// A script holding a capability to a Grant can fetch what it allows and
+// nothing else; there is no ambient fetch.
+//
+// It is safe against server-side request forgery by construction: the
+// address is checked when the connection is dialled, after DNS resolution
+// (net.Dialer's Control function), so neither a hostname that resolves to a
+// private address nor DNS rebinding reaches loopback, private, link-local
+// (cloud metadata), shared or unspecified ranges unless the grant names the
+// network; every redirect (at most 5) is checked against the allowlist
+// again, and dialled under the same check. Proxies from the environment
+// are ignored.
+package egress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrDenied is a request the grant does not allow. It is a refusal, not a
+// network failure: a script sees it as a CapabilityError.
+var ErrDenied = errors.New("egress denied")
+
+// Defaults of a Grant's zero bounds.
+const (
+	DefaultTimeout       = 10 * time.Second
+	DefaultMaxResponse   = 1 << 20
+	DefaultMaxConcurrent = 4
+	MaxRedirects         = 5
+)
+
+// Policy is what a grant allows.
+type Policy struct {
+	Allow         []string          // URL prefixes, scheme and host included ("https://api.example.com/v1/")
+	Methods       []string          // upper case; empty means GET and HEAD
+	Timeout       time.Duration     // the whole request, redirects and body included
+	MaxResponse   int64             // bytes of a response body
+	MaxConcurrent int               // requests in flight at once
+	Headers       map[string]string // added by the host; the tenant never sees them
+	Networks      []netip.Prefix    // private ranges this grant may reach anyway
+}
+
+// Grant is a policy made usable: it is a capability target, so a script
+// gets it in ctx.env like a process.
+type Grant struct {
+	id     uint64
+	name   string
+	policy Policy
+	client *http.Client
+	sem    chan struct{}
+}
+
+var nextID = uint64(1 << 62) // apart from process ids
+
+// New checks p and returns a grant named name (for errors and logs).
+func New(name string, p Policy) (*Grant, error) {
+	if len(p.Allow) == 0 {
+		return nil, fmt.Errorf("egress %q: allow: at least one URL prefix", name)
+	}
+	for _, a := range p.Allow {
+		if _, err := parsePrefix(a); err != nil {
+			return nil, fmt.Errorf("egress %q: allow %q: %v", name, a, err)
+		}
+	}
+	if len(p.Methods) == 0 {
+		p.Methods = []string{"GET", "HEAD"}
+	}
+	for k, m := range p.Methods {
+		p.Methods[k] = strings.ToUpper(m)
+	}
+	if p.Timeout <= 0 {
+		p.Timeout = DefaultTimeout
+	}
+	if p.MaxResponse <= 0 {
+		p.MaxResponse = DefaultMaxResponse
+	}
+	if p.MaxConcurrent <= 0 {
+		p.MaxConcurrent = DefaultMaxConcurrent
+	}
+	nextID++
+	g := &Grant{id: nextID, name: name, policy: p, sem: make(chan struct{}, p.MaxConcurrent)}
+	dialer := &net.Dialer{Timeout: p.Timeout, Control: g.control}
+	tr := &http.Transport{
+		Proxy:                  nil, // never the environment's proxy: it would dial for us, unchecked
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           p.MaxConcurrent,
+		IdleConnTimeout:        30 * time.Second,
+		TLSHandshakeTimeout:    p.Timeout,
+		ResponseHeaderTimeout:  p.Timeout,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	g.client = &http.Client{Transport: tr, Timeout: p.Timeout, CheckRedirect: g.checkRedirect}
+	return g, nil
+}
+
+func parsePrefix(a string) (*http.Request, error) {
+	r, err := http.NewRequest("GET", a, nil)
+	if err != nil {
+		return nil, err
+	}
+	if r.URL.Scheme != "http" && r.URL.Scheme != "https" {
+		return nil, errors.New("the scheme must be http or https")
+	}
+	if r.URL.Host == "" {
+		return nil, errors.New("a prefix names a host")
+	}
+	return r, nil
+}
+
+// TargetID implements capability.Target.
+func (g *Grant) TargetID() uint64 { return g.id }
+
+// Name is the grant's name.
+func (g *Grant) Name() string { return g.name }
+
+// Policy returns the grant's policy, defaults filled in (headers included:
+// the host's business only).
+func (g *Grant) Policy() Policy { return g.policy }
+
+// Allowed checks method and URL against the allowlist.
+func (g *Grant) Allowed(method, url string) error {
+	ok := false
+	for _, m := range g.policy.Methods {
+		if m == method {
+			ok = true
+		}
+	}
+	if !ok {
+		return fmt.Errorf("%w: method %s is not allowed by grant %q (allowed: %s)", ErrDenied, method, g.name, strings.Join(g.policy.Methods, ", "))
+	}
+	if !g.urlAllowed(url) {
+		return fmt.Errorf("%w: %s is not under a prefix of grant %q", ErrDenied, url, g.name)
+	}
+	return nil
+}
+
+func (g *Grant) urlAllowed(url string) bool {
+	r, err := http.NewRequest("GET", url, nil)
+	if err != nil || r.URL.User != nil {
+		return false
+	}
+	// Compare the normalised form: scheme and host lower case, no
+	// userinfo, the path as sent.
+	norm := strings.ToLower(r.URL.Scheme) + "://" + strings.ToLower(r.URL.Host) + r.URL.RequestURI()
+	for _, a := range g.policy.Allow {
+		p, _ := parsePrefix(a)
+		pre := strings.ToLower(p.URL.Scheme) + "://" + strings.ToLower(p.URL.Host) + p.URL.RequestURI()
+		if strings.HasSuffix(a, "/") || p.URL.Path == "" || p.URL.Path == "/" {
+			if strings.HasPrefix(norm, strings.TrimSuffix(pre, "/")+"/") || norm == strings.TrimSuffix(pre, "/") {
+				return true
+			}
+			continue
+		}
+		if norm == pre || strings.HasPrefix(norm, pre+"/") || strings.HasPrefix(norm, pre+"?") {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *Grant) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > MaxRedirects {
+		return fmt.Errorf("%w: more than %d redirects", ErrDenied, MaxRedirects)
+	}
+	if err := g.Allowed(req.Method, req.URL.String()); err != nil {
+		return fmt.Errorf("redirect: %w", err)
+	}
+	// The host's headers go only where the grant allows, which the check
+	// above ensures; Go drops Authorization on a change of host anyway.
+	return nil
+}
+
+// control checks the address being dialled, after resolution.
+func (g *Grant) control(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: cannot check address %q", ErrDenied, address)
+	}
+	ip := ap.Addr().Unmap()
+	for _, n := range g.policy.Networks {
+		if n.Contains(ip) {
+			return nil
+		}
+	}
+	if reason := forbidden(ip); reason != "" {
+		return fmt.Errorf("%w: %s is %s, which grant %q does not allow", ErrDenied, ip, reason, g.name)
+	}
+	return nil
+}
+
+var (
+	sharedNet  = netip.MustParsePrefix("100.64.0.0/10") // carrier-grade NAT
+	thisNet    = netip.MustParsePrefix("0.0.0.0/8")
+	benchNet   = netip.MustParsePrefix("198.18.0.0/15")
+	nat64Net   = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour  = netip.MustParsePrefix("2002::/16")
+	teredoNet  = netip.MustParsePrefix("2001::/32")
+	reservedV4 = netip.MustParsePrefix("240.0.0.0/4")
+)
+
+// forbidden says why ip may not be dialled, or "".
+func forbidden(ip netip.Addr) string {
+	switch {
+	case !ip.IsValid():
+		return "not an address"
+	case ip.IsLoopback():
+		return "loopback"
+	case ip.IsUnspecified() || thisNet.Contains(ip):
+		return "unspecified"
+	case ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast():
+		return "link-local (cloud metadata lives there)"
+	case ip.IsPrivate():
+		return "private"
+	case ip.IsMulticast() || ip.IsInterfaceLocalMulticast():
+		return "multicast"
+	case sharedNet.Contains(ip):
+		return "shared address space"
+	case benchNet.Contains(ip), reservedV4.Contains(ip):
+		return "reserved"
+	case ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return "broadcast"
+	case nat64Net.Contains(ip), sixToFour.Contains(ip), teredoNet.Contains(ip):
+		return "an IPv6 tunnel to IPv4"
+	}
+	return ""
+}
+
+// Request is what a script asks to fetch.
+type Request struct {
+	Method  string
+	URL     string
+	Headers [][2]string
+	Body    []byte
+}
+
+// Response is what came back.
+type Response struct {
+	Status  int
+	URL     string // after redirects
+	Headers [][2]string
+	Body    []byte
+}
+
+// ErrBusy is a request over the grant's max_concurrent.
+var ErrBusy = errors.New("too many requests in flight")
+
+// Do sends r under the grant: the allowlist first, then the bounds. An
+// error wrapping ErrDenied is a refusal; any other is a network failure.
+func (g *Grant) Do(ctx context.Context, r Request) (*Response, error) {
+	if r.Method == "" {
+		r.Method = "GET"
+	}
+	if err := g.Allowed(r.Method, r.URL); err != nil {
+		return nil, err
+	}
+	select {
+	case g.sem <- struct{}{}:
+		defer func() { <-g.sem }()
+	default:
+		return nil, fmt.Errorf("%w: %w: grant %q allows %d", ErrDenied, ErrBusy, g.name, g.policy.MaxConcurrent)
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.policy.Timeout)
+	defer cancel()
+	var body io.Reader
+	if len(r.Body) > 0 {
+		body = strings.NewReader(string(r.Body))
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range r.Headers {
+		req.Header.Add(h[0], h[1])
+	}
+	for k, v := range g.policy.Headers {
+		req.Header.Set(k, v) // the host's win over the tenant's
+	}
+	res, err := g.client.Do(req)
+	if err != nil {
+		if errors.Is(err, ErrDenied) {
+			return nil, denied(err)
+		}
+		return nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, g.policy.MaxResponse+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > g.policy.MaxResponse {
+		return nil, fmt.Errorf("%w: the response of %s is over grant %q's max_response of %d bytes", ErrDenied, r.URL, g.name, g.policy.MaxResponse)
+	}
+	out := &Response{Status: res.StatusCode, URL: res.Request.URL.String(), Body: b}
+	for k, vs := range res.Header {
+		for _, v := range vs {
+			out.Headers = append(out.Headers, [2]string{strings.ToLower(k), v})
+		}
+	}
+	return out, nil
+}
+
+// denied keeps the refusal's own message, without the client's wrapping
+// (which can name the resolved address twice).
+func denied(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, ErrDenied.Error()); i >= 0 {
+		return fmt.Errorf("%w%s", ErrDenied, msg[i+len(ErrDenied.Error()):])
+	}
+	return fmt.Errorf("%w: %s", ErrDenied, msg)
+}
+
+// Narrow returns a grant allowing only prefixes, each of which this grant
+// allows: what a script's attenuate makes, to pass on less than it holds.
+// It keeps the bounds and the host's headers, and shares the concurrency
+// bound with this grant.
+func (g *Grant) Narrow(prefixes []string) (*Grant, error) {
+	if len(prefixes) == 0 || len(prefixes) > 100 {
+		return nil, fmt.Errorf("%w: attenuate: give 1 to 100 URL prefixes", ErrDenied)
+	}
+	for _, p := range prefixes {
+		if _, err := parsePrefix(p); err != nil {
+			return nil, fmt.Errorf("attenuate: prefix %q: %v", p, err)
+		}
+		if !g.urlAllowed(p) {
+			return nil, fmt.Errorf("%w: attenuate: %s is not within grant %q", ErrDenied, p, g.name)
+		}
+	}
+	p := g.policy
+	p.Allow = append([]string(nil), prefixes...)
+	p.Methods = append([]string(nil), g.policy.Methods...)
+	sub, err := New(g.name, p)
+	if err != nil {
+		return nil, err
+	}
+	sub.sem = g.sem
+	return sub, nil
+}
