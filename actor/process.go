@@ -56,10 +56,11 @@ type Process struct {
 	kind       Kind
 	spec       ChildSpec
 	parent     *Process
-	children   []*Process // in start order; guarded by mu (a template adds and removes)
-	dynamic    bool       // started from a template by spawn
-	abandoned  bool       // a dynamic child whose init failed; only its supervisor's goroutine reads it
-	handledEnd uint64     // the last incarnation whose end its supervisor acted on; supervisor's goroutine only
+	children   []*Process  // in start order; guarded by mu (a template adds and removes)
+	dynamic    bool        // started from a template by spawn
+	owned      atomic.Bool // spawned linked to its spawner: temporary; see linkSpawned
+	abandoned  bool        // a dynamic child whose init failed; only its supervisor's goroutine reads it
+	handledEnd uint64      // the last incarnation whose end its supervisor acted on; supervisor's goroutine only
 
 	pid         atomic.Pointer[proto.PID]
 	counted     atomic.Bool                     // counted as spawned for the node's start
@@ -69,6 +70,7 @@ type Process struct {
 	restarts    atomic.Uint64
 	signals     atomic.Int64 // exit signals from scripts not yet taken up, bounded like messages
 	handled     atomic.Uint64
+	heldSince   atomic.Int64 // unix nanoseconds; see TurnHeldSince
 
 	// mb counts and limits what waits for the process; see mailbox.go.
 	mb *mailbox.Mailbox

@@ -30,10 +30,12 @@ type worker struct {
 	calls   map[uint64]*time.Timer // outgoing calls awaiting a reply, with their timeouts
 	started bool
 
-	trapExits  bool                // exit signals arrive as notifications
-	inspecting bool                // inspect() is running
-	inspects   map[uint64]struct{} // this incarnation's cap.inspect() requests awaiting an answer
-	endReason  string              // why the incarnation ended, once it has
+	trapExits  bool                      // exit signals arrive as notifications
+	inspecting bool                      // inspect() is running
+	inspects   map[uint64]struct{}       // this incarnation's cap.inspect() requests awaiting an answer
+	endReason  string                    // why the incarnation ended, once it has
+	deferred   map[*replyTarget]struct{} // replies deferred by ctx.deferReply; see deferred.go
+	held       *time.Timer               // the warning for a turn holding the mailbox; see held.go
 
 	readyFor    *readyWait  // the supervisor's wait for this incarnation's init, if any
 	initPending bool        // init has not finished
@@ -84,6 +86,8 @@ func (w *worker) Receive(c proto.Context) {
 		w.onExit(m)
 	case *initTimeout:
 		w.onInitTimeout(m)
+	case *heldCheck:
+		w.onHeld(m)
 	case *downNote:
 		if m.inc == w.inc {
 			w.proc.mb.AddNotice()
@@ -191,6 +195,7 @@ func (w *worker) drain(c proto.Context) {
 			continue
 		}
 		w.iso.Receive(d.env, d.call != nil, w.timed(func(o isolate.Outcome) { w.turnDone(d, o) }))
+		w.watchHeld()
 		w.check(nil)
 	}
 	if w.stopping != "" && !w.iso.Busy() {
@@ -203,7 +208,8 @@ func (w *worker) turnDone(d *deliver, o isolate.Outcome) {
 	if w.current == d {
 		w.current = nil
 	}
-	if d.call != nil {
+	w.unwatchHeld()
+	if d.call != nil && (!o.Deferred || o.Crash != nil) {
 		r := &reply{incarnation: d.call.incarnation, id: d.call.id, env: o.Reply, err: o.ReplyErr}
 		if o.Crash != nil {
 			r.env, r.err = nil, fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, crashReason(o.Crash))
@@ -339,6 +345,7 @@ func (w *worker) close() {
 		t.Stop()
 		delete(w.calls, id)
 	}
+	w.unwatchHeld()
 	if d := w.current; d != nil {
 		// The message that crashed the incarnation is in the crash report;
 		// the ones behind it stay stashed for the next incarnation. A call
@@ -349,6 +356,7 @@ func (w *worker) close() {
 		}
 		w.current = nil
 	}
+	w.failDeferred(w.endOr(ReasonShutdown))
 	if w.iso != nil {
 		w.proc.liveIso.CompareAndSwap(w.iso, nil)
 		w.iso.Close()

@@ -40,7 +40,7 @@ func (h *capHandle) Get(key string) goja.Value {
 		}
 		return h.iso.rt.NewArray(vals...)
 	}
-	if key == "toString" {
+	if key == "toString" || (key == "reply" || key == "fail") && isReplyHandle(h.cap) {
 		return h.iso.method(key)
 	}
 	for _, m := range handleMethods {
@@ -176,6 +176,8 @@ func (i *Isolate) method(name string) goja.Value {
 		f = func(call goja.FunctionCall) goja.Value {
 			return i.rt.ToValue("[object Capability]")
 		}
+	case "reply", "fail":
+		f = i.replyMethod(name)
 	default:
 		f = i.signalMethod(name)
 	}
@@ -245,6 +247,7 @@ func (i *Isolate) newContext() *goja.Object {
 		panic(err)
 	}
 	i.contextSignals(ro)
+	i.contextDefer(ro)
 	ro("self", i.handle(i.cfg.Self))
 	ro("env", env)
 	ro("stop", i.fn("stop", func(call goja.FunctionCall) goja.Value {

@@ -195,7 +195,7 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 				}
 				args = env
 			}
-			id, err := i.signaller(name).Spawn(c, args)
+			id, err := i.spawn(c, args, call.Argument(1))
 			if err != nil {
 				i.throw(err)
 			}
