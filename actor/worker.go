@@ -91,7 +91,7 @@ func (w *worker) Receive(c proto.Context) {
 	case *downNote:
 		if m.inc == w.inc {
 			w.proc.mb.AddNotice()
-			w.proc.stash.PushNotice(&deliver{note: &isolate.Notification{Kind: "down", Ref: m.ref, Reason: m.reason},
+			w.proc.stash.PushNotice(&deliver{note: m.notification(),
 				noteInc: m.inc, counted: m.counted})
 		} else if m.counted {
 			w.proc.signals.Add(-1) // for an incarnation that has ended
