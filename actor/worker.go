@@ -152,7 +152,7 @@ func (w *worker) start() {
 	})
 	if err != nil {
 		w.initDone()
-		p.signalReady(err)
+		p.signalReady(p.startError(err))
 		w.fail(nil, crashReason(err), err)
 	}
 	w.iso = iso
@@ -167,7 +167,7 @@ func (w *worker) start() {
 	}
 	w.iso.Init(args, func(o isolate.Outcome) {
 		w.initDone()
-		p.signalReady(o.Crash)
+		p.signalReady(p.startError(o.Crash))
 		if o.Crash != nil {
 			w.crash = w.newCrash(nil, o.Crash)
 		}
