@@ -271,6 +271,12 @@ func (w *worker) onExit(m *exitSignal) {
 		w.proc.mb.AddNotice()
 		w.proc.stash.PushNotice(&deliver{note: &isolate.Notification{Kind: "exit", From: m.from, Reason: m.reason},
 			noteInc: w.inc, counted: m.counted})
+	case m.linked && m.reason == ReasonShutdown && w.proc.owned.Load():
+		// Its owner was stopped in order: an owned child stops in order
+		// too, after the current turn (see spawnlink.go).
+		if w.stopping == "" {
+			w.stopping = ReasonShutdown
+		}
 	case IsNormal(m.reason):
 		// A normal exit signal does not take a process down.
 	case m.linked:

@@ -121,3 +121,28 @@ func TestSpawnLink_ChildrenEndWithTheirOwner(t *testing.T) {
 	default:
 	}
 }
+
+func TestSpawnLink_ChildrenStopInOrderWithTheirOwner(t *testing.T) {
+	n, c := spawnerNode(t, "{link: true}")
+	var got int
+	if err := n.Call(context.Background(), c, map[string]any{"type": "count"}, &got); err != nil || got != 3 {
+		t.Fatalf("count: %d, %v", got, err)
+	}
+	pool, _ := n.Lookup("pool")
+	kids := pool.Children()
+	sp, _ := n.Lookup("spawner")
+	if err := n.Stop(sp.ID()); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if k := len(pool.Children()); k != 0 {
+			return fmt.Errorf("the pool still has %d children", k)
+		}
+		return nil
+	})
+	for _, k := range kids {
+		if cr := k.Crashes(); len(cr) != 0 {
+			t.Errorf("%s crashed (%s) instead of stopping in order with its owner", k.Path(), cr[0].Reason)
+		}
+	}
+}

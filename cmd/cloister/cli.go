@@ -10,7 +10,7 @@ import (
 const usage = `usage: cloister <command> [arguments]
 
 commands:
-  run [--debug ADDR] [--debug-token TOKEN] [--log-level LEVEL] <app.yaml | script.js>
+  run [--debug ADDR] [--debug-token TOKEN] [--log-level LEVEL] [--turn-warning DURATION] <app.yaml | script.js>
                        run a manifest or a single script until SIGINT/SIGTERM
   check <app.yaml>     validate a manifest and compile its scripts
   ps [--addr ADDR] [--json] [--token TOKEN]

@@ -26,6 +26,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	debugAddr := fs.String("debug", "", "serve the debug endpoint on `ADDR` (loopback unless a token is set)")
 	debugToken := fs.String("debug-token", "", "bearer `TOKEN` for the debug endpoint (default $"+envDebugToken+", else generated and printed once)")
 	level := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	turnWarning := fs.Duration("turn-warning", actor.DefaultTurnWarning, "warn when a turn holds its mailbox longer than `DURATION` (negative: never)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -60,6 +61,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	opts := app.Options()
 	opts.Logger = log
+	opts.TurnWarning = *turnWarning
 	node, err := actor.NewNode(opts)
 	if err != nil {
 		return err

@@ -54,6 +54,7 @@ function render(li, p) {
   const inc = el("span", "num", "");
   inc.append("#", el("b", "incarnation", p.incarnation));
   row.append(restarts, mailbox, inc);
+  if (p.turn_held_ms > 0) row.append(el("span", "num crashes", "turn held " + (p.turn_held_ms / 1000).toFixed(1) + " s: receive awaits; use ctx.deferReply()"));
   if (p.crashes > 0) row.append(el("span", "num crashes", p.crashes + " crash report" + (p.crashes > 1 ? "s" : "")));
   row.addEventListener("click", (ev) => { ev.stopPropagation(); select(p.id); });
   li.append(row);
