@@ -47,6 +47,12 @@ type Options struct {
 	// awaiting a promise, before the node emits TurnHeld and logs a
 	// warning; 0 means DefaultTurnWarning, a negative value never warns.
 	TurnWarning time.Duration
+	// Reload, when set, is asked for the current code of a worker's
+	// script when an operator restarts it (Node.Restart): it returns the
+	// script compiled from its file as the file is now. An error fails the
+	// restart, and the old code keeps running. Without it a restart runs
+	// the code the slot has (see Node.CodeChange).
+	Reload func(*isolate.Script) (*isolate.Script, error)
 }
 
 // Node-wide limits.
@@ -66,6 +72,7 @@ type Node struct {
 	maxProcesses int
 	maxCallDepth int
 	turnWarning  time.Duration
+	reload       func(*isolate.Script) (*isolate.Script, error)
 	system       *proto.ActorSystem
 	receivers    map[string]func() Receiver // Go actors by name, fixed at NewNode
 
@@ -121,6 +128,7 @@ func NewNode(opts Options) (*Node, error) {
 	}
 	n.maxProcesses, n.maxCallDepth = opts.MaxProcesses, opts.MaxCallDepth
 	n.turnWarning = opts.TurnWarning
+	n.reload = opts.Reload
 	if n.turnWarning == 0 {
 		n.turnWarning = DefaultTurnWarning
 	}

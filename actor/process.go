@@ -56,11 +56,12 @@ type Process struct {
 	kind       Kind
 	spec       ChildSpec
 	parent     *Process
-	children   []*Process  // in start order; guarded by mu (a template adds and removes)
-	dynamic    bool        // started from a template by spawn
-	owned      atomic.Bool // spawned linked to its spawner: temporary; see linkSpawned
-	abandoned  bool        // a dynamic child whose init failed; only its supervisor's goroutine reads it
-	handledEnd uint64      // the last incarnation whose end its supervisor acted on; supervisor's goroutine only
+	children   []*Process                     // in start order; guarded by mu (a template adds and removes)
+	dynamic    bool                           // started from a template by spawn
+	owned      atomic.Bool                    // spawned linked to its spawner: temporary; see linkSpawned
+	newCode    atomic.Pointer[isolate.Script] // code that replaced spec.Script; see codechange.go
+	abandoned  bool                           // a dynamic child whose init failed; only its supervisor's goroutine reads it
+	handledEnd uint64                         // the last incarnation whose end its supervisor acted on; supervisor's goroutine only
 
 	pid         atomic.Pointer[proto.PID]
 	counted     atomic.Bool                     // counted as spawned for the node's start
@@ -137,10 +138,10 @@ func (p *Process) Dynamic() bool { return p.dynamic }
 
 // Script returns the path of the script a worker runs.
 func (p *Process) Script() string {
-	if p.spec.Script == nil {
-		return ""
+	if s := p.code(); s != nil {
+		return s.Path()
 	}
-	return p.spec.Script.Path()
+	return ""
 }
 
 // Crashes returns the most recent crash reports, oldest first.

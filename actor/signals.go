@@ -61,7 +61,9 @@ const (
 
 // IsNormal reports whether reason ends a process without error: transient
 // children are not restarted and linked processes are not taken down.
-func IsNormal(reason string) bool { return reason == ReasonNormal || reason == ReasonShutdown }
+func IsNormal(reason string) bool {
+	return reason == ReasonNormal || reason == ReasonShutdown || reason == ReasonCodeChange
+}
 
 // begin marks inc as the running incarnation.
 func (p *Process) begin(inc uint64) {
@@ -271,7 +273,7 @@ func (w *worker) onExit(m *exitSignal) {
 		w.proc.mb.AddNotice()
 		w.proc.stash.PushNotice(&deliver{note: &isolate.Notification{Kind: "exit", From: m.from, Reason: m.reason},
 			noteInc: w.inc, counted: m.counted})
-	case m.linked && m.reason == ReasonShutdown && w.proc.owned.Load():
+	case m.linked && (m.reason == ReasonShutdown || m.reason == ReasonCodeChange) && w.proc.owned.Load():
 		// Its owner was stopped in order: an owned child stops in order
 		// too, after the current turn (see spawnlink.go).
 		if w.stopping == "" {

@@ -105,10 +105,15 @@ func (w *worker) Receive(c proto.Context) {
 		w.stop(c)
 		return
 	case *proto.Restarting:
-		if w.endReason == "" && w.proc.endHint.Load() == nil {
-			// Restarted beside a crashed sibling (one_for_all, rest_for_one)
-			// or by the operator: an orderly end, so terminate runs.
-			w.terminate(ReasonShutdown)
+		if w.endReason == "" {
+			// Restarted beside a crashed sibling (one_for_all, rest_for_one),
+			// by the operator or for new code: an orderly end, so
+			// terminate runs.
+			if h := w.proc.endHint.Load(); h == nil {
+				w.terminate(ReasonShutdown)
+			} else if *h == ReasonCodeChange {
+				w.terminate(ReasonCodeChange)
+			}
 		}
 		w.close()
 		return
@@ -143,7 +148,7 @@ func (w *worker) start() {
 		p.setStatus(StatusRestarting)
 	}
 	w.armStart()
-	iso, err := isolate.New(p.spec.Script, isolate.Config{
+	iso, err := isolate.New(p.code(), isolate.Config{
 		Name:   p.path,
 		Self:   capability.New(p, capability.All),
 		Env:    p.grants,
