@@ -12,6 +12,8 @@ const usage = `usage: cloister <command> [arguments]
 commands:
   run [--debug ADDR] [--debug-token TOKEN] [--log-level LEVEL] [--turn-warning DURATION] <app.yaml | script.js>
                        run a manifest or a single script until SIGINT/SIGTERM
+  dev [run's flags] [--debounce DURATION] <app.yaml | script.js>
+                       run, and reload the scripts when their files change
   check <app.yaml>     validate a manifest and compile its scripts
   ps [--addr ADDR] [--json] [--token TOKEN]
                        print a running node's process tree
@@ -30,6 +32,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "run":
 		return runCmd(ctx, args[1:], stdout, stderr)
+	case "dev":
+		return devCmd(ctx, args[1:], stdout, stderr)
 	case "ps":
 		return psCmd(ctx, args[1:], stdout, stderr)
 	case "check":

@@ -16,41 +16,66 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/debughttp"
+	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/manifest"
 	"github.com/cloister-rt/cloister/metrics"
 )
 
+// nodeFlags are the flags that run and dev share.
+type nodeFlags struct {
+	debugAddr, debugToken, level *string
+	turnWarning                  *time.Duration
+}
+
+func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
+	return &nodeFlags{
+		debugAddr:   fs.String("debug", "", "serve the debug endpoint on `ADDR` (loopback unless a token is set)"),
+		debugToken:  fs.String("debug-token", "", "bearer `TOKEN` for the debug endpoint (default $"+envDebugToken+", else generated and printed once)"),
+		level:       fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error"),
+		turnWarning: fs.Duration("turn-warning", actor.DefaultTurnWarning, "warn when a turn holds its mailbox longer than `DURATION` (negative: never)"),
+	}
+}
+
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	debugAddr := fs.String("debug", "", "serve the debug endpoint on `ADDR` (loopback unless a token is set)")
-	debugToken := fs.String("debug-token", "", "bearer `TOKEN` for the debug endpoint (default $"+envDebugToken+", else generated and printed once)")
-	level := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
-	turnWarning := fs.Duration("turn-warning", actor.DefaultTurnWarning, "warn when a turn holds its mailbox longer than `DURATION` (negative: never)")
-	if err := fs.Parse(args); err != nil {
+	nf := addNodeFlags(fs)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return errUsage
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		return fmt.Errorf("%w: run takes one manifest or script", errUsage)
 	}
+	app, err := loadTarget(pos[0])
+	if err != nil {
+		return err
+	}
+	return nf.runApp(ctx, app, pos[0], stderr, nil)
+}
+
+// runApp starts a node for app, with the debug endpoint if one is asked
+// for, runs beside (when set) until it returns or the node stops, and
+// stops the node in order when ctx ends or the root fails. An operator's
+// restart recompiles the process's script from its file (see
+// actor.Options.Reload), with reloader.
+func (nf *nodeFlags) runApp(ctx context.Context, app *manifest.App, target string, stderr io.Writer,
+	beside func(ctx context.Context, node *actor.Node, log *slog.Logger) error) error {
 	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+	if err := lv.UnmarshalText([]byte(*nf.level)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
 
-	app, err := loadTarget(fs.Arg(0))
-	if err != nil {
-		return err
-	}
 	addr := app.Debug
-	if *debugAddr != "" {
-		addr = *debugAddr
+	if *nf.debugAddr != "" {
+		addr = *nf.debugAddr
 	}
 	var dbg *debugListener
+	var err error
 	if addr != "" {
 		// Refuse a bad address or a missing token before anything starts.
-		token := *debugToken
+		token := *nf.debugToken
 		if token == "" {
 			token = os.Getenv(envDebugToken)
 		}
@@ -61,7 +86,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	opts := app.Options()
 	opts.Logger = log
-	opts.TurnWarning = *turnWarning
+	opts.TurnWarning = *nf.turnWarning
+	opts.Reload = isolate.NewReloader().Reload
 	node, err := actor.NewNode(opts)
 	if err != nil {
 		return err
@@ -73,16 +99,31 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := node.Start(app.Root); err != nil {
 		return err
 	}
-	log.Info("node started", "target", fs.Arg(0))
+	log.Info("node started", "target", target)
 
 	var srv *http.Server
 	if dbg != nil {
 		srv = dbg.serve(node, m, log, stderr)
 	}
+	besideErr := make(chan error, 1)
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if beside != nil {
+		go func() { besideErr <- beside(bctx, node, log) }()
+	}
+	var failed error
 	select {
 	case <-ctx.Done():
 		log.Info("stopping the node")
 	case <-node.Failed():
+	case failed = <-besideErr:
+		beside = nil
+	}
+	cancel()
+	if beside != nil {
+		if err := <-besideErr; failed == nil {
+			failed = err
+		}
 	}
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -96,7 +137,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	log.Info("node stopped")
-	return nil
+	return failed
 }
 
 // loadTarget reads a manifest, or wraps a single script in a one_for_one root.
