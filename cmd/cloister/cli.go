@@ -14,6 +14,8 @@ commands:
                        run a manifest or a single script until SIGINT/SIGTERM
   dev [run's flags] [--debounce DURATION] <app.yaml | script.js>
                        run, and reload the scripts when their files change
+  init [--force] [DIR] write a new application (manifest, TypeScript actors,
+                       cloister.d.ts, README) into DIR, "." by default
   check <app.yaml>     validate a manifest and compile its scripts
   ps [--addr ADDR] [--json] [--token TOKEN]
                        print a running node's process tree
@@ -36,6 +38,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return devCmd(ctx, args[1:], stdout, stderr)
 	case "ps":
 		return psCmd(ctx, args[1:], stdout, stderr)
+	case "init":
+		return initCmd(args[1:], stdout, stderr)
 	case "check":
 		return checkCmd(args[1:], stdout, stderr)
 	case "bench":
