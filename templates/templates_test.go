@@ -1,7 +1,9 @@
 package templates_test
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"regexp"
 	"testing"
 	"time"
@@ -52,5 +54,16 @@ export function receive(msg, ctx) {
 		if !regexp.MustCompile(`(?m)^\s+(readonly )?` + name + `[(<:]`).MatchString(dts) {
 			t.Errorf("cloister.d.ts does not declare %q", name)
 		}
+	}
+}
+
+// The examples carry a copy of cloister.d.ts; it must not drift.
+func TestTypes_ExamplesCopyIsCurrent(t *testing.T) {
+	b, err := os.ReadFile("../examples/cloister.d.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, templates.Types()) {
+		t.Fatal("examples/cloister.d.ts differs from templates/scaffold/cloister.d.ts: copy it over")
 	}
 }
