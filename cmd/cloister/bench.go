@@ -26,8 +26,10 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.Restarts, "restarts", 0, fmt.Sprintf("crashes per restart run (default %d)", bench.Defaults.Restarts))
 	verbose := fs.Bool("v", false, "report each measurement on stderr as it finishes")
 	noisy := fs.Bool("noisy", false, "run the noisy-neighbour benchmark instead (docs/limits.md)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if pos, err := parseFlags(fs, "bench [flags]", args, stdout); err != nil {
+		return err
+	} else if len(pos) != 0 {
+		return fmt.Errorf("%w: bench takes no arguments", errUsage)
 	}
 	if *noisy {
 		return noisyBench(ctx, o.Runs, *asJSON, stdout)

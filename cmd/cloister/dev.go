@@ -34,8 +34,8 @@ type devEvent struct {
 	Err       error    // it did not load: the old code keeps running
 }
 
-func devCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
-	return runDev(ctx, args, stderr, devHooks{})
+func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runDev(ctx, args, stdout, stderr, devHooks{})
 }
 
 // runDev is `cloister dev`: run a manifest (or a script) as `run` does,
@@ -43,14 +43,14 @@ func devCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 // restart the processes that run the changed script through their
 // supervisors, with reason code_change; their mailboxes are kept. A script
 // that does not compile is reported and the old code keeps running.
-func runDev(ctx context.Context, args []string, stderr io.Writer, hooks devHooks) error {
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer, hooks devHooks) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	nf := addNodeFlags(fs)
 	debounce := fs.Duration("debounce", 100*time.Millisecond, "wait `DURATION` after the last change to a file before reloading")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseFlags(fs, "dev [flags] <app.yaml | script.js>", args, stdout)
 	if err != nil {
-		return errUsage
+		return err
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: dev takes one manifest or script", errUsage)

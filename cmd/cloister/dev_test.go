@@ -68,7 +68,7 @@ func TestDev_ReloadsEditedScriptsAndKeepsOldCodeOnErrors(t *testing.T) {
 	stderr := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- runDev(ctx, []string{app, "--debounce", "20ms", "--log-level", "error"}, stderr, devHooks{
+		done <- runDev(ctx, []string{app, "--debounce", "20ms", "--log-level", "error"}, &syncBuffer{}, stderr, devHooks{
 			ready: func(n *actor.Node) { ready <- n },
 			event: func(e devEvent) { events <- e },
 		})

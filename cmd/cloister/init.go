@@ -21,9 +21,9 @@ func initCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("init", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	force := fs.Bool("force", false, "overwrite files that exist")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseFlags(fs, "init [--force] [DIR]", args, stdout)
 	if err != nil {
-		return errUsage
+		return err
 	}
 	if len(pos) > 1 {
 		return fmt.Errorf("%w: init takes at most one directory", errUsage)

@@ -24,6 +24,7 @@ import (
 // nodeFlags are the flags that run and dev share.
 type nodeFlags struct {
 	debugAddr, debugToken, level *string
+	format                       *string
 	turnWarning                  *time.Duration
 }
 
@@ -32,6 +33,7 @@ func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
 		debugAddr:   fs.String("debug", "", "serve the debug endpoint on `ADDR` (loopback unless a token is set)"),
 		debugToken:  fs.String("debug-token", "", "bearer `TOKEN` for the debug endpoint (default $"+envDebugToken+", else generated and printed once)"),
 		level:       fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error"),
+		format:      fs.String("log-format", "text", "log `FORMAT`: text (key=value) or json (one object a line)"),
 		turnWarning: fs.Duration("turn-warning", actor.DefaultTurnWarning, "warn when a turn holds its mailbox longer than `DURATION` (negative: never)"),
 	}
 }
@@ -40,9 +42,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	nf := addNodeFlags(fs)
-	pos, err := parseArgs(fs, args)
+	pos, err := parseFlags(fs, "run [flags] <app.yaml | script.js>", args, stdout)
 	if err != nil {
-		return errUsage
+		return err
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: run takes one manifest or script", errUsage)
@@ -65,7 +67,16 @@ func (nf *nodeFlags) runApp(ctx context.Context, app *manifest.App, target strin
 	if err := lv.UnmarshalText([]byte(*nf.level)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	var handler slog.Handler
+	switch *nf.format {
+	case "text":
+		handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})
+	case "json":
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lv})
+	default:
+		return fmt.Errorf("%w: --log-format %q: text or json", errUsage, *nf.format)
+	}
+	log := slog.New(handler)
 
 	addr := app.Debug
 	if *nf.debugAddr != "" {
