@@ -97,6 +97,7 @@ func Handler(cfg Config) http.Handler {
 	mux.Handle("GET /ui/", http.StripPrefix("/ui/", http.FileServerFS(ui)))
 	mux.HandleFunc("GET /debug/tree", s.read(s.tree))
 	mux.HandleFunc("GET /debug/processes", s.read(s.table))
+	mux.HandleFunc("GET /debug/stats", s.read(s.stats))
 	mux.HandleFunc("GET /debug/processes/{id}", s.read(s.process))
 	mux.HandleFunc("GET /debug/processes/{id}/state", s.read(s.state))
 	mux.HandleFunc("POST /debug/processes/{id}/{action}", s.write(s.act))
