@@ -263,6 +263,15 @@ func (s *server) tree(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusServiceUnavailable, "node not started")
 		return
 	}
+	if raw := r.URL.Query().Get("children"); raw != "" {
+		n, err := queryInt(raw, 0)
+		if err != nil || n < 1 || n > maxTableLimit {
+			fail(w, http.StatusBadRequest, fmt.Sprintf("children: 1 to %d", maxTableLimit))
+			return
+		}
+		writeJSON(w, http.StatusOK, TreeBounded(root, n))
+		return
+	}
 	writeJSON(w, http.StatusOK, Tree(root))
 }
 

@@ -23,10 +23,22 @@ type Process struct {
 	// promise, once that is past the node's turn warning; 0 otherwise.
 	TurnHeldMS int64      `json:"turn_held_ms,omitempty"`
 	Children   []*Process `json:"children,omitempty"`
+	// MoreChildren counts the children left out of Children by a bounded
+	// tree (GET /debug/tree?children=N); the process table lists them.
+	MoreChildren int `json:"more_children,omitempty"`
 }
 
 // Tree snapshots the process tree below p.
 func Tree(p *actor.Process) *Process {
+	out := snapshot(p)
+	for _, ch := range p.Children() {
+		out.Children = append(out.Children, Tree(ch))
+	}
+	return out
+}
+
+// snapshot is p's entry without its children.
+func snapshot(p *actor.Process) *Process {
 	out := &Process{
 		ID: p.ID(), Name: p.Name(), Path: p.Path(), Kind: p.Kind().String(), Status: p.Status().String(),
 		Incarnation: p.Incarnation(), Restarts: p.Restarts(), MailboxDepth: p.MailboxDepth(), Script: p.Script(),
@@ -34,9 +46,6 @@ func Tree(p *actor.Process) *Process {
 	}
 	if since := p.TurnHeldSince(); !since.IsZero() {
 		out.TurnHeldMS = max(1, time.Since(since).Milliseconds())
-	}
-	for _, ch := range p.Children() {
-		out.Children = append(out.Children, Tree(ch))
 	}
 	return out
 }

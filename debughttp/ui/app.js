@@ -4,6 +4,7 @@
 "use strict";
 
 const POLL_MS = 1000;
+const TREE_CHILDREN = 200; // children shown per supervisor; the table pages through all
 let token = sessionStorage.getItem("cloister-token") || "";
 let selected = null; // id of the process whose details are shown
 const collapsed = new Set(); // ids of the supervisors whose children are hidden
@@ -71,13 +72,16 @@ function render(li, p) {
   row.addEventListener("click", (ev) => { ev.stopPropagation(); select(p.id); });
   li.append(row);
   if (hasChildren && collapsed.has(p.id)) {
-    row.append(el("span", "num", p.children.length + " hidden"));
+    row.append(el("span", "num", (p.children.length + (p.more_children || 0)) + " hidden"));
   } else if (hasChildren) {
     const ul = el("ul");
     for (const c of p.children) {
       const cli = el("li");
       render(cli, c);
       ul.append(cli);
+    }
+    if (p.more_children > 0) {
+      ul.append(el("li", "more num", "… and " + p.more_children + " more: search the process table"));
     }
     li.append(ul);
   }
@@ -91,7 +95,7 @@ function setConn(state, text) {
 
 async function poll() {
   try {
-    const tree = await getJSON("/debug/tree");
+    const tree = await getJSON("/debug/tree?children=" + TREE_CHILDREN);
     const ul = document.getElementById("tree");
     let li = ul.firstElementChild;
     if (!li) { li = el("li"); ul.append(li); }
