@@ -37,6 +37,7 @@ export function receive(msg, ctx) {
   case "waiting": return waiting.length;
   case "second": return second;
   case "forward": msg.to.send({type: "answer", r: ctx.deferReply()}); return;
+  case "hand-over": msg.to.send({type: "keep", r: ctx.deferReply()}); return;
   case "send-only": try { ctx.deferReply(); return "no throw"; } catch (e) { ctx.self.send({type: "log", e: e.message}); return; }
   case "log": second = msg.e; return;
   case "boom": throw new Error("boom");
@@ -45,8 +46,11 @@ export function receive(msg, ctx) {
 
 // answererJS answers reply handles sent to it.
 const answererJS = `
+let kept;
 export function receive(msg, ctx) {
   if (msg.type === "answer") msg.r.reply({by: "answerer", rights: msg.r.rights});
+  if (msg.type === "keep") kept = msg.r;
+  if (msg.type === "late") { try { kept.reply(1); return "answered"; } catch (e) { return e.message; } }
 }`
 
 // asyncQueueJS awaits a promise that only a later message settles: it
@@ -204,5 +208,29 @@ export async function receive(msg, ctx) {
 	p, _ := n.Lookup("stuck")
 	if p.TurnHeldSince().IsZero() {
 		t.Error("TurnHeldSince is zero while the turn holds the mailbox")
+	}
+}
+
+func TestDeferReply_AnswerAfterTheCalleeEndedThrows(t *testing.T) {
+	f := start(t, isolate.Limits{}, worker(t, "queue", queueJS), worker(t, "answerer", answererJS))
+	got := make(chan error, 1)
+	go func() {
+		got <- f.node.Call(context.Background(), f.cap("queue"), map[string]any{"type": "hand-over", "to": f.cap("answerer")}, nil)
+	}()
+	a, _ := f.node.Lookup("answerer")
+	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		if a.Handled() != 1 {
+			return fmt.Errorf("the answerer has not got the handle yet")
+		}
+		return nil
+	})
+	if err := f.node.Send(context.Background(), f.cap("queue"), map[string]any{"type": "boom"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; !errors.Is(err, isolate.ErrCalleeCrashed) {
+		t.Fatalf("the caller got %v, want %v", err, isolate.ErrCalleeCrashed)
+	}
+	if s := f.mustCall("answerer", map[string]any{"type": "late"}); s != isolate.ErrReplied.Error() {
+		t.Fatalf("a late answer: %q, want %q", s, isolate.ErrReplied)
 	}
 }

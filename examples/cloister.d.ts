@@ -89,7 +89,7 @@ export interface Capability<Req = unknown, Res = unknown> {
 /**
  * A reply handle from ctx.deferReply(): answers one call, once, from any
  * later turn of whichever process holds it. It can be sent in a message.
- * A second answer throws Error("reply: the call has been answered already").
+ * A second answer, or one after the callee's incarnation ended, throws Error("reply: the call has been answered already, ...").
  */
 export interface ReplyHandle<Res = unknown> {
   /** ["send"]: whoever holds the handle may answer. */

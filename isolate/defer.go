@@ -56,7 +56,7 @@ var ErrNoCallToAnswer = errors.New("deferReply: the running turn answers no call
 
 // ErrReplied is a reply handle answered a second time, or after its
 // callee's incarnation ended and the caller was told so.
-var ErrReplied = errors.New("reply: the call has been answered already")
+var ErrReplied = errors.New("reply: the call has been answered already, or its callee's incarnation has ended")
 
 // ErrTooManyDeferred is a ctx.deferReply() while the incarnation holds
 // too many unanswered deferred replies.
