@@ -16,23 +16,27 @@ type LinkSpawner interface {
 	SpawnLink(c *capability.Capability, args *mailbox.Envelope) (id uint64, err error)
 }
 
-// spawn asks the host for a child of c's target, reading spawn's options:
-// {link: true} links the child to this incarnation.
-func (i *Isolate) spawn(c *capability.Capability, args *mailbox.Envelope, opts goja.Value) (uint64, error) {
-	link := false
-	if opts != nil && !goja.IsUndefined(opts) && !goja.IsNull(opts) {
-		o, ok := opts.(*goja.Object)
-		if !ok {
-			panic(i.newError("TypeError", "spawn: options must be an object, such as {link: true}"))
-		}
-		if v := o.Get("link"); v != nil {
-			link = v.ToBoolean()
-		}
+// spawnLinkOption reads spawn's options: {link: true} links the child to
+// this incarnation. Anything but an object or undefined throws TypeError.
+func (i *Isolate) spawnLinkOption(opts goja.Value) bool {
+	if opts == nil || goja.IsUndefined(opts) || goja.IsNull(opts) {
+		return false
 	}
+	o, ok := opts.(*goja.Object)
+	if !ok {
+		panic(i.newError("TypeError", "spawn: options must be an object, such as {link: true}"))
+	}
+	v := o.Get("link")
+	return v != nil && v.ToBoolean()
+}
+
+// spawnOn asks s for a child of c's target, linked to this incarnation
+// when link is set.
+func (i *Isolate) spawnOn(s Signaller, c *capability.Capability, args *mailbox.Envelope, link bool) (uint64, error) {
 	if !link {
-		return i.signaller("spawn").Spawn(c, args)
+		return s.Spawn(c, args)
 	}
-	ls, ok := i.cfg.Host.(LinkSpawner)
+	ls, ok := s.(LinkSpawner)
 	if !ok {
 		panic(i.newError("Error", "spawn: {link: true} is not supported by this host"))
 	}

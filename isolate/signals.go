@@ -199,7 +199,8 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 				}
 				args = env
 			}
-			id, err := i.spawn(c, args, call.Argument(1))
+			link := i.spawnLinkOption(call.Argument(1))
+			id, err := i.spawnOn(i.signaller(name), c, args, link)
 			if err != nil {
 				i.throw(err)
 			}
