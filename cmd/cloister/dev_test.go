@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +35,24 @@ export async function receive(msg, ctx) {
   if (msg.type === "get") return {v: %d, n};
 }
 `, v)
+}
+
+// devOutput collects a dev session's output; safe for concurrent writes.
+type devOutput struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (o *devOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+func (o *devOutput) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
 }
 
 type devVersion struct {
@@ -65,10 +85,10 @@ func TestDev_ReloadsEditedScriptsAndKeepsOldCodeOnErrors(t *testing.T) {
 	events := make(chan devEvent, 64)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stderr := &syncBuffer{}
+	stderr := &devOutput{}
 	done := make(chan error, 1)
 	go func() {
-		done <- runDev(ctx, []string{app, "--debounce", "20ms", "--log-level", "error"}, &syncBuffer{}, stderr, devHooks{
+		done <- runDev(ctx, []string{app, "--debounce", "20ms", "--log-level", "error"}, &devOutput{}, stderr, devHooks{
 			ready: func(n *actor.Node) { ready <- n },
 			event: func(e devEvent) { events <- e },
 		})
