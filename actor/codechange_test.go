@@ -152,3 +152,17 @@ func TestRestart_RunsTheCurrentCodeOfTheSlot(t *testing.T) {
 		t.Fatalf("after an operator restart svc runs version %d, want the reloaded 2", got.V)
 	}
 }
+
+func TestProcess_BusyGrowsWithTheWorkItHandles(t *testing.T) {
+	f := start(t, isolate.Limits{}, worker(t, "counter", counterJS))
+	p, _ := f.node.Lookup("counter")
+	f.mustCall("counter", map[string]any{"type": "inc"})
+	b1 := p.Busy()
+	if b1 <= 0 {
+		t.Fatalf("busy %v after a start and a call", b1)
+	}
+	f.mustCall("counter", map[string]any{"type": "inc"})
+	if b2 := p.Busy(); b2 <= b1 {
+		t.Fatalf("busy %v after another call, was %v", b2, b1)
+	}
+}

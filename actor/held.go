@@ -60,6 +60,16 @@ func (w *worker) onHeld(m *heldCheck) {
 	w.proc.node.emit(TurnHeld{Path: w.proc.path, Incarnation: w.inc, Held: time.Since(m.since)})
 }
 
+// countBusy adds the time since start to the process's busy time.
+func (p *Process) countBusy(start time.Time) { p.busy.Add(int64(time.Since(start))) }
+
+// Busy is the time the process has spent handling what reached it, over
+// all its incarnations: its turns (script code, and the host's work for
+// them such as copying messages) and its runtime messages, timers and
+// replies. Time a turn waits on a promise is not counted. It is wall time
+// on the process's goroutine, so a busy machine inflates it.
+func (p *Process) Busy() time.Duration { return time.Duration(p.busy.Load()) }
+
 // TurnHeldSince is when the turn that holds p's mailbox now started to
 // wait, if it has waited past the node's TurnWarning; the zero time
 // otherwise.

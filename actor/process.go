@@ -72,6 +72,7 @@ type Process struct {
 	signals     atomic.Int64 // exit signals from scripts not yet taken up, bounded like messages
 	handled     atomic.Uint64
 	heldSince   atomic.Int64 // unix nanoseconds; see TurnHeldSince
+	busy        atomic.Int64 // nanoseconds its goroutine spent handling; see Busy
 
 	// mb counts and limits what waits for the process; see mailbox.go.
 	mb *mailbox.Mailbox

@@ -49,6 +49,7 @@ func newWorker(p *Process) proto.Actor {
 // Receive implements proto.Actor. A crash panics with a *Crash, which
 // protoactor's mailbox recovers and hands to the supervisor.
 func (w *worker) Receive(c proto.Context) {
+	defer w.proc.countBusy(time.Now())
 	switch m := c.Message().(type) {
 	case *proto.Started:
 		// The supervisor stores the PID once SpawnNamed returns, which can be

@@ -25,6 +25,7 @@ type Row struct {
 	MailboxDepth int64  `json:"mailbox_depth"`
 	Handled      uint64 `json:"handled"`
 	Crashes      int    `json:"crashes"`
+	BusyMS       int64  `json:"busy_ms"` // see actor.Process.Busy
 	TurnHeldMS   int64  `json:"turn_held_ms,omitempty"`
 }
 
@@ -51,13 +52,13 @@ const (
 // when none is given.
 var tableSorts = map[string]string{
 	"id": "asc", "path": "asc", "status": "asc", "incarnation": "desc", "restarts": "desc",
-	"mailbox": "desc", "handled": "desc", "crashes": "desc",
+	"mailbox": "desc", "handled": "desc", "crashes": "desc", "busy": "desc",
 }
 
 func rowOf(p *actor.Process) Row {
 	r := Row{ID: p.ID(), Path: p.Path(), Kind: p.Kind().String(), Status: p.Status().String(), Script: p.Script(),
 		Strategy: p.Strategy(), Incarnation: p.Incarnation(), Restarts: p.Restarts(), MailboxDepth: p.MailboxDepth(),
-		Handled: p.Handled(), Crashes: len(p.Crashes())}
+		Handled: p.Handled(), Crashes: len(p.Crashes()), BusyMS: p.Busy().Milliseconds()}
 	if since := p.TurnHeldSince(); !since.IsZero() {
 		r.TurnHeldMS = max(1, time.Since(since).Milliseconds())
 	}
@@ -82,7 +83,7 @@ func (s *server) table(w http.ResponseWriter, r *http.Request) {
 	sortBy := cmp.Or(q.Get("sort"), "id")
 	order, ok := tableSorts[sortBy]
 	if !ok {
-		fail(w, http.StatusBadRequest, "sort: one of id, path, status, incarnation, restarts, mailbox, handled, crashes")
+		fail(w, http.StatusBadRequest, "sort: one of id, path, status, incarnation, restarts, mailbox, handled, crashes, busy")
 		return
 	}
 	order = cmp.Or(q.Get("order"), order)
@@ -153,6 +154,8 @@ func compareRows(by string, a, b Row) int {
 		return cmp.Compare(a.Handled, b.Handled)
 	case "crashes":
 		return cmp.Compare(a.Crashes, b.Crashes)
+	case "busy":
+		return cmp.Compare(a.BusyMS, b.BusyMS)
 	}
 	return cmp.Compare(a.ID, b.ID)
 }

@@ -8,7 +8,7 @@ const PAGE_ROWS = 50;
 const tableView = { sort: "mailbox", order: "", q: "", offset: 0 };
 const tableColumns = [
   ["id", "id"], ["path", "path"], ["status", "status"], ["incarnation", "incarnation"],
-  ["restarts", "restarts"], ["mailbox", "mailbox_depth"], ["handled", "handled"], ["crashes", "crashes"],
+  ["restarts", "restarts"], ["mailbox", "mailbox_depth"], ["handled", "handled"], ["busy", "busy_ms"], ["crashes", "crashes"],
 ];
 
 async function pollTable() {
@@ -63,7 +63,7 @@ function drawTable(page) {
 document.addEventListener("DOMContentLoaded", () => {
   const head = document.querySelector("#table thead tr");
   for (const [sort] of tableColumns) {
-    const th = el("th", "", sort);
+    const th = el("th", "", sort === "busy" ? "busy ms" : sort);
     th.dataset.sort = sort;
     th.title = "sort by " + sort;
     th.addEventListener("click", () => {
