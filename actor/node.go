@@ -43,6 +43,16 @@ type Options struct {
 	// by name: each incarnation gets a fresh Receiver from its factory.
 	// See Receiver.
 	Receivers map[string]func() Receiver
+	// TurnWarning is how long a turn may hold its process's mailbox,
+	// awaiting a promise, before the node emits TurnHeld and logs a
+	// warning; 0 means DefaultTurnWarning, a negative value never warns.
+	TurnWarning time.Duration
+	// Reload, when set, is asked for the current code of a worker's
+	// script when an operator restarts it (Node.Restart): it returns the
+	// script compiled from its file as the file is now. An error fails the
+	// restart, and the old code keeps running. Without it a restart runs
+	// the code the slot has (see Node.CodeChange).
+	Reload func(*isolate.Script) (*isolate.Script, error)
 }
 
 // Node-wide limits.
@@ -61,6 +71,8 @@ type Node struct {
 
 	maxProcesses int
 	maxCallDepth int
+	turnWarning  time.Duration
+	reload       func(*isolate.Script) (*isolate.Script, error)
 	system       *proto.ActorSystem
 	receivers    map[string]func() Receiver // Go actors by name, fixed at NewNode
 
@@ -115,6 +127,11 @@ func NewNode(opts Options) (*Node, error) {
 		failed:      make(chan struct{}),
 	}
 	n.maxProcesses, n.maxCallDepth = opts.MaxProcesses, opts.MaxCallDepth
+	n.turnWarning = opts.TurnWarning
+	n.reload = opts.Reload
+	if n.turnWarning == 0 {
+		n.turnWarning = DefaultTurnWarning
+	}
 	if err := n.setReceivers(opts.Receivers); err != nil {
 		return nil, err
 	}
@@ -426,6 +443,9 @@ func (n *Node) logEvent(e Event) {
 		n.log.Debug("process stopped", keyProcess, e.Path, keyReason, e.Reason)
 	case Denied:
 		n.log.Warn("capability denied", keyProcess, e.Path, "op", e.Op, keyError, e.Err)
+	case TurnHeld:
+		n.log.Warn("a turn holds the mailbox: its receive awaits a promise and no other message runs; answer later with ctx.deferReply",
+			keyProcess, e.Path, keyIncarnation, e.Incarnation, "held", e.Held.Round(time.Millisecond))
 	case RootFailed:
 		n.log.Error("root supervisor failed; stopping the node", keyReason, e.Crash.Reason, keyError, errString(e.Crash.Err))
 	}

@@ -159,6 +159,9 @@ func (p *Process) abortTurn(inc uint64) {
 // towards its supervisor's intensity. Safe for concurrent use: while a kill
 // or restart of an incarnation is pending, another returns ErrConflict.
 func (n *Node) Restart(id uint64) error {
+	if err := n.reloadFor(id); err != nil {
+		return err
+	}
 	return n.operate(id, "restart", func(p *Process, pid *proto.PID, st *operatorState) error {
 		if p.parent.pid.Load() == nil {
 			return fmt.Errorf("restart %q: %w: its supervisor is not spawned", p.path, ErrConflict)

@@ -56,10 +56,12 @@ type Process struct {
 	kind       Kind
 	spec       ChildSpec
 	parent     *Process
-	children   []*Process // in start order; guarded by mu (a template adds and removes)
-	dynamic    bool       // started from a template by spawn
-	abandoned  bool       // a dynamic child whose init failed; only its supervisor's goroutine reads it
-	handledEnd uint64     // the last incarnation whose end its supervisor acted on; supervisor's goroutine only
+	children   []*Process                     // in start order; guarded by mu (a template adds and removes)
+	dynamic    bool                           // started from a template by spawn
+	owned      atomic.Bool                    // spawned linked to its spawner: temporary; see linkSpawned
+	newCode    atomic.Pointer[isolate.Script] // code that replaced spec.Script; see codechange.go
+	abandoned  bool                           // a dynamic child whose init failed; only its supervisor's goroutine reads it
+	handledEnd uint64                         // the last incarnation whose end its supervisor acted on; supervisor's goroutine only
 
 	pid         atomic.Pointer[proto.PID]
 	counted     atomic.Bool                     // counted as spawned for the node's start
@@ -69,6 +71,8 @@ type Process struct {
 	restarts    atomic.Uint64
 	signals     atomic.Int64 // exit signals from scripts not yet taken up, bounded like messages
 	handled     atomic.Uint64
+	heldSince   atomic.Int64 // unix nanoseconds; see TurnHeldSince
+	busy        atomic.Int64 // nanoseconds its goroutine spent handling; see Busy
 
 	// mb counts and limits what waits for the process; see mailbox.go.
 	mb *mailbox.Mailbox
@@ -135,10 +139,10 @@ func (p *Process) Dynamic() bool { return p.dynamic }
 
 // Script returns the path of the script a worker runs.
 func (p *Process) Script() string {
-	if p.spec.Script == nil {
-		return ""
+	if s := p.code(); s != nil {
+		return s.Path()
 	}
-	return p.spec.Script.Path()
+	return ""
 }
 
 // Crashes returns the most recent crash reports, oldest first.

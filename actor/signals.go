@@ -21,6 +21,7 @@ type life struct {
 	monitors map[uint64]monitorEntry // who watches live, by reference
 	links    map[*Process]uint64     // linked processes and their incarnation
 	calls    map[*callRef]struct{}   // calls delivered and not answered yet
+	slots    map[uint64]monitorEntry // slot monitors: watch every incarnation; see watch.go
 	retired  bool                    // stopped for good: no incarnation follows
 }
 
@@ -46,6 +47,7 @@ type downNote struct {
 	ref     uint64
 	reason  string
 	counted bool // queued by the watcher's own call: counted in its signals
+	slot    slotNote
 }
 
 // Reasons with which an incarnation ends without crashing.
@@ -59,13 +61,16 @@ const (
 
 // IsNormal reports whether reason ends a process without error: transient
 // children are not restarted and linked processes are not taken down.
-func IsNormal(reason string) bool { return reason == ReasonNormal || reason == ReasonShutdown }
+func IsNormal(reason string) bool {
+	return reason == ReasonNormal || reason == ReasonShutdown || reason == ReasonCodeChange
+}
 
 // begin marks inc as the running incarnation.
 func (p *Process) begin(inc uint64) {
 	p.lifeMu.Lock()
 	defer p.lifeMu.Unlock()
 	p.life.live = inc
+	p.notifySlots(slotUp, "")
 }
 
 // end records that incarnation inc has ended with reason: every monitor on
@@ -78,6 +83,7 @@ func (p *Process) end(inc uint64, reason string) {
 		return
 	}
 	p.life.live = 0
+	p.notifySlots(slotDown, reason)
 	monitors, links := p.life.monitors, p.life.links
 	p.life.monitors, p.life.links = nil, nil
 	p.lifeMu.Unlock()
@@ -119,6 +125,11 @@ func (p *Process) answer(c *callRef, r *reply) {
 func (p *Process) retire() {
 	p.lifeMu.Lock()
 	p.life.retired = true
+	if p.dynamic {
+		// A dynamic child's slot is gone with it; a child of the tree
+		// may be started again, by its supervisor or an operator.
+		p.notifySlots(slotFinal, ReasonNoProc)
+	}
 	calls := p.life.calls
 	p.life.calls = nil
 	p.mb.Close() // refunds the senders of what will never run
@@ -171,8 +182,10 @@ func (p *Process) demonitor(ref uint64) bool {
 	p.lifeMu.Lock()
 	defer p.lifeMu.Unlock()
 	_, ok := p.life.monitors[ref]
+	_, slot := p.life.slots[ref]
 	delete(p.life.monitors, ref)
-	return ok
+	delete(p.life.slots, ref)
+	return ok || slot
 }
 
 // lockPair locks two processes' life in id order.
@@ -260,6 +273,12 @@ func (w *worker) onExit(m *exitSignal) {
 		w.proc.mb.AddNotice()
 		w.proc.stash.PushNotice(&deliver{note: &isolate.Notification{Kind: "exit", From: m.from, Reason: m.reason},
 			noteInc: w.inc, counted: m.counted})
+	case m.linked && (m.reason == ReasonShutdown || m.reason == ReasonCodeChange) && w.proc.owned.Load():
+		// Its owner was stopped in order: an owned child stops in order
+		// too, after the current turn (see spawnlink.go).
+		if w.stopping == "" {
+			w.stopping = ReasonShutdown
+		}
 	case IsNormal(m.reason):
 		// A normal exit signal does not take a process down.
 	case m.linked:

@@ -21,6 +21,7 @@ type spawnReq struct {
 	id   uint64
 	then func(*reply) // instead of a reply to from, for a Go actor's spawn
 	key  string       // a keyed spawn: the child's name, see SpawnKeyed
+	link bool         // link the child with from's incarnation inc; see linkSpawned
 }
 
 // spawnTimeout bounds how long a spawn's promise waits for its supervisor:
@@ -33,6 +34,10 @@ func spawnTimeout(template *ChildSpec) time.Duration {
 // Spawn implements isolate.Signaller: it asks the template supervisor that
 // c designates for a new child.
 func (h *host) Spawn(c *capability.Capability, args *mailbox.Envelope) (uint64, error) {
+	return h.spawn(c, args, false)
+}
+
+func (h *host) spawn(c *capability.Capability, args *mailbox.Envelope, link bool) (uint64, error) {
 	t, err := h.proc.node.target(c, capability.Spawn, "spawn")
 	if err != nil {
 		return 0, err
@@ -43,7 +48,7 @@ func (h *host) Spawn(c *capability.Capability, args *mailbox.Envelope) (uint64, 
 	w := h.w()
 	w.nextID++
 	id, inc, proc := w.nextID, w.inc, w.proc
-	t.tell(&spawnReq{args: args, from: proc, inc: inc, id: id})
+	t.tell(&spawnReq{args: args, from: proc, inc: inc, id: id, link: link})
 	wait := spawnTimeout(t.spec.Template)
 	w.calls[id] = time.AfterFunc(wait, func() {
 		proc.tell(&reply{incarnation: inc, id: id, err: fmt.Errorf("%w: spawn after %v", isolate.ErrCallTimeout, wait)})
@@ -78,6 +83,10 @@ func (g *group) spawn(c proto.Context, m *spawnReq) {
 	}
 	if err != nil {
 		answer(nil, err)
+		return
+	}
+	if m.link && !g.linkSpawned(c, m.from, m.inc, ch) {
+		answer(nil, fmt.Errorf("%w: spawn: the spawner's incarnation has ended", isolate.ErrNoProc))
 		return
 	}
 	answer(isolate.CapabilityEnvelope(capability.New(ch, capability.All&^capability.Spawn)), nil)

@@ -88,6 +88,9 @@ func (p *Process) RestartType() RestartType { return p.restartType() }
 
 // restartType is the child's restart type, permanent when unset.
 func (p *Process) restartType() RestartType {
+	if p.owned.Load() {
+		return Temporary // spawned with {link: true}; see linkSpawned
+	}
 	if p.spec.Restart == "" {
 		return Permanent
 	}

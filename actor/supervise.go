@@ -184,6 +184,9 @@ func (s *Supervisor) StartDynamic(args *mailbox.Envelope) (*Process, error) {
 
 	spec := *p.spec.Template
 	spec.Name = name
+	if s := p.newCode.Load(); s != nil {
+		spec.Script = s // the template's code, replaced by CodeChange
+	}
 	ch := &Process{node: n, id: n.nextID.Add(1), name: name, spec: spec, parent: p, kind: KindWorker,
 		dynamic: true, initArgs: args}
 	ch.path = name

@@ -30,10 +30,12 @@ type worker struct {
 	calls   map[uint64]*time.Timer // outgoing calls awaiting a reply, with their timeouts
 	started bool
 
-	trapExits  bool                // exit signals arrive as notifications
-	inspecting bool                // inspect() is running
-	inspects   map[uint64]struct{} // this incarnation's cap.inspect() requests awaiting an answer
-	endReason  string              // why the incarnation ended, once it has
+	trapExits  bool                      // exit signals arrive as notifications
+	inspecting bool                      // inspect() is running
+	inspects   map[uint64]struct{}       // this incarnation's cap.inspect() requests awaiting an answer
+	endReason  string                    // why the incarnation ended, once it has
+	deferred   map[*replyTarget]struct{} // replies deferred by ctx.deferReply; see deferred.go
+	held       *time.Timer               // the warning for a turn holding the mailbox; see held.go
 
 	readyFor    *readyWait  // the supervisor's wait for this incarnation's init, if any
 	initPending bool        // init has not finished
@@ -47,6 +49,7 @@ func newWorker(p *Process) proto.Actor {
 // Receive implements proto.Actor. A crash panics with a *Crash, which
 // protoactor's mailbox recovers and hands to the supervisor.
 func (w *worker) Receive(c proto.Context) {
+	defer w.proc.countBusy(time.Now())
 	switch m := c.Message().(type) {
 	case *proto.Started:
 		// The supervisor stores the PID once SpawnNamed returns, which can be
@@ -88,10 +91,12 @@ func (w *worker) Receive(c proto.Context) {
 		w.onInitTimeout(m)
 	case *webAbort:
 		w.abortWeb(m)
+	case *heldCheck:
+		w.onHeld(m)
 	case *downNote:
 		if m.inc == w.inc {
 			w.proc.mb.AddNotice()
-			w.proc.stash.PushNotice(&deliver{note: &isolate.Notification{Kind: "down", Ref: m.ref, Reason: m.reason},
+			w.proc.stash.PushNotice(&deliver{note: m.notification(),
 				noteInc: m.inc, counted: m.counted})
 		} else if m.counted {
 			w.proc.signals.Add(-1) // for an incarnation that has ended
@@ -105,10 +110,15 @@ func (w *worker) Receive(c proto.Context) {
 		w.stop(c)
 		return
 	case *proto.Restarting:
-		if w.endReason == "" && w.proc.endHint.Load() == nil {
-			// Restarted beside a crashed sibling (one_for_all, rest_for_one)
-			// or by the operator: an orderly end, so terminate runs.
-			w.terminate(ReasonShutdown)
+		if w.endReason == "" {
+			// Restarted beside a crashed sibling (one_for_all, rest_for_one),
+			// by the operator or for new code: an orderly end, so
+			// terminate runs.
+			if h := w.proc.endHint.Load(); h == nil {
+				w.terminate(ReasonShutdown)
+			} else if *h == ReasonCodeChange {
+				w.terminate(ReasonCodeChange)
+			}
 		}
 		w.close()
 		return
@@ -143,7 +153,7 @@ func (w *worker) start() {
 		p.setStatus(StatusRestarting)
 	}
 	w.armStart()
-	iso, err := isolate.New(p.spec.Script, isolate.Config{
+	iso, err := isolate.New(p.code(), isolate.Config{
 		Name:   p.path,
 		Self:   capability.New(p, capability.All),
 		Env:    p.grants,
@@ -152,7 +162,7 @@ func (w *worker) start() {
 	})
 	if err != nil {
 		w.initDone()
-		p.signalReady(err)
+		p.signalReady(p.startError(err))
 		w.fail(nil, crashReason(err), err)
 	}
 	w.iso = iso
@@ -167,7 +177,7 @@ func (w *worker) start() {
 	}
 	w.iso.Init(args, func(o isolate.Outcome) {
 		w.initDone()
-		p.signalReady(o.Crash)
+		p.signalReady(p.startError(o.Crash))
 		if o.Crash != nil {
 			w.crash = w.newCrash(nil, o.Crash)
 		}
@@ -199,6 +209,7 @@ func (w *worker) drain(c proto.Context) {
 			continue
 		}
 		w.iso.Receive(d.env, d.call != nil, w.timed(func(o isolate.Outcome) { w.turnDone(d, o) }))
+		w.watchHeld()
 		w.check(nil)
 	}
 	if w.stopping != "" && !w.iso.Busy() {
@@ -211,7 +222,8 @@ func (w *worker) turnDone(d *deliver, o isolate.Outcome) {
 	if w.current == d {
 		w.current = nil
 	}
-	if d.call != nil {
+	w.unwatchHeld()
+	if d.call != nil && (!o.Deferred || o.Crash != nil) {
 		r := &reply{incarnation: d.call.incarnation, id: d.call.id, env: o.Reply, err: o.ReplyErr}
 		if o.Crash != nil {
 			r.env, r.err = nil, fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, crashReason(o.Crash))
@@ -347,6 +359,7 @@ func (w *worker) close() {
 		t.Stop()
 		delete(w.calls, id)
 	}
+	w.unwatchHeld()
 	if d := w.current; d != nil {
 		// The message that crashed the incarnation is in the crash report;
 		// the ones behind it stay stashed for the next incarnation. A call
@@ -357,6 +370,7 @@ func (w *worker) close() {
 		}
 		w.current = nil
 	}
+	w.failDeferred(w.endOr(ReasonShutdown))
 	if w.iso != nil {
 		w.proc.liveIso.CompareAndSwap(w.iso, nil)
 		w.iso.Close()

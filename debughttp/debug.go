@@ -96,6 +96,8 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /{$}", s.page)
 	mux.Handle("GET /ui/", http.StripPrefix("/ui/", http.FileServerFS(ui)))
 	mux.HandleFunc("GET /debug/tree", s.read(s.tree))
+	mux.HandleFunc("GET /debug/processes", s.read(s.table))
+	mux.HandleFunc("GET /debug/stats", s.read(s.stats))
 	mux.HandleFunc("GET /debug/processes/{id}", s.read(s.process))
 	mux.HandleFunc("GET /debug/processes/{id}/state", s.read(s.state))
 	mux.HandleFunc("POST /debug/processes/{id}/{action}", s.write(s.act))
@@ -259,6 +261,15 @@ func (s *server) tree(w http.ResponseWriter, r *http.Request) {
 	root := s.cfg.Node.Root()
 	if root == nil {
 		fail(w, http.StatusServiceUnavailable, "node not started")
+		return
+	}
+	if raw := r.URL.Query().Get("children"); raw != "" {
+		n, err := queryInt(raw, 0)
+		if err != nil || n < 1 || n > maxTableLimit {
+			fail(w, http.StatusBadRequest, fmt.Sprintf("children: 1 to %d", maxTableLimit))
+			return
+		}
+		writeJSON(w, http.StatusOK, TreeBounded(root, n))
 		return
 	}
 	writeJSON(w, http.StatusOK, Tree(root))

@@ -8,29 +8,44 @@ import (
 
 // Process is one entry of GET /debug/tree.
 type Process struct {
-	ID           uint64     `json:"id"`
-	Name         string     `json:"name"`
-	Path         string     `json:"path"`
-	Kind         string     `json:"kind"`
-	Status       string     `json:"status"`
-	Incarnation  uint64     `json:"incarnation"`
-	Restarts     uint64     `json:"restarts"`
-	MailboxDepth int64      `json:"mailbox_depth"`
-	Script       string     `json:"script,omitempty"`
-	Strategy     string     `json:"strategy,omitempty"`
-	Crashes      int        `json:"crashes"`
-	Children     []*Process `json:"children,omitempty"`
+	ID           uint64 `json:"id"`
+	Name         string `json:"name"`
+	Path         string `json:"path"`
+	Kind         string `json:"kind"`
+	Status       string `json:"status"`
+	Incarnation  uint64 `json:"incarnation"`
+	Restarts     uint64 `json:"restarts"`
+	MailboxDepth int64  `json:"mailbox_depth"`
+	Script       string `json:"script,omitempty"`
+	Strategy     string `json:"strategy,omitempty"`
+	Crashes      int    `json:"crashes"`
+	// TurnHeldMS is how long the turn holding the mailbox has waited on a
+	// promise, once that is past the node's turn warning; 0 otherwise.
+	TurnHeldMS int64      `json:"turn_held_ms,omitempty"`
+	Children   []*Process `json:"children,omitempty"`
+	// MoreChildren counts the children left out of Children by a bounded
+	// tree (GET /debug/tree?children=N); the process table lists them.
+	MoreChildren int `json:"more_children,omitempty"`
 }
 
 // Tree snapshots the process tree below p.
 func Tree(p *actor.Process) *Process {
+	out := snapshot(p)
+	for _, ch := range p.Children() {
+		out.Children = append(out.Children, Tree(ch))
+	}
+	return out
+}
+
+// snapshot is p's entry without its children.
+func snapshot(p *actor.Process) *Process {
 	out := &Process{
 		ID: p.ID(), Name: p.Name(), Path: p.Path(), Kind: p.Kind().String(), Status: p.Status().String(),
 		Incarnation: p.Incarnation(), Restarts: p.Restarts(), MailboxDepth: p.MailboxDepth(), Script: p.Script(),
 		Strategy: p.Strategy(), Crashes: len(p.Crashes()),
 	}
-	for _, ch := range p.Children() {
-		out.Children = append(out.Children, Tree(ch))
+	if since := p.TurnHeldSince(); !since.IsZero() {
+		out.TurnHeldMS = max(1, time.Since(since).Milliseconds())
 	}
 	return out
 }

@@ -88,12 +88,12 @@ func callErrorName(err error) string {
 	switch {
 	case errors.Is(err, ErrCallTimeout):
 		return "TimeoutError"
-	case errors.Is(err, ErrCalleeCrashed):
+	case errors.Is(err, ErrCalleeCrashed), errors.Is(err, ErrCallFailed):
 		return "CallError"
 	case errors.Is(err, ErrNoProc):
 		return "NoProcError"
 	case errors.Is(err, ErrTooManyTimers), errors.Is(err, ErrCallDepth), errors.Is(err, ErrTooManyProcesses),
-		errors.Is(err, ErrTooManyMonitors), errors.Is(err, ErrTooManyNotifications):
+		errors.Is(err, ErrTooManyMonitors), errors.Is(err, ErrTooManyNotifications), errors.Is(err, ErrTooManyDeferred):
 		return "RangeError"
 	case errors.Is(err, ErrMailboxFull):
 		return "MailboxFull"

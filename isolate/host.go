@@ -40,7 +40,7 @@ func (h *capHandle) Get(key string) goja.Value {
 		}
 		return h.iso.rt.NewArray(vals...)
 	}
-	if key == "toString" {
+	if key == "toString" || (key == "reply" || key == "fail") && isReplyHandle(h.cap) {
 		return h.iso.method(key)
 	}
 	for _, m := range handleMethods {
@@ -185,6 +185,8 @@ func (i *Isolate) method(name string) goja.Value {
 		}
 	case "fetch":
 		f = i.fetchMethod() // outgoing HTTP through a grant, see egress.go
+	case "reply", "fail":
+		f = i.replyMethod(name)
 	default:
 		f = i.signalMethod(name)
 	}
@@ -254,6 +256,7 @@ func (i *Isolate) newContext() *goja.Object {
 		panic(err)
 	}
 	i.contextSignals(ro)
+	i.contextDefer(ro)
 	ro("self", i.handle(i.cfg.Self))
 	ro("env", env)
 	ro("stop", i.fn("stop", func(call goja.FunctionCall) goja.Value {

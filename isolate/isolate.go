@@ -98,6 +98,9 @@ type Outcome struct {
 	Reply    *mailbox.Envelope // the encoded return value, when a reply was wanted
 	ReplyErr error             // the return value could not be sent back
 	Crash    error
+	// Deferred is set when the turn took its reply out with
+	// ctx.deferReply: the call is answered later through the handle.
+	Deferred bool
 }
 
 // Isolate is one incarnation's JavaScript runtime: a private goja heap and
@@ -119,10 +122,15 @@ type Isolate struct {
 	timers     map[uint64]timer
 	parked     map[uint64]int64 // sendAfter messages the host holds, by ref: the bytes charged
 	turn       *pendingTurn
+	reply      *replyState     // the call the running turn answers; see defer.go
+	detached   []*goja.Promise // promises of turns that deferred their reply
 	closed     bool
-	lim        *limiter     // CPU and memory accounting, see limits.go
-	sig        *signalState // monitors and notifications
-	clist      clist        // capabilities received or made, for operators
+	// detachedErr is the rejection of a deferred turn's promise that was
+	// settled when the turn ended; the next checkDetached returns it.
+	detachedErr error
+	lim         *limiter     // CPU and memory accounting, see limits.go
+	sig         *signalState // monitors and notifications
+	clist       clist        // capabilities received or made, for operators
 
 	builtins *builtins    // the guarded builtins, see builtins.go
 	lazy     *lazyGlobals // globals installed on first use, see lazy.go; nil if installed eagerly
@@ -159,6 +167,7 @@ type timer struct {
 type pendingTurn struct {
 	promise   *goja.Promise
 	wantReply bool
+	reply     *replyState
 	done      func(Outcome)
 }
 
@@ -602,6 +611,8 @@ func (i *Isolate) startTurn(f goja.Callable, msg *mailbox.Envelope, wantReply bo
 func (i *Isolate) startTurnWith(f goja.Callable, arg func() (goja.Value, error), wantReply bool, done func(Outcome)) {
 	var result goja.Value
 	var a goja.Value
+	rs := &replyState{want: wantReply}
+	i.reply = rs
 	// Decoding is the host's work on the sender's data, bounded by the
 	// message size limit: it is not charged to the receiver's CPU limit,
 	// so a message that is slow to decode cannot make its receiver crash.
@@ -615,16 +626,23 @@ func (i *Isolate) startTurnWith(f goja.Callable, arg func() (goja.Value, error),
 		return err
 	})
 	if errors.Is(err, errStaleNote) {
+		i.reply = nil
 		done(Outcome{})
 		return
 	}
 	if err != nil {
+		i.reply = nil
 		done(Outcome{Crash: err})
 		return
 	}
 	if p, ok := promiseOf(result); ok {
-		i.turn = &pendingTurn{promise: p, wantReply: wantReply, done: done}
+		i.turn = &pendingTurn{promise: p, wantReply: wantReply, reply: rs, done: done}
 		i.checkTurn()
+		return
+	}
+	i.reply = nil
+	if rs.deferred {
+		done(Outcome{Deferred: true})
 		return
 	}
 	done(i.finish(result, wantReply))
@@ -646,24 +664,25 @@ func (i *Isolate) checkTurn() {
 	if t == nil {
 		return
 	}
+	deferred := t.reply != nil && t.reply.deferred
 	switch t.promise.State() {
 	case goja.PromiseStatePending:
+		if deferred {
+			// The reply left the turn: the mailbox moves on.
+			i.turn, i.reply = nil, nil
+			i.detach(t.promise)
+			t.done(Outcome{Deferred: true})
+		}
 		return
 	case goja.PromiseStateRejected:
-		i.turn = nil
-		reason := t.promise.Result()
-		err := &JSError{Message: "unhandled rejection"}
-		_ = i.run(func() error {
-			name, msg := valueName(reason)
-			err.Name, err.Message = name, "unhandled rejection: "+msg
-			if o, ok := reason.(*goja.Object); ok {
-				err.Stack = truncate(stringProp(o, "stack"), 16<<10)
-			}
-			return nil
-		})
-		t.done(Outcome{Crash: err})
+		i.turn, i.reply = nil, nil
+		t.done(Outcome{Crash: i.rejection(t.promise.Result())})
 	default:
-		i.turn = nil
+		i.turn, i.reply = nil, nil
+		if deferred {
+			t.done(Outcome{Deferred: true})
+			return
+		}
 		t.done(i.finish(t.promise.Result(), t.wantReply))
 	}
 }
@@ -715,7 +734,7 @@ func (i *Isolate) SettleCall(id uint64, reply *mailbox.Envelope, callErr error) 
 		return err
 	}
 	i.checkTurn()
-	return nil
+	return i.checkDetached()
 }
 
 // FireTimer runs a setTimeout callback. A timer cleared meanwhile is ignored.
@@ -733,7 +752,7 @@ func (i *Isolate) FireTimer(id uint64) error {
 		return err
 	}
 	i.checkTurn()
-	return nil
+	return i.checkDetached()
 }
 
 // Terminate calls terminate(reason, ctx) under the CPU limit. A promise it
@@ -780,6 +799,8 @@ func (i *Isolate) Close() {
 	i.parked = nil
 	i.calls = nil
 	i.turn = nil
+	i.reply = nil
+	i.detached = nil
 	i.lim.held = 0
 }
 

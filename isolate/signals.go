@@ -55,10 +55,14 @@ type LimitReporter interface {
 
 // Notification is a runtime event delivered to receive as a message turn.
 type Notification struct {
-	Kind   string // "down" or "exit"
-	Ref    uint64 // the monitor reference, for down
+	Kind   string // "down", "up" or "exit"
+	Ref    uint64 // the monitor reference, for down and up
 	From   string // the process path the exit signal came from, for exit
 	Reason string
+	// Slot is set for a slot monitor's notifications (see watch.go): the
+	// monitor stays after a down unless Final is set too.
+	Slot  bool
+	Final bool // the slot has stopped for good: the monitor ends
 }
 
 // MaxMonitors bounds the monitors one incarnation holds at once: every
@@ -115,7 +119,7 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 				// have to queue: they are bounded like a mailbox.
 				i.throw(fmt.Errorf("%w: %d are active, the limit is %d; demonitor some first", ErrTooManyMonitors, len(i.sig.refs), MaxMonitors))
 			}
-			id, err := i.signaller(name).Monitor(c)
+			id, err := i.monitor(c, call.Argument(0))
 			if err != nil {
 				i.throw(err)
 			}
@@ -198,9 +202,10 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 				}
 				args = env
 			}
+			link := i.spawnLinkOption(call.Argument(1))
 			s := i.signaller(name)
 			i.lim.hold(hostTimerBytes)
-			id, err := s.Spawn(c, args)
+			id, err := i.spawnOn(s, c, args, link)
 			if err != nil {
 				i.lim.release(hostTimerBytes)
 				i.throw(err)
@@ -242,13 +247,19 @@ func (i *Isolate) Notify(n Notification, done func(Outcome)) {
 		o := i.rt.NewObject()
 		_ = o.Set("type", n.Kind)
 		switch n.Kind {
-		case "down":
+		case "down", "up":
 			ref, ok := i.sig.refs[n.Ref]
 			if !ok {
 				return nil, errStaleNote // demonitored meanwhile
 			}
-			i.forgetRef(n.Ref)
+			if !n.Slot || n.Final {
+				i.forgetRef(n.Ref)
+			}
 			_ = o.Set("ref", ref)
+			if n.Slot {
+				_ = o.Set("slot", true)
+				_ = o.Set("final", n.Final)
+			}
 		case "exit":
 			_ = o.Set("from", n.From)
 		default:

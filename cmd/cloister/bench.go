@@ -27,8 +27,10 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	verbose := fs.Bool("v", false, "report each measurement on stderr as it finishes")
 	noisy := fs.Bool("noisy", false, "run the noisy-neighbour benchmark instead (docs/limits.md)")
 	httpBench := fs.Bool("http", false, "run the HTTP benchmark instead: a script's fetch behind the gateway against a plain Go handler (docs/http.md)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if pos, err := parseFlags(fs, "bench [flags]", args, stdout); err != nil {
+		return err
+	} else if len(pos) != 0 {
+		return fmt.Errorf("%w: bench takes no arguments", errUsage)
 	}
 	if *noisy {
 		return noisyBench(ctx, o.Runs, *asJSON, stdout)

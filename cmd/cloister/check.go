@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 
@@ -8,16 +9,22 @@ import (
 	"github.com/cloister-rt/cloister/manifest"
 )
 
-func checkCmd(args []string, stdout, _ io.Writer) error {
-	if len(args) != 1 {
-		return fmt.Errorf("%w: check takes one manifest", errUsage)
-	}
-	app, err := manifest.Open(args[0])
+func checkCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pos, err := parseFlags(fs, "check <app.yaml>", args, stdout)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: ok\n", args[0])
-	reportGoActors(stdout, args[0], app.Root, "")
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: check takes one manifest", errUsage)
+	}
+	app, err := manifest.Open(pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", pos[0])
+	reportGoActors(stdout, pos[0], app.Root, "")
 	return nil
 }
 

@@ -28,10 +28,11 @@ func psCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", defaultDebugAddr, "the node's debug endpoint `ADDR` (host:port or URL)")
 	asJSON := fs.Bool("json", false, "print the tree as JSON")
 	token := fs.String("token", "", "bearer `TOKEN` for an endpoint that needs one (default $"+envDebugToken+")")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	pos, err := parseFlags(fs, "ps [flags]", args, stdout)
+	if err != nil {
+		return err
 	}
-	if fs.NArg() != 0 {
+	if len(pos) != 0 {
 		return fmt.Errorf("%w: ps takes no arguments", errUsage)
 	}
 	if *token == "" {

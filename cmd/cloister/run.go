@@ -16,40 +16,77 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/debughttp"
+	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/manifest"
 	"github.com/cloister-rt/cloister/metrics"
 )
 
+// nodeFlags are the flags that run and dev share.
+type nodeFlags struct {
+	debugAddr, debugToken, level *string
+	format                       *string
+	turnWarning                  *time.Duration
+}
+
+func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
+	return &nodeFlags{
+		debugAddr:   fs.String("debug", "", "serve the debug endpoint on `ADDR` (loopback unless a token is set)"),
+		debugToken:  fs.String("debug-token", "", "bearer `TOKEN` for the debug endpoint (default $"+envDebugToken+", else generated and printed once)"),
+		level:       fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error"),
+		format:      fs.String("log-format", "text", "log `FORMAT`: text (key=value) or json (one object a line)"),
+		turnWarning: fs.Duration("turn-warning", actor.DefaultTurnWarning, "warn when a turn holds its mailbox longer than `DURATION` (negative: never)"),
+	}
+}
+
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	debugAddr := fs.String("debug", "", "serve the debug endpoint on `ADDR` (loopback unless a token is set)")
-	debugToken := fs.String("debug-token", "", "bearer `TOKEN` for the debug endpoint (default $"+envDebugToken+", else generated and printed once)")
-	level := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: run takes one manifest or script", errUsage)
-	}
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
-
-	app, err := loadTarget(fs.Arg(0))
+	nf := addNodeFlags(fs)
+	pos, err := parseFlags(fs, "run [flags] <app.yaml | script.js>", args, stdout)
 	if err != nil {
 		return err
 	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: run takes one manifest or script", errUsage)
+	}
+	app, err := loadTarget(pos[0])
+	if err != nil {
+		return err
+	}
+	return nf.runApp(ctx, app, pos[0], stderr, nil)
+}
+
+// runApp starts a node for app, with the debug endpoint if one is asked
+// for, runs beside (when set) until it returns or the node stops, and
+// stops the node in order when ctx ends or the root fails. An operator's
+// restart recompiles the process's script from its file (see
+// actor.Options.Reload), with reloader.
+func (nf *nodeFlags) runApp(ctx context.Context, app *manifest.App, target string, stderr io.Writer,
+	beside func(ctx context.Context, node *actor.Node, log *slog.Logger) error) error {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*nf.level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	var handler slog.Handler
+	switch *nf.format {
+	case "text":
+		handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})
+	case "json":
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lv})
+	default:
+		return fmt.Errorf("%w: --log-format %q: text or json", errUsage, *nf.format)
+	}
+	log := slog.New(handler)
+
 	addr := app.Debug
-	if *debugAddr != "" {
-		addr = *debugAddr
+	if *nf.debugAddr != "" {
+		addr = *nf.debugAddr
 	}
 	var dbg *debugListener
+	var err error
 	if addr != "" {
 		// Refuse a bad address or a missing token before anything starts.
-		token := *debugToken
+		token := *nf.debugToken
 		if token == "" {
 			token = os.Getenv(envDebugToken)
 		}
@@ -60,6 +97,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	opts := app.Options()
 	opts.Logger = log
+	opts.TurnWarning = *nf.turnWarning
+	opts.Reload = isolate.NewReloader().Reload
 	node, err := actor.NewNode(opts)
 	if err != nil {
 		return err
@@ -71,16 +110,31 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := node.Start(app.Root); err != nil {
 		return err
 	}
-	log.Info("node started", "target", fs.Arg(0))
+	log.Info("node started", "target", target)
 
 	var srv *http.Server
 	if dbg != nil {
 		srv = dbg.serve(node, m, log, stderr)
 	}
+	besideErr := make(chan error, 1)
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if beside != nil {
+		go func() { besideErr <- beside(bctx, node, log) }()
+	}
+	var failed error
 	select {
 	case <-ctx.Done():
 		log.Info("stopping the node")
 	case <-node.Failed():
+	case failed = <-besideErr:
+		beside = nil
+	}
+	cancel()
+	if beside != nil {
+		if err := <-besideErr; failed == nil {
+			failed = err
+		}
 	}
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -94,7 +148,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	log.Info("node stopped")
-	return nil
+	return failed
 }
 
 // loadTarget reads a manifest, or wraps a single script in a one_for_one root.

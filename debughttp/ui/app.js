@@ -4,8 +4,10 @@
 "use strict";
 
 const POLL_MS = 1000;
+const TREE_CHILDREN = 200; // children shown per supervisor; the table pages through all
 let token = sessionStorage.getItem("cloister-token") || "";
 let selected = null; // id of the process whose details are shown
+const collapsed = new Set(); // ids of the supervisors whose children are hidden
 
 // A token can also come in the fragment (#token=...), which never reaches the server.
 (function tokenFromFragment() {
@@ -42,7 +44,18 @@ function render(li, p) {
   li.dataset.status = p.status;
   li.replaceChildren();
   const row = el("div", "row");
+  const hasChildren = p.children && p.children.length > 0;
+  const toggle = el("span", "toggle", hasChildren ? (collapsed.has(p.id) ? "▸" : "▾") : "");
+  if (hasChildren) {
+    toggle.title = collapsed.has(p.id) ? "show the children" : "hide the children";
+    toggle.addEventListener("click", (ev) => {
+      ev.stopPropagation();
+      if (collapsed.has(p.id)) collapsed.delete(p.id); else collapsed.add(p.id);
+      render(li, p);
+    });
+  }
   row.append(
+    toggle,
     el("span", "status " + p.status, p.status),
     el("span", "name", p.name || "(root)"),
     el("span", "kind", p.kind === "supervisor" ? (p.strategy || "supervisor") : (p.script || "worker")),
@@ -53,16 +66,22 @@ function render(li, p) {
   mailbox.append("mailbox ", el("b", "mailbox", p.mailbox_depth));
   const inc = el("span", "num", "");
   inc.append("#", el("b", "incarnation", p.incarnation));
-  row.append(restarts, mailbox, inc);
+  row.append(restarts, mailbox, inc, el("span", "num id", "id " + p.id));
+  if (p.turn_held_ms > 0) row.append(el("span", "num crashes", "turn held " + (p.turn_held_ms / 1000).toFixed(1) + " s: receive awaits; use ctx.deferReply()"));
   if (p.crashes > 0) row.append(el("span", "num crashes", p.crashes + " crash report" + (p.crashes > 1 ? "s" : "")));
   row.addEventListener("click", (ev) => { ev.stopPropagation(); select(p.id); });
   li.append(row);
-  if (p.children && p.children.length) {
+  if (hasChildren && collapsed.has(p.id)) {
+    row.append(el("span", "num", (p.children.length + (p.more_children || 0)) + " hidden"));
+  } else if (hasChildren) {
     const ul = el("ul");
     for (const c of p.children) {
       const cli = el("li");
       render(cli, c);
       ul.append(cli);
+    }
+    if (p.more_children > 0) {
+      ul.append(el("li", "more num", "… and " + p.more_children + " more: search the process table"));
     }
     li.append(ul);
   }
@@ -76,7 +95,7 @@ function setConn(state, text) {
 
 async function poll() {
   try {
-    const tree = await getJSON("/debug/tree");
+    const tree = await getJSON("/debug/tree?children=" + TREE_CHILDREN);
     const ul = document.getElementById("tree");
     let li = ul.firstElementChild;
     if (!li) { li = el("li"); ul.append(li); }
@@ -95,7 +114,23 @@ async function select(id) {
   const li = document.querySelector('.proc[data-id="' + id + '"]');
   if (li) li.classList.add("selected");
   document.getElementById("action-result").textContent = "";
+  // A link to this process: /#/processes/<id>.
+  history.replaceState(null, "", "#/processes/" + id);
   await showDetail(id);
+  await showState(id);
+}
+
+// showState shows what the process's inspect() returns, once per
+// selection: inspect runs script code in the process.
+async function showState(id) {
+  const pre = document.getElementById("detail-state");
+  pre.textContent = "…";
+  try {
+    const st = await getJSON("/debug/processes/" + id + "/state");
+    if (selected === id) pre.textContent = "incarnation " + st.incarnation + ": " + JSON.stringify(st.state, null, 2);
+  } catch (e) {
+    if (selected === id) pre.textContent = "none (" + e.message + ")";
+  }
 }
 
 function fact(dl, k, v) {
@@ -161,5 +196,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (selected !== null) showDetail(selected);
   });
   document.querySelectorAll("#actions button").forEach((b) => b.addEventListener("click", () => act(b.dataset.action)));
+  const link = /^#\/processes\/(\d{1,20})$/.exec(location.hash);
+  if (link) select(Number(link[1]));
   poll();
 });
