@@ -122,3 +122,44 @@ func TestAcctMemory_ClosureCodesFound(t *testing.T) {
 		}
 	}
 }
+
+// burnHost's console.log stands for a turn that burns CPU while the
+// watchdog's timer is late: it takes the timer away, spins for three
+// limits of CPU, and lets the watchdog make its late check.
+type burnHost struct {
+	reviewHost
+	i     *Isolate
+	limit time.Duration
+}
+
+func (h *burnHost) Log(slog.Level, string) {
+	h.i.watch.Stop()
+	c, _ := startThreadClock()
+	defer c.stop()
+	start, _ := c.read()
+	for now := start; now-start < 3*h.limit; now, _ = c.read() {
+	}
+	h.i.watchdog()
+}
+
+// A late first check undercharges an isolate at most once: after a turn
+// that ran past the checkpoint, its turns are clocked from their start,
+// and one that burns three limits of CPU before a late check is ended.
+func TestAcctCPU_LateFirstCheckCannotHideCPU(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the CPU-time clock is read on Linux only")
+	}
+	const limit = 20 * time.Millisecond
+	i := reviewIsolate(t, `export function receive(m) { if (m === "long") { for (let k = 0; k < 1e9; k++) { if (k % 1000 === 0 && ok()) return k; } } console.log("burn"); return 1; }
+		let since = 0; function ok() { return ++since > 50; }`, Limits{CPU: limit})
+	var out Outcome
+	// A turn past the checkpoint (about 2 ms of a plain loop).
+	for !i.longTurns.Load() {
+		i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue("long"), nil }, false, func(o Outcome) { out = o })
+	}
+	i.cfg.Host = &burnHost{i: i, limit: limit}
+	i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue("burn"), nil }, false, func(o Outcome) { out = o })
+	if !errors.Is(out.Crash, ErrCPULimit) {
+		t.Fatalf("a turn that burnt %v of CPU before a late first check: %v, want cpu_limit", 3*limit, out.Crash)
+	}
+}
