@@ -3,6 +3,7 @@ package isolate
 import (
 	"errors"
 	"log/slog"
+	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -161,5 +162,26 @@ func TestAcctCPU_LateFirstCheckCannotHideCPU(t *testing.T) {
 	i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue("burn"), nil }, false, func(o Outcome) { out = o })
 	if !errors.Is(out.Crash, ErrCPULimit) {
 		t.Fatalf("a turn that burnt %v of CPU before a late first check: %v, want cpu_limit", 3*limit, out.Crash)
+	}
+}
+
+// The field of goja's vm that Interrupt writes from other goroutines is
+// found where the walk expects it and skipped: if an upgrade renames or
+// moves it, this fails.
+func TestAcctMemory_InterruptFieldSkipped(t *testing.T) {
+	i := reviewIsolate(t, `export function receive() {}`, Limits{})
+	vmField := reflect.ValueOf(i.rt).Elem().FieldByName("vm")
+	if !vmField.IsValid() || vmField.Kind() != reflect.Pointer {
+		t.Fatal("goja's Runtime has no vm pointer")
+	}
+	vt := vmField.Type().Elem()
+	f, ok := vt.FieldByName("interruptVal")
+	if !ok || f.Type.Kind() != reflect.Interface || !concurrentField(vt, f.Name) {
+		t.Fatalf("goja's vm.interruptVal moved (found %v, %v)", ok, f.Type)
+	}
+	for _, k := range infoOf(vt).fields {
+		if vt.Field(k).Name == "interruptVal" {
+			t.Fatal("the walk visits vm.interruptVal")
+		}
 	}
 }
