@@ -128,7 +128,7 @@ func TestAcctMemory_ClosureCodesFound(t *testing.T) {
 // watchdog's timer is late: it takes the timer away, spins for three
 // limits of CPU, and lets the watchdog make its late check.
 type burnHost struct {
-	reviewHost
+	acctHost
 	i     *Isolate
 	limit time.Duration
 }
@@ -151,7 +151,7 @@ func TestAcctCPU_LateFirstCheckCannotHideCPU(t *testing.T) {
 		t.Skip("the CPU-time clock is read on Linux only")
 	}
 	const limit = 20 * time.Millisecond
-	i := reviewIsolate(t, `export function receive(m) { if (m === "long") { for (let k = 0; k < 1e9; k++) { if (k % 1000 === 0 && ok()) return k; } } console.log("burn"); return 1; }
+	i := acctIsolate(t, `export function receive(m) { if (m === "long") { for (let k = 0; k < 1e9; k++) { if (k % 1000 === 0 && ok()) return k; } } console.log("burn"); return 1; }
 		let since = 0; function ok() { return ++since > 50; }`, Limits{CPU: limit})
 	var out Outcome
 	// A turn past the checkpoint (about 2 ms of a plain loop).
@@ -169,7 +169,7 @@ func TestAcctCPU_LateFirstCheckCannotHideCPU(t *testing.T) {
 // found where the walk expects it and skipped: if an upgrade renames or
 // moves it, this fails.
 func TestAcctMemory_InterruptFieldSkipped(t *testing.T) {
-	i := reviewIsolate(t, `export function receive() {}`, Limits{})
+	i := acctIsolate(t, `export function receive() {}`, Limits{})
 	vmField := reflect.ValueOf(i.rt).Elem().FieldByName("vm")
 	if !vmField.IsValid() || vmField.Kind() != reflect.Pointer {
 		t.Fatal("goja's Runtime has no vm pointer")
