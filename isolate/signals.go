@@ -110,16 +110,16 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 	case "monitor":
 		return func(call goja.FunctionCall) goja.Value {
 			c := i.capOf(call.This, capability.Monitor, name)
-			if len(i.sig.refs) >= MaxMonitors {
-				// Each live monitor is a down notification the host may
-				// have to queue: they are bounded like a mailbox.
-				i.throw(fmt.Errorf("%w: %d are active, the limit is %d; demonitor some first", ErrTooManyMonitors, len(i.sig.refs), MaxMonitors))
-			}
-			s := i.signaller(name)
 			// The down notification this monitor will queue is charged
 			// now, and refunded when it arrives or is demonitored.
 			i.lim.hold(hostNoteBytes)
-			id, err := s.Monitor(c)
+			if len(i.sig.refs) >= MaxMonitors {
+				// Each live monitor is a down notification the host may
+				// have to queue: they are bounded like a mailbox.
+				i.lim.release(hostNoteBytes)
+				i.throw(fmt.Errorf("%w: %d are active, the limit is %d; demonitor some first", ErrTooManyMonitors, len(i.sig.refs), MaxMonitors))
+			}
+			id, err := i.signaller(name).Monitor(c)
 			if err != nil {
 				i.lim.release(hostNoteBytes)
 				i.throw(err)
