@@ -151,6 +151,7 @@ func TestHostileAcct_ParkedSendAfterIsCharged(t *testing.T) {
 // call past it throws a RangeError naming the limit. Every queued
 // notification arrives, once.
 func TestHostileAcct_NoprocNotificationsAreBounded(t *testing.T) {
+	base := liveHeap()
 	const messages = 300
 	gone := actor.ChildSpec{Name: "gone", Restart: actor.Temporary}
 	gone.Script = worker(t, "gone", `export function init(a, ctx) { ctx.stop(); } export function receive() {}`).Script
@@ -178,10 +179,12 @@ func TestHostileAcct_NoprocNotificationsAreBounded(t *testing.T) {
 		t.Fatalf("attacker crashed: %v", p.Crashes())
 	}
 	checkBystander(t, f)
+	checkHeap(t, base, 3*isolate.DefaultMemory)
 }
 
-// Tenants that burn CPU and churn the heap on both cores do not get their
-// neighbours charged: a victim with a small CPU limit answers every call.
+// Tenants that burn CPU on both cores, one churning the heap, the other
+// running replaceAll over 2e6 characters, do not get their neighbours
+// charged: a victim with a small CPU limit answers every call.
 func TestHostileAcct_NeighbourStallIsNotCharged(t *testing.T) {
 	spin := func(name string) actor.ChildSpec {
 		c := acctWorker(t, name, "acct_spin.js", isolate.Limits{CPU: time.Minute, Memory: 256 << 20})
@@ -191,26 +194,36 @@ func TestHostileAcct_NeighbourStallIsNotCharged(t *testing.T) {
 	f := start(t, isolate.Limits{CPU: 20 * time.Millisecond}, spin("spin1"), spin("spin2"), bystander(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for _, s := range []string{"spin1", "spin2"} {
+	// A spinner's turns are counted where they run: a call that times out
+	// under the race detector still ran its turn.
+	finished := func(s string) int64 { return int64(f.proc(s).Handled()) - 1 }
+	for k, msg := range []map[string]any{{"type": "churn", "rounds": 3}, {"type": "replace"}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				_, _ = f.call(s, map[string]any{"type": "churn", "rounds": 5})
+				_, _ = f.call(fmt.Sprintf("spin%d", k+1), msg)
 			}
 		}()
 	}
-	const calls = 300
-	for k := 0; k < calls; k++ {
-		if _, err := f.call("bystander", map[string]any{"type": "inc"}); err != nil {
-			t.Fatalf("call %d: %v (crashes %v)", k, err, f.proc("bystander").Crashes())
+	// The bystander is called for as long as it takes each spinner to
+	// finish two of its long turns, and at least 300 times.
+	calls := 0
+	for calls < 300 || finished("spin1") < 2 || finished("spin2") < 2 {
+		if calls%1000 == 0 && len(f.proc("spin1").Crashes())+len(f.proc("spin2").Crashes()) > 0 {
+			t.Fatalf("a spinner crashed: %v %v", f.proc("spin1").Crashes(), f.proc("spin2").Crashes())
 		}
+		if _, err := f.call("bystander", map[string]any{"type": "inc"}); err != nil {
+			t.Fatalf("call %d: %v (crashes %v)", calls, err, f.proc("bystander").Crashes())
+		}
+		calls++
 	}
 	cancel()
 	wg.Wait()
-	if got := num(f.mustCall("bystander", map[string]any{"type": "get"})); got != calls+1 {
+	if got := num(f.mustCall("bystander", map[string]any{"type": "get"})); got != int64(calls+1) {
 		t.Fatalf("bystander counted %d, want %d", got, calls+1)
 	}
+	t.Logf("%d calls answered beside %d churns and %d replaceAlls", calls, finished("spin1"), finished("spin2"))
 	checkBystander(t, f)
 	for _, s := range []string{"spin1", "spin2"} {
 		if cs := f.proc(s).Crashes(); len(cs) != 0 {

@@ -3,6 +3,7 @@ package isolate
 import (
 	"errors"
 	"log/slog"
+	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -119,6 +120,68 @@ func TestAcctMemory_ClosureCodesFound(t *testing.T) {
 	for _, f := range []string{"stash", "prg"} {
 		if _, ok := jsCallbacks.recv.FieldByName(f); !ok {
 			t.Errorf("goja's baseJsFuncObject has no field %q", f)
+		}
+	}
+}
+
+// burnHost's console.log stands for a turn that burns CPU while the
+// watchdog's timer is late: it takes the timer away, spins for three
+// limits of CPU, and lets the watchdog make its late check.
+type burnHost struct {
+	acctHost
+	i     *Isolate
+	limit time.Duration
+}
+
+func (h *burnHost) Log(slog.Level, string) {
+	h.i.watch.Stop()
+	c, _ := startThreadClock()
+	defer c.stop()
+	start, _ := c.read()
+	for now := start; now-start < 3*h.limit; now, _ = c.read() {
+	}
+	h.i.watchdog()
+}
+
+// A late first check undercharges an isolate at most once: after a turn
+// that ran past the checkpoint, its turns are clocked from their start,
+// and one that burns three limits of CPU before a late check is ended.
+func TestAcctCPU_LateFirstCheckCannotHideCPU(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the CPU-time clock is read on Linux only")
+	}
+	const limit = 20 * time.Millisecond
+	i := acctIsolate(t, `export function receive(m) { if (m === "long") { for (let k = 0; k < 1e9; k++) { if (k % 1000 === 0 && ok()) return k; } } console.log("burn"); return 1; }
+		let since = 0; function ok() { return ++since > 50; }`, Limits{CPU: limit})
+	var out Outcome
+	// A turn past the checkpoint (about 2 ms of a plain loop).
+	for !i.longTurns.Load() {
+		i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue("long"), nil }, false, func(o Outcome) { out = o })
+	}
+	i.cfg.Host = &burnHost{i: i, limit: limit}
+	i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue("burn"), nil }, false, func(o Outcome) { out = o })
+	if !errors.Is(out.Crash, ErrCPULimit) {
+		t.Fatalf("a turn that burnt %v of CPU before a late first check: %v, want cpu_limit", 3*limit, out.Crash)
+	}
+}
+
+// The field of goja's vm that Interrupt writes from other goroutines is
+// found where the walk expects it and skipped: if an upgrade renames or
+// moves it, this fails.
+func TestAcctMemory_InterruptFieldSkipped(t *testing.T) {
+	i := acctIsolate(t, `export function receive() {}`, Limits{})
+	vmField := reflect.ValueOf(i.rt).Elem().FieldByName("vm")
+	if !vmField.IsValid() || vmField.Kind() != reflect.Pointer {
+		t.Fatal("goja's Runtime has no vm pointer")
+	}
+	vt := vmField.Type().Elem()
+	f, ok := vt.FieldByName("interruptVal")
+	if !ok || f.Type.Kind() != reflect.Interface || !concurrentField(vt, f.Name) {
+		t.Fatalf("goja's vm.interruptVal moved (found %v, %v)", ok, f.Type)
+	}
+	for _, k := range infoOf(vt).fields {
+		if vt.Field(k).Name == "interruptVal" {
+			t.Fatal("the walk visits vm.interruptVal")
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloister-rt/cloister/capability"
@@ -142,6 +143,7 @@ type Isolate struct {
 	armedAt    time.Time     // when it was armed
 	armedFor   time.Duration // and for how long
 	doomed     error         // set by Abort: every turn from now on ends with it
+	longTurns  atomic.Bool   // a turn ran past cpuCheckpoint: turns read the CPU clock as they start
 	clock      threadClock   // the turn's CPU clock, when clocked
 	clocked    bool
 	turnStart  time.Time
@@ -302,9 +304,11 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 // cpuCheckpoint for the time before that first reading, however long it
 // was in wall time: a turn that waited for a CPU behind another tenant's
 // long call, or sat out a collection another tenant caused, is not charged
-// for the wait. (Reading the clock as the turn starts would make the
-// first interval exact, but costs a system call on every turn, and nearly
-// every turn ends before the first reading.) Elsewhere the limit is wall time.
+// for the wait. Reading the clock as the turn starts would make the first
+// interval exact, but costs a system call, and nearly every turn ends
+// before the first reading; so only an isolate that has once run a turn
+// past the checkpoint reads it as its turns start, and a late first check
+// can undercharge only its first long turn. Elsewhere the limit is wall time.
 func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
 	limit := i.cfg.Limits.CPU
 	i.mu.Lock()
@@ -319,10 +323,16 @@ func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
 	if clocked {
 		first = min(limit, cpuCheckpoint)
 	}
+	var base time.Duration
+	if clocked && i.longTurns.Load() {
+		// This isolate has run long turns before: its turns are clocked
+		// from their start, so a late first check cannot undercharge it.
+		base, _ = clock.read()
+	}
 	now := time.Now()
 	i.mu.Lock()
 	i.armed, i.armedAt, i.armedFor = seq, now, first
-	i.turnStart, i.clock, i.clocked, i.cpuLimit, i.cpuBase, i.cpuCharged = now, clock, clocked, limit, 0, 0
+	i.turnStart, i.clock, i.clocked, i.cpuLimit, i.cpuBase, i.cpuCharged = now, clock, clocked, limit, base, 0
 	if i.watch == nil {
 		i.watch = time.AfterFunc(first, i.watchdog) // under mu: it may fire before the assignment
 	} else {
@@ -385,8 +395,10 @@ func (i *Isolate) watchdog() {
 	case i.cpuBase == 0:
 		// The first reading: the wall time so far bounds the CPU time,
 		// but a timer that fired late says the process was busy, not
-		// that this turn was; the turn is charged the checkpoint.
+		// that this turn was; the turn is charged the checkpoint. From
+		// now on the isolate's turns read the clock as they start.
 		i.cpuCharged = min(time.Since(i.turnStart), cpuCheckpoint)
+		i.longTurns.Store(true)
 	default:
 		i.cpuCharged += cpu - i.cpuBase
 	}

@@ -114,13 +114,18 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 	case "monitor":
 		return func(call goja.FunctionCall) goja.Value {
 			c := i.capOf(call.This, capability.Monitor, name)
+			// The down notification this monitor will queue is charged
+			// now, and refunded when it arrives or is demonitored.
+			i.lim.hold(hostNoteBytes)
 			if len(i.sig.refs) >= MaxMonitors {
 				// Each live monitor is a down notification the host may
 				// have to queue: they are bounded like a mailbox.
+				i.lim.release(hostNoteBytes)
 				i.throw(fmt.Errorf("%w: %d are active, the limit is %d; demonitor some first", ErrTooManyMonitors, len(i.sig.refs), MaxMonitors))
 			}
 			id, err := i.monitor(c, call.Argument(0))
 			if err != nil {
+				i.lim.release(hostNoteBytes)
 				i.throw(err)
 			}
 			ref := i.rt.NewObject()
@@ -222,8 +227,13 @@ func (i *Isolate) forgetRef(id uint64) {
 	if ref, ok := i.sig.refs[id]; ok {
 		delete(i.sig.refs, id)
 		delete(i.sig.ids, ref)
+		i.lim.release(hostNoteBytes)
 	}
 }
+
+// hostNoteBytes is what the host keeps for one queued notification: the
+// runtime message, the mailbox entry and the notification itself.
+const hostNoteBytes = 192
 
 // contextSignals adds ctx.trapExits and ctx.isNotification.
 func (i *Isolate) contextSignals(ro func(string, goja.Value)) {

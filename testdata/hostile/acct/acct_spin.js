@@ -1,5 +1,6 @@
 // A tenant that burns CPU: a turn that never ends (under a CPU limit of an
-// hour), or one that churns the heap for a given number of rounds.
+// hour), one that churns the heap for a given number of rounds, or one
+// long replaceAll over a 2e6-character string.
 export function receive(msg) {
   if (msg.type === "forever") for (;;) {}
   if (msg.type === "churn") {
@@ -10,5 +11,6 @@ export function receive(msg) {
     }
     return keep.length;
   }
+  if (msg.type === "replace") return "ab".repeat(1e6).replaceAll("a", "cc").length;
   return "ok";
 }
