@@ -549,14 +549,16 @@ func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall)
 			args = append(args, goja.Undefined())
 		}
 		var user goja.Callable
-		var keys map[string]bool
+		var keys []string
 		if r := args[1]; !isNullish(r) {
 			if f, ok := goja.AssertFunction(r); ok {
 				user = f
 			} else if ro, ok := r.(*goja.Object); ok && b.isArray(ro) {
 				// An allow-list of keys: goja's own loop would read the
-				// list's length again; it is read here, once, and applied
-				// by the replacer below.
+				// list's length again and serialize without a CPU check;
+				// it is read here, once, and applied by the replacer
+				// below, which hands goja each object's listed keys, in
+				// the list's order.
 				keys = b.jsonKeys(ro)
 			}
 		}
@@ -572,11 +574,11 @@ func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall)
 			}
 			key := b.toStr(rc.Argument(0))
 			v := rc.Argument(1)
-			if keys != nil && len(stack) > 0 && !b.isArray(holder) && !keys[key.String()] {
-				return goja.Undefined()
-			}
 			if user != nil {
 				v = call(user, rc.This, rc.Arguments...)
+			}
+			if o, ok := v.(*goja.Object); ok && keys != nil {
+				v = b.jsonPick(o, keys)
 			}
 			if o, ok := v.(*goja.Object); ok {
 				if _, fn := goja.AssertFunction(o); !fn {
@@ -600,13 +602,20 @@ func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall)
 	}
 }
 
-// jsonKeys is the property list of JSON.stringify's array replacer.
-func (b *builtins) jsonKeys(list *goja.Object) map[string]bool {
+// jsonKeys is the property list of JSON.stringify's array replacer: its
+// strings and numbers (and String and Number objects) as strings, in
+// order, without repeats.
+func (b *builtins) jsonKeys(list *goja.Object) []string {
 	l := lengthOf(list)
-	if l > b.lim.limit/bytesPerElement {
-		b.lim.reserve(-1)
+	b.reserveElems(l, bytesPerElement, "JSON.stringify property list")
+	seen := make(map[string]bool)
+	var keys []string
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
 	}
-	keys := make(map[string]bool)
 	for k := int64(0); k < l; k++ {
 		if k%1024 == 0 {
 			b.tick()
@@ -614,23 +623,59 @@ func (b *builtins) jsonKeys(list *goja.Object) map[string]bool {
 		v := list.Get(strconv.FormatInt(k, 10))
 		switch x := v.(type) {
 		case nil:
-			continue
 		case goja.String:
-			keys[x.String()] = true
+			add(x.String())
 		case *goja.Object:
 			if cn := x.ClassName(); cn == "String" || cn == "Number" {
-				keys[b.toStr(x).String()] = true
+				add(b.toStr(x).String())
 			}
 		default:
-			if _, num := v.Export().(int64); num {
-				keys[v.String()] = true
-			} else if _, num := v.Export().(float64); num {
-				keys[v.String()] = true
+			switch v.Export().(type) {
+			case int64, float64:
+				add(v.String())
 			}
 		}
 	}
 	return keys
 }
+
+// jsonPick returns what JSON.stringify serializes of o under a property
+// list: o itself if it is an array, a function or a primitive's wrapper,
+// otherwise a view of o's listed properties in the list's order (an
+// ordinary object would put integer keys first).
+func (b *builtins) jsonPick(o *goja.Object, keys []string) goja.Value {
+	if _, fn := goja.AssertFunction(o); fn || b.isArray(o) {
+		return o
+	}
+	switch o.ClassName() {
+	case "Number", "String", "Boolean", "BigInt":
+		return o
+	}
+	b.lim.reserve(int64(len(keys)) * 2 * bytesPerElement)
+	v := &jsonView{vals: make(map[string]goja.Value, len(keys))}
+	for k, key := range keys {
+		if k%1024 == 0 {
+			b.tick()
+		}
+		if x := o.Get(key); x != nil {
+			v.keys = append(v.keys, key)
+			v.vals[key] = x
+		}
+	}
+	return b.rt.NewDynamicObject(v)
+}
+
+// jsonView is the listed properties of an object, for JSON.stringify.
+type jsonView struct {
+	keys []string
+	vals map[string]goja.Value
+}
+
+func (v *jsonView) Get(k string) goja.Value     { return v.vals[k] }
+func (v *jsonView) Set(string, goja.Value) bool { return false }
+func (v *jsonView) Has(k string) bool           { return v.vals[k] != nil }
+func (v *jsonView) Delete(string) bool          { return false }
+func (v *jsonView) Keys() []string              { return v.keys }
 
 // ---- typed arrays ----
 
