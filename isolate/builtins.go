@@ -64,7 +64,6 @@ type builtins struct {
 	depth      int    // nesting of guarded calls that recurse (join, toString)
 	joining    []*goja.Object
 	repeat     goja.Callable // goja's String.prototype.repeat, once needed
-	ticks      uint32        // calls of tick
 	smallTicks uint32        // calls of tickSmall
 	in         goja.Callable // `k in o`, for pinned proxies, once needed
 }
@@ -334,6 +333,7 @@ func guardArrayConcat(b *builtins, orig goja.Callable) func(goja.FunctionCall) g
 			b.lim.reserve(-1)
 		}
 		b.lim.reserve(n * bytesPerElement)
+		b.needCPU(n, 10) // goja copies the n elements in one Go loop
 		return call(orig, this, args...)
 	}
 }
@@ -921,29 +921,20 @@ func (b *builtins) toIndex(v goja.Value) int64 {
 }
 
 // reserveElems charges n elements of size bytes, refusing, before anything
-// is allocated, a single allocation larger than the memory limit.
+// is allocated, a single allocation larger than the memory limit: the turn
+// ends with an error that names the limit and is ErrMemoryLimit.
 func (b *builtins) reserveElems(n, size int64, what string) {
 	if n > b.lim.limit/size {
-		panic(b.refuse(fmt.Sprintf("%s of %d elements is over the memory limit of %d bytes", what, n, b.lim.limit)))
+		panic(&limitAbort{&refusedError{fmt.Sprintf("%s of %d elements is over the memory limit of %d bytes", what, n, b.lim.limit)}})
 	}
 	b.lim.reserve(n * size)
 }
 
-// refusedError is a refused allocation: the script can catch it as a
-// RangeError; uncaught, it ends the incarnation with ErrMemoryLimit.
+// refusedError is an allocation refused before it happened.
 type refusedError struct{ msg string }
 
 func (e *refusedError) Error() string { return e.msg }
 func (e *refusedError) Unwrap() error { return ErrMemoryLimit }
-
-// refuse makes the exception of a refused allocation: a RangeError by name
-// and message, which carries ErrMemoryLimit to the host (goja unwraps the
-// Go error of a GoError exception).
-func (b *builtins) refuse(msg string) *goja.Object {
-	e := b.rt.NewGoError(&refusedError{msg})
-	_ = e.DefineDataProperty("name", b.rt.ToValue("RangeError"), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
-	return e
-}
 
 // ---- regular expressions ----
 
