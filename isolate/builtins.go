@@ -562,7 +562,7 @@ func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall)
 				keys = b.jsonKeys(ro)
 			}
 		}
-		var out, calls int64
+		var out int64
 		// The objects being serialized, innermost last: the replacer is
 		// called with this = the holder of each value, depth first.
 		var stack []*goja.Object
@@ -592,7 +592,7 @@ func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall)
 			if s, ok := v.(goja.String); ok {
 				out += int64(s.Length()) * unitBytes(s)
 			}
-			if calls++; calls%1024 == 0 || out > 1<<20 {
+			if out > 8<<20 { // charged in 8 MiB steps: most output is garbage soon
 				b.lim.reserve(out)
 				out = 0
 			}
@@ -607,7 +607,7 @@ func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall)
 // order, without repeats.
 func (b *builtins) jsonKeys(list *goja.Object) []string {
 	l := lengthOf(list)
-	b.reserveElems(l, bytesPerElement, "JSON.stringify property list")
+	b.refuseOver(l, bytesPerElement, "JSON.stringify property list") // transient: not charged
 	seen := make(map[string]bool)
 	var keys []string
 	add := func(k string) {
@@ -651,7 +651,8 @@ func (b *builtins) jsonPick(o *goja.Object, keys []string) goja.Value {
 	case "Number", "String", "Boolean", "BigInt":
 		return o
 	}
-	b.lim.reserve(int64(len(keys)) * 2 * bytesPerElement)
+	// The view is garbage once serialized: it is not charged (charging
+	// garbage would only bring on heap walks); keys is bounded above.
 	v := &jsonView{vals: make(map[string]goja.Value, len(keys))}
 	for k, key := range keys {
 		if k%1024 == 0 {
@@ -928,6 +929,14 @@ func (b *builtins) reserveElems(n, size int64, what string) {
 		panic(&limitAbort{&refusedError{fmt.Sprintf("%s of %d elements is over the memory limit of %d bytes", what, n, b.lim.limit)}})
 	}
 	b.lim.reserve(n * size)
+}
+
+// refuseOver refuses, like reserveElems, a transient buffer of n elements
+// larger than the memory limit, without charging it.
+func (b *builtins) refuseOver(n, size int64, what string) {
+	if n > b.lim.limit/size {
+		panic(&limitAbort{&refusedError{fmt.Sprintf("%s of %d elements is over the memory limit of %d bytes", what, n, b.lim.limit)}})
+	}
 }
 
 // refusedError is an allocation refused before it happened.
