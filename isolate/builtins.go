@@ -24,11 +24,14 @@ import (
 //     guard one value and goja another;
 //   - before building a value, the guard charges its size to the memory
 //     limit (limiter.reserve), which ends the turn with ErrMemoryLimit
-//     instead of letting the allocation happen;
-//   - long loops are cut into chunks with limiter.checkCPU between them, or
-//     run by Cloister's own implementation of the builtin (dos.go), which
-//     checks the CPU limit as it goes; sorts and JSON.stringify get a Go
-//     comparator or replacer that checks it on every call;
+//     instead of letting the allocation happen; one allocation larger than
+//     the whole limit is refused outright (reserveElems);
+//   - long loops are cut into chunks with a CPU check (tick, in dos.go)
+//     between them, or run by Cloister's own implementation of the builtin
+//     (dos.go), which checks the CPU limit as it goes, or refused up front
+//     when their size cannot be worked through in the time the turn has
+//     left (needCPU); sorts and JSON.stringify get a Go comparator or
+//     replacer that checks it on every call;
 //   - everything that recurses in Go on the script's data (join and
 //     toString of nested arrays, JSON) is bounded by maxNativeDepth.
 const chunkUnits = 64 << 10
