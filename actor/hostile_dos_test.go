@@ -26,12 +26,17 @@ import (
 // thread, by isolate's TestDoS_BombsStopWithinTheirLimits.
 
 func init() {
+	memRefused := func(what string) string {
+		return "RangeError: " + what + " elements is over the memory limit of *"
+	}
 	fnTooBig := "SyntaxError: Function: source is *"
 	rxTooBig := "SyntaxError: Invalid regular expression: source is *"
 	dos := map[string]map[string]string{
 		"dos_coerced_length.js": {
+			"bufferValueOf": memRefused("ArrayBuffer of 1099511627776"), "bufferArray": memRefused("ArrayBuffer of 1099511627776"),
 			"typedValueOf": "ok:number:0", "typedLyingLength": "ok:number:0", "typedFromLying": "ok:number:0",
-			"typedSubclass": "ok:number:0", "arrayFromLying": "ok:number:0",
+			"typedSubclass": "ok:number:0", "typedViaBuffer": memRefused("ArrayBuffer of 1099511627776"),
+			"arrayFromLying": "ok:number:0", "arrayFromHuge": memRefused("array-like of 30000000"),
 			"small": `ok:string:"7,8,9"`, "smallIterable": `ok:string:"1,2,3"`,
 		},
 		"dos_codegen.js": {

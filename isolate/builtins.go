@@ -69,6 +69,7 @@ type builtins struct {
 	repeat     goja.Callable // goja's String.prototype.repeat, once needed
 	smallTicks uint32        // calls of tickSmall
 	in         goja.Callable // `k in o`, for pinned proxies, once needed
+	refused    *goja.Object  // the last refused allocation's error, to classify it uncaught
 }
 
 // installBuiltins binds the isolate to the process-wide guards.
@@ -925,11 +926,10 @@ func (b *builtins) toIndex(v goja.Value) int64 {
 }
 
 // reserveElems charges n elements of size bytes, refusing, before anything
-// is allocated, a single allocation larger than the memory limit: the turn
-// ends with an error that names the limit and is ErrMemoryLimit.
+// is allocated, a single allocation larger than the memory limit.
 func (b *builtins) reserveElems(n, size int64, what string) {
 	if n > b.lim.limit/size {
-		panic(&limitAbort{&refusedError{fmt.Sprintf("%s of %d elements is over the memory limit of %d bytes", what, n, b.lim.limit)}})
+		panic(b.refuse(fmt.Sprintf("%s of %d elements is over the memory limit of %d bytes", what, n, b.lim.limit)))
 	}
 	b.lim.reserve(n * size)
 }
@@ -938,15 +938,26 @@ func (b *builtins) reserveElems(n, size int64, what string) {
 // larger than the memory limit, without charging it.
 func (b *builtins) refuseOver(n, size int64, what string) {
 	if n > b.lim.limit/size {
-		panic(&limitAbort{&refusedError{fmt.Sprintf("%s of %d elements is over the memory limit of %d bytes", what, n, b.lim.limit)}})
+		panic(b.refuse(fmt.Sprintf("%s of %d elements is over the memory limit of %d bytes", what, n, b.lim.limit)))
 	}
 }
 
-// refusedError is an allocation refused before it happened.
+// refusedError is a refused allocation: the script can catch it as a
+// RangeError; uncaught, it ends the incarnation with ErrMemoryLimit.
 type refusedError struct{ msg string }
 
 func (e *refusedError) Error() string { return e.msg }
 func (e *refusedError) Unwrap() error { return ErrMemoryLimit }
+
+// refuse makes the exception of a refused allocation: a RangeError by name
+// and message, which carries ErrMemoryLimit to the host (goja unwraps the
+// Go error of a GoError exception).
+func (b *builtins) refuse(msg string) *goja.Object {
+	e := b.rt.NewGoError(&refusedError{msg})
+	_ = e.DefineDataProperty("name", b.rt.ToValue("RangeError"), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	b.refused = e
+	return e
+}
 
 // ---- regular expressions ----
 

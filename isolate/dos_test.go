@@ -52,8 +52,8 @@ func dosScript(t *testing.T, path string) string {
 	return string(prelude) + "\n" + string(src)
 }
 
-// dosThreadCPU is the calling thread's CPU time.
-func dosThreadCPU(t *testing.T) time.Duration {
+// threadCPU is the calling thread's CPU time.
+func threadCPU(t *testing.T) time.Duration {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
 		t.Fatal(err)
@@ -99,9 +99,9 @@ func TestDoS_BombsStopWithinTheirLimits(t *testing.T) {
 				iso, _ := newIsolate(t, src, isolate.Limits{CPU: dosCPU, Memory: dosMemory})
 				runtime.GC() // the previous bomb's garbage is not this turn's work
 				runtime.LockOSThread()
-				before := dosThreadCPU(t)
+				before := threadCPU(t)
 				o := turn(t, iso, map[string]any{"type": "bomb", "name": bomb})
-				used := dosThreadCPU(t) - before
+				used := threadCPU(t) - before
 				runtime.UnlockOSThread()
 				got := outcomeOf(o)
 				t.Logf("%s: %s (%v) after %v of CPU", bomb, got, o.Crash, used)

@@ -1,8 +1,7 @@
 // Attack: allocation sizes that the guard and goja would read differently:
 // a length behind valueOf, an array, or a getter that answers 0 the first
 // time and 2^37 after. The guard coerces once and refuses, before anything
-// is allocated, one allocation larger than the memory limit: the turn ends
-// with memory_limit.
+// is allocated, one allocation larger than the memory limit.
 
 let reads = 0;
 const lying = { get length() { return reads++ === 0 ? 0 : 2 ** 37; } };
@@ -42,7 +41,7 @@ export function receive(msg) {
   if (msg.type === "list") return expect;
   if (msg.type === "bomb") return bombs[msg.name]();
   const out = {};
-  for (const k of ["typedValueOf", "typedLyingLength", "typedFromLying", "typedSubclass", "arrayFromLying"]) {
+  for (const k of ["bufferValueOf", "bufferArray", "typedValueOf", "typedLyingLength", "typedFromLying", "typedSubclass", "typedViaBuffer", "arrayFromLying", "arrayFromHuge"]) {
     out[k] = attempt(bombs[k]);
   }
   out.small = attempt(() => new Uint8Array({ length: 3, 0: 7, 1: 8, 2: 9 }).join());
