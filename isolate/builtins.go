@@ -596,9 +596,11 @@ func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall)
 			if s, ok := v.(goja.String); ok {
 				out += int64(s.Length()) * unitBytes(s)
 			}
-			if out > 8<<20 { // charged in 8 MiB steps: most output is garbage soon
-				b.lim.reserve(out)
-				out = 0
+			// The output is bounded, not charged: most of it is garbage
+			// soon, and charging garbage only brings on heap walks, which
+			// run to completion; the memory probe sees what stays.
+			if out > b.lim.limit {
+				panic(b.refuse(fmt.Sprintf("JSON.stringify output of %d bytes is over the memory limit of %d bytes", out, b.lim.limit)))
 			}
 			return v
 		})

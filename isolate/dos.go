@@ -88,17 +88,39 @@ func (b *builtins) guardIterators() {
 // the limit even when the watchdog's goroutine waits for a CPU.
 func (b *builtins) tick() {
 	b.lim.checkCPU()
-	if b.lim.remaining() <= 0 {
+	if b.overLimit() {
 		panic(&limitAbort{ErrCPULimit})
 	}
 }
 
+// overLimit reports whether the running turn has used its CPU limit, by
+// the watchdog's account where the watchdog has read the turn's clock, and
+// by wall time (which bounds CPU time) where it has not yet: on a saturated
+// machine the watchdog's goroutine can wait for a CPU past the limit, and
+// a guard's loop must not run on meanwhile.
+func (b *builtins) overLimit() bool {
+	i := b.i
+	i.mu.Lock()
+	armed, clocked, clock, start := i.armed, i.clocked, i.clock, i.turnStart
+	limit, base, charged := i.cpuLimit, i.cpuBase, i.cpuCharged
+	i.mu.Unlock()
+	if armed == 0 {
+		return false // not in a turn
+	}
+	if clocked && base != 0 {
+		if now, ok := clock.read(); ok {
+			return charged+(now-base) >= limit
+		}
+	}
+	return time.Since(start) >= limit
+}
+
 // tickSmall is tick for a loop whose steps are single small calls (a sort
 // comparison, a replacer call, an iterator step): it reads the clock every
-// 256 calls.
+// 64 calls.
 func (b *builtins) tickSmall() {
 	b.lim.checkCPU()
-	if b.smallTicks++; b.smallTicks%256 == 0 && b.lim.remaining() <= 0 {
+	if b.smallTicks++; b.smallTicks%64 == 0 && b.overLimit() {
 		panic(&limitAbort{ErrCPULimit})
 	}
 }
