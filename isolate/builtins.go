@@ -24,11 +24,14 @@ import (
 //     guard one value and goja another;
 //   - before building a value, the guard charges its size to the memory
 //     limit (limiter.reserve), which ends the turn with ErrMemoryLimit
-//     instead of letting the allocation happen;
-//   - long loops are cut into chunks with limiter.checkCPU between them, or
-//     run by Cloister's own implementation of the builtin (dos.go), which
-//     checks the CPU limit as it goes; sorts and JSON.stringify get a Go
-//     comparator or replacer that checks it on every call;
+//     instead of letting the allocation happen; one allocation larger than
+//     the whole limit is refused outright (reserveElems);
+//   - long loops are cut into chunks with a CPU check (tick, in dos.go)
+//     between them, or run by Cloister's own implementation of the builtin
+//     (dos.go), which checks the CPU limit as it goes, or refused up front
+//     when their size cannot be worked through in the time the turn has
+//     left (needCPU); sorts and JSON.stringify get a Go comparator or
+//     replacer that checks it on every call;
 //   - everything that recurses in Go on the script's data (join and
 //     toString of nested arrays, JSON) is bounded by maxNativeDepth.
 const chunkUnits = 64 << 10
@@ -64,7 +67,6 @@ type builtins struct {
 	depth      int    // nesting of guarded calls that recurse (join, toString)
 	joining    []*goja.Object
 	repeat     goja.Callable // goja's String.prototype.repeat, once needed
-	ticks      uint32        // calls of tick
 	smallTicks uint32        // calls of tickSmall
 	in         goja.Callable // `k in o`, for pinned proxies, once needed
 	refused    *goja.Object  // the last refused allocation's error, to classify it uncaught
@@ -335,6 +337,7 @@ func guardArrayConcat(b *builtins, orig goja.Callable) func(goja.FunctionCall) g
 			b.lim.reserve(-1)
 		}
 		b.lim.reserve(n * bytesPerElement)
+		b.needCPU(n, 10) // goja copies the n elements in one Go loop
 		return call(orig, this, args...)
 	}
 }
@@ -550,18 +553,20 @@ func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall)
 			args = append(args, goja.Undefined())
 		}
 		var user goja.Callable
-		var keys map[string]bool
+		var keys []string
 		if r := args[1]; !isNullish(r) {
 			if f, ok := goja.AssertFunction(r); ok {
 				user = f
 			} else if ro, ok := r.(*goja.Object); ok && b.isArray(ro) {
 				// An allow-list of keys: goja's own loop would read the
-				// list's length again; it is read here, once, and applied
-				// by the replacer below.
+				// list's length again and serialize without a CPU check;
+				// it is read here, once, and applied by the replacer
+				// below, which hands goja each object's listed keys, in
+				// the list's order.
 				keys = b.jsonKeys(ro)
 			}
 		}
-		var out, calls int64
+		var out int64
 		// The objects being serialized, innermost last: the replacer is
 		// called with this = the holder of each value, depth first.
 		var stack []*goja.Object
@@ -573,11 +578,11 @@ func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall)
 			}
 			key := b.toStr(rc.Argument(0))
 			v := rc.Argument(1)
-			if keys != nil && len(stack) > 0 && !b.isArray(holder) && !keys[key.String()] {
-				return goja.Undefined()
-			}
 			if user != nil {
 				v = call(user, rc.This, rc.Arguments...)
+			}
+			if o, ok := v.(*goja.Object); ok && keys != nil {
+				v = b.jsonPick(o, keys)
 			}
 			if o, ok := v.(*goja.Object); ok {
 				if _, fn := goja.AssertFunction(o); !fn {
@@ -591,9 +596,11 @@ func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall)
 			if s, ok := v.(goja.String); ok {
 				out += int64(s.Length()) * unitBytes(s)
 			}
-			if calls++; calls%1024 == 0 || out > 1<<20 {
-				b.lim.reserve(out)
-				out = 0
+			// The output is bounded, not charged: most of it is garbage
+			// soon, and charging garbage only brings on heap walks, which
+			// run to completion; the memory probe sees what stays.
+			if out > b.lim.limit {
+				panic(b.refuse(fmt.Sprintf("JSON.stringify output of %d bytes is over the memory limit of %d bytes", out, b.lim.limit)))
 			}
 			return v
 		})
@@ -601,13 +608,20 @@ func guardJSONStringify(b *builtins, orig goja.Callable) func(goja.FunctionCall)
 	}
 }
 
-// jsonKeys is the property list of JSON.stringify's array replacer.
-func (b *builtins) jsonKeys(list *goja.Object) map[string]bool {
+// jsonKeys is the property list of JSON.stringify's array replacer: its
+// strings and numbers (and String and Number objects) as strings, in
+// order, without repeats.
+func (b *builtins) jsonKeys(list *goja.Object) []string {
 	l := lengthOf(list)
-	if l > b.lim.limit/bytesPerElement {
-		b.lim.reserve(-1)
+	b.refuseOver(l, bytesPerElement, "JSON.stringify property list") // transient: not charged
+	seen := make(map[string]bool)
+	var keys []string
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
 	}
-	keys := make(map[string]bool)
 	for k := int64(0); k < l; k++ {
 		if k%1024 == 0 {
 			b.tick()
@@ -615,23 +629,60 @@ func (b *builtins) jsonKeys(list *goja.Object) map[string]bool {
 		v := list.Get(strconv.FormatInt(k, 10))
 		switch x := v.(type) {
 		case nil:
-			continue
 		case goja.String:
-			keys[x.String()] = true
+			add(x.String())
 		case *goja.Object:
 			if cn := x.ClassName(); cn == "String" || cn == "Number" {
-				keys[b.toStr(x).String()] = true
+				add(b.toStr(x).String())
 			}
 		default:
-			if _, num := v.Export().(int64); num {
-				keys[v.String()] = true
-			} else if _, num := v.Export().(float64); num {
-				keys[v.String()] = true
+			switch v.Export().(type) {
+			case int64, float64:
+				add(v.String())
 			}
 		}
 	}
 	return keys
 }
+
+// jsonPick returns what JSON.stringify serializes of o under a property
+// list: o itself if it is an array, a function or a primitive's wrapper,
+// otherwise a view of o's listed properties in the list's order (an
+// ordinary object would put integer keys first).
+func (b *builtins) jsonPick(o *goja.Object, keys []string) goja.Value {
+	if _, fn := goja.AssertFunction(o); fn || b.isArray(o) {
+		return o
+	}
+	switch o.ClassName() {
+	case "Number", "String", "Boolean", "BigInt":
+		return o
+	}
+	// The view is garbage once serialized: it is not charged (charging
+	// garbage would only bring on heap walks); keys is bounded above.
+	v := &jsonView{vals: make(map[string]goja.Value, len(keys))}
+	for k, key := range keys {
+		if k%1024 == 0 {
+			b.tick()
+		}
+		if x := o.Get(key); x != nil {
+			v.keys = append(v.keys, key)
+			v.vals[key] = x
+		}
+	}
+	return b.rt.NewDynamicObject(v)
+}
+
+// jsonView is the listed properties of an object, for JSON.stringify.
+type jsonView struct {
+	keys []string
+	vals map[string]goja.Value
+}
+
+func (v *jsonView) Get(k string) goja.Value     { return v.vals[k] }
+func (v *jsonView) Set(string, goja.Value) bool { return false }
+func (v *jsonView) Has(k string) bool           { return v.vals[k] != nil }
+func (v *jsonView) Delete(string) bool          { return false }
+func (v *jsonView) Keys() []string              { return v.keys }
 
 // ---- typed arrays ----
 
@@ -883,6 +934,14 @@ func (b *builtins) reserveElems(n, size int64, what string) {
 		panic(b.refuse(fmt.Sprintf("%s of %d elements is over the memory limit of %d bytes", what, n, b.lim.limit)))
 	}
 	b.lim.reserve(n * size)
+}
+
+// refuseOver refuses, like reserveElems, a transient buffer of n elements
+// larger than the memory limit, without charging it.
+func (b *builtins) refuseOver(n, size int64, what string) {
+	if n > b.lim.limit/size {
+		panic(b.refuse(fmt.Sprintf("%s of %d elements is over the memory limit of %d bytes", what, n, b.lim.limit)))
+	}
 }
 
 // refusedError is a refused allocation: the script can catch it as a

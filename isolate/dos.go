@@ -81,24 +81,46 @@ func (b *builtins) guardIterators() {
 	}
 }
 
-// tick is called by every loop a guard runs, about every 1024 elements or
-// on every comparison: it ends the turn with ErrCPULimit once the watchdog
-// has found the time up, and every 16th call reads the turn's CPU clock
-// itself, so a loop stops close to the limit even when the watchdog's
-// goroutine waits for a CPU.
+// tick is called by every loop a guard runs, about every 1024 elements: it
+// ends the turn with ErrCPULimit once the watchdog has found the time up,
+// and reads the turn's CPU clock itself (about a microsecond, against the
+// tens to hundreds a chunk of elements takes), so a loop stops close to
+// the limit even when the watchdog's goroutine waits for a CPU.
 func (b *builtins) tick() {
 	b.lim.checkCPU()
-	if b.ticks++; b.ticks%16 == 0 && b.lim.remaining() <= 0 {
+	if b.overLimit() {
 		panic(&limitAbort{ErrCPULimit})
 	}
 }
 
+// overLimit reports whether the running turn has used its CPU limit, by
+// the watchdog's account where the watchdog has read the turn's clock, and
+// by wall time (which bounds CPU time) where it has not yet: on a saturated
+// machine the watchdog's goroutine can wait for a CPU past the limit, and
+// a guard's loop must not run on meanwhile.
+func (b *builtins) overLimit() bool {
+	i := b.i
+	i.mu.Lock()
+	armed, clocked, clock, start := i.armed, i.clocked, i.clock, i.turnStart
+	limit, base, charged := i.cpuLimit, i.cpuBase, i.cpuCharged
+	i.mu.Unlock()
+	if armed == 0 {
+		return false // not in a turn
+	}
+	if clocked && base != 0 {
+		if now, ok := clock.read(); ok {
+			return charged+(now-base) >= limit
+		}
+	}
+	return time.Since(start) >= limit
+}
+
 // tickSmall is tick for a loop whose steps are single small calls (a sort
 // comparison, a replacer call, an iterator step): it reads the clock every
-// 1024 calls.
+// 64 calls.
 func (b *builtins) tickSmall() {
 	b.lim.checkCPU()
-	if b.smallTicks++; b.smallTicks%1024 == 0 && b.lim.remaining() <= 0 {
+	if b.smallTicks++; b.smallTicks%64 == 0 && b.overLimit() {
 		panic(&limitAbort{ErrCPULimit})
 	}
 }
@@ -419,6 +441,8 @@ func guardFlat(flatMap bool) func(b *builtins, orig goja.Callable) func(goja.Fun
 			}
 			n := b.flatSize(o, depth, 0)
 			b.reserveElems(n, bytesPerElement, "flat result")
+			// goja's own flat then runs as one Go loop over the n elements.
+			b.needCPU(n, 20)
 			return call(orig, o, args...)
 		}
 	}

@@ -35,6 +35,7 @@ var fuzzCalls = []string{
 	"Array.prototype.reduce.call(o, (a, v) => a + String(v), '')", "Array.prototype.findLastIndex.call(o, (v) => v === x)",
 	"Array.prototype.toSpliced.call(o, 0, 1)", "Array.prototype.with.call(o, 0, x)", "Array.prototype.every.call(o, (v) => v !== x)",
 	"r.map((v) => v)", "r.toReversed()", "r.slice(n)",
+	"JSON.stringify({b: r, a: o, c: {a: 1, b: [o]}}, ['c', 'a', x, n])", "JSON.stringify(o, [n, '0', x])",
 	"Array.from(o)", "Array.from(r, (v, i) => i)", "new Int16Array(o)", "Uint8Array.from(o)", "new Float64Array(r.filter(v => typeof v === 'number'))",
 }
 

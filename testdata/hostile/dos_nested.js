@@ -9,7 +9,7 @@ const bombs = {
   toLocaleDeep: () => deepArray(5000).toLocaleString().length,
   flatDeep: () => deepArray(5000).flat(Infinity).length,
   flatCycle: () => { const a = [1]; a.push(a); return a.flat(Infinity).length; },
-  flatWide: () => { const a = []; for (let i = 0; i < 200; i++) a.push(new Array(1e5).fill(i)); return a.flat(Infinity).length; },
+  flatWide: () => { const a = []; for (let i = 0; i < 2000; i++) a.push([[i], [i, [i]]]); for (;;) a.flat(Infinity); },
   parseDeep: () => JSON.parse("[".repeat(1e6) + "]".repeat(1e6)).length,
   stringifyDeep: () => JSON.stringify(deepArray(2e5)).length,
   stringifyReplacer: () => { const o = {}; for (let i = 0; i < 3e5; i++) o["k" + i] = i; const keys = Object.keys(o); for (;;) JSON.stringify(o, keys); },

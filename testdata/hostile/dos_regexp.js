@@ -25,7 +25,7 @@ const expect = {
   "match": "error",
   "matchAll": "error",
   "search": "error",
-  "catastrophic": "error"
+  "catastrophic": "error|cpu_limit"
 };
 
 export function receive(msg) {
