@@ -70,7 +70,7 @@ export function receive(msg) {
 			if rng.IntN(200) == 0 {
 				msg, crashes = crash, crashes+1
 			}
-			if err := f.node.Send(tg.cap, msg); err != nil {
+			if err := sendBytes(f.node, tg.cap, msg); err != nil {
 				t.Fatalf("send to %s: %v", tg.path, err)
 			}
 			tg.sent++

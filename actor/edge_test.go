@@ -10,8 +10,8 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
-	"github.com/cloister-rt/cloister/internal/metrics"
 	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/metrics"
 	"github.com/cloister-rt/cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -70,7 +70,7 @@ export async function receive(msg, ctx) {
 	b, _ := msgpack.Marshal(map[string]any{})
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
-	out, err := n.Call(ctx, mustCap(t, n, "boss"), b)
+	out, err := callBytes(ctx, n, mustCap(t, n, "boss"), b)
 	if err != nil {
 		t.Fatalf("boss call: %v", err)
 	}
@@ -187,7 +187,7 @@ func TestEdge_LimitHitSubscriberMaySend(t *testing.T) {
 	f.node.Subscribe(func(e actor.Event) {
 		if h, ok := e.(actor.LimitHit); ok && h.Limit == "mailbox" && once.CompareAndSwap(false, true) {
 			b, _ := msgpack.Marshal(map[string]any{"i": -1})
-			_ = f.node.Send(f.cap("slow"), b) // e.g. an overload alert; refused, but must return
+			_ = sendBytes(f.node, f.cap("slow"), b) // e.g. an overload alert; refused, but must return
 		}
 	})
 	done := make(chan struct{})
@@ -195,7 +195,7 @@ func TestEdge_LimitHitSubscriberMaySend(t *testing.T) {
 		defer close(done)
 		for i := 0; i < 5; i++ {
 			b, _ := msgpack.Marshal(map[string]any{"i": i})
-			_ = f.node.Send(f.cap("slow"), b)
+			_ = sendBytes(f.node, f.cap("slow"), b)
 		}
 	}()
 	select {
@@ -252,7 +252,7 @@ export async function receive(msg, ctx) {
 		t.Fatal(err)
 	}
 	b, _ := msgpack.Marshal(map[string]any{"op": "crash"})
-	if err := f.node.Send(f.cap("pool/1"), b); err != nil {
+	if err := sendBytes(f.node, f.cap("pool/1"), b); err != nil {
 		t.Fatal(err)
 	}
 	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {

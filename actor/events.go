@@ -1,7 +1,7 @@
 package actor
 
-// Event is one lifecycle event on the node's stream. Logs, metrics and the
-// debug endpoint are its consumers.
+// Event is one lifecycle event on the node's stream; Node.Subscribe says
+// how it is delivered. The node's log and the metrics are its consumers.
 type Event interface{ event() }
 
 // Started is an incarnation that has begun (its isolate exists; init runs next).

@@ -9,8 +9,6 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/supervisor"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // A Go actor in the same tree as a script: the script reaches it through
@@ -71,13 +69,10 @@ export async function receive(user, ctx) {
 		panic(err)
 	}
 	for _, user := range []string{"ada", "grace"} {
-		msg, _ := msgpack.Marshal(user)
-		answer, err := node.Call(context.Background(), c, msg)
-		if err != nil {
+		var s string
+		if err := node.Call(context.Background(), c, user, &s); err != nil {
 			panic(err)
 		}
-		var s string
-		_ = msgpack.Unmarshal(answer, &s)
 		fmt.Println("JS answered:", s)
 	}
 	// Output:

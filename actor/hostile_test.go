@@ -608,7 +608,7 @@ func callFor(t *testing.T, f *fixture, path string, msg any, timeout time.Durati
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	out, err := f.node.Call(ctx, f.cap(path), b)
+	out, err := callBytes(ctx, f.node, f.cap(path), b)
 	if err != nil {
 		t.Fatalf("call %s: %v", path, err)
 	}

@@ -74,8 +74,11 @@ type Node struct {
 	byPath  map[string]*Process
 	byID    map[uint64]*Process
 
-	subMu sync.RWMutex
-	subs  []func(Event)
+	subMu     sync.Mutex                      // guards changes to subs and subsEnded; emit takes no lock
+	subs      atomic.Pointer[[]*Subscription] // copy on write
+	subsEnded bool                            // the node has shut down: no new subscriber starts
+	logSub    *Subscription                   // the node's own log; Shutdown waits for it to drain
+	logDrops  uint64                          // drops of logSub already logged; only its goroutine uses it
 
 	observer atomic.Pointer[observerRef] // see observer.go
 
@@ -124,22 +127,6 @@ func NewNode(opts Options) (*Node, error) {
 	return n, nil
 }
 
-// Subscribe calls fn for every event from now on. fn runs on the goroutine
-// of the process concerned and must not block.
-func (n *Node) Subscribe(fn func(Event)) {
-	n.subMu.Lock()
-	defer n.subMu.Unlock()
-	n.subs = append(n.subs, fn)
-}
-
-func (n *Node) emit(e Event) {
-	n.subMu.RLock()
-	defer n.subMu.RUnlock()
-	for _, fn := range n.subs {
-		fn(e)
-	}
-}
-
 // Start builds the tree declared by root, resolves every grant, and starts
 // it: children start in order. It returns once every process has been
 // spawned, so messages sent from then on are queued; init may still be
@@ -163,7 +150,7 @@ func (n *Node) start(root ChildSpec) error {
 	if err := n.resolveGrants(r); err != nil {
 		return err
 	}
-	n.Subscribe(n.logEvent)
+	n.subscribe(n.logEvent, true)
 	n.lifecycle.Lock()
 	if n.stopping {
 		n.lifecycle.Unlock()
@@ -387,6 +374,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			if dispatch != nil {
 				dispatch.stop()
 			}
+			n.endSubscriptions()
 		}()
 	})
 	select {
@@ -410,6 +398,11 @@ func (n *Node) Wait() error {
 }
 
 func (n *Node) logEvent(e Event) {
+	// logSub was set before this goroutine started.
+	if d := n.logSub.Dropped(); d > n.logDrops {
+		n.log.Warn("log lines lost: the log fell behind the node's events", "dropped", d-n.logDrops)
+		n.logDrops = d
+	}
 	switch e := e.(type) {
 	case Started:
 		if e.Incarnation > 1 {

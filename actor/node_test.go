@@ -15,6 +15,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/manifest"
 	"github.com/cloister-rt/cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -91,7 +92,7 @@ func (f *fixture) call(path string, msg any) (any, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := f.node.Call(ctx, f.cap(path), b)
+	out, err := callBytes(ctx, f.node, f.cap(path), b)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +186,7 @@ const seen = [];
 export function receive(msg) { if (msg.type === "get") return seen; seen.push(msg.n); }`))
 	for i := 0; i < 200; i++ {
 		b, _ := msgpack.Marshal(map[string]any{"n": i})
-		if err := f.node.Send(f.cap("counter"), b); err != nil {
+		if err := sendBytes(f.node, f.cap("counter"), b); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -227,7 +228,7 @@ func TestNode_CPULimitInterruptsOnlyTheRunaway(t *testing.T) {
 	f := start(t, isolate.Limits{CPU: 20 * time.Millisecond},
 		worker(t, "spinner", counterJS), worker(t, "counter", counterJS))
 	b, _ := msgpack.Marshal(map[string]any{"type": "spin"})
-	if err := f.node.Send(f.cap("spinner"), b); err != nil {
+	if err := sendBytes(f.node, f.cap("spinner"), b); err != nil {
 		t.Fatal(err)
 	}
 	f.mustCall("counter", map[string]any{"type": "inc"})
@@ -259,7 +260,7 @@ export async function receive(msg, ctx) {
 }`))
 	send := func(m map[string]any) {
 		b, _ := msgpack.Marshal(m)
-		if err := f.node.Send(f.cap("counter"), b); err != nil {
+		if err := sendBytes(f.node, f.cap("counter"), b); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -418,7 +419,7 @@ func TestNode_GoSideCheckRefusesWithoutRight(t *testing.T) {
 	f := start(t, isolate.Limits{}, worker(t, "counter", counterJS))
 	c, _ := f.node.Capability("counter", capability.Monitor)
 	b, _ := msgpack.Marshal(map[string]any{"type": "inc"})
-	err := f.node.Send(c, b)
+	err := sendBytes(f.node, c, b)
 	if !errors.Is(err, capability.ErrDenied) {
 		t.Fatalf("send without the send right: %v, want ErrDenied", err)
 	}
@@ -433,7 +434,7 @@ func TestExamples_Compile(t *testing.T) {
 		t.Fatal("no examples found")
 	}
 	for _, path := range matches {
-		m, err := supervisor.Load(path)
+		m, err := manifest.Load(path)
 		if err != nil {
 			t.Fatal(err)
 		}

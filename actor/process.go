@@ -260,6 +260,9 @@ type Crash struct {
 	Time        time.Time
 	Restarted   bool   // the supervisor decided to restart the process
 	Action      string // what the supervisor did: restart, stop or escalate
+
+	// MessageCaps are the capabilities Message refers to; see MessageEnvelope.
+	MessageCaps []*capability.Capability
 }
 
 // What a supervisor does about a child's end.

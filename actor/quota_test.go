@@ -31,6 +31,19 @@ func watchLimits(n *actor.Node) *limitHits {
 	return l
 }
 
+// wait returns the count of limit once it has reached want: events arrive
+// on the subscriber's goroutine, after the action that caused them.
+func (l *limitHits) wait(t *testing.T, limit string, want int) int {
+	t.Helper()
+	checkFor(t, 5*time.Second, time.Millisecond, func() error {
+		if got := l.count(limit); got < want {
+			return fmt.Errorf("%s refusals = %d, want %d", limit, got, want)
+		}
+		return nil
+	})
+	return l.count(limit)
+}
+
 func (l *limitHits) count(limit string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -63,7 +76,7 @@ export async function receive(msg, ctx) {
 	if want := fmt.Sprint("cut at ", actor.DefaultMaxCallDepth); fmt.Sprint(got) != want {
 		t.Fatalf("chain answered %v, want %q", got, want)
 	}
-	if hits.count("call_depth") != 1 {
+	if hits.wait(t, "call_depth", 1) != 1 {
 		t.Errorf("call_depth refusals = %d, want 1", hits.count("call_depth"))
 	}
 	for i := 0; i < links; i++ {
@@ -98,7 +111,7 @@ export async function receive(msg, ctx) {
 	if got := fmt.Sprint(f.mustCall("boss", map[string]any{})); got != "[ok RangeError RangeError]" {
 		t.Fatalf("spawns = %s, want one and then RangeError", got)
 	}
-	if hits.count("processes") != 2 {
+	if hits.wait(t, "processes", 2) != 2 {
 		t.Errorf("processes refusals = %d, want 2", hits.count("processes"))
 	}
 	// A tree larger than the limit does not start.
@@ -124,7 +137,7 @@ export function receive(msg, ctx) {
 	if got := fmt.Sprint(f.mustCall("w", map[string]any{})); got != "[DataCloneError timer timer RangeError]" {
 		t.Fatalf("got %s", got)
 	}
-	if hits.count("message_bytes") != 1 || hits.count("timers") != 1 {
-		t.Errorf("refusals: %v", hits.hits)
+	if hits.wait(t, "message_bytes", 1) != 1 || hits.wait(t, "timers", 1) != 1 {
+		t.Errorf("refusals: message_bytes %d, timers %d", hits.count("message_bytes"), hits.count("timers"))
 	}
 }

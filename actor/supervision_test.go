@@ -455,13 +455,14 @@ func TestStart_InitThrowFailsTheStart(t *testing.T) {
 	}
 	bad := worker(t, "bad", `export function init() { throw new Error("no config"); } export function receive() {}`)
 	var started []string
-	n.Subscribe(func(e actor.Event) {
+	sub := n.Subscribe(func(e actor.Event) {
 		if s, ok := e.(actor.Started); ok {
 			started = append(started, s.Path)
 		}
 	})
 	err = n.Start(actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(3, time.Second),
 		Children: []actor.ChildSpec{worker(t, "first", victimJS), bad, worker(t, "never", victimJS)}})
+	<-sub.Done() // the failed start shut the node down; every event has been delivered
 	if err == nil || !strings.Contains(err.Error(), "bad") || !strings.Contains(err.Error(), "no config") {
 		t.Fatalf("Start = %v, want an error naming bad and its init's error", err)
 	}

@@ -245,6 +245,7 @@ func (w *worker) newCrash(d *deliver, err error) *Crash {
 	}
 	if d != nil && d.env != nil {
 		cr.Message = d.env.Data()
+		cr.MessageCaps = d.env.Caps()
 	}
 	return cr
 }

@@ -11,10 +11,7 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit"
-	"github.com/cloister-rt/cloister/isolate"
-	"github.com/cloister-rt/cloister/supervisor"
-
-	"github.com/vmihailenco/msgpack/v5"
+	"github.com/cloister-rt/cloister/manifest"
 )
 
 func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
@@ -22,21 +19,17 @@ func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
 	testkit.CheckFor(t, timeout, interval, f)
 }
 
-func run(t *testing.T, manifest string) *actor.Node {
+func run(t *testing.T, path string) *actor.Node {
 	t.Helper()
-	m, err := supervisor.Load(manifest)
+	app, err := manifest.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := m.Spec(isolate.NewCompiler())
+	n, err := actor.NewNode(app.Options())
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := actor.NewNode(actor.Options{Limits: m.Limits()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(spec); err != nil {
+	if err := n.Start(app.Root); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -56,15 +49,10 @@ func call(t *testing.T, n *actor.Node, path string, msg any, out any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := msgpack.Marshal(msg)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, err := n.Call(ctx, c, b)
-	if err != nil {
+	if err := n.Call(ctx, c, msg, out); err != nil {
 		t.Fatalf("call %s: %v", path, err)
-	}
-	if err := msgpack.Unmarshal(res, out); err != nil {
-		t.Fatal(err)
 	}
 }
 

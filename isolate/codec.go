@@ -121,17 +121,19 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/cloister-rt/cloister/codec"
+
 	"github.com/dop251/goja"
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
-// MessagePack extension types of the message format.
+// MessagePack extension types of the message format, defined in package codec.
 const (
-	extUndefined  int8 = 1  // JS undefined; zero-length payload
-	extCapability int8 = 2  // a capability: big-endian uint32 index into the envelope's capabilities
-	extDate       int8 = 3  // a Date: big-endian float64 milliseconds since the epoch (NaN if invalid)
-	extTimestamp  int8 = -1 // the standard msgpack timestamp; accepted on decode only
+	extUndefined  = codec.ExtUndefined  // JS undefined; zero-length payload
+	extCapability = codec.ExtCapability // a capability: big-endian uint32 index into the envelope's capabilities
+	extDate       = codec.ExtDate       // a Date: big-endian float64 milliseconds since the epoch (NaN if invalid)
+	extTimestamp  = codec.ExtTimestamp  // the standard msgpack timestamp; accepted on decode only
 )
 
 // Default limits of one message.

@@ -1,14 +1,13 @@
 // Package supervisor gives Cloister's process trees OTP's supervision
-// semantics and reads them from a YAML manifest.
+// semantics.
 //
-// A manifest declares the tree; Load reads and validates it, Spec compiles
-// its scripts and returns the tree as an actor.ChildSpec for a node:
+// A manifest declares the tree; package manifest reads, validates and
+// compiles it into the root spec and the node options:
 //
-//	m, err := supervisor.Load("app.yaml")
+//	app, err := manifest.Open("app.yaml")
 //	if err != nil { ... } // names the file, line and field
-//	spec, err := m.Spec(isolate.NewCompiler())
-//	node, _ := actor.NewNode(actor.Options{Limits: m.Limits()})
-//	err = node.Start(spec)
+//	node, err := actor.NewNode(app.Options())
+//	err = node.Start(app.Root)
 //
 // Strategies live one per file: one_for_one.go, one_for_all.go, rest_for_one.go.
 package supervisor

@@ -13,6 +13,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
 	"github.com/cloister-rt/cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -201,7 +202,7 @@ func call(t *testing.T, n *actor.Node, path string, msg any) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = n.Call(ctx, c, b)
+	_, err = n.CallEnvelope(ctx, c, mailbox.NewEnvelope(b, nil))
 	return err
 }
 

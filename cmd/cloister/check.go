@@ -5,24 +5,19 @@ import (
 	"io"
 
 	"github.com/cloister-rt/cloister/actor"
-	"github.com/cloister-rt/cloister/isolate"
-	"github.com/cloister-rt/cloister/supervisor"
+	"github.com/cloister-rt/cloister/manifest"
 )
 
 func checkCmd(args []string, stdout, _ io.Writer) error {
 	if len(args) != 1 {
 		return fmt.Errorf("%w: check takes one manifest", errUsage)
 	}
-	m, err := supervisor.Load(args[0])
-	if err != nil {
-		return err
-	}
-	spec, err := m.Spec(isolate.NewCompiler())
+	app, err := manifest.Open(args[0])
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", args[0])
-	reportGoActors(stdout, args[0], spec, "")
+	reportGoActors(stdout, args[0], app.Root, "")
 	return nil
 }
 

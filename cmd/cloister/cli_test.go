@@ -171,14 +171,16 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		"no command":       {nil, "bad usage"},
-		"unknown command":  {[]string{"frobnicate"}, "unknown command"},
-		"missing script":   {[]string{"run", filepath.Join(dir, "nope.js")}, "nope.js"},
-		"compile error":    {[]string{"run", filepath.Join(dir, "broken.js")}, "broken.js:2:"},
-		"unknown field":    {[]string{"check", writeFile(t, dir, "a.yaml", "root:\n  strategy: one_for_one\n  children:\n    - name: x\n      script: ok.js\n      colour: red\n")}, "line 6"},
-		"duplicate name":   {[]string{"check", writeFile(t, dir, "b.yaml", "root:\n  strategy: one_for_one\n  children:\n    - {name: x, script: ok.js}\n    - {name: x, script: ok.js}\n")}, "duplicate name"},
-		"unknown grant":    {[]string{"check", writeFile(t, dir, "c.yaml", "root:\n  strategy: one_for_one\n  children:\n    - name: x\n      script: ok.js\n      grants: {y: {to: ghost, rights: [send]}}\n")}, "ghost"},
-		"compile in check": {[]string{"check", writeFile(t, dir, "d.yaml", "root:\n  strategy: one_for_one\n  children:\n    - {name: x, script: broken.js}\n")}, "broken.js:2:"},
+		"no command":        {nil, "bad usage"},
+		"unknown command":   {[]string{"frobnicate"}, "unknown command"},
+		"missing script":    {[]string{"run", filepath.Join(dir, "nope.js")}, "nope.js"},
+		"compile error":     {[]string{"run", filepath.Join(dir, "broken.js")}, "broken.js:2:"},
+		"unknown field":     {[]string{"check", writeFile(t, dir, "a.yaml", "root:\n  strategy: one_for_one\n  children:\n    - name: x\n      script: ok.js\n      colour: red\n")}, "line 6"},
+		"duplicate name":    {[]string{"check", writeFile(t, dir, "b.yaml", "root:\n  strategy: one_for_one\n  children:\n    - {name: x, script: ok.js}\n    - {name: x, script: ok.js}\n")}, "duplicate name"},
+		"unknown grant":     {[]string{"check", writeFile(t, dir, "c.yaml", "root:\n  strategy: one_for_one\n  children:\n    - name: x\n      script: ok.js\n      grants: {y: {to: ghost, rights: [send]}}\n")}, "ghost"},
+		"syntax error line": {[]string{"check", writeFile(t, dir, "e.yaml", "root:\n  strategy: one_for_one\n  children:\n    - name: x\n      script: ok.js\n     limits: {cpu: 5ms}\n")}, "e.yaml: line 6: did not find"},
+		"node-wide limits":  {[]string{"run", writeFile(t, dir, "f.yaml", "defaults:\n  limits: {processes: 2}\nroot:\n  strategy: one_for_one\n  children:\n    - {name: x, script: ok.js}\n    - {name: y, script: ok.js}\n")}, "too many processes"},
+		"compile in check":  {[]string{"check", writeFile(t, dir, "d.yaml", "root:\n  strategy: one_for_one\n  children:\n    - {name: x, script: broken.js}\n")}, "broken.js:2:"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := run(context.Background(), tc.args, &bytes.Buffer{}, &bytes.Buffer{})

@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/cloister-rt/cloister/internal/debug"
+	"github.com/cloister-rt/cloister/debughttp"
 )
 
 // defaultDebugAddr is where `cloister ps` looks for a node.
@@ -45,7 +45,7 @@ func psCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_, err := stdout.Write(body)
 		return err
 	}
-	var root debug.Process
+	var root debughttp.Process
 	if err := json.Unmarshal(body, &root); err != nil {
 		return fmt.Errorf("ps: %s answered something that is not a process tree: %w", *addr, err)
 	}
@@ -88,7 +88,7 @@ func fetchTree(ctx context.Context, addr, token string) ([]byte, error) {
 	return nil, fmt.Errorf("ps: %s answered %s", addr, resp.Status)
 }
 
-func printTree(w io.Writer, p *debug.Process, depth int) {
+func printTree(w io.Writer, p *debughttp.Process, depth int) {
 	name := p.Name
 	if p.Path == "" {
 		name = "/"

@@ -155,3 +155,22 @@ func TestRun_NonLoopbackNeedsTokenEverywhere(t *testing.T) {
 		t.Errorf("ps with $%s: %v", envDebugToken, err)
 	}
 }
+
+// TestRun_DebugRefusesForeignHost: on loopback the data routes are open, so
+// a request naming another host (a DNS-rebound page) is refused.
+func TestRun_DebugRefusesForeignHost(t *testing.T) {
+	stderr, _ := start(t, "run", "--debug", "127.0.0.1:0", "../../examples/counter/app.yaml")
+	addr := debugAddr(t, stderr)
+	for host, want := range map[string]int{addr: http.StatusOK, "rebound.example": http.StatusMisdirectedRequest} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/debug/tree", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET /debug/tree with Host %q = %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}

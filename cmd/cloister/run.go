@@ -15,10 +15,9 @@ import (
 	"time"
 
 	"github.com/cloister-rt/cloister/actor"
-	"github.com/cloister-rt/cloister/internal/debug"
-	"github.com/cloister-rt/cloister/internal/metrics"
-	"github.com/cloister-rt/cloister/isolate"
-	"github.com/cloister-rt/cloister/supervisor"
+	"github.com/cloister-rt/cloister/debughttp"
+	"github.com/cloister-rt/cloister/manifest"
+	"github.com/cloister-rt/cloister/metrics"
 )
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -39,10 +38,11 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
 
-	spec, opts, addr, err := loadTarget(fs.Arg(0))
+	app, err := loadTarget(fs.Arg(0))
 	if err != nil {
 		return err
 	}
+	addr := app.Debug
 	if *debugAddr != "" {
 		addr = *debugAddr
 	}
@@ -58,6 +58,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer dbg.ln.Close()
 	}
+	opts := app.Options()
 	opts.Logger = log
 	node, err := actor.NewNode(opts)
 	if err != nil {
@@ -67,7 +68,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if dbg != nil {
 		m = metrics.New(node) // before Start, so no event is missed
 	}
-	if err := node.Start(spec); err != nil {
+	if err := node.Start(app.Root); err != nil {
 		return err
 	}
 	log.Info("node started", "target", fs.Arg(0))
@@ -97,30 +98,12 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // loadTarget reads a manifest, or wraps a single script in a one_for_one root.
-func loadTarget(path string) (actor.ChildSpec, actor.Options, string, error) {
-	comp := isolate.NewCompiler()
+func loadTarget(path string) (*manifest.App, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".yaml", ".yml":
-		m, err := supervisor.Load(path)
-		if err != nil {
-			return actor.ChildSpec{}, actor.Options{}, "", err
-		}
-		spec, err := m.Spec(comp)
-		processes, callDepth := m.NodeLimits()
-		opts := actor.Options{Limits: m.Limits(), MaxProcesses: processes, MaxCallDepth: callDepth}
-		return spec, opts, m.Debug, err
+		return manifest.Open(path)
 	}
-	s, err := comp.Load(path)
-	if err != nil {
-		return actor.ChildSpec{}, actor.Options{}, "", err
-	}
-	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	root := actor.ChildSpec{
-		Name:     "root",
-		Strategy: supervisor.NewOneForOne(supervisor.DefaultIntensity, supervisor.DefaultPeriod),
-		Children: []actor.ChildSpec{{Name: name, Script: s}},
-	}
-	return root, actor.Options{}, "", nil
+	return manifest.OpenScript(path)
 }
 
 // envDebugToken names the environment variable that may hold the debug token.
@@ -133,6 +116,7 @@ type debugListener struct {
 	token     string
 	generated bool // the token was made up here and must be shown once
 	private   bool // beyond loopback: every data route needs the token
+	hosts     []string
 }
 
 // listenDebug checks addr and opens it. Loopback is open for reading and
@@ -148,9 +132,12 @@ func listenDebug(addr, token string) (*debugListener, error) {
 	if !loopback && token == "" {
 		return nil, fmt.Errorf("--debug %q: only a loopback address is allowed without a token (--debug-token or $%s)", addr, envDebugToken)
 	}
-	d := &debugListener{token: token, private: !loopback}
+	d := &debugListener{token: token, private: !loopback, hosts: []string{host}}
+	if host == "" || (ip != nil && ip.IsUnspecified()) {
+		d.hosts = []string{"*"} // every address of the machine; every route needs the token
+	}
 	if token == "" {
-		d.token, d.generated = debug.NewToken(), true
+		d.token, d.generated = debughttp.NewToken(), true
 	}
 	if d.ln, err = net.Listen("tcp", addr); err != nil {
 		return nil, fmt.Errorf("--debug: %w", err)
@@ -159,7 +146,7 @@ func listenDebug(addr, token string) (*debugListener, error) {
 }
 
 func (d *debugListener) serve(node *actor.Node, m *metrics.Metrics, log *slog.Logger, stderr io.Writer) *http.Server {
-	srv := debug.NewServer(debug.Config{Node: node, Token: d.token, Private: d.private, Metrics: m.Handler(), Logger: log})
+	srv := debughttp.NewServer(debughttp.Config{Node: node, Token: d.token, Private: d.private, Metrics: m.Handler(), Logger: log, Hosts: d.hosts})
 	go func() {
 		if err := srv.Serve(d.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("debug endpoint stopped", "error", err)

@@ -26,6 +26,7 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
 	"github.com/cloister-rt/cloister/supervisor"
 
 	proto "github.com/asynkron/protoactor-go/actor"
@@ -345,7 +346,7 @@ func tree(children []actor.ChildSpec) (*node, time.Duration, error) {
 		p, _ := n.Lookup(cs.Name)
 		procs[i] = p
 		c, _ := n.Capability(cs.Name, capability.Send)
-		if err := n.Send(c, getMsg); err != nil {
+		if err := n.SendEnvelope(context.Background(), c, mailbox.NewEnvelope(getMsg, nil)); err != nil {
 			n.stop()
 			return nil, 0, fmt.Errorf("witness to %q: %w (%v)", cs.Name, err, n.err())
 		}
@@ -542,7 +543,7 @@ func ThroughputJS(pairs, msgs int) (float64, error) {
 	start := time.Now()
 	for p := 0; p < pairs; p++ {
 		c, _ := n.Capability("source"+strconv.Itoa(p), capability.Send)
-		if err := n.Send(c, goMsg); err != nil {
+		if err := n.SendEnvelope(context.Background(), c, mailbox.NewEnvelope(goMsg, nil)); err != nil {
 			return 0, err
 		}
 		sinks[p], _ = n.Lookup("sink" + strconv.Itoa(p))
@@ -600,7 +601,7 @@ func RoundtripJS(calls int) (float64, error) {
 	c, _ := n.Capability("client", capability.Send)
 	msg := mustMarshal(map[string]any{"n": calls})
 	start := time.Now()
-	if _, err := n.Call(context.Background(), c, msg); err != nil {
+	if _, err := n.CallEnvelope(context.Background(), c, mailbox.NewEnvelope(msg, nil)); err != nil {
 		return 0, err
 	}
 	return us(time.Since(start)) / float64(calls), nil
@@ -674,15 +675,15 @@ func RestartJS(restarts int) (float64, error) {
 	}
 	c, _ := an.Capability("crasher", capability.Send)
 	ctx := context.Background()
-	if _, err := an.Call(ctx, c, getMsg); err != nil {
+	if _, err := an.CallEnvelope(ctx, c, mailbox.NewEnvelope(getMsg, nil)); err != nil {
 		return 0, err
 	}
 	vals := make([]float64, 0, restarts)
 	for i := 0; i < restarts; i++ {
-		if err := an.Send(c, boomMsg); err != nil {
+		if err := an.SendEnvelope(context.Background(), c, mailbox.NewEnvelope(boomMsg, nil)); err != nil {
 			return 0, err
 		}
-		if _, err := an.Call(ctx, c, getMsg); err != nil {
+		if _, err := an.CallEnvelope(ctx, c, mailbox.NewEnvelope(getMsg, nil)); err != nil {
 			return 0, err
 		}
 		answered := time.Now()

@@ -9,6 +9,7 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
 	"github.com/cloister-rt/cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -206,7 +207,11 @@ func (b *capsBench) call(c *capability.Capability, msg any) ([]byte, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	return b.node.Call(ctx, c, m)
+	env, err := b.node.CallEnvelope(ctx, c, mailbox.NewEnvelope(m, nil))
+	if err != nil {
+		return nil, err
+	}
+	return env.Data(), nil
 }
 
 // count asks the sink how many messages it has handled; the answer comes

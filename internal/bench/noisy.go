@@ -13,6 +13,7 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
 	"github.com/cloister-rt/cloister/supervisor"
 )
 
@@ -196,7 +197,7 @@ func noisyRun(victim *isolate.Script, others []actor.ChildSpec) (p50, p99, peakM
 		msg := mustMarshal(map[string]any{"i": k})
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		t := time.Now()
-		_, err := n.Call(cctx, c, msg)
+		_, err := n.CallEnvelope(cctx, c, mailbox.NewEnvelope(msg, nil))
 		d := time.Since(t)
 		cancel()
 		if err != nil {

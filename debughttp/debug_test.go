@@ -1,4 +1,4 @@
-package debug_test
+package debughttp_test
 
 import (
 	"bufio"
@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"github.com/cloister-rt/cloister/actor"
-	"github.com/cloister-rt/cloister/internal/debug"
+	"github.com/cloister-rt/cloister/debughttp"
 )
 
 func TestDebug_Tree(t *testing.T) {
-	f := start(t, debug.Config{Token: token})
-	var root debug.Process
+	f := start(t, debughttp.Config{Token: token})
+	var root debughttp.Process
 	f.getJSON(t, "/debug/tree", &root)
 	if got, want := len(root.Children), 4; got != want {
 		t.Fatalf("root has %d children, want %d: %+v", got, want, root)
@@ -38,12 +38,12 @@ func TestDebug_Tree(t *testing.T) {
 }
 
 func TestDebug_ProcessDetails(t *testing.T) {
-	f := start(t, debug.Config{Token: token})
+	f := start(t, debughttp.Config{Token: token})
 	f.send(t, "counter", map[string]any{"type": "inc", "by": 5})
 	f.send(t, "counter", map[string]any{"type": "boom", "note": "why"})
 	f.waitRunning(t, "counter", 2)
 
-	var d debug.Detail
+	var d debughttp.Detail
 	f.getJSON(t, fmt.Sprintf("/debug/processes/%d", f.id(t, "counter")), &d)
 	if d.Path != "counter" || d.Restarts != 1 || d.Incarnation != 2 || d.Limits == nil || d.Limits.CPU != "100ms" {
 		t.Errorf("details = %+v", d)
@@ -65,7 +65,7 @@ func TestDebug_ProcessDetails(t *testing.T) {
 		t.Errorf("crash message = %#v, want the message that crashed it", cr.Message)
 	}
 
-	var plain debug.Detail
+	var plain debughttp.Detail
 	f.getJSON(t, fmt.Sprintf("/debug/processes/%d", f.id(t, "plain")), &plain)
 	if len(plain.Capabilities) != 2 {
 		t.Fatalf("capabilities = %+v, want self and counter", plain.Capabilities)
@@ -80,7 +80,7 @@ func TestDebug_ProcessDetails(t *testing.T) {
 }
 
 func TestDebug_State(t *testing.T) {
-	f := start(t, debug.Config{Token: token})
+	f := start(t, debughttp.Config{Token: token})
 	f.send(t, "counter", map[string]any{"type": "inc", "by": 2})
 
 	var st struct {
@@ -122,7 +122,7 @@ func TestDebug_State(t *testing.T) {
 }
 
 func TestDebug_Authority(t *testing.T) {
-	f := start(t, debug.Config{Token: token})
+	f := start(t, debughttp.Config{Token: token})
 	kill := fmt.Sprintf("/debug/processes/%d/kill", f.id(t, "plain"))
 	for name, hdr := range map[string]string{
 		"missing":     "",
@@ -165,14 +165,14 @@ func TestDebug_Authority(t *testing.T) {
 		t.Errorf("GET /debug/tree without a token on loopback = %d", code)
 	}
 	// No token configured: nothing mutates.
-	g := start(t, debug.Config{})
+	g := start(t, debughttp.Config{})
 	if code, _ := g.do(t, http.MethodPost, fmt.Sprintf("/debug/processes/%d/kill", g.id(t, "plain")), ""); code != http.StatusUnauthorized {
 		t.Errorf("POST to an endpoint without a token = %d, want 401", code)
 	}
 }
 
 func TestDebug_PrivateNeedsTokenEverywhere(t *testing.T) {
-	f := start(t, debug.Config{Token: token, Private: true})
+	f := start(t, debughttp.Config{Token: token, Private: true})
 	id := f.id(t, "counter")
 	for _, path := range []string{"/debug/tree", fmt.Sprintf("/debug/processes/%d", id),
 		fmt.Sprintf("/debug/processes/%d/state", id), "/metrics", "/debug/processes/abc"} {
@@ -193,7 +193,7 @@ func TestDebug_PrivateNeedsTokenEverywhere(t *testing.T) {
 }
 
 func TestDebug_BadInput(t *testing.T) {
-	f := start(t, debug.Config{Token: token})
+	f := start(t, debughttp.Config{Token: token})
 	id := f.id(t, "counter")
 	for _, tc := range []struct {
 		method, path string
@@ -240,8 +240,8 @@ func TestDebug_BadInput(t *testing.T) {
 }
 
 func TestDebug_ServerLimits(t *testing.T) {
-	f := start(t, debug.Config{Token: token})
-	srv := debug.NewServer(debug.Config{Node: f.node, Token: token})
+	f := start(t, debughttp.Config{Token: token})
+	srv := debughttp.NewServer(debughttp.Config{Node: f.node, Token: token})
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
 		t.Fatalf("server without limits: %+v", srv)
 	}
@@ -301,7 +301,7 @@ func TestDebug_ServerLimits(t *testing.T) {
 }
 
 func TestDebug_OperatorActions(t *testing.T) {
-	f := start(t, debug.Config{Token: token})
+	f := start(t, debughttp.Config{Token: token})
 	id := f.id(t, "counter")
 	p, _ := f.node.Lookup("counter")
 	post := func(action string, want int) string {
@@ -356,7 +356,7 @@ func TestDebug_OperatorActions(t *testing.T) {
 }
 
 func TestDebug_SupervisorActions(t *testing.T) {
-	f := start(t, debug.Config{Token: token})
+	f := start(t, debughttp.Config{Token: token})
 	member, _ := f.node.Lookup("pool/member")
 	code, body := f.do(t, http.MethodPost, fmt.Sprintf("/debug/processes/%d/kill", f.id(t, "pool")), token)
 	if code != http.StatusAccepted {
@@ -381,7 +381,7 @@ func TestDebug_SupervisorActions(t *testing.T) {
 // goroutines while others read: every answer is 202 or 409, nothing
 // panics, and the tree ends consistent.
 func TestDebug_Storm(t *testing.T) {
-	f := start(t, debug.Config{Token: token})
+	f := start(t, debughttp.Config{Token: token})
 	for _, target := range []string{"counter", "pool"} {
 		t.Run(target, func(t *testing.T) {
 			id := f.id(t, target)

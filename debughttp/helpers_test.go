@@ -1,4 +1,4 @@
-package debug_test
+package debughttp_test
 
 import (
 	"bytes"
@@ -17,10 +17,10 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
-	"github.com/cloister-rt/cloister/internal/debug"
-	"github.com/cloister-rt/cloister/internal/metrics"
+	"github.com/cloister-rt/cloister/debughttp"
 	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/metrics"
 	"github.com/cloister-rt/cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -69,7 +69,7 @@ func script(t *testing.T, name string) *isolate.Script {
 // start runs this tree: counter (with inspect), plain (without), spinner
 // (an inspect that never returns) and pool/member under a nested
 // supervisor; intensity is high so storms do not fail the root.
-func start(t *testing.T, cfg debug.Config) *fixture {
+func start(t *testing.T, cfg debughttp.Config) *fixture {
 	t.Helper()
 	f := &fixture{log: &lockedBuffer{}}
 	node, err := actor.NewNode(actor.Options{
@@ -101,7 +101,7 @@ func start(t *testing.T, cfg debug.Config) *fixture {
 	f.node = node
 	cfg.Node = node
 	cfg.Metrics = m.Handler()
-	f.srv = httptest.NewServer(debug.Handler(cfg))
+	f.srv = httptest.NewServer(debughttp.Handler(cfg))
 	t.Cleanup(func() {
 		f.srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -129,11 +129,7 @@ func (f *fixture) send(t *testing.T, path string, msg any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := msgpack.Marshal(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.node.Send(c, b); err != nil {
+	if err := f.node.Send(context.Background(), c, msg); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -12,8 +12,8 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
-	"github.com/cloister-rt/cloister/internal/metrics"
 	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/metrics"
 	"github.com/cloister-rt/cloister/supervisor"
 )
 

@@ -1,15 +1,4 @@
-// Package debug serves a node's operator endpoint: the process tree and
-// each process's details as JSON, the state a script chooses to show
-// through its inspect() export, operator stop/kill/restart, Prometheus
-// metrics, and a live HTML view of the tree.
-//
-//	srv := debug.NewServer(debug.Config{Node: node, Token: token, Metrics: m.Handler()})
-//	go srv.Serve(ln)
-//
-// Operators are not actors: the endpoint's authority comes from its bearer
-// token alone. Mutating routes always need it; with Config.Private set,
-// every data route does.
-package debug
+package debughttp
 
 import (
 	"context"
@@ -20,9 +9,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +43,12 @@ type Config struct {
 	InspectTimeout time.Duration
 	// Logger receives the operator actions; nil discards them.
 	Logger *slog.Logger
+	// Hosts are the host names or IP addresses, besides the loopback ones
+	// (localhost, *.localhost, 127.0.0.0/8, ::1), that a request's Host
+	// header may name, without a port: typically the host the endpoint
+	// listens on. "*" accepts any host; use it only with Private, where
+	// every data route needs the token. Other hosts are refused with 421.
+	Hosts []string
 }
 
 // Limits on requests.
@@ -102,7 +100,63 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /debug/processes/{id}/state", s.read(s.state))
 	mux.HandleFunc("POST /debug/processes/{id}/{action}", s.write(s.act))
 	mux.HandleFunc("GET /metrics", s.read(s.metrics))
-	return http.MaxBytesHandler(secure(mux), maxBodyBytes)
+	return http.MaxBytesHandler(secure(s.checkHost(mux)), maxBodyBytes)
+}
+
+// checkHost refuses a request whose Host header names a host the endpoint
+// does not serve: the guard against DNS rebinding.
+func (s *server) checkHost(h http.Handler) http.Handler {
+	allowed := make(map[string]bool, len(s.cfg.Hosts))
+	anyHost := false
+	for _, name := range s.cfg.Hosts {
+		if name == "*" {
+			anyHost = true
+		}
+		allowed[normalHost(name)] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := hostOnly(r.Host)
+		if !anyHost && !allowed[host] && !loopbackHost(host) {
+			http.Error(w, fmt.Sprintf("421 misdirected request: this debug endpoint does not answer to host %q; "+
+				"use a loopback address such as 127.0.0.1, or add the name to the endpoint's allowed hosts", clip(r.Host)),
+				http.StatusMisdirectedRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// hostOnly is the host of a Host header, without its port, normalized.
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return normalHost(h)
+	}
+	return normalHost(hostport)
+}
+
+// normalHost lowercases a host name, drops a trailing dot and the brackets
+// of an IPv6 literal.
+func normalHost(h string) string {
+	h = strings.TrimSuffix(strings.ToLower(h), ".")
+	return strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+}
+
+// loopbackHost reports whether host is a loopback IP or a name that always
+// resolves to loopback.
+func loopbackHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// clip shortens what a client sent before it is echoed back.
+func clip(s string) string {
+	if len(s) > 100 {
+		return s[:100] + "..."
+	}
+	return s
 }
 
 type server struct {

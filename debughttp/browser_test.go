@@ -1,4 +1,4 @@
-package debug_test
+package debughttp_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloister-rt/cloister/internal/debug"
+	"github.com/cloister-rt/cloister/debughttp"
 
 	"github.com/chromedp/chromedp"
 )
@@ -66,7 +66,7 @@ func waitText(ctx context.Context, t *testing.T, sel, want string) {
 // crashes an actor and sees its restart count change without a reload,
 // then opens the crash report and kills a process with the page's button.
 func TestPage_LiveInChromium(t *testing.T) {
-	f := start(t, debug.Config{Token: token})
+	f := start(t, debughttp.Config{Token: token})
 	ctx := browser(t)
 
 	counter := `.proc[data-path="counter"]`

@@ -1,4 +1,4 @@
-package supervisor
+package manifest
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
+	"github.com/cloister-rt/cloister/supervisor"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"go.yaml.in/yaml/v3"
@@ -544,25 +545,15 @@ func readLimited(path string, max int64) ([]byte, error) {
 // Parse decodes and validates a manifest. Unknown fields are errors, and
 // every error names the line and the field or process at fault.
 func Parse(data []byte) (*Manifest, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("the manifest is empty")
-		}
-		return nil, err
+	doc, err := parseDocument(data)
+	if err != nil {
+		return nil, syntaxError(data, err)
 	}
-	var more yaml.Node
-	if err := dec.Decode(&more); err == nil {
-		return nil, fmt.Errorf("line %d: a manifest is a single YAML document; this is a second one", more.Line)
-	} else if !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	if _, err := expandedSize(&doc, make(map[*yaml.Node]int)); err != nil {
+	if _, err := expandedSize(doc, make(map[*yaml.Node]int)); err != nil {
 		return nil, err
 	}
 	var m Manifest
-	if err := m.decode(&doc); err != nil {
+	if err := m.decode(doc); err != nil {
 		return nil, err
 	}
 	if m.Root.line == 0 {
@@ -580,6 +571,75 @@ func Parse(data []byte) (*Manifest, error) {
 		return nil, err
 	}
 	return &m, nil
+}
+
+// errSecondDocument is a manifest holding more than one YAML document.
+type errSecondDocument struct{ line int }
+
+func (e errSecondDocument) Error() string {
+	return fmt.Sprintf("line %d: a manifest is a single YAML document; this is a second one", e.line)
+}
+
+// parseDocument parses data as one YAML document.
+func parseDocument(data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the manifest is empty")
+		}
+		return nil, err
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); err == nil {
+		return nil, errSecondDocument{more.Line}
+	} else if !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return &doc, nil
+}
+
+// yamlSyntaxRE matches a syntax error from the yaml parser.
+var yamlSyntaxRE = regexp.MustCompile(`^yaml: (?:line \d+: )?(.+)$`)
+
+// syntaxError gives a YAML syntax error the line at fault. The yaml parser
+// reports the line where the enclosing block began (a bad indentation on
+// line 6 of a list that starts on line 3 says "line 3"), so the line is
+// found again as the shortest run of leading lines that fails with the same
+// problem: a binary search, about 20 parses of at most the manifest.
+func syntaxError(data []byte, err error) error {
+	m := yamlSyntaxRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	problem := m[1]
+	var ends []int // ends[i] is the offset just past line i+1
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(data) {
+		ends = append(ends, len(data))
+	}
+	fails := func(lines int) bool {
+		_, err := parseDocument(data[:ends[lines-1]])
+		if err == nil {
+			return false
+		}
+		m := yamlSyntaxRE.FindStringSubmatch(err.Error())
+		return m != nil && m[1] == problem
+	}
+	lo, hi := 1, len(ends) // fails(hi) holds: it is the whole manifest
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return fmt.Errorf("line %d: %s", lo, problem)
 }
 
 func (m *Manifest) validate(c *Child, path string, root bool) error {
@@ -735,17 +795,17 @@ func (m *Manifest) spec(comp *isolate.Compiler, c *Child, path string) (actor.Ch
 	s := actor.ChildSpec{Name: c.Name, Shutdown: c.Shutdown.D, Limits: c.Limits.isolate(), Restart: actor.RestartType(c.Restart),
 		Mailbox: c.Limits.mailbox().WithDefaults(m.MailboxLimits())}
 	if c.Strategy != "" {
-		intensity := DefaultIntensity
+		intensity := supervisor.DefaultIntensity
 		if c.Intensity != nil {
 			intensity = *c.Intensity
 		}
 		switch c.Strategy {
 		case "one_for_one":
-			s.Strategy = NewOneForOne(intensity, c.Period.D)
+			s.Strategy = supervisor.NewOneForOne(intensity, c.Period.D)
 		case "one_for_all":
-			s.Strategy = NewOneForAll(intensity, c.Period.D)
+			s.Strategy = supervisor.NewOneForAll(intensity, c.Period.D)
 		case "rest_for_one":
-			s.Strategy = NewRestForOne(intensity, c.Period.D)
+			s.Strategy = supervisor.NewRestForOne(intensity, c.Period.D)
 		}
 		for i := range c.Children {
 			ch := &c.Children[i]

@@ -1,4 +1,4 @@
-package supervisor_test
+package manifest_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
-	"github.com/cloister-rt/cloister/supervisor"
+	"github.com/cloister-rt/cloister/manifest"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"go.yaml.in/yaml/v3"
@@ -158,7 +158,7 @@ func TestManifest_Parse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := supervisor.Parse([]byte(tt.src))
+			m, err := manifest.Parse([]byte(tt.src))
 			if err == nil {
 				t.Fatalf("Parse accepted:\n%s", tt.src)
 			}
@@ -214,7 +214,7 @@ root:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := supervisor.Parse([]byte(tt.src)); err != nil {
+			if _, err := manifest.Parse([]byte(tt.src)); err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
 		})
@@ -259,7 +259,7 @@ func TestManifest_Load(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := supervisor.Load(tt.path)
+			m, err := manifest.Load(tt.path)
 			if err == nil {
 				t.Fatalf("Load(%s) succeeded", tt.path)
 			}
@@ -276,7 +276,7 @@ func TestManifest_Load(t *testing.T) {
 			}
 		})
 	}
-	if _, err := supervisor.Load(filepath.Join(dir, "ok.yaml")); err != nil {
+	if _, err := manifest.Load(filepath.Join(dir, "ok.yaml")); err != nil {
 		t.Errorf("Load(ok.yaml): %v", err)
 	}
 }
@@ -291,7 +291,7 @@ func TestManifest_Examples(t *testing.T) {
 	}
 	for _, path := range paths {
 		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
-			m, err := supervisor.Load(path)
+			m, err := manifest.Load(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -348,7 +348,7 @@ root:
 		"w.js":     okJS,
 		"lib/w.ts": "export function receive(msg: unknown): unknown { return msg; }\n",
 	})
-	m, err := supervisor.Load(filepath.Join(dir, "app.yaml"))
+	m, err := manifest.Load(filepath.Join(dir, "app.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +516,7 @@ func TestManifest_SpecErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := supervisor.Load(filepath.Join(dir, tt.manifest))
+			m, err := manifest.Load(filepath.Join(dir, tt.manifest))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -545,7 +545,7 @@ func TestManifest_SpecErrors(t *testing.T) {
 func TestManifest_SpecWithoutFile(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"w.js": okJS})
 	abs := filepath.Join(dir, "w.js")
-	m, err := supervisor.Parse([]byte(head + "    - name: w\n      script: " + abs + "\n    - name: gone\n      script: " + filepath.Join(dir, "gone.js") + "\n"))
+	m, err := manifest.Parse([]byte(head + "    - name: w\n      script: " + abs + "\n    - name: gone\n      script: " + filepath.Join(dir, "gone.js") + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -563,7 +563,7 @@ func TestManifest_AnchorsAndMerge(t *testing.T) {
 		"app.yaml": head + workerA + "      limits: &small {cpu: 10ms, stack: 100}\n    - name: b\n      script: a.js\n      limits: {<<: *small, stack: 200}\n    - name: c\n      script: a.js\n      limits: *small\n",
 		"a.js":     okJS,
 	})
-	m, err := supervisor.Load(filepath.Join(dir, "app.yaml"))
+	m, err := manifest.Load(filepath.Join(dir, "app.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -590,10 +590,10 @@ func TestManifest_UnmarshalYAML(t *testing.T) {
 		src  string
 		want string
 	}{
-		{"child with an unknown field", new(supervisor.Child), "name: a\nscirpt: a.js\n", `unknown field "scirpt"`},
-		{"child inside itself", new(supervisor.Child), "&a {name: a, strategy: one_for_one, children: [*a]}\n", "inside the node it names"},
-		{"grant with an unknown field", new(supervisor.Grant), "{to: a, rights: [send], bogus: 1}\n", `unknown field "bogus"`},
-		{"limits out of range", new(supervisor.Limits), "{stack: -1}\n", "stack: -1 is out of range"},
+		{"child with an unknown field", new(manifest.Child), "name: a\nscirpt: a.js\n", `unknown field "scirpt"`},
+		{"child inside itself", new(manifest.Child), "&a {name: a, strategy: one_for_one, children: [*a]}\n", "inside the node it names"},
+		{"grant with an unknown field", new(manifest.Grant), "{to: a, rights: [send], bogus: 1}\n", `unknown field "bogus"`},
+		{"limits out of range", new(manifest.Limits), "{stack: -1}\n", "stack: -1 is out of range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -624,7 +624,7 @@ root:
     - name: b
       script: w.js
 `)
-	m, err := supervisor.Load(filepath.Join(dir, "app.yaml"))
+	m, err := manifest.Load(filepath.Join(dir, "app.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -640,24 +640,24 @@ root:
 		t.Errorf("b's mailbox = %+v, want %+v", b, want)
 	}
 	write("bad.yaml", "root:\n  strategy: one_for_one\n  children:\n    - name: a\n      script: w.js\n      limits: {mailbox_overflow: drop_newest}\n")
-	if _, err := supervisor.Load(filepath.Join(dir, "bad.yaml")); err == nil || !strings.Contains(err.Error(), "line 6") || !strings.Contains(err.Error(), "mailbox_overflow") {
+	if _, err := manifest.Load(filepath.Join(dir, "bad.yaml")); err == nil || !strings.Contains(err.Error(), "line 6") || !strings.Contains(err.Error(), "mailbox_overflow") {
 		t.Errorf("bad overflow policy: %v, want an error naming mailbox_overflow and line 6", err)
 	}
 }
 
 func TestManifest_NodeLimits(t *testing.T) {
-	m, err := supervisor.Parse([]byte("defaults:\n  limits: {processes: 500, call_depth: 8}\nroot:\n  strategy: one_for_one\n  children:\n    - name: a\n      script: w.js\n"))
+	m, err := manifest.Parse([]byte("defaults:\n  limits: {processes: 500, call_depth: 8}\nroot:\n  strategy: one_for_one\n  children:\n    - name: a\n      script: w.js\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p, d := m.NodeLimits(); p != 500 || d != 8 {
 		t.Fatalf("NodeLimits = %d, %d", p, d)
 	}
-	_, err = supervisor.Parse([]byte("root:\n  strategy: one_for_one\n  children:\n    - name: a\n      script: w.js\n      limits: {call_depth: 3}\n"))
+	_, err = manifest.Parse([]byte("root:\n  strategy: one_for_one\n  children:\n    - name: a\n      script: w.js\n      limits: {call_depth: 3}\n"))
 	if err == nil || !strings.Contains(err.Error(), "node-wide") || !strings.Contains(err.Error(), "line 6") {
 		t.Fatalf("call_depth on a child: %v, want a node-wide error on line 6", err)
 	}
-	_, err = supervisor.Parse([]byte("defaults:\n  limits: {processes: -1}\nroot:\n  strategy: one_for_one\n"))
+	_, err = manifest.Parse([]byte("defaults:\n  limits: {processes: -1}\nroot:\n  strategy: one_for_one\n"))
 	if err == nil || !strings.Contains(err.Error(), "processes") {
 		t.Fatalf("negative processes: %v", err)
 	}
@@ -666,7 +666,7 @@ func TestManifest_NodeLimits(t *testing.T) {
 // TestManifest_GoActors: go: names a Go actor instead of a script, for a
 // child or a template; the node resolves the name when it starts.
 func TestManifest_GoActors(t *testing.T) {
-	m, err := supervisor.Parse([]byte(head + `    - name: ingest
+	m, err := manifest.Parse([]byte(head + `    - name: ingest
       go: ingest
       args: {batch: 3}
       grants:
@@ -678,10 +678,11 @@ func TestManifest_GoActors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := m.Spec(isolate.NewCompiler())
+	app, err := m.App(isolate.NewCompiler())
 	if err != nil {
 		t.Fatal(err)
 	}
+	spec := app.Root
 	in := spec.Children[0]
 	if in.Go != "ingest" || in.Script != nil {
 		t.Errorf("ingest: Go = %q, Script = %v; want the Go actor ingest and no script", in.Go, in.Script)
@@ -735,7 +736,9 @@ func TestManifest_GoActors(t *testing.T) {
 			}
 		})
 	}
-	n, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{"ingest": ingest, "handler": handler}})
+	opts := app.Options()
+	opts.Receivers = map[string]func() actor.Receiver{"ingest": ingest, "handler": handler}
+	n, err := actor.NewNode(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -749,13 +752,12 @@ func TestManifest_GoActors(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	answer, err := n.Call(ctx, c, []byte{0xc0})
-	if err != nil {
+	var got string
+	if err := n.Call(ctx, c, nil, &got); err != nil {
 		t.Fatal(err)
 	}
-	var got string
-	if err := msgpack.Unmarshal(answer, &got); err != nil || got != "pool/1 handles 3" {
-		t.Errorf("ingest answered %q (%v), want \"pool/1 handles 3\"", got, err)
+	if got != "pool/1 handles 3" {
+		t.Errorf("ingest answered %q, want \"pool/1 handles 3\"", got)
 	}
 
 	bad := []struct {
@@ -771,7 +773,7 @@ func TestManifest_GoActors(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := supervisor.Parse([]byte(tt.src))
+			_, err := manifest.Parse([]byte(tt.src))
 			if err == nil {
 				t.Fatal("Parse succeeded")
 			}

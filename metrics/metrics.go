@@ -1,10 +1,3 @@
-// Package metrics exports a node's Prometheus metrics on a registry of its
-// own: every name starts with cloister_, and per-tenant labels are manifest
-// paths, so their number is bounded by the manifest (dynamic children are
-// counted under their supervisor's path followed by "/*").
-//
-//	m := metrics.New(node)
-//	http.Handle("/metrics", m.Handler())
 package metrics
 
 import (
@@ -47,11 +40,14 @@ type Metrics struct {
 	messagesOut *prometheus.CounterVec
 	handling    *prometheus.HistogramVec
 	rootFailed  prometheus.Counter
+
+	sub *actor.Subscription
+	own []prometheus.Collector // what Describe and Collect cover
 }
 
-// New creates the node's registry, with the Go runtime and process
-// collectors, subscribes to the node's events and installs itself as the
-// node's observer.
+// New creates a node's metrics: it subscribes to the node's events,
+// installs itself as the node's observer, and registers itself, with the Go
+// runtime and process collectors, on a registry of its own (Registry).
 func New(node *actor.Node) *Metrics {
 	m := &Metrics{node: node, reg: prometheus.NewRegistry()}
 	m.spawns = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -95,20 +91,42 @@ func New(node *actor.Node) *Metrics {
 		Name: "cloister_root_failures_total",
 		Help: "Times the root supervisor gave up, stopping the node.",
 	})
-	m.reg.MustRegister(
+	m.sub = node.Subscribe(m.onEvent)
+	dropped := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "cloister_events_dropped_total",
+		Help: "Node events the metrics missed because their subscription fell behind; counters above may be low by as much.",
+	}, func() float64 { return float64(m.sub.Dropped()) })
+	m.own = []prometheus.Collector{
 		m.spawns, m.restarts, m.crashes, m.limitKills, m.limitHits, m.denials,
-		m.messagesIn, m.messagesOut, m.handling, m.rootFailed,
+		m.messagesIn, m.messagesOut, m.handling, m.rootFailed, dropped,
 		&treeCollector{node: node},
+	}
+	m.reg.MustRegister(
+		m,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	node.Subscribe(m.onEvent)
 	node.Observe(m)
 	return m
 }
 
-// Registry returns the node's registry, to add an embedding program's own
-// metrics to it.
+// Describe implements prometheus.Collector: the node's metrics, without the
+// Go runtime and process collectors of Registry.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.own {
+		c.Describe(ch)
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range m.own {
+		c.Collect(ch)
+	}
+}
+
+// Registry returns the metrics' own registry, to add an embedding
+// program's metrics to it.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Handler serves the registry in the Prometheus exposition formats.

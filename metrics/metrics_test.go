@@ -15,12 +15,10 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
-	"github.com/cloister-rt/cloister/internal/metrics"
 	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/metrics"
 	"github.com/cloister-rt/cloister/supervisor"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 func checkFor(t *testing.T, timeout, interval time.Duration, f func() error) {
@@ -76,8 +74,7 @@ func (f *fixture) send(t *testing.T, path string, msg map[string]any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := msgpack.Marshal(msg)
-	if err := f.node.Send(c, b); err != nil {
+	if err := f.node.Send(context.Background(), c, msg); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -89,8 +86,7 @@ func (f *fixture) deny(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := msgpack.Marshal(map[string]any{"type": "fwd"})
-	if err := f.node.Send(c, b); err == nil {
+	if err := f.node.Send(context.Background(), c, map[string]any{"type": "fwd"}); err == nil {
 		t.Fatal("a send without the send right went through")
 	}
 }

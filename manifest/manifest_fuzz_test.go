@@ -1,11 +1,11 @@
-package supervisor_test
+package manifest_test
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/cloister-rt/cloister/supervisor"
+	"github.com/cloister-rt/cloister/manifest"
 )
 
 func FuzzManifest_Parse(f *testing.F) {
@@ -43,7 +43,7 @@ func FuzzManifest_Parse(f *testing.F) {
 		f.Add([]byte(src))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := supervisor.Parse(data)
+		m, err := manifest.Parse(data)
 		if (m == nil) == (err == nil) {
 			t.Fatalf("Parse = %v, %v: want exactly one of a manifest and an error", m, err)
 		}

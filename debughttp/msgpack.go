@@ -1,4 +1,4 @@
-package debug
+package debughttp
 
 import (
 	"bytes"
@@ -8,16 +8,10 @@ import (
 	"math"
 	"time"
 
+	"github.com/cloister-rt/cloister/codec"
+
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
-)
-
-// The extension types of Cloister's message codec.
-const (
-	extUndefined  int8 = 1
-	extCapability int8 = 2
-	extDate       int8 = 3
-	extTimestamp  int8 = -1
 )
 
 const maxJSONDepth = 64
@@ -105,20 +99,20 @@ func decodeExt(d *msgpack.Decoder) (any, error) {
 		return nil, err
 	}
 	switch id {
-	case extUndefined:
+	case codec.ExtUndefined:
 		return nil, nil
-	case extCapability:
+	case codec.ExtCapability:
 		return "[capability]", nil
-	case extDate:
-		if n != 8 {
+	case codec.ExtDate:
+		if n != codec.DateLen {
 			return nil, fmt.Errorf("date of %d bytes", n)
 		}
-		ms := math.Float64frombits(binary.BigEndian.Uint64(p))
-		if math.IsNaN(ms) || math.IsInf(ms, 0) {
+		t, ok := codec.DateTime(math.Float64frombits(binary.BigEndian.Uint64(p)))
+		if !ok {
 			return "Invalid Date", nil
 		}
-		return time.UnixMilli(int64(ms)).UTC().Format(time.RFC3339Nano), nil
-	case extTimestamp:
+		return t.Format(time.RFC3339Nano), nil
+	case codec.ExtTimestamp:
 		return fmt.Sprintf("[timestamp %x]", p), nil
 	}
 	return nil, fmt.Errorf("unknown extension type %d", id)

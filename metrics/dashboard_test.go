@@ -14,7 +14,7 @@ import (
 // it is valid JSON and every cloister_ metric it queries is one the node
 // exports.
 func TestDashboard_UsesExportedMetrics(t *testing.T) {
-	b, err := os.ReadFile("../../docs/grafana-dashboard.json")
+	b, err := os.ReadFile("../docs/grafana-dashboard.json")
 	if err != nil {
 		t.Fatal(err)
 	}

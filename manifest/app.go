@@ -1,0 +1,78 @@
+package manifest
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/supervisor"
+)
+
+// App is a manifest made ready to run: the compiled tree and every setting
+// the node takes from the manifest. Start a node from it with
+//
+//	node, err := actor.NewNode(app.Options())
+//	err = node.Start(app.Root)
+type App struct {
+	// Root is the process tree, its scripts compiled.
+	Root actor.ChildSpec
+	// Debug is the debug endpoint's address given in the manifest, or "".
+	Debug string
+
+	opts actor.Options
+}
+
+// Options returns the node options the manifest sets: the default limits of
+// every worker and mailbox (defaults: limits) and the node-wide bounds on
+// processes and call depth. The result is a copy; set Logger on it.
+func (a *App) Options() actor.Options { return a.opts }
+
+// Open reads, validates and compiles the manifest at path, its scripts
+// relative to it: the one call that turns a manifest into a node's tree and
+// options. Errors name the file and line.
+func Open(path string) (*App, error) {
+	m, err := Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return m.App(isolate.NewCompiler())
+}
+
+// OpenScript compiles the script at path and returns an app whose root, a
+// one_for_one supervisor named "root" with the default intensity, runs it as
+// one permanent worker named after the file. The node options are the
+// defaults.
+func OpenScript(path string) (*App, error) {
+	s, err := isolate.NewCompiler().Load(path)
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	root := actor.ChildSpec{
+		Name:     "root",
+		Strategy: supervisor.NewOneForOne(supervisor.DefaultIntensity, supervisor.DefaultPeriod),
+		Children: []actor.ChildSpec{{Name: name, Script: s}},
+	}
+	return &App{Root: root}, nil
+}
+
+// App compiles m's scripts with c and returns the tree with the node options.
+func (m *Manifest) App(c *isolate.Compiler) (*App, error) {
+	root, err := m.Spec(c)
+	if err != nil {
+		return nil, err
+	}
+	return &App{Root: root, Debug: m.Debug, opts: m.Options()}, nil
+}
+
+// Options returns the node options the manifest sets; see App.Options.
+func (m *Manifest) Options() actor.Options {
+	processes, callDepth := m.NodeLimits()
+	return actor.Options{
+		Limits:       m.Limits(),
+		Mailbox:      m.MailboxLimits(),
+		MaxProcesses: processes,
+		MaxCallDepth: callDepth,
+	}
+}

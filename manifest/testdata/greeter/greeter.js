@@ -1,0 +1,3 @@
+let greeting = "Hi";
+export function init(args) { greeting = args.greeting; }
+export function receive(msg) { return `${greeting}, ${msg.name}!`; }
