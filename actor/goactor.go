@@ -8,10 +8,10 @@ import (
 	"maps"
 	"runtime/debug"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/codec"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
 
@@ -119,13 +119,17 @@ func (c *Context) Message() any { return c.msg }
 func (c *Context) Envelope() *mailbox.Envelope { return c.env }
 
 // Decode reads the message (Message) or the init arguments (Init) into
-// out, a non-nil pointer. A *any gets generic values: nil (for null and
-// undefined), bool, int64, uint64, float64, string, []byte (Uint8Array),
-// time.Time (Date), *capability.Capability, []any and map[string]any.
-// Structs are filled by field, under their msgpack tag's name or their
-// own (matched exactly; other keys are ignored); numbers go into any
-// numeric type they fit.
-func (c *Context) Decode(out any) error { return decodeGo(c.env, out) }
+// out, a non-nil pointer, with codec.Decode: structs by msgpack tag,
+// time.Time for a Date, []byte for a Uint8Array, *capability.Capability
+// for a capability (one of the envelope's), codec.Undefined for undefined
+// in an any. No arguments decode as undefined.
+func (c *Context) Decode(out any) error {
+	env := c.env
+	if env == nil {
+		env = undefinedEnvelope()
+	}
+	return codec.Decode(env, out)
+}
 
 // IsCall reports whether the sender of the message waits for an answer.
 func (c *Context) IsCall() bool { return c.call != nil }
@@ -199,13 +203,8 @@ func (c *Context) Log() *slog.Logger {
 }
 
 // Send delivers msg to to's target without waiting; it needs the send
-// right. msg is encoded into a message: nil, booleans, numbers, strings,
-// []byte (a Uint8Array in a script), time.Time (a Date, to the
-// millisecond), capabilities
-// (*capability.Capability, transferred to the receiver), and slices,
-// arrays, maps with string or integer keys, structs (by msgpack tag or
-// field name) and pointers made of those. The node's message_bytes limit
-// applies.
+// right. msg is encoded with codec.Encode, capabilities in it transferred
+// to the receiver, under the node's message_bytes limit.
 func (c *Context) Send(to *capability.Capability, msg any) error {
 	if err := c.g.check(to, capability.Send, "send"); err != nil {
 		return err
@@ -218,7 +217,7 @@ func (c *Context) Send(to *capability.Capability, msg any) error {
 }
 
 // Call delivers msg to to's target as a call and waits for the answer,
-// which it decodes into out (as Decode does; nil discards it). It needs
+// which it decodes into out with codec.Decode (nil discards it). It needs
 // the send right. It waits until ctx ends, and no longer than
 // isolate.DefaultCallTimeout if ctx has no deadline. It fails with
 // isolate.ErrCalleeCrashed if the callee crashes handling it,
@@ -258,7 +257,13 @@ func (c *Context) Call(ctx context.Context, to *capability.Capability, msg any, 
 	if out == nil {
 		return nil
 	}
-	return decodeGo(r.env, out)
+	if r.env == nil {
+		return errors.New("call: no reply")
+	}
+	if err := codec.Decode(r.env, out); err != nil {
+		return fmt.Errorf("call: answer: %w", err)
+	}
+	return nil
 }
 
 // await waits for r, ctx's end, or timeout if ctx has no deadline.
@@ -674,15 +679,15 @@ func (g *goWorker) turn(c *Context, d *deliver) {
 	}
 	if cr != nil {
 		if d != nil && d.env != nil {
-			cr.Message = d.env.Data()
+			cr.Message, cr.MessageCaps = d.env.Data(), d.env.Caps()
 		}
 		g.crashWith(cr)
 	}
 }
 
-// undefinedEnvelope is JS undefined: an extension of type 1 with no payload.
+// undefinedEnvelope is a message holding JS undefined.
 func undefinedEnvelope() *mailbox.Envelope {
-	return mailbox.NewEnvelope([]byte{0xc7, 0x00, byte(goExtUndefined)}, nil)
+	return mailbox.NewEnvelope([]byte{0xc7, codec.UndefinedLen, byte(codec.ExtUndefined)}, nil)
 }
 
 // run calls Receive and recovers a panic into a crash report.
@@ -715,7 +720,7 @@ func (g *goWorker) newCrash(c *Context, reason string, err error) *Crash {
 	cr := &Crash{Path: g.proc.path, Incarnation: g.inc, Reason: reason, Err: err, Time: time.Now()}
 	if c != nil && c.env != nil {
 		if _, ok := c.msg.(Message); ok {
-			cr.Message = c.env.Data()
+			cr.Message, cr.MessageCaps = c.env.Data(), c.env.Caps()
 		}
 	}
 	return cr
@@ -820,12 +825,21 @@ func (g *goWorker) check(c *capability.Capability, need capability.Rights, op st
 
 // encode encodes a message under the process's message_bytes limit.
 func (g *goWorker) encode(v any) (*mailbox.Envelope, error) {
-	env, err := encodeGo(v, g.proc.node.limitsFor(g.proc.spec.Limits).MessageBytes)
-	if err != nil && strings.Contains(err.Error(), "over the limit") {
-		g.proc.node.emit(LimitHit{Path: g.proc.path, Limit: "message_bytes", Err: err})
+	env, err := codec.Encode(v)
+	if err != nil {
+		return nil, err
 	}
-	return env, err
+	if max := g.proc.node.limitsFor(g.proc.spec.Limits).MessageBytes; len(env.Data()) > max {
+		err := fmt.Errorf("%w: the message is %d bytes; the limit is %d", ErrMessageTooLarge, len(env.Data()), max)
+		g.proc.node.emit(LimitHit{Path: g.proc.path, Limit: "message_bytes", Err: err})
+		return nil, err
+	}
+	return env, nil
 }
+
+// ErrMessageTooLarge is a message from a Go actor over its message_bytes
+// limit.
+var ErrMessageTooLarge = errors.New("message too large")
 
 // sent tells the observer about a delivered message and returns err.
 func (g *goWorker) sent(err error) error {

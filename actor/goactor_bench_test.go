@@ -7,10 +7,9 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/codec"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/supervisor"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // benchNode starts a node with an echoing Go actor "echo" (a script one if
@@ -73,9 +72,8 @@ func BenchmarkGoActor_CallFromJSToJS(b *testing.B) { benchmarkCallFromJS(b, true
 func benchmarkCallFromJS(b *testing.B, jsEcho bool) {
 	n := benchNode(b, jsEcho)
 	c, _ := n.Capability("js", capability.Send)
-	msg := mustPackB(b, b.N)
 	b.ResetTimer()
-	if _, err := callBytes(context.Background(), n, c, msg); err != nil {
+	if err := n.Call(context.Background(), c, b.N, nil); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -84,20 +82,14 @@ func benchmarkCallFromJS(b *testing.B, jsEcho bool) {
 func BenchmarkGoActor_CallFromGo(b *testing.B) {
 	n := benchNode(b, false)
 	c, _ := n.Capability("echo", capability.Send)
-	msg := mustPackB(b, map[string]any{"n": 1, "text": "hello"})
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := callBytes(context.Background(), n, c, msg); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func mustPackB(b *testing.B, v any) []byte {
-	b.Helper()
-	data, err := msgpack.Marshal(v)
+	msg, err := codec.Encode(map[string]any{"n": 1, "text": "hello"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return data
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := n.CallEnvelope(context.Background(), c, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -296,7 +296,7 @@ func TestGoActor_CapabilityTravels(t *testing.T) {
   ctx.env.relay.send({To: ctx.env.b.attenuate(["send"])});
 }`, grant("relay", "relay", capability.Send), grant("b", "b", capability.Send|capability.Kill)),
 	))
-	if err := sendBytes(f.node, f.cap("a"), []byte{0xc0}); err != nil {
+	if err := f.node.Send(context.Background(), f.cap("a"), nil); err != nil {
 		t.Fatal(err)
 	}
 	got := in.waitFor(t, 2)
@@ -339,7 +339,7 @@ func TestGoActor_DeniedAsJS(t *testing.T) {
 	if !ok || len(js) != 3 {
 		t.Fatalf("js answered %v", js)
 	}
-	if err := sendBytes(f.node, f.cap("probe"), []byte{0xc0}); err != nil {
+	if err := f.node.Send(context.Background(), f.cap("probe"), nil); err != nil {
 		t.Fatal(err)
 	}
 	got := in.waitFor(t, 5)
@@ -359,15 +359,18 @@ func TestGoActor_DeniedAsJS(t *testing.T) {
 	if got[4] != false {
 		t.Errorf("Env of an ungranted name reported a capability")
 	}
-	var denied int
-	for _, e := range f.snapshot() {
-		if d, ok := e.(actor.Denied); ok && d.Path == "probe" {
-			denied++
+	checkFor(t, 5*time.Second, time.Millisecond, func() error {
+		var denied int
+		for _, e := range f.snapshot() {
+			if d, ok := e.(actor.Denied); ok && d.Path == "probe" {
+				denied++
+			}
 		}
-	}
-	if denied != 4 {
-		t.Errorf("%d denials counted for probe, want 4", denied)
-	}
+		if denied != 4 {
+			return fmt.Errorf("%d denials counted for probe, want 4", denied)
+		}
+		return nil
+	})
 	if x, _ := f.node.Lookup("x"); x.Incarnation() != 1 || x.Handled() != 0 {
 		t.Errorf("x changed: incarnation %d, handled %d", x.Incarnation(), x.Handled())
 	}
@@ -495,7 +498,7 @@ func TestGoActor_StopAndEscalation(t *testing.T) {
 		t.Errorf("inc after escalation answered %d, want 1", got)
 	}
 	// A transient Go actor that stops normally stays stopped.
-	if err := sendBytes(f.node, f.cap("t"), mustPack(t, "stop")); err != nil {
+	if err := f.node.Send(context.Background(), f.cap("t"), "stop"); err != nil {
 		t.Fatal(err)
 	}
 	checkFor(t, 5*time.Second, time.Millisecond, func() error {
@@ -576,7 +579,7 @@ func TestGoActor_MonitorsJS(t *testing.T) {
 	if want := (actor.Down{Ref: actor.Ref(ref), Reason: "error"}); got[0] != want {
 		t.Fatalf("watcher got %#v, want %#v", got[0], want)
 	}
-	if err := sendBytes(f.node, f.cap("w"), mustPack(t, "mark")); err != nil {
+	if err := f.node.Send(context.Background(), f.cap("w"), "mark"); err != nil {
 		t.Fatal(err)
 	}
 	got = in.waitFor(t, 2)
@@ -606,7 +609,7 @@ func TestGoActor_Links(t *testing.T) {
 			worker(t, "js", `export function receive(msg, ctx) { ctx.env.w.link(); return true; }`, grant("w", "w", capability.Link)),
 		))
 		f.mustCall("js", "link")
-		_ = sendBytes(f.node, f.cap("w"), mustPack(t, "boom"))
+		_ = f.node.Send(context.Background(), f.cap("w"), "boom")
 		f.waitCrash("w", "error")
 		cr := f.waitCrash("js", actor.ReasonLinked)
 		if !strings.Contains(cr.Err.Error(), "w exited: error") {
@@ -677,7 +680,7 @@ func TestGoActor_TemplateSpawn(t *testing.T) {
 	if got := f.mustCall("js", "go"); got != "hello, js from pool/1" {
 		t.Errorf("js's child answered %q", got)
 	}
-	if err := sendBytes(f.node, f.cap("spawner"), []byte{0xc0}); err != nil {
+	if err := f.node.Send(context.Background(), f.cap("spawner"), nil); err != nil {
 		t.Fatal(err)
 	}
 	got := in.waitFor(t, 3)
@@ -767,7 +770,7 @@ func TestGoActor_MailboxLimits(t *testing.T) {
 			f := goNode(t, map[string]func() actor.Receiver{"gate": g.receiver}, oneForOne(
 				actor.ChildSpec{Name: "g", Go: "gate", Mailbox: mailbox.Limits{Messages: 3, Overflow: policy}},
 			))
-			send := func(n int) error { return sendBytes(f.node, f.cap("g"), mustPack(t, n)) }
+			send := func(n int) error { return f.node.Send(context.Background(), f.cap("g"), n) }
 			if err := send(1); err != nil {
 				t.Fatal(err)
 			}
@@ -878,7 +881,7 @@ func TestGoActor_Signals(t *testing.T) {
 	// Go → JS.
 	send := func(op string) {
 		t.Helper()
-		if err := sendBytes(f.node, f.cap("g"), mustPack(t, op)); err != nil {
+		if err := f.node.Send(context.Background(), f.cap("g"), op); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -678,10 +678,11 @@ func TestManifest_GoActors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := m.Spec(isolate.NewCompiler())
+	app, err := m.App(isolate.NewCompiler())
 	if err != nil {
 		t.Fatal(err)
 	}
+	spec := app.Root
 	in := spec.Children[0]
 	if in.Go != "ingest" || in.Script != nil {
 		t.Errorf("ingest: Go = %q, Script = %v; want the Go actor ingest and no script", in.Go, in.Script)
@@ -735,7 +736,9 @@ func TestManifest_GoActors(t *testing.T) {
 			}
 		})
 	}
-	n, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{"ingest": ingest, "handler": handler}})
+	opts := app.Options()
+	opts.Receivers = map[string]func() actor.Receiver{"ingest": ingest, "handler": handler}
+	n, err := actor.NewNode(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -750,8 +753,11 @@ func TestManifest_GoActors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var got string
-	if err := n.Call(ctx, c, nil, &got); err != nil || got != "pool/1 handles 3" {
-		t.Errorf("ingest answered %q (%v), want \"pool/1 handles 3\"", got, err)
+	if err := n.Call(ctx, c, nil, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got != "pool/1 handles 3" {
+		t.Errorf("ingest answered %q, want \"pool/1 handles 3\"", got)
 	}
 
 	bad := []struct {
