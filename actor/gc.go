@@ -14,6 +14,17 @@ import (
 // to five times the live heap between collections instead of twice.
 const DefaultGCPercent = 400
 
+// applyMemoryLimit sets the process's soft memory limit (as GOMEMLIMIT)
+// for a node when limit > 0; otherwise the runtime's setting, from
+// GOMEMLIMIT or none, stays. With the raised GC target the heap may grow to
+// five times its live size between collections; a soft limit makes the
+// collector run sooner as the heap nears it, whatever the target.
+func applyMemoryLimit(limit int64) {
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
+}
+
 // applyGC sets the process's GC target for a node. pct > 0 is the target;
 // pct == 0 means DefaultGCPercent unless the GOGC environment variable is
 // set (an operator's GOGC always wins over the default); pct < 0 leaves the

@@ -53,3 +53,21 @@ func TestNewNode_GCPercent(t *testing.T) {
 		})
 	}
 }
+
+func TestNewNode_MemoryLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1) // reads without changing
+	defer debug.SetMemoryLimit(before)
+	if _, err := actor.NewNode(actor.Options{GCPercent: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("memory limit after NewNode without MemoryLimit = %d, want it unchanged (%d)", got, before)
+	}
+	const limit = 3 << 30
+	if _, err := actor.NewNode(actor.Options{GCPercent: -1, MemoryLimit: limit}); err != nil {
+		t.Fatal(err)
+	}
+	if got := debug.SetMemoryLimit(-1); got != limit {
+		t.Errorf("memory limit after NewNode{MemoryLimit: %d} = %d", limit, got)
+	}
+}

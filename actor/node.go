@@ -58,6 +58,10 @@ type Options struct {
 	// environment variable is set, a negative value leaves the runtime's
 	// setting alone. GOMEMLIMIT, if set, still bounds the heap.
 	GCPercent int
+	// MemoryLimit, when positive, is the soft memory limit in bytes (as
+	// GOMEMLIMIT) that NewNode sets for the process; 0 leaves the
+	// runtime's (GOMEMLIMIT's, or none).
+	MemoryLimit int64
 }
 
 // Node-wide limits.
@@ -135,6 +139,7 @@ func NewNode(opts Options) (*Node, error) {
 	n.turnWarning = opts.TurnWarning
 	n.reload = opts.Reload
 	applyGC(opts.GCPercent)
+	applyMemoryLimit(opts.MemoryLimit)
 	if n.turnWarning == 0 {
 		n.turnWarning = DefaultTurnWarning
 	}
