@@ -53,6 +53,15 @@ type Options struct {
 	// restart, and the old code keeps running. Without it a restart runs
 	// the code the slot has (see Node.CodeChange).
 	Reload func(*isolate.Script) (*isolate.Script, error)
+	// GCPercent is the garbage collector's target (as GOGC) that NewNode
+	// sets for the process: 0 means DefaultGCPercent unless the GOGC
+	// environment variable is set, a negative value leaves the runtime's
+	// setting alone. GOMEMLIMIT, if set, still bounds the heap.
+	GCPercent int
+	// MemoryLimit, when positive, is the soft memory limit in bytes (as
+	// GOMEMLIMIT) that NewNode sets for the process; 0 leaves the
+	// runtime's (GOMEMLIMIT's, or none).
+	MemoryLimit int64
 }
 
 // Node-wide limits.
@@ -129,6 +138,8 @@ func NewNode(opts Options) (*Node, error) {
 	n.maxProcesses, n.maxCallDepth = opts.MaxProcesses, opts.MaxCallDepth
 	n.turnWarning = opts.TurnWarning
 	n.reload = opts.Reload
+	applyGC(opts.GCPercent)
+	applyMemoryLimit(opts.MemoryLimit)
 	if n.turnWarning == 0 {
 		n.turnWarning = DefaultTurnWarning
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -660,13 +661,18 @@ func (i *Isolate) startTurnWith(f goja.Callable, arg func() (goja.Value, error),
 	done(i.finish(result, wantReply))
 }
 
+// promiseOf returns v as a promise if it is one. It asks the object's
+// export type first: exporting any other object would copy it, all of it,
+// into Go values — a turn's whole reply, on every turn.
 func promiseOf(v goja.Value) (*goja.Promise, bool) {
-	if o, ok := v.(*goja.Object); ok {
+	if o, ok := v.(*goja.Object); ok && o.ExportType() == promiseType {
 		p, ok := o.Export().(*goja.Promise)
 		return p, ok
 	}
 	return nil, false
 }
+
+var promiseType = reflect.TypeOf((*goja.Promise)(nil))
 
 // checkTurn completes the pending turn if its promise has settled. Promise
 // jobs run only inside calls into the runtime, so every entry point that

@@ -7,6 +7,8 @@
 const S = Symbol("state");
 const tokenRE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const badValueRE = /[\r\n\0]/;
+const crlfRE = /[\r\n]/;
+const noInit = Object.freeze({});
 
 function str(v) { return typeof v === "string" ? v : String(v); }
 function hname(n) {
@@ -20,6 +22,18 @@ function hvalue(v) {
   if (n > 0 && (v.charCodeAt(0) <= 32 || v.charCodeAt(n - 1) <= 32)) v = v.replace(/^[ \t]+|[ \t]+$/g, "");
   if (badValueRE.test(v)) throw new TypeError("invalid header value: CR, LF and NUL are not allowed");
   return v;
+}
+// setKnown sets header n to v where both are the library's own constants,
+// already valid and lower case: no checks, no copies.
+function setKnown(hs, n, v, onlyIfAbsent) {
+  const l = hs[S];
+  for (let i = 0; i < l.length; i++) {
+    if (l[i][0] !== n) continue;
+    if (onlyIfAbsent) return;
+    hs.set(n, v);
+    return;
+  }
+  l.push([n, v]);
 }
 function isIterable(o) { return o != null && typeof o[Symbol.iterator] === "function"; }
 
@@ -140,7 +154,7 @@ class Request {
       if (s.method === "GET" || s.method === "HEAD") throw new TypeError("a GET or HEAD request has no body");
       const [b, type] = body(init.body);
       s.body = b;
-      if (type && !s.headers.has("content-type")) s.headers.set("content-type", type);
+      if (type) setKnown(s.headers, "content-type", type, true);
     }
     this[S] = s;
   }
@@ -175,19 +189,19 @@ bodyMethods(Request);
 
 class Response {
   constructor(b, init) {
-    init = init || {};
+    init = init || noInit;
     const status = init.status === undefined ? 200 : Number(init.status);
     if (init.webSocket !== undefined && init.webSocket !== null) {
       if (!(init.webSocket instanceof WebSocket)) throw new TypeError("webSocket must be a WebSocket from ctx.acceptWebSocket");
       if (status !== 101) throw new RangeError("a Response with a webSocket has status 101");
     } else if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError("status must be an integer from 200 to 599, got " + String(init.status));
     const s = { status, statusText: init.statusText === undefined ? "" : str(init.statusText), headers: new Headers(init.headers), body: null, used: false, webSocket: init.webSocket || null };
-    if (/[\r\n]/.test(s.statusText)) throw new TypeError("invalid statusText");
+    if (s.statusText !== "" && crlfRE.test(s.statusText)) throw new TypeError("invalid statusText");
     if (b != null) {
       if (status === 204 || status === 205 || status === 304) throw new TypeError("a " + status + " response has no body");
       const [bytes, type] = body(b);
       s.body = bytes;
-      if (type && !s.headers.has("content-type")) s.headers.set("content-type", type);
+      if (type) setKnown(s.headers, "content-type", type, true);
     }
     this[S] = s;
   }
@@ -195,7 +209,7 @@ class Response {
     const text = JSON.stringify(data);
     if (text === undefined) throw new TypeError("Response.json: the value cannot be serialised");
     const r = new Response(text, init);
-    r[S].headers.set("content-type", "application/json");
+    setKnown(r[S].headers, "content-type", "application/json", false);
     return r;
   }
   static redirect(url, status) {
