@@ -40,7 +40,10 @@ func (p *Process) templateCode() *isolate.Script {
 // code_change: terminate("code_change") runs, the next incarnation runs s,
 // and the messages queued for the slot wait for it. A worker that is
 // between incarnations, or stopped, runs s when it starts next. It returns
-// the paths of the processes it restarted, in process order. Safe for
+// the paths of the processes it restarted, in process order, once their
+// restarts are asked for: a restart goes through the supervisor, so a
+// message that reaches a worker before it may still run on the old code
+// (the messages queued behind a running turn run on the new one). Safe for
 // concurrent use.
 func (n *Node) CodeChange(path string, s *isolate.Script) ([]string, error) {
 	if s == nil {
