@@ -47,6 +47,9 @@ func Compile(name string, src []byte) (*Script, error) {
 	if err := checkSource(string(src), maxScriptBytes); err != nil {
 		return nil, &CompileError{File: name, Msg: err.Error()}
 	}
+	if err := checkUTF8(name, src); err != nil {
+		return nil, err
+	}
 	loader := api.LoaderJS
 	if strings.HasSuffix(name, ".ts") || strings.HasSuffix(name, ".mts") {
 		loader = api.LoaderTS

@@ -224,3 +224,20 @@ func TestCompileModule_Hashbang(t *testing.T) {
 		t.Fatalf("a throw on line 3: crash = %v, want a JS error whose stack names t.js:3", o.Crash)
 	}
 }
+
+// A source that is not valid UTF-8 is refused with its position, never
+// handed to esbuild: one that ends inside a multi-byte sequence made
+// esbuild loop for ever (found by FuzzCompile).
+func TestCompileModule_InvalidUTF8(t *testing.T) {
+	for src, pos := range map[string]string{
+		"// ends inside a sequence \xe2":                    "t.js:1:27:",
+		"export function receive() {}\n// \xfd\x93T\xe2":    "t.js:2:4:",
+		"const s = \"\xff\";\nexport function receive() {}": "t.js:1:12:",
+	} {
+		_, err := compileModule(t, "t.js", src)
+		var ce *isolate.CompileError
+		if !errors.As(err, &ce) || !strings.HasPrefix(err.Error(), pos) || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("%q: err = %v, want a CompileError at %s about UTF-8", src, err, pos)
+		}
+	}
+}
