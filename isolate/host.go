@@ -249,6 +249,7 @@ func (i *Isolate) newContext() *goja.Object {
 		panic(err)
 	}
 	i.contextSignals(ro)
+	i.contextStorage(ro)
 	ro("self", i.handle(i.cfg.Self))
 	ro("env", env)
 	ro("stop", i.fn("stop", func(call goja.FunctionCall) goja.Value {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/mailbox"
+	"github.com/cloister-rt/cloister/storage"
 
 	"github.com/dop251/goja"
 )
@@ -91,6 +92,8 @@ type Config struct {
 	Env    []Grant
 	Limits Limits
 	Host   Host
+	// Storage, when set, is the process's durable storage: ctx.storage.
+	Storage *storage.Store
 }
 
 // Outcome is how a turn ended. Crash, when set, ends the incarnation.
@@ -123,6 +126,8 @@ type Isolate struct {
 	lim        *limiter     // CPU and memory accounting, see limits.go
 	sig        *signalState // monitors and notifications
 	clist      clist        // capabilities received or made, for operators
+
+	storageHeld int64 // memory charged for buffered storage writes, see storage.go
 
 	builtins *builtins    // the guarded builtins, see builtins.go
 	lazy     *lazyGlobals // globals installed on first use, see lazy.go; nil if installed eagerly
@@ -773,6 +778,7 @@ func (i *Isolate) Close() {
 	i.timers = nil
 	i.parked = nil
 	i.calls = nil
+	i.storageHeld = 0
 	i.turn = nil
 	i.lim.held = 0
 }
