@@ -13,6 +13,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
+	"github.com/cloister-rt/cloister/storage"
 
 	proto "github.com/asynkron/protoactor-go/actor"
 )
@@ -43,6 +44,9 @@ type Options struct {
 	// by name: each incarnation gets a fresh Receiver from its factory.
 	// See Receiver.
 	Receivers map[string]func() Receiver
+	// Storage is the backend of the workers granted storage; the node
+	// does not close it. nil refuses to start such workers.
+	Storage storage.Backend
 }
 
 // Node-wide limits.
@@ -63,6 +67,7 @@ type Node struct {
 	maxCallDepth int
 	system       *proto.ActorSystem
 	receivers    map[string]func() Receiver // Go actors by name, fixed at NewNode
+	storage      storage.Backend
 
 	lifecycle sync.Mutex // guards dispatch and stopping between Start and Shutdown
 	stopping  bool
@@ -105,6 +110,7 @@ func NewNode(opts Options) (*Node, error) {
 	n := &Node{
 		log:         log,
 		limits:      opts.Limits.WithDefaults(),
+		storage:     opts.Storage,
 		mailbox:     opts.Mailbox.WithDefaults(mailbox.Limits{}),
 		system:      proto.NewActorSystem(proto.WithLoggerFactory(func(*proto.ActorSystem) *slog.Logger { return quiet })),
 		byPath:      make(map[string]*Process),

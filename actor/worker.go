@@ -38,6 +38,8 @@ type worker struct {
 	readyFor    *readyWait  // the supervisor's wait for this incarnation's init, if any
 	initPending bool        // init has not finished
 	initTimer   *time.Timer // the start timeout when no supervisor waits
+
+	gate *gate // the output gate, when the process has storage (storage.go)
 }
 
 func newWorker(p *Process) proto.Actor {
@@ -141,12 +143,19 @@ func (w *worker) start() {
 		p.setStatus(StatusRestarting)
 	}
 	w.armStart()
+	st, err := w.openStorage()
+	if err != nil {
+		w.initDone()
+		p.signalReady(err)
+		w.fail(nil, ReasonStorage, err)
+	}
 	iso, err := isolate.New(p.spec.Script, isolate.Config{
-		Name:   p.path,
-		Self:   capability.New(p, capability.All),
-		Env:    p.grants,
-		Limits: p.node.limitsFor(p.spec.Limits),
-		Host:   (*host)(w),
+		Name:    p.path,
+		Self:    capability.New(p, capability.All),
+		Env:     p.grants,
+		Limits:  p.node.limitsFor(p.spec.Limits),
+		Host:    (*host)(w),
+		Storage: st,
 	})
 	if err != nil {
 		w.initDone()
@@ -210,7 +219,11 @@ func (w *worker) turnDone(d *deliver, o isolate.Outcome) {
 		if o.Crash != nil {
 			r.env, r.err = nil, fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, crashReason(o.Crash))
 		}
-		w.proc.answer(d.call, r)
+		if o.Crash != nil {
+			w.proc.answer(d.call, r)
+		} else {
+			w.answerGated(d.call, r) // after the turn's writes commit
+		}
 	}
 	if o.Crash != nil {
 		w.crash = w.newCrash(d, o.Crash)
@@ -237,6 +250,10 @@ func (w *worker) check(err error) {
 		}
 		w.crashWith(cr)
 	}
+	// Every call into the isolate ends here: a turn, or a part of one up
+	// to an await, has run. Commit its storage writes, then release its
+	// output (the output gate, storage.go).
+	w.settle()
 }
 
 func (w *worker) fail(d *deliver, reason string, err error) {
@@ -248,6 +265,7 @@ func (w *worker) fail(d *deliver, reason string, err error) {
 // crashWith ends the incarnation: protoactor recovers the panic and hands
 // the crash to the supervisor.
 func (w *worker) crashWith(cr *Crash) {
+	w.gateAbort(cr.Reason) // nothing of the crashed turn is written or released
 	if w.endReason == "" {
 		w.endReason = cr.Reason
 	}
@@ -328,6 +346,7 @@ func (w *worker) terminate(reason string) {
 			w.stopping = ReasonKilled
 		}
 	}
+	w.settleLast()
 }
 
 // close drops the isolate and everything scheduled for this incarnation.
@@ -382,6 +401,9 @@ type host worker
 func (h *host) w() *worker { return (*worker)(h) }
 
 func (h *host) Send(c *capability.Capability, msg *mailbox.Envelope) error {
+	if h.gate != nil {
+		return h.w().gatedSend(c, msg)
+	}
 	return h.w().sent(h.proc.node.signal(c, capability.Send, "send", &deliver{env: msg, from: h.proc}))
 }
 
@@ -400,7 +422,11 @@ func (h *host) Call(c *capability.Capability, msg *mailbox.Envelope, timeout tim
 		return 0, err
 	}
 	d := &deliver{env: msg, from: proc, call: &callRef{depth: depth, answer: func(r *reply) { proc.tell(r) }, incarnation: w.inc, id: id}}
-	if err := w.sent(w.proc.node.signal(c, capability.Send, "call", d)); err != nil {
+	if w.gate != nil {
+		if err := w.gatedCall(c, d); err != nil {
+			return 0, err
+		}
+	} else if err := w.sent(w.proc.node.signal(c, capability.Send, "call", d)); err != nil {
 		return 0, err
 	}
 	inc := w.inc
