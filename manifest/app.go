@@ -19,6 +19,11 @@ type App struct {
 	Root actor.ChildSpec
 	// Debug is the debug endpoint's address given in the manifest, or "".
 	Debug string
+	// DataDir is the directory of the storage backend (the manifest's
+	// data_dir, resolved against its directory); Storage reports whether
+	// any worker is granted storage, so whether it is needed at all.
+	DataDir string
+	Storage bool
 
 	opts actor.Options
 }
@@ -63,7 +68,7 @@ func (m *Manifest) App(c *isolate.Compiler) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Root: root, Debug: m.Debug, opts: m.Options()}, nil
+	return &App{Root: root, Debug: m.Debug, DataDir: m.dataDir(), Storage: usesStorage(&root), opts: m.Options()}, nil
 }
 
 // Options returns the node options the manifest sets; see App.Options.
