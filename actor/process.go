@@ -60,6 +60,7 @@ type Process struct {
 	dynamic    bool       // started from a template by spawn
 	abandoned  bool       // a dynamic child whose init failed; only its supervisor's goroutine reads it
 	handledEnd uint64     // the last incarnation whose end its supervisor acted on; supervisor's goroutine only
+	alarm      alarmState // its storage alarm's failures, across incarnations; its actor's goroutine only (storage.go)
 
 	pid         atomic.Pointer[proto.PID]
 	counted     atomic.Bool                     // counted as spawned for the node's start

@@ -3,6 +3,7 @@ package actor
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
@@ -39,6 +40,7 @@ const (
 // receive (or init, notify, a timer callback) up to its return or its
 // first await, then each continuation after an awaited reply.
 type gate struct {
+	store   *storage.Store
 	held    []func()
 	answers []gatedAnswer
 	bytes   int
@@ -74,7 +76,7 @@ func (w *worker) openStorage() (*storage.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.gate = &gate{}
+	w.gate = &gate{store: st}
 	return st, nil
 }
 
@@ -98,6 +100,7 @@ func (w *worker) settle() {
 	for _, a := range answers {
 		w.proc.answer(a.call, a.r)
 	}
+	w.rearm()
 }
 
 // gateAbort drops the turn's uncommitted writes and held effects, as the
@@ -168,5 +171,111 @@ func (w *worker) settleLast() {
 	w.gate.held, w.gate.bytes = nil, 0
 	for _, f := range held {
 		f()
+	}
+}
+
+// Alarms. A process with storage has at most one alarm, stored with its
+// data and set or deleted by a turn's commit. The worker keeps a timer for
+// the committed alarm; when it fires, the alarm export runs as a turn of
+// its own once no turn is awaiting. A run that returns deletes the alarm
+// (unless it set a new one); a run that throws crashes the incarnation like
+// any uncaught error, and the process keeps the count of failed runs: the
+// next incarnation runs it again, with info.retryCount, after a backoff.
+// An alarm that came due while the node was down runs when the process
+// starts. So an alarm runs at least once.
+
+// Alarm retry backoff: the first retry waits alarmBackoff, each next one
+// twice as long, up to maxAlarmBackoff.
+const (
+	alarmBackoff    = 100 * time.Millisecond
+	maxAlarmBackoff = 5 * time.Minute
+)
+
+type alarmFire struct {
+	inc uint64
+	at  time.Time
+}
+
+// alarmState is what a process keeps of its alarm across incarnations.
+type alarmState struct {
+	retries  int       // failed runs of the current alarm
+	failedAt time.Time // the last failure
+}
+
+// workerAlarm is an incarnation's timer for its committed alarm.
+type workerAlarm struct {
+	timer *time.Timer
+	armed time.Time // the alarm the timer is for; zero when none
+	due   *alarmFire
+}
+
+func alarmDelay(retries int) time.Duration {
+	d := alarmBackoff
+	for i := 1; i < retries && d < maxAlarmBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxAlarmBackoff)
+}
+
+// rearm sets the timer for the committed alarm after a commit.
+func (w *worker) rearm() {
+	at, ok := w.gate.store.CommittedAlarm()
+	if !ok {
+		w.stopAlarm()
+		return
+	}
+	if w.alarm.timer != nil && at.Equal(w.alarm.armed) {
+		return
+	}
+	w.stopAlarm()
+	delay := time.Until(at)
+	if st := w.proc.alarm; st.retries > 0 {
+		delay = max(delay, time.Until(st.failedAt.Add(alarmDelay(st.retries))))
+	}
+	proc, m := w.proc, &alarmFire{inc: w.inc, at: at}
+	w.alarm.armed = at
+	w.alarm.timer = time.AfterFunc(max(delay, 0), func() { proc.tell(m) })
+}
+
+func (w *worker) stopAlarm() {
+	if w.alarm.timer != nil {
+		w.alarm.timer.Stop()
+		w.alarm.timer = nil
+	}
+	w.alarm.armed = time.Time{}
+	w.alarm.due = nil
+}
+
+// runDueAlarm runs the alarm export for an alarm that has come due, once
+// no turn is awaiting.
+func (w *worker) runDueAlarm() {
+	m := w.alarm.due
+	if m == nil || w.gate == nil || w.iso == nil || w.iso.Busy() || w.stopping != "" {
+		return
+	}
+	w.alarm.due = nil
+	w.alarm.timer, w.alarm.armed = nil, time.Time{}
+	at, ok := w.gate.store.CommittedAlarm()
+	if !ok || !at.Equal(m.at) {
+		w.rearm() // changed since the timer was set
+		return
+	}
+	info := isolate.AlarmInfo{ScheduledTime: at, RetryCount: w.proc.alarm.retries}
+	w.current = nil
+	w.iso.Alarm(info, func(o isolate.Outcome) { w.alarmDone(at, o) })
+	w.check(nil)
+}
+
+// alarmDone ends an alarm turn: a success deletes the alarm it ran for,
+// a failure is counted for the retry.
+func (w *worker) alarmDone(at time.Time, o isolate.Outcome) {
+	if o.Crash != nil {
+		w.proc.alarm = alarmState{retries: w.proc.alarm.retries + 1, failedAt: time.Now()}
+		w.crash = w.newCrash(nil, o.Crash)
+		return
+	}
+	w.proc.alarm = alarmState{}
+	if cur, ok := w.gate.store.Alarm(); ok && cur.Equal(at) {
+		w.gate.store.DeleteAlarm() // committed with the turn's writes
 	}
 }

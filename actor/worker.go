@@ -39,7 +39,8 @@ type worker struct {
 	initPending bool        // init has not finished
 	initTimer   *time.Timer // the start timeout when no supervisor waits
 
-	gate *gate // the output gate, when the process has storage (storage.go)
+	gate  *gate       // the output gate, when the process has storage (storage.go)
+	alarm workerAlarm // the storage alarm's timer (storage.go)
 }
 
 func newWorker(p *Process) proto.Actor {
@@ -83,6 +84,10 @@ func (w *worker) Receive(c proto.Context) {
 				w.iso.TimerDone(m.id) // refunds the memory the parked message held
 			}
 			_ = w.sent(w.proc.node.signal(m.target, capability.Send, "sendAfter", &deliver{env: m.env, from: w.proc}))
+		}
+	case *alarmFire:
+		if m.inc == w.inc {
+			w.alarm.due = m // run by drain once no turn is awaiting
 		}
 	case *exitSignal:
 		w.onExit(m)
@@ -184,6 +189,7 @@ func (w *worker) start() {
 
 // drain starts turns for stashed messages until a turn awaits a promise.
 func (w *worker) drain(c proto.Context) {
+	w.runDueAlarm()
 	for !w.iso.Busy() && w.proc.stash.Len() > 0 && w.stopping == "" {
 		d, _ := w.proc.stash.Pop()
 		w.proc.release(d)
@@ -352,6 +358,7 @@ func (w *worker) terminate(reason string) {
 // close drops the isolate and everything scheduled for this incarnation.
 func (w *worker) close() {
 	w.initDone()
+	w.stopAlarm()
 	for id, t := range w.timers {
 		t.Stop()
 		delete(w.timers, id)

@@ -114,6 +114,7 @@ type Isolate struct {
 	receive   goja.Callable
 	terminate goja.Callable
 	inspect   goja.Callable
+	alarm     goja.Callable // the alarm export, see storage.go
 
 	methods    map[string]goja.Value   // capability handle methods, made on first use
 	hostProtos map[string]*goja.Object // prototypes of host objects by tag, see hostObject
@@ -235,6 +236,8 @@ func (i *Isolate) bindExports(exports goja.Value) error {
 	i.terminate, err = get("terminate")
 	errs = append(errs, err)
 	i.inspect, err = get("inspect")
+	errs = append(errs, err)
+	i.alarm, err = get("alarm")
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return err

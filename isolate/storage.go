@@ -3,6 +3,8 @@ package isolate
 import (
 	"errors"
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/cloister-rt/cloister/storage"
 
@@ -145,6 +147,24 @@ func (i *Isolate) contextStorage(ro func(string, goja.Value)) {
 		done = true
 		s.Release(sp)
 		return v
+	})
+	def("setAlarm", func(c goja.FunctionCall) goja.Value {
+		if i.alarm == nil {
+			panic(i.newError("TypeError", "storage.setAlarm: the script exports no alarm handler"))
+		}
+		i.cfg.Storage.SetAlarm(i.alarmTime(c.Argument(0)))
+		return goja.Undefined()
+	})
+	def("getAlarm", func(goja.FunctionCall) goja.Value {
+		at, ok := i.cfg.Storage.Alarm()
+		if !ok {
+			return goja.Null()
+		}
+		return rt.ToValue(at.UnixMilli())
+	})
+	def("deleteAlarm", func(goja.FunctionCall) goja.Value {
+		i.cfg.Storage.DeleteAlarm()
+		return goja.Undefined()
 	})
 	i.hostObject(o, "Storage")
 	_, _ = i.freeze(goja.Undefined(), o)
@@ -313,4 +333,51 @@ func (i *Isolate) DiscardStorage() {
 	i.cfg.Storage.Discard()
 	i.lim.release(i.storageHeld)
 	i.storageHeld = 0
+}
+
+// maxAlarmMs bounds an alarm's time: the year 275760, the last a Date holds.
+const maxAlarmMs = 8.64e15
+
+// alarmTime coerces setAlarm's argument: a Date, or milliseconds since
+// the Unix epoch.
+func (i *Isolate) alarmTime(v goja.Value) time.Time {
+	if o, ok := v.(*goja.Object); ok && o.ClassName() == "Date" {
+		if t, ok := o.Export().(time.Time); ok {
+			return t
+		}
+		panic(i.newError("TypeError", "storage.setAlarm: invalid Date"))
+	}
+	if _, ok := v.(*goja.Object); ok || isNullish(v) {
+		panic(i.newError("TypeError", "storage.setAlarm: the time must be a Date or milliseconds since the epoch"))
+	}
+	ms := v.ToFloat()
+	if math.IsNaN(ms) || math.IsInf(ms, 0) || ms < 0 || ms > maxAlarmMs {
+		panic(i.newError("TypeError", "storage.setAlarm: the time must be a Date or milliseconds since the epoch"))
+	}
+	return time.UnixMilli(int64(ms))
+}
+
+// AlarmInfo is what the alarm export is told about the alarm it handles.
+type AlarmInfo struct {
+	ScheduledTime time.Time
+	RetryCount    int
+}
+
+// HasAlarm reports whether the script exports an alarm handler.
+func (i *Isolate) HasAlarm() bool { return i.alarm != nil }
+
+// Alarm runs a turn of the alarm export: alarm(info, ctx). done receives
+// its outcome, as for Receive.
+func (i *Isolate) Alarm(info AlarmInfo, done func(Outcome)) {
+	if i.alarm == nil {
+		done(Outcome{})
+		return
+	}
+	i.startTurnWith(i.alarm, func() (goja.Value, error) {
+		o := i.rt.NewObject()
+		_ = o.Set("scheduledTime", info.ScheduledTime.UnixMilli())
+		_ = o.Set("retryCount", info.RetryCount)
+		_, _ = i.freeze(goja.Undefined(), o)
+		return o, nil
+	}, false, done)
 }

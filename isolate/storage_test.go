@@ -65,6 +65,8 @@ func TestStorage_API(t *testing.T) {
 		{`ctx.storage.put("big", "x".repeat(200000))`, `threw RangeError`},
 		{`ctx.storage.list({limit: 0})`, `threw RangeError`},
 		{`ctx.storage.list({limit: 1e9})`, `threw RangeError`},
+		{`ctx.storage.setAlarm(Date.now())`, `threw TypeError: storage.setAlarm: the script exports no alarm handler`},
+		{`return ctx.storage.getAlarm()`, `null`},
 		{`ctx.storage.evil = 1; return ctx.storage.evil`, `undefined`},
 	} {
 		if got := js(t, iso, c.code); !strings.HasPrefix(got, c.want) {
@@ -100,5 +102,31 @@ func TestStorage_AbsentWithoutGrant(t *testing.T) {
 	iso, _ := newIsolate(t, storageScript, isolate.Limits{})
 	if got := js(t, iso, `return typeof ctx.storage`); got != `"undefined"` {
 		t.Fatalf("typeof ctx.storage = %s without a grant", got)
+	}
+}
+
+func TestStorage_AlarmArguments(t *testing.T) {
+	s, err := isolate.Compile("test.js", []byte(storageScript+"\nexport function alarm() {}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := storage.Open(storage.NewMemory(), "a", 0)
+	iso, err := isolate.New(s, isolate.Config{Name: "test", Self: capability.New(target{1}, capability.All), Host: &fakeHost{}, Storage: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iso.Close()
+	for _, c := range []struct{ code, want string }{
+		{`ctx.storage.setAlarm(new Date(5000)); return ctx.storage.getAlarm()`, `5000`},
+		{`ctx.storage.setAlarm(7000); return ctx.storage.getAlarm()`, `7000`},
+		{`ctx.storage.deleteAlarm(); return ctx.storage.getAlarm()`, `null`},
+		{`ctx.storage.setAlarm("soon")`, `threw TypeError`},
+		{`ctx.storage.setAlarm(NaN)`, `threw TypeError`},
+		{`ctx.storage.setAlarm(new Date(NaN))`, `threw TypeError`},
+		{`ctx.storage.setAlarm({})`, `threw TypeError`},
+	} {
+		if got := js(t, iso, c.code); !strings.HasPrefix(got, c.want) {
+			t.Errorf("%s\n got %s\nwant %s", c.code, got, c.want)
+		}
 	}
 }

@@ -111,6 +111,14 @@ func (m *Memory) Commit(slot string, b *Batch) error {
 		s.data[kv.Key] = cloneBytes(kv.Value)
 	}
 	s.usage = b.Usage
+	if a := b.Alarm; a != nil {
+		if a.Delete {
+			s.alarm = nil
+		} else {
+			at := time.UnixMilli(a.At.UnixMilli())
+			s.alarm = &at
+		}
+	}
 	return nil
 }
 

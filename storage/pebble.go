@@ -196,6 +196,17 @@ func (p *Pebble) Commit(slot string, b *Batch) error {
 	if err := pb.Set(slotKey('u', slot, 0), u[:], nil); err != nil {
 		return err
 	}
+	if a := b.Alarm; a != nil {
+		var err error
+		if a.Delete {
+			err = pb.Delete(slotKey('a', slot, 0), nil)
+		} else {
+			err = pb.Set(slotKey('a', slot, 0), alarmValue(a.At), nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	return pb.Commit(pebble.Sync)
 }
 
@@ -234,9 +245,11 @@ func (p *Pebble) SetAlarm(slot string, at time.Time) error {
 	if err := p.check(); err != nil {
 		return err
 	}
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], uint64(at.UnixMilli()))
-	return p.db.Set(slotKey('a', slot, 0), v[:], pebble.Sync)
+	return p.db.Set(slotKey('a', slot, 0), alarmValue(at), pebble.Sync)
+}
+
+func alarmValue(at time.Time) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(at.UnixMilli()))
 }
 
 // DeleteAlarm implements Backend.

@@ -64,17 +64,20 @@ func EntrySize(key string, value []byte) int64 {
 // Backend.Commit: when DeleteAll is set every entry of the slot is removed
 // first, then Deletes and Puts are applied (a key is in at most one of
 // them). Usage is the slot's usage after the batch, which the backend
-// stores with it.
+// stores with it. Alarm, when set, sets or deletes the slot's alarm in
+// the same commit.
 type Batch struct {
 	DeleteAll bool
 	Puts      []KV
 	Deletes   []string
 	Usage     Usage
+	Alarm     *AlarmChange
 }
 
-// Empty reports whether b writes nothing.
-func (b *Batch) Empty() bool {
-	return b == nil || (!b.DeleteAll && len(b.Puts) == 0 && len(b.Deletes) == 0)
+// AlarmChange sets a slot's alarm to At, or deletes it.
+type AlarmChange struct {
+	At     time.Time
+	Delete bool
 }
 
 // Backend is durable storage for many slots. A slot is the name of the

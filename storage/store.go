@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"sort"
+	"time"
 )
 
 // Store is one slot's storage as its process sees it during turns: reads
@@ -21,6 +22,9 @@ type Store struct {
 	pbytes  int64             // bytes the pending writes hold in memory
 	undo    []undoRec         // for open transactions
 	depth   int               // open transactions
+
+	alarm  *time.Time   // as of the last commit
+	palarm *AlarmChange // the turn's change to it
 }
 
 // entry is a pending write: a value, or a delete when del is set.
@@ -38,6 +42,8 @@ type undoRec struct {
 	all     map[string]*entry // for deleteAll: the pending writes it dropped
 	cleared bool
 	isAll   bool
+	isAlarm bool
+	palarm  *AlarmChange
 }
 
 // Open returns slot's store on b with a quota in bytes (0 means
@@ -50,7 +56,13 @@ func Open(b Backend, slot string, quota int64) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: opening %q: %w", slot, err)
 	}
-	return &Store{b: b, slot: slot, quota: quota, usage: u, pu: u, pend: make(map[string]*entry)}, nil
+	s := &Store{b: b, slot: slot, quota: quota, usage: u, pu: u, pend: make(map[string]*entry)}
+	if at, ok, err := b.GetAlarm(slot); err != nil {
+		return nil, fmt.Errorf("storage: opening %q: %w", slot, err)
+	} else if ok {
+		s.alarm = &at
+	}
+	return s, nil
 }
 
 // Slot is the name the store's data is kept under.
@@ -253,6 +265,10 @@ func (s *Store) Begin() int {
 func (s *Store) Rollback(sp int) {
 	for i := len(s.undo) - 1; i >= sp; i-- {
 		r := s.undo[i]
+		if r.isAlarm {
+			s.palarm = r.palarm
+			continue
+		}
 		if r.isAll {
 			s.pend, s.cleared = r.all, r.cleared
 		} else if r.prev == nil {
@@ -281,7 +297,39 @@ func (s *Store) end() {
 }
 
 // Dirty reports whether the turn has writes to commit.
-func (s *Store) Dirty() bool { return s.cleared || len(s.pend) > 0 }
+func (s *Store) Dirty() bool { return s.cleared || len(s.pend) > 0 || s.palarm != nil }
+
+// Alarm returns the slot's alarm as the turn sees it.
+func (s *Store) Alarm() (time.Time, bool) {
+	if a := s.palarm; a != nil {
+		return a.At, !a.Delete
+	}
+	return s.CommittedAlarm()
+}
+
+// CommittedAlarm returns the slot's alarm as of the last commit.
+func (s *Store) CommittedAlarm() (time.Time, bool) {
+	if s.alarm == nil {
+		return time.Time{}, false
+	}
+	return *s.alarm, true
+}
+
+// SetAlarm sets the slot's alarm to at (kept to the millisecond) when
+// the turn commits.
+func (s *Store) SetAlarm(at time.Time) {
+	s.changeAlarm(&AlarmChange{At: time.UnixMilli(at.UnixMilli())})
+}
+
+// DeleteAlarm deletes the slot's alarm when the turn commits.
+func (s *Store) DeleteAlarm() { s.changeAlarm(&AlarmChange{Delete: true}) }
+
+func (s *Store) changeAlarm(a *AlarmChange) {
+	if s.depth > 0 {
+		s.undo = append(s.undo, undoRec{isAlarm: true, palarm: s.palarm})
+	}
+	s.palarm = a
+}
 
 // Commit applies the pending writes atomically. On failure they are
 // dropped and the store is as of the last successful commit.
@@ -289,7 +337,7 @@ func (s *Store) Commit() error {
 	if !s.Dirty() {
 		return nil
 	}
-	b := &Batch{DeleteAll: s.cleared, Usage: s.pu}
+	b := &Batch{DeleteAll: s.cleared, Usage: s.pu, Alarm: s.palarm}
 	keys := make([]string, 0, len(s.pend))
 	for k := range s.pend {
 		keys = append(keys, k)
@@ -307,6 +355,12 @@ func (s *Store) Commit() error {
 	err := s.b.Commit(s.slot, b)
 	if err == nil {
 		s.usage = s.pu
+		if a := s.palarm; a != nil && a.Delete {
+			s.alarm = nil
+		} else if a != nil {
+			at := a.At
+			s.alarm = &at
+		}
 	}
 	s.reset()
 	return err
@@ -322,4 +376,5 @@ func (s *Store) reset() {
 	s.pbytes = 0
 	s.undo = s.undo[:0]
 	s.depth = 0
+	s.palarm = nil
 }

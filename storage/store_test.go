@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloister-rt/cloister/storage"
 	"github.com/cloister-rt/cloister/storage/storagetest"
@@ -175,5 +176,35 @@ func TestStoreFailedCommitDropsWrites(t *testing.T) {
 	}
 	if s.Usage() != (storage.Usage{}) {
 		t.Fatalf("usage after a failed commit: %+v", s.Usage())
+	}
+}
+
+func TestStoreAlarm(t *testing.T) {
+	b := storage.NewMemory()
+	s := open(t, b, 0)
+	at := time.UnixMilli(1_900_000_000_000)
+	sp := s.Begin()
+	s.SetAlarm(at)
+	s.Rollback(sp)
+	if _, ok := s.Alarm(); ok {
+		t.Fatal("a rolled back setAlarm is visible")
+	}
+	s.SetAlarm(at)
+	if got, ok := s.Alarm(); !ok || !got.Equal(at) {
+		t.Fatalf("the turn does not see its alarm: %v %v", got, ok)
+	}
+	if _, ok := s.CommittedAlarm(); ok {
+		t.Fatal("an uncommitted alarm counts as committed")
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := open(t, b, 0).CommittedAlarm(); !ok || !got.Equal(at) {
+		t.Fatalf("a new incarnation reads alarm %v %v", got, ok)
+	}
+	s.DeleteAlarm()
+	_ = s.Commit()
+	if _, ok, _ := b.GetAlarm("slot"); ok {
+		t.Fatal("deleted alarm still stored")
 	}
 }

@@ -199,6 +199,15 @@ func testAlarms(t *testing.T, b storage.Backend) {
 		t.Fatal("deleted alarm still set")
 	}
 	must(t, b.DeleteAlarm("never"))
+	// In a commit, with the turn's other writes.
+	commit(t, b, "s", storage.Batch{Puts: []storage.KV{{Key: "k", Value: []byte("v")}}, Alarm: &storage.AlarmChange{At: at}})
+	if got, ok, _ := b.GetAlarm("s"); !ok || !got.Equal(at) {
+		t.Fatalf("alarm set by a commit = %v, %v", got, ok)
+	}
+	commit(t, b, "s", storage.Batch{Alarm: &storage.AlarmChange{Delete: true}})
+	if _, ok, _ := b.GetAlarm("s"); ok {
+		t.Fatal("alarm deleted by a commit still set")
+	}
 }
 
 func testConcurrent(t *testing.T, b storage.Backend) {
