@@ -26,6 +26,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	debugAddr := fs.String("debug", "", "serve the debug endpoint on `ADDR` (loopback unless a token is set)")
 	debugToken := fs.String("debug-token", "", "bearer `TOKEN` for the debug endpoint (default $"+envDebugToken+", else generated and printed once)")
 	level := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	pgURL := fs.String("postgres", "", "keep storage in the PostgreSQL database at `URL` instead of a data directory")
 	dataDir := fs.String("data", "", "keep the storage of workers granted it in `DIR` (default: the manifest's data_dir, else "+manifest.DefaultDataDir+" next to it)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
@@ -61,7 +62,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	opts := app.Options()
 	opts.Logger = log
-	if opts.Storage, err = openStorage(app, *dataDir, log); err != nil {
+	if opts.Storage, err = openStorage(ctx, app, *dataDir, *pgURL, log); err != nil {
 		return err
 	}
 	if opts.Storage != nil {

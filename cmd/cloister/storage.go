@@ -1,20 +1,31 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/cloister-rt/cloister/manifest"
 	"github.com/cloister-rt/cloister/storage"
+	"github.com/cloister-rt/cloister/storage/pgstore"
 )
 
 // openStorage opens the embedded storage backend of app in dir (default:
 // the manifest's data directory), or returns nil when no worker of app is
 // granted storage.
-func openStorage(app *manifest.App, dir string, log *slog.Logger) (storage.Backend, error) {
+// With pgURL set, the backend is that PostgreSQL database instead.
+func openStorage(ctx context.Context, app *manifest.App, dir, pgURL string, log *slog.Logger) (storage.Backend, error) {
 	if !app.Storage {
 		return nil, nil
+	}
+	if pgURL != "" {
+		b, err := pgstore.Open(ctx, pgURL, pgstore.Options{})
+		if err != nil {
+			return nil, err
+		}
+		log.Info("storage opened", "backend", "postgres")
+		return b, nil
 	}
 	if dir == "" {
 		dir = app.DataDir
