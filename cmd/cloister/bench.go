@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/cloister-rt/cloister/internal/bench"
 )
@@ -26,8 +27,13 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.Restarts, "restarts", 0, fmt.Sprintf("crashes per restart run (default %d)", bench.Defaults.Restarts))
 	verbose := fs.Bool("v", false, "report each measurement on stderr as it finishes")
 	noisy := fs.Bool("noisy", false, "run the noisy-neighbour benchmark instead (docs/limits.md)")
+	storageBench := fs.Bool("storage", false, "run the storage benchmark instead (docs/storage.md)")
+	pgURL := fs.String("postgres", os.Getenv("CLOISTER_PG_URL"), "with --storage: measure PostgreSQL at `URL` too (default $CLOISTER_PG_URL)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if *storageBench {
+		return runStorageBench(ctx, o.Runs, *quick, *pgURL, *asJSON, stdout)
 	}
 	if *noisy {
 		return noisyBench(ctx, o.Runs, *asJSON, stdout)
