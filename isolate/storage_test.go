@@ -130,3 +130,14 @@ func TestStorage_AlarmArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestStorage_ListDefaultLimit: a list that names no limit returns 1000
+// entries, not everything.
+func TestStorage_ListDefaultLimit(t *testing.T) {
+	iso, _ := newStorageIsolate(t, storage.NewMemory(), 0)
+	got := js(t, iso, `for (let i = 0; i < 1005; i++) ctx.storage.put("k" + String(i).padStart(4, "0"), i);
+		const all = ctx.storage.list(); return [all.length, all[0][0], all[999][0]]`)
+	if got != `[1000,"k0000","k0999"]` {
+		t.Fatalf("got %s", got)
+	}
+}
