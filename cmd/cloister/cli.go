@@ -16,6 +16,8 @@ commands:
   ps [--addr ADDR] [--json] [--token TOKEN]
                        print a running node's process tree
   bench [--json]       run the built-in benchmarks
+  storage [--data DIR] [--values] <app.yaml> <process> [prefix]
+                       list a process's stored keys in a stopped node's data directory
 `
 
 // errUsage marks a command line that could not be understood.
@@ -36,6 +38,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return checkCmd(args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
+	case "storage":
+		return storageCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

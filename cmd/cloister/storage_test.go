@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,4 +49,13 @@ func TestRun_StorageSurvivesRestart(t *testing.T) {
 	other := filepath.Join(t.TempDir(), "elsewhere")
 	runUntil(t, "boots=1", "run", "--data", other, app)
 	runUntil(t, "boots=3", "run", app)
+
+	// The stopped node's data, from the command line.
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"storage", "--values", app, "boots"}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.Contains(got, "boots: 1 keys") || !strings.Contains(got, "\"boots\"\t3") {
+		t.Fatalf("cloister storage printed:\n%s", got)
+	}
 }
