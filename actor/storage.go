@@ -157,9 +157,15 @@ func (w *worker) gatedCall(c *capability.Capability, d *deliver) error {
 }
 
 // settleLast commits what terminate wrote as the incarnation ends in
-// order; a failure is logged, as the incarnation is ending anyway.
-func (w *worker) settleLast() {
+// order, unless terminate failed (termErr): then, as for a crashed turn,
+// nothing it wrote or sent is kept. A failed commit is logged, as the
+// incarnation is ending anyway.
+func (w *worker) settleLast(termErr error) {
 	if w.gate == nil || w.iso == nil {
+		return
+	}
+	if termErr != nil {
+		w.gateAbort(ReasonKilled)
 		return
 	}
 	if err := w.iso.CommitStorage(); err != nil {

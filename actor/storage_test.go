@@ -177,3 +177,29 @@ func TestStorage_RefusedWithoutBackend(t *testing.T) {
 		t.Fatalf("start = %v, want a storage refusal", err)
 	}
 }
+
+// TestStorage_TerminateWritesAreCommitted: what terminate writes on an
+// orderly stop is committed.
+func TestStorage_TerminateWritesAreCommitted(t *testing.T) {
+	b := storage.NewMemory()
+	c := worker(t, "t", `
+export function receive(msg, ctx) { return ctx.storage.get("stopped") ?? "no"; }
+export function terminate(reason, ctx) { ctx.storage.put("stopped", reason); }`)
+	c.Storage = true
+	n := testnode.Start(t, actor.Options{Storage: b}, storageRoot(c))
+	var got string
+	testnode.Call(t, n, "t", "get", &got)
+	if got != "no" {
+		t.Fatalf("before the stop: %q", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testnode.ShutdownTimeout)
+	defer cancel()
+	if err := n.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n2 := testnode.Start(t, actor.Options{Storage: b}, storageRoot(c))
+	testnode.Call(t, n2, "t", "get", &got)
+	if got != actor.ReasonShutdown {
+		t.Fatalf("after a restart the worker reads %q, want the reason its terminate stored", got)
+	}
+}

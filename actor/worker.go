@@ -346,13 +346,14 @@ func (w *worker) terminate(reason string) {
 	if w.iso == nil || !w.started || w.endReason != "" {
 		return
 	}
-	if err := w.iso.TerminateWithin(reason, w.proc.shutdown()); err != nil {
+	err := w.iso.TerminateWithin(reason, w.proc.shutdown())
+	if err != nil {
 		w.proc.node.log.Warn("terminate failed", keyProcess, w.proc.path, keyError, err)
 		if errors.Is(err, isolate.ErrCPULimit) || errors.Is(err, isolate.ErrKilled) {
 			w.stopping = ReasonKilled
 		}
 	}
-	w.settleLast()
+	w.settleLast(err)
 }
 
 // close drops the isolate and everything scheduled for this incarnation.
