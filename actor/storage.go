@@ -77,6 +77,7 @@ func (w *worker) openStorage() (*storage.Store, error) {
 		return nil, err
 	}
 	w.gate = &gate{store: st}
+	p.storageUse.Store(&storageUse{Usage: st.Usage(), Quota: st.Quota()})
 	return st, nil
 }
 
@@ -92,6 +93,9 @@ func (w *worker) settle() {
 		w.fail(w.current, ReasonStorage, fmt.Errorf("storage commit failed: %w", err))
 	}
 	g := w.gate
+	if u := g.store.Usage(); *w.proc.storageUse.Load() != (storageUse{Usage: u, Quota: g.store.Quota()}) {
+		w.proc.storageUse.Store(&storageUse{Usage: u, Quota: g.store.Quota()})
+	}
 	held, answers := g.held, g.answers
 	g.held, g.answers, g.bytes = nil, nil, 0
 	for _, f := range held {
@@ -284,4 +288,21 @@ func (w *worker) alarmDone(at time.Time, o isolate.Outcome) {
 	if cur, ok := w.gate.store.Alarm(); ok && cur.Equal(at) {
 		w.gate.store.DeleteAlarm() // committed with the turn's writes
 	}
+}
+
+// storageUse is what a process's storage holds, and its quota.
+type storageUse struct {
+	storage.Usage
+	Quota int64
+}
+
+// StorageUsage returns what p's storage held at its last commit (bytes
+// counted against the quota, and keys) and its quota; ok is false for a
+// process without storage or one that has not started.
+func (p *Process) StorageUsage() (u storage.Usage, quota int64, ok bool) {
+	s := p.storageUse.Load()
+	if s == nil {
+		return storage.Usage{}, 0, false
+	}
+	return s.Usage, s.Quota, true
 }
