@@ -13,6 +13,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
+	"github.com/cloister-rt/cloister/storage"
 
 	proto "github.com/asynkron/protoactor-go/actor"
 )
@@ -62,6 +63,9 @@ type Options struct {
 	// GOMEMLIMIT) that NewNode sets for the process; 0 leaves the
 	// runtime's (GOMEMLIMIT's, or none).
 	MemoryLimit int64
+	// Storage is the backend of the workers granted storage; the node
+	// does not close it. nil refuses to start such workers.
+	Storage storage.Backend
 }
 
 // Node-wide limits.
@@ -84,6 +88,7 @@ type Node struct {
 	reload       func(*isolate.Script) (*isolate.Script, error)
 	system       *proto.ActorSystem
 	receivers    map[string]func() Receiver // Go actors by name, fixed at NewNode
+	storage      storage.Backend
 
 	lifecycle sync.Mutex // guards dispatch and stopping between Start and Shutdown
 	stopping  bool
@@ -126,6 +131,7 @@ func NewNode(opts Options) (*Node, error) {
 	n := &Node{
 		log:         log,
 		limits:      opts.Limits.WithDefaults(),
+		storage:     opts.Storage,
 		mailbox:     opts.Mailbox.WithDefaults(mailbox.Limits{}),
 		system:      proto.NewActorSystem(proto.WithLoggerFactory(func(*proto.ActorSystem) *slog.Logger { return quiet })),
 		byPath:      make(map[string]*Process),

@@ -62,6 +62,8 @@ type Process struct {
 	newCode    atomic.Pointer[isolate.Script] // code that replaced spec.Script; see codechange.go
 	abandoned  bool                           // a dynamic child whose init failed; only its supervisor's goroutine reads it
 	handledEnd uint64                         // the last incarnation whose end its supervisor acted on; supervisor's goroutine only
+	alarm      alarmState                     // its storage alarm's failures, across incarnations; its actor's goroutine only (storage.go)
+	storageUse atomic.Pointer[storageUse]     // what its storage holds as of the last commit, for operators (storage.go)
 
 	pid         atomic.Pointer[proto.PID]
 	counted     atomic.Bool                     // counted as spawned for the node's start

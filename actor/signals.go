@@ -440,6 +440,9 @@ const maxInspects = 16
 func (w *worker) runInspect() (*mailbox.Envelope, error) {
 	w.inspecting = true
 	defer func() { w.inspecting = false }()
+	if w.gate != nil {
+		defer w.iso.DiscardStorage() // inspect reads; it does not write
+	}
 	return w.iso.Inspect()
 }
 

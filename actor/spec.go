@@ -26,6 +26,11 @@ type ChildSpec struct {
 	// incarnation is killed. 0 means DefaultStartTimeout. Workers only: a
 	// supervisor is up once each of its children is.
 	StartTimeout time.Duration
+	// Storage grants the worker durable storage (ctx.storage), kept
+	// under its path on the node's storage backend; StorageQuota bounds
+	// the bytes it may hold (0 means storage.DefaultQuota). JS workers only.
+	Storage      bool
+	StorageQuota int64
 
 	Restart RestartType    // when the supervisor restarts it; "" means permanent
 	Mailbox mailbox.Limits // zero fields take the node's defaults

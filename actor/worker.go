@@ -40,6 +40,9 @@ type worker struct {
 	readyFor    *readyWait  // the supervisor's wait for this incarnation's init, if any
 	initPending bool        // init has not finished
 	initTimer   *time.Timer // the start timeout when no supervisor waits
+
+	gate  *gate       // the output gate, when the process has storage (storage.go)
+	alarm workerAlarm // the storage alarm's timer (storage.go)
 }
 
 func newWorker(p *Process) proto.Actor {
@@ -84,6 +87,10 @@ func (w *worker) Receive(c proto.Context) {
 				w.iso.TimerDone(m.id) // refunds the memory the parked message held
 			}
 			_ = w.sent(w.proc.node.signal(m.target, capability.Send, "sendAfter", &deliver{env: m.env, from: w.proc}))
+		}
+	case *alarmFire:
+		if m.inc == w.inc {
+			w.alarm.due = m // run by drain once no turn is awaiting
 		}
 	case *exitSignal:
 		w.onExit(m)
@@ -153,12 +160,19 @@ func (w *worker) start() {
 		p.setStatus(StatusRestarting)
 	}
 	w.armStart()
+	st, err := w.openStorage()
+	if err != nil {
+		w.initDone()
+		p.signalReady(err)
+		w.fail(nil, ReasonStorage, err)
+	}
 	iso, err := isolate.New(p.code(), isolate.Config{
-		Name:   p.path,
-		Self:   capability.New(p, capability.All),
-		Env:    p.grants,
-		Limits: p.node.limitsFor(p.spec.Limits),
-		Host:   (*host)(w),
+		Name:    p.path,
+		Self:    capability.New(p, capability.All),
+		Env:     p.grants,
+		Limits:  p.node.limitsFor(p.spec.Limits),
+		Host:    (*host)(w),
+		Storage: st,
 	})
 	if err != nil {
 		w.initDone()
@@ -187,6 +201,7 @@ func (w *worker) start() {
 
 // drain starts turns for stashed messages until a turn awaits a promise.
 func (w *worker) drain(c proto.Context) {
+	w.runDueAlarm()
 	for !w.iso.Busy() && w.proc.stash.Len() > 0 && w.stopping == "" {
 		d, _ := w.proc.stash.Pop()
 		w.proc.release(d)
@@ -228,7 +243,11 @@ func (w *worker) turnDone(d *deliver, o isolate.Outcome) {
 		if o.Crash != nil {
 			r.env, r.err = nil, fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, crashReason(o.Crash))
 		}
-		w.proc.answer(d.call, r)
+		if o.Crash != nil {
+			w.proc.answer(d.call, r)
+		} else {
+			w.answerGated(d.call, r) // after the turn's writes commit
+		}
 	}
 	if o.Crash != nil {
 		w.crash = w.newCrash(d, o.Crash)
@@ -255,6 +274,10 @@ func (w *worker) check(err error) {
 		}
 		w.crashWith(cr)
 	}
+	// Every call into the isolate ends here: a turn, or a part of one up
+	// to an await, has run. Commit its storage writes, then release its
+	// output (the output gate, storage.go).
+	w.settle()
 }
 
 func (w *worker) fail(d *deliver, reason string, err error) {
@@ -266,6 +289,7 @@ func (w *worker) fail(d *deliver, reason string, err error) {
 // crashWith ends the incarnation: protoactor recovers the panic and hands
 // the crash to the supervisor.
 func (w *worker) crashWith(cr *Crash) {
+	w.gateAbort(cr.Reason) // nothing of the crashed turn is written or released
 	if w.endReason == "" {
 		w.endReason = cr.Reason
 	}
@@ -340,17 +364,20 @@ func (w *worker) terminate(reason string) {
 	if w.iso == nil || !w.started || w.endReason != "" {
 		return
 	}
-	if err := w.iso.TerminateWithin(reason, w.proc.shutdown()); err != nil {
+	err := w.iso.TerminateWithin(reason, w.proc.shutdown())
+	if err != nil {
 		w.proc.node.log.Warn("terminate failed", keyProcess, w.proc.path, keyError, err)
 		if errors.Is(err, isolate.ErrCPULimit) || errors.Is(err, isolate.ErrKilled) {
 			w.stopping = ReasonKilled
 		}
 	}
+	w.settleLast(err)
 }
 
 // close drops the isolate and everything scheduled for this incarnation.
 func (w *worker) close() {
 	w.initDone()
+	w.stopAlarm()
 	for id, t := range w.timers {
 		t.Stop()
 		delete(w.timers, id)
@@ -402,6 +429,9 @@ type host worker
 func (h *host) w() *worker { return (*worker)(h) }
 
 func (h *host) Send(c *capability.Capability, msg *mailbox.Envelope) error {
+	if h.gate != nil {
+		return h.w().gatedSend(c, msg)
+	}
 	return h.w().sent(h.proc.node.signal(c, capability.Send, "send", &deliver{env: msg, from: h.proc}))
 }
 
@@ -420,7 +450,11 @@ func (h *host) Call(c *capability.Capability, msg *mailbox.Envelope, timeout tim
 		return 0, err
 	}
 	d := &deliver{env: msg, from: proc, call: &callRef{depth: depth, answer: func(r *reply) { proc.tell(r) }, incarnation: w.inc, id: id}}
-	if err := w.sent(w.proc.node.signal(c, capability.Send, "call", d)); err != nil {
+	if w.gate != nil {
+		if err := w.gatedCall(c, d); err != nil {
+			return 0, err
+		}
+	} else if err := w.sent(w.proc.node.signal(c, capability.Send, "call", d)); err != nil {
 		return 0, err
 	}
 	inc := w.inc

@@ -66,6 +66,7 @@ type Detail struct {
 	Limits       *Limits      `json:"limits,omitempty"`
 	Mailbox      Mailbox      `json:"mailbox"`
 	Counters     Counters     `json:"counters"`
+	Storage      *Storage     `json:"storage,omitempty"`
 	Capabilities []Capability `json:"capabilities"`
 	Crashes      []Crash      `json:"crashes"`
 	Children     []uint64     `json:"children,omitempty"`
@@ -83,6 +84,13 @@ type Limits struct {
 type Mailbox struct {
 	Depth int64  `json:"depth"`
 	Bytes *int64 `json:"bytes,omitempty"`
+}
+
+// Storage is what a worker granted storage holds, as of its last commit.
+type Storage struct {
+	Bytes int64 `json:"bytes"`
+	Keys  int64 `json:"keys"`
+	Quota int64 `json:"quota"`
 }
 
 // Counters are a process's running totals.
@@ -131,6 +139,9 @@ func Details(p *actor.Process) *Detail {
 	if mb, ok := any(p).(mailboxByter); ok {
 		b := mb.MailboxBytes()
 		d.Mailbox.Bytes = &b
+	}
+	if u, quota, ok := p.StorageUsage(); ok {
+		d.Storage = &Storage{Bytes: u.Bytes, Keys: u.Keys, Quota: quota}
 	}
 	if p.Kind() == actor.KindWorker {
 		l := p.Limits()

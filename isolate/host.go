@@ -257,6 +257,7 @@ func (i *Isolate) newContext() *goja.Object {
 	}
 	i.contextSignals(ro)
 	i.contextDefer(ro)
+	i.contextStorage(ro)
 	ro("self", i.handle(i.cfg.Self))
 	ro("env", env)
 	ro("stop", i.fn("stop", func(call goja.FunctionCall) goja.Value {

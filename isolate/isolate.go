@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/mailbox"
+	"github.com/cloister-rt/cloister/storage"
 
 	"github.com/dop251/goja"
 )
@@ -93,6 +94,8 @@ type Config struct {
 	Env    []Grant
 	Limits Limits
 	Host   Host
+	// Storage, when set, is the process's durable storage: ctx.storage.
+	Storage *storage.Store
 }
 
 // Outcome is how a turn ended. Crash, when set, ends the incarnation.
@@ -116,6 +119,7 @@ type Isolate struct {
 	receive   goja.Callable
 	terminate goja.Callable
 	inspect   goja.Callable
+	alarm     goja.Callable // the alarm export, see storage.go
 
 	methods    map[string]goja.Value   // capability handle methods, made on first use
 	hostProtos map[string]*goja.Object // prototypes of host objects by tag, see hostObject
@@ -133,6 +137,8 @@ type Isolate struct {
 	lim         *limiter     // CPU and memory accounting, see limits.go
 	sig         *signalState // monitors and notifications
 	clist       clist        // capabilities received or made, for operators
+
+	storageHeld int64 // memory charged for buffered storage writes, see storage.go
 
 	builtins *builtins    // the guarded builtins, see builtins.go
 	lazy     *lazyGlobals // globals installed on first use, see lazy.go; nil if installed eagerly
@@ -245,6 +251,8 @@ func (i *Isolate) bindExports(exports goja.Value) error {
 	i.inspect, err = get("inspect")
 	errs = append(errs, err)
 	errs = append(errs, i.bindWeb(obj))
+	i.alarm, err = get("alarm")
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -816,6 +824,7 @@ func (i *Isolate) Close() {
 	i.timers = nil
 	i.parked = nil
 	i.calls = nil
+	i.storageHeld = 0
 	i.turn = nil
 	i.reply = nil
 	i.detached = nil

@@ -24,6 +24,11 @@ type App struct {
 	// already has its process (the root's last child, named "http") and
 	// Options its receiver; HTTP.Addr is where it listens once started.
 	HTTP *gateway.Gateway
+	// DataDir is the directory of the storage backend (the manifest's
+	// data_dir, resolved against its directory); Storage reports whether
+	// any worker is granted storage, so whether it is needed at all.
+	DataDir string
+	Storage bool
 
 	opts actor.Options
 }
@@ -70,7 +75,7 @@ func (m *Manifest) App(c *isolate.Compiler) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	app := &App{Root: root, Debug: m.Debug, opts: m.Options()}
+	app := &App{Root: root, Debug: m.Debug, DataDir: m.dataDir(), Storage: usesStorage(&root), opts: m.Options()}
 	if m.HTTP != nil {
 		gw, spec, err := m.gateway()
 		if err != nil {

@@ -34,6 +34,9 @@ type Manifest struct {
 	Defaults Defaults `yaml:"defaults"`
 	Root     Child    `yaml:"root"`
 	HTTP     *HTTP    `yaml:"http"` // an HTTP gateway in front of the tree, see http.go
+	// DataDir is where workers granted storage keep their data, relative
+	// to the manifest; "" means DefaultDataDir (see storage.go).
+	DataDir string `yaml:"data_dir"`
 
 	dir  string // scripts are relative to it
 	file string
@@ -55,6 +58,8 @@ type Child struct {
 	Shutdown Duration         `yaml:"shutdown"`
 	Limits   Limits           `yaml:"limits"`
 	Grants   map[string]Grant `yaml:"grants"`
+	// Storage grants the worker durable storage (ctx.storage).
+	Storage bool `yaml:"storage"`
 
 	// StartTimeout is the time init gets before the start fails (workers only).
 	StartTimeout Duration `yaml:"start_timeout"`
@@ -99,6 +104,7 @@ type Limits struct {
 	Children     int      `yaml:"children"`
 	Processes    int      `yaml:"processes"`  // node-wide: only under defaults
 	CallDepth    int      `yaml:"call_depth"` // node-wide: only under defaults
+	Storage      Size     `yaml:"storage"`    // the storage quota of a worker granted storage
 	line         int
 }
 
@@ -453,6 +459,9 @@ func decodeLimits(n *yaml.Node, where string, l *Limits) error {
 	if l.MessageBytes.N > 64<<20 {
 		return fmt.Errorf("%smessage_bytes: %d is over 64MiB", at(lines["message_bytes"], where), l.MessageBytes.N)
 	}
+	if l.Storage.N < 0 || l.Storage.N > 1<<40 {
+		return fmt.Errorf("%sstorage: %d is out of range (0 to 1TiB; 0 takes the default)", at(lines["storage"], where), l.Storage.N)
+	}
 	if l.Memory.N != 0 && (l.Memory.N < 1<<20 || l.Memory.N > 16<<30) {
 		return fmt.Errorf("%smemory: %d is out of range (1MiB to 16GiB)", at(lines["memory"], where), l.Memory.N)
 	}
@@ -678,6 +687,9 @@ func (m *Manifest) validate(c *Child, path string, root bool) error {
 		if c.StartTimeout.D != 0 {
 			return fmt.Errorf("line %d: %s: start_timeout belongs to workers (a supervisor is up once its children are)", c.line, where)
 		}
+		if c.Storage {
+			return fmt.Errorf("line %d: %s: storage belongs to script workers (grant it to the children or the template)", c.line, where)
+		}
 		if t := c.Template; t != nil {
 			if len(c.Children) > 0 {
 				return fmt.Errorf("line %d: %s: a supervisor has children or a template, not both", t.line, where)
@@ -725,6 +737,9 @@ func (m *Manifest) validate(c *Child, path string, root bool) error {
 	}
 	if l := c.Limits; c.Go != "" && (l.CPU.D != 0 || l.Memory.N != 0 || l.Stack != 0 || l.Timers != 0) {
 		return fmt.Errorf("line %d: %s: limits: cpu, memory, stack and timers bound scripts, not a Go actor (go)", l.line, where)
+	}
+	if c.Storage && c.Go != "" {
+		return fmt.Errorf("line %d: %s: storage belongs to script workers, not a Go actor (go)", c.line, where)
 	}
 	if len(c.Children) > 0 || c.Intensity != nil || c.Period.D != 0 || c.Template != nil {
 		return fmt.Errorf("line %d: %s: children, template, intensity and period belong to supervisors (add a strategy)", c.line, where)
@@ -824,6 +839,7 @@ func (m *Manifest) Spec(c *isolate.Compiler) (actor.ChildSpec, error) {
 func (m *Manifest) spec(comp *isolate.Compiler, c *Child, path string) (actor.ChildSpec, error) {
 	s := actor.ChildSpec{Name: c.Name, Shutdown: c.Shutdown.D, StartTimeout: c.StartTimeout.D, Limits: c.Limits.isolate(), Restart: actor.RestartType(c.Restart),
 		Mailbox: c.Limits.mailbox().WithDefaults(m.MailboxLimits())}
+	m.storageSpec(c, &s)
 	if c.Strategy != "" {
 		intensity := supervisor.DefaultIntensity
 		if c.Intensity != nil {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/cloister-rt/cloister/internal/bench"
 )
@@ -27,10 +28,15 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	verbose := fs.Bool("v", false, "report each measurement on stderr as it finishes")
 	noisy := fs.Bool("noisy", false, "run the noisy-neighbour benchmark instead (docs/limits.md)")
 	httpBench := fs.Bool("http", false, "run the HTTP benchmark instead: a script's fetch behind the gateway against a plain Go handler (docs/http.md)")
+	storageBench := fs.Bool("storage", false, "run the storage benchmark instead (docs/storage.md)")
+	pgURL := fs.String("postgres", os.Getenv("CLOISTER_PG_URL"), "with --storage: measure PostgreSQL at `URL` too (default $CLOISTER_PG_URL)")
 	if pos, err := parseFlags(fs, "bench [flags]", args, stdout); err != nil {
 		return err
 	} else if len(pos) != 0 {
 		return fmt.Errorf("%w: bench takes no arguments", errUsage)
+	}
+	if *storageBench {
+		return runStorageBench(ctx, o.Runs, *quick, *pgURL, *asJSON, stdout)
 	}
 	if *noisy {
 		return noisyBench(ctx, o.Runs, *asJSON, stdout)

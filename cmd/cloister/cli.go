@@ -20,7 +20,9 @@ commands:
   ps [flags]           print a running node's process tree
   stop|kill|restart [flags] PATH
                        act on the process at PATH of a running node
-  bench [flags]        run the built-in benchmarks (--quick, --noisy, ...)
+  bench [flags]        run the built-in benchmarks (--quick, --noisy, --http, --storage, ...)
+  storage [flags] <app.yaml> <process> [prefix]
+                       list a process's stored keys in a stopped node's data directory
   version              print the version of this binary
 
 Flags may come before or after the arguments; "cloister <command> --help"
@@ -61,6 +63,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return versionCmd(args[1:], stdout)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
+	case "storage":
+		return storageCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

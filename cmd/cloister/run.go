@@ -26,6 +26,7 @@ type nodeFlags struct {
 	debugAddr, debugToken, level *string
 	format                       *string
 	turnWarning                  *time.Duration
+	pgURL, dataDir               *string
 }
 
 func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
@@ -35,6 +36,8 @@ func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
 		level:       fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error"),
 		format:      fs.String("log-format", "text", "log `FORMAT`: text (key=value) or json (one object a line)"),
 		turnWarning: fs.Duration("turn-warning", actor.DefaultTurnWarning, "warn when a turn holds its mailbox longer than `DURATION` (negative: never)"),
+		pgURL:       fs.String("postgres", "", "keep storage in the PostgreSQL database at `URL` instead of a data directory"),
+		dataDir:     fs.String("data", "", "keep the storage of workers granted it in `DIR` (default: the manifest's data_dir, else "+manifest.DefaultDataDir+" next to it)"),
 	}
 }
 
@@ -99,6 +102,12 @@ func (nf *nodeFlags) runApp(ctx context.Context, app *manifest.App, target strin
 	opts.Logger = log
 	opts.TurnWarning = *nf.turnWarning
 	opts.Reload = isolate.NewReloader().Reload
+	if opts.Storage, err = openStorage(ctx, app, *nf.dataDir, *nf.pgURL, log); err != nil {
+		return err
+	}
+	if opts.Storage != nil {
+		defer opts.Storage.Close() // after the node has stopped
+	}
 	node, err := actor.NewNode(opts)
 	if err != nil {
 		return err

@@ -1,0 +1,205 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/internal/testkit/testnode"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/storage"
+	"github.com/cloister-rt/cloister/storage/storagetest"
+	"github.com/cloister-rt/cloister/supervisor"
+)
+
+// storedCounterJS keeps a counter in storage and tells its peer, if any, about
+// every increment.
+const storedCounterJS = `
+export function receive(msg, ctx) {
+  if (msg === "boom") throw new Error("boom");
+  if (msg === "get") return ctx.storage.get("n") ?? 0;
+  const n = (ctx.storage.get("n") ?? 0) + 1;
+  ctx.storage.put("n", n);
+  if (ctx.env.peer) ctx.env.peer.send("n=" + n);
+  return n;
+}`
+
+// storedRecorderJS keeps what it receives and answers "seen" with it.
+const storedRecorderJS = `
+const seen = [];
+export function receive(msg, ctx) {
+  if (msg === "seen") return seen;
+  seen.push(msg);
+}`
+
+func storageRoot(children ...actor.ChildSpec) actor.ChildSpec {
+	return actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(100, time.Second), Children: children}
+}
+
+func counterSpec(t *testing.T, grants ...actor.GrantSpec) actor.ChildSpec {
+	c := worker(t, "counter", storedCounterJS, grants...)
+	c.Storage = true
+	return c
+}
+
+func callInt(t *testing.T, n *actor.Node, path string, msg any) int {
+	t.Helper()
+	var v int
+	testnode.Call(t, n, path, msg, &v)
+	return v
+}
+
+// TestStorage_OutlivesIncarnationsAndNodes: a crash and a node restart
+// find the data again; it belongs to the slot, not the incarnation.
+func TestStorage_OutlivesIncarnationsAndNodes(t *testing.T) {
+	dir := t.TempDir()
+	b, err := storage.OpenPebble(dir, storage.PebbleOptions{CacheBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := testnode.Start(t, actor.Options{Storage: b}, storageRoot(counterSpec(t)))
+	for i := 1; i <= 3; i++ {
+		if got := callInt(t, n, "counter", "incr"); got != i {
+			t.Fatalf("increment %d answered %d", i, got)
+		}
+	}
+	if _, err := testnode.TryCall(t, n, "counter", "boom"); !errors.Is(err, isolate.ErrCalleeCrashed) {
+		t.Fatalf("boom: %v", err)
+	}
+	if got := callInt(t, n, "counter", "get"); got != 3 {
+		t.Fatalf("after a crash the counter reads %d, want 3", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testnode.ShutdownTimeout)
+	defer cancel()
+	if err := n.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err = storage.OpenPebble(dir, storage.PebbleOptions{CacheBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	n2 := testnode.Start(t, actor.Options{Storage: b}, storageRoot(counterSpec(t)))
+	if got := callInt(t, n2, "counter", "incr"); got != 4 {
+		t.Fatalf("after a node restart the counter went to %d, want 4", got)
+	}
+	if err := n2.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStorage_OutputGate: while commits fail, a turn's send and its
+// answer never leave the process, the incarnation crashes with reason
+// storage, and nothing is written; once commits work again the next
+// turn's send is the first the peer sees.
+func TestStorage_OutputGate(t *testing.T) {
+	f := &storagetest.Faulty{Backend: storage.NewMemory()}
+	var mu sync.Mutex
+	var crashes []string
+	n := testnode.New(t, actor.Options{Storage: f})
+	n.Subscribe(func(e actor.Event) {
+		if c, ok := e.(actor.Crashed); ok && c.Crash.Path == "counter" {
+			mu.Lock()
+			crashes = append(crashes, c.Crash.Reason)
+			mu.Unlock()
+		}
+	})
+	rec := worker(t, "rec", storedRecorderJS)
+	if err := n.Start(storageRoot(rec, counterSpec(t, actor.GrantSpec{Name: "peer", To: "rec", Rights: capability.Send}))); err != nil {
+		t.Fatal(err)
+	}
+	f.FailCommits.Store(true)
+	_, err := testnode.TryCall(t, n, "counter", "incr")
+	if !errors.Is(err, isolate.ErrCalleeCrashed) || !strings.Contains(err.Error(), "storage") {
+		t.Fatalf("a turn whose commit failed answered %v; want a crash with reason storage", err)
+	}
+	testkit.CheckFor(t, 10*time.Second, time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(crashes) == 0 || crashes[0] != actor.ReasonStorage {
+			return fmt.Errorf("crashes %q, want one with reason storage", crashes)
+		}
+		return nil
+	})
+	f.FailCommits.Store(false)
+	if got := callInt(t, n, "counter", "incr"); got != 1 {
+		t.Fatalf("after a failed commit the counter went to %d, want 1: the failed turn's write was kept", got)
+	}
+	// Sends from one process to another arrive in order: had the failed
+	// turn's "n=1" escaped, the peer would have it before this one.
+	var seen []string
+	testkit.CheckFor(t, 10*time.Second, time.Millisecond, func() error {
+		seen = nil
+		testnode.Call(t, n, "rec", "seen", &seen)
+		if len(seen) == 0 {
+			return errors.New("the peer has not received the committed turn's message")
+		}
+		return nil
+	})
+	if !reflect.DeepEqual(seen, []string{"n=1"}) {
+		t.Fatalf("the peer saw %q; want only the committed turn's message", seen)
+	}
+	if f.Commits.Load() != 1 {
+		t.Fatalf("%d commits succeeded, want 1", f.Commits.Load())
+	}
+}
+
+// TestStorage_ReadOnlyTurnsDoNotCommit: a turn that writes nothing does
+// not touch the backend, and its answer is released all the same.
+func TestStorage_ReadOnlyTurnsDoNotCommit(t *testing.T) {
+	f := &storagetest.Faulty{Backend: storage.NewMemory()}
+	n := testnode.Start(t, actor.Options{Storage: f}, storageRoot(counterSpec(t)))
+	f.FailCommits.Store(true)
+	for i := 0; i < 3; i++ {
+		if got := callInt(t, n, "counter", "get"); got != 0 {
+			t.Fatalf("get = %d", got)
+		}
+	}
+}
+
+// TestStorage_RefusedWithoutBackend: a process granted storage on a node
+// without a backend does not start.
+func TestStorage_RefusedWithoutBackend(t *testing.T) {
+	n := testnode.New(t, actor.Options{})
+	err := n.Start(storageRoot(counterSpec(t)))
+	if err == nil || !strings.Contains(err.Error(), "storage") {
+		t.Fatalf("start = %v, want a storage refusal", err)
+	}
+}
+
+// TestStorage_TerminateWritesAreCommitted: what terminate writes on an
+// orderly stop is committed.
+func TestStorage_TerminateWritesAreCommitted(t *testing.T) {
+	b := storage.NewMemory()
+	c := worker(t, "t", `
+export function receive(msg, ctx) { return ctx.storage.get("stopped") ?? "no"; }
+export function terminate(reason, ctx) { ctx.storage.put("stopped", reason); }`)
+	c.Storage = true
+	n := testnode.Start(t, actor.Options{Storage: b}, storageRoot(c))
+	var got string
+	testnode.Call(t, n, "t", "get", &got)
+	if got != "no" {
+		t.Fatalf("before the stop: %q", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testnode.ShutdownTimeout)
+	defer cancel()
+	if err := n.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n2 := testnode.Start(t, actor.Options{Storage: b}, storageRoot(c))
+	testnode.Call(t, n2, "t", "get", &got)
+	if got != actor.ReasonShutdown {
+		t.Fatalf("after a restart the worker reads %q, want the reason its terminate stored", got)
+	}
+}

@@ -1,0 +1,269 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+)
+
+// Pebble is the embedded backend: one Pebble database in a directory,
+// every commit synced to its write-ahead log (Pebble groups the syncs of
+// concurrent commits into one).
+//
+// Layout: a slot's entries live under 'd' + the slot's length-prefixed
+// name + the key, so one slot is one contiguous key range; its usage
+// under 'u' + name and its alarm under 'a' + name.
+type Pebble struct {
+	db     *pebble.DB
+	cache  interface{ Unref() }
+	closed atomic.Bool
+}
+
+// PebbleOptions tune the embedded backend; zero fields take defaults.
+type PebbleOptions struct {
+	CacheBytes int64        // block cache; default 64 MiB
+	Log        *slog.Logger // Pebble's own messages, at debug and error levels; default: discarded
+}
+
+// OpenPebble opens (creating if needed) the database in dir.
+func OpenPebble(dir string, o PebbleOptions) (*Pebble, error) {
+	if o.CacheBytes <= 0 {
+		o.CacheBytes = 64 << 20
+	}
+	cache := pebble.NewCache(o.CacheBytes)
+	opts := &pebble.Options{Cache: cache, Logger: pebbleLog{o.Log}}
+	// Point reads (get, the size checks of put) are the common case: a
+	// bloom filter on every level lets a read skip the tables that
+	// cannot hold the key.
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	db, err := pebble.Open(dir, opts)
+	cache.Unref() // the database holds its own reference
+	if err != nil {
+		return nil, fmt.Errorf("storage: opening %s: %w", dir, err)
+	}
+	return &Pebble{db: db}, nil
+}
+
+type pebbleLog struct{ l *slog.Logger }
+
+func (p pebbleLog) Infof(format string, args ...any) {
+	if p.l != nil {
+		p.l.Debug(fmt.Sprintf(format, args...), "source", "pebble")
+	}
+}
+
+func (p pebbleLog) Errorf(format string, args ...any) {
+	if p.l != nil {
+		p.l.Error(fmt.Sprintf(format, args...), "source", "pebble")
+	}
+}
+
+func (p pebbleLog) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebble: "+format, args...))
+}
+
+func slotKey(tag byte, slot string, extra int) []byte {
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(slot)+extra)
+	b = append(b, tag)
+	b = binary.AppendUvarint(b, uint64(len(slot)))
+	return append(b, slot...)
+}
+
+func dataKey(slot, key string) []byte { return append(slotKey('d', slot, len(key)), key...) }
+
+func (p *Pebble) check() error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Get implements Backend.
+func (p *Pebble) Get(slot, key string) ([]byte, bool, error) {
+	if err := p.check(); err != nil {
+		return nil, false, err
+	}
+	return p.get(dataKey(slot, key))
+}
+
+func (p *Pebble) get(k []byte) ([]byte, bool, error) {
+	v, c, err := p.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	out := cloneBytes(v)
+	if out == nil {
+		out = []byte{}
+	}
+	return out, true, c.Close()
+}
+
+// GetMany implements Backend.
+func (p *Pebble) GetMany(slot string, keys []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(keys))
+	for _, k := range keys {
+		v, ok, err := p.Get(slot, k)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// List implements Backend.
+func (p *Pebble) List(slot string, opts ListOptions) ([]KV, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	lo, hi, unbounded := opts.Bounds()
+	base := slotKey('d', slot, 0)
+	io := &pebble.IterOptions{LowerBound: append(cloneBytes(base), lo...)}
+	if unbounded {
+		end, _ := PrefixEnd(string(base)) // base starts with 'd': never all 0xff
+		io.UpperBound = []byte(end)
+	} else {
+		io.UpperBound = append(cloneBytes(base), hi...)
+	}
+	it, err := p.db.NewIter(io)
+	if err != nil {
+		return nil, err
+	}
+	var out []KV
+	valid, step := it.First, it.Next
+	if opts.Reverse {
+		valid, step = it.Last, it.Prev
+	}
+	for ok := valid(); ok && len(out) < opts.Limit; ok = step() {
+		k := string(it.Key()[len(base):])
+		if !opts.InRange(k) {
+			continue
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			_ = it.Close()
+			return nil, err
+		}
+		out = append(out, KV{Key: k, Value: append([]byte{}, v...)})
+	}
+	if err := it.Error(); err != nil {
+		_ = it.Close()
+		return nil, err
+	}
+	return out, it.Close()
+}
+
+// Commit implements Backend.
+func (p *Pebble) Commit(slot string, b *Batch) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	pb := p.db.NewBatch()
+	defer pb.Close()
+	if b.DeleteAll {
+		base := slotKey('d', slot, 0)
+		end, _ := PrefixEnd(string(base))
+		if err := pb.DeleteRange(base, []byte(end), nil); err != nil {
+			return err
+		}
+	}
+	for _, k := range b.Deletes {
+		if err := pb.Delete(dataKey(slot, k), nil); err != nil {
+			return err
+		}
+	}
+	for _, kv := range b.Puts {
+		if err := pb.Set(dataKey(slot, kv.Key), kv.Value, nil); err != nil {
+			return err
+		}
+	}
+	var u [16]byte
+	binary.BigEndian.PutUint64(u[:8], uint64(b.Usage.Bytes))
+	binary.BigEndian.PutUint64(u[8:], uint64(b.Usage.Keys))
+	if err := pb.Set(slotKey('u', slot, 0), u[:], nil); err != nil {
+		return err
+	}
+	if a := b.Alarm; a != nil {
+		var err error
+		if a.Delete {
+			err = pb.Delete(slotKey('a', slot, 0), nil)
+		} else {
+			err = pb.Set(slotKey('a', slot, 0), alarmValue(a.At), nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return pb.Commit(pebble.Sync)
+}
+
+// Usage implements Backend.
+func (p *Pebble) Usage(slot string) (Usage, error) {
+	if err := p.check(); err != nil {
+		return Usage{}, err
+	}
+	v, ok, err := p.get(slotKey('u', slot, 0))
+	if err != nil || !ok {
+		return Usage{}, err
+	}
+	if len(v) != 16 {
+		return Usage{}, fmt.Errorf("storage: slot %q: corrupt usage record", slot)
+	}
+	return Usage{Bytes: int64(binary.BigEndian.Uint64(v[:8])), Keys: int64(binary.BigEndian.Uint64(v[8:]))}, nil
+}
+
+// GetAlarm implements Backend.
+func (p *Pebble) GetAlarm(slot string) (time.Time, bool, error) {
+	if err := p.check(); err != nil {
+		return time.Time{}, false, err
+	}
+	v, ok, err := p.get(slotKey('a', slot, 0))
+	if err != nil || !ok {
+		return time.Time{}, false, err
+	}
+	if len(v) != 8 {
+		return time.Time{}, false, fmt.Errorf("storage: slot %q: corrupt alarm record", slot)
+	}
+	return time.UnixMilli(int64(binary.BigEndian.Uint64(v))), true, nil
+}
+
+// SetAlarm implements Backend.
+func (p *Pebble) SetAlarm(slot string, at time.Time) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	return p.db.Set(slotKey('a', slot, 0), alarmValue(at), pebble.Sync)
+}
+
+func alarmValue(at time.Time) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(at.UnixMilli()))
+}
+
+// DeleteAlarm implements Backend.
+func (p *Pebble) DeleteAlarm(slot string) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	return p.db.Delete(slotKey('a', slot, 0), pebble.Sync)
+}
+
+// Close implements Backend.
+func (p *Pebble) Close() error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	return p.db.Close()
+}
