@@ -8,8 +8,10 @@ const PAGE_ROWS = 50;
 const tableView = { sort: "mailbox", order: "", q: "", offset: 0 };
 const tableColumns = [
   ["id", "id"], ["path", "path"], ["status", "status"], ["incarnation", "incarnation"],
-  ["restarts", "restarts"], ["mailbox", "mailbox_depth"], ["handled", "handled"], ["busy", "busy_ms"], ["crashes", "crashes"],
+  ["restarts", "restarts"], ["mailbox", "mailbox_depth"], ["handled", "handled"], ["busy", "busy_ms"],
+  ["cpu", "cpu_us"], ["memory", "memory_bytes"], ["crashes", "crashes"],
 ];
+const columnTitles = { busy: "busy ms", cpu: "cpu time", memory: "memory" };
 
 async function pollTable() {
   try {
@@ -38,6 +40,10 @@ function drawTable(page) {
         tr.append(td);
       } else if (key === "path") {
         tr.append(el("td", "path", p.path || "(root)"));
+      } else if (key === "cpu_us") {
+        tr.append(el("td", "num", fmtCPU(p.cpu_us)));
+      } else if (key === "memory_bytes") {
+        tr.append(el("td", "num", fmtBytes(p.memory_bytes)));
       } else {
         tr.append(el("td", "num", p[key]));
       }
@@ -63,7 +69,7 @@ function drawTable(page) {
 document.addEventListener("DOMContentLoaded", () => {
   const head = document.querySelector("#table thead tr");
   for (const [sort] of tableColumns) {
-    const th = el("th", "", sort === "busy" ? "busy ms" : sort);
+    const th = el("th", "", columnTitles[sort] || sort);
     th.dataset.sort = sort;
     th.title = "sort by " + sort;
     th.addEventListener("click", () => {
