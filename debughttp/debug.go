@@ -86,7 +86,7 @@ func Handler(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &server{cfg: cfg}
+	s := &server{cfg: cfg, crashes: countCrashes(cfg.Node)}
 	if cfg.Token != "" {
 		sum := sha256.Sum256([]byte(cfg.Token))
 		s.tokenSum = sum[:]
@@ -164,6 +164,7 @@ func clip(s string) string {
 type server struct {
 	cfg      Config
 	tokenSum []byte // sha256 of the token, nil when there is none
+	crashes  *crashCount
 }
 
 // secure sets the headers every response carries.
