@@ -273,8 +273,12 @@ func (s *server) tree(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, TreeBounded(root, n))
 		return
 	}
-	writeJSON(w, http.StatusOK, Tree(root))
+	writeJSON(w, http.StatusOK, TreeBounded(root, defaultTreeChildren))
 }
+
+// defaultTreeChildren bounds the children GET /debug/tree shows under each
+// supervisor when ?children does not say: the page's own bound.
+const defaultTreeChildren = 200
 
 // lookup resolves the {id} of a route, answering 400 for an id that is not
 // a decimal number and 404 for one that names no process.
