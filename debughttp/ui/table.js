@@ -5,7 +5,9 @@
 "use strict";
 
 const PAGE_ROWS = 50;
-const tableView = { sort: "mailbox", order: "", q: "", offset: 0 };
+// seq counts changes of view: an answer to a request made before the
+// latest change is dropped, so a slow poll cannot undo a click.
+const tableView = { sort: "mailbox", order: "", q: "", offset: 0, seq: 0 };
 const tableColumns = [
   ["id", "id"], ["path", "path"], ["status", "status"], ["incarnation", "incarnation"],
   ["restarts", "restarts"], ["mailbox", "mailbox_depth"], ["handled", "handled"], ["busy", "busy_ms"],
@@ -18,8 +20,9 @@ async function pollTable() {
     const params = new URLSearchParams({ sort: tableView.sort, offset: tableView.offset, limit: PAGE_ROWS });
     if (tableView.order) params.set("order", tableView.order);
     if (tableView.q) params.set("q", tableView.q);
+    const seq = tableView.seq;
     const page = await getJSON("/debug/processes?" + params);
-    drawTable(page);
+    if (seq === tableView.seq) drawTable(page);
   } catch (e) {
     // The tree's poll reports an unreachable node.
   }
@@ -103,5 +106,9 @@ async function pollNow() {
   const params = new URLSearchParams({ sort: tableView.sort, offset: tableView.offset, limit: PAGE_ROWS });
   if (tableView.order) params.set("order", tableView.order);
   if (tableView.q) params.set("q", tableView.q);
-  try { drawTable(await getJSON("/debug/processes?" + params)); } catch (e) { /* the poll retries */ }
+  const seq = ++tableView.seq;
+  try {
+    const page = await getJSON("/debug/processes?" + params);
+    if (seq === tableView.seq) drawTable(page);
+  } catch (e) { /* the poll retries */ }
 }
