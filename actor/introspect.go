@@ -120,3 +120,28 @@ func (n *Node) Processes() []*Process {
 	}
 	return out
 }
+
+// CPUTime is the CPU time p's turns have used over all its incarnations,
+// as the CPU limit counted them: the turn thread's CPU clock for a turn
+// that ran past the limit's first checkpoint, the turn's wall time (under
+// a millisecond) for a shorter one. It is 0 for a supervisor and a Go
+// actor, which have no isolate. Reading it costs two atomic loads.
+func (p *Process) CPUTime() time.Duration {
+	d := time.Duration(p.cpuDone.Load())
+	if iso := p.liveIso.Load(); iso != nil {
+		d += iso.CPUTime()
+	}
+	return d
+}
+
+// Memory is what the running incarnation's isolate held, by its memory
+// limiter's account, when its last turn ended: the last walk of its heap
+// plus an upper bound of what it allocated since (garbage included, until
+// the next walk) plus what the host holds for it. It does not walk the
+// heap. It is 0 for a supervisor, a Go actor and a process not running.
+func (p *Process) Memory() int64 {
+	if iso := p.liveIso.Load(); iso != nil {
+		return iso.LastMemory()
+	}
+	return 0
+}

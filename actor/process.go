@@ -75,6 +75,7 @@ type Process struct {
 	handled     atomic.Uint64
 	heldSince   atomic.Int64 // unix nanoseconds; see TurnHeldSince
 	busy        atomic.Int64 // nanoseconds its goroutine spent handling; see Busy
+	cpuDone     atomic.Int64 // CPU nanoseconds of its ended incarnations' turns; see CPUTime
 
 	// mb counts and limits what waits for the process; see mailbox.go.
 	mb *mailbox.Mailbox

@@ -400,6 +400,7 @@ func (w *worker) close() {
 	w.failDeferred(w.endOr(ReasonShutdown))
 	if w.iso != nil {
 		w.proc.liveIso.CompareAndSwap(w.iso, nil)
+		w.proc.cpuDone.Add(int64(w.iso.CPUTime()))
 		w.iso.Close()
 		w.iso = nil
 	}

@@ -86,7 +86,7 @@ func Handler(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &server{cfg: cfg}
+	s := &server{cfg: cfg, crashes: countCrashes(cfg.Node)}
 	if cfg.Token != "" {
 		sum := sha256.Sum256([]byte(cfg.Token))
 		s.tokenSum = sum[:]
@@ -164,6 +164,7 @@ func clip(s string) string {
 type server struct {
 	cfg      Config
 	tokenSum []byte // sha256 of the token, nil when there is none
+	crashes  *crashCount
 }
 
 // secure sets the headers every response carries.
@@ -272,8 +273,12 @@ func (s *server) tree(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, TreeBounded(root, n))
 		return
 	}
-	writeJSON(w, http.StatusOK, Tree(root))
+	writeJSON(w, http.StatusOK, TreeBounded(root, defaultTreeChildren))
 }
+
+// defaultTreeChildren bounds the children GET /debug/tree shows under each
+// supervisor when ?children does not say: the page's own bound.
+const defaultTreeChildren = 200
 
 // lookup resolves the {id} of a route, answering 400 for an id that is not
 // a decimal number and 404 for one that names no process.

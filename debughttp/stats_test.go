@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,6 +42,62 @@ func TestDebug_Stats(t *testing.T) {
 		st := get()
 		if st.Handled != before.Handled+8 || st.Restarts != before.Restarts+1 {
 			return fmt.Errorf("handled %d, restarts %d; want %d and %d", st.Handled, st.Restarts, before.Handled+8, before.Restarts+1)
+		}
+		if st.Crashes["error"] != before.Crashes["error"]+1 {
+			return fmt.Errorf("crashes by reason %v, before %v", st.Crashes, before.Crashes)
+		}
+		return nil
+	})
+	// The top actors by memory: the four JS workers, most first.
+	st := get()
+	if len(st.TopMemory) != 4 {
+		t.Fatalf("top memory %+v", st.TopMemory)
+	}
+	for i, m := range st.TopMemory {
+		if m.Bytes <= 0 || m.Path == "" || (i > 0 && st.TopMemory[i-1].Bytes < m.Bytes) {
+			t.Fatalf("top memory %+v", st.TopMemory)
+		}
+	}
+}
+
+// The crashes chart names each reason with its count in the window, and
+// the memory chart draws the node's heap and the top actors.
+func TestPage_CrashAndMemoryChartsInChromium(t *testing.T) {
+	f := start(t, debughttp.Config{Token: token})
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#chart-crashes svg"))); err != nil {
+		t.Fatalf("load the page: %v", err)
+	}
+	// The page counts crashes between its samples: crash after it has
+	// taken its first.
+	checkFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`samples.length`))
+		if err != nil || n < 1 {
+			return fmt.Errorf("samples %d (%v)", n, err)
+		}
+		return nil
+	})
+	for k := 0; k < 3; k++ {
+		f.send(t, "counter", map[string]any{"type": "boom"})
+	}
+	checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
+		legend, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS("#chart-crashes .chart-legend")))
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(legend, "error 3") {
+			return fmt.Errorf("crashes legend %q", legend)
+		}
+		return nil
+	})
+	checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
+		names, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+			`[...document.querySelectorAll("#chart-memory polyline")].map((l) => l.dataset.series)`))
+		if err != nil {
+			return err
+		}
+		if len(names) != 5 || names[0] != "node heap" || !slices.Contains(names, "counter") {
+			return fmt.Errorf("memory lines %q", names)
 		}
 		return nil
 	})

@@ -25,7 +25,9 @@ type Row struct {
 	MailboxDepth int64  `json:"mailbox_depth"`
 	Handled      uint64 `json:"handled"`
 	Crashes      int    `json:"crashes"`
-	BusyMS       int64  `json:"busy_ms"` // see actor.Process.Busy
+	BusyMS       int64  `json:"busy_ms"`      // see actor.Process.Busy
+	CPUMicros    int64  `json:"cpu_us"`       // see actor.Process.CPUTime
+	MemoryBytes  int64  `json:"memory_bytes"` // see actor.Process.Memory
 	TurnHeldMS   int64  `json:"turn_held_ms,omitempty"`
 }
 
@@ -52,13 +54,14 @@ const (
 // when none is given.
 var tableSorts = map[string]string{
 	"id": "asc", "path": "asc", "status": "asc", "incarnation": "desc", "restarts": "desc",
-	"mailbox": "desc", "handled": "desc", "crashes": "desc", "busy": "desc",
+	"mailbox": "desc", "handled": "desc", "crashes": "desc", "busy": "desc", "cpu": "desc", "memory": "desc",
 }
 
 func rowOf(p *actor.Process) Row {
 	r := Row{ID: p.ID(), Path: p.Path(), Kind: p.Kind().String(), Status: p.Status().String(), Script: p.Script(),
 		Strategy: p.Strategy(), Incarnation: p.Incarnation(), Restarts: p.Restarts(), MailboxDepth: p.MailboxDepth(),
-		Handled: p.Handled(), Crashes: len(p.Crashes()), BusyMS: p.Busy().Milliseconds()}
+		Handled: p.Handled(), Crashes: len(p.Crashes()), BusyMS: p.Busy().Milliseconds(),
+		CPUMicros: p.CPUTime().Microseconds(), MemoryBytes: p.Memory()}
 	if since := p.TurnHeldSince(); !since.IsZero() {
 		r.TurnHeldMS = max(1, time.Since(since).Milliseconds())
 	}
@@ -83,7 +86,7 @@ func (s *server) table(w http.ResponseWriter, r *http.Request) {
 	sortBy := cmp.Or(q.Get("sort"), "id")
 	order, ok := tableSorts[sortBy]
 	if !ok {
-		fail(w, http.StatusBadRequest, "sort: one of id, path, status, incarnation, restarts, mailbox, handled, crashes, busy")
+		fail(w, http.StatusBadRequest, "sort: one of id, path, status, incarnation, restarts, mailbox, handled, crashes, busy, cpu, memory")
 		return
 	}
 	order = cmp.Or(q.Get("order"), order)
@@ -156,6 +159,10 @@ func compareRows(by string, a, b Row) int {
 		return cmp.Compare(a.Crashes, b.Crashes)
 	case "busy":
 		return cmp.Compare(a.BusyMS, b.BusyMS)
+	case "cpu":
+		return cmp.Compare(a.CPUMicros, b.CPUMicros)
+	case "memory":
+		return cmp.Compare(a.MemoryBytes, b.MemoryBytes)
 	}
 	return cmp.Compare(a.ID, b.ID)
 }

@@ -83,7 +83,7 @@ export async function receive(msg) { if (msg === "hold") await new Promise(() =>
 	if _, tb := get("?status=running&limit=1000"); tb.Total != 251 {
 		t.Fatalf("status filter: total %d", tb.Total)
 	}
-	for _, bad := range []string{"?limit=0", "?limit=1001", "?offset=-1", "?offset=x", "?sort=cpu", "?order=up", "?limit=99999999999"} {
+	for _, bad := range []string{"?limit=0", "?limit=1001", "?offset=-1", "?offset=x", "?sort=heap", "?order=up", "?limit=99999999999"} {
 		if code, _ := get(bad); code != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", bad, code)
 		}

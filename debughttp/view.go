@@ -95,7 +95,10 @@ type Storage struct {
 
 // Counters are a process's running totals.
 type Counters struct {
-	Handled uint64 `json:"handled"`
+	Handled     uint64 `json:"handled"`
+	BusyMS      int64  `json:"busy_ms"`      // see actor.Process.Busy
+	CPUMicros   int64  `json:"cpu_us"`       // see actor.Process.CPUTime
+	MemoryBytes int64  `json:"memory_bytes"` // see actor.Process.Memory
 }
 
 // Capability is one capability a process holds: self, a grant (by name),
@@ -126,9 +129,10 @@ func Details(p *actor.Process) *Detail {
 	d := &Detail{
 		ID: p.ID(), Name: p.Name(), Path: p.Path(), Kind: p.Kind().String(), Status: p.Status().String(),
 		Incarnation: p.Incarnation(), Restarts: p.Restarts(), Script: p.Script(), Strategy: p.Strategy(),
-		Shutdown:     p.ShutdownTimeout().String(),
-		Mailbox:      Mailbox{Depth: p.MailboxDepth()},
-		Counters:     Counters{Handled: p.Handled()},
+		Shutdown: p.ShutdownTimeout().String(),
+		Mailbox:  Mailbox{Depth: p.MailboxDepth()},
+		Counters: Counters{Handled: p.Handled(), BusyMS: p.Busy().Milliseconds(),
+			CPUMicros: p.CPUTime().Microseconds(), MemoryBytes: p.Memory()},
 		Capabilities: []Capability{},
 		Crashes:      []Crash{},
 	}

@@ -158,6 +158,7 @@ type Isolate struct {
 	cpuBase    time.Duration // the clock's reading at the last check; 0 before the first
 	cpuCharged time.Duration // CPU time charged to the turn up to cpuBase
 	watch      *time.Timer
+	obs        observed // totals for operators, see observe.go
 }
 
 // pendingCall is a promise the host settles later; promise is kept for the
@@ -355,6 +356,7 @@ func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
 	return func() {
 		i.mu.Lock()
 		i.armed = 0
+		i.obs.turnCPU = i.cpuCharged
 		i.mu.Unlock()
 		i.watch.Stop()
 		if clocked {

@@ -203,9 +203,11 @@ func (l *limiter) begin() {
 func (l *limiter) end(err error) error {
 	runningTurns.Add(-1)
 	if err != nil {
+		l.iso.chargeTurn(0, l.used+l.pending+l.held)
 		return err
 	}
 	d := time.Since(l.start)
+	defer func() { l.iso.chargeTurn(d, l.used+l.pending+l.held) }()
 	now := l.readProcess()
 	var a int64
 	if now > l.allocStart {

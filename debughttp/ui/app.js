@@ -158,6 +158,10 @@ async function showDetail(id) {
   if (d.strategy) fact(dl, "strategy", d.strategy);
   fact(dl, "mailbox", d.mailbox.depth + (d.mailbox.bytes !== undefined ? " (" + d.mailbox.bytes + " bytes)" : ""));
   fact(dl, "handled", d.counters.handled);
+  if (d.kind === "worker") {
+    fact(dl, "cpu time", fmtCPU(d.counters.cpu_us));
+    fact(dl, "memory", fmtBytes(d.counters.memory_bytes));
+  }
   if (d.limits) fact(dl, "limits", "cpu " + d.limits.cpu + ", stack " + d.limits.stack + ", message " + d.limits.message_bytes + " B, timers " + d.limits.timers);
   fact(dl, "shutdown", d.shutdown);
   const caps = document.getElementById("detail-caps");
@@ -200,3 +204,16 @@ document.addEventListener("DOMContentLoaded", () => {
   if (link) select(Number(link[1]));
   poll();
 });
+
+// fmtCPU shows microseconds of CPU time in ms or s.
+function fmtCPU(us) {
+  if (us >= 1e6) return (us / 1e6).toFixed(2) + " s";
+  return (us / 1e3).toFixed(us >= 1e5 ? 0 : 1) + " ms";
+}
+
+// fmtBytes shows a byte count in B, KiB or MiB.
+function fmtBytes(b) {
+  if (b >= 1 << 20) return (b / (1 << 20)).toFixed(1) + " MiB";
+  if (b >= 1 << 10) return (b / (1 << 10)).toFixed(1) + " KiB";
+  return b + " B";
+}

@@ -5,19 +5,24 @@
 "use strict";
 
 const PAGE_ROWS = 50;
-const tableView = { sort: "mailbox", order: "", q: "", offset: 0 };
+// seq counts changes of view: an answer to a request made before the
+// latest change is dropped, so a slow poll cannot undo a click.
+const tableView = { sort: "mailbox", order: "", q: "", offset: 0, seq: 0 };
 const tableColumns = [
   ["id", "id"], ["path", "path"], ["status", "status"], ["incarnation", "incarnation"],
-  ["restarts", "restarts"], ["mailbox", "mailbox_depth"], ["handled", "handled"], ["busy", "busy_ms"], ["crashes", "crashes"],
+  ["restarts", "restarts"], ["mailbox", "mailbox_depth"], ["handled", "handled"], ["busy", "busy_ms"],
+  ["cpu", "cpu_us"], ["memory", "memory_bytes"], ["crashes", "crashes"],
 ];
+const columnTitles = { busy: "busy ms", cpu: "cpu time", memory: "memory" };
 
 async function pollTable() {
   try {
     const params = new URLSearchParams({ sort: tableView.sort, offset: tableView.offset, limit: PAGE_ROWS });
     if (tableView.order) params.set("order", tableView.order);
     if (tableView.q) params.set("q", tableView.q);
+    const seq = tableView.seq;
     const page = await getJSON("/debug/processes?" + params);
-    drawTable(page);
+    if (seq === tableView.seq) drawTable(page);
   } catch (e) {
     // The tree's poll reports an unreachable node.
   }
@@ -38,6 +43,10 @@ function drawTable(page) {
         tr.append(td);
       } else if (key === "path") {
         tr.append(el("td", "path", p.path || "(root)"));
+      } else if (key === "cpu_us") {
+        tr.append(el("td", "num", fmtCPU(p.cpu_us)));
+      } else if (key === "memory_bytes") {
+        tr.append(el("td", "num", fmtBytes(p.memory_bytes)));
       } else {
         tr.append(el("td", "num", p[key]));
       }
@@ -63,7 +72,7 @@ function drawTable(page) {
 document.addEventListener("DOMContentLoaded", () => {
   const head = document.querySelector("#table thead tr");
   for (const [sort] of tableColumns) {
-    const th = el("th", "", sort === "busy" ? "busy ms" : sort);
+    const th = el("th", "", columnTitles[sort] || sort);
     th.dataset.sort = sort;
     th.title = "sort by " + sort;
     th.addEventListener("click", () => {
@@ -97,5 +106,9 @@ async function pollNow() {
   const params = new URLSearchParams({ sort: tableView.sort, offset: tableView.offset, limit: PAGE_ROWS });
   if (tableView.order) params.set("order", tableView.order);
   if (tableView.q) params.set("q", tableView.q);
-  try { drawTable(await getJSON("/debug/processes?" + params)); } catch (e) { /* the poll retries */ }
+  const seq = ++tableView.seq;
+  try {
+    const page = await getJSON("/debug/processes?" + params);
+    if (seq === tableView.seq) drawTable(page);
+  } catch (e) { /* the poll retries */ }
 }
