@@ -856,26 +856,5 @@ func (g *goWorker) signalExit(c *capability.Capability, need capability.Rights, 
 	if err := g.check(c, need, op); err != nil {
 		return err
 	}
-	t, err := g.proc.node.target(c, need, op)
-	if err != nil {
-		return err
-	}
-	if t.kind != KindWorker {
-		return fmt.Errorf("%s: %w", op, errNotWorker)
-	}
-	t.lifeMu.Lock()
-	s.inc = t.life.live
-	t.lifeMu.Unlock()
-	if s.inc == 0 {
-		return nil // between incarnations: the one that ended already took its signal
-	}
-	if t.signals.Add(1) > int64(t.mb.Limits().Messages) {
-		t.signals.Add(-1)
-		err := fmt.Errorf("%w: %s has %d exit signals waiting", isolate.ErrMailboxFull, t.path, t.mb.Limits().Messages)
-		g.proc.node.emit(LimitHit{Path: t.path, Limit: "mailbox", Err: err})
-		return err
-	}
-	s.counted = true
-	t.tell(s)
-	return nil
+	return g.proc.node.signalExit(c, need, op, s)
 }

@@ -387,7 +387,14 @@ func (h *host) Kill(c *capability.Capability) error {
 }
 
 func (h *host) signalExit(c *capability.Capability, need capability.Rights, op string, s *exitSignal) error {
-	t, err := h.proc.node.target(c, need, op)
+	return h.proc.node.signalExit(c, need, op, s)
+}
+
+// signalExit sends a script's or a Go actor's exit or kill signal s to the
+// live incarnation of c's target. Signals bypass the mailbox's admission,
+// so they are bounded on their own, by the same number of messages.
+func (n *Node) signalExit(c *capability.Capability, need capability.Rights, op string, s *exitSignal) error {
+	t, err := n.target(c, need, op)
 	if err != nil {
 		return err
 	}
@@ -400,12 +407,10 @@ func (h *host) signalExit(c *capability.Capability, need capability.Rights, op s
 	if s.inc == 0 {
 		return nil // between incarnations: the one that ended already took its signal
 	}
-	// Signals bypass the mailbox's admission, so they are bounded on their
-	// own, by the same number of messages.
 	if t.signals.Add(1) > int64(t.mb.Limits().Messages) {
 		t.signals.Add(-1)
 		err := fmt.Errorf("%w: %s has %d exit signals waiting", isolate.ErrMailboxFull, t.path, t.mb.Limits().Messages)
-		h.proc.node.emit(LimitHit{Path: t.path, Limit: "mailbox", Err: err})
+		n.emit(LimitHit{Path: t.path, Limit: "mailbox", Err: err})
 		return err
 	}
 	s.counted = true
