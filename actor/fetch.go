@@ -218,14 +218,15 @@ func live(p *Process) bool {
 	return true
 }
 
-// keyed returns the live child named key, or nil.
+// keyed returns the live child named key, or nil. It looks the child up
+// by path in the node's registry: a scan of the children would make each
+// keyed spawn cost as much as the children already there.
 func (g *group) keyed(key string) *Process {
-	for _, ch := range g.proc.Children() {
-		if ch.name == key && live(ch) {
-			return ch
-		}
+	ch, ok := g.proc.node.Lookup(joinKey(g.proc.path, key))
+	if !ok || ch.parent != g.proc || !live(ch) {
+		return nil
 	}
-	return nil
+	return ch
 }
 
 // Node is the node this Go actor runs on: what a gateway uses to reach
