@@ -1,0 +1,138 @@
+// Package wire defines the frames that Cloister nodes exchange over their
+// cluster transport, and the contract between a node (package actor) and
+// the transport that carries its frames (package cluster). It imports no
+// other Cloister package, so both sides can depend on it.
+//
+// Every frame a peer sends is untrusted: it is read by the bounds-checked
+// decoder in codec.go, and the receiving node checks every token and path
+// it names against its own tables before it acts.
+package wire
+
+// Kind says what a frame asks of, or tells, the receiving node.
+type Kind uint8
+
+// Frame kinds. Requests name a target (Frame.To); answers name the
+// request they answer by Frame.ID.
+const (
+	KindSend      Kind = iota + 1 // deliver Env to To
+	KindCall                      // deliver Env to To as call ID; answered by KindReply
+	KindReply                     // the answer to call, spawn or inspect ID: Env or Err
+	KindExit                      // a trappable exit signal with Reason to To
+	KindKill                      // an untrappable kill of To
+	KindMonitor                   // watch To's running incarnation under reference ID
+	KindDemonitor                 // drop monitor ID on To
+	KindDown                      // monitor ID fired with Reason
+	KindLink                      // link From (on the sender) with To under link ID
+	KindUnlink                    // drop link ID
+	KindLinkExit                  // the process on the sender's side of link ID ended with Reason
+	KindSpawn                     // spawn a child of template supervisor To with Env as args; answered by KindReply with its capability
+	KindInspect                   // run To's inspect(); answered by KindReply
+	KindRefused                   // a one-way request (send, exit, kill, monitor, link) was refused: Err says why
+	kindEnd                       // first invalid kind
+)
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool { return k >= KindSend && k < kindEnd }
+
+// TokenSize is the length of a capability token: 128 random bits.
+const TokenSize = 16
+
+// Token names one exported capability on the node that minted it.
+type Token [TokenSize]byte
+
+// Ref designates a process on another node, the one named by Node. It is
+// one of two forms:
+//   - a token minted by Node in incarnation Inc (Path empty): Node looks
+//     the token up in its export table, which holds the capability with
+//     its rights and revokers, and checks it on every use;
+//   - a static grant (Path set, Token zero): the frame's From process,
+//     which lives on the sending node, holds a grant in the manifest
+//     over Path with Rights; Node checks that against its own copy of the
+//     manifest.
+type Ref struct {
+	Node   string
+	Inc    uint64
+	Token  Token
+	Path   string
+	Rights uint16 // the rights the reference carries, as capability.Rights
+}
+
+// Envelope is a message in flight: msgpack bytes and the capabilities
+// they carry, in the order the bytes refer to them.
+type Envelope struct {
+	Data []byte
+	Caps []Ref
+}
+
+// ErrCode classifies an error carried in a frame, so the receiving node
+// can rebuild the typed error a script or a Go caller expects.
+type ErrCode uint8
+
+// Error codes.
+const (
+	ErrOther        ErrCode = iota // Message says what
+	ErrNoProc                      // the process has ended or does not exist
+	ErrDenied                      // the capability does not carry the right, or was revoked
+	ErrMailboxFull                 // the target's mailbox refused the message
+	ErrCalleeCrash                 // the callee crashed while handling the call
+	ErrCallDepth                   // the chain of calls is too deep
+	ErrNoInspect                   // the target exports no inspect()
+	ErrBadFrame                    // the frame could not be acted on as sent
+	errCodeEnd
+)
+
+// Valid reports whether c is a known code.
+func (c ErrCode) Valid() bool { return c < errCodeEnd }
+
+// Error is an error carried in a frame.
+type Error struct {
+	Code    ErrCode
+	Message string
+	Need    uint16 // for ErrDenied: the rights that were missing
+	Revoked bool   // for ErrDenied: the capability was revoked
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Frame is one request or answer between two nodes.
+type Frame struct {
+	Kind   Kind
+	To     Ref    // the target of a request
+	From   string // the path of the process on the sending node that acts
+	ID     uint64 // call, monitor, link, spawn or inspect reference
+	Depth  uint32 // calls in the chain, this one included (KindCall)
+	Reason string // KindExit, KindDown, KindLinkExit
+	Link   bool   // KindSpawn: link the child with From
+	Env    *Envelope
+	Err    *Error
+}
+
+// Handler is the node side of a transport: the transport calls it for
+// every frame a peer sent, in the order that peer sent them, and when a
+// peer node comes up or is lost. Calls never block on the network; a
+// Handler must not block either.
+type Handler interface {
+	// Deliver acts on a frame that peer sent.
+	Deliver(peer string, f *Frame)
+	// PeerUp reports that peer is reachable, running incarnation inc.
+	// A new incarnation of a known peer means the old one was lost.
+	PeerUp(peer string, inc uint64)
+	// PeerDown reports that peer's incarnation inc is lost: it stopped
+	// answering heartbeats, or left.
+	PeerDown(peer string, inc uint64)
+}
+
+// Transport carries frames from this node to its peers.
+type Transport interface {
+	// Self is this node's name.
+	Self() string
+	// Incarnation is this run of the node: random, never reused.
+	Incarnation() uint64
+	// Send queues f for peer and returns at once. It returns an error
+	// wrapping ErrNoConnection when peer is not reachable, or
+	// ErrBackpressure when too much is already in flight to peer; f was
+	// then not sent.
+	Send(peer string, f *Frame) error
+	// Peer reports whether peer is reachable now and its incarnation.
+	Peer(peer string) (inc uint64, up bool)
+}
