@@ -70,14 +70,14 @@ type ErrCode uint8
 
 // Error codes.
 const (
-	ErrOther        ErrCode = iota // Message says what
-	ErrNoProc                      // the process has ended or does not exist
-	ErrDenied                      // the capability does not carry the right, or was revoked
-	ErrMailboxFull                 // the target's mailbox refused the message
-	ErrCalleeCrash                 // the callee crashed while handling the call
-	ErrCallDepth                   // the chain of calls is too deep
-	ErrNoInspect                   // the target exports no inspect()
-	ErrBadFrame                    // the frame could not be acted on as sent
+	ErrOther       ErrCode = iota // Message says what
+	ErrNoProc                     // the process has ended or does not exist
+	ErrDenied                     // the capability does not carry the right, or was revoked
+	ErrMailboxFull                // the target's mailbox refused the message
+	ErrCalleeCrash                // the callee crashed while handling the call
+	ErrCallDepth                  // the chain of calls is too deep
+	ErrNoInspect                  // the target exports no inspect()
+	ErrBadFrame                   // the frame could not be acted on as sent
 	errCodeEnd
 )
 
