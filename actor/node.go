@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/cluster/wire"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
 	"github.com/cloister-rt/cloister/storage"
@@ -66,6 +67,11 @@ type Options struct {
 	// Storage is the backend of the workers granted storage; the node
 	// does not close it. nil refuses to start such workers.
 	Storage storage.Backend
+	// Cluster, when set, joins the node to a cluster: it carries frames
+	// to the other nodes (see package cluster), and the node starts only
+	// the children placed on it (ChildSpec.Node). Capabilities then reach
+	// processes on other nodes.
+	Cluster wire.Transport
 }
 
 // Node-wide limits.

@@ -13,6 +13,11 @@ import (
 // data, the shape the manifest decodes into.
 type ChildSpec struct {
 	Name string
+	// Node places the child, with its whole subtree, on the cluster node
+	// of that name; other nodes do not start it. Only the root's direct
+	// children may be placed, and only on a clustered node (Options.Cluster);
+	// "" places a child with its parent.
+	Node string
 
 	// Worker fields. A worker runs either a Script or the Go receiver
 	// that Go names (registered in Options.Receivers), never both.
