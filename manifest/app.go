@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -29,8 +30,15 @@ type App struct {
 	// any worker is granted storage, so whether it is needed at all.
 	DataDir string
 	Storage bool
+	// Cluster is the manifest's cluster: section, its TLS paths resolved
+	// against the manifest's directory, or nil. Root's children then name
+	// their node (ChildSpec.Node); ForNode gives one node's view.
+	Cluster *Cluster
+	// Node is the node ForNode made this view for, or "".
+	Node string
 
-	opts actor.Options
+	opts           actor.Options
+	defaultDataDir bool // the manifest names no data_dir
 }
 
 // Options returns the node options the manifest sets: the default limits of
@@ -76,6 +84,10 @@ func (m *Manifest) App(c *isolate.Compiler) (*App, error) {
 		return nil, err
 	}
 	app := &App{Root: root, Debug: m.Debug, DataDir: m.dataDir(), Storage: usesStorage(&root), opts: m.Options()}
+	if m.Cluster != nil {
+		app.Cluster = m.Cluster.resolved(m.dir)
+		app.defaultDataDir = m.DataDir == ""
+	}
 	if m.HTTP != nil {
 		gw, spec, err := m.gateway()
 		if err != nil {
@@ -97,4 +109,56 @@ func (m *Manifest) Options() actor.Options {
 		MaxProcesses: processes,
 		MaxCallDepth: callDepth,
 	}
+}
+
+// NodeOf returns the cluster node the process at path (like "pool/3")
+// runs on: the node of the child of the root it lies under; "" when the
+// manifest has no cluster or no such child.
+func (a *App) NodeOf(path string) string {
+	if a.Cluster == nil {
+		return ""
+	}
+	return nodeOf(&a.Root, path)
+}
+
+// ForNode returns the view of a clustered app that node runs: the same
+// tree (every node knows every path, for grants across nodes; the node
+// starts only the children placed on it), with the settings that differ
+// from node to node:
+//   - DataDir has {node} replaced by the node's name; with no data_dir in
+//     the manifest it is a directory per node, cloister-data/<node>, so
+//     that nodes sharing a machine and a manifest keep apart;
+//   - Storage reports whether a worker placed on node is granted storage;
+//   - HTTP is the gateway only on the node that runs it, else nil.
+//
+// It refuses a node the cluster: section does not list, and an app with no
+// cluster: section.
+func (a *App) ForNode(node string) (*App, error) {
+	if a.Cluster == nil {
+		return nil, fmt.Errorf("node %q: the manifest has no cluster: section", node)
+	}
+	if !a.Cluster.HasNode(node) {
+		return nil, fmt.Errorf("node %q is not a node of the manifest's cluster (%s)", node, strings.Join(a.Cluster.Nodes, ", "))
+	}
+	out := *a
+	out.Node = node
+	out.DataDir = a.nodeDataDir(node)
+	out.Storage = false
+	for i := range a.Root.Children {
+		if ch := &a.Root.Children[i]; ch.Node == node && usesStorage(ch) {
+			out.Storage = true
+		}
+	}
+	if a.HTTP != nil && a.NodeOf(HTTPChild) != node {
+		out.HTTP = nil // its receiver stays registered: the child is in every node's tree
+	}
+	return &out, nil
+}
+
+// nodeDataDir is node's storage directory.
+func (a *App) nodeDataDir(node string) string {
+	if !a.defaultDataDir {
+		return strings.ReplaceAll(a.DataDir, NodePlaceholder, node)
+	}
+	return filepath.Join(a.DataDir, node)
 }

@@ -16,6 +16,14 @@
 //	err = node.Start(app.Root)
 //	// app.Debug is the manifest's debug endpoint address, if any.
 //
+// A manifest with a cluster: section spreads the tree over several nodes:
+// every node opens the same manifest and takes its own view of it,
+//
+//	view, err := app.ForNode("b") // its data directory, storage, gateway
+//
+// and starts the whole tree, of which it runs only the children of the
+// root placed on it (node: b). See docs/cluster.md.
+//
 // Load and Parse give the decoded Manifest without compiling anything, for
 // tools that only check it.
 package manifest

@@ -26,7 +26,12 @@ type HTTP struct {
 	MaxBody           Size        `yaml:"max_body"`
 	Drain             Duration    `yaml:"drain"`
 	Routes            []HTTPRoute `yaml:"routes"`
-	line              int
+	// Node is the cluster node that runs the gateway; "" means the node
+	// the routes' targets run on. Only in a clustered manifest.
+	Node     string `yaml:"node"`
+	line     int
+	nodeLine int
+	gwNode   string // where the gateway runs, once checked
 }
 
 // HTTPRoute sends requests matching Pattern to the process at To, or, with
@@ -52,7 +57,7 @@ const maxRoutes = 1000
 func decodeHTTP(n *yaml.Node, h *HTTP) error {
 	n = resolve(n)
 	h.line = n.Line
-	_, err := decodeFields(n, "http", h, map[string]func(*yaml.Node) error{
+	lines, err := decodeFields(n, "http", h, map[string]func(*yaml.Node) error{
 		"routes": func(v *yaml.Node) error {
 			v = resolve(v)
 			if v.Kind != yaml.SequenceNode {
@@ -72,6 +77,7 @@ func decodeHTTP(n *yaml.Node, h *HTTP) error {
 			return nil
 		},
 	})
+	h.nodeLine = lines["node"]
 	return err
 }
 
@@ -135,7 +141,45 @@ func (m *Manifest) checkHTTP() error {
 			return fmt.Errorf("%s: max_frame: %d is over 64MiB", where, r.MaxFrame.N)
 		}
 	}
+	return m.checkGatewayNode()
+}
+
+// checkGatewayNode places the gateway of a clustered manifest: on the node
+// its node: field names, else on the node of its first route's target.
+// Every route must reach a process on that node: a request, its keyed
+// spawn and its WebSocket are served there, through that node's mailboxes.
+func (m *Manifest) checkGatewayNode() error {
+	h := m.HTTP
+	if m.Cluster == nil {
+		return nil // checkUnclustered refused http: node:
+	}
+	node := h.Node
+	if node != "" && !m.Cluster.HasNode(node) {
+		return fmt.Errorf("line %d: http: node: %q is not a node of the cluster (%s)", h.nodeLine, node, strings.Join(m.Cluster.Nodes, ", "))
+	}
+	if node == "" {
+		node = m.placedOn(h.Routes[0].To)
+	}
+	for _, r := range h.Routes {
+		if on := m.placedOn(r.To); on != node {
+			return fmt.Errorf("line %d: http: route %q: to: %q runs on node %s and the gateway on node %s; "+
+				"a gateway reaches processes on its own node only (place the routes' targets on one node)", r.line, r.Pattern, r.To, on, node)
+		}
+	}
+	h.gwNode = node
 	return nil
+}
+
+// placedOn returns the node the process at path runs on: the node of the
+// child of the root it lies under.
+func (m *Manifest) placedOn(path string) string {
+	first, _, _ := strings.Cut(path, "/")
+	for i := range m.Root.Children {
+		if m.Root.Children[i].Name == first {
+			return m.Root.Children[i].Node
+		}
+	}
+	return ""
 }
 
 // walk maps every path of the tree to its child.
@@ -161,7 +205,7 @@ func (m *Manifest) gateway() (*gateway.Gateway, actor.ChildSpec, error) {
 		MaxBody:           h.MaxBody.N,
 		Drain:             h.Drain.D,
 	}
-	spec := actor.ChildSpec{Name: HTTPChild, Go: gateway.ReceiverName, Restart: actor.Permanent}
+	spec := actor.ChildSpec{Name: HTTPChild, Node: h.gwNode, Go: gateway.ReceiverName, Restart: actor.Permanent}
 	for k, r := range h.Routes {
 		grant := fmt.Sprintf("route%d", k)
 		rights := capability.Send

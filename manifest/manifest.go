@@ -37,9 +37,12 @@ type Manifest struct {
 	// DataDir is where workers granted storage keep their data, relative
 	// to the manifest; "" means DefaultDataDir (see storage.go).
 	DataDir string `yaml:"data_dir"`
+	// Cluster spreads the tree over several nodes, see cluster.go.
+	Cluster *Cluster `yaml:"cluster"`
 
-	dir  string // scripts are relative to it
-	file string
+	dir         string // scripts are relative to it
+	file        string
+	dataDirLine int
 }
 
 // Defaults are the node-wide settings each child may override.
@@ -50,7 +53,10 @@ type Defaults struct {
 // Child is one entry of the tree: a worker (script) or a supervisor
 // (strategy with children or a template).
 type Child struct {
-	Name     string           `yaml:"name"`
+	Name string `yaml:"name"`
+	// Node places a child of the root, with its subtree, on that node of
+	// the cluster: section.
+	Node     string           `yaml:"node"`
 	Script   string           `yaml:"script"`
 	Go       string           `yaml:"go"` // a Go actor the embedding program registers, instead of a script
 	Args     yaml.Node        `yaml:"args"`
@@ -70,7 +76,8 @@ type Child struct {
 	Children  []Child      `yaml:"children"`
 	Template  *Child       `yaml:"template"`
 
-	line int
+	line     int
+	nodeLine int
 }
 
 // Grant is a capability in a child's ctx.env.
@@ -313,9 +320,10 @@ func (m *Manifest) decode(doc *yaml.Node) error {
 	if rn := resolve(n); !isNull(rn) && rn.Kind != yaml.MappingNode {
 		return fmt.Errorf("line %d: a manifest is a mapping (debug, defaults, root), got %s", rn.Line, kindName(rn))
 	}
-	_, err := decodeFields(n, "", m, map[string]func(*yaml.Node) error{
-		"root": func(v *yaml.Node) error { return decodeChild(v, "", "root", true, &m.Root) },
-		"http": func(v *yaml.Node) error { m.HTTP = new(HTTP); return decodeHTTP(v, m.HTTP) },
+	lines, err := decodeFields(n, "", m, map[string]func(*yaml.Node) error{
+		"root":    func(v *yaml.Node) error { return decodeChild(v, "", "root", true, &m.Root) },
+		"http":    func(v *yaml.Node) error { m.HTTP = new(HTTP); return decodeHTTP(v, m.HTTP) },
+		"cluster": func(v *yaml.Node) error { m.Cluster = new(Cluster); return decodeCluster(v, m.Cluster) },
 		"defaults": func(v *yaml.Node) error {
 			_, err := decodeFields(v, "defaults", &m.Defaults, map[string]func(*yaml.Node) error{
 				"limits": func(v *yaml.Node) error { return decodeLimits(v, "defaults: limits", &m.Defaults.Limits) },
@@ -323,6 +331,7 @@ func (m *Manifest) decode(doc *yaml.Node) error {
 			return err
 		},
 	})
+	m.dataDirLine = lines["data_dir"]
 	return err
 }
 
@@ -345,7 +354,7 @@ func decodeChild(n *yaml.Node, parent, where string, root bool, c *Child) error 
 			break
 		}
 	}
-	_, err := decodeFields(n, where, (*childFields)(c), map[string]func(*yaml.Node) error{
+	lines, err := decodeFields(n, where, (*childFields)(c), map[string]func(*yaml.Node) error{
 		"name": func(v *yaml.Node) error { // again, in case it came from a merge key
 			if err := v.Decode(&c.Name); err != nil {
 				return fmt.Errorf("%sname: want a string, got %s", at(v.Line, where), kindName(resolve(v)))
@@ -410,6 +419,7 @@ func decodeChild(n *yaml.Node, parent, where string, root bool, c *Child) error 
 			return nil
 		},
 	})
+	c.nodeLine = lines["node"]
 	return err
 }
 
@@ -592,6 +602,9 @@ func Parse(data []byte) (*Manifest, error) {
 	paths := make(map[string]bool)
 	m.collect(&m.Root, "", paths)
 	if err := m.checkGrants(&m.Root, paths); err != nil {
+		return nil, err
+	}
+	if err := m.checkCluster(); err != nil {
 		return nil, err
 	}
 	if err := m.checkHTTP(); err != nil {
@@ -837,7 +850,7 @@ func (m *Manifest) Spec(c *isolate.Compiler) (actor.ChildSpec, error) {
 }
 
 func (m *Manifest) spec(comp *isolate.Compiler, c *Child, path string) (actor.ChildSpec, error) {
-	s := actor.ChildSpec{Name: c.Name, Shutdown: c.Shutdown.D, StartTimeout: c.StartTimeout.D, Limits: c.Limits.isolate(), Restart: actor.RestartType(c.Restart),
+	s := actor.ChildSpec{Name: c.Name, Node: c.Node, Shutdown: c.Shutdown.D, StartTimeout: c.StartTimeout.D, Limits: c.Limits.isolate(), Restart: actor.RestartType(c.Restart),
 		Mailbox: c.Limits.mailbox().WithDefaults(m.MailboxLimits())}
 	m.storageSpec(c, &s)
 	if c.Strategy != "" {

@@ -39,6 +39,11 @@ func FuzzManifest_Parse(f *testing.F) {
 		"root: &r\n  strategy: one_for_one\n  children:\n    - *r\n",
 		"? [a]\n: b\n",
 		"<<: {root: {strategy: one_for_one}}\n",
+		clusterTree,
+		clusterTree + "http:\n  node: b\n  listen: 127.0.0.1:0\n  routes:\n    - {pattern: /c, to: counter}\n",
+		"cluster: {nodes: [a, 'b.c', '>'], nats: 'nats://u:p@h:1/x'}\n" + head + "    - {name: w, node: a, script: w.js}\n",
+		"cluster: {nodes: [a], tls: {cert: '{node}{x}', key: k}, heartbeat: 1ms, dead_after: 1ms}\n" + head + "    - {name: w, node: z, script: w.js, template: {node: a}}\n",
+		"data_dir: '{node}'\n" + head + "    - {name: w, node: a, script: w.js}\n",
 	} {
 		f.Add([]byte(src))
 	}
