@@ -1,0 +1,23 @@
+// A worker on node c, spawned by the front on node a for one job. It adds
+// its square to the counter on node b through the capability the job
+// carries, then waits to be told to stop.
+let counter = null;
+
+export async function receive(msg, ctx) {
+  switch (msg.type) {
+    case "square":
+      counter = msg.counter;
+      await counter.call({ type: "add", by: msg.n * msg.n });
+      return msg.n * msg.n;
+    case "again": // after the front has revoked the capability
+      try {
+        await counter.call({ type: "add", by: 1 });
+        return "added";
+      } catch (e) {
+        return e.name; // CapabilityError: node a revoked it, and checks every use
+      }
+    case "stop":
+      ctx.stop();
+      return "stopping";
+  }
+}
