@@ -26,7 +26,7 @@ type Cluster struct {
 	// NATS are the URLs of the NATS servers (nats://, tls://, ws:// or
 	// wss://). Empty: the command line gives them.
 	NATS []string `yaml:"nats"`
-	// Prefix is the first token(s) of every subject the nodes use; ""
+	// Prefix is the first token of every subject the nodes use; ""
 	// takes the transport's default.
 	Prefix string `yaml:"prefix"`
 	// TLS are the files of each node's client certificate and key and of
@@ -67,9 +67,6 @@ const (
 // nodeNameRE is what a node's name may be: one NATS subject token that
 // cannot be a wildcard, and no separator.
 var nodeNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-// prefixRE is a subject prefix: one or more such tokens joined by dots.
-var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
 
 // placeholderRE finds every {...} in a path.
 var placeholderRE = regexp.MustCompile(`\{[^}]*\}`)
@@ -137,8 +134,8 @@ func (m *Manifest) checkCluster() error {
 			return fmt.Errorf("%snats: %w", where, err)
 		}
 	}
-	if c.Prefix != "" && (len(c.Prefix) > 128 || !prefixRE.MatchString(c.Prefix)) {
-		return fmt.Errorf("%sprefix %q: use up to 128 letters, digits, '-' or '_', in tokens joined by dots (no wildcards or spaces)", where, c.Prefix)
+	if c.Prefix != "" && !nodeNameRE.MatchString(c.Prefix) {
+		return fmt.Errorf("%sprefix %q: use 1 to 64 letters, digits, '-' or '_' (one NATS subject token: no dots, wildcards or spaces)", where, c.Prefix)
 	}
 	if hb := c.Heartbeat.D; hb != 0 && (hb < minHeartbeat || hb > maxHeartbeat) {
 		return fmt.Errorf("%sheartbeat: %v is out of range (%v to %v)", where, hb, minHeartbeat, maxHeartbeat)

@@ -15,7 +15,7 @@ import (
 const clusterHead = `cluster:
   nodes: [a, b, c]
   nats: [nats://127.0.0.1:4222, tls://nats.internal:4443]
-  prefix: acme.cloister
+  prefix: acme
   heartbeat: 100ms
   dead_after: 1s
   tls:
@@ -60,7 +60,7 @@ func TestCluster_Parse(t *testing.T) {
 	if got, want := strings.Join(c.NATS, " "), "nats://127.0.0.1:4222 tls://nats.internal:4443"; got != want {
 		t.Errorf("nats %s, want %s", got, want)
 	}
-	if c.Prefix != "acme.cloister" || c.Heartbeat.D != 100*time.Millisecond || c.DeadAfter.D != time.Second {
+	if c.Prefix != "acme" || c.Heartbeat.D != 100*time.Millisecond || c.DeadAfter.D != time.Second {
 		t.Errorf("prefix %q heartbeat %v dead_after %v", c.Prefix, c.Heartbeat.D, c.DeadAfter.D)
 	}
 	if c.TLS == nil || c.TLS.Cert != "certs/{node}.crt" || c.TLS.Key != "certs/{node}.key" || c.TLS.CA != "certs/ca.crt" {
@@ -227,7 +227,7 @@ func TestCluster_Errors(t *testing.T) {
 		{"nats with credentials", section("  nodes: [a, b, c]\n  nats: nats://me:secret@127.0.0.1:4222\n"), []string{"nats: ", "holds credentials", "certificates"}},
 		{"nats with a path", section("  nodes: [a, b, c]\n  nats: nats://127.0.0.1:4222/x\n"), []string{"nats: ", "scheme, host and port only"}},
 		{"nats beyond loopback without tls", section("  nodes: [a, b, c]\n  nats: nats://10.0.0.5:4222\n"), []string{"line 2", "not a loopback address", "add tls"}},
-		{"a bad prefix", section("  nodes: [a, b, c]\n  prefix: acme..x\n"), []string{"line 2", `prefix "acme..x"`}},
+		{"a dotted prefix", section("  nodes: [a, b, c]\n  prefix: acme.x\n"), []string{"line 2", `prefix "acme.x"`, "one NATS subject token"}},
 		{"a wildcard prefix", section("  nodes: [a, b, c]\n  prefix: acme.*\n"), []string{"line 2", `prefix "acme.*"`}},
 		{"a fast heartbeat", section("  nodes: [a, b, c]\n  heartbeat: 1ms\n"), []string{"line 2", "heartbeat: 1ms is out of range"}},
 		{"a slow heartbeat", section("  nodes: [a, b, c]\n  heartbeat: 1m\n"), []string{"line 2", "heartbeat: 1m0s is out of range"}},
