@@ -160,7 +160,7 @@ func (m *Manifest) checkCluster() error {
 			}
 		}
 		if len(c.Nodes) > 1 && (!strings.Contains(t.Cert, NodePlaceholder) || !strings.Contains(t.Key, NodePlaceholder)) {
-			return fmt.Errorf("%sgive each node its own certificate and key: put %s in both paths (like certs/%s.crt), or every node would be the same NATS user", at, NodePlaceholder, NodePlaceholder)
+			return fmt.Errorf("%sgive each node its own certificate and key: put %s in both paths (like certs/node-%s.pem), or every node would be the same NATS user", at, NodePlaceholder, NodePlaceholder)
 		}
 	} else {
 		for _, u := range c.NATS {
