@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,8 +22,8 @@ import (
 // under 'u' + name and its alarm under 'a' + name.
 type Pebble struct {
 	db     *pebble.DB
-	cache  interface{ Unref() }
 	closed atomic.Bool
+	mu     sync.RWMutex // DiskUsage against Close
 }
 
 // PebbleOptions tune the embedded backend; zero fields take defaults.
@@ -260,8 +261,24 @@ func (p *Pebble) DeleteAlarm(slot string) error {
 	return p.db.Delete(slotKey('a', slot, 0), pebble.Sync)
 }
 
+// DiskUsage returns the bytes the database takes on disk: its tables,
+// write-ahead log and manifest, obsolete files not yet removed included.
+func (p *Pebble) DiskUsage() (int64, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if err := p.check(); err != nil {
+		return 0, err
+	}
+	m := p.db.Metrics()
+	// Pebble counts the live write-ahead log at its size when it was
+	// opened; what has been written since is its logical size.
+	return int64(m.DiskSpaceUsage() - m.WAL.PhysicalSize + max(m.WAL.PhysicalSize, m.WAL.Size)), nil
+}
+
 // Close implements Backend.
 func (p *Pebble) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.closed.Swap(true) {
 		return nil
 	}

@@ -1,6 +1,8 @@
 package storage_test
 
 import (
+	"crypto/rand"
+	"errors"
 	"testing"
 
 	"github.com/cloister-rt/cloister/storage"
@@ -45,5 +47,39 @@ func TestPebbleReopen(t *testing.T) {
 	}
 	if u, _ := p.Usage("/app/x"); u != (storage.Usage{Bytes: 18, Keys: 1}) {
 		t.Fatalf("usage after reopen: %+v", u)
+	}
+}
+
+// TestPebbleDiskUsage: the figure grows with what is written, and a
+// closed database refuses the question.
+func TestPebbleDiskUsage(t *testing.T) {
+	p, err := storage.OpenPebble(t.TempDir(), storage.PebbleOptions{CacheBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := p.DiskUsage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 64<<10)
+	_, _ = rand.Read(big) // incompressible
+	for i := range 8 {
+		kv := storage.KV{Key: string(rune('a' + i)), Value: big}
+		if err := p.Commit("s", &storage.Batch{Puts: []storage.KV{kv}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := p.DiskUsage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after-before < 8*64<<10 {
+		t.Fatalf("disk usage went from %d to %d after writing 512 KiB", before, after)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DiskUsage(); !errors.Is(err, storage.ErrClosed) {
+		t.Fatalf("DiskUsage after Close: %v", err)
 	}
 }

@@ -25,6 +25,8 @@ type Store struct {
 
 	alarm  *time.Time   // as of the last commit
 	palarm *AlarmChange // the turn's change to it
+
+	onQuota func() // told of each write refused for the quota
 }
 
 // entry is a pending write: a value, or a delete when del is set.
@@ -64,6 +66,10 @@ func Open(b Backend, slot string, quota int64) (*Store, error) {
 	}
 	return s, nil
 }
+
+// OnQuotaRefusal makes the store call f each time it refuses a write for
+// the quota (for metrics); f runs on the caller's goroutine.
+func (s *Store) OnQuotaRefusal(f func()) { s.onQuota = f }
 
 // Slot is the name the store's data is kept under.
 func (s *Store) Slot() string { return s.slot }
@@ -149,6 +155,9 @@ func (s *Store) Put(key string, value []byte) error {
 		u.Keys++
 	}
 	if u.Bytes > s.quota && u.Bytes > s.pu.Bytes {
+		if s.onQuota != nil {
+			s.onQuota()
+		}
 		return fmt.Errorf("%w: %d bytes would be stored, the quota is %d", ErrQuota, u.Bytes, s.quota)
 	}
 	s.write(key, &entry{value: value}, u)

@@ -133,6 +133,8 @@ func TestStoreTransactionRollback(t *testing.T) {
 func TestStoreLimits(t *testing.T) {
 	b := storage.NewMemory()
 	s := open(t, b, 100)
+	refused := 0
+	s.OnQuotaRefusal(func() { refused++ })
 	if err := s.Put(strings.Repeat("k", storage.MaxKeyBytes+1), nil); !errors.Is(err, storage.ErrKeyTooLarge) {
 		t.Fatalf("oversized key: %v", err)
 	}
@@ -144,6 +146,9 @@ func TestStoreLimits(t *testing.T) {
 	}
 	if err := s.Put("k2", make([]byte, 60)); !errors.Is(err, storage.ErrQuota) {
 		t.Fatalf("over quota: %v", err)
+	}
+	if refused != 1 {
+		t.Fatalf("%d quota refusals reported, want 1 (the oversized key and value are not quota refusals)", refused)
 	}
 	// Shrinking is always allowed, and frees room.
 	if err := s.Put("k", make([]byte, 10)); err != nil {
