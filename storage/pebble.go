@@ -34,6 +34,17 @@ type PebbleOptions struct {
 
 // OpenPebble opens (creating if needed) the database in dir.
 func OpenPebble(dir string, o PebbleOptions) (*Pebble, error) {
+	db, err := OpenPebbleDB(dir, o)
+	if err != nil {
+		return nil, err
+	}
+	return &Pebble{db: db}, nil
+}
+
+// OpenPebbleDB opens the Pebble database in dir with the options the
+// backend uses, for a program that measures Pebble itself beside it (the
+// storage benchmark's baseline). Storing Cloister data needs OpenPebble.
+func OpenPebbleDB(dir string, o PebbleOptions) (*pebble.DB, error) {
 	if o.CacheBytes <= 0 {
 		o.CacheBytes = 64 << 20
 	}
@@ -50,7 +61,7 @@ func OpenPebble(dir string, o PebbleOptions) (*Pebble, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: opening %s: %w", dir, err)
 	}
-	return &Pebble{db: db}, nil
+	return db, nil
 }
 
 type pebbleLog struct{ l *slog.Logger }
