@@ -202,11 +202,13 @@ func (p *Pebble) Commit(slot string, b *Batch) error {
 			return err
 		}
 	}
-	var u [16]byte
-	binary.BigEndian.PutUint64(u[:8], uint64(b.Usage.Bytes))
-	binary.BigEndian.PutUint64(u[8:], uint64(b.Usage.Keys))
-	if err := pb.Set(slotKey('u', slot, 0), u[:], nil); err != nil {
-		return err
+	if !b.SameUsage {
+		var u [16]byte
+		binary.BigEndian.PutUint64(u[:8], uint64(b.Usage.Bytes))
+		binary.BigEndian.PutUint64(u[8:], uint64(b.Usage.Keys))
+		if err := pb.Set(slotKey('u', slot, 0), u[:], nil); err != nil {
+			return err
+		}
 	}
 	if a := b.Alarm; a != nil {
 		var err error
