@@ -24,6 +24,10 @@ type Pebble struct {
 	db     *pebble.DB
 	closed atomic.Bool
 	mu     sync.RWMutex // DiskUsage against Close
+
+	group   sync.Mutex       // guards queue and leading
+	queue   []*pendingCommit // commits waiting for the group being made
+	leading bool             // a group is being made
 }
 
 // PebbleOptions tune the embedded backend; zero fields take defaults.
@@ -178,13 +182,25 @@ func (p *Pebble) List(slot string, opts ListOptions) ([]KV, error) {
 	return out, it.Close()
 }
 
-// Commit implements Backend.
+// Commit implements Backend. Commits that arrive while another is being
+// made are grouped: the first of them leads, applying all of them to the
+// database as one synced batch, which costs Pebble one pass through its
+// commit pipeline instead of one per turn. A group is atomic as a whole,
+// so each commit in it is; if it fails, every commit in it fails.
 func (p *Pebble) Commit(slot string, b *Batch) error {
 	if err := p.check(); err != nil {
 		return err
 	}
 	pb := p.db.NewBatch()
 	defer pb.Close()
+	if err := fill(pb, slot, b); err != nil {
+		return err
+	}
+	return p.commitGrouped(pb)
+}
+
+// fill writes b's operations on slot into pb.
+func fill(pb *pebble.Batch, slot string, b *Batch) error {
 	if b.DeleteAll {
 		base := slotKey('d', slot, 0)
 		end, _ := PrefixEnd(string(base))
@@ -211,17 +227,64 @@ func (p *Pebble) Commit(slot string, b *Batch) error {
 		}
 	}
 	if a := b.Alarm; a != nil {
-		var err error
 		if a.Delete {
-			err = pb.Delete(slotKey('a', slot, 0), nil)
-		} else {
-			err = pb.Set(slotKey('a', slot, 0), alarmValue(a.At), nil)
+			return pb.Delete(slotKey('a', slot, 0), nil)
 		}
-		if err != nil {
+		return pb.Set(slotKey('a', slot, 0), alarmValue(a.At), nil)
+	}
+	return nil
+}
+
+// pendingCommit is a filled batch waiting in the group queue. done gets
+// exactly one value: the commit's outcome, or errLead when it is its
+// turn to lead the next group.
+type pendingCommit struct {
+	b    *pebble.Batch
+	done chan error
+}
+
+var errLead = errors.New("storage: lead the next commit group")
+
+// commitGrouped commits pb, in a group with the commits waiting beside it.
+func (p *Pebble) commitGrouped(pb *pebble.Batch) error {
+	me := &pendingCommit{b: pb, done: make(chan error, 1)}
+	p.group.Lock()
+	p.queue = append(p.queue, me)
+	if p.leading {
+		p.group.Unlock()
+		if err := <-me.done; err != errLead {
 			return err
 		}
+		p.group.Lock()
 	}
-	return pb.Commit(pebble.Sync)
+	// Leading: the queue starts with me, the commits that arrived while
+	// the last group was being made follow.
+	p.leading = true
+	group := p.queue
+	p.queue = nil
+	p.group.Unlock()
+
+	lead := group[0].b
+	var err error
+	for _, c := range group[1:] {
+		if err = lead.Apply(c.b, nil); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = lead.Commit(pebble.Sync)
+	}
+	for _, c := range group[1:] {
+		c.done <- err
+	}
+	p.group.Lock()
+	if len(p.queue) > 0 {
+		p.queue[0].done <- errLead
+	} else {
+		p.leading = false
+	}
+	p.group.Unlock()
+	return err
 }
 
 // Usage implements Backend.
