@@ -26,10 +26,10 @@ import (
 
 // StorageOptions size the storage benchmark; zero fields take defaults.
 type StorageOptions struct {
-	Runs   int           // rounds; medians reported (default 5)
+	Runs   int           // rounds; medians reported (default 7)
 	Actors int           // actors committing at once, and goroutines of the baseline (default 64)
-	Warmup time.Duration // committing before each measuring window (default 1s)
-	Window time.Duration // each side's measuring window in a round (default 2s)
+	Warmup time.Duration // committing before each measuring window (default 0.5 s)
+	Window time.Duration // each side's measuring window in a round (default 1.5 s)
 	Gets   int           // get samples, each a call making 1000 gets (default 100)
 	// Latency is the number of sequential put turns for the latency figures (default 1000).
 	Latency int
@@ -97,16 +97,16 @@ func (o StorageOptions) withDefaults() StorageOptions {
 	for _, f := range []struct {
 		v *int
 		d int
-	}{{&o.Runs, 5}, {&o.Actors, 64}, {&o.Gets, 100}, {&o.Latency, 1000}} {
+	}{{&o.Runs, 7}, {&o.Actors, 64}, {&o.Gets, 100}, {&o.Latency, 1000}} {
 		if *f.v <= 0 {
 			*f.v = f.d
 		}
 	}
 	if o.Warmup <= 0 {
-		o.Warmup = time.Second
+		o.Warmup = 500 * time.Millisecond
 	}
 	if o.Window <= 0 {
-		o.Window = 2 * time.Second
+		o.Window = 1500 * time.Millisecond
 	}
 	if o.Dir == "" {
 		o.Dir = os.TempDir()
