@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -245,6 +246,9 @@ type pendingCommit struct {
 
 var errLead = errors.New("storage: lead the next commit group")
 
+// maxGroupBytes bounds the batch a commit group builds.
+const maxGroupBytes = 8 << 20
+
 // commitGrouped commits pb, in a group with the commits waiting beside it.
 func (p *Pebble) commitGrouped(pb *pebble.Batch) error {
 	me := &pendingCommit{b: pb, done: make(chan error, 1)}
@@ -260,8 +264,16 @@ func (p *Pebble) commitGrouped(pb *pebble.Batch) error {
 	// Leading: the queue starts with me, the commits that arrived while
 	// the last group was being made follow.
 	p.leading = true
-	group := p.queue
-	p.queue = nil
+	// Take the queue, up to maxGroupBytes (and at least me): the rest
+	// waits for the next group.
+	n, size := 1, me.b.Len()
+	for ; n < len(p.queue); n++ {
+		if size += p.queue[n].b.Len(); size > maxGroupBytes {
+			break
+		}
+	}
+	group := p.queue[:n:n]
+	p.queue = slices.Clone(p.queue[n:])
 	p.group.Unlock()
 
 	lead := group[0].b

@@ -156,3 +156,39 @@ func TestPebbleConcurrentCommits(t *testing.T) {
 		t.Fatalf("commit after Close: %v", err)
 	}
 }
+
+// TestPebbleLargeConcurrentCommits: commits too large to share one group
+// all land too.
+func TestPebbleLargeConcurrentCommits(t *testing.T) {
+	p, err := storage.OpenPebble(t.TempDir(), storage.PebbleOptions{CacheBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	big := make([]byte, storage.MaxValueBytes)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := &storage.Batch{}
+			for k := range 40 { // 5 MiB a commit
+				b.Puts = append(b.Puts, storage.KV{Key: strconv.Itoa(k), Value: big})
+			}
+			errs <- p.Commit(fmt.Sprint(w), b)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for w := range 16 {
+		if kvs, err := p.List(fmt.Sprint(w), storage.ListOptions{Limit: 100}); err != nil || len(kvs) != 40 {
+			t.Fatalf("slot %d holds %d entries (%v), want 40", w, len(kvs), err)
+		}
+	}
+}
