@@ -65,7 +65,7 @@ func runStorageBench(ctx context.Context, runs int, quick bool, dir, pgURL strin
 		return enc.Encode(r)
 	}
 	fmt.Fprintf(stdout, "%d rounds, each: %d actors making one-put turns, then raw Pebble commits from %d goroutines (or the other way round),\n"+
-		"each on a fresh database in %s, counted over %.1f s after %.1f s of warm-up; medians, ratio per round\n",
+		"each on a fresh database in %s, counted over %g s after %g s of warm-up; medians, ratio per round\n",
 		r.Runs, r.Actors, r.Actors, r.Dir, r.WindowS, r.WarmupS)
 	fmt.Fprintf(stdout, "committed turns/s   %10.0f  raw pebble commits/s %10.0f  ratio %.2f (rounds %.2f–%.2f; goal >= 0.50)\n",
 		r.TurnsPerSec, r.BaselineCommitsPerS, r.TurnsRatio, r.TurnsRatioMin, r.TurnsRatioMax)
