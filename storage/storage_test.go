@@ -91,7 +91,8 @@ func TestPebbleDiskUsage(t *testing.T) {
 
 // TestPebbleConcurrentCommits: commits made at once from many goroutines
 // (which the backend groups) all land, each slot's in order, with their
-// usage and alarms; a closed backend refuses commits that arrive after.
+// deleteAll, usage and alarms; a closed backend refuses commits that
+// arrive after.
 func TestPebbleConcurrentCommits(t *testing.T) {
 	p, err := storage.OpenPebble(t.TempDir(), storage.PebbleOptions{CacheBytes: 1 << 20})
 	if err != nil {
@@ -110,7 +111,12 @@ func TestPebbleConcurrentCommits(t *testing.T) {
 					Puts:  []storage.KV{{Key: "n", Value: []byte(strconv.Itoa(i))}, {Key: fmt.Sprintf("k%02d", i), Value: []byte(slot)}},
 					Usage: storage.Usage{Bytes: int64(i), Keys: int64(i + 2)},
 				}
-				if i > 0 {
+				switch {
+				case i == 0:
+					b.Puts = append(b.Puts, storage.KV{Key: "stale", Value: []byte("x")})
+				case i == commits/2:
+					b.DeleteAll = true // removes "stale" and k(i-1)
+				default:
 					b.Deletes = []string{fmt.Sprintf("k%02d", i-1)}
 				}
 				if i == commits-1 {
