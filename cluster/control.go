@@ -12,6 +12,7 @@ const (
 	msgAck       = 2 // on P.f.X.Y: [type][src inc 8][dst inc 8][offset 8]
 	msgHeartbeat = 3 // on P.hb.Y:  [type][inc 8][flags 1]
 	msgGone      = 4 // on P.f.X.Y: [type][src inc 8][dst inc 8]: Y holds X's incarnation dst lost
+	msgLeave     = 5 // on P.f.X.Y: [type][src inc 8][dst inc 8]: Y is leaving, after its last batch to X
 )
 
 // Header sizes.
@@ -37,7 +38,7 @@ func appendHeader(b []byte, h header) []byte {
 	b = append(b, h.typ)
 	b = binary.LittleEndian.AppendUint64(b, h.src)
 	b = binary.LittleEndian.AppendUint64(b, h.dst)
-	if h.typ != msgGone {
+	if h.typ == msgBatch || h.typ == msgAck {
 		b = binary.LittleEndian.AppendUint64(b, h.off)
 	}
 	return b
@@ -59,7 +60,7 @@ func parseHeader(p []byte) (header, []byte, error) {
 		if len(p) != ackSize {
 			return header{}, nil, errBadControl
 		}
-	case msgGone:
+	case msgGone, msgLeave:
 		if len(p) != goneSize {
 			return header{}, nil, errBadControl
 		}
@@ -68,7 +69,7 @@ func parseHeader(p []byte) (header, []byte, error) {
 	}
 	h.src = binary.LittleEndian.Uint64(p[1:])
 	h.dst = binary.LittleEndian.Uint64(p[9:])
-	if h.typ == msgGone {
+	if h.typ == msgGone || h.typ == msgLeave {
 		return h, nil, nil
 	}
 	h.off = binary.LittleEndian.Uint64(p[17:])

@@ -28,12 +28,15 @@ type peer struct {
 	sentOff  uint64 // batch bytes published to this incarnation
 	ackedOff uint64 // batch bytes it acknowledged
 	stalled  bool   // the window is full with frames waiting
+	stallAt  time.Time
 
 	// guarded by t.deliverMu
 	lastSeen       time.Time
 	gone           [goneKept]uint64
 	goneNext       int
 	lastGoneNotice time.Time
+	leaving        bool   // its leaving heartbeat came: lose it at the next tick
+	ackTicks       int    // ticks since the last ack this node sent it
 	recvOff        uint64 // end offset of the last batch received from it
 	ackedIn        uint64 // the offset this node last acknowledged
 }
@@ -66,8 +69,8 @@ func (p *peer) bringUp(inc uint64) {
 	p.inc, p.up = inc, true
 	p.sentOff, p.ackedOff, p.stalled = 0, 0, false
 	p.mu.Unlock()
-	p.lastSeen = time.Now()
-	p.recvOff, p.ackedIn = 0, 0
+	p.lastSeen, p.leaving = time.Now(), false
+	p.recvOff, p.ackedIn, p.ackTicks = 0, 0, 0
 }
 
 // bringDown marks incarnation inc lost and drops the frames queued for it.
@@ -129,9 +132,27 @@ func (p *peer) acked(off uint64) {
 	p.mu.Lock()
 	if off > p.ackedOff && off <= p.sentOff {
 		p.ackedOff = off
+		if p.stalled {
+			p.stallAt = time.Now()
+		}
 	}
 	p.mu.Unlock()
 	p.signal()
+}
+
+// unstall reopens p's window if it has been full, with no ack, for
+// longer than after: batches or acks were lost on the way (as when the
+// connection to the server was lost), and the peer, still alive, will
+// never acknowledge them. It reports whether it did.
+func (p *peer) unstall(now time.Time, after time.Duration) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.stalled || now.Sub(p.stallAt) <= after {
+		return false
+	}
+	p.ackedOff, p.stalled = p.sentOff, false
+	p.signal()
+	return true
 }
 
 // run publishes p's queued frames in batches, in order, while p's window
@@ -170,7 +191,7 @@ func (p *peer) publishOne(b *wire.Batch, msg *[]byte) bool {
 	room := int64(t.cfg.Window) - int64(p.sentOff-p.ackedOff)
 	if room <= 0 {
 		if !p.stalled {
-			p.stalled = true
+			p.stalled, p.stallAt = true, time.Now()
 			t.st.windowStalls.Add(1)
 		}
 		p.mu.Unlock()

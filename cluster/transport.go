@@ -56,7 +56,8 @@ type counters struct {
 	dropMalformed, dropStale, dropPeerLost   atomic.Uint64
 	dropPublish, dropTooManyPeers            atomic.Uint64
 	refusedBackpressure, refusedNoConnection atomic.Uint64
-	windowStalls, permissionErrors           atomic.Uint64
+	windowStalls, windowResets               atomic.Uint64
+	permissionErrors                         atomic.Uint64
 	slowConsumerErrors                       atomic.Uint64
 }
 
@@ -77,6 +78,7 @@ type Stats struct {
 	RefusedNoConnection uint64 // Send calls refused with ErrNoConnection
 
 	WindowStalls     uint64 // times a peer's window was full with frames waiting
+	WindowResets     uint64 // windows reopened because a live peer acknowledged nothing for DeadAfter (acks or batches lost on the way)
 	PermissionErrors uint64 // NATS permission violations reported to this node
 
 	PeersUp int // peers reachable now
@@ -200,10 +202,11 @@ func (t *Transport) Start(h wire.Handler) error {
 	return nil
 }
 
-// Close publishes a last heartbeat that tells peers this node is leaving,
-// stops every goroutine of the transport and closes the connection. No
-// handler call starts after Close begins, and none is running once it
-// returns. Frames still queued are dropped. Safe to call twice.
+// Close stops the transport: it publishes the frames still queued as far
+// as each peer's window allows (the rest are dropped), tells every peer
+// this node is leaving, so they lose it at once, stops every goroutine of
+// the transport and closes the connection. No handler call starts after
+// Close begins, and none is running once it returns. Safe to call twice.
 func (t *Transport) Close() error {
 	t.mu.Lock()
 	if t.closed {
@@ -224,6 +227,20 @@ func (t *Transport) Close() error {
 	if started && !t.nc.IsClosed() {
 		for _, s := range subs {
 			_ = s.Unsubscribe()
+		}
+		// Publish what the windows let through, then tell each peer on
+		// the subject of its frames, so the notice arrives after them.
+		var (
+			b   wire.Batch
+			msg []byte
+		)
+		for _, p := range t.peerList() {
+			for p.publishOne(&b, &msg) {
+			}
+			if inc, up := p.state(); up {
+				var buf [goneSize]byte
+				_ = t.nc.Publish(p.subject, appendHeader(buf[:0], header{typ: msgLeave, src: t.inc, dst: inc}))
+			}
 		}
 		t.deliverMu.Lock()
 		t.publishHeartbeat(true)
@@ -308,7 +325,7 @@ func (t *Transport) Stats() Stats {
 		DropsPeerLost: t.st.dropPeerLost.Load(), DropsPublish: t.st.dropPublish.Load(),
 		DropsTooManyPeers:   t.st.dropTooManyPeers.Load(),
 		RefusedBackpressure: t.st.refusedBackpressure.Load(), RefusedNoConnection: t.st.refusedNoConnection.Load(),
-		WindowStalls: t.st.windowStalls.Load(), PermissionErrors: t.st.permissionErrors.Load(),
+		WindowStalls: t.st.windowStalls.Load(), WindowResets: t.st.windowResets.Load(), PermissionErrors: t.st.permissionErrors.Load(),
 	}
 	t.mu.RLock()
 	for _, sub := range t.subs {
@@ -324,6 +341,9 @@ func (t *Transport) Stats() Stats {
 	t.mu.RUnlock()
 	return s
 }
+
+// ackRepeatTicks is how many ticks pass before an ack is repeated.
+const ackRepeatTicks = 4
 
 // tick publishes heartbeats, finds silent peers and acknowledges what
 // the last ticks received.
@@ -349,13 +369,25 @@ func (t *Transport) tick() {
 			if !up {
 				continue
 			}
-			if now.Sub(p.lastSeen) > t.cfg.DeadAfter {
+			switch {
+			case p.leaving:
+				t.cfg.Logger.Info("cluster: peer left", "node", p.name)
+				t.lose(p, inc)
+				continue
+			case now.Sub(p.lastSeen) > t.cfg.DeadAfter:
 				t.cfg.Logger.Warn("cluster: peer silent; lost", "node", p.name, "silent", now.Sub(p.lastSeen))
 				t.lose(p, inc)
 				continue
 			}
-			if p.recvOff > p.ackedIn {
+			// Acknowledge what is new, and repeat the last ack now and
+			// then in case it was lost on the way.
+			p.ackTicks++
+			if p.recvOff > p.ackedIn || (p.recvOff > 0 && p.ackTicks >= ackRepeatTicks) {
 				t.sendAck(p)
+			}
+			if p.unstall(now, t.cfg.DeadAfter) {
+				t.st.windowResets.Add(1)
+				t.cfg.Logger.Warn("cluster: no acknowledgement from a live peer; window reset", "node", p.name)
 			}
 		}
 		t.deliverMu.Unlock()
@@ -429,8 +461,10 @@ func (t *Transport) onHeartbeatMsg(m *nats.Msg) {
 	}
 	if leaving {
 		if cur, up := p.state(); up && cur == inc {
-			t.cfg.Logger.Info("cluster: peer left", "node", name)
-			t.lose(p, inc)
+			// Its last frames and its leave notice travel on the frame
+			// subscription and may still be on their way: lose it at
+			// the next tick, unless the notice comes first.
+			p.leaving = true
 		} else {
 			p.markGone(inc)
 		}
@@ -491,6 +525,7 @@ func (t *Transport) sendAck(p *peer) {
 	msg := appendHeader(b[:0], header{typ: msgAck, src: t.inc, dst: inc, off: p.recvOff})
 	if err := t.nc.Publish(p.subject, msg); err == nil {
 		p.ackedIn = p.recvOff
+		p.ackTicks = 0
 		t.st.acksOut.Add(1)
 	}
 }
@@ -534,6 +569,14 @@ func (t *Transport) onFrameMsg(m *nats.Msg) {
 		return
 	}
 	switch h.typ {
+	case msgLeave:
+		if cur, up := p.state(); up && cur == h.src {
+			t.cfg.Logger.Info("cluster: peer left", "node", p.name)
+			t.lose(p, cur)
+		} else {
+			p.markGone(h.src)
+		}
+		return
 	case msgGone:
 		if cur, up := p.state(); up && cur == h.src {
 			t.cfg.Logger.Warn("cluster: peer holds this node lost; dropping it in turn", "node", p.name)
