@@ -13,6 +13,7 @@ const (
 	msgHeartbeat = 3 // on P.hb.Y:  [type][inc 8][flags 1]
 	msgGone      = 4 // on P.f.X.Y: [type][src inc 8][dst inc 8]: Y holds X's incarnation dst lost
 	msgLeave     = 5 // on P.f.X.Y: [type][src inc 8][dst inc 8]: Y is leaving, after its last batch to X
+	msgLostAck   = 6 // on P.f.X.Y: [type][src inc 8][dst inc 8]: Y has reported X's incarnation dst lost, and holds nothing of it
 )
 
 // Header sizes.
@@ -60,7 +61,7 @@ func parseHeader(p []byte) (header, []byte, error) {
 		if len(p) != ackSize {
 			return header{}, nil, errBadControl
 		}
-	case msgGone, msgLeave:
+	case msgGone, msgLeave, msgLostAck:
 		if len(p) != goneSize {
 			return header{}, nil, errBadControl
 		}
@@ -69,7 +70,7 @@ func parseHeader(p []byte) (header, []byte, error) {
 	}
 	h.src = binary.LittleEndian.Uint64(p[1:])
 	h.dst = binary.LittleEndian.Uint64(p[9:])
-	if h.typ == msgGone || h.typ == msgLeave {
+	if h.typ != msgBatch && h.typ != msgAck {
 		return h, nil, nil
 	}
 	h.off = binary.LittleEndian.Uint64(p[17:])

@@ -34,10 +34,16 @@
 // bits picked at Dial) every Heartbeat (250ms). A peer silent for
 // DeadAfter (1.5s) is lost: Handler.PeerDown. A heartbeat or batch with a
 // new incarnation of a known peer reports the old one down, then the new
-// one up. An incarnation once lost stays lost: its late messages are
-// dropped, and it is told so, so that a node that froze and resumed drops
-// its peers in turn instead of talking past them. Close tells every peer
-// the node is leaving, after its last frames, so they lose it at once.
+// one up. Close tells every peer the node is leaving, after its last
+// frames, so they lose it at once.
+//
+// A lost incarnation's late messages are dropped, and it is told it was
+// lost. A node that froze or was cut off, and resumes, so learns it and
+// reports its peers lost in turn; once both sides have reported each
+// other lost, and told each other so, the same incarnation may come back
+// up (PeerDown(inc), later PeerUp(inc) again). Nothing a node held of
+// the other survives that: every monitor and link across the pair has
+// fired on both sides.
 //
 // # Flow
 //

@@ -97,6 +97,16 @@ func (p *peer) markGone(inc uint64) {
 	p.goneNext = (p.goneNext + 1) % goneKept
 }
 
+// pardon forgets that inc was lost, so that its next message brings it
+// up again. t.deliverMu must be held.
+func (p *peer) pardon(inc uint64) {
+	for i, g := range p.gone {
+		if g == inc {
+			p.gone[i] = 0
+		}
+	}
+}
+
 // isGone reports whether inc was lost. t.deliverMu must be held.
 func (p *peer) isGone(inc uint64) bool {
 	for _, g := range p.gone {

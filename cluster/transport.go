@@ -238,8 +238,7 @@ func (t *Transport) Close() error {
 			for p.publishOne(&b, &msg) {
 			}
 			if inc, up := p.state(); up {
-				var buf [goneSize]byte
-				_ = t.nc.Publish(p.subject, appendHeader(buf[:0], header{typ: msgLeave, src: t.inc, dst: inc}))
+				t.sendControl(p, msgLeave, inc)
 			}
 		}
 		t.deliverMu.Lock()
@@ -505,17 +504,22 @@ func (t *Transport) lose(p *peer, inc uint64) {
 }
 
 // tellGone tells p's incarnation inc that this node holds it lost, at
-// most once a heartbeat interval, so a node that froze and resumed learns
-// it was dropped. deliverMu must be held.
+// most once a heartbeat interval, so that a node that froze, or was cut
+// off, and resumed learns it. deliverMu must be held.
 func (t *Transport) tellGone(p *peer, inc uint64) {
 	now := time.Now()
 	if now.Sub(p.lastGoneNotice) < t.cfg.Heartbeat {
 		return
 	}
 	p.lastGoneNotice = now
+	t.sendControl(p, msgGone, inc)
+}
+
+// sendControl publishes a control message of type typ to p's incarnation
+// inc.
+func (t *Transport) sendControl(p *peer, typ byte, inc uint64) {
 	var b [goneSize]byte
-	msg := appendHeader(b[:0], header{typ: msgGone, src: t.inc, dst: inc})
-	_ = t.nc.Publish(p.subject, msg)
+	_ = t.nc.Publish(p.subject, appendHeader(b[:0], header{typ: typ, src: t.inc, dst: inc}))
 }
 
 // sendAck acknowledges everything received from p. deliverMu must be held.
@@ -578,12 +582,23 @@ func (t *Transport) onFrameMsg(m *nats.Msg) {
 		}
 		return
 	case msgGone:
+		// p holds this node lost. Report p lost in turn, so both sides
+		// have dropped what they held of each other, then tell p, which
+		// may then let this node back in; so may this node.
 		if cur, up := p.state(); up && cur == h.src {
 			t.cfg.Logger.Warn("cluster: peer holds this node lost; dropping it in turn", "node", p.name)
 			t.lose(p, cur)
-		} else {
-			p.markGone(h.src)
 		}
+		p.pardon(h.src)
+		t.sendControl(p, msgLostAck, h.src)
+		return
+	case msgLostAck:
+		// p has reported this node lost and holds nothing of it: p may
+		// come back as the same incarnation.
+		if cur, up := p.state(); up && cur == h.src {
+			t.lose(p, cur)
+		}
+		p.pardon(h.src)
 		return
 	case msgAck:
 		if cur, up := p.state(); !up || cur != h.src {

@@ -301,3 +301,49 @@ func TestDial_NeedsACertificate(t *testing.T) {
 		t.Fatal("connected without a client certificate")
 	}
 }
+
+// A node that freezes is lost by its peers; when it resumes it learns it
+// was lost and reports them lost in turn, and only then do both sides let
+// each other back in, as the same incarnations.
+func TestTransport_FrozenPeerResumesAfterBothSidesReportedTheLoss(t *testing.T) {
+	c := newTestCluster(t, "a", "b")
+	a, ra := c.start("a", Config{Heartbeat: 20 * time.Millisecond, DeadAfter: 200 * time.Millisecond})
+	b, rb := c.start("b", slow) // b never loses a by its own timer
+	waitUp(t, a, b)
+	ai, bi := a.Incarnation(), b.Incarnation()
+
+	b.deliverMu.Lock() // b freezes: no heartbeats out, nothing processed
+	testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+		if !ra.hasEvent(event{false, "b", bi}) {
+			return fmt.Errorf("a saw %v", ra.eventList())
+		}
+		return nil
+	})
+	if err := a.Send("b", sendFrame(1, "x")); !errors.Is(err, wire.ErrNoConnection) {
+		t.Errorf("send to the frozen node: %v", err)
+	}
+	b.deliverMu.Unlock() // b resumes
+
+	waitUp(t, a, b)
+	wantA := []event{{true, "b", bi}, {false, "b", bi}, {true, "b", bi}}
+	wantB := []event{{true, "a", ai}, {false, "a", ai}, {true, "a", ai}}
+	if got := ra.eventList(); fmt.Sprint(got) != fmt.Sprint(wantA) {
+		t.Errorf("a saw %v, want %v", got, wantA)
+	}
+	if got := rb.eventList(); fmt.Sprint(got) != fmt.Sprint(wantB) {
+		t.Errorf("b saw %v, want %v", got, wantB)
+	}
+	if st := a.Stats(); st.DropsStale == 0 {
+		t.Errorf("a dropped nothing from the lost incarnation: %+v", st)
+	}
+	// and frames flow again
+	if err := a.Send("b", sendFrame(1, "again")); err != nil {
+		t.Fatal(err)
+	}
+	testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+		if len(rb.received("a")) != 1 {
+			return fmt.Errorf("b received %d frames", len(rb.received("a")))
+		}
+		return nil
+	})
+}
