@@ -84,6 +84,8 @@ type Stats struct {
 	PeersUp int // peers reachable now
 }
 
+var _ wire.Transport = (*Transport)(nil)
+
 // Dial checks cfg, picks this run's incarnation and connects to NATS. The
 // transport delivers nothing and sees no peer until Start.
 func Dial(cfg Config) (*Transport, error) {
@@ -149,7 +151,8 @@ func (t *Transport) natsError(_ *nats.Conn, sub *nats.Subscription, err error) {
 
 // Start subscribes to this node's frames and to every heartbeat, starts
 // the heartbeats and hands every frame, peer-up and peer-down to h from
-// now on. h's methods are never called concurrently.
+// now on. h's methods are never called concurrently; they may call Send
+// and Peer, never Close.
 func (t *Transport) Start(h wire.Handler) error {
 	if h == nil {
 		return errors.New("cluster: start: no handler")
@@ -308,7 +311,7 @@ func (t *Transport) Send(name string, f *wire.Frame) error {
 		return fmt.Errorf("send to node %q: %w", name, err)
 	}
 	// one frame alone in a batch must fit in a NATS message
-	if n := 1 + binary.MaxVarintLen32 + len(b); n > t.maxBatch && n+batchHeader > int(t.nc.MaxPayload()) {
+	if n := batchHeader + 1 + binary.MaxVarintLen32 + len(b); n > int(t.nc.MaxPayload()) {
 		return fmt.Errorf("send to node %q: frame of %d bytes: %w (the NATS server takes %d)", name, len(b), wire.ErrTooLarge, t.nc.MaxPayload())
 	}
 	return p.enqueue(b)
@@ -444,7 +447,7 @@ func (t *Transport) onHeartbeatMsg(m *nats.Msg) {
 		return
 	}
 	inc, leaving, err := parseHeartbeat(m.Data)
-	if err != nil {
+	if err != nil || ValidName(name) != nil {
 		t.st.dropMalformed.Add(1)
 		return
 	}
@@ -560,6 +563,10 @@ func (t *Transport) onFrameMsg(m *nats.Msg) {
 	t.deliverMu.Lock()
 	defer t.deliverMu.Unlock()
 	if t.closing {
+		return
+	}
+	if ValidName(name) != nil {
+		t.st.dropMalformed.Add(1)
 		return
 	}
 	p := t.peerFor(name)

@@ -1,16 +1,17 @@
 package cluster
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/cloister-rt/cloister/cluster/wire"
 	"github.com/cloister-rt/cloister/internal/testkit"
 )
-
-func TestMain(m *testing.M) { testkit.Main(m) }
 
 func sendFrame(id uint64, data string) *wire.Frame {
 	return &wire.Frame{Kind: wire.KindSend, To: wire.Ref{Node: "x", Path: "root/w", Rights: 1}, From: "root/p", ID: id,
@@ -346,4 +347,65 @@ func TestTransport_FrozenPeerResumesAfterBothSidesReportedTheLoss(t *testing.T) 
 		}
 		return nil
 	})
+}
+
+// A *tls.Config works as well as the three files.
+func TestDial_WithTLSConfig(t *testing.T) {
+	c := newTestCluster(t, "a", "b")
+	a, _ := c.start("a", slow)
+	cert, key, _ := c.certs.Node("b")
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(c.certs.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	b, err := Dial(Config{Name: "b", URLs: []string{c.srv.URL()}, DeadAfter: time.Hour,
+		TLS: &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: roots, MinVersion: tls.VersionTLS12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Start(newRecorder()); err != nil {
+		t.Fatal(err)
+	}
+	waitUp(t, a, b)
+}
+
+// When a node falls behind by more than its pending limit, whatever NATS
+// drops is counted, not silent.
+func TestTransport_CountsWhatNATSDrops(t *testing.T) {
+	c := newTestCluster(t, "a", "b")
+	tune := slow
+	tune.PendingBytes = 64 << 10
+	a, _ := c.start("a", tune)
+	b, _ := c.start("b", slow)
+	waitUp(t, a, b)
+	evil := c.hostile("b") // ignores a's window
+
+	a.deliverMu.Lock() // a stops processing
+	junk := make([]byte, 8<<10)
+	for i := 0; i < 64; i++ {
+		if err := evil.nc.Publish("cloister.f.a.b", junk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := evil.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+		if a.st.slowConsumerErrors.Load() == 0 {
+			return errors.New("no slow-consumer error yet")
+		}
+		return nil
+	})
+	a.deliverMu.Unlock()
+	st := a.Stats()
+	if st.DropsSlowConsumer == 0 {
+		t.Errorf("nothing counted as dropped: %+v", st)
+	}
 }
