@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -192,10 +193,11 @@ func (t *Transport) Start(h wire.Handler) error {
 		_ = hb.Unsubscribe()
 		return fmt.Errorf("cluster: subscribe: %w", err)
 	}
-	if err := t.nc.LastError(); err != nil {
+	if err := t.nc.LastError(); errors.Is(err, nats.ErrPermissionViolation) &&
+		(strings.Contains(err.Error(), strconv.Quote(frames.Subject)) || strings.Contains(err.Error(), strconv.Quote(hb.Subject))) {
 		_ = frames.Unsubscribe()
 		_ = hb.Unsubscribe()
-		return fmt.Errorf("cluster: subscribe: %w", err)
+		return fmt.Errorf("cluster: node %q may not subscribe to its subjects (does its certificate name another node?): %w", t.self, err)
 	}
 	t.subs = []*nats.Subscription{frames, hb}
 	t.started = true

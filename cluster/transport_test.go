@@ -11,6 +11,8 @@ import (
 
 	"github.com/cloister-rt/cloister/cluster/wire"
 	"github.com/cloister-rt/cloister/internal/testkit"
+
+	"github.com/nats-io/nats.go"
 )
 
 func sendFrame(id uint64, data string) *wire.Frame {
@@ -407,5 +409,22 @@ func TestTransport_CountsWhatNATSDrops(t *testing.T) {
 	st := a.Stats()
 	if st.DropsSlowConsumer == 0 {
 		t.Errorf("nothing counted as dropped: %+v", st)
+	}
+}
+
+// A node cannot take another node's name: the server refuses it the
+// subjects of that name, and Start says so.
+func TestStart_RefusesAnotherNodesName(t *testing.T) {
+	c := newTestCluster(t, "a", "b")
+	cfg := c.config("b", slow)
+	cfg.Name = "a"
+	tr, err := Dial(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	err = tr.Start(newRecorder())
+	if !errors.Is(err, nats.ErrPermissionViolation) {
+		t.Fatalf("Start as a with b's certificate: %v, want a permissions violation", err)
 	}
 }
