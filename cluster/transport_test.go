@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,6 +126,9 @@ func TestTransport_SlowReceiverGetsBackpressureNotDrops(t *testing.T) {
 
 	// b's handler blocks on the first frame until released.
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	defer unblock() // before the cleanups close the transports
 	rb.mu.Lock()
 	rb.block = release
 	rb.mu.Unlock()
@@ -145,7 +149,7 @@ func TestTransport_SlowReceiverGetsBackpressureNotDrops(t *testing.T) {
 	if !errors.Is(refusal, wire.ErrBackpressure) {
 		t.Fatalf("refusal: %v, want ErrBackpressure", refusal)
 	}
-	close(release)
+	unblock()
 	testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
 		if got := len(rb.received("a")); got < accepted {
 			return fmt.Errorf("%d of %d frames", got, accepted)
@@ -316,6 +320,12 @@ func TestTransport_FrozenPeerResumesAfterBothSidesReportedTheLoss(t *testing.T) 
 	ai, bi := a.Incarnation(), b.Incarnation()
 
 	b.deliverMu.Lock() // b freezes: no heartbeats out, nothing processed
+	frozen := true
+	defer func() {
+		if frozen {
+			b.deliverMu.Unlock()
+		}
+	}()
 	testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
 		if !ra.hasEvent(event{false, "b", bi}) {
 			return fmt.Errorf("a saw %v", ra.eventList())
@@ -325,6 +335,7 @@ func TestTransport_FrozenPeerResumesAfterBothSidesReportedTheLoss(t *testing.T) 
 	if err := a.Send("b", sendFrame(1, "x")); !errors.Is(err, wire.ErrNoConnection) {
 		t.Errorf("send to the frozen node: %v", err)
 	}
+	frozen = false
 	b.deliverMu.Unlock() // b resumes
 
 	waitUp(t, a, b)
@@ -389,10 +400,18 @@ func TestTransport_CountsWhatNATSDrops(t *testing.T) {
 	waitUp(t, a, b)
 	evil := c.hostile("b") // ignores a's window
 
+	// Well-formed batches, so that a's subscriber decodes the first and
+	// then waits for the lock while the rest pile up.
+	msg := batchMsg(t, b.Incarnation(), a.Incarnation(), 1, sendFrame(1, string(make([]byte, 8<<10))))
 	a.deliverMu.Lock() // a stops processing
-	junk := make([]byte, 8<<10)
+	locked := true
+	defer func() {
+		if locked {
+			a.deliverMu.Unlock()
+		}
+	}()
 	for i := 0; i < 64; i++ {
-		if err := evil.nc.Publish("cloister.f.a.b", junk); err != nil {
+		if err := evil.nc.Publish("cloister.f.a.b", msg); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -405,6 +424,7 @@ func TestTransport_CountsWhatNATSDrops(t *testing.T) {
 		}
 		return nil
 	})
+	locked = false
 	a.deliverMu.Unlock()
 	st := a.Stats()
 	if st.DropsSlowConsumer == 0 {
