@@ -38,6 +38,9 @@ func (h *host) Spawn(c *capability.Capability, args *mailbox.Envelope) (uint64, 
 }
 
 func (h *host) spawn(c *capability.Capability, args *mailbox.Envelope, link bool) (uint64, error) {
+	if rp := remoteOf(c); rp != nil {
+		return h.spawnRemote(rp, c, args, link)
+	}
 	t, err := h.proc.node.target(c, capability.Spawn, "spawn")
 	if err != nil {
 		return 0, err
