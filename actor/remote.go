@@ -126,6 +126,7 @@ type pending struct {
 type remoteMon struct {
 	peer    string
 	watcher *Process // nil for a monitor relayed for another node
+	winc    uint64   // the watcher's incarnation
 	notify  func(reason string)
 }
 
@@ -264,12 +265,31 @@ func noConnection(peer string) error {
 	return fmt.Errorf("%w: node %s", isolate.ErrNoConnection, peer)
 }
 
+// admitPeer learns that peer is up from the transport, if a frame or a
+// request comes before the transport's PeerUp.
+func (r *remote) admitPeer(peer string) {
+	r.mu.Lock()
+	_, ok := r.peers[peer]
+	r.mu.Unlock()
+	if ok || peer == r.self {
+		return
+	}
+	if inc, up := r.t.Peer(peer); up {
+		r.mu.Lock()
+		if _, ok := r.peers[peer]; !ok {
+			r.peers[peer] = inc
+		}
+		r.mu.Unlock()
+	}
+}
+
 // reach checks that rp's node is up and that rp still names a process
 // there: a token of an earlier incarnation names none.
 func (r *remote) reach(rp *remoteProcess) error {
 	if rp.ref.Node == r.self {
 		return fmt.Errorf("%w: a reference to an earlier run of this node", isolate.ErrNoProc)
 	}
+	r.admitPeer(rp.ref.Node)
 	r.mu.Lock()
 	inc, err := r.up(rp.ref.Node)
 	r.mu.Unlock()

@@ -31,7 +31,7 @@ func (h *host) monitorRemote(rp *remoteProcess, c *capability.Capability) (uint6
 	}
 	proc, inc := h.proc, h.inc
 	ref := n.nextRef.Add(1)
-	now, err := n.remote.monitor(rp, c, proc.path, ref, proc, func(reason string) {
+	now, err := n.remote.monitor(rp, c, proc.path, ref, proc, inc, func(reason string) {
 		proc.tell(&downNote{inc: inc, ref: ref, reason: reason})
 	})
 	if err != nil {
@@ -128,7 +128,7 @@ func (c *Context) monitorRemote(rp *remoteProcess, to *capability.Capability) (R
 	n := g.proc.node
 	proc, inc := g.proc, g.inc
 	ref := n.nextRef.Add(1)
-	now, err := n.remote.monitor(rp, to, proc.path, ref, proc, func(reason string) {
+	now, err := n.remote.monitor(rp, to, proc.path, ref, proc, inc, func(reason string) {
 		proc.tell(&downNote{inc: inc, ref: ref, reason: reason})
 	})
 	if err != nil {

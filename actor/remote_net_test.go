@@ -18,6 +18,7 @@ type memNet struct {
 	ends  map[string]*memEnd // the current incarnation of each node
 	links map[linkID]*memLink
 	wg    sync.WaitGroup
+	gate  sync.RWMutex                         // held by pause: no link delivers
 	size  int                                  // each link's queue
 	spy   func(from, to string, f *wire.Frame) // sees every frame sent, if set
 }
@@ -89,11 +90,18 @@ func (m *memNet) open(from, to *memEnd) *memLink {
 	go func() {
 		defer m.wg.Done()
 		for f := range l.ch {
+			m.gate.RLock()
 			f()
+			m.gate.RUnlock()
 		}
 	}()
 	return l
 }
+
+// pause stops every link's deliveries until resume, as a slow network
+// would; senders keep queueing until their queue is full.
+func (m *memNet) pause()  { m.gate.Lock() }
+func (m *memNet) resume() { m.gate.Unlock() }
 
 // cut isolates name's current incarnation, as a crash or a partition
 // would: the others see it down, it sees them down, frames in flight

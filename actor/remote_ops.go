@@ -105,10 +105,11 @@ func (r *remote) exit(rp *remoteProcess, c *capability.Capability, s *exitSignal
 	return r.send(rp.node(), f)
 }
 
-// monitor makes the monitor ref on rp's process; notify gets the down's
-// reason. When the down is due at once (the process or its node is gone)
-// it returns that reason instead and registers nothing.
-func (r *remote) monitor(rp *remoteProcess, c *capability.Capability, from string, ref uint64, watcher *Process, notify func(string)) (string, error) {
+// monitor makes the monitor ref on rp's process for watcher's incarnation
+// winc; notify gets the down's reason. When the down is due at once (the
+// process or its node is gone) it returns that reason instead and
+// registers nothing.
+func (r *remote) monitor(rp *remoteProcess, c *capability.Capability, from string, ref uint64, watcher *Process, winc uint64, notify func(string)) (string, error) {
 	if err := r.reach(rp); err != nil {
 		return dueReason(err)
 	}
@@ -118,17 +119,41 @@ func (r *remote) monitor(rp *remoteProcess, c *capability.Capability, from strin
 		r.mu.Unlock()
 		return ReasonNoConnection, nil
 	}
-	if err := r.charge(peer, "monitor"); err != nil {
-		r.mu.Unlock()
+	var swept []uint64
+	if r.perPeer[peer] >= maxPeerState {
+		swept = r.sweepMons(peer)
+	}
+	err := r.charge(peer, "monitor")
+	if err == nil {
+		r.mons[ref] = &remoteMon{peer: peer, watcher: watcher, winc: winc, notify: notify}
+	}
+	r.mu.Unlock()
+	for _, old := range swept {
+		_ = r.send(peer, &wire.Frame{Kind: wire.KindDemonitor, ID: old})
+	}
+	if err != nil {
 		return "", err
 	}
-	r.mons[ref] = &remoteMon{peer: peer, watcher: watcher, notify: notify}
-	r.mu.Unlock()
 	if err := r.send(peer, &wire.Frame{Kind: wire.KindMonitor, To: r.wireRef(rp, c), From: from, ID: ref}); err != nil {
 		r.takeMon(peer, ref)
 		return dueReason(err)
 	}
 	return "", nil
+}
+
+// sweepMons drops the monitors on peer's processes whose watcher
+// incarnation has ended, as nobody would receive their down, and returns
+// their references, for the peer to drop too. r.mu must be held.
+func (r *remote) sweepMons(peer string) []uint64 {
+	var refs []uint64
+	for ref, m := range r.mons {
+		if m.peer == peer && m.watcher != nil && (m.watcher.Incarnation() != m.winc || m.watcher.Status() == StatusStopped) {
+			delete(r.mons, ref)
+			r.refund(peer)
+			refs = append(refs, ref)
+		}
+	}
+	return refs
 }
 
 // dueReason is the reason of a down or exit due at once for err, or err.

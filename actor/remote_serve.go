@@ -24,6 +24,13 @@ func (n *Node) Deliver(peer string, f *wire.Frame) {
 	if r == nil || f == nil {
 		return
 	}
+	defer func() {
+		// A frame is a peer's input: a fault acting on one must not take
+		// the node down. None is known; this is the last line.
+		if v := recover(); v != nil {
+			n.log.Error("a frame from another node could not be handled", "node", peer, "kind", int(f.Kind), keyError, fmt.Sprint(v))
+		}
+	}()
 	switch f.Kind {
 	case wire.KindSend, wire.KindCall:
 		r.onSend(peer, f)
@@ -344,6 +351,7 @@ func (r *remote) onMonitor(peer string, f *wire.Frame) {
 	if t, ok := c.Target().(*Process); ok {
 		om.target = t
 	}
+	r.admitPeer(peer)
 	r.mu.Lock()
 	if _, err := r.up(peer); err != nil {
 		r.mu.Unlock()
@@ -366,7 +374,7 @@ func (r *remote) onMonitor(peer string, f *wire.Frame) {
 	if om.target != nil {
 		now, err = om.target.watchFor(om.ref, down)
 	} else if rp := remoteOf(c); rp != nil {
-		now, err = r.monitor(rp, c, holder, om.ref, nil, down)
+		now, err = r.monitor(rp, c, holder, om.ref, nil, 0, down)
 	} else {
 		now = ReasonNoProc
 	}
@@ -446,6 +454,7 @@ func (r *remote) onLink(peer string, f *wire.Frame) {
 		return
 	}
 	rl := &remoteLink{key: linkKey{peer: peer, id: f.ID, owner: true}, local: t, from: truncate(f.From, 256)}
+	r.admitPeer(peer)
 	r.mu.Lock()
 	if _, err := r.up(peer); err != nil {
 		r.mu.Unlock()

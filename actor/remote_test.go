@@ -203,13 +203,18 @@ func gobReceiver() actor.Receiver {
 	})
 }
 
-func newCluster(t *testing.T) (*cluster, *goEvents) {
+func newCluster(t *testing.T) (*cluster, *goEvents) { return newClusterWindow(t, 4096) }
+
+// newClusterWindow starts the cluster with window frames in flight per
+// pair of nodes at most.
+func newClusterWindow(t *testing.T, window int) (*cluster, *goEvents) {
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { testkit.NoLeaks(t, before) })
 	ev := &goEvents{downs: make(chan actor.Down, 16)}
 	cl := &cluster{t: t, net: newMemNet(), nodes: make(map[string]*actor.Node), evs: make(map[*actor.Node][]actor.Event),
 		root: remoteTree(t),
 		recv: map[string]func() actor.Receiver{"goa": goaReceiver(ev), "gob": gobReceiver}}
+	cl.net.size = window
 	t.Cleanup(cl.stop)
 	for _, name := range []string{"a", "b", "c"} {
 		cl.start(name)
@@ -751,5 +756,35 @@ func TestRemote_PlacementIsValidated(t *testing.T) {
 				t.Fatalf("Start: %v, want an error saying %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestRemote_BackpressureThrowsMailboxFull(t *testing.T) {
+	cl, _ := newClusterWindow(t, 64)
+	cl.net.pause()
+	v, err := cl.tryCall("a", "a1", map[string]any{"op": "sendMany", "n": cl.net.size + 100})
+	cl.net.resume()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jsError(v) != "MailboxFull" || !strings.Contains(fmt.Sprint(v), "in flight to node b") {
+		t.Fatalf("sends past the window to node b: %v, want MailboxFull naming the node", v)
+	}
+	// What was sent arrives, in order; nothing past the refusal does.
+	var log []any
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		log, _ = cl.call("b", "b1", map[string]any{"type": "log"}).([]any)
+		if len(log) == 0 {
+			return errors.New("nothing arrived")
+		}
+		return nil
+	})
+	if len(log) >= cl.net.size+100 {
+		t.Fatalf("b1 received %d messages; the window is %d", len(log), cl.net.size)
+	}
+	for i, v := range log {
+		if num(v) != int64(i) {
+			t.Fatalf("message %d arrived as %v", i, v)
+		}
 	}
 }
