@@ -178,6 +178,7 @@ type remote struct {
 	owned     map[ownedKey]*ownedMon
 	links     map[linkKey]*remoteLink
 	perPeer   map[string]int                    // pending + mons + owned + links per peer
+	inflight  map[string]int                    // spawns and inspects peers asked for, not answered yet
 	placement atomic.Pointer[map[string]placed] // set once, at Start
 }
 
@@ -203,6 +204,7 @@ func newRemote(n *Node, t wire.Transport) *remote {
 		owned:    make(map[ownedKey]*ownedMon),
 		links:    make(map[linkKey]*remoteLink),
 		perPeer:  make(map[string]int),
+		inflight: make(map[string]int),
 	}
 }
 

@@ -3,6 +3,8 @@ package actor
 import (
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/cluster/wire"
@@ -536,8 +538,50 @@ func (r *remote) onSpawn(peer string, f *wire.Frame) {
 	case t.Status() != StatusRunning || t.pid.Load() == nil:
 		r.refuse(peer, f, fmt.Errorf("%w: spawn: %s is %s", isolate.ErrNoProc, t.path, t.Status()))
 	default:
-		t.tell(&spawnReq{args: args, then: func(rep *reply) { r.answer(peer, id, rep.env, rep.err, t.path) }})
+		release, err := r.hold(peer, "spawn", spawnTimeout(t.spec.Template))
+		if err != nil {
+			r.refuse(peer, f, err)
+			return
+		}
+		t.tell(&spawnReq{args: args, then: func(rep *reply) {
+			release()
+			r.answer(peer, id, rep.env, rep.err, t.path)
+		}})
 	}
+}
+
+// maxInFlight bounds the spawns and inspects a peer has asked of this
+// node and that are not answered yet: they skip the mailbox limits of the
+// process that runs them, as a local process's own are bounded by its
+// turn.
+const maxInFlight = 256
+
+// hold counts a spawn or inspect that peer asked for, or refuses it. The
+// count is released by the returned function, or after wait, when the
+// asker has stopped waiting (a request lost with its process's stop is
+// never answered).
+func (r *remote) hold(peer, op string, wait time.Duration) (func(), error) {
+	r.mu.Lock()
+	if r.inflight[peer] >= maxInFlight {
+		r.mu.Unlock()
+		err := fmt.Errorf("%s: %w: node %s has %d spawns and inspects awaiting an answer here", op, isolate.ErrClusterLimit, peer, maxInFlight)
+		r.n.emit(LimitHit{Path: peer + ":", Limit: "cluster", Err: err})
+		return nil, err
+	}
+	r.inflight[peer]++
+	r.mu.Unlock()
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if r.inflight[peer]--; r.inflight[peer] <= 0 {
+				delete(r.inflight, peer)
+			}
+		})
+	}
+	t := time.AfterFunc(wait, release)
+	return func() { t.Stop(); release() }, nil
 }
 
 func (r *remote) onInspect(peer string, f *wire.Frame) {
@@ -567,7 +611,15 @@ func (r *remote) onInspect(peer string, f *wire.Frame) {
 			r.refuse(peer, f, fmt.Errorf("%w: inspect: %s is %s", isolate.ErrNoProc, t.path, t.Status()))
 			return
 		}
-		t.tell(&inspectRequest{then: func(env *mailbox.Envelope, err error) { r.answer(peer, id, env, err, t.path) }})
+		release, err := r.hold(peer, "inspect", isolate.DefaultCallTimeout)
+		if err != nil {
+			r.refuse(peer, f, err)
+			return
+		}
+		t.tell(&inspectRequest{then: func(env *mailbox.Envelope, err error) {
+			release()
+			r.answer(peer, id, env, err, t.path)
+		}})
 	}
 }
 

@@ -788,3 +788,38 @@ func TestRemote_BackpressureThrowsMailboxFull(t *testing.T) {
 		}
 	}
 }
+
+func TestRemote_ExportsOfEndedDynamicChildrenAreDropped(t *testing.T) {
+	cl, _ := newCluster(t)
+	b := cl.node("b")
+	base := actor.RemoteExports(b)
+	for k := 0; k < 3; k++ {
+		if v := cl.call("a", "a1", map[string]any{"op": "spawn", "args": k}); num(v) != int64(k) {
+			t.Fatalf("spawn %d: %v", k, v)
+		}
+	}
+	if got := actor.RemoteExports(b); got != base+3 {
+		t.Fatalf("node b exported %d capabilities after 3 spawns from a, want %d", got, base+3)
+	}
+	// The same capability sent twice is one token.
+	cl.call("a", "a1", map[string]any{"op": "keepB1Self"})
+	cl.call("a", "a1", map[string]any{"op": "keepB1Self"})
+	withSelf := actor.RemoteExports(b)
+	if withSelf != base+4 {
+		t.Fatalf("node b exported %d capabilities after sending b1's self twice, want %d", withSelf, base+4)
+	}
+	for _, ch := range mustLookup(t, b, "pool").Children() {
+		if err := b.Stop(ch.ID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if got := actor.RemoteExports(b); got != withSelf-3 {
+			return fmt.Errorf("node b holds %d exported capabilities, want %d once the children are gone", got, withSelf-3)
+		}
+		return nil
+	})
+	if v := cl.call("a", "a1", map[string]any{"op": "spawn", "args": 9}); num(v) != 9 {
+		t.Fatalf("spawn after the sweep: %v", v)
+	}
+}
