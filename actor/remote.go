@@ -154,10 +154,10 @@ type linkKey struct {
 // process on a peer.
 type remoteLink struct {
 	key   linkKey
-	local *Process
+	local *Process // nil on the side linked to while a spawn with link is under way; set under remote.mu
 	linc  uint64
-	rp    *remoteProcess // the linking side: the target
-	from  string         // the side linked to: the linking process's path
+	rp    atomic.Pointer[remoteProcess] // the linking side: the target, once known
+	from  string                        // the side linked to: the linking process's path
 }
 
 // remote is a clustered node's state for other nodes.

@@ -96,23 +96,23 @@ func (h *host) inspectRemote(rp *remoteProcess, c *capability.Capability) (uint6
 	return id, nil
 }
 
-// errRemoteSpawnLink refuses spawn {link: true} on another node.
-var errRemoteSpawnLink = errors.New("spawn: {link: true} does not reach a supervisor on another node; spawn, then link")
-
 func (h *host) spawnRemote(rp *remoteProcess, c *capability.Capability, args *mailbox.Envelope, link bool) (uint64, error) {
 	n := h.proc.node
 	if err := n.check(c, capability.Spawn, "spawn"); err != nil {
 		return 0, err
 	}
-	if link {
-		return 0, errRemoteSpawnLink
-	}
 	w := h.w()
 	w.nextID++
 	id, inc, proc := w.nextID, w.inc, w.proc
-	err := n.remote.spawn(rp, c, proc.path, args, func(env *mailbox.Envelope, err error) {
+	done := func(env *mailbox.Envelope, err error) {
 		proc.tell(&reply{incarnation: inc, id: id, env: env, err: err})
-	})
+	}
+	var err error
+	if link {
+		err = n.remote.spawnLinked(rp, c, proc, inc, args, done)
+	} else {
+		err = n.remote.spawn(rp, c, proc.path, args, done)
+	}
 	if err != nil {
 		return 0, err
 	}

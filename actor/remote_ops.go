@@ -70,17 +70,22 @@ func (r *remote) exportFailed(from, op string, err error) error {
 // await registers a request to peer; done gets its answer, or
 // ErrNoConnection if peer is lost first.
 func (r *remote) await(peer, op string, done func(*mailbox.Envelope, error)) (uint64, error) {
+	id := r.n.nextRef.Add(1)
+	return id, r.awaitAs(id, peer, op, done)
+}
+
+// awaitAs is await under a reference the caller took.
+func (r *remote) awaitAs(id uint64, peer, op string, done func(*mailbox.Envelope, error)) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, err := r.up(peer); err != nil {
-		return 0, err
+		return err
 	}
 	if err := r.charge(peer, op); err != nil {
-		return 0, err
+		return err
 	}
-	id := r.n.nextRef.Add(1)
 	r.pending[id] = &pending{peer: peer, op: op, done: done}
-	return id, nil
+	return nil
 }
 
 // forget drops a request that was never sent.
@@ -202,7 +207,8 @@ func (r *remote) link(rp *remoteProcess, c *capability.Capability, local *Proces
 		return dueReason(err)
 	}
 	peer := rp.node()
-	rl := &remoteLink{key: linkKey{peer: peer, id: r.n.nextRef.Add(1)}, local: local, linc: linc, rp: rp}
+	rl := &remoteLink{key: linkKey{peer: peer, id: r.n.nextRef.Add(1)}, local: local, linc: linc}
+	rl.rp.Store(rp)
 	r.mu.Lock()
 	if _, err := r.up(peer); err != nil {
 		r.mu.Unlock()
@@ -215,7 +221,7 @@ func (r *remote) link(rp *remoteProcess, c *capability.Capability, local *Proces
 		return "", nil // this incarnation has ended: nobody to link
 	}
 	for old := range local.life.rlinks {
-		if !old.key.owner && old.rp == rp {
+		if !old.key.owner && old.rp.Load() == rp {
 			local.lifeMu.Unlock()
 			r.mu.Unlock()
 			return "", nil // linked already
@@ -256,9 +262,11 @@ func (r *remote) takeLink(key linkKey) *remoteLink {
 	delete(r.links, key)
 	r.refund(key.peer)
 	r.mu.Unlock()
-	rl.local.lifeMu.Lock()
-	delete(rl.local.life.rlinks, rl)
-	rl.local.lifeMu.Unlock()
+	if rl.local != nil {
+		rl.local.lifeMu.Lock()
+		delete(rl.local.life.rlinks, rl)
+		rl.local.lifeMu.Unlock()
+	}
 	return rl
 }
 
@@ -276,7 +284,7 @@ func (r *remote) unlink(rp *remoteProcess, local *Process) {
 	var drop []*remoteLink
 	local.lifeMu.Lock()
 	for rl := range local.life.rlinks {
-		if (!rl.key.owner && rl.rp == rp) ||
+		if (!rl.key.owner && rl.rp.Load() == rp) ||
 			(rl.key.owner && rl.key.peer == rp.node() && rp.ref.Path != "" && rl.from == rp.ref.Path) {
 			drop = append(drop, rl)
 		}
@@ -313,6 +321,66 @@ func (r *remote) spawn(rp *remoteProcess, c *capability.Capability, from string,
 // inspect asks rp's process for its inspect() answer; done gets it.
 func (r *remote) inspect(rp *remoteProcess, c *capability.Capability, from string, done func(*mailbox.Envelope, error)) error {
 	return r.request(rp, c, wire.KindInspect, "inspect", from, nil, done)
+}
+
+// spawnLinked asks rp's template supervisor for a child linked with
+// incarnation linc of local before the answer comes, as spawn {link:
+// true} does on one node. The link is made on this side first, so an end
+// of local's incarnation while the spawn is under way reaches the child.
+func (r *remote) spawnLinked(rp *remoteProcess, c *capability.Capability, local *Process, linc uint64, args *mailbox.Envelope, done func(*mailbox.Envelope, error)) error {
+	if err := r.reach(rp); err != nil {
+		return err
+	}
+	we, err := r.exportEnv(args, local.path)
+	if err != nil {
+		return r.exportFailed(local.path, "spawn", err)
+	}
+	peer := rp.node()
+	id := r.n.nextRef.Add(1)
+	rl := &remoteLink{key: linkKey{peer: peer, id: id}, local: local, linc: linc}
+	err = r.awaitAs(id, peer, "spawn", func(env *mailbox.Envelope, err error) {
+		if err != nil {
+			r.takeLink(rl.key) // no child: no link
+		} else if env != nil && len(env.Caps()) == 1 {
+			rl.rp.Store(remoteOf(env.Caps()[0]))
+		}
+		done(env, err)
+	})
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	local.lifeMu.Lock()
+	_, down := r.up(peer)
+	switch {
+	case down != nil:
+		err = down
+	case local.life.live != linc:
+		err = fmt.Errorf("%w: spawn: the spawner's incarnation has ended", isolate.ErrNoProc)
+	case len(local.life.rlinks) >= maxMonitors:
+		err = fmt.Errorf("spawn: %w: %s has %d links with other nodes", isolate.ErrClusterLimit, local.path, maxMonitors)
+	default:
+		err = r.charge(peer, "spawn")
+	}
+	if err == nil {
+		if local.life.rlinks == nil {
+			local.life.rlinks = make(map[*remoteLink]struct{})
+		}
+		local.life.rlinks[rl] = struct{}{}
+		r.links[rl.key] = rl
+	}
+	local.lifeMu.Unlock()
+	r.mu.Unlock()
+	if err != nil {
+		r.forget(id)
+		return err
+	}
+	if err := r.send(peer, &wire.Frame{Kind: wire.KindSpawn, To: r.wireRef(rp, c), From: local.path, ID: id, Env: we, Link: true}); err != nil {
+		r.forget(id)
+		r.takeLink(rl.key)
+		return err
+	}
+	return nil
 }
 
 func (r *remote) request(rp *remoteProcess, c *capability.Capability, kind wire.Kind, op, from string, env *mailbox.Envelope, done func(*mailbox.Envelope, error)) error {

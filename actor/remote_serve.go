@@ -10,6 +10,8 @@ import (
 	"github.com/cloister-rt/cloister/cluster/wire"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
+
+	proto "github.com/asynkron/protoactor-go/actor"
 )
 
 // The owning side: frames peers send. Every request names its target by a
@@ -143,6 +145,9 @@ func (n *Node) PeerDown(peer string, inc uint64) {
 		m.notify(ReasonNoConnection)
 	}
 	for _, rl := range links {
+		if rl.local == nil {
+			continue // a spawn with link still under way: its child is stopped when it comes
+		}
 		rl.local.lifeMu.Lock()
 		delete(rl.local.life.rlinks, rl)
 		rl.local.lifeMu.Unlock()
@@ -159,8 +164,8 @@ func (n *Node) PeerDown(peer string, inc uint64) {
 
 // remoteName names the other end of rl in exit notifications.
 func (rl *remoteLink) remoteName() string {
-	if rl.rp != nil {
-		return rl.rp.describe()
+	if rp := rl.rp.Load(); rp != nil {
+		return rp.describe()
 	}
 	return rl.key.peer + ":" + rl.from
 }
@@ -500,7 +505,7 @@ func (r *remote) onLink(peer string, f *wire.Frame) {
 func (r *remote) onLinkEnd(peer string, f *wire.Frame) {
 	key := linkKey{peer: peer, id: f.ID &^ linkFromOwner, owner: f.ID&linkFromOwner == 0}
 	rl := r.takeLink(key)
-	if rl == nil || f.Kind == wire.KindUnlink {
+	if rl == nil || rl.local == nil || f.Kind == wire.KindUnlink {
 		return
 	}
 	rl.local.tell(&exitSignal{inc: rl.linc, from: peer + ":" + truncate(f.From, 256), reason: reasonFrom(f.Reason), linked: true})
@@ -512,17 +517,31 @@ func (r *remote) onSpawn(peer string, f *wire.Frame) {
 		r.refuse(peer, f, err)
 		return
 	}
-	if f.Link {
-		r.refuse(peer, f, errors.New("spawn: {link: true} does not reach another node; spawn, then link"))
-		return
-	}
 	args, err := r.importEnv(f.Env)
 	if err != nil {
 		r.refuse(peer, f, badFrame("spawn", err))
 		return
 	}
 	id := f.ID
+	var rl *remoteLink
+	if f.Link {
+		if rl, err = r.spawnLink(peer, f, c); err != nil {
+			r.refuse(peer, f, err)
+			return
+		}
+		if rl == nil {
+			return // the peer is gone
+		}
+	}
+	refuse := func(err error) {
+		r.dropSpawnLink(rl)
+		r.refuse(peer, f, err)
+	}
 	if rp := remoteOf(c); rp != nil {
+		if rl != nil {
+			refuse(errors.New("spawn: {link: true} does not pass through a capability forwarded by another node"))
+			return
+		}
 		err := r.spawn(rp, c, holder, args, func(env *mailbox.Envelope, err error) { r.answer(peer, id, env, err, holder) })
 		if err != nil {
 			r.refuse(peer, f, err)
@@ -532,22 +551,93 @@ func (r *remote) onSpawn(peer string, f *wire.Frame) {
 	t, ok := c.Target().(*Process)
 	switch {
 	case !ok:
-		r.refuse(peer, f, fmt.Errorf("spawn: %w", isolate.ErrNoProc))
+		refuse(fmt.Errorf("spawn: %w", isolate.ErrNoProc))
 	case t.kind != KindSupervisor || t.spec.Template == nil:
-		r.refuse(peer, f, fmt.Errorf("spawn: %s has no template", t.path))
+		refuse(fmt.Errorf("spawn: %s has no template", t.path))
 	case t.Status() != StatusRunning || t.pid.Load() == nil:
-		r.refuse(peer, f, fmt.Errorf("%w: spawn: %s is %s", isolate.ErrNoProc, t.path, t.Status()))
+		refuse(fmt.Errorf("%w: spawn: %s is %s", isolate.ErrNoProc, t.path, t.Status()))
 	default:
 		release, err := r.hold(peer, "spawn", spawnTimeout(t.spec.Template))
 		if err != nil {
-			r.refuse(peer, f, err)
+			refuse(err)
 			return
 		}
-		t.tell(&spawnReq{args: args, then: func(rep *reply) {
+		t.tell(&spawnReq{args: args, rlink: rl, then: func(rep *reply) {
 			release()
+			r.dropSpawnLink(rl) // unless the child took it
 			r.answer(peer, id, rep.env, rep.err, t.path)
 		}})
 	}
+}
+
+// spawnLink registers the link of a spawn with link that peer asked for,
+// before the child exists: an end of the spawner that arrives first
+// takes it away, and the child is then stopped (group.linkRemote). It
+// returns nil when peer is gone.
+func (r *remote) spawnLink(peer string, f *wire.Frame, c *capability.Capability) (*remoteLink, error) {
+	if f.ID == 0 || f.ID&linkFromOwner != 0 {
+		return nil, badFrame("spawn", errors.New("bad link reference"))
+	}
+	rl := &remoteLink{key: linkKey{peer: peer, id: f.ID, owner: true}, from: truncate(f.From, 256)}
+	r.admitPeer(peer)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, err := r.up(peer); err != nil {
+		return nil, nil
+	}
+	if _, dup := r.links[rl.key]; dup {
+		return nil, badFrame("spawn", errors.New("the link reference is in use"))
+	}
+	if err := r.charge(peer, "spawn"); err != nil {
+		return nil, err
+	}
+	r.links[rl.key] = rl
+	return rl, nil
+}
+
+// dropSpawnLink forgets the link of a spawn with link that made no child.
+func (r *remote) dropSpawnLink(rl *remoteLink) {
+	if rl == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.links[rl.key] == rl && rl.local == nil {
+		delete(r.links, rl.key)
+		r.refund(rl.key.peer)
+	}
+}
+
+// linkRemote links the new child ch with the spawner on another node,
+// as linkSpawned does on one node: the child is owned, and if the
+// spawner's incarnation has ended meanwhile (the link is gone) the child
+// is stopped. It runs on the template supervisor's goroutine.
+func (g *group) linkRemote(c proto.Context, rl *remoteLink, ch *Process) bool {
+	r := g.proc.node.remote
+	ch.owned.Store(true)
+	r.mu.Lock()
+	if r.links[rl.key] != rl {
+		r.mu.Unlock()
+		(&Supervisor{g: g, c: c}).StopChild(ch)
+		return false
+	}
+	ch.lifeMu.Lock()
+	if ch.life.live == 0 {
+		ch.lifeMu.Unlock()
+		delete(r.links, rl.key)
+		r.refund(rl.key.peer)
+		r.mu.Unlock()
+		_ = r.send(rl.key.peer, &wire.Frame{Kind: wire.KindLinkExit, ID: rl.key.id | linkFromOwner, From: ch.path, Reason: ReasonNoProc})
+		return true
+	}
+	rl.local, rl.linc = ch, ch.life.live
+	if ch.life.rlinks == nil {
+		ch.life.rlinks = make(map[*remoteLink]struct{})
+	}
+	ch.life.rlinks[rl] = struct{}{}
+	ch.lifeMu.Unlock()
+	r.mu.Unlock()
+	return true
 }
 
 // maxInFlight bounds the spawns and inspects a peer has asked of this

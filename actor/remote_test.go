@@ -42,6 +42,8 @@ export async function receive(msg, ctx) {
       case "exit": b1.exit(msg.reason); return true;
       case "notes": return notes;
       case "spawn": { kept = await ctx.env.pool.spawn(msg.args); return await kept.call({type: "args"}); }
+      case "spawnLinked": { kept = await ctx.env.pool.spawn(msg.args, {link: true}); return await kept.call({type: "args"}); }
+      case "crash": throw new Error("crash on purpose");
       case "keepB1Self": kept = await b1.call({type: "self"}); return true;
       case "callKept": return await kept.call(msg.m);
       case "inspect": return await b1.inspect();
@@ -53,7 +55,10 @@ export async function receive(msg, ctx) {
       }
       case "revoke": revoke(); return true;
     }
-  } catch (e) { return {error: e.name, message: e.message}; }
+  } catch (e) {
+    if (msg.op === "crash") throw e;
+    return {error: e.name, message: e.message};
+  }
 }`
 
 // A worker on nodes b and c: state, and a capability it was given.
@@ -84,7 +89,10 @@ export function inspect(ctx) { return {count, on: "b"}; }`
 const remotePooledJS = `
 let a;
 export function init(args) { a = args; }
-export function receive(msg) { if (msg.type === "args") return a; }`
+export function receive(msg) {
+  if (msg.type === "args") return a;
+  if (msg.type === "boom") throw new Error("boom");
+}`
 
 // cluster is three nodes, a, b and c, on an in-memory transport, all
 // running the same tree and each starting its part.
@@ -822,4 +830,43 @@ func TestRemote_ExportsOfEndedDynamicChildrenAreDropped(t *testing.T) {
 	if v := cl.call("a", "a1", map[string]any{"op": "spawn", "args": 9}); num(v) != 9 {
 		t.Fatalf("spawn after the sweep: %v", v)
 	}
+}
+
+func TestRemote_SpawnWithLinkBindsBothEnds(t *testing.T) {
+	cl, _ := newCluster(t)
+	pool := mustLookup(t, cl.node("b"), "pool")
+	if v := cl.call("a", "a1", map[string]any{"op": "spawnLinked", "args": 1}); num(v) != 1 {
+		t.Fatalf("spawn with link on b: %v", v)
+	}
+	// The child crashes: its owner on a hears of it.
+	cl.call("a", "a1", map[string]any{"op": "callKept", "m": map[string]any{"type": "boom"}})
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		v, _ := cl.call("a", "a1", map[string]any{"op": "notes"}).([]any)
+		if !slices.ContainsFunc(v, func(s any) bool { return s == "exit:error" }) {
+			return fmt.Errorf("a1's notifications %v, want exit:error from its child on b", v)
+		}
+		return nil
+	})
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if k := len(pool.Children()); k != 0 {
+			return fmt.Errorf("b's pool has %d children, want 0: a linked child is temporary", k)
+		}
+		return nil
+	})
+	// The owner crashes: its child on b ends with it.
+	if v := cl.call("a", "a1", map[string]any{"op": "spawnLinked", "args": 2}); num(v) != 2 {
+		t.Fatalf("spawn with link on b: %v", v)
+	}
+	if k := len(pool.Children()); k != 1 {
+		t.Fatalf("b's pool has %d children, want 1", k)
+	}
+	if _, err := cl.tryCall("a", "a1", map[string]any{"op": "crash"}); err == nil {
+		t.Fatal("a1 did not crash")
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if k := len(pool.Children()); k != 0 {
+			return fmt.Errorf("b's pool has %d children after their owner on a crashed, want 0", k)
+		}
+		return nil
+	})
 }

@@ -22,6 +22,9 @@ type spawnReq struct {
 	then func(*reply) // instead of a reply to from, for a Go actor's spawn
 	key  string       // a keyed spawn: the child's name, see SpawnKeyed
 	link bool         // link the child with from's incarnation inc; see linkSpawned
+	// rlink, for a spawn with link asked by another node: the link with
+	// the spawner there, made before the answer (remote_serve.go).
+	rlink *remoteLink
 }
 
 // spawnTimeout bounds how long a spawn's promise waits for its supervisor:
@@ -88,7 +91,7 @@ func (g *group) spawn(c proto.Context, m *spawnReq) {
 		answer(nil, err)
 		return
 	}
-	if m.link && !g.linkSpawned(c, m.from, m.inc, ch) {
+	if (m.link && !g.linkSpawned(c, m.from, m.inc, ch)) || (m.rlink != nil && !g.linkRemote(c, m.rlink, ch)) {
 		answer(nil, fmt.Errorf("%w: spawn: the spawner's incarnation has ended", isolate.ErrNoProc))
 		return
 	}
