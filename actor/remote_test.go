@@ -2,6 +2,7 @@ package actor_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"errors"
 	"fmt"
 	"slices"
@@ -703,7 +704,8 @@ func (r *recTransport) frames() []*wire.Frame {
 
 func TestRemote_FramesBeforeStartOrForNobodyAreAnsweredNoProc(t *testing.T) {
 	tr := &recTransport{}
-	n, err := actor.NewNode(actor.Options{Cluster: tr})
+	var logs testkit.LockedBuffer
+	n, err := actor.NewNode(actor.Options{Cluster: tr, Logger: testkit.Logger(&logs)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -727,7 +729,7 @@ func TestRemote_FramesBeforeStartOrForNobodyAreAnsweredNoProc(t *testing.T) {
 	}) {
 		t.Fatal("no call before Start was answered with noproc")
 	}
-	root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(10, time.Second), Children: []actor.ChildSpec{worker(t, "w", counterJS)}}
+	root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(1_000_000, time.Second), Children: []actor.ChildSpec{worker(t, "w", counterJS)}}
 	if err := n.Start(root); err != nil {
 		t.Fatal(err)
 	}
@@ -735,6 +737,56 @@ func TestRemote_FramesBeforeStartOrForNobodyAreAnsweredNoProc(t *testing.T) {
 	deliverAll() // for processes that do not exist, or not placed here
 	if w := mustLookup(t, n, "w"); w.Handled() != 0 {
 		t.Fatalf("w handled %d messages from frames naming it without a grant", w.Handled())
+	}
+	// Frames of every kind with random fields, as a hostile peer would
+	// send, some with real tokens of w and of the root (all rights).
+	rng := rand.New(rand.NewPCG(1, 2))
+	tokens := []wire.Token{{}, wire.Token(capability.NewToken())}
+	var valid []wire.Ref
+	for _, path := range []string{"w", ""} {
+		c, err := n.Capability(path, capability.All)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := actor.ExportRef(n, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, ref.Token)
+		valid = append(valid, ref)
+	}
+	pick := func(s ...string) string { return s[rng.IntN(len(s))] }
+	for k := 0; k < 5000; k++ {
+		ref := func() wire.Ref {
+			if rng.IntN(2) == 0 {
+				return valid[rng.IntN(len(valid))]
+			}
+			return wire.Ref{Node: pick("solo", "x", ""), Inc: []uint64{0, 7, 1}[rng.IntN(3)], Token: tokens[rng.IntN(len(tokens))],
+				Path: pick("", "w", "nope", "w/1"), Rights: uint16(rng.Uint32())}
+		}
+		f := &wire.Frame{Kind: wire.Kind(rng.IntN(16)), To: ref(), From: pick("", "p", "w", "x/y"), ID: rng.Uint64() >> rng.IntN(64),
+			Depth: rng.Uint32() >> rng.IntN(32), Reason: pick("", "normal", "boom", "noconnection"), Link: rng.IntN(2) == 0}
+		if rng.IntN(2) == 0 {
+			f.Env = &wire.Envelope{Data: []byte{0xc0}, Caps: []wire.Ref{ref(), ref()}[:rng.IntN(3)]}
+		}
+		if rng.IntN(3) == 0 {
+			f.Err = &wire.Error{Code: wire.ErrCode(rng.IntN(12)), Message: pick("", "send: x", "a long message"), Need: uint16(rng.Uint32()), Revoked: rng.IntN(2) == 0}
+		}
+		n.Deliver("x", f)
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if mustLookup(t, n, "w").Handled() == 0 {
+			return errors.New("no random frame with w's token reached it: the test no longer plays a peer that holds it")
+		}
+		return nil
+	})
+	select {
+	case <-n.Failed():
+		t.Fatal("the node failed under a peer's frames")
+	default:
+	}
+	if strings.Contains(logs.String(), "could not be handled") {
+		t.Fatalf("a frame made the node fail:\n%s", logs.String())
 	}
 	n.PeerDown("x", 1)
 }
