@@ -15,6 +15,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/cluster/wire"
 	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/mailbox"
 	"github.com/cloister-rt/cloister/supervisor"
 
 	"go.uber.org/goleak"
@@ -45,6 +46,7 @@ export async function receive(msg, ctx) {
       case "spawn": { kept = await ctx.env.pool.spawn(msg.args); return await kept.call({type: "args"}); }
       case "spawnLinked": { kept = await ctx.env.pool.spawn(msg.args, {link: true}); return await kept.call({type: "args"}); }
       case "crash": throw new Error("crash on purpose");
+      case "sendStuck": for (let i = 0; i < msg.n; i++) ctx.env.stuck.send(i); return true;
       case "keepB1Self": kept = await b1.call({type: "self"}); return true;
       case "callKept": return await kept.call(msg.m);
       case "inspect": return await b1.inspect();
@@ -87,6 +89,11 @@ export async function receive(msg, ctx) {
 }
 export function inspect(ctx) { return {count, on: "b"}; }`
 
+// stuck holds its mailbox with the first message it receives: its turn
+// awaits a promise that never settles, so the next ones wait.
+const remoteStuckJS = `
+export async function receive() { await new Promise(() => {}); }`
+
 const remotePooledJS = `
 let a;
 export function init(args) { a = args; }
@@ -117,8 +124,11 @@ func remoteTree(t *testing.T) actor.ChildSpec {
 		actor.GrantSpec{Name: "b1", To: "b1", Rights: capability.Send | capability.Monitor | capability.Link | capability.Exit | capability.Inspect},
 		actor.GrantSpec{Name: "b1k", To: "b1", Rights: capability.Kill},
 		actor.GrantSpec{Name: "pool", To: "pool", Rights: capability.Spawn},
-		actor.GrantSpec{Name: "c1", To: "c1", Rights: capability.Send})
+		actor.GrantSpec{Name: "c1", To: "c1", Rights: capability.Send},
+		actor.GrantSpec{Name: "stuck", To: "stuck", Rights: capability.Send})
 	a1.Node = "a"
+	stuck := worker(t, "stuck", remoteStuckJS)
+	stuck.Node, stuck.Mailbox = "b", mailbox.Limits{Messages: 2}
 	b1 := worker(t, "b1", remoteWorkerJS)
 	b1.Node = "b"
 	c1 := worker(t, "c1", remoteWorkerJS)
@@ -126,7 +136,7 @@ func remoteTree(t *testing.T) actor.ChildSpec {
 	tmpl := worker(t, "w", remotePooledJS)
 	tmpl.Restart = actor.Temporary
 	return actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(1000, time.Second), Children: []actor.ChildSpec{
-		a1, b1, c1,
+		a1, b1, c1, stuck,
 		{Name: "pool", Node: "b", Strategy: supervisor.NewOneForOne(100, time.Second), Template: &tmpl},
 		{Name: "goa", Node: "a", Go: "goa", Grants: []actor.GrantSpec{
 			{Name: "gob", To: "gob", Rights: capability.Send | capability.Monitor},
@@ -921,4 +931,32 @@ func TestRemote_SpawnWithLinkBindsBothEnds(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestRemote_FullMailboxOnTheOwnerIsReportedToTheSender(t *testing.T) {
+	cl, _ := newCluster(t)
+	cl.call("a", "a1", map[string]any{"op": "sendStuck", "n": 5})
+	// Two wait (three if the first has not started its turn yet); the
+	// owner refuses the rest and counts them, and the sender's node hears
+	// of each.
+	limits := func(node string) int {
+		k := 0
+		for _, e := range cl.events(node) {
+			if l, ok := e.(actor.LimitHit); ok && l.Limit == mailbox.LimitMailbox {
+				k++
+			}
+		}
+		return k
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if b, a := limits("b"), limits("a"); b < 2 || a != b {
+			return fmt.Errorf("mailbox refusals counted on b %d, on a %d; want 2 or 3, the same on both", b, a)
+		}
+		return nil
+	})
+	for _, e := range cl.events("a") {
+		if l, ok := e.(actor.LimitHit); ok && l.Limit == mailbox.LimitMailbox && l.Path != "a1" {
+			t.Fatalf("the refusal on a names %q, want the sender a1", l.Path)
+		}
+	}
 }
