@@ -101,6 +101,9 @@ func (r *remote) checkStatic(peer, from, path string, need capability.Rights, op
 	deny := func(why string) (*Process, capability.Rights, error) {
 		return nil, 0, fmt.Errorf("%s: %w: %s", op, capability.ErrDenied, why)
 	}
+	if r.placement.Load() == nil {
+		return nil, 0, fmt.Errorf("%s: %w: node %s has not started", op, isolate.ErrNoProc, r.self)
+	}
 	to, ok := r.placed(path)
 	if !ok || to.node != r.self {
 		return deny(fmt.Sprintf("%q is not placed on node %s", path, r.self))

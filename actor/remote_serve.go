@@ -319,13 +319,13 @@ func (r *remote) onExit(peer string, f *wire.Frame) {
 		op, need = "kill", capability.Kill
 		s.reason, s.kill = ReasonKilled, true
 	}
-	if s.reason == "" {
-		r.refuse(peer, f, badFrame(op, errors.New("a reason is required")))
-		return
-	}
 	c, holder, err := r.resolve(peer, f, need, op)
 	if err != nil {
 		r.refuse(peer, f, err)
+		return
+	}
+	if s.reason == "" {
+		r.refuse(peer, f, badFrame(op, errors.New("a reason is required")))
 		return
 	}
 	if _, local := c.Target().(*Process); !local {

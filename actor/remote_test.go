@@ -730,8 +730,8 @@ func TestRemote_FramesBeforeStartOrForNobodyAreAnsweredNoProc(t *testing.T) {
 	}
 	deliverAll() // before Start
 	for _, f := range tr.frames() {
-		if f.Kind == wire.KindReply && f.Err == nil {
-			t.Fatalf("a frame before Start was answered without an error: %+v", f)
+		if (f.Kind == wire.KindReply || f.Kind == wire.KindRefused) && (f.Err == nil || f.Err.Code != wire.ErrNoProc) {
+			t.Fatalf("a frame before Start was answered with %+v, want noproc", f.Err)
 		}
 	}
 	if !slices.ContainsFunc(tr.frames(), func(f *wire.Frame) bool {
