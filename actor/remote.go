@@ -386,7 +386,7 @@ func (r *remote) exportCap(c *capability.Capability, holder string) (wire.Ref, e
 		}
 		return wire.Ref{Node: r.self, Inc: r.inc, Token: tok, Rights: uint16(c.Rights())}, nil
 	}
-	return wire.Ref{}, fmt.Errorf("%w: this kind of capability does not reach another node", isolate.ErrNoProc)
+	return wire.Ref{}, &isolate.CloneError{Path: "msg", Reason: "a reply handle or an HTTP grant does not reach another node"}
 }
 
 // exportEnv converts env for a frame; holder is the process that sends it.
