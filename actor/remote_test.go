@@ -46,6 +46,7 @@ export async function receive(msg, ctx) {
       case "spawn": { kept = await ctx.env.pool.spawn(msg.args); return await kept.call({type: "args"}); }
       case "spawnLinked": { kept = await ctx.env.pool.spawn(msg.args, {link: true}); return await kept.call({type: "args"}); }
       case "crash": throw new Error("crash on purpose");
+      case "giveGrant": ctx.env.goa.send({op: "keep", cap: ctx.env.b1}); return true;
       case "sendStuck": for (let i = 0; i < msg.n; i++) ctx.env.stuck.send(i); return true;
       case "keepB1Self": kept = await b1.call({type: "self"}); return true;
       case "callKept": return await kept.call(msg.m);
@@ -125,7 +126,8 @@ func remoteTree(t *testing.T) actor.ChildSpec {
 		actor.GrantSpec{Name: "b1k", To: "b1", Rights: capability.Kill},
 		actor.GrantSpec{Name: "pool", To: "pool", Rights: capability.Spawn},
 		actor.GrantSpec{Name: "c1", To: "c1", Rights: capability.Send},
-		actor.GrantSpec{Name: "stuck", To: "stuck", Rights: capability.Send})
+		actor.GrantSpec{Name: "stuck", To: "stuck", Rights: capability.Send},
+		actor.GrantSpec{Name: "goa", To: "goa", Rights: capability.Send})
 	a1.Node = "a"
 	stuck := worker(t, "stuck", remoteStuckJS)
 	stuck.Node, stuck.Mailbox = "b", mailbox.Limits{Messages: 2}
@@ -151,6 +153,7 @@ func remoteTree(t *testing.T) actor.ChildSpec {
 // watches gob; spawn spawns from b's pool.
 func goaReceiver(ev *goEvents) func() actor.Receiver {
 	return func() actor.Receiver {
+		var kept *capability.Capability // a capability another process gave
 		return actor.ReceiverFunc(func(c *actor.Context) {
 			switch m := c.Message().(type) {
 			case actor.Down:
@@ -161,7 +164,8 @@ func goaReceiver(ev *goEvents) func() actor.Receiver {
 				return
 			}
 			var m struct {
-				Op string `msgpack:"op"`
+				Op  string                 `msgpack:"op"`
+				Cap *capability.Capability `msgpack:"cap"`
 			}
 			if err := c.Decode(&m); err != nil {
 				_ = c.Fail(err)
@@ -171,6 +175,15 @@ func goaReceiver(ev *goEvents) func() actor.Receiver {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			switch m.Op {
+			case "keep":
+				kept = m.Cap
+			case "callKept":
+				var v any
+				if err := c.Call(ctx, kept, map[string]any{"type": "inc"}, &v); err != nil {
+					_ = c.Fail(err)
+					return
+				}
+				_ = c.Reply(v)
 			case "roundtrip":
 				orig, _ := c.Self().Attenuate(capability.Send)
 				var out struct {
@@ -400,6 +413,17 @@ func TestRemote_CapabilitiesTravelBothWaysAndComeHome(t *testing.T) {
 	if got := num(cl.call("a", "a1", map[string]any{"op": "callKept", "m": map[string]any{"type": "inc"}})); got != n+1 {
 		t.Fatalf("a1 calling b1 through the capability b1 returned: %v, want %d", got, n+1)
 	}
+	// A static grant given to another process of its node works for it:
+	// the grant's holder is who b checks.
+	cl.call("a", "a1", map[string]any{"op": "giveGrant"})
+	n = num(cl.call("b", "b1", map[string]any{"type": "get"}))
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		v, err := cl.tryCall("a", "goa", map[string]any{"op": "callKept"})
+		if err != nil || num(v) != n+1 {
+			return fmt.Errorf("goa calling b1 through a1's grant: %v, %v; want %d", v, err, n+1)
+		}
+		return nil
+	})
 	// Home again: a Go actor's capability sent to b and back is the object it sent.
 	if v := cl.call("a", "goa", map[string]any{"op": "roundtrip"}); v != true {
 		t.Fatalf("a capability that went to node b and came back is not the original: %v", v)
