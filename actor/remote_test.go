@@ -103,9 +103,9 @@ export function receive(msg) {
   if (msg.type === "boom") throw new Error("boom");
 }`
 
-// cluster is three nodes, a, b and c, on an in-memory transport, all
+// memCluster is three nodes, a, b and c, on an in-memory transport, all
 // running the same tree and each starting its part.
-type cluster struct {
+type memCluster struct {
 	t     *testing.T
 	net   *memNet
 	mu    sync.Mutex
@@ -235,15 +235,15 @@ func gobReceiver() actor.Receiver {
 	})
 }
 
-func newCluster(t *testing.T) (*cluster, *goEvents) { return newClusterWindow(t, 4096) }
+func newCluster(t *testing.T) (*memCluster, *goEvents) { return newClusterWindow(t, 4096) }
 
 // newClusterWindow starts the cluster with window frames in flight per
 // pair of nodes at most.
-func newClusterWindow(t *testing.T, window int) (*cluster, *goEvents) {
+func newClusterWindow(t *testing.T, window int) (*memCluster, *goEvents) {
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { testkit.NoLeaks(t, before) })
 	ev := &goEvents{downs: make(chan actor.Down, 16)}
-	cl := &cluster{t: t, net: newMemNet(), nodes: make(map[string]*actor.Node), evs: make(map[*actor.Node][]actor.Event),
+	cl := &memCluster{t: t, net: newMemNet(), nodes: make(map[string]*actor.Node), evs: make(map[*actor.Node][]actor.Event),
 		root: remoteTree(t),
 		recv: map[string]func() actor.Receiver{"goa": goaReceiver(ev), "gob": gobReceiver}}
 	cl.net.size = window
@@ -256,7 +256,7 @@ func newClusterWindow(t *testing.T, window int) (*cluster, *goEvents) {
 }
 
 // start runs a new incarnation of node name.
-func (cl *cluster) start(name string) *actor.Node {
+func (cl *memCluster) start(name string) *actor.Node {
 	t := cl.t
 	e := cl.net.join(name)
 	n, err := actor.NewNode(actor.Options{Cluster: e, Receivers: cl.recv})
@@ -281,7 +281,7 @@ func (cl *cluster) start(name string) *actor.Node {
 	return n
 }
 
-func (cl *cluster) stop() {
+func (cl *memCluster) stop() {
 	cl.mu.Lock()
 	nodes := slices.Collect(func(yield func(*actor.Node) bool) {
 		for _, n := range cl.nodes {
@@ -301,14 +301,14 @@ func (cl *cluster) stop() {
 	cl.net.close()
 }
 
-func (cl *cluster) node(name string) *actor.Node {
+func (cl *memCluster) node(name string) *actor.Node {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	return cl.nodes[name]
 }
 
 // call calls the process at path on node name from Go.
-func (cl *cluster) call(name, path string, msg any) any {
+func (cl *memCluster) call(name, path string, msg any) any {
 	cl.t.Helper()
 	v, err := cl.tryCall(name, path, msg)
 	if err != nil {
@@ -317,7 +317,7 @@ func (cl *cluster) call(name, path string, msg any) any {
 	return v
 }
 
-func (cl *cluster) tryCall(name, path string, msg any) (any, error) {
+func (cl *memCluster) tryCall(name, path string, msg any) (any, error) {
 	n := cl.node(name)
 	c, err := n.Capability(path, capability.All)
 	if err != nil {
@@ -331,7 +331,7 @@ func (cl *cluster) tryCall(name, path string, msg any) (any, error) {
 }
 
 // waitUp waits until a reaches b's and c's processes and they reach a.
-func (cl *cluster) waitUp() {
+func (cl *memCluster) waitUp() {
 	checkFor(cl.t, 10*time.Second, 5*time.Millisecond, func() error {
 		if v := cl.call("a", "a1", map[string]any{"op": "call", "m": map[string]any{"type": "get"}}); num(v) < 0 {
 			return fmt.Errorf("a1 cannot reach b1 yet: %v", v)
@@ -341,7 +341,7 @@ func (cl *cluster) waitUp() {
 }
 
 // events returns the events of node name so far.
-func (cl *cluster) events(name string) []actor.Event {
+func (cl *memCluster) events(name string) []actor.Event {
 	n := cl.node(name)
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
@@ -349,7 +349,7 @@ func (cl *cluster) events(name string) []actor.Event {
 }
 
 // denied counts the Denied events of node name whose text has substr.
-func (cl *cluster) denied(name, substr string) int {
+func (cl *memCluster) denied(name, substr string) int {
 	k := 0
 	for _, e := range cl.events(name) {
 		if d, ok := e.(actor.Denied); ok && strings.Contains(d.Err.Error(), substr) {
