@@ -126,6 +126,17 @@ type export struct {
 	cap    *capability.Capability
 	proc   *Process // the local target, or nil for a forwarder of a remote one
 	holder string   // the path of the process that sent it; a forwarder acts as it
+	plain  bool     // listed in exportPlain under its proc, rights and holder
+}
+
+// plainKey names an unrevocable capability of a local process by what it
+// is, so the equal capabilities a script makes anew for each message
+// (ctx.self.attenuate(["send"])) share one token instead of filling the
+// export table.
+type plainKey struct {
+	proc   *Process
+	rights capability.Rights
+	holder string
 }
 
 // pending is a request to a peer awaiting its answer.
@@ -184,7 +195,8 @@ type remote struct {
 	peers     map[string]uint64 // peers up, and their incarnation
 	exports   map[wire.Token]*export
 	exportOf  map[*capability.Capability]wire.Token
-	sweptAt   int // the size of exports after the last sweep
+	exportPl  map[plainKey]wire.Token // tokens of unrevocable local capabilities; see plainKey
+	sweptAt   int                     // the size of exports after the last sweep
 	imports   map[rpKey]weak.Pointer[remoteProcess]
 	pending   map[uint64]*pending
 	mons      map[uint64]*remoteMon
@@ -211,6 +223,7 @@ func newRemote(n *Node, t wire.Transport) *remote {
 		peers:    make(map[string]uint64),
 		exports:  make(map[wire.Token]*export),
 		exportOf: make(map[*capability.Capability]wire.Token),
+		exportPl: make(map[plainKey]wire.Token),
 		imports:  make(map[rpKey]weak.Pointer[remoteProcess]),
 		pending:  make(map[uint64]*pending),
 		mons:     make(map[uint64]*remoteMon),
@@ -351,6 +364,13 @@ func (r *remote) mint(c *capability.Capability, p *Process, holder string) (wire
 	if tok, ok := r.exportOf[c]; ok {
 		return tok, nil
 	}
+	plain := p != nil && c.Unrevocable()
+	pk := plainKey{proc: p, rights: c.Rights(), holder: holder}
+	if plain {
+		if tok, ok := r.exportPl[pk]; ok {
+			return tok, nil
+		}
+	}
 	if len(r.exports) >= maxExports || len(r.exports) >= 2*r.sweptAt+1024 {
 		r.sweepExports()
 	}
@@ -359,8 +379,12 @@ func (r *remote) mint(c *capability.Capability, p *Process, holder string) (wire
 			isolate.ErrClusterLimit, len(r.exports), maxExports)
 	}
 	tok := wire.Token(capability.NewToken())
-	r.exports[tok] = &export{cap: c, proc: p, holder: holder}
-	r.exportOf[c] = tok
+	r.exports[tok] = &export{cap: c, proc: p, holder: holder, plain: plain}
+	if plain {
+		r.exportPl[pk] = tok
+	} else {
+		r.exportOf[c] = tok
+	}
 	return tok, nil
 }
 
@@ -372,6 +396,9 @@ func (r *remote) sweepExports() {
 			if q, ok := r.n.Process(p.id); !ok || q != p {
 				delete(r.exports, tok)
 				delete(r.exportOf, e.cap)
+				if e.plain {
+					delete(r.exportPl, plainKey{proc: p, rights: e.cap.Rights(), holder: e.holder})
+				}
 			}
 		}
 	}

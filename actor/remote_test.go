@@ -984,3 +984,43 @@ func TestRemote_FullMailboxOnTheOwnerIsReportedToTheSender(t *testing.T) {
 		}
 	}
 }
+
+func TestRemote_EqualUnrevocableCapabilitiesShareOneToken(t *testing.T) {
+	cl, _ := newCluster(t)
+	b := cl.node("b")
+	b1 := mustLookup(t, b, "b1")
+	base := actor.RemoteExports(b)
+	// A script that attenuates ctx.self for every message makes a new
+	// capability object each time; they all stand for the same authority.
+	var first wire.Ref
+	for i := 0; i < 1000; i++ {
+		ref, err := actor.ExportRef(b, capability.New(b1, capability.Send))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = ref
+		} else if ref.Token != first.Token {
+			t.Fatalf("export %d minted a new token for an equal capability", i)
+		}
+	}
+	if got := actor.RemoteExports(b); got != base+1 {
+		t.Fatalf("node b exported %d capabilities for 1000 equal ones, want %d", got, base+1)
+	}
+	// Other rights, or a revocable forwarder, are other authority.
+	other, err := actor.ExportRef(b, capability.New(b1, capability.Send|capability.Monitor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwd, _ := capability.New(b1, capability.Send).Revocable()
+	r1, err := actor.ExportRef(b, fwd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Token == first.Token || r1.Token == first.Token || r1.Token == other.Token {
+		t.Fatal("different authority shares a token")
+	}
+	if got := actor.RemoteExports(b); got != base+3 {
+		t.Fatalf("node b exported %d capabilities, want %d", got, base+3)
+	}
+}
