@@ -77,6 +77,9 @@ func (w *worker) openStorage() (*storage.Store, error) {
 		return nil, err
 	}
 	w.gate = &gate{store: st}
+	if so := p.node.storageObserver(); so != nil {
+		st.OnQuotaRefusal(func() { so.QuotaRefused(p) })
+	}
 	p.storageUse.Store(&storageUse{Usage: st.Usage(), Quota: st.Quota()})
 	return st, nil
 }
@@ -88,7 +91,7 @@ func (w *worker) settle() {
 	if w.gate == nil || w.iso == nil {
 		return
 	}
-	if err := w.iso.CommitStorage(); err != nil {
+	if err := w.commit(); err != nil {
 		w.proc.node.emit(LimitHit{Path: w.proc.path, Limit: ReasonStorage, Err: err})
 		w.fail(w.current, ReasonStorage, fmt.Errorf("storage commit failed: %w", err))
 	}
@@ -105,6 +108,19 @@ func (w *worker) settle() {
 		w.proc.answer(a.call, a.r)
 	}
 	w.rearm()
+}
+
+// commit commits the turn's writes, telling the storage observer, if any,
+// about a turn that had writes.
+func (w *worker) commit() error {
+	so := w.proc.node.storageObserver()
+	if so == nil || !w.iso.StorageDirty() {
+		return w.iso.CommitStorage()
+	}
+	start := time.Now()
+	err := w.iso.CommitStorage()
+	so.Committed(w.proc, time.Since(start), err)
+	return err
 }
 
 // gateAbort drops the turn's uncommitted writes and held effects, as the
@@ -172,7 +188,7 @@ func (w *worker) settleLast(termErr error) {
 		w.gateAbort(ReasonKilled)
 		return
 	}
-	if err := w.iso.CommitStorage(); err != nil {
+	if err := w.commit(); err != nil {
 		w.proc.node.log.Warn("storage commit after terminate failed", keyProcess, w.proc.path, keyError, err)
 		w.gateAbort(ReasonStorage)
 		return
@@ -271,6 +287,9 @@ func (w *worker) runDueAlarm() {
 		return
 	}
 	info := isolate.AlarmInfo{ScheduledTime: at, RetryCount: w.proc.alarm.retries}
+	if so := w.proc.node.storageObserver(); so != nil {
+		so.AlarmRan(w.proc, info.RetryCount)
+	}
 	w.current = nil
 	w.iso.Alarm(info, func(o isolate.Outcome) { w.alarmDone(at, o) })
 	w.check(nil)
@@ -289,6 +308,30 @@ func (w *worker) alarmDone(at time.Time, o isolate.Outcome) {
 		w.gate.store.DeleteAlarm() // committed with the turn's writes
 	}
 }
+
+// StorageObserver is implemented by an Observer (Node.Observe) that also
+// wants storage measurements; metrics is its consumer. Its methods run on
+// the goroutine of the process concerned and must not block.
+type StorageObserver interface {
+	// Committed is called after a turn of p that had storage writes was
+	// committed (err nil) or failed to be; d is the commit's duration.
+	Committed(p *Process, d time.Duration, err error)
+	// AlarmRan is called when p's alarm handler starts a run; retry is
+	// the run's info.retryCount (0 for the first run of an alarm).
+	AlarmRan(p *Process, retry int)
+	// QuotaRefused is called when a storage write of p is refused for
+	// its quota.
+	QuotaRefused(p *Process)
+}
+
+func (n *Node) storageObserver() StorageObserver {
+	so, _ := n.observerOf().(StorageObserver)
+	return so
+}
+
+// StorageBackend returns the node's storage backend (Options.Storage),
+// or nil.
+func (n *Node) StorageBackend() storage.Backend { return n.storage }
 
 // storageUse is what a process's storage holds, and its quota.
 type storageUse struct {

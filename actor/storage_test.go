@@ -203,3 +203,47 @@ export function terminate(reason, ctx) { ctx.storage.put("stopped", reason); }`)
 		t.Fatalf("after a restart the worker reads %q, want the reason its terminate stored", got)
 	}
 }
+
+// TestStorage_ReadOnlyViewThroughInspect: another process sees an owner's
+// stored data only as the owner's inspect() shows it, to holders of the
+// inspect right; what inspect() writes is not kept, and a holder of send
+// alone cannot inspect.
+func TestStorage_ReadOnlyViewThroughInspect(t *testing.T) {
+	owner := worker(t, "owner", `
+export function receive(msg, ctx) {
+  if (msg === "stored") return ctx.storage.list().map(([k]) => k);
+  ctx.storage.put("public/a", 1);
+  ctx.storage.put("public/b", 2);
+  ctx.storage.put("secret", 3);
+  return "ok";
+}
+export function inspect(ctx) {
+  ctx.storage.put("written-by-inspect", true);
+  return Object.fromEntries(ctx.storage.list({prefix: "public/"}));
+}`)
+	owner.Storage = true
+	reader := worker(t, "reader", `
+export async function receive(msg, ctx) {
+  try { return await ctx.env[msg].inspect(); } catch (e) { return e.name + ": " + e.message; }
+}`,
+		actor.GrantSpec{Name: "viewer", To: "owner", Rights: capability.Inspect},
+		actor.GrantSpec{Name: "sender", To: "owner", Rights: capability.Send})
+	n := testnode.Start(t, actor.Options{Storage: storage.NewMemory()}, storageRoot(owner, reader))
+	var ok string
+	testnode.Call(t, n, "owner", "put", &ok)
+	var view map[string]any
+	testnode.Call(t, n, "reader", "viewer", &view)
+	if !reflect.DeepEqual(view, map[string]any{"public/a": int8(1), "public/b": int8(2)}) {
+		t.Fatalf("the view through inspect = %#v", view)
+	}
+	var denied string
+	testnode.Call(t, n, "reader", "sender", &denied)
+	if !strings.Contains(denied, "inspect") {
+		t.Fatalf("inspect with a send-only capability answered %q", denied)
+	}
+	var keys []string
+	testnode.Call(t, n, "owner", "stored", &keys)
+	if !reflect.DeepEqual(keys, []string{"public/a", "public/b", "secret"}) {
+		t.Fatalf("stored keys after inspect() wrote: %v", keys)
+	}
+}

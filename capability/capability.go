@@ -49,6 +49,11 @@ func (c *Capability) Revoked() bool {
 	return false
 }
 
+// Unrevocable reports whether no revoker lies on the capability's path:
+// then it is fully described by its target and rights, and two such
+// capabilities with equal targets and rights are interchangeable.
+func (c *Capability) Unrevocable() bool { return len(c.revokers) == 0 }
+
 // Check is the choke point every operation on another process passes: it
 // returns nil if c is live and carries need, or a *DeniedError naming op.
 func (c *Capability) Check(need Rights, op string) error {

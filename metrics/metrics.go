@@ -40,6 +40,7 @@ type Metrics struct {
 	messagesOut *prometheus.CounterVec
 	handling    *prometheus.HistogramVec
 	rootFailed  prometheus.Counter
+	storage     *storageMetrics
 
 	sub *actor.Subscription
 	own []prometheus.Collector // what Describe and Collect cover
@@ -91,6 +92,7 @@ func New(node *actor.Node) *Metrics {
 		Name: "cloister_root_failures_total",
 		Help: "Times the root supervisor gave up, stopping the node.",
 	})
+	m.storage = newStorageMetrics()
 	m.sub = node.Subscribe(m.onEvent)
 	dropped := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "cloister_events_dropped_total",
@@ -101,6 +103,7 @@ func New(node *actor.Node) *Metrics {
 		m.messagesIn, m.messagesOut, m.handling, m.rootFailed, dropped,
 		&treeCollector{node: node},
 	}
+	m.own = append(m.own, m.storage.collectors()...)
 	m.reg.MustRegister(
 		m,
 		collectors.NewGoCollector(),
@@ -203,6 +206,7 @@ func (m *Metrics) nameOf(path string) string {
 var reasons = map[string]bool{
 	"error": true, "cpu_limit": true, "memory_limit": true, "mailbox_overflow": true,
 	"killed": true, "linked": true, "shutdown": true, "reached_max_restart_intensity": true,
+	actor.ReasonStorage: true,
 }
 
 // Reason maps a crash reason onto the bounded set used as a label:
@@ -248,6 +252,10 @@ func (c *treeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descMailbox
 	ch <- descIncarnation
 	ch <- descHeap
+	for _, d := range []*prometheus.Desc{descStorageBytes, descStorageKeys, descStorageQuota,
+		descStorageNodeBytes, descStorageNodeKeys, descStorageDisk} {
+		ch <- d
+	}
 }
 
 // Collect implements prometheus.Collector.
@@ -285,4 +293,5 @@ func (c *treeCollector) Collect(ch chan<- prometheus.Metric) {
 	for name, h := range heap {
 		ch <- prometheus.MustNewConstMetric(descHeap, prometheus.GaugeValue, float64(h), name)
 	}
+	collectStorage(c.node, procs, ch)
 }

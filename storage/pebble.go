@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,8 +23,12 @@ import (
 // under 'u' + name and its alarm under 'a' + name.
 type Pebble struct {
 	db     *pebble.DB
-	cache  interface{ Unref() }
 	closed atomic.Bool
+	mu     sync.RWMutex // DiskUsage against Close
+
+	group   sync.Mutex       // guards queue and leading
+	queue   []*pendingCommit // commits waiting for the group being made
+	leading bool             // a group is being made
 }
 
 // PebbleOptions tune the embedded backend; zero fields take defaults.
@@ -33,6 +39,17 @@ type PebbleOptions struct {
 
 // OpenPebble opens (creating if needed) the database in dir.
 func OpenPebble(dir string, o PebbleOptions) (*Pebble, error) {
+	db, err := OpenPebbleDB(dir, o)
+	if err != nil {
+		return nil, err
+	}
+	return &Pebble{db: db}, nil
+}
+
+// OpenPebbleDB opens the Pebble database in dir with the options the
+// backend uses, for a program that measures Pebble itself beside it (the
+// storage benchmark's baseline). Storing Cloister data needs OpenPebble.
+func OpenPebbleDB(dir string, o PebbleOptions) (*pebble.DB, error) {
 	if o.CacheBytes <= 0 {
 		o.CacheBytes = 64 << 20
 	}
@@ -49,7 +66,7 @@ func OpenPebble(dir string, o PebbleOptions) (*Pebble, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: opening %s: %w", dir, err)
 	}
-	return &Pebble{db: db}, nil
+	return db, nil
 }
 
 type pebbleLog struct{ l *slog.Logger }
@@ -166,13 +183,25 @@ func (p *Pebble) List(slot string, opts ListOptions) ([]KV, error) {
 	return out, it.Close()
 }
 
-// Commit implements Backend.
+// Commit implements Backend. Commits that arrive while another is being
+// made are grouped: the first of them leads, applying all of them to the
+// database as one synced batch, which costs Pebble one pass through its
+// commit pipeline instead of one per turn. A group is atomic as a whole,
+// so each commit in it is; if it fails, every commit in it fails.
 func (p *Pebble) Commit(slot string, b *Batch) error {
 	if err := p.check(); err != nil {
 		return err
 	}
 	pb := p.db.NewBatch()
 	defer pb.Close()
+	if err := fill(pb, slot, b); err != nil {
+		return err
+	}
+	return p.commitGrouped(pb)
+}
+
+// fill writes b's operations on slot into pb.
+func fill(pb *pebble.Batch, slot string, b *Batch) error {
 	if b.DeleteAll {
 		base := slotKey('d', slot, 0)
 		end, _ := PrefixEnd(string(base))
@@ -190,24 +219,84 @@ func (p *Pebble) Commit(slot string, b *Batch) error {
 			return err
 		}
 	}
-	var u [16]byte
-	binary.BigEndian.PutUint64(u[:8], uint64(b.Usage.Bytes))
-	binary.BigEndian.PutUint64(u[8:], uint64(b.Usage.Keys))
-	if err := pb.Set(slotKey('u', slot, 0), u[:], nil); err != nil {
-		return err
-	}
-	if a := b.Alarm; a != nil {
-		var err error
-		if a.Delete {
-			err = pb.Delete(slotKey('a', slot, 0), nil)
-		} else {
-			err = pb.Set(slotKey('a', slot, 0), alarmValue(a.At), nil)
-		}
-		if err != nil {
+	if !b.SameUsage {
+		var u [16]byte
+		binary.BigEndian.PutUint64(u[:8], uint64(b.Usage.Bytes))
+		binary.BigEndian.PutUint64(u[8:], uint64(b.Usage.Keys))
+		if err := pb.Set(slotKey('u', slot, 0), u[:], nil); err != nil {
 			return err
 		}
 	}
-	return pb.Commit(pebble.Sync)
+	if a := b.Alarm; a != nil {
+		if a.Delete {
+			return pb.Delete(slotKey('a', slot, 0), nil)
+		}
+		return pb.Set(slotKey('a', slot, 0), alarmValue(a.At), nil)
+	}
+	return nil
+}
+
+// pendingCommit is a filled batch waiting in the group queue. done gets
+// exactly one value: the commit's outcome, or errLead when it is its
+// turn to lead the next group.
+type pendingCommit struct {
+	b    *pebble.Batch
+	done chan error
+}
+
+var errLead = errors.New("storage: lead the next commit group")
+
+// maxGroupBytes bounds the batch a commit group builds.
+const maxGroupBytes = 8 << 20
+
+// commitGrouped commits pb, in a group with the commits waiting beside it.
+func (p *Pebble) commitGrouped(pb *pebble.Batch) error {
+	me := &pendingCommit{b: pb, done: make(chan error, 1)}
+	p.group.Lock()
+	p.queue = append(p.queue, me)
+	if p.leading {
+		p.group.Unlock()
+		if err := <-me.done; err != errLead {
+			return err
+		}
+		p.group.Lock()
+	}
+	// Leading: the queue starts with me, the commits that arrived while
+	// the last group was being made follow.
+	p.leading = true
+	// Take the queue, up to maxGroupBytes (and at least me): the rest
+	// waits for the next group.
+	n, size := 1, me.b.Len()
+	for ; n < len(p.queue); n++ {
+		if size += p.queue[n].b.Len(); size > maxGroupBytes {
+			break
+		}
+	}
+	group := p.queue[:n:n]
+	p.queue = slices.Clone(p.queue[n:])
+	p.group.Unlock()
+
+	lead := group[0].b
+	var err error
+	for _, c := range group[1:] {
+		if err = lead.Apply(c.b, nil); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = lead.Commit(pebble.Sync)
+	}
+	for _, c := range group[1:] {
+		c.done <- err
+	}
+	p.group.Lock()
+	if len(p.queue) > 0 {
+		p.queue[0].done <- errLead
+	} else {
+		p.leading = false
+	}
+	p.group.Unlock()
+	return err
 }
 
 // Usage implements Backend.
@@ -260,8 +349,24 @@ func (p *Pebble) DeleteAlarm(slot string) error {
 	return p.db.Delete(slotKey('a', slot, 0), pebble.Sync)
 }
 
+// DiskUsage returns the bytes the database takes on disk: its tables,
+// write-ahead log and manifest, obsolete files not yet removed included.
+func (p *Pebble) DiskUsage() (int64, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if err := p.check(); err != nil {
+		return 0, err
+	}
+	m := p.db.Metrics()
+	// Pebble counts the live write-ahead log at its size when it was
+	// opened; what has been written since is its logical size.
+	return int64(m.DiskSpaceUsage() - m.WAL.PhysicalSize + max(m.WAL.PhysicalSize, m.WAL.Size)), nil
+}
+
 // Close implements Backend.
 func (p *Pebble) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.closed.Swap(true) {
 		return nil
 	}

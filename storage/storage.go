@@ -64,13 +64,15 @@ func EntrySize(key string, value []byte) int64 {
 // Backend.Commit: when DeleteAll is set every entry of the slot is removed
 // first, then Deletes and Puts are applied (a key is in at most one of
 // them). Usage is the slot's usage after the batch, which the backend
-// stores with it. Alarm, when set, sets or deletes the slot's alarm in
-// the same commit.
+// stores with it; SameUsage says it is the usage the slot's last commit
+// stored, so the backend may skip storing it again. Alarm, when set, sets
+// or deletes the slot's alarm in the same commit.
 type Batch struct {
 	DeleteAll bool
 	Puts      []KV
 	Deletes   []string
 	Usage     Usage
+	SameUsage bool
 	Alarm     *AlarmChange
 }
 

@@ -25,7 +25,22 @@ type Store struct {
 
 	alarm  *time.Time   // as of the last commit
 	palarm *AlarmChange // the turn's change to it
+
+	onQuota func() // told of each write refused for the quota
+
+	// known is the committed size (EntrySize) of keys read or written
+	// lately, -1 for a key known to be absent, so that a put of a known
+	// key need not read its old value from the backend to count the
+	// quota. The store is its slot's only writer, so what it committed
+	// stays true. Bounded: at most maxKnown keys of at most maxKnownKey
+	// bytes; emptied when full.
+	known map[string]int64
 }
+
+const (
+	maxKnown    = 128
+	maxKnownKey = 64
+)
 
 // entry is a pending write: a value, or a delete when del is set.
 type entry struct {
@@ -65,6 +80,10 @@ func Open(b Backend, slot string, quota int64) (*Store, error) {
 	return s, nil
 }
 
+// OnQuotaRefusal makes the store call f each time it refuses a write for
+// the quota (for metrics); f runs on the caller's goroutine.
+func (s *Store) OnQuotaRefusal(f func()) { s.onQuota = f }
+
 // Slot is the name the store's data is kept under.
 func (s *Store) Slot() string { return s.slot }
 
@@ -88,7 +107,28 @@ func (s *Store) Get(key string) ([]byte, bool, error) {
 	if s.cleared {
 		return nil, false, nil
 	}
-	return s.b.Get(s.slot, key)
+	v, ok, err := s.b.Get(s.slot, key)
+	if err == nil {
+		s.learn(key, v, ok)
+	}
+	return v, ok, err
+}
+
+// learn notes the committed size of key: value's, or absent.
+func (s *Store) learn(key string, value []byte, ok bool) {
+	if len(key) > maxKnownKey {
+		return
+	}
+	if s.known == nil {
+		s.known = make(map[string]int64)
+	} else if _, had := s.known[key]; !had && len(s.known) >= maxKnown {
+		clear(s.known)
+	}
+	n := int64(-1)
+	if ok {
+		n = EntrySize(key, value)
+	}
+	s.known[key] = n
 }
 
 // GetMany returns the values of the keys that exist, by key.
@@ -123,6 +163,11 @@ func (s *Store) GetMany(keys []string) (map[string][]byte, error) {
 
 // size is what key counts against the quota now, and whether it exists.
 func (s *Store) size(key string) (int64, bool, error) {
+	if _, pending := s.pend[key]; !pending && !s.cleared {
+		if n, ok := s.known[key]; ok {
+			return max(n, 0), n >= 0, nil
+		}
+	}
 	v, ok, err := s.Get(key)
 	if err != nil || !ok {
 		return 0, false, err
@@ -149,6 +194,9 @@ func (s *Store) Put(key string, value []byte) error {
 		u.Keys++
 	}
 	if u.Bytes > s.quota && u.Bytes > s.pu.Bytes {
+		if s.onQuota != nil {
+			s.onQuota()
+		}
 		return fmt.Errorf("%w: %d bytes would be stored, the quota is %d", ErrQuota, u.Bytes, s.quota)
 	}
 	s.write(key, &entry{value: value}, u)
@@ -337,7 +385,7 @@ func (s *Store) Commit() error {
 	if !s.Dirty() {
 		return nil
 	}
-	b := &Batch{DeleteAll: s.cleared, Usage: s.pu, Alarm: s.palarm}
+	b := &Batch{DeleteAll: s.cleared, Usage: s.pu, SameUsage: s.pu == s.usage, Alarm: s.palarm}
 	keys := make([]string, 0, len(s.pend))
 	for k := range s.pend {
 		keys = append(keys, k)
@@ -353,7 +401,16 @@ func (s *Store) Commit() error {
 		}
 	}
 	err := s.b.Commit(s.slot, b)
+	if b.DeleteAll || err != nil {
+		clear(s.known)
+	}
 	if err == nil {
+		for _, k := range b.Deletes {
+			s.learn(k, nil, false)
+		}
+		for _, kv := range b.Puts {
+			s.learn(kv.Key, kv.Value, true)
+		}
 		s.usage = s.pu
 		if a := s.palarm; a != nil && a.Delete {
 			s.alarm = nil

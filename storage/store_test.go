@@ -133,6 +133,8 @@ func TestStoreTransactionRollback(t *testing.T) {
 func TestStoreLimits(t *testing.T) {
 	b := storage.NewMemory()
 	s := open(t, b, 100)
+	refused := 0
+	s.OnQuotaRefusal(func() { refused++ })
 	if err := s.Put(strings.Repeat("k", storage.MaxKeyBytes+1), nil); !errors.Is(err, storage.ErrKeyTooLarge) {
 		t.Fatalf("oversized key: %v", err)
 	}
@@ -144,6 +146,9 @@ func TestStoreLimits(t *testing.T) {
 	}
 	if err := s.Put("k2", make([]byte, 60)); !errors.Is(err, storage.ErrQuota) {
 		t.Fatalf("over quota: %v", err)
+	}
+	if refused != 1 {
+		t.Fatalf("%d quota refusals reported, want 1 (the oversized key and value are not quota refusals)", refused)
 	}
 	// Shrinking is always allowed, and frees room.
 	if err := s.Put("k", make([]byte, 10)); err != nil {
@@ -206,5 +211,133 @@ func TestStoreAlarm(t *testing.T) {
 	_ = s.Commit()
 	if _, ok, _ := b.GetAlarm("slot"); ok {
 		t.Fatal("deleted alarm still stored")
+	}
+}
+
+// countingGets counts the point reads that reach the backend.
+type countingGets struct {
+	storage.Backend
+	gets int
+}
+
+func (c *countingGets) Get(slot, key string) ([]byte, bool, error) {
+	c.gets++
+	return c.Backend.Get(slot, key)
+}
+
+// TestStoreKnowsWhatItCommitted: a put of a key the store has read or
+// committed counts the quota without reading the old value again, and the
+// usage stays exact through puts, deletes, deleteAll and more keys than
+// the store remembers.
+func TestStoreKnowsWhatItCommitted(t *testing.T) {
+	b := &countingGets{Backend: storage.NewMemory()}
+	s := open(t, b, 0)
+	commit := func() {
+		t.Helper()
+		if err := s.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Put("n", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	commit()
+	before := b.gets
+	for i := range 10 {
+		if err := s.Put("n", []byte(fmt.Sprint(i*1000))); err != nil {
+			t.Fatal(err)
+		}
+		commit()
+	}
+	if b.gets != before {
+		t.Fatalf("%d backend reads for 10 puts of a key the store committed, want 0", b.gets-before)
+	}
+	// A model of the usage, against the store's through many keys.
+	want := map[string]int{"n": len("n") + len("9000") + 16}
+	check := func(when string) {
+		t.Helper()
+		var u storage.Usage
+		for _, n := range want {
+			u.Bytes += int64(n)
+			u.Keys++
+		}
+		if got := s.Usage(); got != u {
+			t.Fatalf("%s: usage %+v, want %+v", when, got, u)
+		}
+		if got, _ := b.Usage("slot"); got != u {
+			t.Fatalf("%s: stored usage %+v, want %+v", when, got, u)
+		}
+	}
+	check("after the puts")
+	for round := range 3 {
+		for i := range 300 { // more keys than the store remembers
+			k := fmt.Sprintf("k%03d", i)
+			v := strings.Repeat("v", round+i%7)
+			if err := s.Put(k, []byte(v)); err != nil {
+				t.Fatal(err)
+			}
+			want[k] = len(k) + len(v) + 16
+			if i%3 == 0 {
+				if _, err := s.Delete(fmt.Sprintf("k%03d", i/2)); err != nil {
+					t.Fatal(err)
+				}
+				delete(want, fmt.Sprintf("k%03d", i/2))
+			}
+			if i%10 == 0 {
+				commit()
+			}
+		}
+		commit()
+		check(fmt.Sprintf("round %d", round))
+	}
+	s.DeleteAll()
+	if err := s.Put("n", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	commit()
+	want = map[string]int{"n": 1 + 1 + 16}
+	check("after deleteAll")
+	// A new store (a new incarnation) learns from the backend again.
+	s = open(t, b, 0)
+	if err := s.Put("n", []byte("yy")); err != nil {
+		t.Fatal(err)
+	}
+	commit()
+	want["n"]++
+	check("in a new store")
+}
+
+// recordingBatches keeps the batches committed to it.
+type recordingBatches struct {
+	storage.Backend
+	batches []storage.Batch
+}
+
+func (r *recordingBatches) Commit(slot string, b *storage.Batch) error {
+	r.batches = append(r.batches, *b)
+	return r.Backend.Commit(slot, b)
+}
+
+// TestStoreSameUsage: a batch says when it leaves the usage as the last
+// commit stored it, and only then.
+func TestStoreSameUsage(t *testing.T) {
+	b := &recordingBatches{Backend: storage.NewMemory()}
+	s := open(t, b, 0)
+	for _, step := range []struct {
+		key, value string
+		same       bool
+	}{{"a", "1", false}, {"a", "2", true}, {"a", "22", false}, {"b", "1", false}, {"b", "3", true}} {
+		if err := s.Put(step.key, []byte(step.value)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.batches[len(b.batches)-1].SameUsage; got != step.same {
+			t.Fatalf("put %s=%s: SameUsage %v, want %v", step.key, step.value, got, step.same)
+		}
+	}
+	if u, _ := b.Usage("slot"); u != s.Usage() || u.Keys != 2 {
+		t.Fatalf("stored usage %+v, the store's %+v", u, s.Usage())
 	}
 }

@@ -1,11 +1,3 @@
-// Package wire defines the frames that Cloister nodes exchange over their
-// cluster transport, and the contract between a node (package actor) and
-// the transport that carries its frames (package cluster). It imports no
-// other Cloister package, so both sides can depend on it.
-//
-// Every frame a peer sends is untrusted: it is read by the bounds-checked
-// decoder in codec.go, and the receiving node checks every token and path
-// it names against its own tables before it acts.
 package wire
 
 // Kind says what a frame asks of, or tells, the receiving node.

@@ -29,6 +29,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	noisy := fs.Bool("noisy", false, "run the noisy-neighbour benchmark instead (docs/limits.md)")
 	httpBench := fs.Bool("http", false, "run the HTTP benchmark instead: a script's fetch behind the gateway against a plain Go handler (docs/http.md)")
 	storageBench := fs.Bool("storage", false, "run the storage benchmark instead (docs/storage.md)")
+	storageDir := fs.String("storage-dir", "", "with --storage: create the databases under `DIR` (default: the system's temporary directory)")
 	pgURL := fs.String("postgres", os.Getenv("CLOISTER_PG_URL"), "with --storage: measure PostgreSQL at `URL` too (default $CLOISTER_PG_URL)")
 	if pos, err := parseFlags(fs, "bench [flags]", args, stdout); err != nil {
 		return err
@@ -36,7 +37,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: bench takes no arguments", errUsage)
 	}
 	if *storageBench {
-		return runStorageBench(ctx, o.Runs, *quick, *pgURL, *asJSON, stdout)
+		return runStorageBench(ctx, o.Runs, *quick, *storageDir, *pgURL, *asJSON, stdout)
 	}
 	if *noisy {
 		return noisyBench(ctx, o.Runs, *asJSON, stdout)

@@ -50,10 +50,10 @@ func openStorage(ctx context.Context, app *manifest.App, dir, pgURL string, log 
 }
 
 // runStorageBench is `cloister bench --storage`.
-func runStorageBench(ctx context.Context, runs int, quick bool, pgURL string, asJSON bool, stdout io.Writer) error {
-	o := bench.StorageOptions{Runs: runs, PostgresURL: pgURL}
+func runStorageBench(ctx context.Context, runs int, quick bool, dir, pgURL string, asJSON bool, stdout io.Writer) error {
+	o := bench.StorageOptions{Runs: runs, Dir: dir, PostgresURL: pgURL}
 	if quick {
-		o.Runs, o.Turns, o.Latency = max(runs, 1), 50, 200
+		o.Runs, o.Warmup, o.Window, o.Gets, o.Latency = max(runs, 3), 250*time.Millisecond, 500*time.Millisecond, 30, 200
 	}
 	r, err := bench.Storage(ctx, o)
 	if err != nil {
@@ -64,17 +64,20 @@ func runStorageBench(ctx context.Context, runs int, quick bool, pgURL string, as
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	fmt.Fprintf(stdout, "medians of %d runs; %d actors x %d one-put turns, against raw Pebble commits from %d goroutines in the same run\n",
-		r.Runs, r.Actors, r.Turns, r.Actors)
-	fmt.Fprintf(stdout, "committed turns/s   %10.0f  raw pebble commits/s %10.0f  ratio %.2f (goal >= 0.50)\n",
-		r.TurnsPerSec, r.BaselineCommitsPerS, r.TurnsRatio)
-	fmt.Fprintf(stdout, "get from JS         %10.2f µs (goal <= 3)\n", r.GetUS)
+	fmt.Fprintf(stdout, "%d rounds, each: %d actors making one-put turns, then raw Pebble commits from %d goroutines (or the other way round),\n"+
+		"each on a fresh database in %s, counted over %g s after %g s of warm-up; medians, ratio per round\n",
+		r.Runs, r.Actors, r.Actors, r.Dir, r.WindowS, r.WarmupS)
+	fmt.Fprintf(stdout, "committed turns/s   %10.0f  raw pebble commits/s %10.0f  ratio %.2f (rounds %.2f–%.2f; goal >= 0.50)\n",
+		r.TurnsPerSec, r.BaselineCommitsPerS, r.TurnsRatio, r.TurnsRatioMin, r.TurnsRatioMax)
+	fmt.Fprintf(stdout, "CPU per commit      %10.1f µs            raw pebble %10.1f µs  (GOMAXPROCS %d, load %.2f before, %.2f after)\n",
+		r.TurnCPUUS, r.BaselineCommitCPUUS, r.GOMAXPROCS, r.LoadBefore, r.LoadAfter)
+	fmt.Fprintf(stdout, "get from JS         p50 %.2f µs, p99 %.2f µs (goal: p50 <= 3)\n", r.GetUS, r.GetP99US)
 	fmt.Fprintf(stdout, "put turn latency    p50 %.2f ms, p99 %.2f ms\n", r.TurnP50MS, r.TurnP99MS)
 	switch {
 	case r.PostgresError != "":
 		fmt.Fprintf(stdout, "postgres: not measured: %s\n", r.PostgresError)
 	case r.Postgres:
-		fmt.Fprintf(stdout, "postgres: get %.2f µs, put turn p50 %.2f ms, p99 %.2f ms\n", r.PgGetUS, r.PgTurnP50MS, r.PgTurnP99MS)
+		fmt.Fprintf(stdout, "postgres: get p50 %.2f µs, put turn p50 %.2f ms, p99 %.2f ms\n", r.PgGetUS, r.PgTurnP50MS, r.PgTurnP99MS)
 	default:
 		fmt.Fprintln(stdout, "postgres: not measured (no --postgres URL)")
 	}

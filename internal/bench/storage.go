@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
+	"runtime"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloister-rt/cloister/actor"
@@ -17,16 +19,24 @@ import (
 	"github.com/cloister-rt/cloister/storage/pgstore"
 	"github.com/cloister-rt/cloister/supervisor"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/cockroachdb/pebble/v2"
 )
 
 // StorageOptions size the storage benchmark; zero fields take defaults.
 type StorageOptions struct {
-	Runs    int // repetitions, medians reported (default 3)
-	Actors  int // actors committing at once (default 64)
-	Turns   int // committed turns per actor (default 200)
-	Gets    int // gets per measuring call (default 5000)
-	Latency int // sequential put turns for the latency figures (default 500)
+	Runs   int           // rounds; medians reported (default 7)
+	Actors int           // actors committing at once, and goroutines of the baseline (default 64)
+	Warmup time.Duration // committing before each measuring window (default 0.5 s)
+	Window time.Duration // each side's measuring window in a round (default 1.5 s)
+	Gets   int           // get samples, each a call making 1000 gets (default 100)
+	// Latency is the number of sequential put turns for the latency figures (default 1000).
+	Latency int
+	// Dir is where the databases are created, one per side and round
+	// (default: the system's temporary directory). Both sides use it, so
+	// they sync to the same kind of file system.
+	Dir string
 	// PostgresURL, when set, measures the same get and turn latency on
 	// that PostgreSQL database.
 	PostgresURL string
@@ -34,14 +44,30 @@ type StorageOptions struct {
 
 // StorageResult is `cloister bench --storage`.
 type StorageResult struct {
-	Runs   int `json:"runs"`
-	Actors int `json:"actors"`
-	Turns  int `json:"turns_per_actor"`
+	Runs     int       `json:"runs"`
+	Actors   int       `json:"actors"`
+	WarmupS  float64   `json:"warmup_s"`
+	WindowS  float64   `json:"window_s"`
+	Dir      string    `json:"dir"`
+	Cloister []float64 `json:"storage_turns_per_sec_rounds"`
+	Raw      []float64 `json:"baseline_storage_commits_per_sec_rounds"`
 
-	TurnsPerSec         float64 `json:"storage_turns_per_sec"`
-	BaselineCommitsPerS float64 `json:"baseline_storage_commits_per_sec"`
-	TurnsRatio          float64 `json:"storage_turns_ratio"` // TurnsPerSec / BaselineCommitsPerS; goal >= 0.5
-	GetUS               float64 `json:"storage_get_us"`
+	TurnsPerSec         float64 `json:"storage_turns_per_sec"`            // median of the rounds
+	BaselineCommitsPerS float64 `json:"baseline_storage_commits_per_sec"` // median of the rounds
+	// TurnsRatio is the median over rounds of each round's ratio of
+	// committed turns to raw commits; goal >= 0.5.
+	TurnsRatio    float64 `json:"storage_turns_ratio"`
+	TurnsRatioMin float64 `json:"storage_turns_ratio_min"`
+	TurnsRatioMax float64 `json:"storage_turns_ratio_max"`
+	// The process's CPU time per committed turn and per raw commit
+	// (medians): what the ratio turns on when the sync is fast.
+	TurnCPUUS           float64 `json:"storage_turn_cpu_us"`
+	BaselineCommitCPUUS float64 `json:"baseline_storage_commit_cpu_us"`
+	GOMAXPROCS          int     `json:"gomaxprocs"`
+	LoadBefore          float64 `json:"load_before"` // 1-minute load average, 0 if unknown
+	LoadAfter           float64 `json:"load_after"`
+	GetUS               float64 `json:"storage_get_us"` // p50 of the per-get samples
+	GetP99US            float64 `json:"storage_get_p99_us"`
 	TurnP50MS           float64 `json:"storage_turn_p50_ms"`
 	TurnP99MS           float64 `json:"storage_turn_p99_ms"`
 
@@ -52,6 +78,9 @@ type StorageResult struct {
 	PostgresError string  `json:"postgres_error,omitempty"`
 }
 
+// getsPerSample is the gets one get sample makes, in one call.
+const getsPerSample = 1000
+
 const storageJS = `
 export function receive(msg, ctx) {
   switch (msg.type) {
@@ -59,7 +88,7 @@ export function receive(msg, ctx) {
     case "put": ctx.storage.put("k", msg.i); return msg.i;
     case "run":
       ctx.storage.put("i", msg.i);
-      if (msg.i < msg.n) ctx.self.send({type: "run", i: msg.i + 1, n: msg.n});
+      ctx.self.send({type: "run", i: msg.i + 1});
       return;
   }
 }`
@@ -68,28 +97,69 @@ func (o StorageOptions) withDefaults() StorageOptions {
 	for _, f := range []struct {
 		v *int
 		d int
-	}{{&o.Runs, 3}, {&o.Actors, 64}, {&o.Turns, 200}, {&o.Gets, 5000}, {&o.Latency, 500}} {
+	}{{&o.Runs, 7}, {&o.Actors, 64}, {&o.Gets, 100}, {&o.Latency, 1000}} {
 		if *f.v <= 0 {
 			*f.v = f.d
 		}
+	}
+	if o.Warmup <= 0 {
+		o.Warmup = 500 * time.Millisecond
+	}
+	if o.Window <= 0 {
+		o.Window = 1500 * time.Millisecond
+	}
+	if o.Dir == "" {
+		o.Dir = os.TempDir()
 	}
 	return o
 }
 
 // Storage measures committed storage turns against raw Pebble commits in
 // the same run, the cost of a get from JS and the latency of a put turn.
+//
+// Throughput is measured in rounds. In each round both sides run, one
+// after the other (which goes first alternates), each on a fresh database
+// in o.Dir opened with the same options: o.Actors writers commit for
+// o.Warmup, then the commits completed during the next o.Window are
+// counted. The ratio is taken per round, so both figures of a ratio were
+// measured a few seconds apart, and the median over rounds is reported.
 func Storage(ctx context.Context, o StorageOptions) (*StorageResult, error) {
 	o = o.withDefaults()
-	r := &StorageResult{Runs: o.Runs, Actors: o.Actors, Turns: o.Turns}
-	var err error
-	if r.BaselineCommitsPerS, err = median(o.Runs, func() (float64, error) { return rawPebble(o.Actors, o.Turns) }); err != nil {
-		return nil, err
+	r := &StorageResult{Runs: o.Runs, Actors: o.Actors, WarmupS: o.Warmup.Seconds(), WindowS: o.Window.Seconds(), Dir: o.Dir,
+		GOMAXPROCS: runtime.GOMAXPROCS(0)}
+	var ratios, rawCPU, turnCPU []float64
+	r.LoadBefore = loadAvg()
+	for round := 0; round < o.Runs; round++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var raw, turns side
+		var err error
+		sides := []func() error{
+			func() (err error) { raw, err = rawPebble(o); return err },
+			func() (err error) { turns, err = storageTurns(o); return err },
+		}
+		if round%2 == 1 {
+			sides[0], sides[1] = sides[1], sides[0]
+		}
+		for _, side := range sides {
+			if err = side(); err != nil {
+				return nil, err
+			}
+		}
+		r.Raw = append(r.Raw, raw.perSec)
+		r.Cloister = append(r.Cloister, turns.perSec)
+		ratios = append(ratios, turns.perSec/raw.perSec)
+		rawCPU, turnCPU = append(rawCPU, raw.cpuUS), append(turnCPU, turns.cpuUS)
 	}
-	if r.TurnsPerSec, err = median(o.Runs, func() (float64, error) { return storageTurns(o.Actors, o.Turns) }); err != nil {
-		return nil, err
-	}
-	r.TurnsRatio = r.TurnsPerSec / r.BaselineCommitsPerS
-	dir, err := os.MkdirTemp("", "cloister-bench-storage")
+	r.TurnCPUUS, r.BaselineCommitCPUUS = medianOf(turnCPU), medianOf(rawCPU)
+	r.TurnsPerSec = medianOf(slices.Clone(r.Cloister))
+	r.BaselineCommitsPerS = medianOf(slices.Clone(r.Raw))
+	r.TurnsRatio = medianOf(slices.Clone(ratios))
+	r.TurnsRatioMin, r.TurnsRatioMax = slices.Min(ratios), slices.Max(ratios)
+	r.LoadAfter = loadAvg()
+
+	dir, err := os.MkdirTemp(o.Dir, "cloister-bench-storage")
 	if err != nil {
 		return nil, err
 	}
@@ -99,9 +169,11 @@ func Storage(ctx context.Context, o StorageOptions) (*StorageResult, error) {
 		return nil, err
 	}
 	defer pb.Close()
-	if r.GetUS, r.TurnP50MS, r.TurnP99MS, err = storageLatency(pb, o); err != nil {
+	var lat latency
+	if lat, err = storageLatency(pb, o); err != nil {
 		return nil, err
 	}
+	r.GetUS, r.GetP99US, r.TurnP50MS, r.TurnP99MS = lat.getP50, lat.getP99, lat.turnP50, lat.turnP99
 	if o.PostgresURL != "" {
 		r.Postgres = true
 		pg, err := pgstore.Open(ctx, o.PostgresURL, pgstore.Options{Schema: "cloister_bench"})
@@ -110,63 +182,90 @@ func Storage(ctx context.Context, o StorageOptions) (*StorageResult, error) {
 			return r, nil
 		}
 		defer pg.Close()
-		if r.PgGetUS, r.PgTurnP50MS, r.PgTurnP99MS, err = storageLatency(pg, o); err != nil {
+		if lat, err = storageLatency(pg, o); err != nil {
 			r.PostgresError = err.Error()
 		}
+		r.PgGetUS, r.PgTurnP50MS, r.PgTurnP99MS = lat.getP50, lat.turnP50, lat.turnP99
 	}
 	return r, nil
 }
 
-// rawPebble is the baseline: actors goroutines each committing turns
-// synced one-put batches to one Pebble database.
-func rawPebble(actors, turns int) (float64, error) {
-	dir, err := os.MkdirTemp("", "cloister-bench-pebble")
+// side is one side's figures in one round.
+type side struct {
+	perSec float64 // commits per second
+	cpuUS  float64 // process CPU time per commit, µs; 0 when unknown
+}
+
+// window counts what count reports over o.Window, after o.Warmup: per
+// second, and the process's CPU time per unit counted.
+func window(o StorageOptions, count func() (int64, error)) (side, error) {
+	time.Sleep(o.Warmup)
+	n0, err := count()
 	if err != nil {
-		return 0, err
+		return side{}, err
+	}
+	t0 := time.Now()
+	cpu0, cpuOK := processCPU()
+	time.Sleep(o.Window)
+	n1, err := count()
+	if err != nil {
+		return side{}, err
+	}
+	cpu1, _ := processCPU()
+	n := float64(n1 - n0)
+	s := side{perSec: n / time.Since(t0).Seconds()}
+	if cpuOK && n > 0 {
+		s.cpuUS = us(cpu1-cpu0) / n
+	}
+	return s, nil
+}
+
+// rawPebble is the baseline: o.Actors goroutines each committing synced
+// one-put batches to one Pebble database, opened as the backend opens its.
+func rawPebble(o StorageOptions) (side, error) {
+	dir, err := os.MkdirTemp(o.Dir, "cloister-bench-pebble")
+	if err != nil {
+		return side{}, err
 	}
 	defer os.RemoveAll(dir)
-	cache := pebble.NewCache(64 << 20)
-	db, err := pebble.Open(dir, &pebble.Options{Cache: cache, Logger: silentPebble{}})
-	cache.Unref()
+	db, err := storage.OpenPebbleDB(dir, storage.PebbleOptions{})
 	if err != nil {
-		return 0, err
+		return side{}, err
 	}
 	defer db.Close()
-	var wg sync.WaitGroup
-	errs := make(chan error, actors)
-	start := time.Now()
-	for a := 0; a < actors; a++ {
+	var (
+		wg        sync.WaitGroup
+		stop      atomic.Bool
+		committed atomic.Int64
+		failed    atomic.Pointer[error]
+	)
+	for a := 0; a < o.Actors; a++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			key := []byte("actor-" + strconv.Itoa(a))
-			for i := 0; i < turns; i++ {
+			for i := 0; !stop.Load(); i++ {
 				b := db.NewBatch()
-				_ = b.Set(key, []byte(strconv.Itoa(i)), nil)
+				_ = b.Set(key, mustMarshal(i), nil)
 				err := b.Commit(pebble.Sync)
 				_ = b.Close()
 				if err != nil {
-					errs <- err
+					failed.Store(&err)
 					return
 				}
+				committed.Add(1)
 			}
 		}()
 	}
+	rate, err := window(o, func() (int64, error) {
+		if e := failed.Load(); e != nil {
+			return 0, *e
+		}
+		return committed.Load(), nil
+	})
+	stop.Store(true)
 	wg.Wait()
-	elapsed := time.Since(start)
-	close(errs)
-	if err := <-errs; err != nil {
-		return 0, err
-	}
-	return float64(actors*turns) / elapsed.Seconds(), nil
-}
-
-type silentPebble struct{}
-
-func (silentPebble) Infof(string, ...any)  {}
-func (silentPebble) Errorf(string, ...any) {}
-func (silentPebble) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf("pebble: "+format, args...))
+	return rate, err
 }
 
 // storageNode starts actors storage workers on b.
@@ -188,101 +287,107 @@ func storageNode(b storage.Backend, actors int) (*actor.Node, error) {
 	return n, nil
 }
 
-// storageTurns is committed turns per second: actors workers, each
-// running turns one-put turns in a row (each turn sends the next to
-// itself, released once the turn has committed).
-func storageTurns(actors, turns int) (float64, error) {
-	dir, err := os.MkdirTemp("", "cloister-bench-storage")
+// storageTurns is committed turns per second: o.Actors workers, each
+// running one-put turns in a row (each turn sends the next to itself,
+// released once the turn has committed). The turns committed are read
+// from the database: each turn stores its number.
+func storageTurns(o StorageOptions) (side, error) {
+	dir, err := os.MkdirTemp(o.Dir, "cloister-bench-storage")
 	if err != nil {
-		return 0, err
+		return side{}, err
 	}
 	defer os.RemoveAll(dir)
 	b, err := storage.OpenPebble(dir, storage.PebbleOptions{})
 	if err != nil {
-		return 0, err
+		return side{}, err
 	}
 	defer b.Close()
-	n, err := storageNode(b, actors)
+	n, err := storageNode(b, o.Actors)
 	if err != nil {
-		return 0, err
+		return side{}, err
 	}
 	defer n.Shutdown(context.Background())
-	last := mustMarshal(turns)
-	start := time.Now()
-	for a := 0; a < actors; a++ {
+	for a := 0; a < o.Actors; a++ {
 		c, err := n.Capability("s"+strconv.Itoa(a), capability.Send)
 		if err != nil {
-			return 0, err
+			return side{}, err
 		}
-		if err := n.SendEnvelope(context.Background(), c, mailbox.NewEnvelope(mustMarshal(map[string]any{"type": "run", "i": 1, "n": turns}), nil)); err != nil {
-			return 0, err
+		if err := n.SendEnvelope(context.Background(), c, mailbox.NewEnvelope(mustMarshal(map[string]any{"type": "run", "i": 1}), nil)); err != nil {
+			return side{}, err
 		}
 	}
-	// Done when every actor's last turn is committed.
-	deadline := time.Now().Add(5 * time.Minute)
-	for a := 0; a < actors; {
-		v, ok, err := b.Get("s"+strconv.Itoa(a), "i")
-		if err != nil {
-			return 0, err
+	return window(o, func() (int64, error) {
+		var sum int64
+		for a := 0; a < o.Actors; a++ {
+			v, ok, err := b.Get("s"+strconv.Itoa(a), "i")
+			if err != nil {
+				return 0, err
+			}
+			if !ok {
+				continue
+			}
+			var i int64
+			if err := msgpack.Unmarshal(v, &i); err != nil {
+				return 0, fmt.Errorf("storage turns: s%d stored %x: %w", a, v, err)
+			}
+			sum += i
 		}
-		if ok && string(v) == string(last) {
-			a++
-			continue
-		}
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("storage turns: actor s%d did not finish", a)
-		}
-		time.Sleep(200 * time.Microsecond)
-	}
-	return float64(actors*turns) / time.Since(start).Seconds(), nil
+		return sum, nil
+	})
 }
 
-// storageLatency measures one worker on b: a get from JS (the cost of a
-// call making o.Gets gets less that of one making none, per get) and the
-// p50 and p99 of a call whose turn puts one key and commits.
-func storageLatency(b storage.Backend, o StorageOptions) (getUS, p50, p99 float64, err error) {
+type latency struct{ getP50, getP99, turnP50, turnP99 float64 }
+
+// storageLatency measures one worker on b: a get from JS (samples of
+// a call making getsPerSample gets, less the median of calls making none,
+// per get) and a call whose turn puts one key and commits.
+func storageLatency(b storage.Backend, o StorageOptions) (latency, error) {
+	var l latency
 	n, err := storageNode(b, 1)
 	if err != nil {
-		return 0, 0, 0, err
+		return l, err
 	}
 	defer n.Shutdown(context.Background())
 	c, err := n.Capability("s0", capability.Send)
 	if err != nil {
-		return 0, 0, 0, err
+		return l, err
 	}
-	call := func(v any) (time.Duration, error) {
+	call := func(v []byte) (time.Duration, error) {
 		start := time.Now()
-		_, err := n.CallEnvelope(context.Background(), c, mailbox.NewEnvelope(mustMarshal(v), nil))
+		_, err := n.CallEnvelope(context.Background(), c, mailbox.NewEnvelope(v, nil))
 		return time.Since(start), err
 	}
-	if _, err := call(map[string]any{"type": "put", "i": 1}); err != nil { // the key gets read, now cached
-		return 0, 0, 0, err
+	if _, err := call(mustMarshal(map[string]any{"type": "put", "i": 1})); err != nil { // the key gets read, now cached
+		return l, err
 	}
-	getUS, err = median(o.Runs, func() (float64, error) {
-		if _, err := call(map[string]any{"type": "get", "n": o.Gets}); err != nil { // warm
-			return 0, err
-		}
-		full, err := call(map[string]any{"type": "get", "n": o.Gets})
+	full, empty := mustMarshal(map[string]any{"type": "get", "n": getsPerSample}), mustMarshal(map[string]any{"type": "get", "n": 0})
+	var fulls, empties []float64
+	for i := 0; i < o.Gets+5; i++ { // the first 5 of each warm up
+		f, err := call(full)
 		if err != nil {
-			return 0, err
+			return l, err
 		}
-		empty, err := call(map[string]any{"type": "get", "n": 0})
+		e, err := call(empty)
 		if err != nil {
-			return 0, err
+			return l, err
 		}
-		return us(full-empty) / float64(o.Gets), nil
-	})
-	if err != nil {
-		return 0, 0, 0, err
+		if i >= 5 {
+			fulls, empties = append(fulls, us(f)), append(empties, us(e))
+		}
 	}
+	base := medianOf(empties)
+	for i := range fulls {
+		fulls[i] = (fulls[i] - base) / getsPerSample
+	}
+	l.getP50, l.getP99 = percentile(fulls, 0.50), percentile(fulls, 0.99)
 	lat := make([]float64, 0, o.Latency)
 	for i := 0; i < o.Latency; i++ {
-		d, err := call(map[string]any{"type": "put", "i": i})
+		d, err := call(mustMarshal(map[string]any{"type": "put", "i": i}))
 		if err != nil {
-			return 0, 0, 0, err
+			return l, err
 		}
-		lat = append(lat, float64(d.Microseconds())/1e3)
+		lat = append(lat, float64(d.Nanoseconds())/1e6)
 	}
-	sort.Float64s(lat)
-	return getUS, lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)], nil
+	l.turnP50, l.turnP99 = percentile(lat, 0.50), percentile(lat, 0.99)
+	return l, nil
 }

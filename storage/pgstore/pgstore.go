@@ -200,9 +200,11 @@ func (b *Backend) Commit(slot string, batch *storage.Batch) error {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO `+b.slots+` (slot, bytes, keys) VALUES ($1, $2, $3)
-			ON CONFLICT (slot) DO UPDATE SET bytes = excluded.bytes, keys = excluded.keys`, slot, batch.Usage.Bytes, batch.Usage.Keys); err != nil {
-			return err
+		if !batch.SameUsage {
+			if _, err := tx.Exec(ctx, `INSERT INTO `+b.slots+` (slot, bytes, keys) VALUES ($1, $2, $3)
+				ON CONFLICT (slot) DO UPDATE SET bytes = excluded.bytes, keys = excluded.keys`, slot, batch.Usage.Bytes, batch.Usage.Keys); err != nil {
+				return err
+			}
 		}
 		if a := batch.Alarm; a != nil {
 			var ms *int64

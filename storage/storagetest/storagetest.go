@@ -175,6 +175,14 @@ func testUsage(t *testing.T, b storage.Backend) {
 	if u, _ := b.Usage("s2"); u != (storage.Usage{}) {
 		t.Fatalf("another slot's usage = %+v", u)
 	}
+	// A batch that keeps the usage (a value replaced by one of its size).
+	commit(t, b, "s", storage.Batch{Puts: []storage.KV{{Key: "x", Value: []byte("2")}}, Usage: storage.Usage{Bytes: 18, Keys: 1}, SameUsage: true})
+	if u, err := b.Usage("s"); err != nil || u != (storage.Usage{Bytes: 18, Keys: 1}) {
+		t.Fatalf("usage after a batch with the same usage = %+v, %v", u, err)
+	}
+	if v, ok, _ := b.Get("s", "x"); !ok || string(v) != "2" {
+		t.Fatalf("the put of a batch with the same usage: %q, %v", v, ok)
+	}
 }
 
 func testAlarms(t *testing.T, b storage.Backend) {

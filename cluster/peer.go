@@ -1,0 +1,247 @@
+package cluster
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cloister-rt/cloister/cluster/wire"
+)
+
+// goneKept is how many lost incarnations of one peer are remembered, so
+// that their late messages are dropped instead of bringing them back.
+const goneKept = 8
+
+// peer is one other node: its liveness and its outbound queue.
+type peer struct {
+	t       *Transport
+	name    string
+	subject string // P.f.<name>.<self>: where this node's messages to it go
+	wake    chan struct{}
+
+	mu       sync.Mutex
+	inc      uint64
+	up       bool
+	q        [][]byte // encoded frames, oldest first; q[head:] are waiting
+	head     int
+	qBytes   int
+	sentOff  uint64 // batch bytes published to this incarnation
+	ackedOff uint64 // batch bytes it acknowledged
+	stalled  bool   // the window is full with frames waiting
+	stallAt  time.Time
+
+	// guarded by t.deliverMu
+	lastSeen       time.Time
+	gone           [goneKept]uint64
+	goneNext       int
+	lastGoneNotice time.Time
+	leaving        bool   // its leaving heartbeat came: lose it at the next tick
+	ackTicks       int    // ticks since the last ack this node sent it
+	recvOff        uint64 // end offset of the last batch received from it
+	ackedIn        uint64 // the offset this node last acknowledged
+}
+
+func newPeer(t *Transport, name string) *peer {
+	return &peer{
+		t:       t,
+		name:    name,
+		subject: t.framePrefix + name + "." + t.self,
+		wake:    make(chan struct{}, 1),
+	}
+}
+
+func (p *peer) state() (uint64, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.inc, p.up
+}
+
+func (p *peer) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// bringUp makes inc p's running incarnation. t.deliverMu must be held.
+func (p *peer) bringUp(inc uint64) {
+	p.mu.Lock()
+	p.inc, p.up = inc, true
+	p.sentOff, p.ackedOff, p.stalled = 0, 0, false
+	p.mu.Unlock()
+	p.lastSeen, p.leaving = time.Now(), false
+	p.recvOff, p.ackedIn, p.ackTicks = 0, 0, 0
+}
+
+// bringDown marks incarnation inc lost and drops the frames queued for it.
+// t.deliverMu must be held.
+func (p *peer) bringDown(inc uint64) {
+	p.mu.Lock()
+	if p.up && p.inc == inc {
+		p.up = false
+		p.t.st.dropPeerLost.Add(uint64(len(p.q) - p.head))
+		clear(p.q)
+		p.q, p.head, p.qBytes = p.q[:0], 0, 0
+	}
+	p.mu.Unlock()
+	p.markGone(inc)
+	p.signal()
+}
+
+// markGone remembers inc as lost. t.deliverMu must be held.
+func (p *peer) markGone(inc uint64) {
+	if p.isGone(inc) {
+		return
+	}
+	p.gone[p.goneNext] = inc
+	p.goneNext = (p.goneNext + 1) % goneKept
+}
+
+// pardon forgets that inc was lost, so that its next message brings it
+// up again. t.deliverMu must be held.
+func (p *peer) pardon(inc uint64) {
+	for i, g := range p.gone {
+		if g == inc {
+			p.gone[i] = 0
+		}
+	}
+}
+
+// isGone reports whether inc was lost. t.deliverMu must be held.
+func (p *peer) isGone(inc uint64) bool {
+	for _, g := range p.gone {
+		if g == inc && inc != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// enqueue queues an encoded frame, or refuses it.
+func (p *peer) enqueue(b []byte) error {
+	p.mu.Lock()
+	if !p.up {
+		p.mu.Unlock()
+		p.t.st.refusedNoConnection.Add(1)
+		return fmt.Errorf("send to node %q: %w", p.name, wire.ErrNoConnection)
+	}
+	if len(p.q)-p.head >= p.t.cfg.QueueFrames || p.qBytes+len(b) > p.t.cfg.QueueBytes {
+		p.mu.Unlock()
+		p.t.st.refusedBackpressure.Add(1)
+		return fmt.Errorf("send to node %q: %w", p.name, wire.ErrBackpressure)
+	}
+	p.q = append(p.q, b)
+	p.qBytes += len(b)
+	p.mu.Unlock()
+	p.signal()
+	return nil
+}
+
+// acked records that the peer acknowledged batch bytes up to off.
+func (p *peer) acked(off uint64) {
+	p.mu.Lock()
+	if off > p.ackedOff && off <= p.sentOff {
+		p.ackedOff = off
+		if p.stalled {
+			p.stallAt = time.Now()
+		}
+	}
+	p.mu.Unlock()
+	p.signal()
+}
+
+// unstall reopens p's window if it has been full, with no ack, for
+// longer than after: batches or acks were lost on the way (as when the
+// connection to the server was lost), and the peer, still alive, will
+// never acknowledge them. It reports whether it did.
+func (p *peer) unstall(now time.Time, after time.Duration) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.stalled || now.Sub(p.stallAt) <= after {
+		return false
+	}
+	p.ackedOff, p.stalled = p.sentOff, false
+	p.signal()
+	return true
+}
+
+// run publishes p's queued frames in batches, in order, while p's window
+// has room.
+func (p *peer) run() {
+	defer p.t.wg.Done()
+	var (
+		b   wire.Batch
+		msg []byte
+	)
+	for {
+		select {
+		case <-p.t.quit:
+			return
+		case <-p.wake:
+		}
+		for p.publishOne(&b, &msg) {
+			select {
+			case <-p.t.quit:
+				return
+			default:
+			}
+		}
+	}
+}
+
+// publishOne publishes one batch of queued frames; it reports false when
+// there is nothing to publish or the window is full.
+func (p *peer) publishOne(b *wire.Batch, msg *[]byte) bool {
+	t := p.t
+	p.mu.Lock()
+	if !p.up || len(p.q) == p.head {
+		p.mu.Unlock()
+		return false
+	}
+	room := int64(t.cfg.Window) - int64(p.sentOff-p.ackedOff)
+	if room <= 0 {
+		if !p.stalled {
+			p.stalled, p.stallAt = true, time.Now()
+			t.st.windowStalls.Add(1)
+		}
+		p.mu.Unlock()
+		return false
+	}
+	p.stalled = false
+	limit := int(min(room, int64(t.maxBatch)))
+	b.Reset()
+	n := 0
+	for ; p.head < len(p.q); p.head++ {
+		f := p.q[p.head]
+		if n > 0 && b.SizeWith(len(f)) > limit {
+			break
+		}
+		b.Add(f)
+		p.qBytes -= len(f)
+		p.q[p.head] = nil
+		n++
+	}
+	switch {
+	case p.head == len(p.q):
+		p.q, p.head = p.q[:0], 0
+	case p.head >= len(p.q)/2:
+		// slide the waiting frames to the front so appends reuse the array
+		k := copy(p.q, p.q[p.head:])
+		clear(p.q[k:])
+		p.q, p.head = p.q[:k], 0
+	}
+	p.sentOff += uint64(b.Size())
+	h := header{typ: msgBatch, src: t.inc, dst: p.inc, off: p.sentOff}
+	p.mu.Unlock()
+
+	*msg = append(appendHeader((*msg)[:0], h), b.Bytes()...)
+	if err := t.nc.Publish(p.subject, *msg); err != nil {
+		t.st.dropPublish.Add(uint64(n))
+		t.cfg.Logger.Warn("cluster: publish failed; frames dropped", "node", p.name, "frames", n, "err", err)
+		return true
+	}
+	t.st.batchesOut.Add(1)
+	t.st.framesOut.Add(uint64(n))
+	t.st.bytesOut.Add(uint64(len(*msg)))
+	return true
+}

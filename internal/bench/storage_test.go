@@ -1,0 +1,39 @@
+package bench_test
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/cloister-rt/cloister/internal/bench"
+)
+
+// TestStorage_Tiny runs the storage benchmark once at sizes that finish in
+// about a second, so that CI catches a harness that no longer runs; the
+// figures mean little.
+func TestStorage_Tiny(t *testing.T) {
+	r, err := bench.Storage(context.Background(), bench.StorageOptions{Runs: 2, Actors: 4,
+		Warmup: 20 * time.Millisecond, Window: 100 * time.Millisecond, Gets: 3, Latency: 10, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Cloister) != 2 || len(r.Raw) != 2 {
+		t.Fatalf("%d and %d rounds measured, want 2 of each", len(r.Cloister), len(r.Raw))
+	}
+	for name, v := range map[string]float64{
+		"storage_turns_per_sec": r.TurnsPerSec, "baseline_storage_commits_per_sec": r.BaselineCommitsPerS,
+		"storage_turns_ratio": r.TurnsRatio, "storage_get_us": r.GetUS,
+		"storage_turn_p50_ms": r.TurnP50MS, "storage_turn_p99_ms": r.TurnP99MS,
+	} {
+		if !(v > 0) || math.IsInf(v, 0) {
+			t.Errorf("%s = %v, want a positive finite figure", name, v)
+		}
+	}
+	if r.TurnsRatioMin > r.TurnsRatio || r.TurnsRatio > r.TurnsRatioMax {
+		t.Errorf("ratio %v outside its rounds' range %v–%v", r.TurnsRatio, r.TurnsRatioMin, r.TurnsRatioMax)
+	}
+	if r.TurnP50MS > r.TurnP99MS {
+		t.Errorf("turn p50 %v ms above its p99 %v ms", r.TurnP50MS, r.TurnP99MS)
+	}
+}
