@@ -12,6 +12,7 @@ const usage = `usage: cloister <command> [arguments]
 commands:
   run [flags] <app.yaml | script.js>
                        run a manifest or a single script until SIGINT/SIGTERM
+                       (--node NAME: one node of a manifest's cluster)
   dev [flags] <app.yaml | script.js>
                        run, and reload the scripts when their files change
   init [--force] [DIR] write a new application (manifest, TypeScript actors,
@@ -23,6 +24,8 @@ commands:
   bench [flags]        run the built-in benchmarks (--quick, --noisy, --http, --storage, ...)
   storage [flags] <app.yaml> <process> [prefix]
                        list a process's stored keys in a stopped node's data directory
+  cluster certs [flags] DIR
+                       write dev certificates and a nats-server.conf for a cluster
   version              print the version of this binary
 
 Flags may come before or after the arguments; "cloister <command> --help"
@@ -65,6 +68,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "storage":
 		return storageCmd(args[1:], stdout, stderr)
+	case "cluster":
+		return clusterCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

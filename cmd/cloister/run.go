@@ -27,6 +27,8 @@ type nodeFlags struct {
 	format                       *string
 	turnWarning                  *time.Duration
 	pgURL, dataDir               *string
+	// join, when set, joins the node to its cluster (see cluster.go).
+	join *clusterNode
 }
 
 func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
@@ -45,6 +47,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	nf := addNodeFlags(fs)
+	cf := addClusterFlags(fs)
 	pos, err := parseFlags(fs, "run [flags] <app.yaml | script.js>", args, stdout)
 	if err != nil {
 		return err
@@ -54,6 +57,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	app, err := loadTarget(pos[0])
 	if err != nil {
+		return err
+	}
+	if app, nf.join, err = cf.prepare(app); err != nil {
 		return err
 	}
 	return nf.runApp(ctx, app, pos[0], stderr, nil)
@@ -80,6 +86,11 @@ func (nf *nodeFlags) runApp(ctx context.Context, app *manifest.App, target strin
 		return fmt.Errorf("%w: --log-format %q: text or json", errUsage, *nf.format)
 	}
 	log := slog.New(handler)
+	if nf.join != nil {
+		log = log.With("self", nf.join.cfg.Name)
+	} else if app.Cluster != nil {
+		return fmt.Errorf("%w: %s spreads its tree over a cluster: run each node with cloister run --node NAME", errUsage, target)
+	}
 
 	addr := app.Debug
 	if *nf.debugAddr != "" {
@@ -108,9 +119,20 @@ func (nf *nodeFlags) runApp(ctx context.Context, app *manifest.App, target strin
 	if opts.Storage != nil {
 		defer opts.Storage.Close() // after the node has stopped
 	}
+	if nf.join != nil {
+		if err := nf.join.dial(&opts, log); err != nil {
+			return err
+		}
+		defer nf.join.close() // after the node has stopped: its last frames go out
+	}
 	node, err := actor.NewNode(opts)
 	if err != nil {
 		return err
+	}
+	if nf.join != nil {
+		if err := nf.join.start(node); err != nil {
+			return err
+		}
 	}
 	var m *metrics.Metrics
 	if dbg != nil {
