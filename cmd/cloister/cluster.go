@@ -200,7 +200,11 @@ func certsCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	case *nodes != "":
 		for _, n := range strings.Split(*nodes, ",") {
-			names = append(names, strings.TrimSpace(n))
+			n = strings.TrimSpace(n)
+			if err := manifest.CheckNodeName(n); err != nil {
+				return fmt.Errorf("%w: --nodes: %v", errUsage, err)
+			}
+			names = append(names, n)
 		}
 	default:
 		return fmt.Errorf("%w: cluster certs: name the nodes with --manifest or --nodes", errUsage)
@@ -213,6 +217,10 @@ func certsCmd(args []string, stdout, stderr io.Writer) error {
 	dir, err := filepath.Abs(pos[0])
 	if err != nil {
 		return err
+	}
+	// A new CA would strand every node certificate the old one signed.
+	if _, err := os.Stat(filepath.Join(dir, "ca.pem")); err == nil {
+		return fmt.Errorf("cluster certs: %s already holds a CA (ca.pem): remove the directory's certificates first, or write into another", dir)
 	}
 	d, err := cluster.WriteDevCerts(dir, names)
 	if err != nil {

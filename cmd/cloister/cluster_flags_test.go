@@ -85,6 +85,7 @@ func TestClusterCerts(t *testing.T) {
 		"a bad node name":    {[]string{"cluster", "certs", "--nodes", "a,b.c", dir}, "b.c"},
 		"no directory":       {[]string{"cluster", "certs", "--nodes", "a"}, "one directory"},
 		"an unknown command": {[]string{"cluster", "join"}, `unknown cluster command "join"`},
+		"a CA already there": {[]string{"cluster", "certs", "--nodes", "a", dir}, "already holds a CA"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := run(context.Background(), tc.args, &bytes.Buffer{}, &bytes.Buffer{})
