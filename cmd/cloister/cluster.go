@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -203,6 +204,9 @@ func certsCmd(args []string, stdout, stderr io.Writer) error {
 			n = strings.TrimSpace(n)
 			if err := manifest.CheckNodeName(n); err != nil {
 				return fmt.Errorf("%w: --nodes: %v", errUsage, err)
+			}
+			if slices.Contains(names, n) {
+				return fmt.Errorf("%w: --nodes: %q is listed twice", errUsage, n)
 			}
 			names = append(names, n)
 		}

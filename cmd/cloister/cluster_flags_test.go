@@ -83,6 +83,7 @@ func TestClusterCerts(t *testing.T) {
 		"no nodes":           {[]string{"cluster", "certs", dir}, "--manifest or --nodes"},
 		"both":               {[]string{"cluster", "certs", "--nodes", "a", "--manifest", "x.yaml", dir}, "not both"},
 		"a bad node name":    {[]string{"cluster", "certs", "--nodes", "a,b.c", dir}, "b.c"},
+		"a node twice":       {[]string{"cluster", "certs", "--nodes", "a,b,a", dir}, `"a" is listed twice`},
 		"no directory":       {[]string{"cluster", "certs", "--nodes", "a"}, "one directory"},
 		"an unknown command": {[]string{"cluster", "join"}, `unknown cluster command "join"`},
 		"a CA already there": {[]string{"cluster", "certs", "--nodes", "a", dir}, "already holds a CA"},
