@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -54,15 +55,24 @@ func (p *nodeProc) signal(t *testing.T, s os.Signal) {
 	}
 }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
+// logged waits until p has logged a line matching re and returns its
+// first submatch.
+func (p *nodeProc) logged(t *testing.T, re *regexp.Regexp) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Skipf("cannot listen on loopback: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	var got string
+	checkFor(t, 30*time.Second, 10*time.Millisecond, func() error {
+		if m := re.FindStringSubmatch(p.log.String()); m != nil {
+			got = m[1]
+			return nil
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("node %s ended:\n%s", p.name, p.log)
+		default:
+		}
+		return fmt.Errorf("node %s has not logged %s yet", p.name, re)
+	})
+	return got
 }
 
 // TestCluster_Processes runs the example cluster as three `cloister run
@@ -88,38 +98,46 @@ func TestCluster_Processes(t *testing.T) {
 	if err := run(context.Background(), []string{"cluster", "certs", "--nodes", "a,b,c", certs}, &testkit.LockedBuffer{}, &testkit.LockedBuffer{}); err != nil {
 		t.Fatal(err)
 	}
-	natsPort, httpPort, debugPort := freePort(t), freePort(t), freePort(t)
+	// Every address is picked by the system (port 0) and read from a's log.
+	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		t.Skipf("cannot listen on loopback: %v", err)
+	} else {
+		ln.Close()
+	}
 	app := writeFile(t, dir, "app.yaml", fmt.Sprintf(`cluster:
   nodes: [a, b, c]
-  nats: nats://127.0.0.1:%d
   tls: {cert: 'certs/node-{node}.pem', key: 'certs/node-{node}-key.pem', ca: certs/ca.pem}
 root:
   strategy: one_for_one
   children:
     - name: front
       node: a
-      script: %[2]s/front.js
+      script: %[1]s/front.js
       grants:
         counter: {to: counter, rights: [send, monitor, link, inspect]}
         pool: {to: pool, rights: [spawn, monitor]}
     - name: counter
       node: b
-      script: %[2]s/counter.js
+      script: %[1]s/counter.js
     - name: pool
       node: c
       strategy: one_for_one
       limits: {children: 50}
-      template: {script: %[2]s/worker.js, restart: temporary}
+      template: {script: %[1]s/worker.js, restart: temporary}
 http:
-  listen: 127.0.0.1:%[3]d
+  listen: 127.0.0.1:0
   routes:
     - {pattern: "GET /report", to: front}
-`, natsPort, examples, httpPort))
+`, examples))
 
 	var procs []*nodeProc
+	var natsURL, httpAddr, debugAddr string // a's, once it is up
 	startNode := func(name string, extra ...string) *nodeProc {
 		t.Helper()
 		args := append([]string{"run", "--node", name, "--log-level", "info"}, extra...)
+		if natsURL != "" {
+			args = append(args, "--nats", natsURL)
+		}
 		args = append(args, app)
 		p := &nodeProc{name: name, log: &testkit.LockedBuffer{}, done: make(chan struct{})}
 		p.cmd = exec.Command(exe, "-test.run=^TestCluster_Child$", "-test.count=1")
@@ -154,7 +172,7 @@ http:
 	})
 
 	report := func() (*frontReport, error) {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/report", httpPort))
+		resp, err := http.Get("http://" + httpAddr + "/report")
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +207,7 @@ http:
 			Goroutines int    `json:"goroutines"`
 			HeapBytes  uint64 `json:"heap_bytes"`
 		}
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/stats", debugPort))
+		resp, err := http.Get("http://" + debugAddr + "/debug/stats")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,19 +218,11 @@ http:
 		return st.Goroutines, st.HeapBytes
 	}
 
-	a := startNode("a", "--nats-embed", fmt.Sprintf("127.0.0.1:%d", natsPort), "--debug", fmt.Sprintf("127.0.0.1:%d", debugPort))
-	// The others connect to the NATS server a serves: once it listens.
-	checkFor(t, 30*time.Second, 10*time.Millisecond, func() error {
-		select {
-		case <-a.done:
-			t.Fatalf("node a ended:\n%s", a.log)
-		default:
-		}
-		if !strings.Contains(a.log.String(), `msg="node started"`) {
-			return fmt.Errorf("node a is not up yet")
-		}
-		return nil
-	})
+	a := startNode("a", "--nats-embed", "127.0.0.1:0", "--debug", "127.0.0.1:0")
+	// The others connect to the NATS server a serves, once it listens.
+	natsURL = a.logged(t, regexp.MustCompile(`msg="nats server started" self=a url=(\S+)`))
+	httpAddr = a.logged(t, regexp.MustCompile(`msg="http gateway listening" .*addr=(\S+)`))
+	debugAddr = a.logged(t, regexp.MustCompile(`msg="debug endpoint listening" .*addr=(\S+)`))
 	b := startNode("b")
 	c := startNode("c")
 	r := waitReport("a job across all three nodes", func(r *frontReport) bool {
