@@ -40,6 +40,19 @@ func TestCluster_Child(t *testing.T) {
 	}
 }
 
+// lostAt returns when p's transport logged the loss of peer, the last
+// time it did, or the zero time.
+func (p *nodeProc) lostAt(peer string) time.Time {
+	re := regexp.MustCompile(`time=(\S+) level=WARN msg="cluster: peer silent; lost" self=\S+ node=` + peer + ` `)
+	var at time.Time
+	for _, m := range re.FindAllStringSubmatch(p.log.String(), -1) {
+		if ts, err := time.Parse(time.RFC3339Nano, m[1]); err == nil {
+			at = ts
+		}
+	}
+	return at
+}
+
 // nodeProc is one `cloister run --node` process.
 type nodeProc struct {
 	name string
@@ -236,7 +249,8 @@ http:
 	r = waitReport("the loss of b", func(r *frontReport) bool {
 		return r.Downs["noconnection"] >= 1 && r.Exits["noconnection"] >= 1
 	})
-	t.Logf("node b SIGKILLed: the front on a saw down and exit noconnection after %v (polled every 20ms)", time.Since(killed).Round(time.Millisecond))
+	t.Logf("node b SIGKILLed: node a lost it after %v; the front saw down and exit noconnection after %v (polled every 20ms)",
+		a.lostAt("b").Sub(killed).Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
 	<-b.done
 	if i, j := slices.Index(r.Events, "watch:counter"), slices.Index(r.Events, "down:counter:noconnection"); i < 0 || j < i {
 		t.Fatalf("events %q: want watch:counter, then down:counter:noconnection", r.Events)
@@ -254,7 +268,8 @@ http:
 	stopped := time.Now()
 	c.signal(t, syscall.SIGSTOP)
 	r = waitReport("the loss of c", func(r *frontReport) bool { return r.count("down:pool:noconnection") == 1 })
-	t.Logf("node c SIGSTOPped: the front on a saw down noconnection after %v (polled every 20ms)", time.Since(stopped).Round(time.Millisecond))
+	t.Logf("node c SIGSTOPped: node a lost it after %v; the front saw down noconnection after %v (polled every 20ms)",
+		a.lostAt("c").Sub(stopped).Round(time.Millisecond), time.Since(stopped).Round(time.Millisecond))
 	calls := r.Calls
 	waitReport("calls to b while c is frozen", func(r *frontReport) bool { return r.Calls >= calls+2 })
 	stopNode(c, syscall.SIGKILL)
