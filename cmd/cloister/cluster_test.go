@@ -130,7 +130,8 @@ func (p *inProcessNode) stop() {
 // cluster's scripts: the front on a sends to, calls, monitors, links and
 // inspects the counter on b, spawns workers on c, and lends each a
 // revocable capability to the counter that a revokes after one use. Then
-// node b leaves and the front sees down and exit noconnection.
+// node b leaves, the front sees down and exit noconnection and goes on
+// with c, and a new incarnation of b is reached through the same grant.
 func TestCluster_InProcess(t *testing.T) {
 	dir := t.TempDir()
 	certs := filepath.Join(dir, "certs")
@@ -194,5 +195,17 @@ func TestCluster_InProcess(t *testing.T) {
 	r = wait("jobs on c without b", func(r *frontReport) bool { return r.Jobs >= jobs+2 })
 	if r.Counter.Error != "NoConnectionError" {
 		t.Errorf("inspect of the counter on a lost node: %+v, want NoConnectionError", r.Counter)
+	}
+
+	// A new incarnation of b: the front's grant reaches it, and the front
+	// watches it again.
+	b.stop()
+	startInProcess(t, path, "b", url, "")
+	calls := r.Calls
+	r = wait("b back", func(r *frontReport) bool {
+		return r.count("watch:counter") == 2 && r.Calls >= calls+2 && r.Counter.Error == ""
+	})
+	if r.Downs["noconnection"] != 1 || r.Exits["noconnection"] != 1 {
+		t.Errorf("after b's return: downs %v, exits %v, want one of each from its loss", r.Downs, r.Exits)
 	}
 }
