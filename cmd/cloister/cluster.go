@@ -99,10 +99,29 @@ func (cf *clusterFlags) prepare(app *manifest.App) (*manifest.App, *clusterNode,
 			return nil, nil, fmt.Errorf("--nats-embed %q: without cluster: tls in the manifest the server accepts any client: serve it on a loopback address", *cf.embed)
 		}
 		n.embed = &so
+		if err := haveFiles("--nats-embed", so.CertFile, so.KeyFile); err != nil {
+			return nil, nil, err
+		}
 	} else if len(urls) == 0 {
 		return nil, nil, fmt.Errorf("%w: no NATS server: give cluster: nats in the manifest, --nats URL or --nats-embed HOST:PORT", errUsage)
 	}
+	if err := haveFiles("cluster: tls", cert, key, ca); err != nil {
+		return nil, nil, err
+	}
 	return view, n, nil
+}
+
+// haveFiles reports the first of files ("" skipped) that cannot be read.
+func haveFiles(what string, files ...string) error {
+	for _, f := range files {
+		if f == "" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("%s: %w (cloister cluster certs writes a dev CA and certificates)", what, err)
+		}
+	}
+	return nil
 }
 
 // dial starts the embedded NATS server if asked for, connects to NATS and

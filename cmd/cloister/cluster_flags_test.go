@@ -20,6 +20,7 @@ func TestRun_ClusterFlagRefusals(t *testing.T) {
 	const tree = "root:\n  strategy: one_for_one\n  children:\n    - {name: w, node: a, script: w.js}\n"
 	loop := writeFile(t, dir, "loop.yaml", "cluster: {nodes: [a, b], nats: nats://127.0.0.1:4222}\n"+tree)
 	bare := writeFile(t, dir, "bare.yaml", "cluster: {nodes: [a, b]}\n"+tree)
+	tls := writeFile(t, dir, "tls.yaml", "cluster:\n  nodes: [a, b]\n  nats: nats://127.0.0.1:4222\n  tls: {cert: 'gone/{node}.pem', key: 'gone/{node}-key.pem', ca: gone/ca.pem}\n"+tree)
 	for name, tc := range map[string]struct {
 		args []string
 		want string
@@ -34,6 +35,8 @@ func TestRun_ClusterFlagRefusals(t *testing.T) {
 		"a bad --nats-embed":            {[]string{"run", "--node", "a", "--nats-embed", "nowhere", bare}, "--nats-embed"},
 		"an open --nats-embed":          {[]string{"run", "--node", "a", "--nats-embed", "0.0.0.0:4222", bare}, "loopback address"},
 		"dev with a clustered manifest": {[]string{"dev", loop}, "cloister run --node"},
+		"no certificate":                {[]string{"run", "--node", "b", tls}, "gone/b.pem"},
+		"no server certificate":         {[]string{"run", "--node", "a", "--nats-embed", "127.0.0.1:0", tls}, "gone/server.pem"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := run(context.Background(), tc.args, &bytes.Buffer{}, &bytes.Buffer{})
