@@ -296,6 +296,9 @@ func (c *Context) Spawn(ctx context.Context, sup *capability.Capability, args an
 	if err := g.check(sup, capability.Spawn, "spawn"); err != nil {
 		return nil, err
 	}
+	if rp := remoteOf(sup); rp != nil {
+		return c.spawnRemote(ctx, rp, sup, args)
+	}
 	t, err := g.proc.node.target(sup, capability.Spawn, "spawn")
 	if err != nil {
 		return nil, err
@@ -332,6 +335,9 @@ func (c *Context) Monitor(to *capability.Capability) (Ref, error) {
 	if err := g.check(to, capability.Monitor, "monitor"); err != nil {
 		return 0, err
 	}
+	if rp := remoteOf(to); rp != nil {
+		return c.monitorRemote(rp, to)
+	}
 	t, err := g.proc.node.target(to, capability.Monitor, "monitor")
 	var ref uint64
 	switch {
@@ -362,6 +368,9 @@ func (c *Context) Demonitor(to *capability.Capability, ref Ref) (bool, error) {
 		return false, nil
 	}
 	delete(g.refs, ref)
+	if remoteOf(to) != nil {
+		return g.proc.node.remote.demonitor(uint64(ref), g.proc), nil
+	}
 	t, err := g.proc.node.target(to, capability.Monitor, "demonitor")
 	if err != nil {
 		return false, nil
@@ -377,6 +386,9 @@ func (c *Context) Link(to *capability.Capability) error {
 	g := c.g
 	if err := g.check(to, capability.Link, "link"); err != nil {
 		return err
+	}
+	if rp := remoteOf(to); rp != nil {
+		return c.linkRemote(rp, to)
 	}
 	t, err := g.proc.node.target(to, capability.Link, "link")
 	if errors.Is(err, isolate.ErrNoProc) {
@@ -403,6 +415,10 @@ func (c *Context) Unlink(to *capability.Capability) error {
 	g := c.g
 	if err := g.check(to, capability.Link, "unlink"); err != nil {
 		return err
+	}
+	if rp := remoteOf(to); rp != nil {
+		g.proc.node.remote.unlink(rp, g.proc)
+		return nil
 	}
 	t, err := g.proc.node.target(to, capability.Link, "unlink")
 	if errors.Is(err, isolate.ErrNoProc) {

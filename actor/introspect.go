@@ -64,8 +64,11 @@ func (p *Process) Held() []Held {
 	out := []Held{{Name: "self", Target: p.path, Rights: capability.All.Names()}}
 	held := func(name string, c *capability.Capability) Held {
 		h := Held{Name: name, Rights: c.Rights().Names(), Revoked: c.Check(0, "") != nil}
-		if t, ok := c.Target().(*Process); ok {
+		switch t := c.Target().(type) {
+		case *Process:
 			h.Target = t.path
+		case *remoteProcess:
+			h.Target = t.describe()
 		}
 		return h
 	}

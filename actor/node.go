@@ -95,6 +95,7 @@ type Node struct {
 	system       *proto.ActorSystem
 	receivers    map[string]func() Receiver // Go actors by name, fixed at NewNode
 	storage      storage.Backend
+	remote       *remote // nil unless clustered; see remote.go
 
 	lifecycle sync.Mutex // guards dispatch and stopping between Start and Shutdown
 	stopping  bool
@@ -155,6 +156,9 @@ func NewNode(opts Options) (*Node, error) {
 	if n.turnWarning == 0 {
 		n.turnWarning = DefaultTurnWarning
 	}
+	if opts.Cluster != nil {
+		n.remote = newRemote(n, opts.Cluster)
+	}
 	if err := n.setReceivers(opts.Receivers); err != nil {
 		return nil, err
 	}
@@ -182,6 +186,10 @@ func (n *Node) Start(root ChildSpec) error {
 func (n *Node) start(root ChildSpec) error {
 	if !root.IsSupervisor() {
 		return fmt.Errorf("start: the root %q must be a supervisor", root.Name)
+	}
+	root, err := n.place(root)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
 	}
 	r, err := n.build(root, nil)
 	if err != nil {
@@ -288,8 +296,8 @@ func (n *Node) resolveGrants(p *Process) error {
 			p.grants = append(p.grants, isolate.Grant{Name: g.Name, Cap: capability.New(g.Target, g.Rights)})
 			continue
 		}
-		to, ok := n.byPath[g.To]
-		if !ok || g.To == "" {
+		to, ok := n.grantTarget(g.To)
+		if !ok {
 			return fmt.Errorf("process %q: grant %q: no process at %q", p.path, g.Name, g.To)
 		}
 		p.grants = append(p.grants, isolate.Grant{Name: g.Name, Cap: capability.New(to, g.Rights)})

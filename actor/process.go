@@ -187,6 +187,7 @@ type deliver struct {
 	noteInc uint64
 	counted bool
 	web     *webTurn // an HTTP request for the script's fetch, see fetch.go
+	via     string   // from another node: the path a forwarded message is sent as (remote.go)
 }
 
 // callRef says where the answer to a call goes.
@@ -230,6 +231,9 @@ func (n *Node) signal(c *capability.Capability, need capability.Rights, op strin
 	}
 	target, ok := c.Target().(*Process)
 	if !ok || target.node != n {
+		if rp := remoteOf(c); rp != nil && n.remote != nil {
+			return n.remote.deliver(rp, c, op, msg)
+		}
 		return isolate.ErrNoProc
 	}
 	switch target.Status() {

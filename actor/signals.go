@@ -17,17 +17,19 @@ import (
 
 // life is a process's incarnation bookkeeping, guarded by Process.life.
 type life struct {
-	live     uint64                  // the incarnation running now; 0 between incarnations
-	monitors map[uint64]monitorEntry // who watches live, by reference
-	links    map[*Process]uint64     // linked processes and their incarnation
-	calls    map[*callRef]struct{}   // calls delivered and not answered yet
-	slots    map[uint64]monitorEntry // slot monitors: watch every incarnation; see watch.go
-	retired  bool                    // stopped for good: no incarnation follows
+	live     uint64                   // the incarnation running now; 0 between incarnations
+	monitors map[uint64]monitorEntry  // who watches live, by reference
+	links    map[*Process]uint64      // linked processes and their incarnation
+	calls    map[*callRef]struct{}    // calls delivered and not answered yet
+	slots    map[uint64]monitorEntry  // slot monitors: watch every incarnation; see watch.go
+	retired  bool                     // stopped for good: no incarnation follows
+	rlinks   map[*remoteLink]struct{} // links with processes of other nodes; see remote.go
 }
 
 type monitorEntry struct {
 	watcher *Process
-	inc     uint64 // the watcher's incarnation, which receives the down
+	inc     uint64              // the watcher's incarnation, which receives the down
+	notify  func(reason string) // instead of watcher: a watcher on another node (remote.go)
 }
 
 // exitSignal asks a worker incarnation to end, or, if it traps exits, to
@@ -84,12 +86,19 @@ func (p *Process) end(inc uint64, reason string) {
 	}
 	p.life.live = 0
 	p.notifySlots(slotDown, reason)
-	monitors, links := p.life.monitors, p.life.links
-	p.life.monitors, p.life.links = nil, nil
+	monitors, links, rlinks := p.life.monitors, p.life.links, p.life.rlinks
+	p.life.monitors, p.life.links, p.life.rlinks = nil, nil, nil
 	p.lifeMu.Unlock()
 
 	for ref, m := range monitors {
+		if m.notify != nil {
+			m.notify(reason)
+			continue
+		}
 		m.watcher.tell(&downNote{inc: m.inc, ref: ref, reason: reason})
+	}
+	if len(rlinks) > 0 && p.node.remote != nil {
+		p.node.remote.linksEnded(p, rlinks, reason)
 	}
 	for other, oinc := range links {
 		other.lifeMu.Lock()
@@ -158,7 +167,7 @@ func (p *Process) monitor(watcher *Process, winc uint64) (uint64, error) {
 		// Drop monitors whose watcher incarnation has ended: nobody would
 		// receive their down.
 		for r, m := range p.life.monitors {
-			if m.watcher.Incarnation() != m.inc || m.watcher.Status() == StatusStopped {
+			if m.watcher != nil && (m.watcher.Incarnation() != m.inc || m.watcher.Status() == StatusStopped) {
 				delete(p.life.monitors, r)
 			}
 		}
@@ -302,6 +311,9 @@ func (w *worker) die(reason string, err error) {
 // The host's Signaller side: every operation passes Node.target first.
 
 func (h *host) Monitor(c *capability.Capability) (uint64, error) {
+	if rp := remoteOf(c); rp != nil {
+		return h.monitorRemote(rp, c)
+	}
 	t, err := h.proc.node.target(c, capability.Monitor, "monitor")
 	if err != nil {
 		if errors.Is(err, isolate.ErrNoProc) {
@@ -336,6 +348,9 @@ func (h *host) queueOwnNote(op string) error {
 }
 
 func (h *host) Demonitor(c *capability.Capability, ref uint64) bool {
+	if rp := remoteOf(c); rp != nil {
+		return h.proc.node.check(c, capability.Monitor, "demonitor") == nil && h.proc.node.remote.demonitor(ref, h.proc)
+	}
 	t, err := h.proc.node.target(c, capability.Monitor, "demonitor")
 	if err != nil {
 		return false
@@ -344,6 +359,9 @@ func (h *host) Demonitor(c *capability.Capability, ref uint64) bool {
 }
 
 func (h *host) Link(c *capability.Capability) error {
+	if rp := remoteOf(c); rp != nil {
+		return h.linkRemote(rp, c)
+	}
 	t, err := h.proc.node.target(c, capability.Link, "link")
 	if errors.Is(err, isolate.ErrNoProc) {
 		from := ""
@@ -367,6 +385,13 @@ func (h *host) Link(c *capability.Capability) error {
 }
 
 func (h *host) Unlink(c *capability.Capability) error {
+	if rp := remoteOf(c); rp != nil {
+		if err := h.proc.node.check(c, capability.Link, "unlink"); err != nil {
+			return err
+		}
+		h.proc.node.remote.unlink(rp, h.proc)
+		return nil
+	}
 	t, err := h.proc.node.target(c, capability.Link, "unlink")
 	if errors.Is(err, isolate.ErrNoProc) {
 		return nil
@@ -394,6 +419,12 @@ func (h *host) signalExit(c *capability.Capability, need capability.Rights, op s
 // live incarnation of c's target. Signals bypass the mailbox's admission,
 // so they are bounded on their own, by the same number of messages.
 func (n *Node) signalExit(c *capability.Capability, need capability.Rights, op string, s *exitSignal) error {
+	if rp := remoteOf(c); rp != nil {
+		if err := n.check(c, need, op); err != nil {
+			return err
+		}
+		return n.remote.exit(rp, c, s)
+	}
 	t, err := n.target(c, need, op)
 	if err != nil {
 		return err
@@ -461,6 +492,9 @@ func (h *host) Inspect(c *capability.Capability) (uint64, error) {
 	if h.inspecting {
 		// inspect() asking for another inspect() would chain without end.
 		return 0, errInspectFromInspect
+	}
+	if rp := remoteOf(c); rp != nil {
+		return h.inspectRemote(rp, c)
 	}
 	t, err := h.proc.node.target(c, capability.Inspect, "inspect")
 	if err != nil {

@@ -22,6 +22,9 @@ type spawnReq struct {
 	then func(*reply) // instead of a reply to from, for a Go actor's spawn
 	key  string       // a keyed spawn: the child's name, see SpawnKeyed
 	link bool         // link the child with from's incarnation inc; see linkSpawned
+	// rlink, for a spawn with link asked by another node: the link with
+	// the spawner there, made before the answer (remote_serve.go).
+	rlink *remoteLink
 }
 
 // spawnTimeout bounds how long a spawn's promise waits for its supervisor:
@@ -38,6 +41,9 @@ func (h *host) Spawn(c *capability.Capability, args *mailbox.Envelope) (uint64, 
 }
 
 func (h *host) spawn(c *capability.Capability, args *mailbox.Envelope, link bool) (uint64, error) {
+	if rp := remoteOf(c); rp != nil {
+		return h.spawnRemote(rp, c, args, link)
+	}
 	t, err := h.proc.node.target(c, capability.Spawn, "spawn")
 	if err != nil {
 		return 0, err
@@ -85,7 +91,7 @@ func (g *group) spawn(c proto.Context, m *spawnReq) {
 		answer(nil, err)
 		return
 	}
-	if m.link && !g.linkSpawned(c, m.from, m.inc, ch) {
+	if (m.link && !g.linkSpawned(c, m.from, m.inc, ch)) || (m.rlink != nil && !g.linkRemote(c, m.rlink, ch)) {
 		answer(nil, fmt.Errorf("%w: spawn: the spawner's incarnation has ended", isolate.ErrNoProc))
 		return
 	}

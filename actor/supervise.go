@@ -199,8 +199,8 @@ func (s *Supervisor) StartDynamic(args *mailbox.Envelope) (*Process, error) {
 			ch.grants = append(ch.grants, isolate.Grant{Name: gs.Name, Cap: capability.New(gs.Target, gs.Rights)})
 			continue
 		}
-		to, ok := n.Lookup(gs.To)
-		if !ok || gs.To == "" {
+		to, ok := n.grantTarget(gs.To)
+		if !ok {
 			return nil, fmt.Errorf("spawn: template grant %q: no process at %q", gs.Name, gs.To)
 		}
 		ch.grants = append(ch.grants, isolate.Grant{Name: gs.Name, Cap: capability.New(to, gs.Rights)})

@@ -83,6 +83,9 @@ func (p *Process) watchSlot(watcher *Process, winc uint64) (uint64, error) {
 
 // MonitorSlot implements isolate.SlotMonitor.
 func (h *host) MonitorSlot(c *capability.Capability) (uint64, error) {
+	if remoteOf(c) != nil {
+		return 0, errors.New("monitor: a slot monitor does not reach a process on another node; monitor its incarnation")
+	}
 	t, err := h.proc.node.target(c, capability.Monitor, "monitor")
 	if p, ok := c.Target().(*Process); ok && errors.Is(err, isolate.ErrNoProc) && !p.dynamic && p.node == h.proc.node {
 		// A child of the tree that is stopped now may start again.

@@ -80,6 +80,15 @@ var (
 	// ErrMailboxFull is a send refused by the target's mailbox limit. It is
 	// mailbox.ErrMailboxFull, named here for the host API's callers.
 	ErrMailboxFull = mailbox.ErrMailboxFull
+	// ErrNoConnection is an operation on a process of another node that
+	// cannot be reached: the node is down, or was lost while the
+	// operation waited. Monitors and links of its processes fire with
+	// the reason "noconnection".
+	ErrNoConnection = errors.New("noconnection: the node is not reachable")
+	// ErrClusterLimit is an operation across nodes refused by a bound on
+	// the host's tables: exported capabilities, monitors and links with
+	// another node, requests awaiting another node's answer.
+	ErrClusterLimit = errors.New("cluster limit")
 )
 
 // callErrorName is the JS error name an error from the host is thrown as.
@@ -90,10 +99,13 @@ func callErrorName(err error) string {
 		return "TimeoutError"
 	case errors.Is(err, ErrCalleeCrashed), errors.Is(err, ErrCallFailed):
 		return "CallError"
+	case errors.Is(err, ErrNoConnection):
+		return "NoConnectionError"
 	case errors.Is(err, ErrNoProc):
 		return "NoProcError"
 	case errors.Is(err, ErrTooManyTimers), errors.Is(err, ErrCallDepth), errors.Is(err, ErrTooManyProcesses),
-		errors.Is(err, ErrTooManyMonitors), errors.Is(err, ErrTooManyNotifications), errors.Is(err, ErrTooManyDeferred):
+		errors.Is(err, ErrTooManyMonitors), errors.Is(err, ErrTooManyNotifications), errors.Is(err, ErrTooManyDeferred),
+		errors.Is(err, ErrClusterLimit):
 		return "RangeError"
 	case errors.Is(err, ErrMailboxFull):
 		return "MailboxFull"

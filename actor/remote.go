@@ -1,0 +1,527 @@
+package actor
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"weak"
+
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/cluster/wire"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
+)
+
+// Remote capabilities. A capability whose target lives on another node
+// designates a *remoteProcess: the node that owns the process and a
+// reference it understands (a token it minted, or the path of a static
+// grant). The capability's rights are checked here first, as for a local
+// target; the owning node checks its own record on every use.
+//
+// A capability leaving this node in a frame is exported (export.go's
+// table): a local process's capability becomes a 128-bit token mapping to
+// that exact capability object, rights and revokers included; a remote
+// one passes its owner's token through unchanged, unless this node
+// narrowed it (attenuation, a revocable forwarder), in which case it is
+// exported as a token of this node, and uses go through here.
+
+// remoteProcess is a process on another node, as a capability's target.
+type remoteProcess struct {
+	id  uint64   // unique on this node, as a Process id
+	ref wire.Ref // Rights unused: the capabilities carry the rights
+
+	mu    sync.Mutex
+	plain map[capability.Rights]*capability.Capability // the capabilities made on import: passed through unchanged
+}
+
+// TargetID implements capability.Target.
+func (rp *remoteProcess) TargetID() uint64 { return rp.id }
+
+// Node is the name of the node the process lives on.
+func (rp *remoteProcess) node() string { return rp.ref.Node }
+
+// describe names the process for operators: node:path, or node and a
+// token's first digits.
+func (rp *remoteProcess) describe() string {
+	if rp.ref.Path != "" {
+		return rp.ref.Node + ":" + rp.ref.Path
+	}
+	return fmt.Sprintf("%s:#%x", rp.ref.Node, rp.ref.Token[:4])
+}
+
+// plainCap returns the capability with rights that import makes for rp.
+func (rp *remoteProcess) plainCap(rights capability.Rights) *capability.Capability {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	if c, ok := rp.plain[rights]; ok {
+		return c
+	}
+	if rp.plain == nil {
+		rp.plain = make(map[capability.Rights]*capability.Capability)
+	}
+	c := capability.New(rp, rights)
+	rp.plain[rights] = c
+	return c
+}
+
+// isPlain reports whether c is a capability import made: one this node
+// did not narrow, which may travel on as its owner's reference.
+func (rp *remoteProcess) isPlain(c *capability.Capability) bool {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	return rp.plain[c.Rights()] == c
+}
+
+// remoteOf returns c's target if it is a process on another node.
+func remoteOf(c *capability.Capability) *remoteProcess {
+	if c == nil {
+		return nil
+	}
+	rp, _ := c.Target().(*remoteProcess)
+	return rp
+}
+
+// Bounds of the host's cluster tables.
+const (
+	// maxExports bounds the capabilities exported to other nodes.
+	maxExports = 1 << 18
+	// maxImports bounds the remote targets kept for deduplication; past
+	// it an import makes a fresh target (still correct, not shared).
+	maxImports = 1 << 18
+	// maxPeerState bounds, per peer, the monitors and links with it and
+	// the requests awaiting its answers.
+	maxPeerState = 100_000
+	// maxRemoteMessage bounds the error text a peer may send.
+	maxRemoteMessage = 1024
+)
+
+// linkFromOwner marks a link id in frames sent by the side that was
+// linked to (the target of KindLink); ids chosen by the linking node stay
+// below it, so each side knows which of its links a frame names.
+const linkFromOwner = 1 << 63
+
+type rpKey struct {
+	node  string
+	inc   uint64
+	token wire.Token
+	path  string
+}
+
+// export is a capability of this node a token stands for.
+type export struct {
+	cap    *capability.Capability
+	proc   *Process // the local target, or nil for a forwarder of a remote one
+	holder string   // the path of the process that sent it; a forwarder acts as it
+}
+
+// pending is a request to a peer awaiting its answer.
+type pending struct {
+	peer string
+	op   string
+	done func(*mailbox.Envelope, error)
+}
+
+// remoteMon is a monitor this node holds on a peer's process.
+type remoteMon struct {
+	peer    string
+	watcher *Process // nil for a monitor relayed for another node
+	winc    uint64   // the watcher's incarnation
+	notify  func(reason string)
+}
+
+// ownedKey names a monitor a peer holds on one of this node's processes.
+type ownedKey struct {
+	peer string
+	id   uint64
+}
+
+// ownedMon is the local half of a peer's monitor.
+type ownedMon struct {
+	target *Process // nil when relayed on to another node
+	ref    uint64   // the local monitor reference (or the relayed one)
+}
+
+// linkKey names a link with a peer's process: the id the linking node
+// chose, and whether this node is the side linked to.
+type linkKey struct {
+	peer  string
+	id    uint64
+	owner bool
+}
+
+// remoteLink is a link between a local process's incarnation and a
+// process on a peer.
+type remoteLink struct {
+	key   linkKey
+	local *Process // nil on the side linked to while a spawn with link is under way; set under remote.mu
+	linc  uint64
+	rp    atomic.Pointer[remoteProcess] // the linking side: the target, once known
+	from  string                        // the side linked to: the linking process's path
+}
+
+// remote is a clustered node's state for other nodes.
+type remote struct {
+	n    *Node
+	t    wire.Transport
+	self string
+	inc  uint64
+
+	mu        sync.Mutex
+	peers     map[string]uint64 // peers up, and their incarnation
+	exports   map[wire.Token]*export
+	exportOf  map[*capability.Capability]wire.Token
+	sweptAt   int // the size of exports after the last sweep
+	imports   map[rpKey]weak.Pointer[remoteProcess]
+	pending   map[uint64]*pending
+	mons      map[uint64]*remoteMon
+	owned     map[ownedKey]*ownedMon
+	links     map[linkKey]*remoteLink
+	perPeer   map[string]int                    // pending + mons + owned + links per peer
+	inflight  map[string]int                    // spawns and inspects peers asked for, not answered yet
+	placement atomic.Pointer[map[string]placed] // set once, at Start
+}
+
+// placed returns where path is placed, once the node has started.
+func (r *remote) placed(path string) (placed, bool) {
+	m := r.placement.Load()
+	if m == nil {
+		return placed{}, false
+	}
+	pl, ok := (*m)[path]
+	return pl, ok
+}
+
+func newRemote(n *Node, t wire.Transport) *remote {
+	return &remote{
+		n: n, t: t, self: t.Self(), inc: t.Incarnation(),
+		peers:    make(map[string]uint64),
+		exports:  make(map[wire.Token]*export),
+		exportOf: make(map[*capability.Capability]wire.Token),
+		imports:  make(map[rpKey]weak.Pointer[remoteProcess]),
+		pending:  make(map[uint64]*pending),
+		mons:     make(map[uint64]*remoteMon),
+		owned:    make(map[ownedKey]*ownedMon),
+		links:    make(map[linkKey]*remoteLink),
+		perPeer:  make(map[string]int),
+		inflight: make(map[string]int),
+	}
+}
+
+// target returns the remote process ref names, shared with earlier
+// imports of the same reference while any capability holds it.
+func (r *remote) target(ref wire.Ref) *remoteProcess {
+	key := rpKey{node: ref.Node, inc: ref.Inc, token: ref.Token, path: ref.Path}
+	if ref.Path != "" {
+		key.inc = 0 // a static grant outlives the owner's incarnations
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w, ok := r.imports[key]; ok {
+		if rp := w.Value(); rp != nil {
+			return rp
+		}
+	}
+	rp := &remoteProcess{id: r.n.nextID.Add(1), ref: wire.Ref{Node: key.node, Inc: key.inc, Token: key.token, Path: key.path}}
+	if len(r.imports) >= maxImports {
+		for k, w := range r.imports {
+			if w.Value() == nil {
+				delete(r.imports, k)
+			}
+		}
+	}
+	if len(r.imports) < maxImports {
+		r.imports[key] = weak.Make(rp)
+	}
+	return rp
+}
+
+// charge counts one more entry for peer, or refuses past the bound.
+// r.mu must be held.
+func (r *remote) charge(peer, what string) error {
+	if r.perPeer[peer] >= maxPeerState {
+		return fmt.Errorf("%s: %w: %d monitors, links and requests with node %s; the limit is %d",
+			what, isolate.ErrClusterLimit, r.perPeer[peer], peer, maxPeerState)
+	}
+	r.perPeer[peer]++
+	return nil
+}
+
+// refund undoes charge. r.mu must be held.
+func (r *remote) refund(peer string) {
+	if r.perPeer[peer]--; r.perPeer[peer] <= 0 {
+		delete(r.perPeer, peer)
+	}
+}
+
+// up checks that peer is up and returns its incarnation. r.mu must be held.
+func (r *remote) up(peer string) (uint64, error) {
+	inc, ok := r.peers[peer]
+	if !ok {
+		return 0, noConnection(peer)
+	}
+	return inc, nil
+}
+
+func noConnection(peer string) error {
+	return fmt.Errorf("%w: node %s", isolate.ErrNoConnection, peer)
+}
+
+// admitPeer learns that peer is up from the transport, if a frame or a
+// request comes before the transport's PeerUp.
+func (r *remote) admitPeer(peer string) {
+	r.mu.Lock()
+	_, ok := r.peers[peer]
+	r.mu.Unlock()
+	if ok || peer == r.self {
+		return
+	}
+	if inc, up := r.t.Peer(peer); up {
+		r.mu.Lock()
+		if _, ok := r.peers[peer]; !ok {
+			r.peers[peer] = inc
+		}
+		r.mu.Unlock()
+	}
+}
+
+// reach checks that rp's node is up and that rp still names a process
+// there: a token of an earlier incarnation names none.
+func (r *remote) reach(rp *remoteProcess) error {
+	if rp.ref.Node == r.self {
+		return fmt.Errorf("%w: a reference to an earlier run of this node", isolate.ErrNoProc)
+	}
+	r.admitPeer(rp.ref.Node)
+	r.mu.Lock()
+	inc, err := r.up(rp.ref.Node)
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if rp.ref.Path == "" && rp.ref.Inc != inc {
+		return fmt.Errorf("%w: a reference to an earlier run of node %s", isolate.ErrNoProc, rp.ref.Node)
+	}
+	return nil
+}
+
+// wireRef is the reference to rp a frame names.
+func (r *remote) wireRef(rp *remoteProcess, c *capability.Capability) wire.Ref {
+	ref := rp.ref
+	if c != nil {
+		ref.Rights = uint16(c.Rights())
+	}
+	return ref
+}
+
+// send hands f to the transport; its refusals become the errors scripts
+// and Go callers know.
+func (r *remote) send(peer string, f *wire.Frame) error {
+	err := r.t.Send(peer, f)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, wire.ErrBackpressure):
+		return fmt.Errorf("%w: too much is in flight to node %s", isolate.ErrMailboxFull, peer)
+	case errors.Is(err, wire.ErrNoConnection):
+		return noConnection(peer)
+	}
+	return fmt.Errorf("node %s: %w", peer, err)
+}
+
+// mint returns the token that stands for c, minting it if c has none.
+func (r *remote) mint(c *capability.Capability, p *Process, holder string) (wire.Token, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if tok, ok := r.exportOf[c]; ok {
+		return tok, nil
+	}
+	if len(r.exports) >= maxExports || len(r.exports) >= 2*r.sweptAt+1024 {
+		r.sweepExports()
+	}
+	if len(r.exports) >= maxExports {
+		return wire.Token{}, fmt.Errorf("%w: %d capabilities are exported to other nodes; the limit is %d",
+			isolate.ErrClusterLimit, len(r.exports), maxExports)
+	}
+	tok := wire.Token(capability.NewToken())
+	r.exports[tok] = &export{cap: c, proc: p, holder: holder}
+	r.exportOf[c] = tok
+	return tok, nil
+}
+
+// sweepExports drops the tokens of dynamic children whose slot is gone:
+// nothing can reach them again. r.mu must be held.
+func (r *remote) sweepExports() {
+	for tok, e := range r.exports {
+		if p := e.proc; p != nil && p.dynamic {
+			if q, ok := r.n.Process(p.id); !ok || q != p {
+				delete(r.exports, tok)
+				delete(r.exportOf, e.cap)
+			}
+		}
+	}
+	r.sweptAt = len(r.exports)
+}
+
+// exportCap is the reference a peer receives for c.
+func (r *remote) exportCap(c *capability.Capability, holder string) (wire.Ref, error) {
+	switch t := c.Target().(type) {
+	case *Process:
+		if t.node != r.n {
+			return wire.Ref{}, errors.New("a capability of another node's process")
+		}
+		tok, err := r.mint(c, t, holder)
+		if err != nil {
+			return wire.Ref{}, err
+		}
+		return wire.Ref{Node: r.self, Inc: r.inc, Token: tok, Rights: uint16(c.Rights())}, nil
+	case *remoteProcess:
+		if t.ref.Path == "" && t.isPlain(c) {
+			return r.wireRef(t, c), nil
+		}
+		// Narrowed here, or a static grant only its holder may use: the
+		// peer reaches it through this node, which checks c.
+		tok, err := r.mint(c, nil, holder)
+		if err != nil {
+			return wire.Ref{}, err
+		}
+		return wire.Ref{Node: r.self, Inc: r.inc, Token: tok, Rights: uint16(c.Rights())}, nil
+	}
+	return wire.Ref{}, &isolate.CloneError{Path: "msg", Reason: "a reply handle or an HTTP grant does not reach another node"}
+}
+
+// exportEnv converts env for a frame; holder is the process that sends it.
+func (r *remote) exportEnv(env *mailbox.Envelope, holder string) (*wire.Envelope, error) {
+	if env == nil {
+		return nil, nil
+	}
+	we := &wire.Envelope{Data: env.Data()}
+	if caps := env.Caps(); len(caps) > 0 {
+		we.Caps = make([]wire.Ref, len(caps))
+		for i, c := range caps {
+			ref, err := r.exportCap(c, holder)
+			if err != nil {
+				return nil, fmt.Errorf("capability %d of the message: %w", i, err)
+			}
+			we.Caps[i] = ref
+		}
+	}
+	return we, nil
+}
+
+// importRef is the capability a reference from a peer stands for here: the
+// original object for a token of this node, a remote capability otherwise.
+func (r *remote) importRef(ref wire.Ref) (*capability.Capability, error) {
+	rights := capability.Rights(ref.Rights) & capability.All
+	switch {
+	case ref.Node == "":
+		return nil, errors.New("a reference names no node")
+	case ref.Path != "":
+		// A static grant is its holder's alone: it never travels.
+		return nil, errors.New("a static-grant reference cannot travel in a message")
+	case ref.Node == r.self:
+		if ref.Inc == r.inc {
+			r.mu.Lock()
+			e := r.exports[ref.Token]
+			r.mu.Unlock()
+			if e != nil {
+				return e.cap, nil
+			}
+		}
+		// Unknown, or of an earlier run: a handle that reaches nothing.
+		return capability.New(r.target(wire.Ref{Node: r.self, Inc: ref.Inc, Token: ref.Token}), rights), nil
+	}
+	return r.target(ref).plainCap(rights), nil
+}
+
+// importEnv converts an envelope a peer sent.
+func (r *remote) importEnv(we *wire.Envelope) (*mailbox.Envelope, error) {
+	if we == nil {
+		return nil, nil
+	}
+	var caps []*capability.Capability
+	if len(we.Caps) > 0 {
+		caps = make([]*capability.Capability, len(we.Caps))
+		for i, ref := range we.Caps {
+			c, err := r.importRef(ref)
+			if err != nil {
+				return nil, fmt.Errorf("capability %d: %w", i, err)
+			}
+			caps[i] = c
+		}
+	}
+	return mailbox.NewEnvelope(we.Data, caps), nil
+}
+
+// wireError is err as a frame carries it.
+func wireError(err error) *wire.Error {
+	we := &wire.Error{Code: wire.ErrOther, Message: truncate(err.Error(), maxRemoteMessage)}
+	var de *capability.DeniedError
+	switch {
+	case errors.As(err, &de):
+		we.Code, we.Need, we.Revoked = wire.ErrDenied, uint16(de.Need), de.Revoked
+	case errors.Is(err, capability.ErrDenied):
+		we.Code = wire.ErrDenied
+	case errors.Is(err, isolate.ErrNoProc), errors.Is(err, isolate.ErrNoConnection):
+		we.Code = wire.ErrNoProc
+	case errors.Is(err, isolate.ErrMailboxFull):
+		we.Code = wire.ErrMailboxFull
+	case errors.Is(err, isolate.ErrCalleeCrashed), errors.Is(err, isolate.ErrCallFailed):
+		we.Code = wire.ErrCalleeCrash
+	case errors.Is(err, isolate.ErrCallDepth):
+		we.Code = wire.ErrCallDepth
+	case errors.Is(err, ErrNoInspect):
+		we.Code = wire.ErrNoInspect
+	}
+	return we
+}
+
+// remoteError is an error a peer reported: its text, and the sentinel of
+// its kind, so errors.Is and the JS error names work as on one node.
+type remoteError struct {
+	msg  string
+	kind error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.kind }
+
+// localError rebuilds the typed error a peer reported for op.
+func localError(op string, we *wire.Error) error {
+	if we == nil {
+		return errors.New(op + ": the node answered with neither a result nor an error")
+	}
+	msg := truncate(we.Message, maxRemoteMessage)
+	var kind error
+	switch we.Code {
+	case wire.ErrDenied:
+		need := capability.Rights(we.Need) & capability.All
+		if need == 0 && !we.Revoked {
+			return &remoteError{msg: msg, kind: capability.ErrDenied}
+		}
+		return &capability.DeniedError{Op: op, Need: need, Revoked: we.Revoked}
+	case wire.ErrNoProc:
+		kind = isolate.ErrNoProc
+	case wire.ErrMailboxFull:
+		kind = isolate.ErrMailboxFull
+	case wire.ErrCalleeCrash:
+		kind = isolate.ErrCalleeCrashed
+	case wire.ErrCallDepth:
+		kind = isolate.ErrCallDepth
+	case wire.ErrNoInspect:
+		kind = ErrNoInspect
+	default:
+		return errors.New(msg)
+	}
+	return &remoteError{msg: msg, kind: kind}
+}
+
+// opOf is the operation a refusal's message names ("send: ..."), for the
+// event on this node.
+func opOf(msg string) string {
+	for i := 0; i < len(msg) && i < 16; i++ {
+		if msg[i] == ':' {
+			return msg[:i]
+		}
+	}
+	return "remote"
+}
