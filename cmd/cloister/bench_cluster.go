@@ -53,7 +53,8 @@ func clusterBenchCmd(ctx context.Context, flags bench.Options, quick, verbose, a
 	if r.MTLS != nil {
 		fmt.Fprintf(stdout, "over mutual TLS: %.0f msgs/s, call p50 %.1f µs, p99 %.1f µs\n", r.MTLS.MsgsPerSec, r.MTLS.CallP50US, r.MTLS.CallP99US)
 	}
-	fmt.Fprintf(stdout, "%.1f frames per NATS message; %d sends refused for backpressure and retried\n", r.FramesPerBatch, r.Backpressure)
+	fmt.Fprintf(stdout, "%.1f frames per NATS message; %d sends refused for backpressure and retried; window full %d times\n",
+		r.FramesPerBatch, r.Backpressure, r.WindowStalls)
 	return nil
 }
 

@@ -108,6 +108,9 @@ type ClusterResult struct {
 	// queue over all throughput rounds (each one a MailboxFull the source
 	// caught and retried).
 	Backpressure uint64 `json:"cluster_backpressure_refusals"`
+	// WindowStalls is how many times node a had frames waiting while its
+	// window to b was full, over all throughput rounds.
+	WindowStalls uint64 `json:"cluster_window_stalls"`
 
 	Rounds     []ClusterRound `json:"rounds"`
 	Runs       int            `json:"runs"`
@@ -168,11 +171,12 @@ func Cluster(ctx context.Context, o ClusterOptions) (ClusterResult, error) {
 		start := time.Now()
 		// Alternate the order, so that a drift in the machine's load does
 		// not always favour the same side.
-		round, bp, err := clusterRound(ctx, o, i%2 == 1)
+		round, st, err := clusterRound(ctx, o, i%2 == 1)
 		if err != nil {
 			return r, fmt.Errorf("cluster round %d: %w", i+1, err)
 		}
-		r.Backpressure += bp
+		r.Backpressure += st.RefusedBackpressure
+		r.WindowStalls += st.WindowStalls
 		r.Rounds = append(r.Rounds, round)
 		if o.Progress != nil {
 			fmt.Fprintf(o.Progress, "bench: cluster round %d: %.0f msgs/s (one node %.0f), call p50 %.1f µs p99 %.1f µs (one node %.1f / %.1f), NATS p50 %.1f µs (%.1fs, load %.2f)\n",
@@ -212,11 +216,12 @@ func Cluster(ctx context.Context, o ClusterOptions) (ClusterResult, error) {
 
 // clusterRound measures one round: across nodes (plain, then mTLS if
 // asked), within one node, and raw NATS. It returns the round and the
-// transport's backpressure refusals.
-func clusterRound(ctx context.Context, o ClusterOptions, withinFirst bool) (ClusterRound, uint64, error) {
+// backpressure refusals and window stalls of node a's transport during
+// the throughput runs.
+func clusterRound(ctx context.Context, o ClusterOptions, withinFirst bool) (ClusterRound, cluster.Stats, error) {
 	var (
 		rd ClusterRound
-		bp uint64
+		bp cluster.Stats
 	)
 	within := func() error {
 		n, _, err := tree(benchSpecs(o.Pairs, o.Messages, false).Children)
@@ -249,7 +254,8 @@ func clusterRound(ctx context.Context, o ClusterOptions, withinFirst bool) (Clus
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		st := p.ta.Stats()
-		bp += st.RefusedBackpressure
+		bp.RefusedBackpressure += st.RefusedBackpressure
+		bp.WindowStalls += st.WindowStalls
 		p50, p99, err := p.calls(o.Calls)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
