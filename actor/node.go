@@ -296,7 +296,7 @@ func (n *Node) resolveGrants(p *Process) error {
 			p.grants = append(p.grants, isolate.Grant{Name: g.Name, Cap: capability.New(g.Target, g.Rights)})
 			continue
 		}
-		to, ok := n.grantTarget(g.To)
+		to, ok := n.grantTarget(g.To, p.path)
 		if !ok {
 			return fmt.Errorf("process %q: grant %q: no process at %q", p.path, g.Name, g.To)
 		}

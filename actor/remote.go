@@ -30,6 +30,10 @@ import (
 type remoteProcess struct {
 	id  uint64   // unique on this node, as a Process id
 	ref wire.Ref // Rights unused: the capabilities carry the rights
+	// holder, for a static grant (ref.Path set), is the process of this
+	// node the manifest grants it to: whoever uses the capability, the
+	// owner checks the holder's grant, as it would a forwarder's.
+	holder string
 
 	mu    sync.Mutex
 	plain map[capability.Rights]*capability.Capability // the capabilities made on import: passed through unchanged
@@ -48,6 +52,14 @@ func (rp *remoteProcess) describe() string {
 		return rp.ref.Node + ":" + rp.ref.Path
 	}
 	return fmt.Sprintf("%s:#%x", rp.ref.Node, rp.ref.Token[:4])
+}
+
+// actingAs is the path a frame about rp names as the acting process.
+func (rp *remoteProcess) actingAs(from string) string {
+	if rp.holder != "" {
+		return rp.holder
+	}
+	return from
 }
 
 // plainCap returns the capability with rights that import makes for rp.
@@ -102,10 +114,11 @@ const (
 const linkFromOwner = 1 << 63
 
 type rpKey struct {
-	node  string
-	inc   uint64
-	token wire.Token
-	path  string
+	node   string
+	inc    uint64
+	token  wire.Token
+	path   string
+	holder string
 }
 
 // export is a capability of this node a token stands for.
@@ -210,8 +223,11 @@ func newRemote(n *Node, t wire.Transport) *remote {
 
 // target returns the remote process ref names, shared with earlier
 // imports of the same reference while any capability holds it.
-func (r *remote) target(ref wire.Ref) *remoteProcess {
-	key := rpKey{node: ref.Node, inc: ref.Inc, token: ref.Token, path: ref.Path}
+func (r *remote) target(ref wire.Ref) *remoteProcess { return r.targetHeld(ref, "") }
+
+// targetHeld is target for a static grant held by the process at holder.
+func (r *remote) targetHeld(ref wire.Ref, holder string) *remoteProcess {
+	key := rpKey{node: ref.Node, inc: ref.Inc, token: ref.Token, path: ref.Path, holder: holder}
 	if ref.Path != "" {
 		key.inc = 0 // a static grant outlives the owner's incarnations
 	}
@@ -222,7 +238,7 @@ func (r *remote) target(ref wire.Ref) *remoteProcess {
 			return rp
 		}
 	}
-	rp := &remoteProcess{id: r.n.nextID.Add(1), ref: wire.Ref{Node: key.node, Inc: key.inc, Token: key.token, Path: key.path}}
+	rp := &remoteProcess{id: r.n.nextID.Add(1), ref: wire.Ref{Node: key.node, Inc: key.inc, Token: key.token, Path: key.path}, holder: holder}
 	if len(r.imports) >= maxImports {
 		for k, w := range r.imports {
 			if w.Value() == nil {

@@ -39,7 +39,7 @@ func (r *remote) deliver(rp *remoteProcess, c *capability.Capability, op string,
 		return r.exportFailed(from, op, err)
 	}
 	peer := rp.node()
-	f := &wire.Frame{Kind: wire.KindSend, To: r.wireRef(rp, c), From: from, Env: env}
+	f := &wire.Frame{Kind: wire.KindSend, To: r.wireRef(rp, c), From: rp.actingAs(from), Env: env}
 	if d.call == nil {
 		return r.send(peer, f)
 	}
@@ -103,7 +103,7 @@ func (r *remote) exit(rp *remoteProcess, c *capability.Capability, s *exitSignal
 	if err := r.reach(rp); err != nil {
 		return err
 	}
-	f := &wire.Frame{Kind: wire.KindExit, To: r.wireRef(rp, c), From: s.from, Reason: s.reason}
+	f := &wire.Frame{Kind: wire.KindExit, To: r.wireRef(rp, c), From: rp.actingAs(s.from), Reason: s.reason}
 	if s.kill {
 		f.Kind = wire.KindKill
 	}
@@ -139,7 +139,7 @@ func (r *remote) monitor(rp *remoteProcess, c *capability.Capability, from strin
 	if err != nil {
 		return "", err
 	}
-	if err := r.send(peer, &wire.Frame{Kind: wire.KindMonitor, To: r.wireRef(rp, c), From: from, ID: ref}); err != nil {
+	if err := r.send(peer, &wire.Frame{Kind: wire.KindMonitor, To: r.wireRef(rp, c), From: rp.actingAs(from), ID: ref}); err != nil {
 		r.takeMon(peer, ref)
 		return dueReason(err)
 	}
@@ -244,7 +244,7 @@ func (r *remote) link(rp *remoteProcess, c *capability.Capability, local *Proces
 	r.links[rl.key] = rl
 	local.lifeMu.Unlock()
 	r.mu.Unlock()
-	if err := r.send(peer, &wire.Frame{Kind: wire.KindLink, To: r.wireRef(rp, c), From: local.path, ID: rl.key.id}); err != nil {
+	if err := r.send(peer, &wire.Frame{Kind: wire.KindLink, To: r.wireRef(rp, c), From: rp.actingAs(local.path), ID: rl.key.id}); err != nil {
 		r.takeLink(rl.key)
 		return dueReason(err)
 	}
@@ -375,7 +375,7 @@ func (r *remote) spawnLinked(rp *remoteProcess, c *capability.Capability, local 
 		r.forget(id)
 		return err
 	}
-	if err := r.send(peer, &wire.Frame{Kind: wire.KindSpawn, To: r.wireRef(rp, c), From: local.path, ID: id, Env: we, Link: true}); err != nil {
+	if err := r.send(peer, &wire.Frame{Kind: wire.KindSpawn, To: r.wireRef(rp, c), From: rp.actingAs(local.path), ID: id, Env: we, Link: true}); err != nil {
 		r.forget(id)
 		r.takeLink(rl.key)
 		return err
@@ -396,7 +396,7 @@ func (r *remote) request(rp *remoteProcess, c *capability.Capability, kind wire.
 	if err != nil {
 		return err
 	}
-	if err := r.send(peer, &wire.Frame{Kind: kind, To: r.wireRef(rp, c), From: from, ID: id, Env: we}); err != nil {
+	if err := r.send(peer, &wire.Frame{Kind: kind, To: r.wireRef(rp, c), From: rp.actingAs(from), ID: id, Env: we}); err != nil {
 		r.forget(id)
 		return err
 	}

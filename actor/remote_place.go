@@ -76,9 +76,9 @@ func indexSpec(index map[string]placed, spec *ChildSpec, path, node string) {
 	}
 }
 
-// grantTarget is what a grant over path designates: the local process,
-// or a process placed on another node.
-func (n *Node) grantTarget(path string) (capability.Target, bool) {
+// grantTarget is what a grant to holder over path designates: the local
+// process, or a process placed on another node.
+func (n *Node) grantTarget(path, holder string) (capability.Target, bool) {
 	if path == "" {
 		return nil, false
 	}
@@ -87,7 +87,7 @@ func (n *Node) grantTarget(path string) (capability.Target, bool) {
 	}
 	if r := n.remote; r != nil {
 		if pl, ok := r.placed(path); ok && pl.node != "" && pl.node != r.self {
-			return r.target(wire.Ref{Node: pl.node, Path: path}), true
+			return r.targetHeld(wire.Ref{Node: pl.node, Path: path}, holder), true
 		}
 	}
 	return nil, false

@@ -557,7 +557,7 @@ func (r *remote) onSpawn(peer string, f *wire.Frame) {
 	case t.Status() != StatusRunning || t.pid.Load() == nil:
 		refuse(fmt.Errorf("%w: spawn: %s is %s", isolate.ErrNoProc, t.path, t.Status()))
 	default:
-		release, err := r.hold(peer, "spawn", spawnTimeout(t.spec.Template))
+		release, err := r.hold(peer, "spawn", spawnTimeout(t.spec.Template), func() { r.dropSpawnLink(rl) })
 		if err != nil {
 			refuse(err)
 			return
@@ -649,8 +649,8 @@ const maxInFlight = 256
 // hold counts a spawn or inspect that peer asked for, or refuses it. The
 // count is released by the returned function, or after wait, when the
 // asker has stopped waiting (a request lost with its process's stop is
-// never answered).
-func (r *remote) hold(peer, op string, wait time.Duration) (func(), error) {
+// never answered); expired, if set, runs then too.
+func (r *remote) hold(peer, op string, wait time.Duration, expired func()) (func(), error) {
 	r.mu.Lock()
 	if r.inflight[peer] >= maxInFlight {
 		r.mu.Unlock()
@@ -670,7 +670,12 @@ func (r *remote) hold(peer, op string, wait time.Duration) (func(), error) {
 			}
 		})
 	}
-	t := time.AfterFunc(wait, release)
+	t := time.AfterFunc(wait, func() {
+		release()
+		if expired != nil {
+			expired()
+		}
+	})
 	return func() { t.Stop(); release() }, nil
 }
 
@@ -701,7 +706,7 @@ func (r *remote) onInspect(peer string, f *wire.Frame) {
 			r.refuse(peer, f, fmt.Errorf("%w: inspect: %s is %s", isolate.ErrNoProc, t.path, t.Status()))
 			return
 		}
-		release, err := r.hold(peer, "inspect", isolate.DefaultCallTimeout)
+		release, err := r.hold(peer, "inspect", isolate.DefaultCallTimeout, nil)
 		if err != nil {
 			r.refuse(peer, f, err)
 			return

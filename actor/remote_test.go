@@ -46,6 +46,7 @@ export async function receive(msg, ctx) {
       case "spawn": { kept = await ctx.env.pool.spawn(msg.args); return await kept.call({type: "args"}); }
       case "spawnLinked": { kept = await ctx.env.pool.spawn(msg.args, {link: true}); return await kept.call({type: "args"}); }
       case "crash": throw new Error("crash on purpose");
+      case "giveGrant": ctx.env.goa.send({op: "keep", cap: ctx.env.b1}); return true;
       case "sendStuck": for (let i = 0; i < msg.n; i++) ctx.env.stuck.send(i); return true;
       case "keepB1Self": kept = await b1.call({type: "self"}); return true;
       case "callKept": return await kept.call(msg.m);
@@ -102,9 +103,9 @@ export function receive(msg) {
   if (msg.type === "boom") throw new Error("boom");
 }`
 
-// cluster is three nodes, a, b and c, on an in-memory transport, all
+// memCluster is three nodes, a, b and c, on an in-memory transport, all
 // running the same tree and each starting its part.
-type cluster struct {
+type memCluster struct {
 	t     *testing.T
 	net   *memNet
 	mu    sync.Mutex
@@ -125,7 +126,8 @@ func remoteTree(t *testing.T) actor.ChildSpec {
 		actor.GrantSpec{Name: "b1k", To: "b1", Rights: capability.Kill},
 		actor.GrantSpec{Name: "pool", To: "pool", Rights: capability.Spawn},
 		actor.GrantSpec{Name: "c1", To: "c1", Rights: capability.Send},
-		actor.GrantSpec{Name: "stuck", To: "stuck", Rights: capability.Send})
+		actor.GrantSpec{Name: "stuck", To: "stuck", Rights: capability.Send},
+		actor.GrantSpec{Name: "goa", To: "goa", Rights: capability.Send})
 	a1.Node = "a"
 	stuck := worker(t, "stuck", remoteStuckJS)
 	stuck.Node, stuck.Mailbox = "b", mailbox.Limits{Messages: 2}
@@ -151,6 +153,7 @@ func remoteTree(t *testing.T) actor.ChildSpec {
 // watches gob; spawn spawns from b's pool.
 func goaReceiver(ev *goEvents) func() actor.Receiver {
 	return func() actor.Receiver {
+		var kept *capability.Capability // a capability another process gave
 		return actor.ReceiverFunc(func(c *actor.Context) {
 			switch m := c.Message().(type) {
 			case actor.Down:
@@ -161,7 +164,8 @@ func goaReceiver(ev *goEvents) func() actor.Receiver {
 				return
 			}
 			var m struct {
-				Op string `msgpack:"op"`
+				Op  string                 `msgpack:"op"`
+				Cap *capability.Capability `msgpack:"cap"`
 			}
 			if err := c.Decode(&m); err != nil {
 				_ = c.Fail(err)
@@ -171,6 +175,15 @@ func goaReceiver(ev *goEvents) func() actor.Receiver {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			switch m.Op {
+			case "keep":
+				kept = m.Cap
+			case "callKept":
+				var v any
+				if err := c.Call(ctx, kept, map[string]any{"type": "inc"}, &v); err != nil {
+					_ = c.Fail(err)
+					return
+				}
+				_ = c.Reply(v)
 			case "roundtrip":
 				orig, _ := c.Self().Attenuate(capability.Send)
 				var out struct {
@@ -222,15 +235,15 @@ func gobReceiver() actor.Receiver {
 	})
 }
 
-func newCluster(t *testing.T) (*cluster, *goEvents) { return newClusterWindow(t, 4096) }
+func newCluster(t *testing.T) (*memCluster, *goEvents) { return newClusterWindow(t, 4096) }
 
 // newClusterWindow starts the cluster with window frames in flight per
 // pair of nodes at most.
-func newClusterWindow(t *testing.T, window int) (*cluster, *goEvents) {
+func newClusterWindow(t *testing.T, window int) (*memCluster, *goEvents) {
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { testkit.NoLeaks(t, before) })
 	ev := &goEvents{downs: make(chan actor.Down, 16)}
-	cl := &cluster{t: t, net: newMemNet(), nodes: make(map[string]*actor.Node), evs: make(map[*actor.Node][]actor.Event),
+	cl := &memCluster{t: t, net: newMemNet(), nodes: make(map[string]*actor.Node), evs: make(map[*actor.Node][]actor.Event),
 		root: remoteTree(t),
 		recv: map[string]func() actor.Receiver{"goa": goaReceiver(ev), "gob": gobReceiver}}
 	cl.net.size = window
@@ -243,7 +256,7 @@ func newClusterWindow(t *testing.T, window int) (*cluster, *goEvents) {
 }
 
 // start runs a new incarnation of node name.
-func (cl *cluster) start(name string) *actor.Node {
+func (cl *memCluster) start(name string) *actor.Node {
 	t := cl.t
 	e := cl.net.join(name)
 	n, err := actor.NewNode(actor.Options{Cluster: e, Receivers: cl.recv})
@@ -268,7 +281,7 @@ func (cl *cluster) start(name string) *actor.Node {
 	return n
 }
 
-func (cl *cluster) stop() {
+func (cl *memCluster) stop() {
 	cl.mu.Lock()
 	nodes := slices.Collect(func(yield func(*actor.Node) bool) {
 		for _, n := range cl.nodes {
@@ -288,14 +301,14 @@ func (cl *cluster) stop() {
 	cl.net.close()
 }
 
-func (cl *cluster) node(name string) *actor.Node {
+func (cl *memCluster) node(name string) *actor.Node {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	return cl.nodes[name]
 }
 
 // call calls the process at path on node name from Go.
-func (cl *cluster) call(name, path string, msg any) any {
+func (cl *memCluster) call(name, path string, msg any) any {
 	cl.t.Helper()
 	v, err := cl.tryCall(name, path, msg)
 	if err != nil {
@@ -304,7 +317,7 @@ func (cl *cluster) call(name, path string, msg any) any {
 	return v
 }
 
-func (cl *cluster) tryCall(name, path string, msg any) (any, error) {
+func (cl *memCluster) tryCall(name, path string, msg any) (any, error) {
 	n := cl.node(name)
 	c, err := n.Capability(path, capability.All)
 	if err != nil {
@@ -318,7 +331,7 @@ func (cl *cluster) tryCall(name, path string, msg any) (any, error) {
 }
 
 // waitUp waits until a reaches b's and c's processes and they reach a.
-func (cl *cluster) waitUp() {
+func (cl *memCluster) waitUp() {
 	checkFor(cl.t, 10*time.Second, 5*time.Millisecond, func() error {
 		if v := cl.call("a", "a1", map[string]any{"op": "call", "m": map[string]any{"type": "get"}}); num(v) < 0 {
 			return fmt.Errorf("a1 cannot reach b1 yet: %v", v)
@@ -328,7 +341,7 @@ func (cl *cluster) waitUp() {
 }
 
 // events returns the events of node name so far.
-func (cl *cluster) events(name string) []actor.Event {
+func (cl *memCluster) events(name string) []actor.Event {
 	n := cl.node(name)
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
@@ -336,7 +349,7 @@ func (cl *cluster) events(name string) []actor.Event {
 }
 
 // denied counts the Denied events of node name whose text has substr.
-func (cl *cluster) denied(name, substr string) int {
+func (cl *memCluster) denied(name, substr string) int {
 	k := 0
 	for _, e := range cl.events(name) {
 		if d, ok := e.(actor.Denied); ok && strings.Contains(d.Err.Error(), substr) {
@@ -400,6 +413,17 @@ func TestRemote_CapabilitiesTravelBothWaysAndComeHome(t *testing.T) {
 	if got := num(cl.call("a", "a1", map[string]any{"op": "callKept", "m": map[string]any{"type": "inc"}})); got != n+1 {
 		t.Fatalf("a1 calling b1 through the capability b1 returned: %v, want %d", got, n+1)
 	}
+	// A static grant given to another process of its node works for it:
+	// the grant's holder is who b checks.
+	cl.call("a", "a1", map[string]any{"op": "giveGrant"})
+	n = num(cl.call("b", "b1", map[string]any{"type": "get"}))
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		v, err := cl.tryCall("a", "goa", map[string]any{"op": "callKept"})
+		if err != nil || num(v) != n+1 {
+			return fmt.Errorf("goa calling b1 through a1's grant: %v, %v; want %d", v, err, n+1)
+		}
+		return nil
+	})
 	// Home again: a Go actor's capability sent to b and back is the object it sent.
 	if v := cl.call("a", "goa", map[string]any{"op": "roundtrip"}); v != true {
 		t.Fatalf("a capability that went to node b and came back is not the original: %v", v)

@@ -199,7 +199,7 @@ func (s *Supervisor) StartDynamic(args *mailbox.Envelope) (*Process, error) {
 			ch.grants = append(ch.grants, isolate.Grant{Name: gs.Name, Cap: capability.New(gs.Target, gs.Rights)})
 			continue
 		}
-		to, ok := n.grantTarget(gs.To)
+		to, ok := n.grantTarget(gs.To, ch.path)
 		if !ok {
 			return nil, fmt.Errorf("spawn: template grant %q: no process at %q", gs.Name, gs.To)
 		}
