@@ -221,7 +221,7 @@ func Cluster(ctx context.Context, o ClusterOptions) (ClusterResult, error) {
 func clusterRound(ctx context.Context, o ClusterOptions, withinFirst bool) (ClusterRound, cluster.Stats, error) {
 	var (
 		rd ClusterRound
-		bp cluster.Stats
+		st cluster.Stats
 	)
 	within := func() error {
 		n, _, err := tree(benchSpecs(o.Pairs, o.Messages, false).Children)
@@ -253,9 +253,9 @@ func clusterRound(ctx context.Context, o ClusterOptions, withinFirst bool) (Clus
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		st := p.ta.Stats()
-		bp.RefusedBackpressure += st.RefusedBackpressure
-		bp.WindowStalls += st.WindowStalls
+		ts := p.ta.Stats()
+		st.RefusedBackpressure += ts.RefusedBackpressure
+		st.WindowStalls += ts.WindowStalls
 		p50, p99, err := p.calls(o.Calls)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -265,7 +265,7 @@ func clusterRound(ctx context.Context, o ClusterOptions, withinFirst bool) (Clus
 			return nil
 		}
 		rd.MsgsPerSec, rd.CallP50US, rd.CallP99US = v, p50, p99
-		rd.FramesPerBatch = float64(st.FramesOut) / float64(max(st.BatchesOut, 1))
+		rd.FramesPerBatch = float64(ts.FramesOut) / float64(max(ts.BatchesOut, 1))
 		rtts, err := cluster.BenchRawRTT(p.srv.URL(), o.RTTs, 64)
 		if err != nil {
 			return err
@@ -284,14 +284,14 @@ func clusterRound(ctx context.Context, o ClusterOptions, withinFirst bool) (Clus
 	}
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
-			return rd, bp, err
+			return rd, st, err
 		}
 		if err := s(); err != nil {
-			return rd, bp, err
+			return rd, st, err
 		}
 	}
 	rd.Load = loadAvg()
-	return rd, bp, nil
+	return rd, st, nil
 }
 
 // benchSpecs is the tree of the cluster benchmark: pairs of source and
@@ -461,7 +461,7 @@ func (t *placedTree) calls(n int) (p50, p99 float64, err error) {
 	return p50, p99, t.check()
 }
 
-// durationPercentiles returns the p50 and p99 of ds in µs; ds is sorted.
+// durationPercentiles returns the p50 and p99 of ds in µs, sorting ds.
 func durationPercentiles(ds []time.Duration) (p50, p99 float64) {
 	if len(ds) == 0 {
 		return 0, 0
