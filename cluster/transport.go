@@ -308,7 +308,7 @@ func (t *Transport) Send(name string, f *wire.Frame) error {
 		t.st.refusedNoConnection.Add(1)
 		return fmt.Errorf("send to node %q: %w", name, wire.ErrNoConnection)
 	}
-	b, err := wire.AppendFrame(nil, f)
+	b, err := wire.AppendFrame(make([]byte, 0, frameSizeHint(f)), f)
 	if err != nil {
 		return fmt.Errorf("send to node %q: %w", name, err)
 	}
@@ -317,6 +317,32 @@ func (t *Transport) Send(name string, f *wire.Frame) error {
 		return fmt.Errorf("send to node %q: frame of %d bytes: %w (the NATS server takes %d)", name, len(b), wire.ErrTooLarge, t.nc.MaxPayload())
 	}
 	return p.enqueue(b)
+}
+
+// frameSizeHint is at least the encoded size of f (see wire's encoding),
+// so that encoding it allocates once; it is bounded by the largest frame
+// the codec encodes.
+func frameSizeHint(f *wire.Frame) int {
+	const fixed = 2 + 2*binary.MaxVarintLen64 + 2*binary.MaxVarintLen32 // kind, flags, id, depth, string lengths
+	n := fixed + refSizeHint(&f.To) + len(f.From) + len(f.Reason)
+	if e := f.Env; e != nil {
+		n += 2*binary.MaxVarintLen32 + len(e.Data)
+		for i := range e.Caps {
+			if n > wire.MaxFrameSize {
+				break
+			}
+			n += refSizeHint(&e.Caps[i])
+		}
+	}
+	if e := f.Err; e != nil {
+		n += 2 + 2*binary.MaxVarintLen32 + len(e.Message)
+	}
+	return min(n, wire.MaxFrameSize)
+}
+
+// refSizeHint is at least the encoded size of r.
+func refSizeHint(r *wire.Ref) int {
+	return 1 + 3*binary.MaxVarintLen32 + len(r.Node) + 8 + wire.TokenSize + len(r.Path)
 }
 
 // Stats returns a snapshot of the transport's counters.

@@ -28,6 +28,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	verbose := fs.Bool("v", false, "report each measurement on stderr as it finishes")
 	noisy := fs.Bool("noisy", false, "run the noisy-neighbour benchmark instead (docs/limits.md)")
 	httpBench := fs.Bool("http", false, "run the HTTP benchmark instead: a script's fetch behind the gateway against a plain Go handler (docs/http.md)")
+	clusterBench := fs.Bool("cluster", false, "run the cluster benchmark instead: two nodes over an embedded NATS server against one node and raw NATS (docs/benchmarks.md)")
 	storageBench := fs.Bool("storage", false, "run the storage benchmark instead (docs/storage.md)")
 	storageDir := fs.String("storage-dir", "", "with --storage: create the databases under `DIR` (default: the system's temporary directory)")
 	pgURL := fs.String("postgres", os.Getenv("CLOISTER_PG_URL"), "with --storage: measure PostgreSQL at `URL` too (default $CLOISTER_PG_URL)")
@@ -35,6 +36,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	} else if len(pos) != 0 {
 		return fmt.Errorf("%w: bench takes no arguments", errUsage)
+	}
+	if *clusterBench {
+		return clusterBenchCmd(ctx, o, *quick, *verbose, *asJSON, stdout, stderr)
 	}
 	if *storageBench {
 		return runStorageBench(ctx, o.Runs, *quick, *storageDir, *pgURL, *asJSON, stdout)
