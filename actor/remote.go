@@ -388,17 +388,22 @@ func (r *remote) mint(c *capability.Capability, p *Process, holder string) (wire
 	return tok, nil
 }
 
-// sweepExports drops the tokens of dynamic children whose slot is gone:
-// nothing can reach them again. r.mu must be held.
+// sweepExports drops the tokens nothing can use again: those of dynamic
+// children whose slot is gone, and those of revoked capabilities (a
+// revoker never un-fires; a use of a dropped token is refused as unknown,
+// as a revoked one would be). r.mu must be held.
 func (r *remote) sweepExports() {
 	for tok, e := range r.exports {
-		if p := e.proc; p != nil && p.dynamic {
-			if q, ok := r.n.Process(p.id); !ok || q != p {
-				delete(r.exports, tok)
-				delete(r.exportOf, e.cap)
-				if e.plain {
-					delete(r.exportPl, plainKey{proc: p, rights: e.cap.Rights(), holder: e.holder})
-				}
+		gone := e.cap.Revoked()
+		if p := e.proc; !gone && p != nil && p.dynamic {
+			q, ok := r.n.Process(p.id)
+			gone = !ok || q != p
+		}
+		if gone {
+			delete(r.exports, tok)
+			delete(r.exportOf, e.cap)
+			if e.plain {
+				delete(r.exportPl, plainKey{proc: e.proc, rights: e.cap.Rights(), holder: e.holder})
 			}
 		}
 	}

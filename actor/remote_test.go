@@ -1024,3 +1024,27 @@ func TestRemote_EqualUnrevocableCapabilitiesShareOneToken(t *testing.T) {
 		t.Fatalf("node b exported %d capabilities, want %d", got, base+3)
 	}
 }
+
+func TestRemote_RevokedExportsAreSwept(t *testing.T) {
+	cl, _ := newCluster(t)
+	b := cl.node("b")
+	b1 := mustLookup(t, b, "b1")
+	base := actor.RemoteExports(b)
+	var revs []*capability.Revoker
+	for i := 0; i < 10; i++ {
+		fwd, rv := capability.New(b1, capability.Send).Revocable()
+		if _, err := actor.ExportRef(b, fwd); err != nil {
+			t.Fatal(err)
+		}
+		revs = append(revs, rv)
+	}
+	if got := actor.RemoteExports(b); got != base+10 {
+		t.Fatalf("node b exported %d capabilities after 10 loans, want %d", got, base+10)
+	}
+	for _, rv := range revs[:7] {
+		rv.Revoke()
+	}
+	if got := actor.RemoteExports(b); got != base+3 {
+		t.Fatalf("node b holds %d exported capabilities after 7 of 10 loans were revoked, want %d", got, base+3)
+	}
+}
