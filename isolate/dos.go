@@ -618,6 +618,7 @@ func indexFrom(s, pat string, k int) int {
 // strings make before goja parses exactly them.
 func (b *builtins) guardFunctionCtor(f *goja.Object) {
 	check := func(args []goja.Value) []goja.Value {
+		b.ensureCodegen()
 		out := make([]goja.Value, len(args))
 		n := 0
 		for k, a := range args {
@@ -658,6 +659,7 @@ func guardEval(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 		if err := checkSource(s.String(), maxEvalBytes); err != nil {
 			panic(b.i.newError("SyntaxError", "eval: "+err.Error()))
 		}
+		b.ensureCodegen()
 		return call(orig, goja.Undefined(), s)
 	}
 }

@@ -194,6 +194,7 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 	i.lim.bind(cfg.Limits.Memory, s.prog)
 	var exports goja.Value
 	err = protect(func() error {
+		i.builtins.ensureNeeds(s.needs)
 		i.ctx = i.newContext()
 		return nil
 	})
