@@ -367,18 +367,21 @@ func truncate(s string, n int) string {
 // maxLogLine bounds one console line.
 const maxLogLine = 8 << 10
 
-// installGlobals adds console, setTimeout and clearTimeout. The source
+// installGlobals binds the isolate to goja's own Object.freeze, which
+// the host uses on its objects whatever a script does to Object. console,
+// setTimeout and clearTimeout are globals of the process-wide template
+// (hostglobals.go), built when a script first reads them. The source
 // limits in front of eval and the Function constructors are guards of the
 // builtins (see dos.go).
 func (i *Isolate) installGlobals() error {
-	g := i.rt.GlobalObject()
-	freeze, ok := goja.AssertFunction(i.rt.Get("Object").(*goja.Object).Get("freeze"))
-	if !ok {
-		return fmt.Errorf("Object.freeze is not a function")
+	rt := i.rt
+	i.freeze = func(_ goja.Value, args ...goja.Value) (v goja.Value, err error) {
+		err = protect(func() error {
+			v = gojaObjectFreeze(rt, goja.FunctionCall{This: goja.Undefined(), Arguments: args})
+			return nil
+		})
+		return v, err
 	}
-	i.freeze = freeze
-	_ = g.Set("console", i.newConsole())
-	i.installTimers(func(name string, v goja.Value) { _ = g.Set(name, v) })
 	return nil
 }
 
@@ -414,10 +417,10 @@ func (i *Isolate) newConsole() *goja.Object {
 	return console
 }
 
-// installTimers defines setTimeout and clearTimeout.
-func (i *Isolate) installTimers(define func(string, goja.Value)) {
+// setTimeoutFn builds setTimeout.
+func (i *Isolate) setTimeoutFn() goja.Value {
 	rt := i.rt
-	define("setTimeout", i.fn("setTimeout", func(call goja.FunctionCall) goja.Value {
+	return i.fn("setTimeout", func(call goja.FunctionCall) goja.Value {
 		fn, ok := goja.AssertFunction(call.Argument(0))
 		if !ok {
 			panic(i.newError("TypeError", "setTimeout: callback is not a function"))
@@ -437,8 +440,12 @@ func (i *Isolate) installTimers(define func(string, goja.Value)) {
 		// only a timer's callback holds is the script's memory.
 		i.timers[id] = timer{fn: fn, val: call.Argument(0), args: args}
 		return rt.ToValue(id)
-	}))
-	define("clearTimeout", i.fn("clearTimeout", func(call goja.FunctionCall) goja.Value {
+	})
+}
+
+// clearTimeoutFn builds clearTimeout.
+func (i *Isolate) clearTimeoutFn() goja.Value {
+	return i.fn("clearTimeout", func(call goja.FunctionCall) goja.Value {
 		if id, ok := timerRef(call.Argument(0)); ok {
 			if _, ok := i.timers[id]; ok {
 				i.forgetTimer(id)
@@ -446,7 +453,7 @@ func (i *Isolate) installTimers(define func(string, goja.Value)) {
 			}
 		}
 		return goja.Undefined()
-	}))
+	})
 }
 
 // hostTimerBytes is what the host keeps for one timer, parked message or

@@ -123,7 +123,7 @@ type Isolate struct {
 
 	methods    map[string]goja.Value   // capability handle methods, made on first use
 	hostProtos map[string]*goja.Object // prototypes of host objects by tag, see hostObject
-	freeze     goja.Callable           // Object.freeze, taken before the script runs
+	freeze     goja.Callable           // goja's own Object.freeze (installGlobals)
 	calls      map[uint64]pendingCall
 	timers     map[uint64]timer
 	parked     map[uint64]int64 // sendAfter messages the host holds, by ref: the bytes charged

@@ -224,7 +224,10 @@ func installTemplateGuards() error {
 			return b.guardProp(v, g)
 		}
 	}
-	return installWebTemplates()
+	if err := installWebTemplates(); err != nil {
+		return err
+	}
+	return installHostGlobals(objs["globalThis"])
 }
 
 // templateGuard is one guarded template property: make builds the guard

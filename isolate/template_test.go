@@ -143,3 +143,25 @@ func TestTemplate_RegistryDropsDeadIsolates(t *testing.T) {
 		return nil
 	})
 }
+
+// TestTemplate_HostGlobals: console, setTimeout and clearTimeout are own,
+// enumerable globals of an isolate, built on first read; goja's
+// Object.freeze is reached by name; a plain runtime has neither.
+func TestTemplate_HostGlobals(t *testing.T) {
+	r := goja.New()
+	o := r.NewObject()
+	gojaObjectFreeze(r, goja.FunctionCall{Arguments: []goja.Value{o}})
+	if err := o.Set("x", 1); err == nil && o.Get("x") != nil {
+		t.Error("the linked Object.freeze did not freeze")
+	}
+	if v, err := goja.New().RunString(`typeof console + typeof setTimeout`); err != nil || v.String() != "undefinedundefined" {
+		t.Errorf("plain goja: %v %v", v, err)
+	}
+	i := guardedRuntime(t)
+	v, err := i.rt.RunString(`const d = Object.getOwnPropertyDescriptor(globalThis, "console");
+		[typeof console.log, typeof setTimeout, typeof clearTimeout, d.writable, d.enumerable, d.configurable,
+		 Object.keys(globalThis).filter((k) => /^(console|setTimeout|clearTimeout)$/.test(k)).join("/")].join()`)
+	if err != nil || v.String() != "function,function,function,true,true,true,console/setTimeout/clearTimeout" {
+		t.Errorf("isolate: %v %v", v, err)
+	}
+}
