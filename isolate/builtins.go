@@ -81,7 +81,6 @@ func (i *Isolate) installBuiltins() error {
 	i.builtins = b
 	i.lazy = &lazyGlobals{b: b}
 	register(i.rt, b)
-	b.ensure(ctorIterators)
 	return nil
 }
 
@@ -96,6 +95,9 @@ func (b *builtins) ensureNeeds(n needs) {
 	}
 	if n&needGenerator != 0 {
 		b.ensure(ctorGeneratorFunction)
+	}
+	if n&needArguments != 0 {
+		b.ensure(ctorIterArray)
 	}
 }
 
@@ -711,7 +713,10 @@ const (
 	ctorRegExp
 	ctorArray
 	ctorArrayToString
-	ctorIterators
+	ctorIterArray // the array iterator's next (arrays, typed arrays, arguments)
+	ctorIterString
+	ctorIterMap
+	ctorIterSet
 )
 
 var typedArrayCtors = []struct {
@@ -757,8 +762,14 @@ func (b *builtins) ensure(k ctorKind) {
 		b.guardArrayCtor(b.origGlobal("Array"))
 	case ctorArrayToString:
 		b.guardArrayToString(gojaGetArrayToString(b.rt))
-	case ctorIterators:
-		b.guardIterators()
+	case ctorIterArray:
+		b.guardIterator(gojaGetArrayIteratorPrototype)
+	case ctorIterString:
+		b.guardIterator(gojaGetStringIteratorPrototype)
+	case ctorIterMap:
+		b.guardIterator(gojaGetMapIteratorPrototype)
+	case ctorIterSet:
+		b.guardIterator(gojaGetSetIteratorPrototype)
 	}
 }
 

@@ -60,25 +60,22 @@ func gojaGetMapIteratorPrototype(r *goja.Runtime) *goja.Object
 //go:linkname gojaGetSetIteratorPrototype github.com/dop251/goja.(*Runtime).getSetIteratorPrototype
 func gojaGetSetIteratorPrototype(r *goja.Runtime) *goja.Object
 
-// guardIterators makes the next methods of goja's native iterators check
-// the CPU limit every 1024 calls: spreading, Array.from, destructuring and
-// the collection constructors call them in a Go loop of goja's own.
-func (b *builtins) guardIterators() {
-	for _, get := range []func(*goja.Runtime) *goja.Object{
-		gojaGetArrayIteratorPrototype, gojaGetStringIteratorPrototype,
-		gojaGetMapIteratorPrototype, gojaGetSetIteratorPrototype,
-	} {
-		next, _ := get(b.rt).Get("next").(*goja.Object)
-		if next == nil {
-			panic("isolate: an iterator prototype has no next")
-		}
-		patchCtor(next, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
-			return func(c goja.FunctionCall) goja.Value {
-				b.tickSmall()
-				return orig(c)
-			}
-		}, nil)
+// guardIterator makes the next method of one of goja's native iterator
+// prototypes check the CPU limit every 64 calls: spreading, Array.from,
+// destructuring and the collection constructors call it in a Go loop of
+// goja's own. Each is guarded when a script first reaches what makes such
+// iterators (the template guards in template.go, and needs.go).
+func (b *builtins) guardIterator(proto func(*goja.Runtime) *goja.Object) {
+	next, _ := proto(b.rt).Get("next").(*goja.Object)
+	if next == nil {
+		panic("isolate: an iterator prototype has no next")
 	}
+	patchCtor(next, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
+		return func(c goja.FunctionCall) goja.Value {
+			b.tickSmall()
+			return orig(c)
+		}
+	}, nil)
 }
 
 // tick is called by every loop a guard runs, about every 1024 elements: it
