@@ -99,14 +99,18 @@ func (b *builtins) overLimit() bool {
 	i := b.i
 	i.mu.Lock()
 	armed, clocked, clock, start := i.armed, i.clocked, i.clock, i.turnStart
-	limit, base, charged := i.cpuLimit, i.cpuBase, i.cpuCharged
+	limit, base, charged, bounded := i.cpuLimit, i.cpuBase, i.cpuCharged, i.cpuBounded
 	i.mu.Unlock()
 	if armed == 0 {
 		return false // not in a turn
 	}
 	if clocked && base != 0 {
 		if now, ok := clock.read(); ok {
-			return charged+(now-base) >= limit
+			d := now - base
+			if bounded {
+				d = min(d, time.Since(start))
+			}
+			return charged+d >= limit
 		}
 	}
 	return time.Since(start) >= limit
