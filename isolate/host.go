@@ -12,6 +12,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/unistring"
 )
 
 // The host API is built from native functions and plain objects only: no Go
@@ -108,10 +109,11 @@ func (i *Isolate) throw(err error) {
 	panic(i.newError(callErrorName(err), err.Error()))
 }
 
+// fn makes a native function named name, of length 0. It is goja's own
+// maker, reached by name (hostglobals.go): Runtime.ToValue would look up
+// the Go function's symbol name for a name that is replaced at once.
 func (i *Isolate) fn(name string, f func(goja.FunctionCall) goja.Value) goja.Value {
-	v := i.rt.ToValue(f)
-	_ = v.(*goja.Object).DefineDataProperty("name", i.rt.ToValue(name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	return v
+	return gojaNewNativeFunc(i.rt, f, unistring.NewFromString(name), 0)
 }
 
 // method returns the shared function behind a handle property.

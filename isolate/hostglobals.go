@@ -32,6 +32,9 @@ var hostGlobals = []struct {
 //go:linkname gojaObjectFreeze github.com/dop251/goja.(*Runtime).object_freeze
 func gojaObjectFreeze(r *goja.Runtime, call goja.FunctionCall) goja.Value
 
+//go:linkname gojaNewNativeFunc github.com/dop251/goja.(*Runtime).newNativeFunc
+func gojaNewNativeFunc(r *goja.Runtime, call func(goja.FunctionCall) goja.Value, name unistring.String, length int) *goja.Object
+
 // installHostGlobals adds the host's globals to the global template, the
 // one global was built from.
 func installHostGlobals(global *goja.Object) error {

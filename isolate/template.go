@@ -314,8 +314,7 @@ func (b *builtins) original(object, name string) goja.Callable {
 
 // newMethod makes a native method with the name and length of orig.
 func (b *builtins) newMethod(name string, orig *goja.Object, f func(goja.FunctionCall) goja.Value) *goja.Object {
-	o := b.rt.ToValue(f).(*goja.Object)
-	_ = o.DefineDataProperty("name", b.rt.ToValue(name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	o := gojaNewNativeFunc(b.rt, f, unistring.NewFromString(name), 0)
 	_ = o.DefineDataProperty("length", orig.Get("length"), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	return o
 }

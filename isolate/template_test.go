@@ -165,3 +165,16 @@ func TestTemplate_HostGlobals(t *testing.T) {
 		t.Errorf("isolate: %v %v", v, err)
 	}
 }
+
+// TestTemplate_NativeFunctionMaker: goja's maker of native functions,
+// reached by name, makes what Runtime.ToValue and a defined name made.
+func TestTemplate_NativeFunctionMaker(t *testing.T) {
+	r := goja.New()
+	f := gojaNewNativeFunc(r, func(c goja.FunctionCall) goja.Value { return c.Argument(0) }, "echo", 0)
+	_ = r.Set("f", f)
+	v, err := r.RunString(`const d = Object.getOwnPropertyDescriptor(f, "name");
+		[f(7), f.name, f.length, d.writable, d.enumerable, d.configurable, Object.getPrototypeOf(f) === Function.prototype].join()`)
+	if err != nil || v.String() != "7,echo,0,false,false,true,true" {
+		t.Errorf("made function: %v %v", v, err)
+	}
+}
