@@ -65,9 +65,18 @@ func TestPin_TurnsShareAStartReadingAndAreStillStopped(t *testing.T) {
 			t.Fatalf("turn %d read the clock again %v after the pin's reading", k, time.Since(at))
 		}
 	}
-	before := pinThreadCPU(t)
-	o := run(true)
-	used := pinThreadCPU(t) - before
+	loop := func() (Outcome, time.Duration) {
+		before := pinThreadCPU(t)
+		o := run(true)
+		return o, pinThreadCPU(t) - before
+	}
+	o, used := loop()
+	if used > limit+5*time.Millisecond {
+		// The watchdog's goroutine can wait for a CPU on a saturated
+		// machine; a turn that overruns twice is not that.
+		t.Logf("loop stopped after %v of CPU; again", used)
+		o, used = loop()
+	}
 	if !errors.Is(o.Crash, ErrCPULimit) {
 		t.Fatalf("the loop ended with %v, want the CPU limit", o.Crash)
 	}
