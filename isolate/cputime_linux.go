@@ -52,6 +52,7 @@ func (c threadClock) stop() { runtime.UnlockOSThread() }
 // belongs to the goroutine that made it and is used only there.
 type Pin struct {
 	clock  threadClock
+	known  bool          // clock names the thread (asked at the first turn)
 	base   time.Duration // the clock's last reading, 0 if none
 	baseAt time.Time     // when it was taken
 }
@@ -59,7 +60,7 @@ type Pin struct {
 // PinThread locks the calling goroutine to its thread until Unpin.
 func PinThread() *Pin {
 	runtime.LockOSThread()
-	return &Pin{clock: threadClock{id: threadCPUClock(unix.Gettid())}}
+	return &Pin{}
 }
 
 // Unpin unlocks the goroutine. The pin must not be used after.
@@ -69,5 +70,8 @@ func (p *Pin) Unpin() { runtime.UnlockOSThread() }
 // more for the turn (stop unlocks it) and the thread is the pin's.
 func (p *Pin) turnClock() (threadClock, bool) {
 	runtime.LockOSThread()
+	if !p.known {
+		p.clock, p.known = threadClock{id: threadCPUClock(unix.Gettid())}, true
+	}
 	return p.clock, true
 }
