@@ -16,8 +16,8 @@ import (
 // one that never logs or sets a timer does not pay for them (about 5 KB per
 // isolate). They are own, writable, enumerable and configurable properties
 // of the global object, listed after goja's globals, as an assignment to
-// the global object would have made them. A runtime that is not an
-// isolate's does not have them.
+// the global object would have made them. In a runtime that is not an
+// isolate's they are undefined, as the web globals are (web.go).
 
 // hostGlobals are the host's globals in the order they are listed.
 var hostGlobals = []struct {
@@ -52,7 +52,7 @@ func installHostGlobals(global *goja.Object) error {
 		props[key] = func(r *goja.Runtime) goja.Value {
 			b := builtinsOf(r)
 			if b == nil {
-				return nil // absent: goja reads a nil value as a deleted property
+				return goja.Undefined() // as the web globals (web.go)
 			}
 			return mk(b.i)
 		}

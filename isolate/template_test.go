@@ -146,7 +146,7 @@ func TestTemplate_RegistryDropsDeadIsolates(t *testing.T) {
 
 // TestTemplate_HostGlobals: console, setTimeout and clearTimeout are own,
 // enumerable globals of an isolate, built on first read; goja's
-// Object.freeze is reached by name; a plain runtime has neither.
+// Object.freeze is reached by name; in a plain runtime they are undefined.
 func TestTemplate_HostGlobals(t *testing.T) {
 	r := goja.New()
 	o := r.NewObject()
