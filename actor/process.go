@@ -73,10 +73,11 @@ type Process struct {
 	restarts    atomic.Uint64
 	signals     atomic.Int64 // exit signals from scripts not yet taken up, bounded like messages
 	handled     atomic.Uint64
-	heldSince   atomic.Int64                // unix nanoseconds; see TurnHeldSince
-	busy        atomic.Int64                // nanoseconds its goroutine spent handling; see Busy
-	pin         atomic.Pointer[isolate.Pin] // the thread its mailbox runs on now; see dispatch.go
-	cpuDone     atomic.Int64                // CPU nanoseconds of its ended incarnations' turns; see CPUTime
+	heldSince   atomic.Int64 // unix nanoseconds; see TurnHeldSince
+	busy        atomic.Int64 // nanoseconds its goroutine spent handling; see Busy
+	cpuDone     atomic.Int64 // CPU nanoseconds of its ended incarnations' turns; see CPUTime
+
+	pin atomic.Pointer[isolate.Pin] // the thread its mailbox runs on now; see dispatch.go
 
 	// mb counts and limits what waits for the process; see mailbox.go.
 	mb *mailbox.Mailbox
