@@ -1,6 +1,13 @@
 package actor
 
-import "runtime"
+import (
+	"runtime"
+	"time"
+
+	"github.com/cloister-rt/cloister/isolate"
+
+	proto "github.com/asynkron/protoactor-go/actor"
+)
 
 // dispatcher runs mailboxes on a few long-lived goroutines. protoactor's
 // default starts a goroutine for every mailbox wake-up, and a goja runtime
@@ -47,3 +54,43 @@ func (d *dispatcher) Throughput() int { return 300 }
 
 // stop ends the pooled goroutines; later wake-ups get their own.
 func (d *dispatcher) stop() { close(d.done) }
+
+// forProcess is the dispatcher of p's mailbox. A script worker's mailbox
+// runs pinned: its goroutine is locked to one OS thread for the whole run
+// of messages it handles back to back, so that its turns learn their
+// thread and share CPU clock readings (isolate.Pin) instead of paying a
+// system call each. The run's wall time is the process's busy time.
+func (d *dispatcher) forProcess(p *Process) proto.Dispatcher {
+	if p.kind != KindWorker || p.spec.Go != "" {
+		return d
+	}
+	return &pinnedDispatcher{d: d, p: p}
+}
+
+type pinnedDispatcher struct {
+	d *dispatcher
+	p *Process
+}
+
+func (pd *pinnedDispatcher) Schedule(fn func()) {
+	p := pd.p
+	pd.d.Schedule(func() { p.runPinned(fn) })
+}
+
+func (pd *pinnedDispatcher) Throughput() int { return pd.d.Throughput() }
+
+// runPinned runs one run of p's mailbox on a pinned thread. protoactor runs
+// a mailbox on one goroutine at a time; the pin is cleared only if it is
+// still this run's, since the next run can begin as soon as this one has
+// left the mailbox idle.
+func (p *Process) runPinned(fn func()) {
+	start := time.Now()
+	pin := isolate.PinThread()
+	p.pin.Store(pin)
+	defer func() {
+		p.pin.CompareAndSwap(pin, nil)
+		pin.Unpin()
+		p.countBusy(start)
+	}()
+	fn()
+}

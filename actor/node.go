@@ -312,7 +312,7 @@ func (n *Node) resolveGrants(p *Process) error {
 
 // props are how every process's actor is made and run.
 func (n *Node) props(p *Process) *proto.Props {
-	return proto.PropsFromProducer(func() proto.Actor { return n.producer(p) }, proto.WithDispatcher(n.dispatch))
+	return proto.PropsFromProducer(func() proto.Actor { return n.producer(p) }, proto.WithDispatcher(n.dispatch.forProcess(p)))
 }
 
 func (n *Node) producer(p *Process) proto.Actor {

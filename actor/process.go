@@ -77,6 +77,8 @@ type Process struct {
 	busy        atomic.Int64 // nanoseconds its goroutine spent handling; see Busy
 	cpuDone     atomic.Int64 // CPU nanoseconds of its ended incarnations' turns; see CPUTime
 
+	pin atomic.Pointer[isolate.Pin] // the thread its mailbox runs on now; see dispatch.go
+
 	// mb counts and limits what waits for the process; see mailbox.go.
 	mb *mailbox.Mailbox
 	// stash holds messages that arrived while a turn awaited a promise, and

@@ -52,7 +52,12 @@ func newWorker(p *Process) proto.Actor {
 // Receive implements proto.Actor. A crash panics with a *Crash, which
 // protoactor's mailbox recovers and hands to the supervisor.
 func (w *worker) Receive(c proto.Context) {
-	defer w.proc.countBusy(time.Now())
+	if w.iso != nil {
+		// The mailbox run this message arrived in (dispatch.go); a pin
+		// that is not this goroutine's is never seen: runs of one
+		// mailbox do not overlap.
+		w.iso.UsePin(w.proc.pin.Load())
+	}
 	switch m := c.Message().(type) {
 	case *proto.Started:
 		// The supervisor stores the PID once SpawnNamed returns, which can be

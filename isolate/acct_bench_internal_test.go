@@ -59,3 +59,20 @@ func benchIsolate(b *testing.B) *Isolate {
 	b.Cleanup(i.Close)
 	return i
 }
+
+// BenchmarkAcct_TurnPinned is a message turn on a pinned thread (as a
+// worker's mailbox runs them), of an isolate whose turns read the CPU
+// clock as they start.
+func BenchmarkAcct_TurnPinned(b *testing.B) {
+	i := benchIsolate(b)
+	i.longTurns.Store(true)
+	pin := PinThread()
+	defer pin.Unpin()
+	i.UsePin(pin)
+	env := mailbox.NewEnvelope([]byte{0x81, 0xa4, 't', 'y', 'p', 'e', 0xa3, 'i', 'n', 'c'}, nil) // {type: "inc"}
+	done := func(Outcome) {}
+	b.ResetTimer()
+	for k := 0; k < b.N; k++ {
+		i.Receive(env, false, done)
+	}
+}

@@ -81,14 +81,29 @@ func (i *Isolate) installBuiltins() error {
 	i.builtins = b
 	i.lazy = &lazyGlobals{b: b}
 	register(i.rt, b)
-	// Constructors that a script reaches without any template: an async
-	// function's or a generator's prototype, a regular expression literal's.
-	b.ensure(ctorAsyncFunction)
-	b.ensure(ctorGeneratorFunction)
-	b.ensure(ctorRegExp)
-	b.ensure(ctorIterators)
 	return nil
 }
+
+// ensureNeeds guards, before a program runs, the constructors it can reach
+// without any template (see needs.go).
+func (b *builtins) ensureNeeds(n needs) {
+	if n&needRegExp != 0 {
+		b.ensure(ctorRegExp)
+	}
+	if n&needAsync != 0 {
+		b.ensure(ctorAsyncFunction)
+	}
+	if n&needGenerator != 0 {
+		b.ensure(ctorGeneratorFunction)
+	}
+	if n&needArguments != 0 {
+		b.ensure(ctorIterArray)
+	}
+}
+
+// ensureCodegen guards everything code compiled at run time could reach
+// (eval, the Function constructors): its source was never scanned.
+func (b *builtins) ensureCodegen() { b.ensureNeeds(needAll) }
 
 // call runs a captured builtin and rethrows its exception in the caller.
 func call(f goja.Callable, this goja.Value, args ...goja.Value) goja.Value {
@@ -698,7 +713,10 @@ const (
 	ctorRegExp
 	ctorArray
 	ctorArrayToString
-	ctorIterators
+	ctorIterArray // the array iterator's next (arrays, typed arrays, arguments)
+	ctorIterString
+	ctorIterMap
+	ctorIterSet
 )
 
 var typedArrayCtors = []struct {
@@ -744,8 +762,14 @@ func (b *builtins) ensure(k ctorKind) {
 		b.guardArrayCtor(b.origGlobal("Array"))
 	case ctorArrayToString:
 		b.guardArrayToString(gojaGetArrayToString(b.rt))
-	case ctorIterators:
-		b.guardIterators()
+	case ctorIterArray:
+		b.guardIterator(gojaGetArrayIteratorPrototype)
+	case ctorIterString:
+		b.guardIterator(gojaGetStringIteratorPrototype)
+	case ctorIterMap:
+		b.guardIterator(gojaGetMapIteratorPrototype)
+	case ctorIterSet:
+		b.guardIterator(gojaGetSetIteratorPrototype)
 	}
 }
 
@@ -1077,6 +1101,7 @@ func guardRegExpArg(name string) func(b *builtins, orig goja.Callable) func(goja
 					b.checkRegExp(s.String())
 				}
 			}
+			b.ensure(ctorRegExp) // goja builds a RegExp from anything else
 			this := b.thisString(c, name)
 			b.needCPU(int64(this.Length()), 20)
 			return call(orig, this, args...)

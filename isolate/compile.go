@@ -18,8 +18,9 @@ import (
 // Script is a compiled actor module. It is immutable and shared by every
 // actor and incarnation that runs it. Safe for concurrent use.
 type Script struct {
-	path string
-	prog *goja.Program
+	path  string
+	prog  *goja.Program
+	needs needs // the guards to put in place before it runs (needs.go)
 }
 
 // Path returns the file the script was compiled from.
@@ -119,7 +120,7 @@ func Compile(name string, src []byte) (*Script, error) {
 	if err != nil {
 		return nil, &CompileError{File: name, Msg: err.Error()}
 	}
-	return &Script{path: name, prog: prog}, nil
+	return &Script{path: name, prog: prog, needs: scanNeeds(ast)}, nil
 }
 
 // exportClause is the statement esbuild ends a bundled ES module with,

@@ -43,3 +43,35 @@ func (c threadClock) read() (time.Duration, bool) {
 
 // stop ends the turn's clock and unlocks the goroutine.
 func (c threadClock) stop() { runtime.UnlockOSThread() }
+
+// Pin is a goroutine locked to its OS thread for a run of turns: the
+// turns of one process that its mailbox runs back to back (actor's
+// dispatcher pins each run). Turns run under a pin learn their thread
+// without a system call, and the CPU clock read for one turn's start
+// serves the turns that follow it closely (see Isolate.armWatchdog). A Pin
+// belongs to the goroutine that made it and is used only there.
+type Pin struct {
+	clock  threadClock
+	known  bool          // clock names the thread (asked at the first turn)
+	base   time.Duration // the clock's last reading, 0 if none
+	baseAt time.Time     // when it was taken
+}
+
+// PinThread locks the calling goroutine to its thread until Unpin.
+func PinThread() *Pin {
+	runtime.LockOSThread()
+	return &Pin{}
+}
+
+// Unpin unlocks the goroutine. The pin must not be used after.
+func (p *Pin) Unpin() { runtime.UnlockOSThread() }
+
+// turnClock is startThreadClock under a pin: the goroutine is locked once
+// more for the turn (stop unlocks it) and the thread is the pin's.
+func (p *Pin) turnClock() (threadClock, bool) {
+	runtime.LockOSThread()
+	if !p.known {
+		p.clock, p.known = threadClock{id: threadCPUClock(unix.Gettid())}, true
+	}
+	return p.clock, true
+}

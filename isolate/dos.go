@@ -60,25 +60,22 @@ func gojaGetMapIteratorPrototype(r *goja.Runtime) *goja.Object
 //go:linkname gojaGetSetIteratorPrototype github.com/dop251/goja.(*Runtime).getSetIteratorPrototype
 func gojaGetSetIteratorPrototype(r *goja.Runtime) *goja.Object
 
-// guardIterators makes the next methods of goja's native iterators check
-// the CPU limit every 1024 calls: spreading, Array.from, destructuring and
-// the collection constructors call them in a Go loop of goja's own.
-func (b *builtins) guardIterators() {
-	for _, get := range []func(*goja.Runtime) *goja.Object{
-		gojaGetArrayIteratorPrototype, gojaGetStringIteratorPrototype,
-		gojaGetMapIteratorPrototype, gojaGetSetIteratorPrototype,
-	} {
-		next, _ := get(b.rt).Get("next").(*goja.Object)
-		if next == nil {
-			panic("isolate: an iterator prototype has no next")
-		}
-		patchCtor(next, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
-			return func(c goja.FunctionCall) goja.Value {
-				b.tickSmall()
-				return orig(c)
-			}
-		}, nil)
+// guardIterator makes the next method of one of goja's native iterator
+// prototypes check the CPU limit every 64 calls: spreading, Array.from,
+// destructuring and the collection constructors call it in a Go loop of
+// goja's own. Each is guarded when a script first reaches what makes such
+// iterators (the template guards in template.go, and needs.go).
+func (b *builtins) guardIterator(proto func(*goja.Runtime) *goja.Object) {
+	next, _ := proto(b.rt).Get("next").(*goja.Object)
+	if next == nil {
+		panic("isolate: an iterator prototype has no next")
 	}
+	patchCtor(next, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
+		return func(c goja.FunctionCall) goja.Value {
+			b.tickSmall()
+			return orig(c)
+		}
+	}, nil)
 }
 
 // tick is called by every loop a guard runs, about every 1024 elements: it
@@ -102,14 +99,18 @@ func (b *builtins) overLimit() bool {
 	i := b.i
 	i.mu.Lock()
 	armed, clocked, clock, start := i.armed, i.clocked, i.clock, i.turnStart
-	limit, base, charged := i.cpuLimit, i.cpuBase, i.cpuCharged
+	limit, base, charged, bounded := i.cpuLimit, i.cpuBase, i.cpuCharged, i.cpuBounded
 	i.mu.Unlock()
 	if armed == 0 {
 		return false // not in a turn
 	}
 	if clocked && base != 0 {
 		if now, ok := clock.read(); ok {
-			return charged+(now-base) >= limit
+			d := now - base
+			if bounded {
+				d = min(d, time.Since(start))
+			}
+			return charged+d >= limit
 		}
 	}
 	return time.Since(start) >= limit
@@ -618,6 +619,7 @@ func indexFrom(s, pat string, k int) int {
 // strings make before goja parses exactly them.
 func (b *builtins) guardFunctionCtor(f *goja.Object) {
 	check := func(args []goja.Value) []goja.Value {
+		b.ensureCodegen()
 		out := make([]goja.Value, len(args))
 		n := 0
 		for k, a := range args {
@@ -658,6 +660,7 @@ func guardEval(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 		if err := checkSource(s.String(), maxEvalBytes); err != nil {
 			panic(b.i.newError("SyntaxError", "eval: "+err.Error()))
 		}
+		b.ensureCodegen()
 		return call(orig, goja.Undefined(), s)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/unistring"
 )
 
 // The host API is built from native functions and plain objects only: no Go
@@ -108,10 +109,11 @@ func (i *Isolate) throw(err error) {
 	panic(i.newError(callErrorName(err), err.Error()))
 }
 
+// fn makes a native function named name, of length 0. It is goja's own
+// maker, reached by name (hostglobals.go): Runtime.ToValue would look up
+// the Go function's symbol name for a name that is replaced at once.
 func (i *Isolate) fn(name string, f func(goja.FunctionCall) goja.Value) goja.Value {
-	v := i.rt.ToValue(f)
-	_ = v.(*goja.Object).DefineDataProperty("name", i.rt.ToValue(name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	return v
+	return gojaNewNativeFunc(i.rt, f, unistring.NewFromString(name), 0)
 }
 
 // method returns the shared function behind a handle property.
@@ -367,18 +369,21 @@ func truncate(s string, n int) string {
 // maxLogLine bounds one console line.
 const maxLogLine = 8 << 10
 
-// installGlobals adds console, setTimeout and clearTimeout. The source
+// installGlobals binds the isolate to goja's own Object.freeze, which
+// the host uses on its objects whatever a script does to Object. console,
+// setTimeout and clearTimeout are globals of the process-wide template
+// (hostglobals.go), built when a script first reads them. The source
 // limits in front of eval and the Function constructors are guards of the
 // builtins (see dos.go).
 func (i *Isolate) installGlobals() error {
-	g := i.rt.GlobalObject()
-	freeze, ok := goja.AssertFunction(i.rt.Get("Object").(*goja.Object).Get("freeze"))
-	if !ok {
-		return fmt.Errorf("Object.freeze is not a function")
+	rt := i.rt
+	i.freeze = func(_ goja.Value, args ...goja.Value) (v goja.Value, err error) {
+		err = protect(func() error {
+			v = gojaObjectFreeze(rt, goja.FunctionCall{This: goja.Undefined(), Arguments: args})
+			return nil
+		})
+		return v, err
 	}
-	i.freeze = freeze
-	_ = g.Set("console", i.newConsole())
-	i.installTimers(func(name string, v goja.Value) { _ = g.Set(name, v) })
 	return nil
 }
 
@@ -414,10 +419,10 @@ func (i *Isolate) newConsole() *goja.Object {
 	return console
 }
 
-// installTimers defines setTimeout and clearTimeout.
-func (i *Isolate) installTimers(define func(string, goja.Value)) {
+// setTimeoutFn builds setTimeout.
+func (i *Isolate) setTimeoutFn() goja.Value {
 	rt := i.rt
-	define("setTimeout", i.fn("setTimeout", func(call goja.FunctionCall) goja.Value {
+	return i.fn("setTimeout", func(call goja.FunctionCall) goja.Value {
 		fn, ok := goja.AssertFunction(call.Argument(0))
 		if !ok {
 			panic(i.newError("TypeError", "setTimeout: callback is not a function"))
@@ -437,8 +442,12 @@ func (i *Isolate) installTimers(define func(string, goja.Value)) {
 		// only a timer's callback holds is the script's memory.
 		i.timers[id] = timer{fn: fn, val: call.Argument(0), args: args}
 		return rt.ToValue(id)
-	}))
-	define("clearTimeout", i.fn("clearTimeout", func(call goja.FunctionCall) goja.Value {
+	})
+}
+
+// clearTimeoutFn builds clearTimeout.
+func (i *Isolate) clearTimeoutFn() goja.Value {
+	return i.fn("clearTimeout", func(call goja.FunctionCall) goja.Value {
 		if id, ok := timerRef(call.Argument(0)); ok {
 			if _, ok := i.timers[id]; ok {
 				i.forgetTimer(id)
@@ -446,7 +455,7 @@ func (i *Isolate) installTimers(define func(string, goja.Value)) {
 			}
 		}
 		return goja.Undefined()
-	}))
+	})
 }
 
 // hostTimerBytes is what the host keeps for one timer, parked message or

@@ -123,7 +123,7 @@ type Isolate struct {
 
 	methods    map[string]goja.Value   // capability handle methods, made on first use
 	hostProtos map[string]*goja.Object // prototypes of host objects by tag, see hostObject
-	freeze     goja.Callable           // Object.freeze, taken before the script runs
+	freeze     goja.Callable           // goja's own Object.freeze (installGlobals)
 	calls      map[uint64]pendingCall
 	timers     map[uint64]timer
 	parked     map[uint64]int64 // sendAfter messages the host holds, by ref: the bytes charged
@@ -157,6 +157,8 @@ type Isolate struct {
 	cpuLimit   time.Duration // the turn's CPU time limit
 	cpuBase    time.Duration // the clock's reading at the last check; 0 before the first
 	cpuCharged time.Duration // CPU time charged to the turn up to cpuBase
+	cpuBounded bool          // cpuBase was read before the turn began (a pin's): see chargeSince
+	pin        *Pin          // the thread the turns run on now, if pinned (UsePin)
 	watch      *time.Timer
 	obs        observed // totals for operators, see observe.go
 }
@@ -194,6 +196,7 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 	i.lim.bind(cfg.Limits.Memory, s.prog)
 	var exports goja.Value
 	err = protect(func() error {
+		i.builtins.ensureNeeds(s.needs)
 		i.ctx = i.newContext()
 		return nil
 	})
@@ -319,6 +322,15 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 // before the first reading; so only an isolate that has once run a turn
 // past the checkpoint reads it as its turns start, and a late first check
 // can undercharge only its first long turn. Elsewhere the limit is wall time.
+//
+// Under a pin (UsePin), the turn's thread is the pin's, known without a
+// system call, and a start reading of the clock taken less than pinFresh
+// ago, for an earlier turn of the same run on the same locked thread,
+// serves as this turn's: the CPU the thread used since then is this
+// process's alone, and the turn is charged at most that, and at most its
+// own wall time (chargeSince). A turn is so charged, besides its own CPU
+// time, at most pinFresh of CPU its own process used just before it, and
+// never a neighbour's.
 func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
 	limit := i.cfg.Limits.CPU
 	i.mu.Lock()
@@ -328,21 +340,38 @@ func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
 		t := time.AfterFunc(limit, func() { i.interruptTurn(seq) })
 		return func() { t.Stop() }
 	}
-	clock, clocked := startThreadClock()
+	var clock threadClock
+	var clocked bool
+	pin := i.pin
+	if pin != nil {
+		clock, clocked = pin.turnClock()
+	} else {
+		clock, clocked = startThreadClock()
+	}
 	first := min(limit, probeEvery)
 	if clocked {
 		first = min(limit, cpuCheckpoint)
 	}
 	var base time.Duration
+	bounded := false
+	now := time.Now()
 	if clocked && i.longTurns.Load() {
 		// This isolate has run long turns before: its turns are clocked
 		// from their start, so a late first check cannot undercharge it.
-		base, _ = clock.read()
+		switch {
+		case pin == nil:
+			base, _ = clock.read()
+		case pin.base != 0 && now.Sub(pin.baseAt) < pinFresh:
+			base, bounded = pin.base, true
+		default:
+			base, _ = clock.read()
+			pin.base, pin.baseAt = base, now
+		}
 	}
-	now := time.Now()
 	i.mu.Lock()
 	i.armed, i.armedAt, i.armedFor = seq, now, first
 	i.turnStart, i.clock, i.clocked, i.cpuLimit, i.cpuBase, i.cpuCharged = now, clock, clocked, limit, base, 0
+	i.cpuBounded = bounded
 	if i.watch == nil {
 		i.watch = time.AfterFunc(first, i.watchdog) // under mu: it may fire before the assignment
 	} else {
@@ -368,6 +397,26 @@ func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
 // cpuCheckpoint is when the watchdog first reads a turn's CPU clock, and
 // what the turn is charged for the time before.
 const cpuCheckpoint = time.Millisecond
+
+// pinFresh is how old a pin's clock reading may be to serve as a turn's
+// start reading.
+const pinFresh = 200 * time.Microsecond
+
+// UsePin tells the isolate that its turns run on p's thread until the
+// next UsePin (nil: not pinned). It is called on the isolate's goroutine,
+// between turns, by the goroutine p belongs to.
+func (i *Isolate) UsePin(p *Pin) { i.pin = p }
+
+// chargeSince is the CPU time a turn used from the clock reading base to
+// the reading now: their difference, and for a base read before the turn
+// began (a pin's), at most the turn's wall time so far. Called under mu.
+func (i *Isolate) chargeSince(base, now time.Duration) time.Duration {
+	d := now - base
+	if i.cpuBounded {
+		d = min(d, time.Since(i.turnStart))
+	}
+	return d
+}
 
 // watchdog is the reusable timer's function. It fires at the turn's first
 // CPU checkpoint and then every probeEvery, or when the turn's time is up
@@ -411,7 +460,8 @@ func (i *Isolate) watchdog() {
 		i.cpuCharged = min(time.Since(i.turnStart), cpuCheckpoint)
 		i.longTurns.Store(true)
 	default:
-		i.cpuCharged += cpu - i.cpuBase
+		i.cpuCharged += i.chargeSince(i.cpuBase, cpu)
+		i.cpuBounded = false
 	}
 	i.cpuBase = cpu
 	left := i.cpuLimit - i.cpuCharged
@@ -433,14 +483,18 @@ func (i *Isolate) watchdog() {
 func (i *Isolate) turnTimeLeft() time.Duration {
 	i.mu.Lock()
 	armed, clocked, clock, start := i.armed, i.clocked, i.clock, i.turnStart
-	limit, base, charged := i.cpuLimit, i.cpuBase, i.cpuCharged
+	limit, base, charged, bounded := i.cpuLimit, i.cpuBase, i.cpuCharged, i.cpuBounded
 	i.mu.Unlock()
 	if armed == 0 {
 		return i.cfg.Limits.CPU
 	}
 	if clocked && base != 0 {
 		if now, ok := clock.read(); ok {
-			return limit - charged - (now - base)
+			d := now - base
+			if bounded {
+				d = min(d, time.Since(start))
+			}
+			return limit - charged - d
 		}
 	}
 	if clocked {

@@ -75,6 +75,34 @@ type limiter struct {
 	// Statistics, for tests and the debug endpoint.
 	walks    int
 	walkTime time.Duration
+	lastWalk time.Duration // how long the last walk took; 0 before the first
+	reads    int           // turns that read the process's allocation counter
+}
+
+// readCost is about what one read of the process's allocation counter
+// costs here (runtime/metrics.Read of one sample).
+const readCost = 400 * time.Nanosecond
+
+// skipReadMax bounds the charge a turn takes without reading the counter:
+// d × maxAllocRate of a turn shorter than 16 µs.
+const skipReadMax = 256 << 10
+
+// skipRead reports whether a turn that charges c bytes, an upper bound of
+// what it can have allocated, should take that charge instead of reading
+// the process's counter. Charging the bound brings the next heap walk
+// sooner: it pays when the walk this isolate last needed, spread over the
+// turns the bound lets run before the next one, costs less than a read
+// per turn. An isolate never walked is assumed small (its heap is the
+// module's); its first walk tells.
+func (l *limiter) skipRead(c int64) bool {
+	if c > skipReadMax {
+		return false
+	}
+	room := l.limit/2 - l.used - l.held
+	if room <= 0 {
+		return false
+	}
+	return float64(l.lastWalk)*float64(c) < float64(readCost)*float64(room)
 }
 
 // probeEvery is how often a running turn's heap growth is sampled.
@@ -101,6 +129,18 @@ var (
 // estimate stays an upper bound; only the reading is shared.
 var lastAllocs atomic.Uint64
 
+// lastAllocsAt is when lastAllocs was read, in nanoseconds of the
+// monotonic clock since procStart. Turns that take their charge without
+// reading (skipRead) leave it to age; a turn that will read at its end
+// reads at its start too when it is older than staleAllocs, so that its
+// charge is not the other turns' allocations since.
+var (
+	lastAllocsAt atomic.Int64
+	procStart    = time.Now()
+)
+
+const staleAllocs = 50 * time.Microsecond
+
 // bind sets the limit and the script whose compiled program every isolate
 // of it shares, once the isolate is given to a process.
 func (l *limiter) bind(limit int64, prog *goja.Program) {
@@ -120,6 +160,7 @@ func (l *limiter) readProcess() uint64 {
 	metrics.Read(l.endS[:])
 	allocs := sampleUint(l.endS[0])
 	lastAllocs.Store(allocs)
+	lastAllocsAt.Store(int64(time.Since(procStart)))
 	return allocs
 }
 
@@ -188,8 +229,9 @@ func (l *limiter) begin() {
 	l.aborted.Store(nil)
 	l.start = time.Now()
 	l.allocStart = lastAllocs.Load()
-	if l.allocStart == 0 {
-		l.allocStart = l.readProcess() // the process's first turn
+	if l.allocStart == 0 || !l.skipRead(skipReadMax) &&
+		l.start.Sub(procStart)-time.Duration(lastAllocsAt.Load()) > staleAllocs {
+		l.allocStart = l.readProcess()
 	}
 	l.seq.Store(l.iso.seq)
 	l.epoch.Store(turnEpoch.Add(1))
@@ -208,10 +250,26 @@ func (l *limiter) end(err error) error {
 	}
 	d := time.Since(l.start)
 	defer func() { l.iso.chargeTurn(d, l.used+l.pending+l.held) }()
+	bound := int64(d.Seconds() * maxAllocRate)
+	if l.skipRead(bound) {
+		// A short turn of a small isolate is charged the most it can have
+		// allocated, without reading the counter; the heap is walked
+		// once that reaches half the limit, so the estimate cannot make
+		// the in-turn probe's budget small (walks are cheap here: see
+		// skipRead).
+		l.pending += bound
+		if l.used+l.pending+l.held > l.limit/2 {
+			if l.measure() > l.limit {
+				return ErrMemoryLimit
+			}
+		}
+		return nil
+	}
+	l.reads++
 	now := l.readProcess()
 	var a int64
 	if now > l.allocStart {
-		a = int64(min(now-l.allocStart, uint64(d.Seconds()*maxAllocRate)))
+		a = int64(min(now-l.allocStart, uint64(bound)))
 	}
 	l.pending += a
 	if l.used+l.pending+l.held > l.limit {
@@ -229,7 +287,8 @@ func (l *limiter) measure() int64 {
 	l.used, _ = l.iso.measureHeap(l.shared)
 	l.pending = 0
 	l.walks++
-	l.walkTime += time.Since(t)
+	l.lastWalk = time.Since(t)
+	l.walkTime += l.lastWalk
 	return l.used + l.held
 }
 

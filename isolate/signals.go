@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"weak"
 
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/mailbox"
@@ -74,29 +75,44 @@ const MaxMonitors = 10_000
 type signalState struct {
 	refs  map[uint64]*goja.Object // live monitor references by id
 	ids   map[*goja.Object]uint64
-	notes *goja.Object // a WeakSet of the notification objects made here
-	add   goja.Callable
-	has   goja.Callable
+	notes noteSet // the notification objects made here
 }
 
-// setupSignals takes WeakSet's methods before any script runs, so a script
-// replacing them later cannot fool ctx.isNotification.
+// noteSet holds the notification objects an isolate made, weakly: an
+// object the script drops is collected, and its entry goes at a later
+// sweep. A set of the host's, not a WeakSet of the runtime's, so a script
+// cannot reach it and an isolate that gets no notification pays nothing.
+type noteSet struct {
+	m       map[weak.Pointer[goja.Object]]struct{}
+	sweepAt int // the size at which dead entries are swept next
+}
+
+func (s *noteSet) add(o *goja.Object) {
+	if s.m == nil {
+		s.m = make(map[weak.Pointer[goja.Object]]struct{})
+	}
+	if len(s.m) >= s.sweepAt {
+		for k := range s.m {
+			if k.Value() == nil {
+				delete(s.m, k)
+			}
+		}
+		s.sweepAt = max(2*len(s.m), 64)
+	}
+	s.m[weak.Make(o)] = struct{}{}
+}
+
+func (s *noteSet) has(o *goja.Object) bool {
+	if len(s.m) == 0 {
+		return false
+	}
+	_, ok := s.m[weak.Make(o)]
+	return ok
+}
+
+// setupSignals makes the isolate's signal bookkeeping.
 func (i *Isolate) setupSignals() error {
-	ctor, ok := goja.AssertConstructor(i.rt.Get("WeakSet"))
-	if !ok {
-		return errors.New("no WeakSet constructor")
-	}
-	set, err := ctor(nil)
-	if err != nil {
-		return err
-	}
-	proto := set.Prototype()
-	add, ok1 := goja.AssertFunction(proto.Get("add"))
-	has, ok2 := goja.AssertFunction(proto.Get("has"))
-	if !ok1 || !ok2 {
-		return errors.New("WeakSet lacks add or has")
-	}
-	i.sig = &signalState{refs: map[uint64]*goja.Object{}, ids: map[*goja.Object]uint64{}, notes: set, add: add, has: has}
+	i.sig = &signalState{refs: map[uint64]*goja.Object{}, ids: map[*goja.Object]uint64{}}
 	return nil
 }
 
@@ -245,8 +261,7 @@ func (i *Isolate) contextSignals(ro func(string, goja.Value)) {
 		if !ok {
 			return i.rt.ToValue(false)
 		}
-		v, err := i.sig.has(i.sig.notes, o)
-		return i.rt.ToValue(err == nil && v.ToBoolean())
+		return i.rt.ToValue(i.sig.notes.has(o))
 	}))
 }
 
@@ -277,9 +292,7 @@ func (i *Isolate) Notify(n Notification, done func(Outcome)) {
 		}
 		_ = o.Set("reason", n.Reason)
 		_, _ = i.freeze(goja.Undefined(), o)
-		if _, err := i.sig.add(i.sig.notes, o); err != nil {
-			return nil, err
-		}
+		i.sig.notes.add(o)
 		return o, nil
 	}, false, done)
 }

@@ -55,6 +55,7 @@ var (
 	// templates are the prototype templates whose factories are replaced,
 	// by the name of the object they build.
 	templates   = map[string]map[unistring.String]propFactory{}
+	symTemplate = map[string]map[*goja.Symbol]propFactory{} // the same templates' symbol-keyed factories
 	templateErr error
 	// globalFactories are goja's own factories of the global object's
 	// properties; originals, those of every guarded property.
@@ -106,6 +107,32 @@ func templateProps(o *goja.Object) (map[unistring.String]propFactory, error) {
 	}
 	// A named func type of the same signature: the map's layout is the same.
 	return *(*map[unistring.String]propFactory)(unsafe.Pointer(props.UnsafeAddr())), nil
+}
+
+// templateSymProps returns the symbol-keyed factory map of the template o
+// was built from, made if the template has none yet.
+func templateSymProps(o *goja.Object) (map[*goja.Symbol]propFactory, error) {
+	self, err := selfOf(o)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := self.Elem().FieldByName("tmpl")
+	if !tmpl.IsValid() || tmpl.Kind() != reflect.Pointer || tmpl.IsNil() {
+		return nil, fmt.Errorf("%s has no template", self.Type())
+	}
+	props := tmpl.Elem().FieldByName("symProps")
+	if !props.IsValid() || props.Kind() != reflect.Map || props.Type().Key() != reflect.TypeOf((*goja.Symbol)(nil)) {
+		return nil, fmt.Errorf("%s: the template has no symProps map", self.Type())
+	}
+	ft := props.Type().Elem()
+	if ft.Kind() != reflect.Func || ft.NumIn() != 1 || ft.In(0) != runtimePtr || ft.NumOut() != 1 || ft.Out(0) != valueType {
+		return nil, fmt.Errorf("%s: template factories are %s", self.Type(), ft)
+	}
+	m := (*map[*goja.Symbol]propFactory)(unsafe.Pointer(props.UnsafeAddr()))
+	if *m == nil {
+		*m = map[*goja.Symbol]propFactory{}
+	}
+	return *m, nil
 }
 
 // fieldOffset returns the offset of field name of struct type t, checking its type.
@@ -199,14 +226,20 @@ func installTemplateGuards() error {
 			return fmt.Errorf("goja's private layout is not the one Cloister knows: %s: %w", name, err)
 		}
 		templates[name] = props
+		if symTemplate[name], err = templateSymProps(o); err != nil {
+			return fmt.Errorf("goja's private layout is not the one Cloister knows: %s: %w", name, err)
+		}
 	}
 	for name, f := range templates["globalThis"] {
 		globalFactories[string(name)] = f
 	}
 	for _, g := range templateGuards {
-		props := templates[g.object]
-		key := unistring.String(g.name)
-		orig := props[key]
+		var orig propFactory
+		if g.sym != nil {
+			orig = symTemplate[g.object][g.sym]
+		} else {
+			orig = templates[g.object][unistring.String(g.name)]
+		}
 		if orig == nil {
 			return fmt.Errorf("goja's %s has no %s", g.object, g.name)
 		}
@@ -215,7 +248,7 @@ func installTemplateGuards() error {
 		}
 		originals[g.object][g.name] = orig
 		g := g
-		props[key] = func(r *goja.Runtime) goja.Value {
+		guarded := func(r *goja.Runtime) goja.Value {
 			v := orig(r)
 			b := builtinsOf(r)
 			if b == nil {
@@ -223,8 +256,16 @@ func installTemplateGuards() error {
 			}
 			return b.guardProp(v, g)
 		}
+		if g.sym != nil {
+			symTemplate[g.object][g.sym] = guarded
+		} else {
+			templates[g.object][unistring.String(g.name)] = guarded
+		}
 	}
-	return installWebTemplates()
+	if err := installWebTemplates(); err != nil {
+		return err
+	}
+	return installHostGlobals(objs["globalThis"])
 }
 
 // templateGuard is one guarded template property: make builds the guard
@@ -232,6 +273,7 @@ func installTemplateGuards() error {
 // patches it in place (see patchCtor) and returns nil.
 type templateGuard struct {
 	object, name string
+	sym          *goja.Symbol // for a symbol-keyed property; name is then "@@" and its description
 	make         func(b *builtins, orig *goja.Object) func(goja.FunctionCall) goja.Value
 	ctor         func(b *builtins, orig *goja.Object)
 }
@@ -272,8 +314,7 @@ func (b *builtins) original(object, name string) goja.Callable {
 
 // newMethod makes a native method with the name and length of orig.
 func (b *builtins) newMethod(name string, orig *goja.Object, f func(goja.FunctionCall) goja.Value) *goja.Object {
-	o := b.rt.ToValue(f).(*goja.Object)
-	_ = o.DefineDataProperty("name", b.rt.ToValue(name), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	o := gojaNewNativeFunc(b.rt, f, unistring.NewFromString(name), 0)
 	_ = o.DefineDataProperty("length", orig.Get("length"), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	return o
 }
@@ -360,6 +401,20 @@ var templateGuards = func() []templateGuard {
 		{object: "Array.prototype", name: "toSorted", make: method(guardSort(false, true))},
 		{object: "Array.prototype", name: "toString", ctor: ctorGuard(ctorArrayToString)},
 		{object: "Array.prototype", name: "constructor", ctor: ctorGuard(ctorArray)},
+		// The native iterators are guarded when a script first reaches
+		// what makes them (see guardIterator); arguments objects, which
+		// carry Array.prototype.values without the template, are in needs.go.
+		{object: "Array.prototype", name: "values", ctor: ctorGuard(ctorIterArray)},
+		{object: "Array.prototype", name: "keys", ctor: ctorGuard(ctorIterArray)},
+		{object: "Array.prototype", name: "entries", ctor: ctorGuard(ctorIterArray)},
+		{object: "Array.prototype", name: "@@iterator", sym: goja.SymIterator, ctor: ctorGuard(ctorIterArray)},
+		{object: "%TypedArray%.prototype", name: "values", ctor: ctorGuard(ctorIterArray)},
+		{object: "%TypedArray%.prototype", name: "keys", ctor: ctorGuard(ctorIterArray)},
+		{object: "%TypedArray%.prototype", name: "entries", ctor: ctorGuard(ctorIterArray)},
+		{object: "%TypedArray%.prototype", name: "@@iterator", sym: goja.SymIterator, ctor: ctorGuard(ctorIterArray)},
+		{object: "String.prototype", name: "@@iterator", sym: goja.SymIterator, ctor: ctorGuard(ctorIterString)},
+		{object: "globalThis", name: "Map", ctor: ctorGuard(ctorIterMap)},
+		{object: "globalThis", name: "Set", ctor: ctorGuard(ctorIterSet)},
 		{object: "%TypedArray%.prototype", name: "sort", make: method(guardSort(true, false))},
 		{object: "%TypedArray%.prototype", name: "toSorted", make: method(guardSort(true, true))},
 		{object: "%TypedArray%.prototype", name: "toString", ctor: ctorGuard(ctorArrayToString)},

@@ -92,6 +92,8 @@ func guardedRuntime(t testing.TB) *Isolate {
 	}
 	i.cfg.Limits = Limits{}.WithDefaults()
 	i.lim.limit = i.cfg.Limits.Memory
+	// Code run here was never scanned (needs.go): everything is guarded.
+	i.builtins.ensureNeeds(needAll)
 	return i
 }
 
@@ -140,4 +142,39 @@ func TestTemplate_RegistryDropsDeadIsolates(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestTemplate_HostGlobals: console, setTimeout and clearTimeout are own,
+// enumerable globals of an isolate, built on first read; goja's
+// Object.freeze is reached by name; in a plain runtime they are undefined.
+func TestTemplate_HostGlobals(t *testing.T) {
+	r := goja.New()
+	o := r.NewObject()
+	gojaObjectFreeze(r, goja.FunctionCall{Arguments: []goja.Value{o}})
+	if err := o.Set("x", 1); err == nil && o.Get("x") != nil {
+		t.Error("the linked Object.freeze did not freeze")
+	}
+	if v, err := goja.New().RunString(`typeof console + typeof setTimeout`); err != nil || v.String() != "undefinedundefined" {
+		t.Errorf("plain goja: %v %v", v, err)
+	}
+	i := guardedRuntime(t)
+	v, err := i.rt.RunString(`const d = Object.getOwnPropertyDescriptor(globalThis, "console");
+		[typeof console.log, typeof setTimeout, typeof clearTimeout, d.writable, d.enumerable, d.configurable,
+		 Object.keys(globalThis).filter((k) => /^(console|setTimeout|clearTimeout)$/.test(k)).join("/")].join()`)
+	if err != nil || v.String() != "function,function,function,true,true,true,console/setTimeout/clearTimeout" {
+		t.Errorf("isolate: %v %v", v, err)
+	}
+}
+
+// TestTemplate_NativeFunctionMaker: goja's maker of native functions,
+// reached by name, makes what Runtime.ToValue and a defined name made.
+func TestTemplate_NativeFunctionMaker(t *testing.T) {
+	r := goja.New()
+	f := gojaNewNativeFunc(r, func(c goja.FunctionCall) goja.Value { return c.Argument(0) }, "echo", 0)
+	_ = r.Set("f", f)
+	v, err := r.RunString(`const d = Object.getOwnPropertyDescriptor(f, "name");
+		[f(7), f.name, f.length, d.writable, d.enumerable, d.configurable, Object.getPrototypeOf(f) === Function.prototype].join()`)
+	if err != nil || v.String() != "7,echo,0,false,false,true,true" {
+		t.Errorf("made function: %v %v", v, err)
+	}
 }

@@ -187,6 +187,9 @@ func (i *Isolate) installWeb() error {
 	if err != nil {
 		return err
 	}
+	if err := protect(func() error { i.builtins.ensureNeeds(needAll); return nil }); err != nil {
+		return err
+	}
 	f, err := i.rt.RunProgram(prog)
 	if err != nil {
 		return err
