@@ -24,14 +24,15 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", pos[0])
-	reportGoActors(stdout, pos[0], app.Root, "")
+	reportGoActors(stdout, pos[0], app.Root, "", app.Options().Receivers)
 	return nil
 }
 
-// reportGoActors names the Go actors (go: in the manifest): the CLI has
-// none registered, so only a program embedding Cloister can run them.
-func reportGoActors(w io.Writer, file string, s actor.ChildSpec, path string) {
-	if s.Go != "" {
+// reportGoActors names the Go actors (go: in the manifest) that the
+// manifest itself does not provide (as it provides the http: gateway):
+// only a program embedding Cloister can run them.
+func reportGoActors(w io.Writer, file string, s actor.ChildSpec, path string, provided map[string]func() actor.Receiver) {
+	if _, ok := provided[s.Go]; s.Go != "" && !ok {
 		fmt.Fprintf(w, "%s: note: %s runs the Go actor %q, which a program embedding Cloister must register; cloister run cannot start it\n", file, path, s.Go)
 	}
 	for _, ch := range s.Children {
@@ -39,9 +40,9 @@ func reportGoActors(w io.Writer, file string, s actor.ChildSpec, path string) {
 		if path != "" {
 			p = path + "/" + ch.Name
 		}
-		reportGoActors(w, file, ch, p)
+		reportGoActors(w, file, ch, p, provided)
 	}
 	if s.Template != nil {
-		reportGoActors(w, file, *s.Template, path+" (template)")
+		reportGoActors(w, file, *s.Template, path+" (template)", provided)
 	}
 }

@@ -184,5 +184,11 @@ func TestCheck_Examples(t *testing.T) {
 		if !strings.Contains(out.String(), "ok") {
 			t.Errorf("check %s printed %q", m, out.String())
 		}
+		// Every example but embed runs with cloister run alone: none
+		// needs a Go actor from an embedding program (the http: gateway
+		// is the manifest's own).
+		if filepath.Base(filepath.Dir(m)) != "embed" && strings.Contains(out.String(), "note:") {
+			t.Errorf("check %s printed %q", m, out.String())
+		}
 	}
 }
