@@ -49,7 +49,7 @@ export function receive(msg, ctx) {
 // sink never answers.
 const clusterSinkJS = `export async function receive() { await new Promise(() => {}); }`
 
-// clusterTree places front on a, back and sink on b.
+// clusterTree places front on a, back and sink on b, far on c.
 func clusterTree(t *testing.T) actor.ChildSpec {
 	return actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(100, time.Second), Children: []actor.ChildSpec{
 		{Name: "front", Node: "a", Script: testnode.Script(t, "front.js", []byte(clusterFrontJS)), Grants: []actor.GrantSpec{
@@ -58,6 +58,8 @@ func clusterTree(t *testing.T) actor.ChildSpec {
 		}},
 		{Name: "back", Node: "b", Script: testnode.Script(t, "back.js", []byte(clusterBackJS))},
 		{Name: "sink", Node: "b", Script: testnode.Script(t, "sink.js", []byte(clusterSinkJS))},
+		// node c never runs: a and b show it down
+		{Name: "far", Node: "c", Script: testnode.Script(t, "sink.js", []byte(clusterSinkJS))},
 	}}
 }
 
@@ -144,6 +146,7 @@ func TestMetrics_Cluster(t *testing.T) {
 	bodyA := f.scrapeFor(t, "a",
 		`cloister_cluster_peers_up 1`,
 		`cloister_cluster_peer_up{peer="b"} 1`,
+		`cloister_cluster_peer_up{peer="c"} 0`,
 		`cloister_cluster_pending_requests{peer="b"} 1`,
 		`cloister_cluster_monitors{peer="b",side="watching"} 1`,
 		`cloister_cluster_monitors{peer="b",side="watched"} 1`,
