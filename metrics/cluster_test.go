@@ -13,6 +13,8 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/cluster"
+	"github.com/cloister-rt/cloister/cluster/wire"
 	"github.com/cloister-rt/cloister/internal/testkit/testcluster"
 	"github.com/cloister-rt/cloister/internal/testkit/testnode"
 	"github.com/cloister-rt/cloister/metrics"
@@ -210,4 +212,52 @@ func TestMetrics_NoClusterNoClusterSeries(t *testing.T) {
 	if body := f.scrape(t); strings.Contains(body, "\ncloister_cluster_") {
 		t.Errorf("an unclustered node has cluster series:\n%s", grep(body, "cloister_cluster_"))
 	}
+}
+
+// manyPeers is a transport that has heard from peers node names, as a
+// cluster of that many nodes, or a hostile dev cluster, would have it.
+type manyPeers struct{ peers int }
+
+func (m manyPeers) Self() string                    { return "self" }
+func (m manyPeers) Incarnation() uint64             { return 1 }
+func (m manyPeers) Send(string, *wire.Frame) error  { return wire.ErrNoConnection }
+func (m manyPeers) Peer(name string) (uint64, bool) { return 7, true }
+func (m manyPeers) Stats() cluster.Stats            { return cluster.Stats{PeersUp: m.peers} }
+func (m manyPeers) name(i int) string               { return fmt.Sprintf("p%03d", i) }
+func (m manyPeers) PeerStats() (out []cluster.PeerStats) {
+	for i := range m.peers {
+		out = append(out, cluster.PeerStats{Name: m.name(i), Incarnation: 7, Up: true, FramesOut: 10, Losses: 1})
+	}
+	return out
+}
+
+// Past 64 peers, the rest share peer="*", their figures summed; the
+// scrape stays valid.
+func TestMetrics_ClusterPeerLabelsAreBounded(t *testing.T) {
+	const peers = 70
+	node := testnode.New(t, actor.Options{Cluster: manyPeers{peers: peers}})
+	srv := httptest.NewServer(metrics.New(node).Handler())
+	t.Cleanup(srv.Close)
+	f := &fixture{node: node, srv: srv}
+	body := f.scrape(t)
+	labels := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^cloister_cluster_frames_out_total\{peer="([^"]*)"\}`).FindAllStringSubmatch(body, -1) {
+		labels[m[1]] = true
+	}
+	if len(labels) != 65 || !labels["*"] || !labels["p000"] {
+		t.Fatalf("%d peer labels: %v", len(labels), labels)
+	}
+	for series, want := range map[string]float64{
+		`cloister_cluster_frames_out_total{peer="*"}`:    10 * (peers - 64),
+		`cloister_cluster_peer_losses_total{peer="*"}`:   peers - 64,
+		`cloister_cluster_peer_up{peer="*"}`:             peers - 64,
+		`cloister_cluster_peer_up{peer="p063"}`:          1,
+		`cloister_cluster_frames_out_total{peer="p000"}`: 10,
+		`cloister_cluster_peers_up`:                      peers,
+	} {
+		if got := value(t, body, series); got != want {
+			t.Errorf("%s = %v, want %v", series, got, want)
+		}
+	}
+	promtoolCheck(t, body)
 }
