@@ -30,6 +30,8 @@ type peer struct {
 	stalled  bool   // the window is full with frames waiting
 	stallAt  time.Time
 
+	st peerCounters // this peer's share of the transport's counters; see peerstats.go
+
 	// guarded by t.deliverMu
 	lastSeen       time.Time
 	gone           [goneKept]uint64
@@ -128,6 +130,7 @@ func (p *peer) enqueue(b []byte) error {
 	if len(p.q)-p.head >= p.t.cfg.QueueFrames || p.qBytes+len(b) > p.t.cfg.QueueBytes {
 		p.mu.Unlock()
 		p.t.st.refusedBackpressure.Add(1)
+		p.st.refusedBackpressure.Add(1)
 		return fmt.Errorf("send to node %q: %w", p.name, wire.ErrBackpressure)
 	}
 	p.q = append(p.q, b)
@@ -203,6 +206,7 @@ func (p *peer) publishOne(b *wire.Batch, msg *[]byte) bool {
 		if !p.stalled {
 			p.stalled, p.stallAt = true, time.Now()
 			t.st.windowStalls.Add(1)
+			p.st.windowStalls.Add(1)
 		}
 		p.mu.Unlock()
 		return false
@@ -243,5 +247,7 @@ func (p *peer) publishOne(b *wire.Batch, msg *[]byte) bool {
 	t.st.batchesOut.Add(1)
 	t.st.framesOut.Add(uint64(n))
 	t.st.bytesOut.Add(uint64(len(*msg)))
+	p.st.framesOut.Add(uint64(n))
+	p.st.bytesOut.Add(uint64(len(*msg)))
 	return true
 }

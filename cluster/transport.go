@@ -531,6 +531,7 @@ func (t *Transport) observe(p *peer, inc uint64) bool {
 // lose declares p's incarnation inc lost. deliverMu must be held.
 func (t *Transport) lose(p *peer, inc uint64) {
 	p.bringDown(inc)
+	p.st.losses.Add(1)
 	t.h.PeerDown(p.name, inc)
 }
 
@@ -650,6 +651,8 @@ func (t *Transport) onFrameMsg(m *nats.Msg) {
 	t.st.batchesIn.Add(1)
 	t.st.bytesIn.Add(uint64(len(m.Data)))
 	t.st.framesIn.Add(uint64(len(frames)))
+	p.st.framesIn.Add(uint64(len(frames)))
+	p.st.bytesIn.Add(uint64(len(m.Data)))
 	for _, f := range frames {
 		t.h.Deliver(name, f)
 	}

@@ -98,6 +98,7 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /debug/tree", s.read(s.tree))
 	mux.HandleFunc("GET /debug/processes", s.read(s.table))
 	mux.HandleFunc("GET /debug/stats", s.read(s.stats))
+	mux.HandleFunc("GET /debug/cluster", s.read(s.cluster))
 	mux.HandleFunc("GET /debug/processes/{id}", s.read(s.process))
 	mux.HandleFunc("GET /debug/processes/{id}/state", s.read(s.state))
 	// Stored data is the tenant's own, not a view it chose to give as

@@ -1,7 +1,8 @@
 // Package debughttp serves a node's operator endpoint: the process tree and
 // each process's details as JSON, the state a script chooses to show
 // through its inspect() export, operator stop/kill/restart, Prometheus
-// metrics, and a live HTML view of the tree.
+// metrics, a clustered node's peers and transport counters
+// (/debug/cluster), and a live HTML view of the tree.
 //
 //	srv := debughttp.NewServer(debughttp.Config{Node: node, Token: token, Metrics: m.Handler()})
 //	go srv.Serve(ln)

@@ -3,16 +3,23 @@ package metrics_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/internal/testkit/testnode"
+	"github.com/cloister-rt/cloister/metrics"
+	"github.com/cloister-rt/cloister/storage"
+	"github.com/cloister-rt/cloister/supervisor"
 )
 
 // TestDashboard_UsesExportedMetrics keeps docs/grafana-dashboard.json honest:
 // it is valid JSON and every cloister_ metric it queries is one the node
-// exports.
+// exports (a clustered node and a node with storage included).
 func TestDashboard_UsesExportedMetrics(t *testing.T) {
 	b, err := os.ReadFile("../docs/grafana-dashboard.json")
 	if err != nil {
@@ -46,6 +53,9 @@ func TestDashboard_UsesExportedMetrics(t *testing.T) {
 		}
 		return nil
 	})
+	// The cluster and storage panels need a clustered node and a node with
+	// storage that has committed.
+	scrape += startCluster(t).scrape(t, "a") + storageScrape(t)
 	re := regexp.MustCompile(`cloister_[a-z_]+`)
 	for _, p := range dash.Panels {
 		if len(p.Targets) == 0 {
@@ -63,4 +73,27 @@ func TestDashboard_UsesExportedMetrics(t *testing.T) {
 			}
 		}
 	}
+}
+
+// storageScrape is a scrape of a node whose worker with storage has
+// committed a turn, on the embedded backend.
+func storageScrape(t *testing.T) string {
+	t.Helper()
+	p, err := storage.OpenPebble(t.TempDir(), storage.PebbleOptions{CacheBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() }) // after the node's shutdown
+	node := testnode.New(t, actor.Options{Storage: p})
+	m := metrics.New(node)
+	if err := node.Start(actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(10, time.Second), Children: []actor.ChildSpec{
+		{Name: "acct", Script: testnode.ScriptFile(t, "testdata/store.js"), Storage: true},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Handler())
+	t.Cleanup(srv.Close)
+	testnode.Call(t, node, "acct", map[string]any{"type": "put", "k": "k", "v": "v"}, new(any))
+	f := &fixture{node: node, srv: srv}
+	return scrapeFor(t, f, []string{`cloister_storage_commits_total{name="acct"} 1`})
 }

@@ -14,4 +14,10 @@
 // Events reach the metrics through a node subscription (actor.Node.Subscribe);
 // cloister_events_dropped_total counts those the metrics missed because
 // they fell behind.
+//
+// A clustered node also reports its cluster at scrape time
+// (cloister_cluster_*): its peers, the transport's traffic, backpressure
+// and drops, and what it holds with each peer. The peer label is a node
+// name, bounded by the manifest; past 64 names, further peers are summed
+// under peer="*".
 package metrics

@@ -101,7 +101,7 @@ func New(node *actor.Node) *Metrics {
 	m.own = []prometheus.Collector{
 		m.spawns, m.restarts, m.crashes, m.limitKills, m.limitHits, m.denials,
 		m.messagesIn, m.messagesOut, m.handling, m.rootFailed, dropped,
-		&treeCollector{node: node},
+		&treeCollector{node: node}, newClusterCollector(node),
 	}
 	m.own = append(m.own, m.storage.collectors()...)
 	m.reg.MustRegister(
