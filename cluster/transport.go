@@ -229,7 +229,10 @@ func (t *Transport) Close() error {
 
 	close(t.quit)
 	t.wg.Wait()
-	if started && !t.nc.IsClosed() {
+	// Without a connection (the server is gone and the client is
+	// reconnecting) there is nobody to tell: peers find out from the
+	// missing heartbeats, and Close does not wait on a flush.
+	if started && t.nc.IsConnected() {
 		for _, s := range subs {
 			_ = s.Unsubscribe()
 		}
