@@ -1,0 +1,177 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/cluster/wire"
+	"github.com/cloister-rt/cloister/codec"
+	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/supervisor"
+
+	"go.uber.org/goleak"
+)
+
+// Tests of what a peer, or a node's own tenants over time, could do to a
+// node: each played a finding of the review of the cluster code.
+
+// sentFrame is a frame a node sent, with the peer it went to.
+type sentFrame struct {
+	to string
+	f  *wire.Frame
+}
+
+// peerTransport records what a node sends; the peers it reports up are
+// those the test said.
+type peerTransport struct {
+	mu    sync.Mutex
+	sent  []sentFrame
+	peers map[string]uint64
+}
+
+func (p *peerTransport) Self() string        { return "solo" }
+func (p *peerTransport) Incarnation() uint64 { return 7 }
+func (p *peerTransport) Peer(name string) (uint64, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	inc, ok := p.peers[name]
+	return inc, ok
+}
+
+func (p *peerTransport) Send(to string, f *wire.Frame) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.peers[to]; !ok {
+		return wire.ErrNoConnection
+	}
+	p.sent = append(p.sent, sentFrame{to, copyFrame(f)})
+	return nil
+}
+
+// up reports peer's incarnation inc up, to the transport and the node.
+func (p *peerTransport) up(n *actor.Node, peer string, inc uint64) {
+	p.mu.Lock()
+	p.peers[peer] = inc
+	p.mu.Unlock()
+	n.PeerUp(peer, inc)
+}
+
+// down reports peer's incarnation inc lost.
+func (p *peerTransport) down(n *actor.Node, peer string, inc uint64) {
+	p.mu.Lock()
+	delete(p.peers, peer)
+	p.mu.Unlock()
+	n.PeerDown(peer, inc)
+}
+
+func (p *peerTransport) frames() []sentFrame {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.sent)
+}
+
+// soloNode starts a clustered node named solo, with the given children,
+// on a transport the test plays the peers of.
+func soloNode(t *testing.T, children ...actor.ChildSpec) (*actor.Node, *peerTransport) {
+	t.Helper()
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { testkit.NoLeaks(t, before) })
+	tr := &peerTransport{peers: make(map[string]uint64)}
+	n, err := actor.NewNode(actor.Options{Cluster: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(1000, time.Second), Children: children}
+	if err := n.Start(root); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := n.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return n, tr
+}
+
+// wireMsg encodes v as a peer would send it, with refs for the
+// capabilities v carries, in order.
+func wireMsg(t *testing.T, v any, refs ...wire.Ref) *wire.Envelope {
+	t.Helper()
+	env, err := codec.Encode(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(env.Caps()) != len(refs) {
+		t.Fatalf("the message carries %d capabilities, %d refs given", len(env.Caps()), len(refs))
+	}
+	return &wire.Envelope{Data: env.Data(), Caps: refs}
+}
+
+// relayJS answers a call {op: "relay", to} with the answer of a call to
+// the capability to, and {op: "ping"} with "pong".
+const relayJS = `
+export async function receive(msg, ctx) {
+  if (msg.op === "relay") return await msg.to.call("hi");
+  if (msg.op === "ping") return "pong";
+}`
+
+// A call a peer made is answered after that peer was lost and came back
+// as a new incarnation: the answer must not reach the new incarnation,
+// whose requests reuse the same ids and would take it for the answer to
+// one of its own.
+func TestReview_AnswerToALostIncarnationIsNotSent(t *testing.T) {
+	n, tr := soloNode(t, worker(t, "w", relayJS))
+	tr.up(n, "x", 1)
+	tr.up(n, "y", 1)
+	c, err := n.Capability("w", capability.All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := actor.ExportRef(n, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// x calls w (id 5); w's turn calls a process of y and awaits it.
+	yTok := wire.Token(capability.NewToken())
+	n.Deliver("x", &wire.Frame{Kind: wire.KindCall, ID: 5, Depth: 1, To: w, From: "p",
+		Env: wireMsg(t, map[string]any{"op": "relay", "to": c}, wire.Ref{Node: "y", Inc: 1, Token: yTok, Rights: uint16(capability.Send)})})
+	var toY *wire.Frame
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		for _, s := range tr.frames() {
+			if s.to == "y" && s.f.Kind == wire.KindCall {
+				toY = s.f
+				return nil
+			}
+		}
+		return errors.New("w has not called y yet")
+	})
+	// x is lost and comes back as a new incarnation.
+	tr.down(n, "x", 1)
+	tr.up(n, "x", 2)
+	mark := len(tr.frames())
+	// y answers; w's turn ends and answers the call of x's old incarnation.
+	n.Deliver("y", &wire.Frame{Kind: wire.KindReply, ID: toY.ID, Env: wireMsg(t, "ok")})
+	// The new x calls w (id 6): its answer comes after the first one.
+	n.Deliver("x", &wire.Frame{Kind: wire.KindCall, ID: 6, Depth: 1, To: w, From: "p", Env: wireMsg(t, map[string]any{"op": "ping"})})
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		for _, s := range tr.frames()[mark:] {
+			if s.to == "x" && s.f.Kind == wire.KindReply && s.f.ID == 6 {
+				return nil
+			}
+		}
+		return errors.New("no answer to the new x's call yet")
+	})
+	for _, s := range tr.frames()[mark:] {
+		if s.to == "x" && s.f.Kind == wire.KindReply && s.f.ID == 5 {
+			t.Fatalf("the answer to the lost incarnation's call 5 went to its successor: %+v", s.f)
+		}
+	}
+}
