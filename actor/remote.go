@@ -126,15 +126,16 @@ type export struct {
 	cap    *capability.Capability
 	proc   *Process // the local target, or nil for a forwarder of a remote one
 	holder string   // the path of the process that sent it; a forwarder acts as it
-	plain  bool     // listed in exportPlain under its proc, rights and holder
+	plain  bool     // listed in exportPl under its target, rights and holder
 }
 
-// plainKey names an unrevocable capability of a local process by what it
-// is, so the equal capabilities a script makes anew for each message
-// (ctx.self.attenuate(["send"])) share one token instead of filling the
-// export table.
+// plainKey names an unrevocable capability by what it is, so the equal
+// capabilities a script makes anew for each message
+// (ctx.self.attenuate(["send"]), or the same of another node's process)
+// share one token instead of filling the export table. target is a
+// *Process or a *remoteProcess.
 type plainKey struct {
-	proc   *Process
+	target capability.Target
 	rights capability.Rights
 	holder string
 }
@@ -364,8 +365,8 @@ func (r *remote) mint(c *capability.Capability, p *Process, holder string) (wire
 	if tok, ok := r.exportOf[c]; ok {
 		return tok, nil
 	}
-	plain := p != nil && c.Unrevocable()
-	pk := plainKey{proc: p, rights: c.Rights(), holder: holder}
+	plain := c.Unrevocable()
+	pk := plainKey{target: c.Target(), rights: c.Rights(), holder: holder}
 	if plain {
 		if tok, ok := r.exportPl[pk]; ok {
 			return tok, nil
@@ -388,21 +389,38 @@ func (r *remote) mint(c *capability.Capability, p *Process, holder string) (wire
 	return tok, nil
 }
 
-// sweepExports drops the tokens of dynamic children whose slot is gone:
-// nothing can reach them again. r.mu must be held.
+// sweepExports drops the tokens that can never act again: those of
+// dynamic children whose slot is gone, of revoked capabilities, and of
+// forwarders to a node's incarnation that another has replaced. r.mu
+// must be held.
 func (r *remote) sweepExports() {
 	for tok, e := range r.exports {
-		if p := e.proc; p != nil && p.dynamic {
-			if q, ok := r.n.Process(p.id); !ok || q != p {
-				delete(r.exports, tok)
-				delete(r.exportOf, e.cap)
-				if e.plain {
-					delete(r.exportPl, plainKey{proc: p, rights: e.cap.Rights(), holder: e.holder})
-				}
-			}
+		if !r.deadExport(e) {
+			continue
+		}
+		delete(r.exports, tok)
+		delete(r.exportOf, e.cap)
+		if e.plain {
+			delete(r.exportPl, plainKey{target: e.cap.Target(), rights: e.cap.Rights(), holder: e.holder})
 		}
 	}
 	r.sweptAt = len(r.exports)
+}
+
+// deadExport reports whether e can never act again. r.mu must be held.
+func (r *remote) deadExport(e *export) bool {
+	if e.cap.Revoked() {
+		return true
+	}
+	if p := e.proc; p != nil && p.dynamic {
+		q, ok := r.n.Process(p.id)
+		return !ok || q != p
+	}
+	if rp := remoteOf(e.cap); rp != nil && rp.ref.Path == "" {
+		inc, up := r.peers[rp.ref.Node]
+		return up && inc != rp.ref.Inc
+	}
+	return false
 }
 
 // exportCap is the reference a peer receives for c.
@@ -418,6 +436,12 @@ func (r *remote) exportCap(c *capability.Capability, holder string) (wire.Ref, e
 		}
 		return wire.Ref{Node: r.self, Inc: r.inc, Token: tok, Rights: uint16(c.Rights())}, nil
 	case *remoteProcess:
+		if t.ref.Node == r.self {
+			// A reference a peer sent that names nothing here (an unknown
+			// token, or one of an earlier run): it travels as it came, and
+			// still names nothing.
+			return r.wireRef(t, c), nil
+		}
 		if t.ref.Path == "" && t.isPlain(c) {
 			return r.wireRef(t, c), nil
 		}

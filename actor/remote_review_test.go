@@ -175,3 +175,81 @@ func TestReview_AnswerToALostIncarnationIsNotSent(t *testing.T) {
 		}
 	}
 }
+
+// A script that attenuates a capability of another node's process for
+// every message it sends on makes a new capability object each time; they
+// all stand for the same authority, and must share one forwarder token
+// instead of filling the node's export table, which would then refuse
+// every tenant's capabilities to other nodes.
+func TestReview_AttenuatedRemoteCapabilitiesShareOneToken(t *testing.T) {
+	n, tr := soloNode(t, worker(t, "w", relayJS))
+	tr.up(n, "x", 1)
+	base := actor.RemoteExports(n)
+	rc, err := actor.ImportRef(n, wire.Ref{Node: "x", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: uint16(capability.Send | capability.Monitor)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first wire.Ref
+	for i := 0; i < 1000; i++ {
+		a, err := rc.Attenuate(capability.Send)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := actor.ExportRef(n, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = ref
+		} else if ref != first {
+			t.Fatalf("export %d of an equal attenuation is %+v, the first was %+v", i, ref, first)
+		}
+	}
+	if got := actor.RemoteExports(n); got != base+1 {
+		t.Fatalf("node exported %d capabilities for 1000 equal attenuations, want %d", got, base+1)
+	}
+	// A revocable forwarder is other authority.
+	fwd, rv := rc.Revocable()
+	r1, err := actor.ExportRef(n, fwd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.Token == first.Token {
+		t.Fatal("a revocable forwarder shares the token of an unrevocable capability")
+	}
+	if got := actor.RemoteExports(n); got != base+2 {
+		t.Fatalf("node exported %d capabilities, want %d", got, base+2)
+	}
+	// Revoked, it can never act again: its token is dropped.
+	rv.Revoke()
+	if got := actor.RemoteExports(n); got != base+1 {
+		t.Fatalf("node holds %d exported capabilities after the revocation, want %d", got, base+1)
+	}
+}
+
+// A peer can send a tenant references naming this node that name nothing
+// (unknown tokens, tokens of an earlier run); a tenant that passes them
+// on must not mint a forwarder for each, filling the export table: they
+// travel as they are, and still name nothing.
+func TestReview_DeadReferencesToThisNodeAreNotExported(t *testing.T) {
+	n, tr := soloNode(t, worker(t, "w", relayJS))
+	tr.up(n, "x", 1)
+	base := actor.RemoteExports(n)
+	for i := 0; i < 1000; i++ {
+		in := wire.Ref{Node: "solo", Inc: uint64(i % 2 * 7), Token: wire.Token(capability.NewToken()), Rights: uint16(capability.Send)}
+		c, err := actor.ImportRef(n, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := actor.ExportRef(n, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Node != "solo" || out.Token != in.Token || out.Inc != in.Inc {
+			t.Fatalf("a dead reference %+v left as %+v", in, out)
+		}
+	}
+	if got := actor.RemoteExports(n); got != base {
+		t.Fatalf("node exported %d capabilities for dead references, want %d", got, base)
+	}
+}

@@ -1,0 +1,12 @@
+package actor
+
+import (
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/cluster/wire"
+)
+
+// ImportRef is the capability n makes of a reference a peer sent in a
+// message, for the black-box tests that play a peer.
+func ImportRef(n *Node, ref wire.Ref) (*capability.Capability, error) {
+	return n.remote.importRef(ref)
+}
