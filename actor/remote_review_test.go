@@ -3,6 +3,7 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -251,5 +252,67 @@ func TestReview_DeadReferencesToThisNodeAreNotExported(t *testing.T) {
 	}
 	if got := actor.RemoteExports(n); got != base {
 		t.Fatalf("node exported %d capabilities for dead references, want %d", got, base)
+	}
+}
+
+// unplacedTree has u, run by every node, holding a grant over b1, placed
+// on b; and a template supervisor, run by every node, whose children hold
+// the same grant.
+func unplacedTree(t *testing.T) actor.ChildSpec {
+	const uJS = `
+export async function receive(msg, ctx) {
+  try { return await ctx.env.b1.call({type: "inc"}); }
+  catch (e) { return {error: e.name, message: e.message}; }
+}`
+	u := worker(t, "u", uJS, actor.GrantSpec{Name: "b1", To: "b1", Rights: capability.Send})
+	b1 := worker(t, "b1", remoteWorkerJS)
+	b1.Node = "b"
+	tmpl := worker(t, "k", uJS, actor.GrantSpec{Name: "b1", To: "b1", Rights: capability.Send})
+	tmpl.Restart = actor.Temporary
+	return actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(1000, time.Second), Children: []actor.ChildSpec{
+		u, b1,
+		{Name: "pool", Strategy: supervisor.NewOneForOne(100, time.Second), Template: &tmpl},
+	}}
+}
+
+// A process every node runs (not placed) is placed on each node, the
+// sender's included: its grants over processes placed elsewhere work from
+// every node, as the manifest says, and so do those of the children of a
+// template every node runs.
+func TestReview_GrantsOfUnplacedProcessesReachOtherNodes(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { testkit.NoLeaks(t, before) })
+	cl := &memCluster{t: t, net: newMemNet(), nodes: make(map[string]*actor.Node), evs: make(map[*actor.Node][]actor.Event),
+		root: unplacedTree(t)}
+	t.Cleanup(cl.stop)
+	cl.start("a")
+	cl.start("b")
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		v, err := cl.tryCall("a", "u", "go")
+		if err != nil {
+			return err
+		}
+		if num(v) < 1 {
+			return fmt.Errorf("u on a called b1 on b: %v, want a count", v)
+		}
+		return nil
+	})
+	a := cl.node("a")
+	pool, err := a.Capability("pool", capability.Spawn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ch, err := a.SpawnKeyed(ctx, pool, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := a.Call(ctx, ch, "go", &v); err != nil {
+		t.Fatal(err)
+	}
+	if num(v) < 2 {
+		t.Fatalf("a child of pool on a called b1 on b: %v, want a count", v)
 	}
 }
