@@ -10,3 +10,12 @@ import (
 func ImportRef(n *Node, ref wire.Ref) (*capability.Capability, error) {
 	return n.remote.importRef(ref)
 }
+
+// ExportRefAs is ExportRef for a capability the process at holder sends.
+func ExportRefAs(n *Node, c *capability.Capability, holder string) (wire.Ref, error) {
+	return n.remote.exportCap(c, holder)
+}
+
+// MaxHolderExports is the bound of the capabilities one process may
+// have exported at once.
+const MaxHolderExports = maxHolderExports

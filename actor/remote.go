@@ -98,6 +98,9 @@ func remoteOf(c *capability.Capability) *remoteProcess {
 const (
 	// maxExports bounds the capabilities exported to other nodes.
 	maxExports = 1 << 18
+	// maxHolderExports bounds those one process sent (or answered with),
+	// so that one script cannot take the whole table from the others.
+	maxHolderExports = maxExports / 16
 	// maxImports bounds the remote targets kept for deduplication; past
 	// it an import makes a fresh target (still correct, not shared).
 	maxImports = 1 << 18
@@ -198,6 +201,8 @@ type remote struct {
 	exportOf  map[*capability.Capability]wire.Token
 	exportPl  map[plainKey]wire.Token // tokens of unrevocable local capabilities; see plainKey
 	sweptAt   int                     // the size of exports after the last sweep
+	refusedAt int                     // exports refused since the last sweep
+	exportsBy map[string]int          // exports by holder; see maxHolderExports
 	imports   map[rpKey]weak.Pointer[remoteProcess]
 	pending   map[uint64]*pending
 	mons      map[uint64]*remoteMon
@@ -221,17 +226,18 @@ func (r *remote) placed(path string) (placed, bool) {
 func newRemote(n *Node, t wire.Transport) *remote {
 	return &remote{
 		n: n, t: t, self: t.Self(), inc: t.Incarnation(),
-		peers:    make(map[string]uint64),
-		exports:  make(map[wire.Token]*export),
-		exportOf: make(map[*capability.Capability]wire.Token),
-		exportPl: make(map[plainKey]wire.Token),
-		imports:  make(map[rpKey]weak.Pointer[remoteProcess]),
-		pending:  make(map[uint64]*pending),
-		mons:     make(map[uint64]*remoteMon),
-		owned:    make(map[ownedKey]*ownedMon),
-		links:    make(map[linkKey]*remoteLink),
-		perPeer:  make(map[string]int),
-		inflight: make(map[string]int),
+		peers:     make(map[string]uint64),
+		exports:   make(map[wire.Token]*export),
+		exportOf:  make(map[*capability.Capability]wire.Token),
+		exportPl:  make(map[plainKey]wire.Token),
+		exportsBy: make(map[string]int),
+		imports:   make(map[rpKey]weak.Pointer[remoteProcess]),
+		pending:   make(map[uint64]*pending),
+		mons:      make(map[uint64]*remoteMon),
+		owned:     make(map[ownedKey]*ownedMon),
+		links:     make(map[linkKey]*remoteLink),
+		perPeer:   make(map[string]int),
+		inflight:  make(map[string]int),
 	}
 }
 
@@ -372,15 +378,24 @@ func (r *remote) mint(c *capability.Capability, p *Process, holder string) (wire
 			return tok, nil
 		}
 	}
-	if len(r.exports) >= maxExports || len(r.exports) >= 2*r.sweptAt+1024 {
+	full := func() bool { return len(r.exports) >= maxExports || r.exportsBy[holder] >= maxHolderExports }
+	// Sweep as the table grows, and now and then while it refuses: a
+	// sweep reads every entry, so a full table does not pay one each time.
+	if len(r.exports) >= 2*r.sweptAt+1024 || (full() && r.refusedAt >= 1024) {
 		r.sweepExports()
 	}
-	if len(r.exports) >= maxExports {
-		return wire.Token{}, fmt.Errorf("%w: %d capabilities are exported to other nodes; the limit is %d",
-			isolate.ErrClusterLimit, len(r.exports), maxExports)
+	if full() {
+		r.refusedAt++
+		if len(r.exports) >= maxExports {
+			return wire.Token{}, fmt.Errorf("%w: %d capabilities are exported to other nodes; the limit is %d",
+				isolate.ErrClusterLimit, len(r.exports), maxExports)
+		}
+		return wire.Token{}, fmt.Errorf("%w: %s has %d capabilities exported to other nodes; the limit is %d",
+			isolate.ErrClusterLimit, holder, r.exportsBy[holder], maxHolderExports)
 	}
 	tok := wire.Token(capability.NewToken())
 	r.exports[tok] = &export{cap: c, proc: p, holder: holder, plain: plain}
+	r.exportsBy[holder]++
 	if plain {
 		r.exportPl[pk] = tok
 	} else {
@@ -400,11 +415,14 @@ func (r *remote) sweepExports() {
 		}
 		delete(r.exports, tok)
 		delete(r.exportOf, e.cap)
+		if r.exportsBy[e.holder]--; r.exportsBy[e.holder] <= 0 {
+			delete(r.exportsBy, e.holder)
+		}
 		if e.plain {
 			delete(r.exportPl, plainKey{target: e.cap.Target(), rights: e.cap.Rights(), holder: e.holder})
 		}
 	}
-	r.sweptAt = len(r.exports)
+	r.sweptAt, r.refusedAt = len(r.exports), 0
 }
 
 // deadExport reports whether e can never act again. r.mu must be held.

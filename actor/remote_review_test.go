@@ -14,6 +14,7 @@ import (
 	"github.com/cloister-rt/cloister/cluster/wire"
 	"github.com/cloister-rt/cloister/codec"
 	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/supervisor"
 
 	"go.uber.org/goleak"
@@ -314,5 +315,47 @@ func TestReview_GrantsOfUnplacedProcessesReachOtherNodes(t *testing.T) {
 	}
 	if num(v) < 2 {
 		t.Fatalf("a child of pool on a called b1 on b: %v, want a count", v)
+	}
+}
+
+// A script that sends a new revocable forwarder with every message to
+// another node, and never revokes them, fills only its own share of the
+// export table: the other processes of the node keep sending
+// capabilities to other nodes. What it revokes makes room again.
+func TestReview_OneProcessCannotFillTheExportTable(t *testing.T) {
+	n, tr := soloNode(t, worker(t, "w", relayJS), worker(t, "v", relayJS))
+	tr.up(n, "x", 1)
+	w, err := n.Capability("w", capability.Send)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var revokers []*capability.Revoker
+	for i := 0; i < actor.MaxHolderExports; i++ {
+		fwd, rv := w.Revocable()
+		revokers = append(revokers, rv)
+		if _, err := actor.ExportRefAs(n, fwd, "w"); err != nil {
+			t.Fatalf("export %d of w: %v", i, err)
+		}
+	}
+	fwd, _ := w.Revocable()
+	if _, err := actor.ExportRefAs(n, fwd, "w"); !errors.Is(err, isolate.ErrClusterLimit) {
+		t.Fatalf("export past w's share: %v, want ErrClusterLimit", err)
+	}
+	if _, err := actor.ExportRefAs(n, fwd, "v"); err != nil {
+		t.Fatalf("v exports a capability while w holds its whole share: %v", err)
+	}
+	for _, rv := range revokers[:10] {
+		rv.Revoke()
+	}
+	// The revoked are swept now and then, not on every refusal.
+	for i := 0; ; i++ {
+		fwd, _ := w.Revocable()
+		_, err := actor.ExportRefAs(n, fwd, "w")
+		if err == nil {
+			break
+		}
+		if i == 100_000 {
+			t.Fatalf("w revoked 10 exported capabilities, and still cannot export one: %v", err)
+		}
 	}
 }
