@@ -52,7 +52,9 @@ func (r *remote) deliver(rp *remoteProcess, c *capability.Capability, op string,
 	}
 	f.Kind, f.ID, f.Depth = wire.KindCall, id, uint32(cr.depth)
 	if err := r.send(peer, f); err != nil {
-		r.forget(id)
+		if !r.forget(id) {
+			return nil // answered with the peer's loss: one answer only
+		}
 		return err
 	}
 	return nil
@@ -88,14 +90,17 @@ func (r *remote) awaitAs(id uint64, peer, op string, done func(*mailbox.Envelope
 	return nil
 }
 
-// forget drops a request that was never sent.
-func (r *remote) forget(id uint64) {
+// forget drops a request that was never sent. It reports false when the
+// request was answered already: the peer's loss failed it meanwhile.
+func (r *remote) forget(id uint64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if p, ok := r.pending[id]; ok {
+	p, ok := r.pending[id]
+	if ok {
 		delete(r.pending, id)
 		r.refund(p.peer)
 	}
+	return ok
 }
 
 // exit sends s, an exit signal or a kill, to rp's process.
@@ -140,7 +145,9 @@ func (r *remote) monitor(rp *remoteProcess, c *capability.Capability, from strin
 		return "", err
 	}
 	if err := r.send(peer, &wire.Frame{Kind: wire.KindMonitor, To: r.wireRef(rp, c), From: rp.actingAs(from), ID: ref}); err != nil {
-		r.takeMon(peer, ref)
+		if r.takeMon(peer, ref) == nil {
+			return "", nil // the peer was lost meanwhile: its loss fired the monitor
+		}
 		return dueReason(err)
 	}
 	return "", nil
@@ -245,7 +252,9 @@ func (r *remote) link(rp *remoteProcess, c *capability.Capability, local *Proces
 	local.lifeMu.Unlock()
 	r.mu.Unlock()
 	if err := r.send(peer, &wire.Frame{Kind: wire.KindLink, To: r.wireRef(rp, c), From: rp.actingAs(local.path), ID: rl.key.id}); err != nil {
-		r.takeLink(rl.key)
+		if r.takeLink(rl.key) == nil {
+			return "", nil // the peer was lost meanwhile: its loss carried the exit
+		}
 		return dueReason(err)
 	}
 	return "", nil
@@ -372,11 +381,15 @@ func (r *remote) spawnLinked(rp *remoteProcess, c *capability.Capability, local 
 	local.lifeMu.Unlock()
 	r.mu.Unlock()
 	if err != nil {
-		r.forget(id)
+		if !r.forget(id) {
+			return nil // answered with the peer's loss
+		}
 		return err
 	}
 	if err := r.send(peer, &wire.Frame{Kind: wire.KindSpawn, To: r.wireRef(rp, c), From: rp.actingAs(local.path), ID: id, Env: we, Link: true}); err != nil {
-		r.forget(id)
+		if !r.forget(id) {
+			return nil // answered with the peer's loss, which took the link too
+		}
 		r.takeLink(rl.key)
 		return err
 	}
@@ -397,7 +410,9 @@ func (r *remote) request(rp *remoteProcess, c *capability.Capability, kind wire.
 		return err
 	}
 	if err := r.send(peer, &wire.Frame{Kind: kind, To: r.wireRef(rp, c), From: rp.actingAs(from), ID: id, Env: we}); err != nil {
-		r.forget(id)
+		if !r.forget(id) {
+			return nil // answered with the peer's loss: one answer only
+		}
 		return err
 	}
 	return nil

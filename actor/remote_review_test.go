@@ -35,6 +35,9 @@ type peerTransport struct {
 	mu    sync.Mutex
 	sent  []sentFrame
 	peers map[string]uint64
+	// hook, if set, sees every frame before it is sent; an error it
+	// returns refuses the frame.
+	hook func(to string, f *wire.Frame) error
 }
 
 func (p *peerTransport) Self() string        { return "solo" }
@@ -47,6 +50,14 @@ func (p *peerTransport) Peer(name string) (uint64, bool) {
 }
 
 func (p *peerTransport) Send(to string, f *wire.Frame) error {
+	p.mu.Lock()
+	hook := p.hook
+	p.mu.Unlock()
+	if hook != nil {
+		if err := hook(to, f); err != nil {
+			return err
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.peers[to]; !ok {
@@ -357,5 +368,78 @@ func TestReview_OneProcessCannotFillTheExportTable(t *testing.T) {
 		if i == 100_000 {
 			t.Fatalf("w revoked 10 exported capabilities, and still cannot export one: %v", err)
 		}
+	}
+}
+
+// peerWatcherJS keeps two capabilities a peer sends it, monitors the first
+// and links with the second on demand, and reports its notifications.
+const peerWatcherJS = `
+let notes = [];
+let m = null, l = null;
+export function init(args, ctx) { ctx.trapExits(true); }
+export async function receive(msg, ctx) {
+  if (ctx.isNotification(msg)) { notes.push(msg.type + ":" + msg.reason); return; }
+  if (msg.op === "keep") { m = msg.m; l = msg.l; return; }
+  if (msg.op === "monitor") { m.monitor(); return true; }
+  if (msg.op === "link") { l.link(); return true; }
+  if (msg.op === "notes") return notes;
+}`
+
+// A peer lost while a monitor or a link with one of its processes is
+// being made, after the node registered it and before the frame went
+// out: the watcher hears of the loss once, as on any other loss, not once
+// from the loss and once more from the refused frame.
+func TestReview_PeerLostDuringMonitorOrLinkNotifiesOnce(t *testing.T) {
+	n, tr := soloNode(t, worker(t, "w", peerWatcherJS))
+	tr.up(n, "x", 1)
+	tr.up(n, "y", 1)
+	c, err := n.Capability("w", capability.All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := actor.ExportRef(n, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := uint16(capability.All)
+	n.Deliver("x", &wire.Frame{Kind: wire.KindSend, To: w, From: "p", Env: wireMsg(t, map[string]any{"op": "keep", "m": c, "l": c},
+		wire.Ref{Node: "x", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: all},
+		wire.Ref{Node: "y", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: all})})
+	// The transport loses the peer as the frame is handed to it.
+	tr.mu.Lock()
+	tr.hook = func(to string, f *wire.Frame) error {
+		if f.Kind == wire.KindMonitor || f.Kind == wire.KindLink {
+			tr.down(n, to, 1)
+			return wire.ErrNoConnection
+		}
+		return nil
+	}
+	tr.mu.Unlock()
+	notes := func() []any {
+		var v []any
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := n.Call(ctx, c, map[string]any{"op": "notes"}, &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, op := range []string{"monitor", "link"} {
+		var ok bool
+		if err := n.Call(ctx, c, map[string]any{"op": op}, &ok); err != nil || !ok {
+			t.Fatalf("%s: %v %v", op, ok, err)
+		}
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if v := notes(); len(v) < 2 {
+			return fmt.Errorf("notifications %v, want a down and an exit", v)
+		}
+		return nil
+	})
+	// One more turn: a duplicate queued with the first would be in now.
+	if v := notes(); len(v) != 2 || !slices.Contains(v, any("down:noconnection")) || !slices.Contains(v, any("exit:noconnection")) {
+		t.Fatalf("notifications %v, want one down:noconnection and one exit:noconnection", v)
 	}
 }
