@@ -19,3 +19,18 @@ func ExportRefAs(n *Node, c *capability.Capability, holder string) (wire.Ref, er
 // MaxHolderExports is the bound of the capabilities one process may
 // have exported at once.
 const MaxHolderExports = maxHolderExports
+
+// MonitorNotifies returns the notifications p's monitors held for other
+// nodes would run, to play a process ending concurrently with a peer's
+// loss: its end has taken them and runs them later.
+func MonitorNotifies(p *Process) []func(string) {
+	p.lifeMu.Lock()
+	defer p.lifeMu.Unlock()
+	var fs []func(string)
+	for _, m := range p.life.monitors {
+		if m.notify != nil {
+			fs = append(fs, m.notify)
+		}
+	}
+	return fs
+}

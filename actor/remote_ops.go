@@ -261,10 +261,14 @@ func (r *remote) link(rp *remoteProcess, c *capability.Capability, local *Proces
 }
 
 // takeLink removes and returns the link key names, on both tables.
-func (r *remote) takeLink(key linkKey) *remoteLink {
+func (r *remote) takeLink(key linkKey) *remoteLink { return r.takeLinkOf(key, nil) }
+
+// takeLinkOf is takeLink of the link only if it is want (unless nil): a
+// peer's new incarnation may have reused the key of a lost one's link.
+func (r *remote) takeLinkOf(key linkKey, want *remoteLink) *remoteLink {
 	r.mu.Lock()
 	rl := r.links[key]
-	if rl == nil {
+	if rl == nil || (want != nil && rl != want) {
 		r.mu.Unlock()
 		return nil
 	}
@@ -300,7 +304,7 @@ func (r *remote) unlink(rp *remoteProcess, local *Process) {
 	}
 	local.lifeMu.Unlock()
 	for _, rl := range drop {
-		if r.takeLink(rl.key) == rl {
+		if r.takeLinkOf(rl.key, rl) != nil {
 			_ = r.send(rl.key.peer, &wire.Frame{Kind: wire.KindUnlink, ID: rl.wireID()})
 		}
 	}

@@ -443,3 +443,52 @@ func TestReview_PeerLostDuringMonitorOrLinkNotifiesOnce(t *testing.T) {
 		t.Fatalf("notifications %v, want one down:noconnection and one exit:noconnection", v)
 	}
 }
+
+// A process ends as its watcher's node is lost; before its end runs the
+// down of that node's monitor, the node comes back as a new incarnation
+// and monitors it again under the same reference (its references start
+// afresh). The late down of the lost incarnation's monitor must not fire
+// the new one.
+func TestReview_LateDownOfALostPeersMonitorDoesNotFireItsSuccessors(t *testing.T) {
+	n, tr := soloNode(t, worker(t, "w", relayJS))
+	tr.up(n, "x", 1)
+	c, err := n.Capability("w", capability.All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := actor.ExportRef(n, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustLookup(t, n, "w")
+	n.Deliver("x", &wire.Frame{Kind: wire.KindMonitor, ID: 5, To: w, From: "p"})
+	late := actor.MonitorNotifies(p)
+	if len(late) != 1 {
+		t.Fatalf("w holds %d monitors of other nodes, want 1", len(late))
+	}
+	tr.down(n, "x", 1)
+	tr.up(n, "x", 2)
+	n.Deliver("x", &wire.Frame{Kind: wire.KindMonitor, ID: 5, To: w, From: "p"})
+	if k := len(actor.MonitorNotifies(p)); k != 1 {
+		t.Fatalf("w holds %d monitors of other nodes, want the new incarnation's", k)
+	}
+	mark := len(tr.frames())
+	late[0]("late")
+	for _, s := range tr.frames()[mark:] {
+		if s.f.Kind == wire.KindDown {
+			t.Fatalf("the lost incarnation's late down went to its successor: %+v", s.f)
+		}
+	}
+	// The new monitor still fires when w ends.
+	if err := n.Stop(p.ID()); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		for _, s := range tr.frames()[mark:] {
+			if s.f.Kind == wire.KindDown && s.f.ID == 5 && s.to == "x" {
+				return nil
+			}
+		}
+		return errors.New("no down for the new monitor")
+	})
+}

@@ -362,18 +362,20 @@ func (r *remote) onMonitor(peer string, f *wire.Frame) {
 		return
 	}
 	key := ownedKey{peer: peer, id: f.ID}
+	om := &ownedMon{ref: r.n.nextRef.Add(1)}
 	down := func(reason string) {
 		r.mu.Lock()
-		if _, ok := r.owned[key]; !ok {
+		if r.owned[key] != om {
+			// Demonitored, or the peer is gone; maybe back as a new
+			// incarnation that reuses the reference for another monitor.
 			r.mu.Unlock()
-			return // demonitored, or the peer is gone
+			return
 		}
 		delete(r.owned, key)
 		r.refund(peer)
 		r.mu.Unlock()
 		_ = r.send(peer, &wire.Frame{Kind: wire.KindDown, ID: key.id, Reason: reason})
 	}
-	om := &ownedMon{ref: r.n.nextRef.Add(1)}
 	if t, ok := c.Target().(*Process); ok {
 		om.target = t
 	}
@@ -406,7 +408,7 @@ func (r *remote) onMonitor(peer string, f *wire.Frame) {
 	}
 	switch {
 	case err != nil:
-		r.dropOwned(key)
+		r.dropOwned(key, om)
 		r.refuse(peer, f, err)
 	case now != "":
 		down(now)
@@ -414,10 +416,10 @@ func (r *remote) onMonitor(peer string, f *wire.Frame) {
 }
 
 // dropOwned forgets a peer's monitor.
-func (r *remote) dropOwned(key ownedKey) {
+func (r *remote) dropOwned(key ownedKey, om *ownedMon) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.owned[key]; ok {
+	if r.owned[key] == om {
 		delete(r.owned, key)
 		r.refund(key.peer)
 	}
