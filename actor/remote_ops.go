@@ -234,7 +234,7 @@ func (r *remote) link(rp *remoteProcess, c *capability.Capability, local *Proces
 			return "", nil // linked already
 		}
 	}
-	if len(local.life.rlinks) >= maxMonitors {
+	if linksFull(local, "") {
 		local.lifeMu.Unlock()
 		r.mu.Unlock()
 		return "", fmt.Errorf("link: %w: %s has %d links with other nodes", isolate.ErrClusterLimit, local.path, maxMonitors)
@@ -258,6 +258,29 @@ func (r *remote) link(rp *remoteProcess, c *capability.Capability, local *Proces
 		return dueReason(err)
 	}
 	return "", nil
+}
+
+// maxRemoteLinks bounds all of a process's links with other nodes.
+const maxRemoteLinks = 8 * maxMonitors
+
+// linksFull reports whether p may hold no more links with other nodes
+// made by p (peer "") or by the processes of peer: each is bounded by
+// maxMonitors on its own, so that no peer can take the links of p or of
+// another peer. p.lifeMu must be held.
+func linksFull(p *Process, peer string) bool {
+	switch n := len(p.life.rlinks); {
+	case n < maxMonitors:
+		return false // the common case: no count needed
+	case n >= maxRemoteLinks:
+		return true
+	}
+	k := 0
+	for rl := range p.life.rlinks {
+		if (peer == "" && !rl.key.owner) || (peer != "" && rl.key.owner && rl.key.peer == peer) {
+			k++
+		}
+	}
+	return k >= maxMonitors
 }
 
 // takeLink removes and returns the link key names, on both tables.
@@ -370,7 +393,7 @@ func (r *remote) spawnLinked(rp *remoteProcess, c *capability.Capability, local 
 		err = down
 	case local.life.live != linc:
 		err = fmt.Errorf("%w: spawn: the spawner's incarnation has ended", isolate.ErrNoProc)
-	case len(local.life.rlinks) >= maxMonitors:
+	case linksFull(local, ""):
 		err = fmt.Errorf("spawn: %w: %s has %d links with other nodes", isolate.ErrClusterLimit, local.path, maxMonitors)
 	default:
 		err = r.charge(peer, "spawn")

@@ -492,3 +492,56 @@ func TestReview_LateDownOfALostPeersMonitorDoesNotFireItsSuccessors(t *testing.T
 		return errors.New("no down for the new monitor")
 	})
 }
+
+// A peer that links w from ever new processes (their paths are the
+// peer's to name) fills only its own share of w's links with other
+// nodes: w still links with others, and other nodes still link with w.
+func TestReview_APeerCannotTakeAProcesssLinks(t *testing.T) {
+	n, tr := soloNode(t, worker(t, "w", peerWatcherJS))
+	tr.up(n, "y", 1)
+	tr.up(n, "z", 1)
+	c, err := n.Capability("w", capability.All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := actor.ExportRef(n, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := uint64(101); id <= 10_101; id++ {
+		n.Deliver("y", &wire.Frame{Kind: wire.KindLink, ID: id, To: w, From: fmt.Sprint("p", id)})
+	}
+	n.Deliver("z", &wire.Frame{Kind: wire.KindLink, ID: 1, To: w, From: "q"})
+	all := uint16(capability.All)
+	n.Deliver("z", &wire.Frame{Kind: wire.KindSend, To: w, From: "p", Env: wireMsg(t, map[string]any{"op": "keep", "m": c, "l": c},
+		wire.Ref{Node: "y", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: all},
+		wire.Ref{Node: "y", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: all})})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var ok bool
+	if err := n.Call(ctx, c, map[string]any{"op": "link"}, &ok); err != nil || !ok {
+		t.Fatalf("w links with a process on y: %v %v", ok, err)
+	}
+	// w's end reaches z's process, once.
+	if err := n.Stop(mustLookup(t, n, "w").ID()); err != nil {
+		t.Fatal(err)
+	}
+	exits := func(peer string) int {
+		k := 0
+		for _, s := range tr.frames() {
+			if s.to == peer && s.f.Kind == wire.KindLinkExit {
+				k++
+			}
+		}
+		return k
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if exits("z") == 0 {
+			return errors.New("w's end did not reach z")
+		}
+		return nil
+	})
+	if k := exits("z"); k != 1 {
+		t.Fatalf("w's end reached z %d times, want once", k)
+	}
+}

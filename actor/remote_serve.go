@@ -499,10 +499,10 @@ func (r *remote) onLink(peer string, f *wire.Frame) {
 		_ = r.send(peer, &wire.Frame{Kind: wire.KindLinkExit, ID: rl.wireID(), From: t.path, Reason: ReasonNoProc})
 		return
 	}
-	if len(t.life.rlinks) >= maxMonitors {
+	if linksFull(t, peer) {
 		t.lifeMu.Unlock()
 		r.mu.Unlock()
-		r.refuse(peer, f, fmt.Errorf("link: %w: %s has %d links with other nodes", isolate.ErrClusterLimit, t.path, maxMonitors))
+		r.refuse(peer, f, fmt.Errorf("link: %w: %s has %d links with node %s", isolate.ErrClusterLimit, t.path, maxMonitors, peer))
 		return
 	}
 	if err := r.charge(peer, "link"); err != nil {
