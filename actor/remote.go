@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/cluster/wire"
+	"github.com/cloister-rt/cloister/codec"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
 )
@@ -534,7 +535,13 @@ func (r *remote) importEnv(we *wire.Envelope) (*mailbox.Envelope, error) {
 			caps[i] = c
 		}
 	}
-	return mailbox.NewEnvelope(we.Data, caps), nil
+	env := mailbox.NewEnvelope(we.Data, caps)
+	// Bytes that no encoder wrote would fail to decode in the receiver's
+	// turn, and crash it: a send right would be a kill right.
+	if err := codec.Check(env); err != nil {
+		return nil, err
+	}
+	return env, nil
 }
 
 // wireError is err as a frame carries it.

@@ -129,10 +129,13 @@ func wireMsg(t *testing.T, v any, refs ...wire.Ref) *wire.Envelope {
 }
 
 // relayJS answers a call {op: "relay", to} with the answer of a call to
-// the capability to, and {op: "ping"} with "pong".
+// the capability to (or the error it rejects with), and {op: "ping"} with
+// "pong".
 const relayJS = `
 export async function receive(msg, ctx) {
-  if (msg.op === "relay") return await msg.to.call("hi");
+  if (msg.op === "relay") {
+    try { return await msg.to.call("hi"); } catch (e) { return {error: e.name, message: e.message}; }
+  }
   if (msg.op === "ping") return "pong";
 }`
 
@@ -543,5 +546,72 @@ func TestReview_APeerCannotTakeAProcesssLinks(t *testing.T) {
 	})
 	if k := exits("z"); k != 1 {
 		t.Fatalf("w's end reached z %d times, want once", k)
+	}
+}
+
+// Message bytes from a peer are not the output of an encoder: a peer
+// holding only a send right must not be able to crash w (and, crash after
+// crash, its supervisor) with bytes that do not decode, in a message, a
+// call or the answer to a call w made.
+func TestReview_MalformedMessagesFromAPeerCrashNothing(t *testing.T) {
+	n, tr := soloNode(t, worker(t, "w", relayJS))
+	tr.up(n, "x", 1)
+	tr.up(n, "y", 1)
+	c, err := n.Capability("w", capability.All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := actor.ExportRef(n, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustLookup(t, n, "w")
+	bad := [][]byte{nil, {0xc1}, {0x92, 0x01}, {0xd9, 0xff}, {0x81, 0xa1, 'a'}, {0xc0, 0xc0},
+		{0xd6, 0x02, 0, 0, 0, 0},                       // a capability the envelope does not carry
+		{0xd4, 0x63, 0},                                // an unknown extension
+		append(slices.Repeat([]byte{0x91}, 200), 0xc0)} // nested too deep
+	id := uint64(100)
+	for _, d := range bad {
+		n.Deliver("x", &wire.Frame{Kind: wire.KindSend, To: w, From: "p", Env: &wire.Envelope{Data: d}})
+		id++
+		n.Deliver("x", &wire.Frame{Kind: wire.KindCall, ID: id, Depth: 1, To: w, From: "p", Env: &wire.Envelope{Data: d}})
+	}
+	// w calls y, which answers with bytes that do not decode.
+	for _, d := range bad {
+		mark := len(tr.frames())
+		id++
+		n.Deliver("x", &wire.Frame{Kind: wire.KindCall, ID: id, Depth: 1, To: w, From: "p",
+			Env: wireMsg(t, map[string]any{"op": "relay", "to": c}, wire.Ref{Node: "y", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: uint16(capability.Send)})})
+		var toY *wire.Frame
+		checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+			for _, s := range tr.frames()[mark:] {
+				if s.to == "y" && s.f.Kind == wire.KindCall {
+					toY = s.f
+					return nil
+				}
+			}
+			return errors.New("w has not called y yet")
+		})
+		n.Deliver("y", &wire.Frame{Kind: wire.KindReply, ID: toY.ID, Env: &wire.Envelope{Data: d}})
+	}
+	// A well-formed call after them all is answered by the same incarnation.
+	id++
+	last := id
+	n.Deliver("x", &wire.Frame{Kind: wire.KindCall, ID: last, Depth: 1, To: w, From: "p", Env: wireMsg(t, map[string]any{"op": "ping"})})
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		for _, s := range tr.frames() {
+			if s.to == "x" && s.f.Kind == wire.KindReply && s.f.ID == last {
+				return nil
+			}
+		}
+		return errors.New("no answer to the last call yet")
+	})
+	if k := p.Restarts(); k != 0 {
+		t.Fatalf("w restarted %d times under malformed messages from peers", k)
+	}
+	for _, s := range tr.frames() {
+		if s.f.Kind == wire.KindReply && s.f.Err != nil && s.f.Err.Code == wire.ErrCalleeCrash {
+			t.Fatalf("a call was answered %q: w crashed", s.f.Err.Message)
+		}
 	}
 }
