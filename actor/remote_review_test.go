@@ -2,6 +2,7 @@ package actor_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -569,7 +570,10 @@ func TestReview_MalformedMessagesFromAPeerCrashNothing(t *testing.T) {
 	bad := [][]byte{nil, {0xc1}, {0x92, 0x01}, {0xd9, 0xff}, {0x81, 0xa1, 'a'}, {0xc0, 0xc0},
 		{0xd6, 0x02, 0, 0, 0, 0},                       // a capability the envelope does not carry
 		{0xd4, 0x63, 0},                                // an unknown extension
-		append(slices.Repeat([]byte{0x91}, 200), 0xc0)} // nested too deep
+		append(slices.Repeat([]byte{0x91}, 200), 0xc0), // nested too deep
+		emptyArrays(200_000),                           // 200 KB that would take w 115 MB of heap to build
+		{0x81, 0x90, 0x01},                             // an array as a map key
+	}
 	id := uint64(100)
 	for _, d := range bad {
 		n.Deliver("x", &wire.Frame{Kind: wire.KindSend, To: w, From: "p", Env: &wire.Envelope{Data: d}})
@@ -614,4 +618,10 @@ func TestReview_MalformedMessagesFromAPeerCrashNothing(t *testing.T) {
 			t.Fatalf("a call was answered %q: w crashed", s.f.Err.Message)
 		}
 	}
+}
+
+// emptyArrays encodes an array of k empty arrays.
+func emptyArrays(k int) []byte {
+	b := binary.BigEndian.AppendUint32([]byte{0xdd}, uint32(k))
+	return append(b, slices.Repeat([]byte{0x90}, k)...)
 }
