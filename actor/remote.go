@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/cluster/wire"
+	"github.com/cloister-rt/cloister/codec"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
 )
@@ -98,6 +99,9 @@ func remoteOf(c *capability.Capability) *remoteProcess {
 const (
 	// maxExports bounds the capabilities exported to other nodes.
 	maxExports = 1 << 18
+	// maxHolderExports bounds those one process sent (or answered with),
+	// so that one script cannot take the whole table from the others.
+	maxHolderExports = maxExports / 16
 	// maxImports bounds the remote targets kept for deduplication; past
 	// it an import makes a fresh target (still correct, not shared).
 	maxImports = 1 << 18
@@ -126,15 +130,16 @@ type export struct {
 	cap    *capability.Capability
 	proc   *Process // the local target, or nil for a forwarder of a remote one
 	holder string   // the path of the process that sent it; a forwarder acts as it
-	plain  bool     // listed in exportPlain under its proc, rights and holder
+	plain  bool     // listed in exportPl under its target, rights and holder
 }
 
-// plainKey names an unrevocable capability of a local process by what it
-// is, so the equal capabilities a script makes anew for each message
-// (ctx.self.attenuate(["send"])) share one token instead of filling the
-// export table.
+// plainKey names an unrevocable capability by what it is, so the equal
+// capabilities a script makes anew for each message
+// (ctx.self.attenuate(["send"]), or the same of another node's process)
+// share one token instead of filling the export table. target is a
+// *Process or a *remoteProcess.
 type plainKey struct {
-	proc   *Process
+	target capability.Target
 	rights capability.Rights
 	holder string
 }
@@ -197,6 +202,8 @@ type remote struct {
 	exportOf  map[*capability.Capability]wire.Token
 	exportPl  map[plainKey]wire.Token // tokens of unrevocable local capabilities; see plainKey
 	sweptAt   int                     // the size of exports after the last sweep
+	refusedAt int                     // exports refused since the last sweep
+	exportsBy map[string]int          // exports by holder; see maxHolderExports
 	imports   map[rpKey]weak.Pointer[remoteProcess]
 	pending   map[uint64]*pending
 	mons      map[uint64]*remoteMon
@@ -220,17 +227,18 @@ func (r *remote) placed(path string) (placed, bool) {
 func newRemote(n *Node, t wire.Transport) *remote {
 	return &remote{
 		n: n, t: t, self: t.Self(), inc: t.Incarnation(),
-		peers:    make(map[string]uint64),
-		exports:  make(map[wire.Token]*export),
-		exportOf: make(map[*capability.Capability]wire.Token),
-		exportPl: make(map[plainKey]wire.Token),
-		imports:  make(map[rpKey]weak.Pointer[remoteProcess]),
-		pending:  make(map[uint64]*pending),
-		mons:     make(map[uint64]*remoteMon),
-		owned:    make(map[ownedKey]*ownedMon),
-		links:    make(map[linkKey]*remoteLink),
-		perPeer:  make(map[string]int),
-		inflight: make(map[string]int),
+		peers:     make(map[string]uint64),
+		exports:   make(map[wire.Token]*export),
+		exportOf:  make(map[*capability.Capability]wire.Token),
+		exportPl:  make(map[plainKey]wire.Token),
+		exportsBy: make(map[string]int),
+		imports:   make(map[rpKey]weak.Pointer[remoteProcess]),
+		pending:   make(map[uint64]*pending),
+		mons:      make(map[uint64]*remoteMon),
+		owned:     make(map[ownedKey]*ownedMon),
+		links:     make(map[linkKey]*remoteLink),
+		perPeer:   make(map[string]int),
+		inflight:  make(map[string]int),
 	}
 }
 
@@ -364,22 +372,31 @@ func (r *remote) mint(c *capability.Capability, p *Process, holder string) (wire
 	if tok, ok := r.exportOf[c]; ok {
 		return tok, nil
 	}
-	plain := p != nil && c.Unrevocable()
-	pk := plainKey{proc: p, rights: c.Rights(), holder: holder}
+	plain := c.Unrevocable()
+	pk := plainKey{target: c.Target(), rights: c.Rights(), holder: holder}
 	if plain {
 		if tok, ok := r.exportPl[pk]; ok {
 			return tok, nil
 		}
 	}
-	if len(r.exports) >= maxExports || len(r.exports) >= 2*r.sweptAt+1024 {
+	full := func() bool { return len(r.exports) >= maxExports || r.exportsBy[holder] >= maxHolderExports }
+	// Sweep as the table grows, and now and then while it refuses: a
+	// sweep reads every entry, so a full table does not pay one each time.
+	if len(r.exports) >= 2*r.sweptAt+1024 || (full() && r.refusedAt >= 1024) {
 		r.sweepExports()
 	}
-	if len(r.exports) >= maxExports {
-		return wire.Token{}, fmt.Errorf("%w: %d capabilities are exported to other nodes; the limit is %d",
-			isolate.ErrClusterLimit, len(r.exports), maxExports)
+	if full() {
+		r.refusedAt++
+		if len(r.exports) >= maxExports {
+			return wire.Token{}, fmt.Errorf("%w: %d capabilities are exported to other nodes; the limit is %d",
+				isolate.ErrClusterLimit, len(r.exports), maxExports)
+		}
+		return wire.Token{}, fmt.Errorf("%w: %s has %d capabilities exported to other nodes; the limit is %d",
+			isolate.ErrClusterLimit, holder, r.exportsBy[holder], maxHolderExports)
 	}
 	tok := wire.Token(capability.NewToken())
 	r.exports[tok] = &export{cap: c, proc: p, holder: holder, plain: plain}
+	r.exportsBy[holder]++
 	if plain {
 		r.exportPl[pk] = tok
 	} else {
@@ -388,26 +405,41 @@ func (r *remote) mint(c *capability.Capability, p *Process, holder string) (wire
 	return tok, nil
 }
 
-// sweepExports drops the tokens nothing can use again: those of dynamic
-// children whose slot is gone, and those of revoked capabilities (a
-// revoker never un-fires; a use of a dropped token is refused as unknown,
-// as a revoked one would be). r.mu must be held.
+// sweepExports drops the tokens that can never act again: those of
+// dynamic children whose slot is gone, of revoked capabilities, and of
+// forwarders to a node's incarnation that another has replaced. r.mu
+// must be held.
 func (r *remote) sweepExports() {
 	for tok, e := range r.exports {
-		gone := e.cap.Revoked()
-		if p := e.proc; !gone && p != nil && p.dynamic {
-			q, ok := r.n.Process(p.id)
-			gone = !ok || q != p
+		if !r.deadExport(e) {
+			continue
 		}
-		if gone {
-			delete(r.exports, tok)
-			delete(r.exportOf, e.cap)
-			if e.plain {
-				delete(r.exportPl, plainKey{proc: e.proc, rights: e.cap.Rights(), holder: e.holder})
-			}
+		delete(r.exports, tok)
+		delete(r.exportOf, e.cap)
+		if r.exportsBy[e.holder]--; r.exportsBy[e.holder] <= 0 {
+			delete(r.exportsBy, e.holder)
+		}
+		if e.plain {
+			delete(r.exportPl, plainKey{target: e.cap.Target(), rights: e.cap.Rights(), holder: e.holder})
 		}
 	}
-	r.sweptAt = len(r.exports)
+	r.sweptAt, r.refusedAt = len(r.exports), 0
+}
+
+// deadExport reports whether e can never act again. r.mu must be held.
+func (r *remote) deadExport(e *export) bool {
+	if e.cap.Revoked() {
+		return true
+	}
+	if p := e.proc; p != nil && p.dynamic {
+		q, ok := r.n.Process(p.id)
+		return !ok || q != p
+	}
+	if rp := remoteOf(e.cap); rp != nil && rp.ref.Path == "" {
+		inc, up := r.peers[rp.ref.Node]
+		return up && inc != rp.ref.Inc
+	}
+	return false
 }
 
 // exportCap is the reference a peer receives for c.
@@ -423,6 +455,12 @@ func (r *remote) exportCap(c *capability.Capability, holder string) (wire.Ref, e
 		}
 		return wire.Ref{Node: r.self, Inc: r.inc, Token: tok, Rights: uint16(c.Rights())}, nil
 	case *remoteProcess:
+		if t.ref.Node == r.self {
+			// A reference a peer sent that names nothing here (an unknown
+			// token, or one of an earlier run): it travels as it came, and
+			// still names nothing.
+			return r.wireRef(t, c), nil
+		}
 		if t.ref.Path == "" && t.isPlain(c) {
 			return r.wireRef(t, c), nil
 		}
@@ -497,7 +535,13 @@ func (r *remote) importEnv(we *wire.Envelope) (*mailbox.Envelope, error) {
 			caps[i] = c
 		}
 	}
-	return mailbox.NewEnvelope(we.Data, caps), nil
+	env := mailbox.NewEnvelope(we.Data, caps)
+	// Bytes that no encoder wrote would fail to decode in the receiver's
+	// turn, and crash it: a send right would be a kill right.
+	if err := codec.Check(env); err != nil {
+		return nil, err
+	}
+	return env, nil
 }
 
 // wireError is err as a frame carries it.

@@ -52,7 +52,9 @@ func (r *remote) deliver(rp *remoteProcess, c *capability.Capability, op string,
 	}
 	f.Kind, f.ID, f.Depth = wire.KindCall, id, uint32(cr.depth)
 	if err := r.send(peer, f); err != nil {
-		r.forget(id)
+		if !r.forget(id) {
+			return nil // answered with the peer's loss: one answer only
+		}
 		return err
 	}
 	return nil
@@ -88,14 +90,17 @@ func (r *remote) awaitAs(id uint64, peer, op string, done func(*mailbox.Envelope
 	return nil
 }
 
-// forget drops a request that was never sent.
-func (r *remote) forget(id uint64) {
+// forget drops a request that was never sent. It reports false when the
+// request was answered already: the peer's loss failed it meanwhile.
+func (r *remote) forget(id uint64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if p, ok := r.pending[id]; ok {
+	p, ok := r.pending[id]
+	if ok {
 		delete(r.pending, id)
 		r.refund(p.peer)
 	}
+	return ok
 }
 
 // exit sends s, an exit signal or a kill, to rp's process.
@@ -140,7 +145,9 @@ func (r *remote) monitor(rp *remoteProcess, c *capability.Capability, from strin
 		return "", err
 	}
 	if err := r.send(peer, &wire.Frame{Kind: wire.KindMonitor, To: r.wireRef(rp, c), From: rp.actingAs(from), ID: ref}); err != nil {
-		r.takeMon(peer, ref)
+		if r.takeMon(peer, ref) == nil {
+			return "", nil // the peer was lost meanwhile: its loss fired the monitor
+		}
 		return dueReason(err)
 	}
 	return "", nil
@@ -227,7 +234,7 @@ func (r *remote) link(rp *remoteProcess, c *capability.Capability, local *Proces
 			return "", nil // linked already
 		}
 	}
-	if len(local.life.rlinks) >= maxMonitors {
+	if linksFull(local, "") {
 		local.lifeMu.Unlock()
 		r.mu.Unlock()
 		return "", fmt.Errorf("link: %w: %s has %d links with other nodes", isolate.ErrClusterLimit, local.path, maxMonitors)
@@ -245,17 +252,46 @@ func (r *remote) link(rp *remoteProcess, c *capability.Capability, local *Proces
 	local.lifeMu.Unlock()
 	r.mu.Unlock()
 	if err := r.send(peer, &wire.Frame{Kind: wire.KindLink, To: r.wireRef(rp, c), From: rp.actingAs(local.path), ID: rl.key.id}); err != nil {
-		r.takeLink(rl.key)
+		if r.takeLink(rl.key) == nil {
+			return "", nil // the peer was lost meanwhile: its loss carried the exit
+		}
 		return dueReason(err)
 	}
 	return "", nil
 }
 
+// maxRemoteLinks bounds all of a process's links with other nodes.
+const maxRemoteLinks = 8 * maxMonitors
+
+// linksFull reports whether p may hold no more links with other nodes
+// made by p (peer "") or by the processes of peer: each is bounded by
+// maxMonitors on its own, so that no peer can take the links of p or of
+// another peer. p.lifeMu must be held.
+func linksFull(p *Process, peer string) bool {
+	switch n := len(p.life.rlinks); {
+	case n < maxMonitors:
+		return false // the common case: no count needed
+	case n >= maxRemoteLinks:
+		return true
+	}
+	k := 0
+	for rl := range p.life.rlinks {
+		if (peer == "" && !rl.key.owner) || (peer != "" && rl.key.owner && rl.key.peer == peer) {
+			k++
+		}
+	}
+	return k >= maxMonitors
+}
+
 // takeLink removes and returns the link key names, on both tables.
-func (r *remote) takeLink(key linkKey) *remoteLink {
+func (r *remote) takeLink(key linkKey) *remoteLink { return r.takeLinkOf(key, nil) }
+
+// takeLinkOf is takeLink of the link only if it is want (unless nil): a
+// peer's new incarnation may have reused the key of a lost one's link.
+func (r *remote) takeLinkOf(key linkKey, want *remoteLink) *remoteLink {
 	r.mu.Lock()
 	rl := r.links[key]
-	if rl == nil {
+	if rl == nil || (want != nil && rl != want) {
 		r.mu.Unlock()
 		return nil
 	}
@@ -291,7 +327,7 @@ func (r *remote) unlink(rp *remoteProcess, local *Process) {
 	}
 	local.lifeMu.Unlock()
 	for _, rl := range drop {
-		if r.takeLink(rl.key) == rl {
+		if r.takeLinkOf(rl.key, rl) != nil {
 			_ = r.send(rl.key.peer, &wire.Frame{Kind: wire.KindUnlink, ID: rl.wireID()})
 		}
 	}
@@ -357,7 +393,7 @@ func (r *remote) spawnLinked(rp *remoteProcess, c *capability.Capability, local 
 		err = down
 	case local.life.live != linc:
 		err = fmt.Errorf("%w: spawn: the spawner's incarnation has ended", isolate.ErrNoProc)
-	case len(local.life.rlinks) >= maxMonitors:
+	case linksFull(local, ""):
 		err = fmt.Errorf("spawn: %w: %s has %d links with other nodes", isolate.ErrClusterLimit, local.path, maxMonitors)
 	default:
 		err = r.charge(peer, "spawn")
@@ -372,11 +408,15 @@ func (r *remote) spawnLinked(rp *remoteProcess, c *capability.Capability, local 
 	local.lifeMu.Unlock()
 	r.mu.Unlock()
 	if err != nil {
-		r.forget(id)
+		if !r.forget(id) {
+			return nil // answered with the peer's loss
+		}
 		return err
 	}
 	if err := r.send(peer, &wire.Frame{Kind: wire.KindSpawn, To: r.wireRef(rp, c), From: rp.actingAs(local.path), ID: id, Env: we, Link: true}); err != nil {
-		r.forget(id)
+		if !r.forget(id) {
+			return nil // answered with the peer's loss, which took the link too
+		}
 		r.takeLink(rl.key)
 		return err
 	}
@@ -397,7 +437,9 @@ func (r *remote) request(rp *remoteProcess, c *capability.Capability, kind wire.
 		return err
 	}
 	if err := r.send(peer, &wire.Frame{Kind: kind, To: r.wireRef(rp, c), From: rp.actingAs(from), ID: id, Env: we}); err != nil {
-		r.forget(id)
+		if !r.forget(id) {
+			return nil // answered with the peer's loss: one answer only
+		}
 		return err
 	}
 	return nil

@@ -22,6 +22,10 @@ type placed struct {
 	spec *ChildSpec
 }
 
+// runsOn reports whether node runs the process placed as pl: the node it
+// is placed on, or every node when it is not placed.
+func (pl placed) runsOn(node string) bool { return pl.node == "" || pl.node == node }
+
 // place validates root's placement and returns the part of the tree this
 // node builds: root with the children placed on other nodes left out.
 func (n *Node) place(root ChildSpec) (ChildSpec, error) {
@@ -94,9 +98,9 @@ func (n *Node) grantTarget(path, holder string) (capability.Target, bool) {
 }
 
 // checkStatic checks a static-grant reference a peer invoked: from must
-// be a process placed on peer (or a dynamic child of a template placed
-// there) whose spec grants path at least need, and path must be a
-// process placed on this node. It returns the grant's rights.
+// be a process placed on peer, or run by every node, (or a dynamic child
+// of a template so placed) whose spec grants path at least need, and path
+// must be a process placed on this node. It returns the grant's rights.
 func (r *remote) checkStatic(peer, from, path string, need capability.Rights, op string) (*Process, capability.Rights, error) {
 	deny := func(why string) (*Process, capability.Rights, error) {
 		return nil, 0, fmt.Errorf("%s: %w: %s", op, capability.ErrDenied, why)
@@ -110,12 +114,12 @@ func (r *remote) checkStatic(peer, from, path string, need capability.Rights, op
 	}
 	var spec *ChildSpec
 	if pl, ok := r.placed(from); ok && from != "" {
-		if pl.node != peer {
+		if !pl.runsOn(peer) {
 			return deny(fmt.Sprintf("%q is not placed on node %s", from, peer))
 		}
 		spec = pl.spec
 	} else if i := strings.LastIndexByte(from, '/'); i > 0 {
-		if pl, ok := r.placed(from[:i]); ok && pl.node == peer && pl.spec.Template != nil {
+		if pl, ok := r.placed(from[:i]); ok && pl.runsOn(peer) && pl.spec.Template != nil {
 			spec = pl.spec.Template
 		}
 	}

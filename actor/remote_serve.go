@@ -230,8 +230,27 @@ func badFrame(op string, err error) error {
 
 var errBadFrame = errors.New("bad frame")
 
-// answer sends the answer to peer's request id.
-func (r *remote) answer(peer string, id uint64, env *mailbox.Envelope, err error, holder string) {
+// asked is the incarnation of peer that sends the request being handled,
+// for answer: 0 if this node does not know it up.
+func (r *remote) asked(peer string) uint64 {
+	r.admitPeer(peer)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.peers[peer]
+}
+
+// answer sends the answer to request id of peer's incarnation inc (see
+// asked). An incarnation lost meanwhile gets none: its successor numbers
+// its own requests afresh and would take it for the answer to one of
+// them.
+func (r *remote) answer(peer string, inc, id uint64, env *mailbox.Envelope, err error, holder string) {
+	r.mu.Lock()
+	cur, up := r.peers[peer]
+	r.mu.Unlock()
+	if up && inc != 0 && cur != inc {
+		r.n.log.Debug("an answer to a lost incarnation of a node is dropped", "node", peer, keyProcess, holder)
+		return
+	}
 	f := &wire.Frame{Kind: wire.KindReply, ID: id}
 	if err != nil {
 		f.Err = wireError(err)
@@ -282,8 +301,8 @@ func (r *remote) onSend(peer string, f *wire.Frame) {
 			r.refuse(peer, f, err)
 			return
 		}
-		id, as := f.ID, actsAs(c, holder)
-		d.call = &callRef{depth: depth, answer: func(rep *reply) { r.answer(peer, id, rep.env, rep.err, as) }}
+		id, as, inc := f.ID, actsAs(c, holder), r.asked(peer)
+		d.call = &callRef{depth: depth, answer: func(rep *reply) { r.answer(peer, inc, id, rep.env, rep.err, as) }}
 	}
 	if err := r.n.signal(c, capability.Send, op, d); err != nil {
 		r.refuse(peer, f, err)
@@ -343,18 +362,20 @@ func (r *remote) onMonitor(peer string, f *wire.Frame) {
 		return
 	}
 	key := ownedKey{peer: peer, id: f.ID}
+	om := &ownedMon{ref: r.n.nextRef.Add(1)}
 	down := func(reason string) {
 		r.mu.Lock()
-		if _, ok := r.owned[key]; !ok {
+		if r.owned[key] != om {
+			// Demonitored, or the peer is gone; maybe back as a new
+			// incarnation that reuses the reference for another monitor.
 			r.mu.Unlock()
-			return // demonitored, or the peer is gone
+			return
 		}
 		delete(r.owned, key)
 		r.refund(peer)
 		r.mu.Unlock()
 		_ = r.send(peer, &wire.Frame{Kind: wire.KindDown, ID: key.id, Reason: reason})
 	}
-	om := &ownedMon{ref: r.n.nextRef.Add(1)}
 	if t, ok := c.Target().(*Process); ok {
 		om.target = t
 	}
@@ -387,7 +408,7 @@ func (r *remote) onMonitor(peer string, f *wire.Frame) {
 	}
 	switch {
 	case err != nil:
-		r.dropOwned(key)
+		r.dropOwned(key, om)
 		r.refuse(peer, f, err)
 	case now != "":
 		down(now)
@@ -395,10 +416,10 @@ func (r *remote) onMonitor(peer string, f *wire.Frame) {
 }
 
 // dropOwned forgets a peer's monitor.
-func (r *remote) dropOwned(key ownedKey) {
+func (r *remote) dropOwned(key ownedKey, om *ownedMon) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.owned[key]; ok {
+	if r.owned[key] == om {
 		delete(r.owned, key)
 		r.refund(key.peer)
 	}
@@ -478,10 +499,10 @@ func (r *remote) onLink(peer string, f *wire.Frame) {
 		_ = r.send(peer, &wire.Frame{Kind: wire.KindLinkExit, ID: rl.wireID(), From: t.path, Reason: ReasonNoProc})
 		return
 	}
-	if len(t.life.rlinks) >= maxMonitors {
+	if linksFull(t, peer) {
 		t.lifeMu.Unlock()
 		r.mu.Unlock()
-		r.refuse(peer, f, fmt.Errorf("link: %w: %s has %d links with other nodes", isolate.ErrClusterLimit, t.path, maxMonitors))
+		r.refuse(peer, f, fmt.Errorf("link: %w: %s has %d links with node %s", isolate.ErrClusterLimit, t.path, maxMonitors, peer))
 		return
 	}
 	if err := r.charge(peer, "link"); err != nil {
@@ -522,7 +543,7 @@ func (r *remote) onSpawn(peer string, f *wire.Frame) {
 		r.refuse(peer, f, badFrame("spawn", err))
 		return
 	}
-	id := f.ID
+	id, inc := f.ID, r.asked(peer)
 	var rl *remoteLink
 	if f.Link {
 		if rl, err = r.spawnLink(peer, f, c); err != nil {
@@ -542,7 +563,7 @@ func (r *remote) onSpawn(peer string, f *wire.Frame) {
 			refuse(errors.New("spawn: {link: true} does not pass through a capability forwarded by another node"))
 			return
 		}
-		err := r.spawn(rp, c, holder, args, func(env *mailbox.Envelope, err error) { r.answer(peer, id, env, err, holder) })
+		err := r.spawn(rp, c, holder, args, func(env *mailbox.Envelope, err error) { r.answer(peer, inc, id, env, err, holder) })
 		if err != nil {
 			r.refuse(peer, f, err)
 		}
@@ -565,7 +586,7 @@ func (r *remote) onSpawn(peer string, f *wire.Frame) {
 		t.tell(&spawnReq{args: args, rlink: rl, then: func(rep *reply) {
 			release()
 			r.dropSpawnLink(rl) // unless the child took it
-			r.answer(peer, id, rep.env, rep.err, t.path)
+			r.answer(peer, inc, id, rep.env, rep.err, t.path)
 		}})
 	}
 }
@@ -685,9 +706,9 @@ func (r *remote) onInspect(peer string, f *wire.Frame) {
 		r.refuse(peer, f, err)
 		return
 	}
-	id := f.ID
+	id, inc := f.ID, r.asked(peer)
 	if rp := remoteOf(c); rp != nil {
-		if err := r.inspect(rp, c, holder, func(env *mailbox.Envelope, err error) { r.answer(peer, id, env, err, holder) }); err != nil {
+		if err := r.inspect(rp, c, holder, func(env *mailbox.Envelope, err error) { r.answer(peer, inc, id, env, err, holder) }); err != nil {
 			r.refuse(peer, f, err)
 		}
 		return
@@ -713,7 +734,7 @@ func (r *remote) onInspect(peer string, f *wire.Frame) {
 		}
 		t.tell(&inspectRequest{then: func(env *mailbox.Envelope, err error) {
 			release()
-			r.answer(peer, id, env, err, t.path)
+			r.answer(peer, inc, id, env, err, t.path)
 		}})
 	}
 }

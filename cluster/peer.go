@@ -34,6 +34,7 @@ type peer struct {
 
 	// guarded by t.deliverMu
 	lastSeen       time.Time
+	upAt           time.Time // when an incarnation was last brought up
 	gone           [goneKept]uint64
 	goneNext       int
 	lastGoneNotice time.Time
@@ -72,6 +73,7 @@ func (p *peer) bringUp(inc uint64) {
 	p.sentOff, p.ackedOff, p.stalled = 0, 0, false
 	p.mu.Unlock()
 	p.lastSeen, p.leaving = time.Now(), false
+	p.upAt = p.lastSeen
 	p.recvOff, p.ackedIn, p.ackTicks = 0, 0, 0
 }
 

@@ -69,7 +69,7 @@ type Stats struct {
 	AcksOut, AcksIn                 uint64 // window acknowledgements sent and received
 
 	DropsMalformed    uint64 // inbound messages that did not decode
-	DropsStale        uint64 // inbound messages from a lost incarnation, or for another incarnation of this node
+	DropsStale        uint64 // inbound messages from a lost incarnation, for another incarnation of this node, or from a peer's new incarnation within a heartbeat interval of its last
 	DropsPeerLost     uint64 // frames accepted by Send, then dropped because the peer was lost before they went out
 	DropsPublish      uint64 // frames in batches the NATS client refused to publish
 	DropsTooManyPeers uint64 // inbound messages from a node past MaxPeers
@@ -519,6 +519,13 @@ func (t *Transport) observe(p *peer, inc uint64) bool {
 	if up && cur == inc {
 		p.lastSeen = time.Now()
 		return true
+	}
+	if !p.upAt.IsZero() && time.Since(p.upAt) < t.cfg.Heartbeat {
+		// Another incarnation so soon after the last: a peer flapping,
+		// or one forging incarnations to make this node drop what it
+		// holds of it again and again. A later heartbeat brings it up.
+		t.st.dropStale.Add(1)
+		return false
 	}
 	if up {
 		t.lose(p, cur)
