@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloister-rt/cloister/cluster/wire"
@@ -29,6 +30,8 @@ type peer struct {
 	ackedOff uint64 // batch bytes it acknowledged
 	stalled  bool   // the window is full with frames waiting
 	stallAt  time.Time
+
+	release atomic.Bool // the handler released it: acknowledge at once (Transport.Release)
 
 	// guarded by t.deliverMu
 	lastSeen       time.Time
@@ -148,6 +151,17 @@ func (p *peer) acked(off uint64) {
 	}
 	p.mu.Unlock()
 	p.signal()
+}
+
+// held records that the peer, alive, holds this node's window shut on
+// purpose: the wait for its acknowledgement starts anew, so unstall does
+// not take the silence for lost acks.
+func (p *peer) held() {
+	p.mu.Lock()
+	if p.stalled {
+		p.stallAt = time.Now()
+	}
+	p.mu.Unlock()
 }
 
 // unstall reopens p's window if it has been full, with no ack, for
