@@ -1,0 +1,208 @@
+package actor_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/mailbox"
+	"github.com/cloister-rt/cloister/supervisor"
+
+	"go.uber.org/goleak"
+)
+
+// flooder on node a sends sink (or msg.target) the numbers from msg.from to msg.to, as
+// far as it can: it stops at the first MailboxFull and reports where it
+// stopped, so the driver calls it again until every number went out.
+const flowFlooderJS = `
+export function receive(msg, ctx) {
+  const target = ctx.env[msg.target || "sink"];
+  let i = msg.from;
+  try {
+    for (; i < msg.to; i++) target.send(i);
+  } catch (e) {
+    if (e.name !== "MailboxFull") return {error: e.name, message: e.message};
+    return {next: i, full: true};
+  }
+  return {next: i, full: false};
+}`
+
+// sink on node b takes its time over each message and logs it.
+const flowSinkJS = `
+let log = [];
+export function receive(msg) {
+  if (typeof msg === "object" && msg.type === "log") return log;
+  let x = 0;
+  for (let k = 0; k < 2000; k++) x += k;
+  log.push(msg);
+}`
+
+// flowCluster is nodes a and b on an in-memory transport with window
+// frames in flight between them: a's flooder sends to b's sink, whose
+// mailbox holds 10 messages; b's stuck never finishes its first turn.
+func flowCluster(t *testing.T, window int) *memCluster {
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { testkit.NoLeaks(t, before) })
+	flooder := worker(t, "flooder", flowFlooderJS,
+		actor.GrantSpec{Name: "sink", To: "sink", Rights: capability.Send},
+		actor.GrantSpec{Name: "stuck", To: "stuck", Rights: capability.Send})
+	flooder.Node = "a"
+	sink := worker(t, "sink", flowSinkJS)
+	sink.Node, sink.Mailbox = "b", mailbox.Limits{Messages: 10}
+	stuck := worker(t, "stuck", remoteStuckJS)
+	stuck.Node, stuck.Mailbox = "b", mailbox.Limits{Messages: 2}
+	cl := &memCluster{t: t, net: newMemNet(), nodes: make(map[string]*actor.Node), evs: make(map[*actor.Node][]actor.Event),
+		root: actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(100, time.Second),
+			Children: []actor.ChildSpec{flooder, sink, stuck}}}
+	cl.net.size = window
+	t.Cleanup(cl.stop)
+	cl.start("a")
+	cl.start("b")
+	cl.net.mu.Lock()
+	ea, eb := cl.net.ends["a"], cl.net.ends["b"]
+	cl.net.mu.Unlock()
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if _, up := eb.Peer("a"); !up {
+			return errors.New("b does not see a yet")
+		}
+		if _, up := ea.Peer("b"); !up {
+			return errors.New("a does not see b yet")
+		}
+		return nil
+	})
+	return cl
+}
+
+// flood has a's flooder send sink 0..n-1, calling it again after each
+// MailboxFull, and returns how many MailboxFull it saw.
+func (cl *memCluster) flood(n int) int {
+	t := cl.t
+	full, next := 0, 0
+	for next < n {
+		v := cl.call("a", "flooder", map[string]any{"from": next, "to": n})
+		m, _ := v.(map[string]any)
+		if m == nil || m["error"] != nil {
+			t.Fatalf("flooder: %v", v)
+		}
+		if got := int(num(m["next"])); got < next {
+			t.Fatalf("flooder went back from %d to %d", next, got)
+		} else {
+			next = got
+		}
+		if m["full"] == true {
+			full++
+		}
+	}
+	return full
+}
+
+// limitHits counts node name's LimitHit events for limit, whose text
+// has every one of substr.
+func (cl *memCluster) limitHits(name, limit string, substr ...string) int {
+	k := 0
+	for _, e := range cl.events(name) {
+		if l, ok := e.(actor.LimitHit); ok && l.Limit == limit && !slices.ContainsFunc(substr, func(s string) bool { return !strings.Contains(l.Err.Error(), s) }) {
+			k++
+		}
+	}
+	return k
+}
+
+func TestFlow_SlowReceiverOnAnotherNodePushesBackAndLosesNothing(t *testing.T) {
+	cl := flowCluster(t, 64)
+	const n = 1000
+	full := cl.flood(n)
+	var log []any
+	checkFor(t, 30*time.Second, 5*time.Millisecond, func() error {
+		v, err := cl.tryCall("b", "sink", map[string]any{"type": "log"})
+		if err != nil {
+			return err // a full mailbox refuses the log request too
+		}
+		log, _ = v.([]any)
+		if len(log) < n {
+			return fmt.Errorf("sink has %d of %d messages", len(log), n)
+		}
+		return nil
+	})
+	if len(log) != n {
+		t.Fatalf("sink received %d messages, want %d", len(log), n)
+	}
+	for i, v := range log {
+		if num(v) != int64(i) {
+			t.Fatalf("message %d arrived as %v: lost, doubled or out of order (%v)", i, v, log[max(0, i-5):min(len(log), i+5)])
+		}
+	}
+	if full == 0 {
+		t.Fatal("the flooder never saw MailboxFull: nothing pushed back")
+	}
+	// (b counts the refusals of the test's own log requests, made on b.)
+	if a, b := cl.limitHits("a", mailbox.LimitMailbox), cl.limitHits("b", mailbox.LimitMailbox, "from node a"); a != 0 || b != 0 {
+		t.Fatalf("mailbox refusals: %d reported on a, %d of a's counted on b; want none", a, b)
+	}
+	b := cl.node("b")
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if frames, cost, running := actor.FlowParked(b); frames != 0 || cost != 0 || running || b.Holding("a") {
+			return fmt.Errorf("b holds %d parked frames (%d bytes), retry loop running %v, holding a %v", frames, cost, running, b.Holding("a"))
+		}
+		return nil
+	})
+	t.Logf("the flooder saw MailboxFull %d times for %d messages", full, n)
+}
+
+func TestFlow_ParkedFramesOfALostPeerAreDropped(t *testing.T) {
+	cl := flowCluster(t, 64)
+	b := cl.node("b")
+	// stuck takes 2 messages (3 if the first has started its turn); the
+	// rest are parked on b, and b holds a back.
+	if v := cl.call("a", "flooder", map[string]any{"target": "stuck", "from": 0, "to": 20}); fmt.Sprint(v) != "map[full:false next:20]" {
+		t.Fatalf("flooder: %v", v)
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if frames, _, running := actor.FlowParked(b); frames < 17 || !running || !b.Holding("a") {
+			return fmt.Errorf("b parked %d frames (want 17 or 18), retry loop running %v, holding a %v", frames, running, b.Holding("a"))
+		}
+		return nil
+	})
+	cl.net.cut("a")
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if frames, cost, running := actor.FlowParked(b); frames != 0 || cost != 0 || running || b.Holding("a") {
+			return fmt.Errorf("after a was lost b holds %d parked frames (%d bytes), retry loop running %v, holding a %v", frames, cost, running, b.Holding("a"))
+		}
+		return nil
+	})
+	if k := cl.limitHits("b", mailbox.LimitMailbox); k != 0 {
+		t.Fatalf("b counted %d mailbox refusals; the parked frames were dropped with their peer, not refused", k)
+	}
+}
+
+func TestFlow_PastTheBoundFramesAreRefusedAndCounted(t *testing.T) {
+	cl := flowCluster(t, 64)
+	b := cl.node("b")
+	actor.SetParkBounds(b, 3, 1<<20)
+	// stuck takes 2 or 3, b parks 3, and refuses the other 4 or 5: each
+	// refusal is counted on b and reported to a, naming the sender.
+	if v := cl.call("a", "flooder", map[string]any{"target": "stuck", "from": 0, "to": 10}); fmt.Sprint(v) != "map[full:false next:10]" {
+		t.Fatalf("flooder: %v", v)
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if hb, ha := cl.limitHits("b", mailbox.LimitMailbox), cl.limitHits("a", mailbox.LimitMailbox); hb < 4 || ha != hb {
+			return fmt.Errorf("mailbox refusals counted on b %d, on a %d; want 4 or 5, the same on both", hb, ha)
+		}
+		return nil
+	})
+	// One may have moved on to stuck's mailbox when its turn started.
+	if frames, _, _ := actor.FlowParked(b); frames != 3 && frames != 2 {
+		t.Fatalf("b parked %d frames, want its bound of 3 (2 once stuck took one)", frames)
+	}
+	for _, e := range cl.events("a") {
+		if l, ok := e.(actor.LimitHit); ok && l.Limit == mailbox.LimitMailbox && (l.Path != "flooder" || !strings.Contains(l.Err.Error(), "wait here for full mailboxes")) {
+			t.Fatalf("the refusal on a: %q %v, want the sender flooder told of the bound", l.Path, l.Err)
+		}
+	}
+}
