@@ -36,13 +36,14 @@ import (
 // on one node. Frames parked for a peer that is lost are dropped.
 
 // Bounds of the parked frames. A peer held back has at most its
-// transport's window in flight (4 MiB by default), so these are only
-// reached past that, or with many peers.
+// transport's window in flight (4 MiB by default): some 65,000 frames of
+// the smallest messages, which the bounds per peer take; the bound of the
+// node is reached only with several peers held at once.
 const (
-	maxParkedFrames = 1 << 16  // per peer
-	maxParkedBytes  = 16 << 20 // per peer, messages and bookkeeping
-	maxParkedTotal  = 64 << 20 // for the node
-	parkOverhead    = 256      // the bookkeeping of one parked frame, in bytes
+	maxParkedFrames = 1 << 17   // per peer
+	maxParkedBytes  = 48 << 20  // per peer, messages and bookkeeping
+	maxParkedTotal  = 128 << 20 // for the node
+	parkOverhead    = 256       // the bookkeeping of one parked frame, in bytes
 	flowRetry       = 5 * time.Millisecond
 )
 
