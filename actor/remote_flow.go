@@ -52,6 +52,8 @@ type flow struct {
 	kick    chan struct{} // a mailbox released a message: retry
 	waiting atomic.Bool   // something is parked; Process.release kicks
 
+	// mu is taken inside the transport's locks (Holding) and outside
+	// remote.mu: nothing calls the transport while holding it.
 	mu        sync.Mutex
 	peers     map[string]*parkQ // only peers with frames parked
 	total     int64             // the cost of every parked frame
@@ -121,6 +123,7 @@ func (r *remote) offer(peer string, f *wire.Frame, op string, c *capability.Capa
 		return
 	}
 	if parkable(c, d, err) {
+		r.admitPeer(peer) // not under fl.mu: it asks the transport
 		fl.mu.Lock()
 		err = r.parkLocked(peer, fl.peers[peer], f, op, c, d)
 		fl.mu.Unlock()

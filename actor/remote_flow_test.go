@@ -17,20 +17,35 @@ import (
 	"go.uber.org/goleak"
 )
 
-// flooder on node a sends sink (or msg.target) the numbers from msg.from to msg.to, as
-// far as it can: it stops at the first MailboxFull and reports where it
-// stopped, so the driver calls it again until every number went out.
+// flooder on node a: {op: "flood", n} sends sink the numbers 0 to n-1,
+// and after each MailboxFull sends on from where it stopped a millisecond
+// later; {op: "state"} reports how far it got. {op: "burst", target, n}
+// sends target 0 to n-1 at once, as far as it can.
 const flowFlooderJS = `
-export function receive(msg, ctx) {
-  const target = ctx.env[msg.target || "sink"];
-  let i = msg.from;
+let next = 0, n = 0, full = 0, error = null;
+function flood(ctx) {
   try {
-    for (; i < msg.to; i++) target.send(i);
+    for (; next < n; next++) ctx.env.sink.send(next);
   } catch (e) {
-    if (e.name !== "MailboxFull") return {error: e.name, message: e.message};
-    return {next: i, full: true};
+    if (e.name !== "MailboxFull") { error = e.name + ": " + e.message; return; }
+    full++;
+    setTimeout(() => flood(ctx), 1);
   }
-  return {next: i, full: false};
+}
+export function receive(msg, ctx) {
+  switch (msg.op) {
+    case "flood": n = msg.n; flood(ctx); return true;
+    case "state": return {next, full, error};
+    case "burst": {
+      let i = 0;
+      try {
+        for (; i < msg.n; i++) ctx.env[msg.target].send(i);
+      } catch (e) {
+        return {next: i, error: e.name};
+      }
+      return {next: i};
+    }
+  }
 }`
 
 // sink on node b takes its time over each message and logs it.
@@ -79,27 +94,23 @@ func flowCluster(t *testing.T, window int) *memCluster {
 	return cl
 }
 
-// flood has a's flooder send sink 0..n-1, calling it again after each
-// MailboxFull, and returns how many MailboxFull it saw.
+// flood has a's flooder send sink 0..n-1, and returns how many times it
+// saw MailboxFull.
 func (cl *memCluster) flood(n int) int {
 	t := cl.t
-	full, next := 0, 0
-	for next < n {
-		v := cl.call("a", "flooder", map[string]any{"from": next, "to": n})
-		m, _ := v.(map[string]any)
-		if m == nil || m["error"] != nil {
-			t.Fatalf("flooder: %v", v)
+	cl.call("a", "flooder", map[string]any{"op": "flood", "n": n})
+	var st map[string]any
+	checkFor(t, 60*time.Second, 5*time.Millisecond, func() error {
+		st, _ = cl.call("a", "flooder", map[string]any{"op": "state"}).(map[string]any)
+		if st["error"] != nil {
+			t.Fatalf("flooder: %v", st)
 		}
-		if got := int(num(m["next"])); got < next {
-			t.Fatalf("flooder went back from %d to %d", next, got)
-		} else {
-			next = got
+		if num(st["next"]) < int64(n) {
+			return fmt.Errorf("the flooder has sent %v of %d", st["next"], n)
 		}
-		if m["full"] == true {
-			full++
-		}
-	}
-	return full
+		return nil
+	})
+	return int(num(st["full"]))
 }
 
 // limitHits counts node name's LimitHit events for limit, whose text
@@ -160,7 +171,7 @@ func TestFlow_ParkedFramesOfALostPeerAreDropped(t *testing.T) {
 	b := cl.node("b")
 	// stuck takes 2 messages (3 if the first has started its turn); the
 	// rest are parked on b, and b holds a back.
-	if v := cl.call("a", "flooder", map[string]any{"target": "stuck", "from": 0, "to": 20}); fmt.Sprint(v) != "map[full:false next:20]" {
+	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": 20}); fmt.Sprint(v) != "map[next:20]" {
 		t.Fatalf("flooder: %v", v)
 	}
 	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
@@ -187,7 +198,7 @@ func TestFlow_PastTheBoundFramesAreRefusedAndCounted(t *testing.T) {
 	actor.SetParkBounds(b, 3, 1<<20)
 	// stuck takes 2 or 3, b parks 3, and refuses the other 4 or 5: each
 	// refusal is counted on b and reported to a, naming the sender.
-	if v := cl.call("a", "flooder", map[string]any{"target": "stuck", "from": 0, "to": 10}); fmt.Sprint(v) != "map[full:false next:10]" {
+	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": 10}); fmt.Sprint(v) != "map[next:10]" {
 		t.Fatalf("flooder: %v", v)
 	}
 	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
