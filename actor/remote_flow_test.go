@@ -1,6 +1,7 @@
 package actor_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/cluster"
 	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/mailbox"
 	"github.com/cloister-rt/cloister/supervisor"
@@ -58,12 +60,8 @@ export function receive(msg) {
   log.push(msg);
 }`
 
-// flowCluster is nodes a and b on an in-memory transport with window
-// frames in flight between them: a's flooder sends to b's sink, whose
-// mailbox holds 10 messages; b's stuck never finishes its first turn.
-func flowCluster(t *testing.T, window int) *memCluster {
-	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() { testkit.NoLeaks(t, before) })
+// flowTree places the flooder on node a, the sink and stuck on node b.
+func flowTree(t *testing.T) actor.ChildSpec {
 	flooder := worker(t, "flooder", flowFlooderJS,
 		actor.GrantSpec{Name: "sink", To: "sink", Rights: capability.Send},
 		actor.GrantSpec{Name: "stuck", To: "stuck", Rights: capability.Send})
@@ -72,9 +70,18 @@ func flowCluster(t *testing.T, window int) *memCluster {
 	sink.Node, sink.Mailbox = "b", mailbox.Limits{Messages: 10}
 	stuck := worker(t, "stuck", remoteStuckJS)
 	stuck.Node, stuck.Mailbox = "b", mailbox.Limits{Messages: 2}
+	return actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(100, time.Second),
+		Children: []actor.ChildSpec{flooder, sink, stuck}}
+}
+
+// flowCluster is nodes a and b on an in-memory transport with window
+// frames in flight between them: a's flooder sends to b's sink, whose
+// mailbox holds 10 messages; b's stuck never finishes its first turn.
+func flowCluster(t *testing.T, window int) *memCluster {
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { testkit.NoLeaks(t, before) })
 	cl := &memCluster{t: t, net: newMemNet(), nodes: make(map[string]*actor.Node), evs: make(map[*actor.Node][]actor.Event),
-		root: actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(100, time.Second),
-			Children: []actor.ChildSpec{flooder, sink, stuck}}}
+		root: flowTree(t)}
 	cl.net.size = window
 	t.Cleanup(cl.stop)
 	cl.start("a")
@@ -216,4 +223,96 @@ func TestFlow_PastTheBoundFramesAreRefusedAndCounted(t *testing.T) {
 			t.Fatalf("the refusal on a: %q %v, want the sender flooder told of the bound", l.Path, l.Err)
 		}
 	}
+}
+
+func TestFlow_OverNATSTheSenderIsHeldBack(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { testkit.NoLeaks(t, before) })
+	srv, err := cluster.StartDevServer(cluster.ServerOptions{Nodes: []string{"a", "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	// A window of 4 KiB and a queue of 64 frames: a's sends to b are
+	// refused for backpressure soon after b starts holding a back. No
+	// peer is lost to a loaded machine: DeadAfter is an hour.
+	tune := cluster.Config{URLs: []string{srv.URL()}, Window: 4 << 10, QueueFrames: 64, DeadAfter: time.Hour}
+	cl := &memCluster{t: t, nodes: make(map[string]*actor.Node), evs: make(map[*actor.Node][]actor.Event)}
+	trs := make(map[string]*cluster.Transport)
+	root := flowTree(t)
+	for _, name := range []string{"a", "b"} {
+		cfg := tune
+		cfg.Name = name
+		tr, err := cluster.Dial(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := actor.NewNode(actor.Options{Cluster: tr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Subscribe(func(ev actor.Event) {
+			cl.mu.Lock()
+			cl.evs[n] = append(cl.evs[n], ev)
+			cl.mu.Unlock()
+		})
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := n.Shutdown(ctx); err != nil {
+				t.Errorf("shutdown %s: %v", name, err)
+			}
+			_ = tr.Close()
+		})
+		if err := tr.Start(n); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Start(root); err != nil {
+			t.Fatal(err)
+		}
+		cl.nodes[name], trs[name] = n, tr
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if _, up := trs["a"].Peer("b"); !up {
+			return errors.New("a does not see b yet")
+		}
+		if _, up := trs["b"].Peer("a"); !up {
+			return errors.New("b does not see a yet")
+		}
+		return nil
+	})
+
+	const n = 1000
+	full := cl.flood(n)
+	var log []any
+	checkFor(t, 30*time.Second, 5*time.Millisecond, func() error {
+		v, err := cl.tryCall("b", "sink", map[string]any{"type": "log"})
+		if err != nil {
+			return err
+		}
+		log, _ = v.([]any)
+		if len(log) < n {
+			return fmt.Errorf("sink has %d of %d messages", len(log), n)
+		}
+		return nil
+	})
+	if len(log) != n {
+		t.Fatalf("sink received %d messages, want %d", len(log), n)
+	}
+	for i, v := range log {
+		if num(v) != int64(i) {
+			t.Fatalf("message %d arrived as %v: lost, doubled or out of order", i, v)
+		}
+	}
+	if a, b := cl.limitHits("a", mailbox.LimitMailbox), cl.limitHits("b", mailbox.LimitMailbox, "from node a"); a != 0 || b != 0 {
+		t.Fatalf("mailbox refusals: %d reported on a, %d of a's counted on b; want none", a, b)
+	}
+	sa, sb := trs["a"].Stats(), trs["b"].Stats()
+	if full == 0 || sa.RefusedBackpressure == 0 {
+		t.Fatalf("the flooder saw MailboxFull %d times, a's transport refused %d sends: nothing pushed back", full, sa.RefusedBackpressure)
+	}
+	if sa.DropsPeerLost+sa.DropsPublish+sb.DropsSlowConsumer+sa.WindowResets != 0 {
+		t.Fatalf("frames lost or windows reset: a %+v, b %+v", sa, sb)
+	}
+	t.Logf("MailboxFull %d times; b sent %d hold notices; a: %d window stalls, %d backpressure refusals", full, sb.HoldsOut, sa.WindowStalls, sa.RefusedBackpressure)
 }
