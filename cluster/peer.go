@@ -19,6 +19,7 @@ type peer struct {
 	name    string
 	subject string // P.f.<name>.<self>: where this node's messages to it go
 	wake    chan struct{}
+	release atomic.Bool // the handler released it: acknowledge at once (Transport.Release)
 
 	mu       sync.Mutex
 	inc      uint64
@@ -30,8 +31,6 @@ type peer struct {
 	ackedOff uint64 // batch bytes it acknowledged
 	stalled  bool   // the window is full with frames waiting
 	stallAt  time.Time
-
-	release atomic.Bool // the handler released it: acknowledge at once (Transport.Release)
 
 	// guarded by t.deliverMu
 	lastSeen       time.Time
