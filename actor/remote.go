@@ -232,7 +232,7 @@ func newRemote(n *Node, t wire.Transport) *remote {
 		links:    make(map[linkKey]*remoteLink),
 		perPeer:  make(map[string]int),
 		inflight: make(map[string]int),
-		flow:     flow{kick: make(chan struct{}, 1), maxFrames: maxParkedFrames, maxCost: maxParkedBytes},
+		flow:     flow{kick: make(chan struct{}, 1), maxFrames: maxParkedFrames, maxCost: maxParkedBytes, maxWait: parkWait},
 	}
 }
 

@@ -29,8 +29,12 @@ import (
 // The price is head-of-line blocking per pair of nodes: a full mailbox
 // holds up every message that peer sends to any process here until it
 // has room (exits, kills, monitors, links, answers and spawns are not
-// held). A frame whose target has ended meanwhile is answered noproc, as
-// it would have been on arrival. The queue is bounded per peer and for
+// held). So that a process that never empties its mailbox cannot stall a
+// whole peer for good, a mailbox that takes none of a peer's parked
+// messages for parkWait has them all refused, and is marked stuck: until
+// it takes a message again, what it cannot take is refused at once, as
+// before parking existed. A frame whose target has ended meanwhile is
+// answered noproc, as it would have been on arrival. The queue is bounded per peer and for
 // the node; past a bound a frame is refused as before, with MailboxFull,
 // and counted (LimitHit). A drop_oldest mailbox never parks: it drops, as
 // on one node. Frames parked for a peer that is lost are dropped.
@@ -45,6 +49,8 @@ const (
 	maxParkedTotal  = 128 << 20 // for the node
 	parkOverhead    = 256       // the bookkeeping of one parked frame, in bytes
 	flowRetry       = 5 * time.Millisecond
+	parkWait        = isolate.DefaultCallTimeout // a stuck mailbox holds up its peer at most this long
+	maxStuck        = 1024                       // processes remembered as stuck; past it all are forgotten
 )
 
 // flow is a clustered node's parked frames.
@@ -60,13 +66,17 @@ type flow struct {
 	running   bool              // the retry loop runs
 	maxFrames int               // per peer: maxParkedFrames but in tests
 	maxCost   int64             // per peer: maxParkedBytes but in tests
+	maxWait   time.Duration     // parkWait but in tests
+	stuck     map[*Process]bool // mailboxes that took nothing for maxWait; see refuseStuck
+	nstuck    atomic.Int32      // len(stuck), read without mu
 }
 
 // parkQ is one peer's parked frames, oldest first.
 type parkQ struct {
-	q    []parked
-	head int
-	cost int64
+	q     []parked
+	head  int
+	cost  int64
+	since time.Time // when the first frame became first
 }
 
 // parked is a send or call a full mailbox keeps waiting.
@@ -120,9 +130,10 @@ func (r *remote) offer(peer string, f *wire.Frame, op string, c *capability.Capa
 	fl.mu.Unlock()
 	err := r.n.signal(c, capability.Send, op, d)
 	if err == nil {
+		fl.unstuck(c)
 		return
 	}
-	if parkable(c, d, err) {
+	if parkable(c, d, err) && !fl.isStuck(c) {
 		r.admitPeer(peer) // not under fl.mu: it asks the transport
 		fl.mu.Lock()
 		err = r.parkLocked(peer, fl.peers[peer], f, op, c, d)
@@ -158,7 +169,7 @@ func (r *remote) parkLocked(peer string, q *parkQ, f *wire.Frame, op string, c *
 		if _, up := r.peerInc(peer); !up {
 			return fmt.Errorf("%s: %w: node %s", op, isolate.ErrNoConnection, peer)
 		}
-		q = &parkQ{}
+		q = &parkQ{since: time.Now()}
 	}
 	switch {
 	case q.len() >= fl.maxFrames || q.cost+cost > fl.maxCost:
@@ -254,9 +265,15 @@ func (r *remote) drain(peer string) {
 		fl.mu.Unlock()
 
 		err := r.n.signal(it.c, capability.Send, it.op, it.d)
-		if err != nil && parkable(it.c, it.d, err) {
+		if err == nil {
+			fl.unstuck(it.c)
+		} else if parkable(it.c, it.d, err) && !fl.isStuck(it.c) {
+			if r.refuseStuck(peer, q) {
+				continue // its target's frames were refused; the next one is first
+			}
 			return // still full: it stays first
 		}
+		// Delivered, or refused: for good, or because its target is stuck.
 		fl.mu.Lock()
 		done := false
 		if fl.peers[peer] == q {
@@ -264,6 +281,7 @@ func (r *remote) drain(peer string) {
 			q.head++
 			q.cost -= it.cost
 			fl.total -= it.cost
+			q.since = time.Now()
 			switch {
 			case q.len() == 0:
 				delete(fl.peers, peer)
@@ -284,6 +302,86 @@ func (r *remote) drain(peer string) {
 			}
 			return
 		}
+	}
+}
+
+// refuseStuck refuses every frame of peer's queue q for the target of
+// the first one, if that target has taken none of them for maxWait, and
+// marks it stuck. It reports whether it did.
+func (r *remote) refuseStuck(peer string, q *parkQ) bool {
+	fl := &r.flow
+	fl.mu.Lock()
+	if fl.peers[peer] != q || q.len() == 0 || time.Since(q.since) < fl.maxWait {
+		fl.mu.Unlock()
+		return false
+	}
+	t, _ := q.q[q.head].c.Target().(*Process)
+	var out []parked
+	kept := q.q[:0]
+	for _, it := range q.q[q.head:] {
+		if it.c.Target() == t {
+			out = append(out, it)
+			q.cost -= it.cost
+			fl.total -= it.cost
+		} else {
+			kept = append(kept, it)
+		}
+	}
+	clear(q.q[len(kept):])
+	q.q, q.head, q.since = kept, 0, time.Now()
+	done := q.len() == 0
+	if done {
+		delete(fl.peers, peer)
+	}
+	fl.markStuck(t)
+	wait := fl.maxWait
+	fl.mu.Unlock()
+	for _, it := range out {
+		err := fmt.Errorf("%s: %w: %s took none of the messages from node %s for %v", it.op, isolate.ErrMailboxFull, t.path, peer, wait)
+		r.refuseFull(peer, it.f, it.c, err)
+	}
+	if done {
+		if rel, ok := r.t.(wire.Releaser); ok {
+			rel.Release(peer)
+		}
+	}
+	return true
+}
+
+// markStuck remembers t as stuck. fl.mu must be held.
+func (fl *flow) markStuck(t *Process) {
+	if len(fl.stuck) >= maxStuck {
+		clear(fl.stuck) // forgotten, they park again, and time out again
+	}
+	if fl.stuck == nil {
+		fl.stuck = make(map[*Process]bool)
+	}
+	fl.stuck[t] = true
+	fl.nstuck.Store(int32(len(fl.stuck)))
+}
+
+// isStuck reports whether c's target is marked stuck.
+func (fl *flow) isStuck(c *capability.Capability) bool {
+	if fl.nstuck.Load() == 0 {
+		return false
+	}
+	t, _ := c.Target().(*Process)
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	return fl.stuck[t]
+}
+
+// unstuck forgets that c's target was stuck: it took a message.
+func (fl *flow) unstuck(c *capability.Capability) {
+	if fl.nstuck.Load() == 0 {
+		return
+	}
+	t, _ := c.Target().(*Process)
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if fl.stuck[t] {
+		delete(fl.stuck, t)
+		fl.nstuck.Store(int32(len(fl.stuck)))
 	}
 }
 

@@ -86,6 +86,9 @@ func flowCluster(t *testing.T, window int) *memCluster {
 	t.Cleanup(cl.stop)
 	cl.start("a")
 	cl.start("b")
+	// Parked frames wait as long as need be, but where a test says
+	// otherwise: a loaded machine does not make a mailbox stuck.
+	actor.SetParkWait(cl.node("b"), time.Hour)
 	cl.net.mu.Lock()
 	ea, eb := cl.net.ends["a"], cl.net.ends["b"]
 	cl.net.mu.Unlock()
@@ -225,6 +228,56 @@ func TestFlow_PastTheBoundFramesAreRefusedAndCounted(t *testing.T) {
 	}
 }
 
+func TestFlow_AStuckMailboxHoldsItsPeerUpOnlyForAWhile(t *testing.T) {
+	cl := flowCluster(t, 64)
+	b := cl.node("b")
+	actor.SetParkWait(b, 50*time.Millisecond)
+	// stuck takes 2 (3 if its first turn has started) and b parks the
+	// rest; a's messages to sink queue behind them.
+	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": 20}); fmt.Sprint(v) != "map[next:20]" {
+		t.Fatalf("flooder: %v", v)
+	}
+	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "sink", "n": 5}); fmt.Sprint(v) != "map[next:5]" {
+		t.Fatalf("flooder: %v", v)
+	}
+	// stuck takes none of them: they are refused, counted on b and
+	// reported to a; sink's get through, in order.
+	refusedStuck := func(node string) int {
+		return cl.limitHits(node, mailbox.LimitMailbox, "stuck took none of the messages from node a")
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		v, err := cl.tryCall("b", "sink", map[string]any{"type": "log"})
+		if err != nil {
+			return err
+		}
+		if fmt.Sprint(v) != "[0 1 2 3 4]" {
+			return fmt.Errorf("sink's log %v, want [0 1 2 3 4]", v)
+		}
+		if hb, ha := refusedStuck("b"), refusedStuck("a"); hb < 17 || hb > 18 || ha != hb {
+			return fmt.Errorf("refusals for stuck: %d on b, %d reported on a; want 17 or 18 on both", hb, ha)
+		}
+		return nil
+	})
+	if frames, cost, _ := actor.FlowParked(b); frames != 0 || cost != 0 || b.Holding("a") {
+		t.Fatalf("b holds %d parked frames (%d bytes), holding a %v", frames, cost, b.Holding("a"))
+	}
+	// stuck is marked: what it cannot take is refused at once, not parked,
+	// so a's messages to sink are not held up again.
+	before := cl.limitHits("b", mailbox.LimitMailbox, "from node a")
+	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": 3}); fmt.Sprint(v) != "map[next:3]" {
+		t.Fatalf("flooder: %v", v)
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if k := cl.limitHits("b", mailbox.LimitMailbox, "from node a") - before; k != 3 {
+			return fmt.Errorf("%d of 3 sends to stuck refused", k)
+		}
+		return nil
+	})
+	if frames, _, _ := actor.FlowParked(b); frames != 0 {
+		t.Fatalf("b parked %d frames for a stuck mailbox", frames)
+	}
+}
+
 func TestFlow_OverNATSTheSenderIsHeldBack(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { testkit.NoLeaks(t, before) })
@@ -270,6 +323,7 @@ func TestFlow_OverNATSTheSenderIsHeldBack(t *testing.T) {
 		if err := n.Start(root); err != nil {
 			t.Fatal(err)
 		}
+		actor.SetParkWait(n, time.Hour)
 		cl.nodes[name], trs[name] = n, tr
 	}
 	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {

@@ -960,6 +960,7 @@ func TestRemote_SpawnWithLinkBindsBothEnds(t *testing.T) {
 func TestRemote_FullMailboxOnTheOwnerIsReportedToTheSender(t *testing.T) {
 	cl, _ := newCluster(t)
 	actor.SetParkBounds(cl.node("b"), 1, 1<<20)
+	actor.SetParkWait(cl.node("b"), time.Hour)
 	cl.call("a", "a1", map[string]any{"op": "sendStuck", "n": 6})
 	// Two wait (three if the first has started its turn) and b parks one
 	// (remote_flow.go); the owner refuses the rest and counts them, and
