@@ -136,8 +136,8 @@ type Transport interface {
 // the peer it is alive and holding, so the window is not reopened as if
 // acknowledgements had been lost. A Handler that stops holding calls
 // Release, if its transport is a Releaser, so the window reopens at once.
-// Holding is called with the same guarantees as Deliver; it must not
-// block.
+// Holding may be called from any of the transport's goroutines, Deliver's
+// included; it must be safe for concurrent use and must not block.
 type Holder interface {
 	Holding(peer string) bool
 }
