@@ -18,7 +18,7 @@ import (
 func (t *Process) admit(d *deliver) error {
 	err := t.charge(d)
 	var le *mailbox.LimitError
-	if errors.As(err, &le) {
+	if errors.As(err, &le) && (!d.parking || le.Limit != mailbox.LimitMailbox) {
 		path := t.path
 		if le.Limit == mailbox.LimitOutbox {
 			path = d.from.path
@@ -59,7 +59,12 @@ func (p *Process) mailbox() *mailbox.Mailbox {
 }
 
 // release takes d off t's mailbox: its turn starts, or it is dropped.
-func (t *Process) release(d *deliver) { t.mb.Release(d.size, d.from.mailbox()) }
+func (t *Process) release(d *deliver) {
+	t.mb.Release(d.size, d.from.mailbox())
+	if r := t.node.remote; r != nil {
+		r.flow.wake() // a message from another node may wait for the room
+	}
+}
 
 // dropOldest carries out drop_oldest: while the mailbox is over its limit,
 // the oldest message that has reached the worker is dropped, and a dropped

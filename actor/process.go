@@ -190,6 +190,7 @@ type deliver struct {
 	counted bool
 	web     *webTurn // an HTTP request for the script's fetch, see fetch.go
 	via     string   // from another node: the path a forwarded message is sent as (remote.go)
+	parking bool     // from another node: a full mailbox parks it, and counts it if not (remote_flow.go)
 }
 
 // callRef says where the answer to a call goes.

@@ -212,6 +212,7 @@ type remote struct {
 	perPeer   map[string]int                    // pending + mons + owned + links per peer
 	inflight  map[string]int                    // spawns and inspects peers asked for, not answered yet
 	placement atomic.Pointer[map[string]placed] // set once, at Start
+	flow      flow                              // parked sends and calls; see remote_flow.go
 }
 
 // placed returns where path is placed, once the node has started.
@@ -239,6 +240,7 @@ func newRemote(n *Node, t wire.Transport) *remote {
 		links:     make(map[linkKey]*remoteLink),
 		perPeer:   make(map[string]int),
 		inflight:  make(map[string]int),
+		flow:      flow{kick: make(chan struct{}, 1), maxFrames: maxParkedFrames, maxCost: maxParkedBytes, maxWait: parkWait},
 	}
 }
 

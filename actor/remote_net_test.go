@@ -12,7 +12,10 @@ import (
 // node incarnation. Each ordered pair of live incarnations has a link, a
 // bounded queue and one goroutine that hands the receiver, in order, the
 // frames and the membership news (PeerUp, PeerDown) of the sender. Every
-// frame is deep-copied, so no memory is shared between nodes.
+// frame is deep-copied, so no memory is shared between nodes. A frame
+// stays in its link's window until the receiver has handled it, and
+// longer while the receiver holds the sender back (wire.Holder), as with
+// cluster.Transport.
 type memNet struct {
 	mu    sync.Mutex
 	ends  map[string]*memEnd // the current incarnation of each node
@@ -32,7 +35,11 @@ func (m *memNet) tap(f func(from, to string, f *wire.Frame)) {
 
 type linkID struct{ from, to *memEnd }
 
-type memLink struct{ ch chan func() }
+type memLink struct {
+	ch      chan func()
+	unacked int // frames sent and not acknowledged; guarded by memNet.mu
+	held    int // of those, the ones handled while the receiver held the sender back
+}
 
 // memEnd is one incarnation of a node on the net.
 type memEnd struct {
@@ -160,7 +167,7 @@ func (e *memEnd) Send(peer string, f *wire.Frame) error {
 	if l == nil {
 		return wire.ErrNoConnection
 	}
-	if len(l.ch) >= m.size {
+	if l.unacked >= m.size {
 		return wire.ErrBackpressure // two places stay for membership news
 	}
 	cp := copyFrame(f)
@@ -169,11 +176,42 @@ func (e *memEnd) Send(peer string, f *wire.Frame) error {
 		m.spy(from, peer, f)
 	}
 	select {
-	case l.ch <- func() { to.h.Deliver(from, cp) }:
+	case l.ch <- func() { to.h.Deliver(from, cp); m.ack(l, from, to) }:
+		l.unacked++
 		return nil
 	default:
 		return wire.ErrBackpressure
 	}
+}
+
+// ack acknowledges a frame l delivered to to, unless to holds from back.
+func (m *memNet) ack(l *memLink, from string, to *memEnd) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l.held++
+	if hd, ok := to.h.(wire.Holder); ok && hd.Holding(from) {
+		return
+	}
+	l.unacked -= l.held
+	l.held = 0
+}
+
+// Release implements wire.Releaser: what e handled from peer while it
+// held peer back is acknowledged.
+func (e *memEnd) Release(peer string) {
+	m := e.net
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	from := m.ends[peer]
+	l := m.links[linkID{from, e}]
+	if l == nil {
+		return
+	}
+	if hd, ok := e.h.(wire.Holder); ok && hd.Holding(peer) {
+		return
+	}
+	l.unacked -= l.held
+	l.held = 0
 }
 
 // Peer implements wire.Transport.

@@ -137,6 +137,7 @@ func (n *Node) PeerDown(peer string, inc uint64) {
 	}
 	delete(r.perPeer, peer)
 	r.mu.Unlock()
+	r.dropParked(peer)
 
 	for _, p := range calls {
 		p.done(nil, fmt.Errorf("%s: %w", p.op, noConnection(peer)))
@@ -304,9 +305,7 @@ func (r *remote) onSend(peer string, f *wire.Frame) {
 		id, as, inc := f.ID, actsAs(c, holder), r.asked(peer)
 		d.call = &callRef{depth: depth, answer: func(rep *reply) { r.answer(peer, inc, id, rep.env, rep.err, as) }}
 	}
-	if err := r.n.signal(c, capability.Send, op, d); err != nil {
-		r.refuse(peer, f, err)
-	}
+	r.offer(peer, f, op, c, d) // a full mailbox parks it: remote_flow.go
 }
 
 func (r *remote) onReply(peer string, f *wire.Frame) {

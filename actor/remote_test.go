@@ -959,10 +959,12 @@ func TestRemote_SpawnWithLinkBindsBothEnds(t *testing.T) {
 
 func TestRemote_FullMailboxOnTheOwnerIsReportedToTheSender(t *testing.T) {
 	cl, _ := newCluster(t)
-	cl.call("a", "a1", map[string]any{"op": "sendStuck", "n": 5})
-	// Two wait (three if the first has not started its turn yet); the
-	// owner refuses the rest and counts them, and the sender's node hears
-	// of each.
+	actor.SetParkBounds(cl.node("b"), 1, 1<<20)
+	actor.SetParkWait(cl.node("b"), time.Hour)
+	cl.call("a", "a1", map[string]any{"op": "sendStuck", "n": 6})
+	// Two wait (three if the first has started its turn) and b parks one
+	// (remote_flow.go); the owner refuses the rest and counts them, and
+	// the sender's node hears of each.
 	limits := func(node string) int {
 		k := 0
 		for _, e := range cl.events(node) {

@@ -14,6 +14,7 @@ const (
 	msgGone      = 4 // on P.f.X.Y: [type][src inc 8][dst inc 8]: Y holds X's incarnation dst lost
 	msgLeave     = 5 // on P.f.X.Y: [type][src inc 8][dst inc 8]: Y is leaving, after its last batch to X
 	msgLostAck   = 6 // on P.f.X.Y: [type][src inc 8][dst inc 8]: Y has reported X's incarnation dst lost, and holds nothing of it
+	msgHold      = 7 // on P.f.X.Y: [type][src inc 8][dst inc 8][offset 8]: Y acknowledges X's bytes up to offset and holds the rest back on purpose
 )
 
 // Header sizes.
@@ -39,7 +40,7 @@ func appendHeader(b []byte, h header) []byte {
 	b = append(b, h.typ)
 	b = binary.LittleEndian.AppendUint64(b, h.src)
 	b = binary.LittleEndian.AppendUint64(b, h.dst)
-	if h.typ == msgBatch || h.typ == msgAck {
+	if h.typ == msgBatch || h.typ == msgAck || h.typ == msgHold {
 		b = binary.LittleEndian.AppendUint64(b, h.off)
 	}
 	return b
@@ -57,7 +58,7 @@ func parseHeader(p []byte) (header, []byte, error) {
 		if len(p) <= batchHeader {
 			return header{}, nil, errBadControl
 		}
-	case msgAck:
+	case msgAck, msgHold:
 		if len(p) != ackSize {
 			return header{}, nil, errBadControl
 		}
@@ -70,7 +71,7 @@ func parseHeader(p []byte) (header, []byte, error) {
 	}
 	h.src = binary.LittleEndian.Uint64(p[1:])
 	h.dst = binary.LittleEndian.Uint64(p[9:])
-	if h.typ != msgBatch && h.typ != msgAck {
+	if h.typ != msgBatch && h.typ != msgAck && h.typ != msgHold {
 		return h, nil, nil
 	}
 	h.off = binary.LittleEndian.Uint64(p[17:])

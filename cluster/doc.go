@@ -59,6 +59,18 @@
 // time, so the Handler is never called concurrently. Whatever fails to
 // decode is dropped and counted in Stats; it never reaches the Handler.
 //
+// A Handler may also hold a peer back on purpose (wire.Holder), as a
+// node does while a process's full mailbox keeps it from delivering that
+// peer's messages. While it holds the peer, the transport delivers what
+// arrives but acknowledges nothing, so the peer's window fills and its
+// Send reports ErrBackpressure; every Heartbeat it sends the peer a hold
+// notice that repeats its last acknowledgement. The notice is what keeps
+// the window shut: a sender reopens a window only when a live peer has
+// neither acknowledged nor sent a hold notice for DeadAfter (acks or
+// batches lost on the way), so a deliberate hold, however long, never
+// lets more than Window bytes through. When the Handler lets go it calls
+// Release, and the transport acknowledges at once.
+//
 // Across a lost connection delivery is at most once: frames queued for a
 // peer that is lost are dropped (Stats.DropsPeerLost), and the node
 // fails what waited on them when it sees PeerDown.

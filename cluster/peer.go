@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloister-rt/cloister/cluster/wire"
@@ -18,6 +19,7 @@ type peer struct {
 	name    string
 	subject string // P.f.<name>.<self>: where this node's messages to it go
 	wake    chan struct{}
+	release atomic.Bool // the handler released it: acknowledge at once (Transport.Release)
 
 	mu       sync.Mutex
 	inc      uint64
@@ -153,6 +155,17 @@ func (p *peer) acked(off uint64) {
 	}
 	p.mu.Unlock()
 	p.signal()
+}
+
+// held records that the peer, alive, holds this node's window shut on
+// purpose: the wait for its acknowledgement starts anew, so unstall does
+// not take the silence for lost acks.
+func (p *peer) held() {
+	p.mu.Lock()
+	if p.stalled {
+		p.stallAt = time.Now()
+	}
+	p.mu.Unlock()
 }
 
 // unstall reopens p's window if it has been full, with no ack, for

@@ -34,7 +34,8 @@ type Transport struct {
 	// liveness check, and so every call of h.
 	deliverMu sync.Mutex
 	h         wire.Handler
-	closing   bool // guarded by deliverMu: no more handler calls
+	holder    wire.Holder // h, if it may hold a peer back; see Release
+	closing   bool        // guarded by deliverMu: no more handler calls
 	hbBuf     []byte
 
 	mu      sync.RWMutex
@@ -43,8 +44,9 @@ type Transport struct {
 	closed  bool
 	subs    []*nats.Subscription
 
-	quit chan struct{}
-	wg   sync.WaitGroup
+	quit   chan struct{}
+	ackNow chan struct{} // Release: acknowledge the released peers now
+	wg     sync.WaitGroup
 
 	st counters
 }
@@ -58,6 +60,7 @@ type counters struct {
 	dropPublish, dropTooManyPeers            atomic.Uint64
 	refusedBackpressure, refusedNoConnection atomic.Uint64
 	windowStalls, windowResets               atomic.Uint64
+	holdsOut, holdsIn                        atomic.Uint64
 	permissionErrors                         atomic.Uint64
 	slowConsumerErrors                       atomic.Uint64
 }
@@ -80,6 +83,8 @@ type Stats struct {
 
 	WindowStalls     uint64 // times a peer's window was full with frames waiting
 	WindowResets     uint64 // windows reopened because a live peer acknowledged nothing for DeadAfter (acks or batches lost on the way)
+	HoldsOut         uint64 // hold notices sent: this node's handler held a peer's window shut (wire.Holder)
+	HoldsIn          uint64 // hold notices received: a peer held this node's window shut on purpose
 	PermissionErrors uint64 // NATS permission violations reported to this node
 
 	PeersUp int // peers reachable now
@@ -102,6 +107,7 @@ func Dial(cfg Config) (*Transport, error) {
 		hbSubject:   cfg.Prefix + ".hb." + cfg.Name,
 		peers:       make(map[string]*peer),
 		quit:        make(chan struct{}),
+		ackNow:      make(chan struct{}, 1),
 	}
 	for t.inc == 0 {
 		var b [8]byte
@@ -169,6 +175,7 @@ func (t *Transport) Start(h wire.Handler) error {
 	// Set before the subscriptions and the ticker exist, so every later
 	// reader of t.h sees it.
 	t.h = h
+	t.holder, _ = h.(wire.Holder)
 	frames, err := t.nc.Subscribe(t.framePrefix+t.self+".*", t.onFrameMsg)
 	if err != nil {
 		return fmt.Errorf("cluster: subscribe to frames: %w", err)
@@ -359,6 +366,7 @@ func (t *Transport) Stats() Stats {
 		DropsTooManyPeers:   t.st.dropTooManyPeers.Load(),
 		RefusedBackpressure: t.st.refusedBackpressure.Load(), RefusedNoConnection: t.st.refusedNoConnection.Load(),
 		WindowStalls: t.st.windowStalls.Load(), WindowResets: t.st.windowResets.Load(), PermissionErrors: t.st.permissionErrors.Load(),
+		HoldsOut: t.st.holdsOut.Load(), HoldsIn: t.st.holdsIn.Load(),
 	}
 	t.mu.RLock()
 	for _, sub := range t.subs {
@@ -388,6 +396,15 @@ func (t *Transport) tick() {
 		select {
 		case <-t.quit:
 			return
+		case <-t.ackNow:
+			t.deliverMu.Lock()
+			if t.closing {
+				t.deliverMu.Unlock()
+				return
+			}
+			t.ackReleased()
+			t.deliverMu.Unlock()
+			continue
 		case <-tk.C:
 		}
 		t.deliverMu.Lock()
@@ -413,9 +430,14 @@ func (t *Transport) tick() {
 				continue
 			}
 			// Acknowledge what is new, and repeat the last ack now and
-			// then in case it was lost on the way.
+			// then in case it was lost on the way. A peer the handler
+			// holds back is told so every tick instead, so that it keeps
+			// its window shut without taking the silence for lost acks.
 			p.ackTicks++
-			if p.recvOff > p.ackedIn || (p.recvOff > 0 && p.ackTicks >= ackRepeatTicks) {
+			switch {
+			case t.holding(p):
+				t.sendHold(p)
+			case p.recvOff > p.ackedIn || (p.recvOff > 0 && p.ackTicks >= ackRepeatTicks):
 				t.sendAck(p)
 			}
 			if p.unstall(now, t.cfg.DeadAfter) {
@@ -564,6 +586,54 @@ func (t *Transport) sendControl(p *peer, typ byte, inc uint64) {
 	_ = t.nc.Publish(p.subject, appendHeader(b[:0], header{typ: typ, src: t.inc, dst: inc}))
 }
 
+// Release implements wire.Releaser: the handler no longer holds peer
+// back, so what it received from peer is acknowledged now, on the tick
+// goroutine. It never blocks.
+func (t *Transport) Release(name string) {
+	t.mu.RLock()
+	p := t.peers[name]
+	t.mu.RUnlock()
+	if p == nil {
+		return
+	}
+	p.release.Store(true)
+	select {
+	case t.ackNow <- struct{}{}:
+	default:
+	}
+}
+
+// ackReleased acknowledges the peers Release named, unless the handler
+// holds them again. deliverMu must be held.
+func (t *Transport) ackReleased() {
+	for _, p := range t.peerList() {
+		if !p.release.Swap(false) {
+			continue
+		}
+		if _, up := p.state(); up && p.recvOff > p.ackedIn && !t.holding(p) {
+			t.sendAck(p)
+		}
+	}
+}
+
+// holding reports whether the handler holds p back. deliverMu must be
+// held.
+func (t *Transport) holding(p *peer) bool {
+	return t.holder != nil && t.holder.Holding(p.name)
+}
+
+// sendHold tells p that this node acknowledges its bytes up to the last
+// ack and holds the rest back on purpose. deliverMu must be held.
+func (t *Transport) sendHold(p *peer) {
+	inc, _ := p.state()
+	var b [ackSize]byte
+	msg := appendHeader(b[:0], header{typ: msgHold, src: t.inc, dst: inc, off: p.ackedIn})
+	if err := t.nc.Publish(p.subject, msg); err == nil {
+		p.ackTicks = 0
+		t.st.holdsOut.Add(1)
+	}
+}
+
 // sendAck acknowledges everything received from p. deliverMu must be held.
 func (t *Transport) sendAck(p *peer) {
 	inc, _ := p.state()
@@ -646,12 +716,17 @@ func (t *Transport) onFrameMsg(m *nats.Msg) {
 		}
 		p.pardon(h.src)
 		return
-	case msgAck:
+	case msgAck, msgHold:
 		if cur, up := p.state(); !up || cur != h.src {
 			t.st.dropStale.Add(1)
 			return
 		}
-		t.st.acksIn.Add(1)
+		if h.typ == msgHold {
+			t.st.holdsIn.Add(1)
+			p.held()
+		} else {
+			t.st.acksIn.Add(1)
+		}
 		p.acked(h.off)
 		return
 	}
@@ -668,6 +743,9 @@ func (t *Transport) onFrameMsg(m *nats.Msg) {
 	}
 	if h.off > p.recvOff {
 		p.recvOff = h.off
+	}
+	if t.holding(p) {
+		return // acknowledged once released (Release), or told it is held at the next tick
 	}
 	if unacked := p.recvOff - p.ackedIn; unacked >= uint64(t.cfg.Window/4) {
 		t.sendAck(p)

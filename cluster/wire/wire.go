@@ -128,3 +128,24 @@ type Transport interface {
 	// Peer reports whether peer is reachable now and its incarnation.
 	Peer(peer string) (inc uint64, up bool)
 }
+
+// Holder is implemented by a Handler that may hold a peer back: while
+// Holding(peer) reports true, the transport still delivers every frame
+// that peer sent but acknowledges none of them, so the peer's window
+// fills and its Send returns ErrBackpressure; the transport keeps telling
+// the peer it is alive and holding, so the window is not reopened as if
+// acknowledgements had been lost. A Handler that stops holding calls
+// Release, if its transport is a Releaser, so the window reopens at once.
+// Holding may be called from any of the transport's goroutines, Deliver's
+// included; it must be safe for concurrent use and must not block.
+type Holder interface {
+	Holding(peer string) bool
+}
+
+// Releaser is implemented by a Transport that honours Holder: Release
+// tells it that the Handler no longer holds peer back, so it acknowledges
+// what it received from peer now rather than at its next tick. It never
+// blocks and may be called from any goroutine, a Handler call included.
+type Releaser interface {
+	Release(peer string)
+}

@@ -1,0 +1,398 @@
+package actor
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/cluster/wire"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
+)
+
+// Backpressure across nodes. On one node a send to a full mailbox throws
+// MailboxFull in the sender, and nothing is lost. A message from another
+// node has already left its sender when it arrives, so a full mailbox
+// (overflow reject) does not refuse it here: the frame is parked, in a
+// queue per peer node, and every later send or call from that peer queues
+// behind it, in arrival order. While a peer has frames parked the node
+// holds it back (wire.Holder): the transport stops acknowledging its
+// frames, its window to this node fills, and its next sends throw
+// MailboxFull in their senders, as on one node. Parked frames are retried
+// when a mailbox of this node releases a message (and every flowRetry
+// while any is parked), in order; once none is left the node releases the
+// peer (wire.Releaser).
+//
+// The price is head-of-line blocking per pair of nodes: a full mailbox
+// holds up every message that peer sends to any process here until it
+// has room (exits, kills, monitors, links, answers and spawns are not
+// held). So that a process that never empties its mailbox cannot stall a
+// whole peer for good, a mailbox that takes none of a peer's parked
+// messages for parkWait has them all refused, and is marked stuck: until
+// it takes a message again, what it cannot take is refused at once, as
+// before parking existed. A frame whose target has ended meanwhile is
+// answered noproc, as it would have been on arrival. The queue is bounded per peer and for
+// the node; past a bound a frame is refused as before, with MailboxFull,
+// and counted (LimitHit). A drop_oldest mailbox never parks: it drops, as
+// on one node. Frames parked for a peer that is lost are dropped.
+
+// Bounds of the parked frames. A peer held back has at most its
+// transport's window in flight (4 MiB by default): some 65,000 frames of
+// the smallest messages, which the bounds per peer take; the bound of the
+// node is reached only with several peers held at once.
+const (
+	maxParkedFrames = 1 << 17   // per peer
+	maxParkedBytes  = 48 << 20  // per peer, messages and bookkeeping
+	maxParkedTotal  = 128 << 20 // for the node
+	parkOverhead    = 256       // the bookkeeping of one parked frame, in bytes
+	flowRetry       = 5 * time.Millisecond
+	parkWait        = isolate.DefaultCallTimeout // a stuck mailbox holds up its peer at most this long
+	maxStuck        = 1024                       // processes remembered as stuck; past it all are forgotten
+)
+
+// flow is a clustered node's parked frames.
+type flow struct {
+	kick    chan struct{} // a mailbox released a message: retry
+	waiting atomic.Bool   // something is parked; Process.release kicks
+
+	// mu is taken inside the transport's locks (Holding) and outside
+	// remote.mu: nothing calls the transport while holding it.
+	mu        sync.Mutex
+	peers     map[string]*parkQ // only peers with frames parked
+	total     int64             // the cost of every parked frame
+	running   bool              // the retry loop runs
+	maxFrames int               // per peer: maxParkedFrames but in tests
+	maxCost   int64             // per peer: maxParkedBytes but in tests
+	maxWait   time.Duration     // parkWait but in tests
+	stuck     map[*Process]bool // mailboxes that took nothing for maxWait; see refuseStuck
+	nstuck    atomic.Int32      // len(stuck), read without mu
+}
+
+// parkQ is one peer's parked frames, oldest first.
+type parkQ struct {
+	q     []parked
+	head  int
+	cost  int64
+	since time.Time // when the first frame became first
+}
+
+// parked is a send or call a full mailbox keeps waiting.
+type parked struct {
+	f    *wire.Frame // what a refusal needs: kind, id, from
+	op   string
+	c    *capability.Capability
+	d    *deliver
+	cost int64
+}
+
+func (q *parkQ) len() int { return len(q.q) - q.head }
+
+// Holding implements wire.Holder: the node holds peer back while frames
+// it sent are parked.
+func (n *Node) Holding(peer string) bool {
+	r := n.remote
+	if r == nil {
+		return false
+	}
+	r.flow.mu.Lock()
+	defer r.flow.mu.Unlock()
+	return r.flow.peers[peer] != nil
+}
+
+// wake tells the retry loop that a mailbox has room again.
+func (fl *flow) wake() {
+	if fl.waiting.Load() {
+		select {
+		case fl.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// offer delivers a send or call peer sent, resolved to c, or parks it
+// behind the peer's parked frames, or because the target's mailbox is
+// full. Called from Deliver, so never concurrently for one peer.
+func (r *remote) offer(peer string, f *wire.Frame, op string, c *capability.Capability, d *deliver) {
+	fl := &r.flow
+	d.parking = true
+	fl.mu.Lock()
+	if q := fl.peers[peer]; q != nil {
+		err := r.parkLocked(peer, q, f, op, c, d)
+		fl.mu.Unlock()
+		if err != nil {
+			r.refuseFull(peer, f, c, err)
+		}
+		return
+	}
+	fl.mu.Unlock()
+	err := r.n.signal(c, capability.Send, op, d)
+	if err == nil {
+		fl.unstuck(c)
+		return
+	}
+	if parkable(c, d, err) && !fl.isStuck(c) {
+		r.admitPeer(peer) // not under fl.mu: it asks the transport
+		fl.mu.Lock()
+		err = r.parkLocked(peer, fl.peers[peer], f, op, c, d)
+		fl.mu.Unlock()
+		if err == nil {
+			return
+		}
+	}
+	r.refuseFull(peer, f, c, err)
+}
+
+// parkable reports whether err is c's local target refusing d for being
+// full now, under the reject policy, with d small enough to fit later.
+func parkable(c *capability.Capability, d *deliver, err error) bool {
+	var le *mailbox.LimitError
+	if !errors.As(err, &le) || le.Limit != mailbox.LimitMailbox {
+		return false
+	}
+	t, ok := c.Target().(*Process)
+	if !ok {
+		return false
+	}
+	lim := t.mb.Limits()
+	return lim.Overflow == mailbox.Reject && d.size <= lim.Bytes
+}
+
+// parkLocked queues a frame at the end of peer's queue q (nil: a new
+// one), or refuses past the bounds. fl.mu must be held.
+func (r *remote) parkLocked(peer string, q *parkQ, f *wire.Frame, op string, c *capability.Capability, d *deliver) error {
+	fl := &r.flow
+	cost := int64(d.env.Size()) + parkOverhead
+	if q == nil {
+		if _, up := r.peerInc(peer); !up {
+			return fmt.Errorf("%s: %w: node %s", op, isolate.ErrNoConnection, peer)
+		}
+		q = &parkQ{since: time.Now()}
+	}
+	switch {
+	case q.len() >= fl.maxFrames || q.cost+cost > fl.maxCost:
+		return fmt.Errorf("%s: %w: %d messages (%d bytes) from node %s wait here for full mailboxes; the limit is %d messages, %d bytes",
+			op, isolate.ErrMailboxFull, q.len(), q.cost, peer, fl.maxFrames, fl.maxCost)
+	case fl.total+cost > maxParkedTotal:
+		return fmt.Errorf("%s: %w: %d bytes of messages from other nodes wait here for full mailboxes; the limit is %d",
+			op, isolate.ErrMailboxFull, fl.total, maxParkedTotal)
+	}
+	if fl.peers == nil {
+		fl.peers = make(map[string]*parkQ)
+	}
+	fl.peers[peer] = q
+	q.q = append(q.q, parked{f: &wire.Frame{Kind: f.Kind, ID: f.ID, From: f.From}, op: op, c: c, d: d, cost: cost})
+	q.cost += cost
+	fl.total += cost
+	fl.waiting.Store(true)
+	if !fl.running {
+		fl.running = true
+		go r.retryLoop()
+	}
+	return nil
+}
+
+// peerInc reports whether peer is up, as remote.up does.
+func (r *remote) peerInc(peer string) (uint64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	inc, ok := r.peers[peer]
+	return inc, ok
+}
+
+// refuseFull refuses a send or call as Deliver would have, counting a
+// full mailbox on this node (Process.admit leaves that to the flow).
+func (r *remote) refuseFull(peer string, f *wire.Frame, c *capability.Capability, err error) {
+	if errors.Is(err, isolate.ErrMailboxFull) {
+		path := ""
+		if t, ok := c.Target().(*Process); ok {
+			path = t.path
+		}
+		r.n.emit(LimitHit{Path: path, Limit: mailbox.LimitMailbox, Err: fmt.Errorf("from node %s: %w", peer, err)})
+	}
+	r.refuse(peer, f, err)
+}
+
+// retryLoop retries the parked frames while any is parked.
+func (r *remote) retryLoop() {
+	fl := &r.flow
+	tk := time.NewTicker(flowRetry)
+	defer tk.Stop()
+	for {
+		select {
+		case <-fl.kick:
+		case <-tk.C:
+		}
+		fl.mu.Lock()
+		peers := make([]string, 0, len(fl.peers))
+		for p := range fl.peers {
+			peers = append(peers, p)
+		}
+		fl.mu.Unlock()
+		for _, p := range peers {
+			r.drain(p)
+		}
+		fl.mu.Lock()
+		if len(fl.peers) == 0 {
+			fl.running = false
+			fl.waiting.Store(false)
+			fl.mu.Unlock()
+			return
+		}
+		fl.mu.Unlock()
+	}
+}
+
+// drain delivers peer's parked frames in order until one still finds its
+// mailbox full; it releases the peer once none is left.
+func (r *remote) drain(peer string) {
+	fl := &r.flow
+	fl.mu.Lock()
+	q := fl.peers[peer]
+	fl.mu.Unlock()
+	if q == nil {
+		return
+	}
+	for {
+		fl.mu.Lock()
+		if fl.peers[peer] != q || q.len() == 0 {
+			fl.mu.Unlock()
+			return // the peer was lost meanwhile
+		}
+		it := q.q[q.head]
+		fl.mu.Unlock()
+
+		err := r.n.signal(it.c, capability.Send, it.op, it.d)
+		if err == nil {
+			fl.unstuck(it.c)
+		} else if parkable(it.c, it.d, err) && !fl.isStuck(it.c) {
+			if r.refuseStuck(peer, q) {
+				continue // its target's frames were refused; the next one is first
+			}
+			return // still full: it stays first
+		}
+		// Delivered, or refused: for good, or because its target is stuck.
+		fl.mu.Lock()
+		done := false
+		if fl.peers[peer] == q {
+			q.q[q.head] = parked{}
+			q.head++
+			q.cost -= it.cost
+			fl.total -= it.cost
+			q.since = time.Now()
+			switch {
+			case q.len() == 0:
+				delete(fl.peers, peer)
+				done = true
+			case q.head >= len(q.q)/2:
+				k := copy(q.q, q.q[q.head:])
+				clear(q.q[k:])
+				q.q, q.head = q.q[:k], 0
+			}
+		}
+		fl.mu.Unlock()
+		if err != nil {
+			r.refuseFull(peer, it.f, it.c, err)
+		}
+		if done {
+			if rel, ok := r.t.(wire.Releaser); ok {
+				rel.Release(peer)
+			}
+			return
+		}
+	}
+}
+
+// refuseStuck refuses every frame of peer's queue q for the target of
+// the first one, if that target has taken none of them for maxWait, and
+// marks it stuck. It reports whether it did.
+func (r *remote) refuseStuck(peer string, q *parkQ) bool {
+	fl := &r.flow
+	fl.mu.Lock()
+	if fl.peers[peer] != q || q.len() == 0 || time.Since(q.since) < fl.maxWait {
+		fl.mu.Unlock()
+		return false
+	}
+	t, _ := q.q[q.head].c.Target().(*Process)
+	var out []parked
+	kept := q.q[:0]
+	for _, it := range q.q[q.head:] {
+		if it.c.Target() == t {
+			out = append(out, it)
+			q.cost -= it.cost
+			fl.total -= it.cost
+		} else {
+			kept = append(kept, it)
+		}
+	}
+	clear(q.q[len(kept):])
+	q.q, q.head, q.since = kept, 0, time.Now()
+	done := q.len() == 0
+	if done {
+		delete(fl.peers, peer)
+	}
+	fl.markStuck(t)
+	wait := fl.maxWait
+	fl.mu.Unlock()
+	for _, it := range out {
+		err := fmt.Errorf("%s: %w: %s took none of the messages from node %s for %v", it.op, isolate.ErrMailboxFull, t.path, peer, wait)
+		r.refuseFull(peer, it.f, it.c, err)
+	}
+	if done {
+		if rel, ok := r.t.(wire.Releaser); ok {
+			rel.Release(peer)
+		}
+	}
+	return true
+}
+
+// markStuck remembers t as stuck. fl.mu must be held.
+func (fl *flow) markStuck(t *Process) {
+	if len(fl.stuck) >= maxStuck {
+		clear(fl.stuck) // forgotten, they park again, and time out again
+	}
+	if fl.stuck == nil {
+		fl.stuck = make(map[*Process]bool)
+	}
+	fl.stuck[t] = true
+	fl.nstuck.Store(int32(len(fl.stuck)))
+}
+
+// isStuck reports whether c's target is marked stuck.
+func (fl *flow) isStuck(c *capability.Capability) bool {
+	if fl.nstuck.Load() == 0 {
+		return false
+	}
+	t, _ := c.Target().(*Process)
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	return fl.stuck[t]
+}
+
+// unstuck forgets that c's target was stuck: it took a message.
+func (fl *flow) unstuck(c *capability.Capability) {
+	if fl.nstuck.Load() == 0 {
+		return
+	}
+	t, _ := c.Target().(*Process)
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if fl.stuck[t] {
+		delete(fl.stuck, t)
+		fl.nstuck.Store(int32(len(fl.stuck)))
+	}
+}
+
+// dropParked forgets the frames parked for peer, which is lost: nobody
+// awaits their answers.
+func (r *remote) dropParked(peer string) {
+	fl := &r.flow
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if q := fl.peers[peer]; q != nil {
+		fl.total -= q.cost
+		delete(fl.peers, peer)
+	}
+}

@@ -1,0 +1,372 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/cluster"
+	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/mailbox"
+	"github.com/cloister-rt/cloister/supervisor"
+
+	"go.uber.org/goleak"
+)
+
+// flooder on node a: {op: "flood", n} sends sink the numbers 0 to n-1,
+// and after each MailboxFull sends on from where it stopped a millisecond
+// later; {op: "state"} reports how far it got. {op: "burst", target, n}
+// sends target 0 to n-1 at once, as far as it can.
+const flowFlooderJS = `
+let next = 0, n = 0, full = 0, error = null;
+function flood(ctx) {
+  try {
+    for (; next < n; next++) ctx.env.sink.send(next);
+  } catch (e) {
+    if (e.name !== "MailboxFull") { error = e.name + ": " + e.message; return; }
+    full++;
+    setTimeout(() => flood(ctx), 1);
+  }
+}
+export function receive(msg, ctx) {
+  switch (msg.op) {
+    case "flood": n = msg.n; flood(ctx); return true;
+    case "state": return {next, full, error};
+    case "burst": {
+      let i = 0;
+      try {
+        for (; i < msg.n; i++) ctx.env[msg.target].send(i);
+      } catch (e) {
+        return {next: i, error: e.name};
+      }
+      return {next: i};
+    }
+  }
+}`
+
+// sink on node b takes its time over each message and logs it.
+const flowSinkJS = `
+let log = [];
+export function receive(msg) {
+  if (typeof msg === "object" && msg.type === "log") return log;
+  let x = 0;
+  for (let k = 0; k < 2000; k++) x += k;
+  log.push(msg);
+}`
+
+// flowTree places the flooder on node a, the sink and stuck on node b.
+func flowTree(t *testing.T) actor.ChildSpec {
+	flooder := worker(t, "flooder", flowFlooderJS,
+		actor.GrantSpec{Name: "sink", To: "sink", Rights: capability.Send},
+		actor.GrantSpec{Name: "stuck", To: "stuck", Rights: capability.Send})
+	flooder.Node = "a"
+	sink := worker(t, "sink", flowSinkJS)
+	sink.Node, sink.Mailbox = "b", mailbox.Limits{Messages: 10}
+	stuck := worker(t, "stuck", remoteStuckJS)
+	stuck.Node, stuck.Mailbox = "b", mailbox.Limits{Messages: 2}
+	return actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(100, time.Second),
+		Children: []actor.ChildSpec{flooder, sink, stuck}}
+}
+
+// flowCluster is nodes a and b on an in-memory transport with window
+// frames in flight between them: a's flooder sends to b's sink, whose
+// mailbox holds 10 messages; b's stuck never finishes its first turn.
+func flowCluster(t *testing.T, window int) *memCluster {
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { testkit.NoLeaks(t, before) })
+	cl := &memCluster{t: t, net: newMemNet(), nodes: make(map[string]*actor.Node), evs: make(map[*actor.Node][]actor.Event),
+		root: flowTree(t)}
+	cl.net.size = window
+	t.Cleanup(cl.stop)
+	cl.start("a")
+	cl.start("b")
+	// Parked frames wait as long as need be, but where a test says
+	// otherwise: a loaded machine does not make a mailbox stuck.
+	actor.SetParkWait(cl.node("b"), time.Hour)
+	cl.net.mu.Lock()
+	ea, eb := cl.net.ends["a"], cl.net.ends["b"]
+	cl.net.mu.Unlock()
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if _, up := eb.Peer("a"); !up {
+			return errors.New("b does not see a yet")
+		}
+		if _, up := ea.Peer("b"); !up {
+			return errors.New("a does not see b yet")
+		}
+		return nil
+	})
+	return cl
+}
+
+// flood has a's flooder send sink 0..n-1, and returns how many times it
+// saw MailboxFull.
+func (cl *memCluster) flood(n int) int {
+	t := cl.t
+	cl.call("a", "flooder", map[string]any{"op": "flood", "n": n})
+	var st map[string]any
+	checkFor(t, 60*time.Second, 5*time.Millisecond, func() error {
+		st, _ = cl.call("a", "flooder", map[string]any{"op": "state"}).(map[string]any)
+		if st["error"] != nil {
+			t.Fatalf("flooder: %v", st)
+		}
+		if num(st["next"]) < int64(n) {
+			return fmt.Errorf("the flooder has sent %v of %d", st["next"], n)
+		}
+		return nil
+	})
+	return int(num(st["full"]))
+}
+
+// limitHits counts node name's LimitHit events for limit, whose text
+// has every one of substr.
+func (cl *memCluster) limitHits(name, limit string, substr ...string) int {
+	k := 0
+	for _, e := range cl.events(name) {
+		if l, ok := e.(actor.LimitHit); ok && l.Limit == limit && !slices.ContainsFunc(substr, func(s string) bool { return !strings.Contains(l.Err.Error(), s) }) {
+			k++
+		}
+	}
+	return k
+}
+
+func TestFlow_SlowReceiverOnAnotherNodePushesBackAndLosesNothing(t *testing.T) {
+	cl := flowCluster(t, 64)
+	const n = 1000
+	full := cl.flood(n)
+	var log []any
+	checkFor(t, 30*time.Second, 5*time.Millisecond, func() error {
+		v, err := cl.tryCall("b", "sink", map[string]any{"type": "log"})
+		if err != nil {
+			return err // a full mailbox refuses the log request too
+		}
+		log, _ = v.([]any)
+		if len(log) < n {
+			return fmt.Errorf("sink has %d of %d messages", len(log), n)
+		}
+		return nil
+	})
+	if len(log) != n {
+		t.Fatalf("sink received %d messages, want %d", len(log), n)
+	}
+	for i, v := range log {
+		if num(v) != int64(i) {
+			t.Fatalf("message %d arrived as %v: lost, doubled or out of order (%v)", i, v, log[max(0, i-5):min(len(log), i+5)])
+		}
+	}
+	if full == 0 {
+		t.Fatal("the flooder never saw MailboxFull: nothing pushed back")
+	}
+	// (b counts the refusals of the test's own log requests, made on b.)
+	if a, b := cl.limitHits("a", mailbox.LimitMailbox), cl.limitHits("b", mailbox.LimitMailbox, "from node a"); a != 0 || b != 0 {
+		t.Fatalf("mailbox refusals: %d reported on a, %d of a's counted on b; want none", a, b)
+	}
+	b := cl.node("b")
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if frames, cost, running := actor.FlowParked(b); frames != 0 || cost != 0 || running || b.Holding("a") {
+			return fmt.Errorf("b holds %d parked frames (%d bytes), retry loop running %v, holding a %v", frames, cost, running, b.Holding("a"))
+		}
+		return nil
+	})
+	t.Logf("the flooder saw MailboxFull %d times for %d messages", full, n)
+}
+
+func TestFlow_ParkedFramesOfALostPeerAreDropped(t *testing.T) {
+	cl := flowCluster(t, 64)
+	b := cl.node("b")
+	// stuck takes 2 messages (3 if the first has started its turn); the
+	// rest are parked on b, and b holds a back.
+	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": 20}); fmt.Sprint(v) != "map[next:20]" {
+		t.Fatalf("flooder: %v", v)
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if frames, _, running := actor.FlowParked(b); frames < 17 || !running || !b.Holding("a") {
+			return fmt.Errorf("b parked %d frames (want 17 or 18), retry loop running %v, holding a %v", frames, running, b.Holding("a"))
+		}
+		return nil
+	})
+	cl.net.cut("a")
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if frames, cost, running := actor.FlowParked(b); frames != 0 || cost != 0 || running || b.Holding("a") {
+			return fmt.Errorf("after a was lost b holds %d parked frames (%d bytes), retry loop running %v, holding a %v", frames, cost, running, b.Holding("a"))
+		}
+		return nil
+	})
+	if k := cl.limitHits("b", mailbox.LimitMailbox); k != 0 {
+		t.Fatalf("b counted %d mailbox refusals; the parked frames were dropped with their peer, not refused", k)
+	}
+}
+
+func TestFlow_PastTheBoundFramesAreRefusedAndCounted(t *testing.T) {
+	cl := flowCluster(t, 64)
+	b := cl.node("b")
+	actor.SetParkBounds(b, 3, 1<<20)
+	// stuck takes 2 or 3, b parks 3, and refuses the other 4 or 5: each
+	// refusal is counted on b and reported to a, naming the sender.
+	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": 10}); fmt.Sprint(v) != "map[next:10]" {
+		t.Fatalf("flooder: %v", v)
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if hb, ha := cl.limitHits("b", mailbox.LimitMailbox), cl.limitHits("a", mailbox.LimitMailbox); hb < 4 || ha != hb {
+			return fmt.Errorf("mailbox refusals counted on b %d, on a %d; want 4 or 5, the same on both", hb, ha)
+		}
+		return nil
+	})
+	// One may have moved on to stuck's mailbox when its turn started.
+	if frames, _, _ := actor.FlowParked(b); frames != 3 && frames != 2 {
+		t.Fatalf("b parked %d frames, want its bound of 3 (2 once stuck took one)", frames)
+	}
+	for _, e := range cl.events("a") {
+		if l, ok := e.(actor.LimitHit); ok && l.Limit == mailbox.LimitMailbox && (l.Path != "flooder" || !strings.Contains(l.Err.Error(), "wait here for full mailboxes")) {
+			t.Fatalf("the refusal on a: %q %v, want the sender flooder told of the bound", l.Path, l.Err)
+		}
+	}
+}
+
+func TestFlow_AStuckMailboxHoldsItsPeerUpOnlyForAWhile(t *testing.T) {
+	cl := flowCluster(t, 64)
+	b := cl.node("b")
+	actor.SetParkWait(b, 50*time.Millisecond)
+	// stuck takes 2 (3 if its first turn has started) and b parks the
+	// rest; a's messages to sink queue behind them.
+	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": 20}); fmt.Sprint(v) != "map[next:20]" {
+		t.Fatalf("flooder: %v", v)
+	}
+	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "sink", "n": 5}); fmt.Sprint(v) != "map[next:5]" {
+		t.Fatalf("flooder: %v", v)
+	}
+	// stuck takes none of them: they are refused, counted on b and
+	// reported to a; sink's get through, in order.
+	refusedStuck := func(node string) int {
+		return cl.limitHits(node, mailbox.LimitMailbox, "stuck took none of the messages from node a")
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		v, err := cl.tryCall("b", "sink", map[string]any{"type": "log"})
+		if err != nil {
+			return err
+		}
+		if fmt.Sprint(v) != "[0 1 2 3 4]" {
+			return fmt.Errorf("sink's log %v, want [0 1 2 3 4]", v)
+		}
+		if hb, ha := refusedStuck("b"), refusedStuck("a"); hb < 17 || hb > 18 || ha != hb {
+			return fmt.Errorf("refusals for stuck: %d on b, %d reported on a; want 17 or 18 on both", hb, ha)
+		}
+		return nil
+	})
+	if frames, cost, _ := actor.FlowParked(b); frames != 0 || cost != 0 || b.Holding("a") {
+		t.Fatalf("b holds %d parked frames (%d bytes), holding a %v", frames, cost, b.Holding("a"))
+	}
+	// stuck is marked: what it cannot take is refused at once, not parked,
+	// so a's messages to sink are not held up again.
+	before := cl.limitHits("b", mailbox.LimitMailbox, "from node a")
+	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": 3}); fmt.Sprint(v) != "map[next:3]" {
+		t.Fatalf("flooder: %v", v)
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if k := cl.limitHits("b", mailbox.LimitMailbox, "from node a") - before; k != 3 {
+			return fmt.Errorf("%d of 3 sends to stuck refused", k)
+		}
+		return nil
+	})
+	if frames, _, _ := actor.FlowParked(b); frames != 0 {
+		t.Fatalf("b parked %d frames for a stuck mailbox", frames)
+	}
+}
+
+func TestFlow_OverNATSTheSenderIsHeldBack(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { testkit.NoLeaks(t, before) })
+	srv, err := cluster.StartDevServer(cluster.ServerOptions{Nodes: []string{"a", "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	// A window of 4 KiB and a queue of 64 frames: a's sends to b are
+	// refused for backpressure soon after b starts holding a back. No
+	// peer is lost to a loaded machine: DeadAfter is an hour.
+	tune := cluster.Config{URLs: []string{srv.URL()}, Window: 4 << 10, QueueFrames: 64, DeadAfter: time.Hour}
+	cl := &memCluster{t: t, nodes: make(map[string]*actor.Node), evs: make(map[*actor.Node][]actor.Event)}
+	trs := make(map[string]*cluster.Transport)
+	root := flowTree(t)
+	for _, name := range []string{"a", "b"} {
+		cfg := tune
+		cfg.Name = name
+		tr, err := cluster.Dial(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := actor.NewNode(actor.Options{Cluster: tr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Subscribe(func(ev actor.Event) {
+			cl.mu.Lock()
+			cl.evs[n] = append(cl.evs[n], ev)
+			cl.mu.Unlock()
+		})
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := n.Shutdown(ctx); err != nil {
+				t.Errorf("shutdown %s: %v", name, err)
+			}
+			_ = tr.Close()
+		})
+		if err := tr.Start(n); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Start(root); err != nil {
+			t.Fatal(err)
+		}
+		actor.SetParkWait(n, time.Hour)
+		cl.nodes[name], trs[name] = n, tr
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if _, up := trs["a"].Peer("b"); !up {
+			return errors.New("a does not see b yet")
+		}
+		if _, up := trs["b"].Peer("a"); !up {
+			return errors.New("b does not see a yet")
+		}
+		return nil
+	})
+
+	const n = 1000
+	full := cl.flood(n)
+	var log []any
+	checkFor(t, 30*time.Second, 5*time.Millisecond, func() error {
+		v, err := cl.tryCall("b", "sink", map[string]any{"type": "log"})
+		if err != nil {
+			return err
+		}
+		log, _ = v.([]any)
+		if len(log) < n {
+			return fmt.Errorf("sink has %d of %d messages", len(log), n)
+		}
+		return nil
+	})
+	if len(log) != n {
+		t.Fatalf("sink received %d messages, want %d", len(log), n)
+	}
+	for i, v := range log {
+		if num(v) != int64(i) {
+			t.Fatalf("message %d arrived as %v: lost, doubled or out of order", i, v)
+		}
+	}
+	if a, b := cl.limitHits("a", mailbox.LimitMailbox), cl.limitHits("b", mailbox.LimitMailbox, "from node a"); a != 0 || b != 0 {
+		t.Fatalf("mailbox refusals: %d reported on a, %d of a's counted on b; want none", a, b)
+	}
+	sa, sb := trs["a"].Stats(), trs["b"].Stats()
+	if full == 0 || sa.RefusedBackpressure == 0 {
+		t.Fatalf("the flooder saw MailboxFull %d times, a's transport refused %d sends: nothing pushed back", full, sa.RefusedBackpressure)
+	}
+	if sa.DropsPeerLost+sa.DropsPublish+sb.DropsSlowConsumer+sa.WindowResets != 0 {
+		t.Fatalf("frames lost or windows reset: a %+v, b %+v", sa, sb)
+	}
+	t.Logf("MailboxFull %d times; b sent %d hold notices; a: %d window stalls, %d backpressure refusals", full, sb.HoldsOut, sa.WindowStalls, sa.RefusedBackpressure)
+}
