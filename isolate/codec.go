@@ -481,6 +481,7 @@ type msgEncoder struct {
 	heap     int // the receiver's estimated heap so far
 	onCap    func(o *goja.Object) (uint32, bool)
 	stack    []*goja.Object // the objects on the current path, for cycle detection
+	keys     []string       // the keys of the objects on the current path, when read by plainKeys
 	path     []pathSeg
 	v        goja.Value // the value to encode, for run
 	err      error
@@ -527,6 +528,8 @@ func (e *msgEncoder) run() {
 func (e *msgEncoder) release() {
 	clear(e.stack)
 	e.stack = e.stack[:0]
+	clear(e.keys) // a thrown getter leaves keys behind
+	e.keys = e.keys[:0]
 	e.path = e.path[:0]
 	e.onCap, e.v, e.err = nil, nil, nil
 	if e.buf.Cap() > maxPooledBuffer {
@@ -711,7 +714,15 @@ func (e *msgEncoder) object(o *goja.Object) error {
 		}
 		err = e.props(o, keys)
 	default:
-		err = e.props(o, o.Keys())
+		start := len(e.keys)
+		var ok bool
+		if e.keys, ok = plainKeys(o, e.keys); ok {
+			err = e.props(o, e.keys[start:len(e.keys):len(e.keys)])
+			clear(e.keys[start:])
+			e.keys = e.keys[:start]
+		} else {
+			err = e.props(o, o.Keys())
+		}
 	}
 	e.stack[len(e.stack)-1] = nil
 	e.stack = e.stack[:len(e.stack)-1]

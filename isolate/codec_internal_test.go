@@ -787,3 +787,53 @@ func BenchmarkCodec_ExportMarshal(b *testing.B) {
 		})
 	}
 }
+
+// TestCodec_PlainKeysLayout: the fields plainKeys reads are where it
+// expects them, and for every kind of object it lists exactly the keys
+// goja's Keys does, or declines.
+func TestCodec_PlainKeysLayout(t *testing.T) {
+	if _, err := plainLayout(); err != nil {
+		t.Fatalf("goja's plain object layout is not the one Cloister knows: %v", err)
+	}
+	r := goja.New()
+	for _, tc := range []struct {
+		src  string
+		fast bool
+	}{
+		{`({type: "inc", by: 1})`, true},
+		{`({})`, true},
+		{`({"": 1, a: 2})`, true},
+		{`const o = {a: 1, b: 2, c: 3}; delete o.b; o.d = 4; o`, true},
+		{`Object.defineProperty({a: 1}, "hidden", {value: 2, enumerable: false})`, true},
+		{`Object.defineProperty({a: 1}, "ro", {value: 2, enumerable: true})`, true},
+		{`({get g() { return 1 }, a: 2})`, true},
+		{`({b: 1, 2: 2, 1: 3})`, false},
+		{`({é: 1})`, false},
+		{`({"0x": 1, a: 2})`, false},
+		{`[1, 2]`, false},
+		{`new Map()`, false},
+		{`new Proxy({a: 1}, {})`, false},
+		{`(function () { return arguments })(1, 2)`, false},
+	} {
+		v, err := r.RunString(tc.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := v.(*goja.Object)
+		got, ok := plainKeys(o, []string{"x"})
+		if ok != tc.fast {
+			t.Errorf("%s: read directly %v, want %v", tc.src, ok, tc.fast)
+			continue
+		}
+		if !ok {
+			if len(got) != 1 {
+				t.Errorf("%s: declined but left %q", tc.src, got)
+			}
+			continue
+		}
+		want := append([]string{"x"}, o.Keys()...)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: keys %q, Keys() %q", tc.src, got, want)
+		}
+	}
+}
