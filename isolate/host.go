@@ -151,17 +151,17 @@ func (i *Isolate) method(name string) goja.Value {
 			if err != nil {
 				i.lim.release(hostTimerBytes)
 			}
-			p, resolve, reject := i.rt.NewPromise()
 			if errors.Is(err, capability.ErrDenied) || errors.Is(err, capability.ErrRevoked) {
 				i.throw(err) // as the isolate's own check does
 			}
+			p := i.newCallPromise()
 			if err != nil {
 				// A call that cannot be delivered (full mailbox, no
 				// process) rejects, as one that fails later does.
-				_ = reject(i.newError(callErrorName(err), err.Error()))
+				gojaPromiseReject(p, i.newError(callErrorName(err), err.Error()))
 				return i.rt.ToValue(p)
 			}
-			i.calls[id] = pendingCall{promise: p, resolve: resolve, reject: reject}
+			i.calls[id] = pendingCall{promise: p} // settled by settle (promise.go)
 			return i.rt.ToValue(p)
 		}
 	case "attenuate":
