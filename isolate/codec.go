@@ -124,6 +124,7 @@ import (
 	"github.com/cloister-rt/cloister/codec"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/unistring"
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
@@ -1136,6 +1137,16 @@ func (d *msgDecoder) object() (goja.Value, error) {
 		return nil, err
 	}
 	o := d.r.NewObject()
+	// A new, extensible plain object that no script has seen: defining a
+	// property it does not have yet (writable, enumerable, configurable)
+	// is adding it to goja's map and to the end of its list, which is
+	// what DefineDataProperty does then, without its closure, recover
+	// and descriptor. A repeated key, or any other object, takes
+	// DefineDataProperty.
+	names, values, direct := plainFields(o)
+	if direct && n > 0 {
+		*names = make([]unistring.String, 0, n)
+	}
 	for i := 0; i < n; i++ {
 		k, err := d.key()
 		if err != nil {
@@ -1148,6 +1159,15 @@ func (d *msgDecoder) object() (goja.Value, error) {
 		v, err := d.value()
 		if err != nil {
 			return nil, err
+		}
+		if direct && v != nil {
+			name := unistring.NewFromString(k)
+			if _, dup := values[name]; !dup {
+				values[name] = v
+				*names = append(*names, name)
+				d.path = d.path[:len(d.path)-1]
+				continue
+			}
 		}
 		// Define, never Set: no setter runs, and "__proto__" is an own
 		// property rather than the receiver's prototype.
