@@ -124,6 +124,7 @@ import (
 	"github.com/cloister-rt/cloister/codec"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/unistring"
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
@@ -481,6 +482,7 @@ type msgEncoder struct {
 	heap     int // the receiver's estimated heap so far
 	onCap    func(o *goja.Object) (uint32, bool)
 	stack    []*goja.Object // the objects on the current path, for cycle detection
+	keys     []string       // the keys of the objects on the current path, when read by plainKeys
 	path     []pathSeg
 	v        goja.Value // the value to encode, for run
 	err      error
@@ -527,6 +529,8 @@ func (e *msgEncoder) run() {
 func (e *msgEncoder) release() {
 	clear(e.stack)
 	e.stack = e.stack[:0]
+	clear(e.keys) // a thrown getter leaves keys behind
+	e.keys = e.keys[:0]
 	e.path = e.path[:0]
 	e.onCap, e.v, e.err = nil, nil, nil
 	if e.buf.Cap() > maxPooledBuffer {
@@ -711,7 +715,15 @@ func (e *msgEncoder) object(o *goja.Object) error {
 		}
 		err = e.props(o, keys)
 	default:
-		err = e.props(o, o.Keys())
+		start := len(e.keys)
+		var ok bool
+		if e.keys, ok = plainKeys(o, e.keys); ok {
+			err = e.props(o, e.keys[start:len(e.keys):len(e.keys)])
+			clear(e.keys[start:])
+			e.keys = e.keys[:start]
+		} else {
+			err = e.props(o, o.Keys())
+		}
 	}
 	e.stack[len(e.stack)-1] = nil
 	e.stack = e.stack[:len(e.stack)-1]
@@ -1125,6 +1137,16 @@ func (d *msgDecoder) object() (goja.Value, error) {
 		return nil, err
 	}
 	o := d.r.NewObject()
+	// A new, extensible plain object that no script has seen: defining a
+	// property it does not have yet (writable, enumerable, configurable)
+	// is adding it to goja's map and to the end of its list, which is
+	// what DefineDataProperty does then, without its closure, recover
+	// and descriptor. A repeated key, or any other object, takes
+	// DefineDataProperty.
+	names, values, direct := plainFields(o)
+	if direct && n > 0 {
+		*names = make([]unistring.String, 0, n)
+	}
 	for i := 0; i < n; i++ {
 		k, err := d.key()
 		if err != nil {
@@ -1137,6 +1159,15 @@ func (d *msgDecoder) object() (goja.Value, error) {
 		v, err := d.value()
 		if err != nil {
 			return nil, err
+		}
+		if direct && v != nil {
+			name := unistring.NewFromString(k)
+			if _, dup := values[name]; !dup {
+				values[name] = v
+				*names = append(*names, name)
+				d.path = d.path[:len(d.path)-1]
+				continue
+			}
 		}
 		// Define, never Set: no setter runs, and "__proto__" is an own
 		// property rather than the receiver's prototype.

@@ -787,3 +787,122 @@ func BenchmarkCodec_ExportMarshal(b *testing.B) {
 		})
 	}
 }
+
+// TestCodec_PlainKeysLayout: the fields plainKeys reads are where it
+// expects them, and for every kind of object it lists exactly the keys
+// goja's Keys does, or declines.
+func TestCodec_PlainKeysLayout(t *testing.T) {
+	if _, err := plainLayout(); err != nil {
+		t.Fatalf("goja's plain object layout is not the one Cloister knows: %v", err)
+	}
+	r := goja.New()
+	for _, tc := range []struct {
+		src  string
+		fast bool
+	}{
+		{`({type: "inc", by: 1})`, true},
+		{`({})`, true},
+		{`({"": 1, a: 2})`, true},
+		{`const o = {a: 1, b: 2, c: 3}; delete o.b; o.d = 4; o`, true},
+		{`Object.defineProperty({a: 1}, "hidden", {value: 2, enumerable: false})`, true},
+		{`Object.defineProperty({a: 1}, "ro", {value: 2, enumerable: true})`, true},
+		{`({get g() { return 1 }, a: 2})`, true},
+		{`({b: 1, 2: 2, 1: 3})`, false},
+		{`({é: 1})`, false},
+		{`({"0x": 1, a: 2})`, false},
+		{`[1, 2]`, false},
+		{`new Map()`, false},
+		{`new Proxy({a: 1}, {})`, false},
+		{`(function () { return arguments })(1, 2)`, false},
+	} {
+		v, err := r.RunString(tc.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := v.(*goja.Object)
+		got, ok := plainKeys(o, []string{"x"})
+		if ok != tc.fast {
+			t.Errorf("%s: read directly %v, want %v", tc.src, ok, tc.fast)
+			continue
+		}
+		if !ok {
+			if len(got) != 1 {
+				t.Errorf("%s: declined but left %q", tc.src, got)
+			}
+			continue
+		}
+		want := append([]string{"x"}, o.Keys()...)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: keys %q, Keys() %q", tc.src, got, want)
+		}
+	}
+}
+
+// TestCodec_DecodedObjectAsDefined: an object the decoder fills directly
+// is the object DefineDataProperty would have made key by key: the same
+// own keys in the same order, the same descriptors and values, with a
+// repeated key (the last value wins, in the first one's place),
+// "__proto__" as an own property, index-like and non-ASCII keys.
+func TestCodec_DecodedObjectAsDefined(t *testing.T) {
+	type kv struct {
+		k string
+		v any
+	}
+	for _, entries := range [][]kv{
+		{{"type", "inc"}, {"by", 1}},
+		{{"a", 1}, {"b", 2}, {"a", 3}},
+		{{"__proto__", map[string]any{"polluted": true}}, {"x", 1}},
+		{{"b", 1}, {"2", 2}, {"1", 3}, {"z", 4}},
+		{{"é", 1}, {"ß", 2}, {"a", 3}},
+		{{"", 0}, {"nested", map[string]any{"k": "v"}}},
+	} {
+		var buf bytes.Buffer
+		enc := msgpack.NewEncoder(&buf)
+		_ = enc.EncodeMapLen(len(entries))
+		for _, e := range entries {
+			_ = enc.EncodeString(e.k)
+			_ = enc.Encode(e.v)
+		}
+		r := goja.New()
+		got, err := decodeValue(r, buf.Bytes(), codecLimits{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := r.NewObject()
+		for _, e := range entries {
+			v, err := decodeValue(r, mustMarshal(t, e.v), codecLimits{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := want.DefineDataProperty(e.k, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+				t.Fatal(err)
+			}
+		}
+		show, err := r.RunString(`(o) => JSON.stringify([Reflect.ownKeys(o), Object.getOwnPropertyDescriptors(o),
+			Object.getPrototypeOf(o) === Object.prototype, Object.isExtensible(o), o.polluted, ({}).polluted])`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := goja.AssertFunction(show)
+		g, err := f(goja.Undefined(), got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := f(goja.Undefined(), want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.String() != w.String() {
+			t.Errorf("%v:\n decoded %s\n defined %s", entries, g, w)
+		}
+	}
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := msgpack.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

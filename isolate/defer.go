@@ -65,9 +65,9 @@ var ErrTooManyDeferred = errors.New("too many deferred replies")
 // ErrCallFailed rejects a call whose deferred reply was failed with r.fail(error).
 var ErrCallFailed = errors.New("call failed")
 
-// contextDefer adds ctx.deferReply.
-func (i *Isolate) contextDefer(ro func(string, goja.Value)) {
-	ro("deferReply", i.fn("deferReply", func(goja.FunctionCall) goja.Value {
+// ctxDeferReply makes ctx.deferReply.
+func (i *Isolate) ctxDeferReply() goja.Value {
+	return i.fn("deferReply", func(goja.FunctionCall) goja.Value {
 		rs := i.reply
 		if rs == nil || !rs.want {
 			panic(i.newError("Error", ErrNoCallToAnswer.Error()))
@@ -89,7 +89,7 @@ func (i *Isolate) contextDefer(ro func(string, goja.Value)) {
 		rs.deferred = true
 		i.clist.add(c)
 		return i.handle(c)
-	}))
+	})
 }
 
 // replyMethod builds a reply handle's reply and fail methods.

@@ -151,17 +151,17 @@ func (i *Isolate) method(name string) goja.Value {
 			if err != nil {
 				i.lim.release(hostTimerBytes)
 			}
-			p, resolve, reject := i.rt.NewPromise()
 			if errors.Is(err, capability.ErrDenied) || errors.Is(err, capability.ErrRevoked) {
 				i.throw(err) // as the isolate's own check does
 			}
+			p := i.newCallPromise()
 			if err != nil {
 				// A call that cannot be delivered (full mailbox, no
 				// process) rejects, as one that fails later does.
-				_ = reject(i.newError(callErrorName(err), err.Error()))
+				gojaPromiseReject(p, i.newError(callErrorName(err), err.Error()))
 				return i.rt.ToValue(p)
 			}
-			i.calls[id] = pendingCall{promise: p, resolve: resolve, reject: reject}
+			i.calls[id] = pendingCall{promise: p} // settled by settle (promise.go)
 			return i.rt.ToValue(p)
 		}
 	case "attenuate":
@@ -241,78 +241,83 @@ func (i *Isolate) rightsArg(v goja.Value) (capability.Rights, error) {
 	return capability.ParseRights(names)
 }
 
-// newContext builds the frozen ctx object passed to every handler.
-func (i *Isolate) newContext() *goja.Object {
+// ctxValue makes the value of ctx's property name (see ctx.go), when a
+// script first reads it.
+func (i *Isolate) ctxValue(name string) goja.Value {
 	rt := i.rt
-	ctx := rt.NewObject()
-	env := rt.NewObject()
-	for _, g := range i.cfg.Env {
-		_ = env.DefineDataProperty(g.Name, i.handle(g.Cap), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
-	}
-	i.hostObject(env, "Env")
-	_, _ = i.freeze(goja.Undefined(), env)
-	ro := func(name string, v goja.Value) {
-		_ = ctx.DefineDataProperty(name, v, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
-	}
-	if err := i.setupSignals(); err != nil {
-		panic(err)
-	}
-	i.contextSignals(ro)
-	i.contextDefer(ro)
-	i.contextStorage(ro)
-	ro("self", i.handle(i.cfg.Self))
-	ro("env", env)
-	ro("stop", i.fn("stop", func(call goja.FunctionCall) goja.Value {
-		reason := "normal"
-		if a := call.Argument(0); !goja.IsUndefined(a) {
-			reason = truncate(a.String(), 256)
+	switch name {
+	case "trapExits":
+		return i.ctxTrapExits()
+	case "isNotification":
+		return i.ctxIsNotification()
+	case "deferReply":
+		return i.ctxDeferReply()
+	case "storage":
+		return i.ctxStorage()
+	case "self":
+		return i.handle(i.cfg.Self)
+	case "env":
+		env := rt.NewObject()
+		for _, g := range i.cfg.Env {
+			_ = env.DefineDataProperty(g.Name, i.handle(g.Cap), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 		}
-		i.cfg.Host.Stop(reason)
-		return goja.Undefined()
-	}))
-	ro("sendAfter", i.fn("sendAfter", func(call goja.FunctionCall) goja.Value {
-		c := i.capOf(call.Argument(0), capability.Send, "sendAfter")
-		d := i.delayArg(call.Argument(2))
-		env, err := i.encode(call.Argument(1))
-		if err != nil {
-			i.throw(err)
-		}
-		// The host keeps the message until it is due: charged now.
-		size := int64(env.Size()) + hostTimerBytes
-		i.lim.hold(size)
-		ref, err := i.cfg.Host.SendAfter(c, env, d)
-		if err != nil {
-			i.lim.release(size)
-			i.throw(err)
-		}
-		if i.parked == nil {
-			i.parked = make(map[uint64]int64)
-		}
-		i.parked[ref] = size
-		return rt.ToValue(ref)
-	}))
-	ro("cancelTimer", i.fn("cancelTimer", func(call goja.FunctionCall) goja.Value {
-		ref, ok := timerRef(call.Argument(0))
-		if ok {
-			i.forgetTimer(ref)
-		}
-		return rt.ToValue(ok && i.cfg.Host.CancelTimer(ref))
-	}))
-	ro("revocable", i.fn("revocable", func(call goja.FunctionCall) goja.Value {
-		c := i.capOf(call.Argument(0), 0, "revocable")
-		fwd, rv := c.Revocable()
-		i.clist.add(fwd)
-		out := rt.NewObject()
-		_ = out.Set("cap", i.handle(fwd))
-		_ = out.Set("revoke", i.fn("revoke", func(goja.FunctionCall) goja.Value {
-			rv.Revoke()
+		i.hostObject(env, "Env")
+		_, _ = i.freeze(goja.Undefined(), env)
+		return env
+	case "stop":
+		return i.fn("stop", func(call goja.FunctionCall) goja.Value {
+			reason := "normal"
+			if a := call.Argument(0); !goja.IsUndefined(a) {
+				reason = truncate(a.String(), 256)
+			}
+			i.cfg.Host.Stop(reason)
 			return goja.Undefined()
-		}))
-		return out
-	}))
-	_ = ctx.DefineDataPropertySymbol(goja.SymToStringTag, i.rt.ToValue("Context"), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
-	_, _ = i.freeze(goja.Undefined(), ctx)
-	return ctx
+		})
+	case "sendAfter":
+		return i.fn("sendAfter", func(call goja.FunctionCall) goja.Value {
+			c := i.capOf(call.Argument(0), capability.Send, "sendAfter")
+			d := i.delayArg(call.Argument(2))
+			env, err := i.encode(call.Argument(1))
+			if err != nil {
+				i.throw(err)
+			}
+			// The host keeps the message until it is due: charged now.
+			size := int64(env.Size()) + hostTimerBytes
+			i.lim.hold(size)
+			ref, err := i.cfg.Host.SendAfter(c, env, d)
+			if err != nil {
+				i.lim.release(size)
+				i.throw(err)
+			}
+			if i.parked == nil {
+				i.parked = make(map[uint64]int64)
+			}
+			i.parked[ref] = size
+			return rt.ToValue(ref)
+		})
+	case "cancelTimer":
+		return i.fn("cancelTimer", func(call goja.FunctionCall) goja.Value {
+			ref, ok := timerRef(call.Argument(0))
+			if ok {
+				i.forgetTimer(ref)
+			}
+			return rt.ToValue(ok && i.cfg.Host.CancelTimer(ref))
+		})
+	case "revocable":
+		return i.fn("revocable", func(call goja.FunctionCall) goja.Value {
+			c := i.capOf(call.Argument(0), 0, "revocable")
+			fwd, rv := c.Revocable()
+			i.clist.add(fwd)
+			out := rt.NewObject()
+			_ = out.Set("cap", i.handle(fwd))
+			_ = out.Set("revoke", i.fn("revoke", func(goja.FunctionCall) goja.Value {
+				rv.Revoke()
+				return goja.Undefined()
+			}))
+			return out
+		})
+	}
+	panic("isolate: ctx has no property " + name)
 }
 
 // hostObject gives o, an object of the host API, a prototype that makes

@@ -125,6 +125,8 @@ type Isolate struct {
 	hostProtos map[string]*goja.Object // prototypes of host objects by tag, see hostObject
 	freeze     goja.Callable           // goja's own Object.freeze (installGlobals)
 	calls      map[uint64]pendingCall
+	settler    goja.Callable // settles a call's promise (promise.go), made on first use
+	settling   settling      // what settler settles next
 	timers     map[uint64]timer
 	parked     map[uint64]int64 // sendAfter messages the host holds, by ref: the bytes charged
 	turn       *pendingTurn
@@ -164,7 +166,8 @@ type Isolate struct {
 }
 
 // pendingCall is a promise the host settles later; promise is kept for the
-// memory walk (the callbacks awaiting it are the script's memory).
+// memory walk (the callbacks awaiting it are the script's memory). A call's
+// promise has no resolve and reject: settle settles it (promise.go).
 type pendingCall struct {
 	promise         *goja.Promise
 	resolve, reject func(any) error
@@ -805,12 +808,12 @@ func (i *Isolate) SettleCall(id uint64, reply *mailbox.Envelope, callErr error) 
 		return nil
 	}, func() error {
 		if callErr != nil {
-			return pc.reject(i.newError(callErrorName(callErr), callErr.Error()))
+			return i.settle(pc, i.newError(callErrorName(callErr), callErr.Error()), true)
 		}
 		if decodeErr != nil {
-			return pc.reject(i.newError("TypeError", decodeErr.Error()))
+			return i.settle(pc, i.newError("TypeError", decodeErr.Error()), true)
 		}
-		return pc.resolve(v)
+		return i.settle(pc, v, false)
 	})
 	if err != nil {
 		return err

@@ -251,18 +251,22 @@ func (i *Isolate) forgetRef(id uint64) {
 // runtime message, the mailbox entry and the notification itself.
 const hostNoteBytes = 192
 
-// contextSignals adds ctx.trapExits and ctx.isNotification.
-func (i *Isolate) contextSignals(ro func(string, goja.Value)) {
-	ro("trapExits", i.fn("trapExits", func(call goja.FunctionCall) goja.Value {
+// ctxTrapExits makes ctx.trapExits.
+func (i *Isolate) ctxTrapExits() goja.Value {
+	return i.fn("trapExits", func(call goja.FunctionCall) goja.Value {
 		return i.rt.ToValue(i.signaller("trapExits").TrapExits(call.Argument(0).ToBoolean()))
-	}))
-	ro("isNotification", i.fn("isNotification", func(call goja.FunctionCall) goja.Value {
+	})
+}
+
+// ctxIsNotification makes ctx.isNotification.
+func (i *Isolate) ctxIsNotification() goja.Value {
+	return i.fn("isNotification", func(call goja.FunctionCall) goja.Value {
 		o, ok := call.Argument(0).(*goja.Object)
 		if !ok {
 			return i.rt.ToValue(false)
 		}
 		return i.rt.ToValue(i.sig.notes.has(o))
-	}))
+	})
 }
 
 // Notify hands a notification to receive as one turn, the way Receive

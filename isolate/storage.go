@@ -21,11 +21,8 @@ import (
 // delete([...]).
 const maxStorageBatch = 128
 
-// contextStorage adds ctx.storage when the process has storage.
-func (i *Isolate) contextStorage(ro func(string, goja.Value)) {
-	if i.cfg.Storage == nil {
-		return
-	}
+// ctxStorage makes ctx.storage, for a process that has storage.
+func (i *Isolate) ctxStorage() goja.Value {
 	rt := i.rt
 	o := rt.NewObject()
 	def := func(name string, f func(goja.FunctionCall) goja.Value) {
@@ -168,7 +165,7 @@ func (i *Isolate) contextStorage(ro func(string, goja.Value)) {
 	})
 	i.hostObject(o, "Storage")
 	_, _ = i.freeze(goja.Undefined(), o)
-	ro("storage", o)
+	return o
 }
 
 // storageKey coerces a single key: it must be a string.

@@ -33,6 +33,10 @@ func TestTemplate_GojaLayoutIsKnown(t *testing.T) {
 			t.Errorf("no template for %s", name)
 		}
 	}
+	ctxOnce.Do(buildCtxTemplates)
+	if ctxErr != nil || ctxValType == nil || ctxTemplates[0] == nil || ctxTemplates[1] == nil {
+		t.Errorf("ctx templates not built: %v", ctxErr)
+	}
 	for _, g := range templateGuards {
 		if originals[g.object][g.name] == nil {
 			t.Errorf("%s.%s: goja's factory was not found", g.object, g.name)

@@ -1,0 +1,115 @@
+package isolate
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+	"unsafe"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/unistring"
+)
+
+// Listing an ordinary object's keys without allocating.
+//
+// goja's Object.Keys allocates an iterator, a value and a string for every
+// key: most of the cost of encoding a small message such as
+// {type: "inc", by: 1}. For an ordinary object the encoder reads the keys
+// from goja's own property list instead, into a buffer it reuses. It does
+// so only where the result is exactly what Keys would return: an object
+// whose implementation is goja's plain object, whose keys are all ASCII
+// (goja keeps them as the Go string itself) and none of which starts with a
+// digit (goja lists array-index keys first, in numeric order). Any other
+// object takes Keys. The fields read are located by name and checked when
+// first used; if goja's layout differs, every object takes Keys
+// (TestCodec_PlainKeysLayout fails loudly).
+
+var plainLayout = sync.OnceValues(func() (plainObjectLayout, error) {
+	var l plainObjectLayout
+	self, err := selfOf(goja.New().NewObject())
+	if err != nil {
+		return l, err
+	}
+	l.t = self.Type()
+	if l.t.Elem().Name() != "baseObject" {
+		return l, fmt.Errorf("a plain object is a %s", l.t)
+	}
+	if l.propNames, err = fieldOffset(l.t.Elem(), "propNames", reflect.TypeOf([]unistring.String(nil))); err != nil {
+		return l, err
+	}
+	if l.values, err = fieldOffset(l.t.Elem(), "values", reflect.TypeOf(map[unistring.String]goja.Value(nil))); err != nil {
+		return l, err
+	}
+	if templateErr != nil || layout.vpType == nil {
+		return l, fmt.Errorf("valueProperty not located: %v", templateErr)
+	}
+	if l.enumerable, err = fieldOffset(layout.vpType.Elem(), "enumerable", reflect.TypeOf(false)); err != nil {
+		return l, err
+	}
+	return l, nil
+})
+
+type plainObjectLayout struct {
+	t          reflect.Type // *goja.baseObject
+	propNames  uintptr      // offset of baseObject.propNames
+	values     uintptr      // offset of baseObject.values
+	enumerable uintptr      // offset of valueProperty.enumerable
+}
+
+// plainKeys appends to buf the keys o.Keys() would return, when o is an
+// ordinary object it can read them from (see above), and reports whether
+// it could. It runs no script code.
+func plainKeys(o *goja.Object, buf []string) ([]string, bool) {
+	l, err := plainLayout()
+	if err != nil || selfField < 0 {
+		return buf, false
+	}
+	f := reflect.ValueOf(o).Elem().Field(selfField)
+	if f.IsNil() || f.Elem().Type() != l.t {
+		return buf, false
+	}
+	p := f.Elem().UnsafePointer()
+	names := *(*[]unistring.String)(unsafe.Add(p, l.propNames))
+	values := *(*map[unistring.String]goja.Value)(unsafe.Add(p, l.values))
+	start := len(buf)
+	for _, n := range names {
+		s := string(n)
+		if len(s) > 0 && s[0] >= '0' && s[0] <= '9' {
+			return buf[:start], false // maybe an array index: goja orders those first
+		}
+		for k := 0; k < len(s); k++ {
+			if s[k] >= 0x80 {
+				return buf[:start], false // a UTF-16 key
+			}
+		}
+		v := values[n]
+		if v == nil {
+			continue
+		}
+		if reflect.TypeOf(v) == layout.vpType && !*(*bool)(unsafe.Add(reflect.ValueOf(v).UnsafePointer(), l.enumerable)) {
+			continue
+		}
+		buf = append(buf, s)
+	}
+	return buf, true
+}
+
+// plainFields returns the property list and map of o when o is goja's
+// plain object, for the decoder, which fills an object it has just made
+// (see msgDecoder.object): ok is false for anything else.
+func plainFields(o *goja.Object) (names *[]unistring.String, values map[unistring.String]goja.Value, ok bool) {
+	l, err := plainLayout()
+	if err != nil || selfField < 0 {
+		return nil, nil, false
+	}
+	f := reflect.ValueOf(o).Elem().Field(selfField)
+	if f.IsNil() || f.Elem().Type() != l.t {
+		return nil, nil, false
+	}
+	p := f.Elem().UnsafePointer()
+	values = *(*map[unistring.String]goja.Value)(unsafe.Add(p, l.values))
+	if values == nil {
+		return nil, nil, false
+	}
+	return (*[]unistring.String)(unsafe.Add(p, l.propNames)), values, true
+}
