@@ -13,19 +13,20 @@ import (
 // isolate, "Expansion": one byte can become hundreds of bytes of heap).
 const MaxReceiverHeap = 64 << 20
 
-// The heap a JS receiver counts for each value, as package isolate
-// tallies it.
+// The heap a JS receiver counts for each value it decodes: package
+// isolate charges these while decoding, and Check sums them ahead of it,
+// so both read them from here.
 const (
-	heapObject    = 192 // an empty object
-	heapFirstProp = 288 // the property map of an object's first property
-	heapProp      = 16  // per property, plus the key's length
-	heapArray     = 576 // an empty array
-	heapElem      = 16  // per element
-	heapString    = 32  // per string, plus its length
-	heapBytes     = 448 // a Uint8Array, plus its length
-	heapDate      = 192
-	heapCap       = 192
-	maxKeyForm    = 32 // the longest JS string form of a number, nil or a boolean key
+	HeapCostObject    = 192 // an empty object
+	HeapCostFirstProp = 288 // the property map of an object's first property
+	HeapCostProp      = 16  // per property, plus the key's length
+	HeapCostArray     = 576 // an empty array
+	HeapCostElem      = 16  // per element
+	HeapCostString    = 32  // per string, plus its length
+	HeapCostBytes     = 448 // a Uint8Array, plus its length
+	HeapCostDate      = 192 // a Date
+	HeapCostCap       = 192 // a capability handle
+	maxKeyForm        = 32  // the longest JS string form of a number, nil or a boolean key
 )
 
 // Check reports whether env holds one whole message that a JS receiver
@@ -64,18 +65,18 @@ func (d *decoder) check(it item, depth int, heap *int) error {
 	}
 	switch it.kind {
 	case kStr:
-		return charge(heapString + utf8Len(it.s))
+		return charge(HeapCostString + utf8Len(it.s))
 	case kBin:
-		return charge(heapBytes + len(it.s))
+		return charge(HeapCostBytes + len(it.s))
 	case kDate:
-		return charge(heapDate)
+		return charge(HeapCostDate)
 	case kCap:
-		return charge(heapCap)
+		return charge(HeapCostCap)
 	case kArray:
 		if err := d.enter(depth); err != nil {
 			return err
 		}
-		if err := charge(heapArray + heapElem*it.n); err != nil {
+		if err := charge(HeapCostArray + HeapCostElem*it.n); err != nil {
 			return err
 		}
 		for range it.n {
@@ -91,9 +92,9 @@ func (d *decoder) check(it item, depth int, heap *int) error {
 		if err := d.enter(depth); err != nil {
 			return err
 		}
-		c := heapObject
+		c := HeapCostObject
 		if it.n > 0 {
-			c += heapFirstProp
+			c += HeapCostFirstProp
 		}
 		if err := charge(c); err != nil {
 			return err
@@ -111,7 +112,7 @@ func (d *decoder) check(it item, depth int, heap *int) error {
 			default:
 				return malformed("%s as a map key", k.kind)
 			}
-			if err := charge(heapProp + kl); err != nil {
+			if err := charge(HeapCostProp + kl); err != nil {
 				return err
 			}
 			v, err := d.next()

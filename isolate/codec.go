@@ -141,22 +141,22 @@ const (
 const (
 	defaultMaxMessageBytes = 1 << 20
 	defaultMaxMessageDepth = 64
-	defaultMaxMessageHeap  = 64 << 20
+	defaultMaxMessageHeap  = codec.MaxReceiverHeap
 )
 
 // The estimate of the goja heap a decoded message takes, measured with goja
 // v0.0.0-20260917113740 on amd64; a value's slot in its array or object is
 // charged to the container.
 const (
-	heapCostObject    = 192 // an empty object
-	heapCostFirstProp = 288 // the property map an object allocates for its first property
-	heapCostProp      = 16  // per property, plus the key's length
-	heapCostArray     = 576 // an empty array
-	heapCostElem      = 16  // per element
-	heapCostString    = 32  // per string value, plus its length
-	heapCostBytes     = 448 // a Uint8Array and its ArrayBuffer, plus the length
-	heapCostDate      = 192
-	heapCostCap       = 192 // a capability handle
+	heapCostObject    = codec.HeapCostObject
+	heapCostFirstProp = codec.HeapCostFirstProp
+	heapCostProp      = codec.HeapCostProp
+	heapCostArray     = codec.HeapCostArray
+	heapCostElem      = codec.HeapCostElem
+	heapCostString    = codec.HeapCostString
+	heapCostBytes     = codec.HeapCostBytes
+	heapCostDate      = codec.HeapCostDate
+	heapCostCap       = codec.HeapCostCap
 )
 
 // maxSafeInteger is Number.MAX_SAFE_INTEGER.
