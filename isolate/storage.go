@@ -311,10 +311,17 @@ func (i *Isolate) StorageDirty() bool {
 
 // CommitStorage commits the storage writes buffered since the last
 // commit, atomically, and refunds the memory they held. On failure the
-// writes are dropped. Called between turns on the isolate's goroutine.
+// writes are dropped. Called between turns on the isolate's goroutine;
+// under a pin (UsePin), which must be that goroutine's, the goroutine is
+// unlocked from its thread while the commit waits.
 func (i *Isolate) CommitStorage() error {
 	if i.cfg.Storage == nil {
 		return nil
+	}
+	if p := i.pin; p != nil && i.cfg.Storage.Dirty() {
+		// The commit waits for the disk: not on a locked thread.
+		p.leave()
+		defer p.rejoin()
 	}
 	err := i.cfg.Storage.Commit()
 	i.lim.release(i.storageHeld)
