@@ -209,13 +209,18 @@ func fill(pb *pebble.Batch, slot string, b *Batch) error {
 			return err
 		}
 	}
+	// The batch copies each key: one buffer serves them all.
+	base := slotKey('d', slot, 32)
+	kb := base
 	for _, k := range b.Deletes {
-		if err := pb.Delete(dataKey(slot, k), nil); err != nil {
+		kb = append(kb[:len(base)], k...)
+		if err := pb.Delete(kb, nil); err != nil {
 			return err
 		}
 	}
 	for _, kv := range b.Puts {
-		if err := pb.Set(dataKey(slot, kv.Key), kv.Value, nil); err != nil {
+		kb = append(kb[:len(base)], kv.Key...)
+		if err := pb.Set(kb, kv.Value, nil); err != nil {
 			return err
 		}
 	}
@@ -244,6 +249,9 @@ type pendingCommit struct {
 	done chan error
 }
 
+// pendingCommits recycles pendingCommit values and their channels.
+var pendingCommits = sync.Pool{New: func() any { return &pendingCommit{done: make(chan error, 1)} }}
+
 var errLead = errors.New("storage: lead the next commit group")
 
 // maxGroupBytes bounds the batch a commit group builds.
@@ -251,7 +259,14 @@ const maxGroupBytes = 8 << 20
 
 // commitGrouped commits pb, in a group with the commits waiting beside it.
 func (p *Pebble) commitGrouped(pb *pebble.Batch) error {
-	me := &pendingCommit{b: pb, done: make(chan error, 1)}
+	me := pendingCommits.Get().(*pendingCommit)
+	me.b = pb
+	defer func() {
+		// done is empty again: a follower received its one value, a
+		// leader none.
+		me.b = nil
+		pendingCommits.Put(me)
+	}()
 	p.group.Lock()
 	p.queue = append(p.queue, me)
 	if p.leading {

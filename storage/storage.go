@@ -95,7 +95,8 @@ type Backend interface {
 	// at most opts.Limit (> 0, possibly above MaxLimit) of them.
 	List(slot string, opts ListOptions) ([]KV, error)
 	// Commit applies b atomically and durably: all of it or none of it
-	// survives a crash of the node once Commit returns.
+	// survives a crash of the node once Commit returns. It keeps nothing
+	// of b (its slices are reused for the next commit).
 	Commit(slot string, b *Batch) error
 	// Usage returns what slot holds, as stored by the last commit.
 	Usage(slot string) (Usage, error)

@@ -28,6 +28,9 @@ type Store struct {
 
 	onQuota func() // told of each write refused for the quota
 
+	batch Batch    // Commit's, reused
+	keys  []string // Commit's sorted keys, reused
+
 	// known is the committed size (EntrySize) of keys read or written
 	// lately, -1 for a key known to be absent, so that a put of a known
 	// key need not read its old value from the backend to count the
@@ -40,6 +43,8 @@ type Store struct {
 const (
 	maxKnown    = 128
 	maxKnownKey = 64
+
+	maxReusedKeys = 128 // Commit keeps its buffers for turns that wrote at most this many keys
 )
 
 // entry is a pending write: a value, or a delete when del is set.
@@ -385,12 +390,18 @@ func (s *Store) Commit() error {
 	if !s.Dirty() {
 		return nil
 	}
-	b := &Batch{DeleteAll: s.cleared, Usage: s.pu, SameUsage: s.pu == s.usage, Alarm: s.palarm}
-	keys := make([]string, 0, len(s.pend))
+	// The batch and its key list are the store's, reused turn after turn
+	// (backends keep nothing of a batch once Commit returns).
+	b := &s.batch
+	*b = Batch{DeleteAll: s.cleared, Usage: s.pu, SameUsage: s.pu == s.usage, Alarm: s.palarm,
+		Puts: b.Puts[:0], Deletes: b.Deletes[:0]}
+	keys := s.keys[:0]
 	for k := range s.pend {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	if len(keys) > 1 {
+		sort.Strings(keys)
+	}
 	for _, k := range keys {
 		if e := s.pend[k]; e.del {
 			if !s.cleared {
@@ -419,6 +430,15 @@ func (s *Store) Commit() error {
 			s.alarm = &at
 		}
 	}
+	// Keep the buffers, not what they point to; a turn that wrote many
+	// keys leaves no large buffers behind.
+	clear(keys)
+	clear(b.Puts)
+	clear(b.Deletes)
+	if cap(keys) > maxReusedKeys {
+		keys, b.Puts, b.Deletes = nil, nil, nil
+	}
+	s.keys, b.Alarm = keys, nil
 	s.reset()
 	return err
 }
