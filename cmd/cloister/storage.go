@@ -69,8 +69,10 @@ func runStorageBench(ctx context.Context, runs int, quick bool, dir, pgURL strin
 		r.Runs, r.Actors, r.Actors, r.Dir, r.WindowS, r.WarmupS)
 	fmt.Fprintf(stdout, "committed turns/s   %10.0f  raw pebble commits/s %10.0f  ratio %.2f (rounds %.2f–%.2f; goal >= 0.50)\n",
 		r.TurnsPerSec, r.BaselineCommitsPerS, r.TurnsRatio, r.TurnsRatioMin, r.TurnsRatioMax)
-	fmt.Fprintf(stdout, "CPU per commit      %10.1f µs            raw pebble %10.1f µs  (GOMAXPROCS %d, load %.2f before, %.2f after)\n",
-		r.TurnCPUUS, r.BaselineCommitCPUUS, r.GOMAXPROCS, r.LoadBefore, r.LoadAfter)
+	fmt.Fprintf(stdout, "CPU per commit      %10.1f µs            raw pebble %10.1f µs  ratio %.2f (GOMAXPROCS %d, load %.2f before, %.2f after)\n",
+		r.TurnCPUUS, r.BaselineCommitCPUUS, r.CPURatio, r.GOMAXPROCS, r.LoadBefore, r.LoadAfter)
+	fmt.Fprintf(stdout, "CPUs busy           %10.0f %%             raw pebble %10.0f %%  (near 100 %%: bound by CPU; well below: by the disk's syncs)\n",
+		100*r.TurnCPUBusy, 100*r.BaselineCPUBusy)
 	fmt.Fprintf(stdout, "get from JS         p50 %.2f µs, p99 %.2f µs (goal: p50 <= 3)\n", r.GetUS, r.GetP99US)
 	fmt.Fprintf(stdout, "put turn latency    p50 %.2f ms, p99 %.2f ms\n", r.TurnP50MS, r.TurnP99MS)
 	switch {

@@ -63,13 +63,22 @@ type StorageResult struct {
 	// (medians): what the ratio turns on when the sync is fast.
 	TurnCPUUS           float64 `json:"storage_turn_cpu_us"`
 	BaselineCommitCPUUS float64 `json:"baseline_storage_commit_cpu_us"`
-	GOMAXPROCS          int     `json:"gomaxprocs"`
-	LoadBefore          float64 `json:"load_before"` // 1-minute load average, 0 if unknown
-	LoadAfter           float64 `json:"load_after"`
-	GetUS               float64 `json:"storage_get_us"` // p50 of the per-get samples
-	GetP99US            float64 `json:"storage_get_p99_us"`
-	TurnP50MS           float64 `json:"storage_turn_p50_ms"`
-	TurnP99MS           float64 `json:"storage_turn_p99_ms"`
+	// CPURatio is the median over rounds of each round's raw CPU per
+	// commit over CPU per committed turn: the ratio the turns would reach
+	// if both sides were bound by CPU alone.
+	CPURatio float64 `json:"storage_cpu_ratio"`
+	// The share of the GOMAXPROCS CPUs the process used during each
+	// side's windows (medians): near 1, a side was bound by CPU; well
+	// below, by the disk's syncs.
+	TurnCPUBusy     float64 `json:"storage_turn_cpu_busy"`
+	BaselineCPUBusy float64 `json:"baseline_storage_cpu_busy"`
+	GOMAXPROCS      int     `json:"gomaxprocs"`
+	LoadBefore      float64 `json:"load_before"` // 1-minute load average, 0 if unknown
+	LoadAfter       float64 `json:"load_after"`
+	GetUS           float64 `json:"storage_get_us"` // p50 of the per-get samples
+	GetP99US        float64 `json:"storage_get_p99_us"`
+	TurnP50MS       float64 `json:"storage_turn_p50_ms"`
+	TurnP99MS       float64 `json:"storage_turn_p99_ms"`
 
 	Postgres      bool    `json:"postgres"`
 	PgGetUS       float64 `json:"postgres_get_us,omitempty"`
@@ -127,7 +136,7 @@ func Storage(ctx context.Context, o StorageOptions) (*StorageResult, error) {
 	o = o.withDefaults()
 	r := &StorageResult{Runs: o.Runs, Actors: o.Actors, WarmupS: o.Warmup.Seconds(), WindowS: o.Window.Seconds(), Dir: o.Dir,
 		GOMAXPROCS: runtime.GOMAXPROCS(0)}
-	var ratios, rawCPU, turnCPU []float64
+	var ratios, rawCPU, turnCPU, cpuRatios, rawBusy, turnBusy []float64
 	r.LoadBefore = loadAvg()
 	for round := 0; round < o.Runs; round++ {
 		if err := ctx.Err(); err != nil {
@@ -151,8 +160,16 @@ func Storage(ctx context.Context, o StorageOptions) (*StorageResult, error) {
 		r.Cloister = append(r.Cloister, turns.perSec)
 		ratios = append(ratios, turns.perSec/raw.perSec)
 		rawCPU, turnCPU = append(rawCPU, raw.cpuUS), append(turnCPU, turns.cpuUS)
+		rawBusy, turnBusy = append(rawBusy, raw.busy), append(turnBusy, turns.busy)
+		if turns.cpuUS > 0 {
+			cpuRatios = append(cpuRatios, raw.cpuUS/turns.cpuUS)
+		}
 	}
 	r.TurnCPUUS, r.BaselineCommitCPUUS = medianOf(turnCPU), medianOf(rawCPU)
+	r.TurnCPUBusy, r.BaselineCPUBusy = medianOf(turnBusy), medianOf(rawBusy)
+	if len(cpuRatios) > 0 {
+		r.CPURatio = medianOf(cpuRatios)
+	}
 	r.TurnsPerSec = medianOf(slices.Clone(r.Cloister))
 	r.BaselineCommitsPerS = medianOf(slices.Clone(r.Raw))
 	r.TurnsRatio = medianOf(slices.Clone(ratios))
@@ -194,6 +211,7 @@ func Storage(ctx context.Context, o StorageOptions) (*StorageResult, error) {
 type side struct {
 	perSec float64 // commits per second
 	cpuUS  float64 // process CPU time per commit, µs; 0 when unknown
+	busy   float64 // process CPU time over the window's wall time and GOMAXPROCS; 0 when unknown
 }
 
 // window counts what count reports over o.Window, after o.Warmup: per
@@ -212,10 +230,13 @@ func window(o StorageOptions, count func() (int64, error)) (side, error) {
 		return side{}, err
 	}
 	cpu1, _ := processCPU()
-	n := float64(n1 - n0)
-	s := side{perSec: n / time.Since(t0).Seconds()}
+	n, wall := float64(n1-n0), time.Since(t0)
+	s := side{perSec: n / wall.Seconds()}
 	if cpuOK && n > 0 {
 		s.cpuUS = us(cpu1-cpu0) / n
+	}
+	if cpuOK {
+		s.busy = (cpu1 - cpu0).Seconds() / wall.Seconds() / float64(runtime.GOMAXPROCS(0))
 	}
 	return s, nil
 }

@@ -33,6 +33,14 @@ func TestStorage_Tiny(t *testing.T) {
 	if r.TurnsRatioMin > r.TurnsRatio || r.TurnsRatio > r.TurnsRatioMax {
 		t.Errorf("ratio %v outside its rounds' range %v–%v", r.TurnsRatio, r.TurnsRatioMin, r.TurnsRatioMax)
 	}
+	if r.TurnCPUUS > 0 { // the process's CPU time is readable here
+		for name, v := range map[string]float64{"storage_cpu_ratio": r.CPURatio,
+			"storage_turn_cpu_busy": r.TurnCPUBusy, "baseline_storage_cpu_busy": r.BaselineCPUBusy} {
+			if !(v > 0) || math.IsInf(v, 0) {
+				t.Errorf("%s = %v, want a positive finite figure", name, v)
+			}
+		}
+	}
 	if r.TurnP50MS > r.TurnP99MS {
 		t.Errorf("turn p50 %v ms above its p99 %v ms", r.TurnP50MS, r.TurnP99MS)
 	}
