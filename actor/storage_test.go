@@ -247,3 +247,35 @@ export async function receive(msg, ctx) {
 		t.Fatalf("stored keys after inspect() wrote: %v", keys)
 	}
 }
+
+// TestStorage_CPULimitAfterCommits: a worker's goroutine leaves its
+// locked thread while a commit waits and may come back on another; the
+// CPU limit still ends a runaway turn that follows commits in the same
+// run of its mailbox, and what those turns committed stays.
+func TestStorage_CPULimitAfterCommits(t *testing.T) {
+	b, err := storage.OpenPebble(t.TempDir(), storage.PebbleOptions{CacheBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const spinJS = `
+export function receive(msg, ctx) {
+  if (msg === "spin") { for (;;) {} }
+  if (msg === "get") return ctx.storage.get("n") ?? 0;
+  ctx.storage.put("n", (ctx.storage.get("n") ?? 0) + 1);
+}`
+	c := worker(t, "spinner", spinJS)
+	c.Storage, c.Limits = true, isolate.Limits{CPU: 200 * time.Millisecond}
+	n := testnode.Start(t, actor.Options{Storage: b}, storageRoot(c))
+	const turns = 20
+	for i := 0; i < turns; i++ {
+		testnode.Send(t, n, "spinner", "incr") // queued behind one another: one run of turns
+	}
+	_, err = testnode.TryCall(t, n, "spinner", "spin")
+	if !errors.Is(err, isolate.ErrCalleeCrashed) || !strings.Contains(err.Error(), "cpu_limit") {
+		t.Fatalf("a runaway turn after %d committed ones answered %v; want a crash with reason cpu_limit", turns, err)
+	}
+	if got := callInt(t, n, "spinner", "get"); got != turns {
+		t.Fatalf("after the crash the counter reads %d, want %d", got, turns)
+	}
+}
