@@ -77,7 +77,7 @@ type parkQ struct {
 	q     []parked
 	head  int
 	cost  int64
-	since time.Time // when the first frame became first
+	since time.Time // when the first frame became first, or first found its mailbox full; zero until then
 }
 
 // parked is a send or call a full mailbox keeps waiting.
@@ -102,7 +102,7 @@ func (it *parked) frame() *wire.Frame {
 
 // maxSpareParked bounds the array of parked frames a flow keeps for the
 // next peer it parks frames of.
-const maxSpareParked = 1 << 14
+const maxSpareParked = 1 << 16
 
 // takeSpare returns the array an emptied queue left, emptied. fl.mu must
 // be held.
@@ -316,7 +316,7 @@ func (r *remote) drain(peer string) {
 			q.head++
 			q.cost -= it.cost
 			fl.total -= it.cost
-			q.since = time.Now()
+			q.since = time.Time{} // the next one's wait starts when it first finds its mailbox full (refuseStuck)
 			switch {
 			case q.len() == 0:
 				delete(fl.peers, peer)
@@ -351,7 +351,14 @@ func (r *remote) drain(peer string) {
 func (r *remote) refuseStuck(peer string, q *parkQ) bool {
 	fl := &r.flow
 	fl.mu.Lock()
-	if fl.peers[peer] != q || q.len() == 0 || time.Since(q.since) < fl.maxWait {
+	if fl.peers[peer] != q || q.len() == 0 {
+		fl.mu.Unlock()
+		return false
+	}
+	if q.since.IsZero() {
+		q.since = time.Now()
+	}
+	if time.Since(q.since) < fl.maxWait {
 		fl.mu.Unlock()
 		return false
 	}
