@@ -479,10 +479,19 @@ func (r *remote) exportCap(c *capability.Capability, holder string) (wire.Ref, e
 
 // exportEnv converts env for a frame; holder is the process that sends it.
 func (r *remote) exportEnv(env *mailbox.Envelope, holder string) (*wire.Envelope, error) {
+	return r.exportEnvTo(nil, env, holder)
+}
+
+// exportEnvTo is exportEnv into we, if not nil, instead of a new
+// envelope.
+func (r *remote) exportEnvTo(we *wire.Envelope, env *mailbox.Envelope, holder string) (*wire.Envelope, error) {
 	if env == nil {
 		return nil, nil
 	}
-	we := &wire.Envelope{Data: env.Data()}
+	if we == nil {
+		we = new(wire.Envelope)
+	}
+	*we = wire.Envelope{Data: env.Data()}
 	if caps := env.Caps(); len(caps) > 0 {
 		we.Caps = make([]wire.Ref, len(caps))
 		for i, c := range caps {

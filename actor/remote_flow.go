@@ -68,6 +68,7 @@ type flow struct {
 	maxCost   int64             // per peer: maxParkedBytes but in tests
 	maxWait   time.Duration     // parkWait but in tests
 	stuck     map[*Process]bool // mailboxes that took nothing for maxWait; see refuseStuck
+	spare     []parked          // the array of a queue emptied, for the next one (keepSpare)
 	nstuck    atomic.Int32      // len(stuck), read without mu
 }
 
@@ -76,12 +77,16 @@ type parkQ struct {
 	q     []parked
 	head  int
 	cost  int64
-	since time.Time // when the first frame became first
+	since time.Time // when the first frame became first, or first found its mailbox full; zero until then
 }
 
 // parked is a send or call a full mailbox keeps waiting.
 type parked struct {
-	f    *wire.Frame // what a refusal needs: kind, id, from
+	// what a refusal needs of the frame
+	kind wire.Kind
+	id   uint64
+	from string
+
 	op   string
 	c    *capability.Capability
 	d    *deliver
@@ -89,6 +94,33 @@ type parked struct {
 }
 
 func (q *parkQ) len() int { return len(q.q) - q.head }
+
+// frame is what a refusal of it needs of its frame.
+func (it *parked) frame() *wire.Frame {
+	return &wire.Frame{Kind: it.kind, ID: it.id, From: it.from}
+}
+
+// maxSpareParked bounds the array of parked frames a flow keeps for the
+// next peer it parks frames of.
+const maxSpareParked = 1 << 16
+
+// takeSpare returns the array an emptied queue left, emptied. fl.mu must
+// be held.
+func (fl *flow) takeSpare() []parked {
+	s := fl.spare
+	fl.spare = nil
+	return s
+}
+
+// keepSpare keeps q's array, which holds no frame, for the next peer
+// parked. fl.mu must be held.
+func (fl *flow) keepSpare(q *parkQ) {
+	if cap(q.q) <= maxSpareParked && cap(q.q) > cap(fl.spare) {
+		clear(q.q) // already cleared as each frame left; beyond len, by the slides
+		fl.spare = q.q[:0]
+	}
+	q.q, q.head = nil, 0
+}
 
 // Holding implements wire.Holder: the node holds peer back while frames
 // it sent are parked.
@@ -169,7 +201,7 @@ func (r *remote) parkLocked(peer string, q *parkQ, f *wire.Frame, op string, c *
 		if _, up := r.peerInc(peer); !up {
 			return fmt.Errorf("%s: %w: node %s", op, isolate.ErrNoConnection, peer)
 		}
-		q = &parkQ{since: time.Now()}
+		q = &parkQ{since: time.Now(), q: fl.takeSpare()}
 	}
 	switch {
 	case q.len() >= fl.maxFrames || q.cost+cost > fl.maxCost:
@@ -179,11 +211,13 @@ func (r *remote) parkLocked(peer string, q *parkQ, f *wire.Frame, op string, c *
 		return fmt.Errorf("%s: %w: %d bytes of messages from other nodes wait here for full mailboxes; the limit is %d",
 			op, isolate.ErrMailboxFull, fl.total, maxParkedTotal)
 	}
-	if fl.peers == nil {
-		fl.peers = make(map[string]*parkQ)
+	if q.len() == 0 {
+		if fl.peers == nil {
+			fl.peers = make(map[string]*parkQ)
+		}
+		fl.peers[peer] = q
 	}
-	fl.peers[peer] = q
-	q.q = append(q.q, parked{f: &wire.Frame{Kind: f.Kind, ID: f.ID, From: f.From}, op: op, c: c, d: d, cost: cost})
+	q.q = append(q.q, parked{kind: f.Kind, id: f.ID, from: f.From, op: op, c: c, d: d, cost: cost})
 	q.cost += cost
 	fl.total += cost
 	fl.waiting.Store(true)
@@ -255,8 +289,8 @@ func (r *remote) drain(peer string) {
 	if q == nil {
 		return
 	}
+	fl.mu.Lock()
 	for {
-		fl.mu.Lock()
 		if fl.peers[peer] != q || q.len() == 0 {
 			fl.mu.Unlock()
 			return // the peer was lost meanwhile
@@ -269,6 +303,7 @@ func (r *remote) drain(peer string) {
 			fl.unstuck(it.c)
 		} else if parkable(it.c, it.d, err) && !fl.isStuck(it.c) {
 			if r.refuseStuck(peer, q) {
+				fl.mu.Lock()
 				continue // its target's frames were refused; the next one is first
 			}
 			return // still full: it stays first
@@ -281,10 +316,11 @@ func (r *remote) drain(peer string) {
 			q.head++
 			q.cost -= it.cost
 			fl.total -= it.cost
-			q.since = time.Now()
+			q.since = time.Time{} // the next one's wait starts when it first finds its mailbox full (refuseStuck)
 			switch {
 			case q.len() == 0:
 				delete(fl.peers, peer)
+				fl.keepSpare(q)
 				done = true
 			case q.head >= len(q.q)/2:
 				k := copy(q.q, q.q[q.head:])
@@ -292,9 +328,12 @@ func (r *remote) drain(peer string) {
 				q.q, q.head = q.q[:k], 0
 			}
 		}
+		if err == nil && !done {
+			continue // the next one, under the same hold of fl.mu
+		}
 		fl.mu.Unlock()
 		if err != nil {
-			r.refuseFull(peer, it.f, it.c, err)
+			r.refuseFull(peer, it.frame(), it.c, err)
 		}
 		if done {
 			if rel, ok := r.t.(wire.Releaser); ok {
@@ -302,6 +341,7 @@ func (r *remote) drain(peer string) {
 			}
 			return
 		}
+		fl.mu.Lock()
 	}
 }
 
@@ -311,7 +351,14 @@ func (r *remote) drain(peer string) {
 func (r *remote) refuseStuck(peer string, q *parkQ) bool {
 	fl := &r.flow
 	fl.mu.Lock()
-	if fl.peers[peer] != q || q.len() == 0 || time.Since(q.since) < fl.maxWait {
+	if fl.peers[peer] != q || q.len() == 0 {
+		fl.mu.Unlock()
+		return false
+	}
+	if q.since.IsZero() {
+		q.since = time.Now()
+	}
+	if time.Since(q.since) < fl.maxWait {
 		fl.mu.Unlock()
 		return false
 	}
@@ -338,7 +385,7 @@ func (r *remote) refuseStuck(peer string, q *parkQ) bool {
 	fl.mu.Unlock()
 	for _, it := range out {
 		err := fmt.Errorf("%s: %w: %s took none of the messages from node %s for %v", it.op, isolate.ErrMailboxFull, t.path, peer, wait)
-		r.refuseFull(peer, it.f, it.c, err)
+		r.refuseFull(peer, it.frame(), it.c, err)
 	}
 	if done {
 		if rel, ok := r.t.(wire.Releaser); ok {

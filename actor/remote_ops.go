@@ -34,12 +34,14 @@ func (r *remote) deliver(rp *remoteProcess, c *capability.Capability, op string,
 		return err
 	}
 	from := d.fromPath()
-	env, err := r.exportEnv(d.env, from)
+	fe := new(frameEnv) // one allocation for the frame and its envelope
+	env, err := r.exportEnvTo(&fe.e, d.env, from)
 	if err != nil {
 		return r.exportFailed(from, op, err)
 	}
 	peer := rp.node()
-	f := &wire.Frame{Kind: wire.KindSend, To: r.wireRef(rp, c), From: rp.actingAs(from), Env: env}
+	f := &fe.f
+	*f = wire.Frame{Kind: wire.KindSend, To: r.wireRef(rp, c), From: rp.actingAs(from), Env: env}
 	if d.call == nil {
 		return r.send(peer, f)
 	}
@@ -58,6 +60,12 @@ func (r *remote) deliver(rp *remoteProcess, c *capability.Capability, op string,
 		return err
 	}
 	return nil
+}
+
+// frameEnv holds a frame and its envelope, allocated together.
+type frameEnv struct {
+	f wire.Frame
+	e wire.Envelope
 }
 
 // exportFailed reports a message whose capabilities could not be exported.

@@ -108,6 +108,8 @@ func benchOneWay(b *testing.B, tls bool) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 	st := a.Stats()
 	b.ReportMetric(float64(st.FramesOut)/float64(max(st.BatchesOut, 1)), "frames/batch")
+	b.ReportMetric(float64(st.RefusedBackpressure)/float64(b.N), "refusals/op")
+	b.ReportMetric(float64(st.WindowStalls), "stalls")
 }
 
 // One-way frames per second from a to b over loopback.

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -21,12 +22,19 @@ type peer struct {
 	wake    chan struct{}
 	release atomic.Bool // the handler released it: acknowledge at once (Transport.Release)
 
-	mu       sync.Mutex
-	inc      uint64
-	up       bool
-	q        [][]byte // encoded frames, oldest first; q[head:] are waiting
+	mu  sync.Mutex
+	inc uint64
+	up  bool
+	// The queue: encoded frames, oldest first, each as a batch carries
+	// it (its length as a varint, then the frame), back to back in
+	// qbuf[qoff:]; qlens[head:] are the frames' lengths (prefix
+	// excluded), so publishOne copies
+	// whole frames into a batch without a buffer per frame.
+	qbuf     []byte
+	qoff     int
+	qlens    []int32
 	head     int
-	qBytes   int
+	qBytes   int    // the bytes of the waiting frames, length prefixes excluded
 	sentOff  uint64 // batch bytes published to this incarnation
 	ackedOff uint64 // batch bytes it acknowledged
 	stalled  bool   // the window is full with frames waiting
@@ -85,9 +93,8 @@ func (p *peer) bringDown(inc uint64) {
 	p.mu.Lock()
 	if p.up && p.inc == inc {
 		p.up = false
-		p.t.st.dropPeerLost.Add(uint64(len(p.q) - p.head))
-		clear(p.q)
-		p.q, p.head, p.qBytes = p.q[:0], 0, 0
+		p.t.st.dropPeerLost.Add(uint64(len(p.qlens) - p.head))
+		p.emptyQueue()
 	}
 	p.mu.Unlock()
 	p.markGone(inc)
@@ -123,21 +130,55 @@ func (p *peer) isGone(inc uint64) bool {
 	return false
 }
 
-// enqueue queues an encoded frame, or refuses it.
-func (p *peer) enqueue(b []byte) error {
-	p.mu.Lock()
+// queueKeep is the largest queue buffer kept once the queue is empty (a
+// window's worth: the queue grows past it only while the peer is slow);
+// a larger one, grown by a burst, is let go.
+const queueKeep = 4 << 20
+
+// emptyQueue drops every queued frame. p.mu must be held.
+func (p *peer) emptyQueue() {
+	p.qlens, p.head, p.qoff, p.qBytes = p.qlens[:0], 0, 0, 0
+	if cap(p.qbuf) > queueKeep {
+		p.qbuf, p.qlens = nil, nil
+		return
+	}
+	p.qbuf = p.qbuf[:0]
+}
+
+// admits reports why a frame of n bytes would be refused now, or nil.
+// p.mu must be held.
+func (p *peer) admits(n int) error {
 	if !p.up {
-		p.mu.Unlock()
 		p.t.st.refusedNoConnection.Add(1)
 		return fmt.Errorf("send to node %q: %w", p.name, wire.ErrNoConnection)
 	}
-	if len(p.q)-p.head >= p.t.cfg.QueueFrames || p.qBytes+len(b) > p.t.cfg.QueueBytes {
-		p.mu.Unlock()
+	if len(p.qlens)-p.head >= p.t.cfg.QueueFrames || p.qBytes+n > p.t.cfg.QueueBytes {
 		p.t.st.refusedBackpressure.Add(1)
 		p.st.refusedBackpressure.Add(1)
 		return fmt.Errorf("send to node %q: %w", p.name, wire.ErrBackpressure)
 	}
-	p.q = append(p.q, b)
+	return nil
+}
+
+// precheck refuses a frame before it is encoded when the peer is down or
+// its queue is full; enqueue checks again.
+func (p *peer) precheck() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.admits(0)
+}
+
+// enqueue copies an encoded frame to the end of the queue, or refuses it.
+// b is not retained.
+func (p *peer) enqueue(b []byte) error {
+	p.mu.Lock()
+	if err := p.admits(len(b)); err != nil {
+		p.mu.Unlock()
+		return err
+	}
+	p.qbuf = binary.AppendUvarint(p.qbuf, uint64(len(b)))
+	p.qbuf = append(p.qbuf, b...)
+	p.qlens = append(p.qlens, int32(len(b)))
 	p.qBytes += len(b)
 	p.mu.Unlock()
 	p.signal()
@@ -187,17 +228,14 @@ func (p *peer) unstall(now time.Time, after time.Duration) bool {
 // has room.
 func (p *peer) run() {
 	defer p.t.wg.Done()
-	var (
-		b   wire.Batch
-		msg []byte
-	)
+	var msg []byte
 	for {
 		select {
 		case <-p.t.quit:
 			return
 		case <-p.wake:
 		}
-		for p.publishOne(&b, &msg) {
+		for p.publishOne(&msg) {
 			select {
 			case <-p.t.quit:
 				return
@@ -209,10 +247,10 @@ func (p *peer) run() {
 
 // publishOne publishes one batch of queued frames; it reports false when
 // there is nothing to publish or the window is full.
-func (p *peer) publishOne(b *wire.Batch, msg *[]byte) bool {
+func (p *peer) publishOne(msg *[]byte) bool {
 	t := p.t
 	p.mu.Lock()
-	if !p.up || len(p.q) == p.head {
+	if !p.up || len(p.qlens) == p.head {
 		p.mu.Unlock()
 		return false
 	}
@@ -228,32 +266,37 @@ func (p *peer) publishOne(b *wire.Batch, msg *[]byte) bool {
 	}
 	p.stalled = false
 	limit := int(min(room, int64(t.maxBatch)))
-	b.Reset()
-	n := 0
-	for ; p.head < len(p.q); p.head++ {
-		f := p.q[p.head]
-		if n > 0 && b.SizeWith(len(f)) > limit {
+	// The batch: its version byte, then whole frames while they fit (the
+	// first one always).
+	size, frameBytes, i := 1, 0, p.head
+	for ; i < len(p.qlens); i++ {
+		l := int(p.qlens[i])
+		if i > p.head && size+uvarintLen(l)+l > limit {
 			break
 		}
-		b.Add(f)
-		p.qBytes -= len(f)
-		p.q[p.head] = nil
-		n++
+		size += uvarintLen(l) + l
+		frameBytes += l
 	}
-	switch {
-	case p.head == len(p.q):
-		p.q, p.head = p.q[:0], 0
-	case p.head >= len(p.q)/2:
-		// slide the waiting frames to the front so appends reuse the array
-		k := copy(p.q, p.q[p.head:])
-		clear(p.q[k:])
-		p.q, p.head = p.q[:k], 0
-	}
-	p.sentOff += uint64(b.Size())
+	n := i - p.head
+	body := p.qbuf[p.qoff : p.qoff+size-1]
+	p.sentOff += uint64(size)
 	h := header{typ: msgBatch, src: t.inc, dst: p.inc, off: p.sentOff}
+	*msg = append(appendHeader((*msg)[:0], h), wire.BatchVersion)
+	*msg = append(*msg, body...)
+	p.qBytes -= frameBytes
+	p.head, p.qoff = i, p.qoff+len(body)
+	switch {
+	case p.head == len(p.qlens):
+		p.emptyQueue()
+	case p.head >= len(p.qlens)/2:
+		// slide the waiting frames to the front so appends reuse the arrays
+		k := copy(p.qlens, p.qlens[p.head:])
+		p.qlens, p.head = p.qlens[:k], 0
+		m := copy(p.qbuf, p.qbuf[p.qoff:])
+		p.qbuf, p.qoff = p.qbuf[:m], 0
+	}
 	p.mu.Unlock()
 
-	*msg = append(appendHeader((*msg)[:0], h), b.Bytes()...)
 	if err := t.nc.Publish(p.subject, *msg); err != nil {
 		t.st.dropPublish.Add(uint64(n))
 		t.cfg.Logger.Warn("cluster: publish failed; frames dropped", "node", p.name, "frames", n, "err", err)
@@ -265,4 +308,13 @@ func (p *peer) publishOne(b *wire.Batch, msg *[]byte) bool {
 	p.st.framesOut.Add(uint64(n))
 	p.st.bytesOut.Add(uint64(len(*msg)))
 	return true
+}
+
+// uvarintLen is the length of n's varint encoding.
+func uvarintLen(n int) int {
+	k := 1
+	for ; n >= 0x80; n >>= 7 {
+		k++
+	}
+	return k
 }

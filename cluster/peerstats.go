@@ -52,7 +52,7 @@ func (t *Transport) PeerStats() []PeerStats {
 		}
 		p.mu.Lock()
 		s.Incarnation, s.Up = p.inc, p.up
-		s.Queued, s.QueuedBytes, s.Stalled = len(p.q)-p.head, p.qBytes, p.stalled
+		s.Queued, s.QueuedBytes, s.Stalled = len(p.qlens)-p.head, p.qBytes, p.stalled
 		p.mu.Unlock()
 		out = append(out, s)
 	}

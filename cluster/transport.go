@@ -245,12 +245,9 @@ func (t *Transport) Close() error {
 		}
 		// Publish what the windows let through, then tell each peer on
 		// the subject of its frames, so the notice arrives after them.
-		var (
-			b   wire.Batch
-			msg []byte
-		)
+		var msg []byte
 		for _, p := range t.peerList() {
-			for p.publishOne(&b, &msg) {
+			for p.publishOne(&msg) {
 			}
 			if inc, up := p.state(); up {
 				t.sendControl(p, msgLeave, inc)
@@ -314,11 +311,18 @@ func (t *Transport) Send(name string, f *wire.Frame) error {
 		t.st.refusedNoConnection.Add(1)
 		return fmt.Errorf("send to node %q: %w", name, wire.ErrNoConnection)
 	}
-	if _, up := p.state(); !up {
-		t.st.refusedNoConnection.Add(1)
-		return fmt.Errorf("send to node %q: %w", name, wire.ErrNoConnection)
+	// Refuse before encoding when the frame could not be queued anyway.
+	if err := p.precheck(); err != nil {
+		return err
 	}
-	b, err := wire.AppendFrame(make([]byte, 0, frameSizeHint(f)), f)
+	bp := encodeBufs.Get().(*[]byte)
+	defer putEncodeBuf(bp)
+	buf := *bp
+	if need := frameSizeHint(f); cap(buf) < need {
+		buf = make([]byte, 0, need)
+	}
+	b, err := wire.AppendFrame(buf[:0], f)
+	*bp = b[:0]
 	if err != nil {
 		return fmt.Errorf("send to node %q: %w", name, err)
 	}
@@ -327,6 +331,19 @@ func (t *Transport) Send(name string, f *wire.Frame) error {
 		return fmt.Errorf("send to node %q: frame of %d bytes: %w (the NATS server takes %d)", name, len(b), wire.ErrTooLarge, t.nc.MaxPayload())
 	}
 	return p.enqueue(b)
+}
+
+// encodeBufs holds the buffers Send encodes frames into before copying
+// them into a peer's queue.
+var encodeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// encodeBufKeep is the largest encoding buffer returned to encodeBufs.
+const encodeBufKeep = 64 << 10
+
+func putEncodeBuf(bp *[]byte) {
+	if cap(*bp) <= encodeBufKeep {
+		encodeBufs.Put(bp)
+	}
 }
 
 // frameSizeHint is at least the encoded size of f (see wire's encoding),

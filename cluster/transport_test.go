@@ -157,6 +157,13 @@ func TestTransport_SlowReceiverGetsBackpressureNotDrops(t *testing.T) {
 		return nil
 	})
 	checkInOrder(t, rb.received("a"), accepted)
+	// the frames went out a window's part of the queue at a time: each
+	// still carries its own bytes
+	for i, f := range rb.received("a") {
+		if f.Env == nil || string(f.Env.Data) != "payload of some length to fill the window" {
+			t.Fatalf("frame %d arrived with %+v", i+1, f.Env)
+		}
+	}
 	sa, sb := a.Stats(), b.Stats()
 	if sa.RefusedBackpressure != 1 || sa.WindowStalls == 0 {
 		t.Errorf("sender stats: %+v", sa)

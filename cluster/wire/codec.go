@@ -221,6 +221,33 @@ func malformed(field string, err error) error {
 type decoder struct {
 	b   []byte
 	err error
+	// The strings of the last frame decoded, by field: the frames of a
+	// batch mostly name the same nodes and paths, so a string equal to
+	// the last one of its field is shared instead of allocated again.
+	last [numInterned]string
+}
+
+// The fields whose strings a decoder shares between frames.
+const (
+	internToNode = iota
+	internToPath
+	internFrom
+	numInterned
+)
+
+// internString reads a string, sharing it with the last one read for
+// slot when they are equal.
+func (d *decoder) internString(field string, slot int) string {
+	p := d.bytes(field, d.uvarint(field, MaxString))
+	if len(p) == 0 {
+		return ""
+	}
+	if string(p) == d.last[slot] { // compared without a copy
+		return d.last[slot]
+	}
+	s := string(p)
+	d.last[slot] = s
+	return s
 }
 
 func (d *decoder) fail(field string, err error) {
@@ -323,9 +350,13 @@ var (
 	capFields = newRefFields("capability")
 )
 
-func (d *decoder) ref(field *refFields, r *Ref) {
+func (d *decoder) ref(field *refFields, r *Ref, nodeSlot int) {
 	flags := d.flags(field.ref, refFlagsAll)
-	r.Node = d.string(field.node)
+	if nodeSlot >= 0 {
+		r.Node = d.internString(field.node, nodeSlot)
+	} else {
+		r.Node = d.string(field.node)
+	}
 	if flags&refHasInc != 0 {
 		if p := d.bytes(field.inc, 8); p != nil {
 			r.Inc = binary.LittleEndian.Uint64(p)
@@ -342,7 +373,11 @@ func (d *decoder) ref(field *refFields, r *Ref) {
 			}
 		}
 	}
-	r.Path = d.string(field.path)
+	if nodeSlot >= 0 {
+		r.Path = d.internString(field.path, internToPath)
+	} else {
+		r.Path = d.string(field.path)
+	}
 	r.Rights = uint16(d.uvarint(field.rights, maxUint16))
 }
 
@@ -350,21 +385,28 @@ func (d *decoder) ref(field *refFields, r *Ref) {
 // rights.
 const minRefSize = 4
 
+// frameEnv holds a frame and its envelope, allocated together.
+type frameEnv struct {
+	f Frame
+	e Envelope
+}
+
 func (d *decoder) frame() *Frame {
-	f := new(Frame)
+	fe := new(frameEnv)
+	f := &fe.f
 	f.Kind = Kind(d.byte("kind"))
 	if d.err == nil && !f.Kind.Valid() {
 		d.fail("kind", fmt.Errorf("%d: %w", f.Kind, ErrUnknownKind))
 	}
 	flags := d.flags("flags", frameFlagsAll)
 	f.Link = flags&frameLink != 0
-	d.ref(toFields, &f.To)
-	f.From = d.string("from")
+	d.ref(toFields, &f.To, internToNode)
+	f.From = d.internString("from", internFrom)
 	f.ID = d.uvarint("id", math.MaxUint64)
 	f.Depth = uint32(d.uvarint("depth", math.MaxUint32))
 	f.Reason = d.string("reason")
 	if flags&frameHasEnv != 0 && d.err == nil {
-		env := new(Envelope)
+		env := &fe.e
 		if data := d.bytes("data", d.uvarint("data length", MaxFrameSize)); len(data) > 0 {
 			env.Data = append([]byte(nil), data...)
 		}
@@ -375,7 +417,7 @@ func (d *decoder) frame() *Frame {
 		if n > 0 && d.err == nil {
 			env.Caps = make([]Ref, n)
 			for i := range env.Caps {
-				d.ref(capFields, &env.Caps[i])
+				d.ref(capFields, &env.Caps[i], -1)
 			}
 		}
 		f.Env = env
@@ -501,14 +543,19 @@ func DecodeBatch(b []byte) ([]*Frame, error) {
 		return nil, malformed("batch", fmt.Errorf("no frames: %w", ErrTruncated))
 	}
 	frames := make([]*Frame, 0, min(len(d.b)/(minFrameSize+1), 64))
+	fd := decoder{}
 	for len(d.b) > 0 {
 		p := d.bytes("batch frame", d.uvarint("batch frame length", MaxFrameSize))
 		if d.err != nil {
 			return nil, d.err
 		}
-		f, err := DecodeFrame(p)
-		if err != nil {
-			return nil, fmt.Errorf("batch frame %d: %w", len(frames), err)
+		fd.b, fd.err = p, nil
+		f := fd.frame()
+		if fd.err == nil && len(fd.b) != 0 {
+			fd.fail("frame", fmt.Errorf("%d bytes after the frame: %w", len(fd.b), ErrTrailing))
+		}
+		if fd.err != nil {
+			return nil, fmt.Errorf("batch frame %d: %w", len(frames), fd.err)
 		}
 		frames = append(frames, f)
 	}
