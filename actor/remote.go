@@ -108,6 +108,11 @@ const (
 	// maxPeerState bounds, per peer, the monitors and links with it and
 	// the requests awaiting its answers.
 	maxPeerState = 100_000
+	// maxHolderPeerState bounds the part of one peer's state that one
+	// process holds (the monitors, links and requests it made, or, for a
+	// peer's process, those it made here), so that one script cannot take
+	// a peer from the others.
+	maxHolderPeerState = maxPeerState / 16
 	// maxRemoteMessage bounds the error text a peer may send.
 	maxRemoteMessage = 1024
 )
@@ -146,14 +151,16 @@ type plainKey struct {
 
 // pending is a request to a peer awaiting its answer.
 type pending struct {
-	peer string
-	op   string
-	done func(*mailbox.Envelope, error)
+	peer   string
+	holder string // the process that asked; see maxHolderPeerState
+	op     string
+	done   func(*mailbox.Envelope, error)
 }
 
 // remoteMon is a monitor this node holds on a peer's process.
 type remoteMon struct {
 	peer    string
+	holder  string   // the process charged for it: the watcher, or the forwarder's holder
 	watcher *Process // nil for a monitor relayed for another node
 	winc    uint64   // the watcher's incarnation
 	notify  func(reason string)
@@ -167,6 +174,7 @@ type ownedKey struct {
 
 // ownedMon is the local half of a peer's monitor.
 type ownedMon struct {
+	holder string   // the peer's process that asked, as "node:path"
 	target *Process // nil when relayed on to another node
 	ref    uint64   // the local monitor reference (or the relayed one)
 }
@@ -187,6 +195,10 @@ type remoteLink struct {
 	linc  uint64
 	rp    atomic.Pointer[remoteProcess] // the linking side: the target, once known
 	from  string                        // the side linked to: the linking process's path
+	// holder is the process charged for the link: the local process on
+	// the linking side, the peer's linking process ("node:path") on the
+	// side linked to.
+	holder string
 }
 
 // remote is a clustered node's state for other nodes.
@@ -210,6 +222,8 @@ type remote struct {
 	owned     map[ownedKey]*ownedMon
 	links     map[linkKey]*remoteLink
 	perPeer   map[string]int                    // pending + mons + owned + links per peer
+	stateBy   map[holdKey]int                   // those per peer and holder; see maxHolderPeerState
+	holdMax   int                               // maxHolderPeerState, lowered by tests
 	inflight  map[string]int                    // spawns and inspects peers asked for, not answered yet
 	placement atomic.Pointer[map[string]placed] // set once, at Start
 	flow      flow                              // parked sends and calls; see remote_flow.go
@@ -239,6 +253,8 @@ func newRemote(n *Node, t wire.Transport) *remote {
 		owned:     make(map[ownedKey]*ownedMon),
 		links:     make(map[linkKey]*remoteLink),
 		perPeer:   make(map[string]int),
+		stateBy:   make(map[holdKey]int),
+		holdMax:   maxHolderPeerState,
 		inflight:  make(map[string]int),
 		flow:      flow{kick: make(chan struct{}, 1), maxFrames: maxParkedFrames, maxCost: maxParkedBytes, maxWait: parkWait},
 	}
@@ -275,23 +291,57 @@ func (r *remote) targetHeld(ref wire.Ref, holder string) *remoteProcess {
 	return rp
 }
 
-// charge counts one more entry for peer, or refuses past the bound.
-// r.mu must be held.
-func (r *remote) charge(peer, what string) error {
+// holdKey names the state with one peer that one process holds.
+type holdKey struct{ peer, holder string }
+
+// charge counts one more entry for peer, held by holder (a local path,
+// or "node:path" for a peer's process), or refuses past the peer's bound
+// or the holder's share of it. r.mu must be held.
+func (r *remote) charge(peer, holder, what string) error {
 	if r.perPeer[peer] >= maxPeerState {
 		return fmt.Errorf("%s: %w: %d monitors, links and requests with node %s; the limit is %d",
 			what, isolate.ErrClusterLimit, r.perPeer[peer], peer, maxPeerState)
 	}
+	hk := holdKey{peer, holder}
+	if k := r.stateBy[hk]; k >= r.holdMax {
+		return fmt.Errorf("%s: %w: %s has %d monitors, links and requests with node %s; the limit is %d",
+			what, isolate.ErrClusterLimit, holder, k, peer, r.holdMax)
+	}
 	r.perPeer[peer]++
+	r.stateBy[hk]++
 	return nil
 }
 
+// holderFull reports whether holder has its whole share of peer's state.
+// r.mu must be held.
+func (r *remote) holderFull(peer, holder string) bool {
+	return r.stateBy[holdKey{peer, holder}] >= r.holdMax
+}
+
 // refund undoes charge. r.mu must be held.
-func (r *remote) refund(peer string) {
+func (r *remote) refund(peer, holder string) {
 	if r.perPeer[peer]--; r.perPeer[peer] <= 0 {
 		delete(r.perPeer, peer)
 	}
+	hk := holdKey{peer, holder}
+	if r.stateBy[hk]--; r.stateBy[hk] <= 0 {
+		delete(r.stateBy, hk)
+	}
 }
+
+// forgetPeer drops the counts of peer's state, all of it gone with the
+// peer. r.mu must be held.
+func (r *remote) forgetPeer(peer string) {
+	delete(r.perPeer, peer)
+	for hk := range r.stateBy {
+		if hk.peer == peer {
+			delete(r.stateBy, hk)
+		}
+	}
+}
+
+// peerHolder names a peer's process as a holder of state here.
+func peerHolder(peer, from string) string { return peer + ":" + truncate(from, 256) }
 
 // up checks that peer is up and returns its incarnation. r.mu must be held.
 func (r *remote) up(peer string) (uint64, error) {

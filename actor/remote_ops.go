@@ -46,7 +46,7 @@ func (r *remote) deliver(rp *remoteProcess, c *capability.Capability, op string,
 		return r.send(peer, f)
 	}
 	cr := d.call
-	id, err := r.await(peer, op, func(env *mailbox.Envelope, err error) {
+	id, err := r.await(peer, from, op, func(env *mailbox.Envelope, err error) {
 		cr.answer(&reply{incarnation: cr.incarnation, id: cr.id, env: env, err: err})
 	})
 	if err != nil {
@@ -77,24 +77,24 @@ func (r *remote) exportFailed(from, op string, err error) error {
 	return err
 }
 
-// await registers a request to peer; done gets its answer, or
-// ErrNoConnection if peer is lost first.
-func (r *remote) await(peer, op string, done func(*mailbox.Envelope, error)) (uint64, error) {
+// await registers a request to peer that the process at holder makes;
+// done gets its answer, or ErrNoConnection if peer is lost first.
+func (r *remote) await(peer, holder, op string, done func(*mailbox.Envelope, error)) (uint64, error) {
 	id := r.n.nextRef.Add(1)
-	return id, r.awaitAs(id, peer, op, done)
+	return id, r.awaitAs(id, peer, holder, op, done)
 }
 
 // awaitAs is await under a reference the caller took.
-func (r *remote) awaitAs(id uint64, peer, op string, done func(*mailbox.Envelope, error)) error {
+func (r *remote) awaitAs(id uint64, peer, holder, op string, done func(*mailbox.Envelope, error)) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, err := r.up(peer); err != nil {
 		return err
 	}
-	if err := r.charge(peer, op); err != nil {
+	if err := r.charge(peer, holder, op); err != nil {
 		return err
 	}
-	r.pending[id] = &pending{peer: peer, op: op, done: done}
+	r.pending[id] = &pending{peer: peer, holder: holder, op: op, done: done}
 	return nil
 }
 
@@ -106,7 +106,7 @@ func (r *remote) forget(id uint64) bool {
 	p, ok := r.pending[id]
 	if ok {
 		delete(r.pending, id)
-		r.refund(p.peer)
+		r.refund(p.peer, p.holder)
 	}
 	return ok
 }
@@ -138,12 +138,12 @@ func (r *remote) monitor(rp *remoteProcess, c *capability.Capability, from strin
 		return ReasonNoConnection, nil
 	}
 	var swept []uint64
-	if r.perPeer[peer] >= maxPeerState {
+	if r.perPeer[peer] >= maxPeerState || r.holderFull(peer, from) {
 		swept = r.sweepMons(peer)
 	}
-	err := r.charge(peer, "monitor")
+	err := r.charge(peer, from, "monitor")
 	if err == nil {
-		r.mons[ref] = &remoteMon{peer: peer, watcher: watcher, winc: winc, notify: notify}
+		r.mons[ref] = &remoteMon{peer: peer, holder: from, watcher: watcher, winc: winc, notify: notify}
 	}
 	r.mu.Unlock()
 	for _, old := range swept {
@@ -169,7 +169,7 @@ func (r *remote) sweepMons(peer string) []uint64 {
 	for ref, m := range r.mons {
 		if m.peer == peer && m.watcher != nil && (m.watcher.Incarnation() != m.winc || m.watcher.Status() == StatusStopped) {
 			delete(r.mons, ref)
-			r.refund(peer)
+			r.refund(peer, m.holder)
 			refs = append(refs, ref)
 		}
 	}
@@ -196,7 +196,7 @@ func (r *remote) takeMon(peer string, ref uint64) *remoteMon {
 		return nil
 	}
 	delete(r.mons, ref)
-	r.refund(peer)
+	r.refund(peer, m.holder)
 	return m
 }
 
@@ -209,7 +209,7 @@ func (r *remote) demonitor(ref uint64, watcher *Process) bool {
 		return false
 	}
 	delete(r.mons, ref)
-	r.refund(m.peer)
+	r.refund(m.peer, m.holder)
 	r.mu.Unlock()
 	_ = r.send(m.peer, &wire.Frame{Kind: wire.KindDemonitor, ID: ref})
 	return true
@@ -222,7 +222,7 @@ func (r *remote) link(rp *remoteProcess, c *capability.Capability, local *Proces
 		return dueReason(err)
 	}
 	peer := rp.node()
-	rl := &remoteLink{key: linkKey{peer: peer, id: r.n.nextRef.Add(1)}, local: local, linc: linc}
+	rl := &remoteLink{key: linkKey{peer: peer, id: r.n.nextRef.Add(1)}, local: local, linc: linc, holder: local.path}
 	rl.rp.Store(rp)
 	r.mu.Lock()
 	if _, err := r.up(peer); err != nil {
@@ -247,7 +247,7 @@ func (r *remote) link(rp *remoteProcess, c *capability.Capability, local *Proces
 		r.mu.Unlock()
 		return "", fmt.Errorf("link: %w: %s has %d links with other nodes", isolate.ErrClusterLimit, local.path, maxMonitors)
 	}
-	if err := r.charge(peer, "link"); err != nil {
+	if err := r.charge(peer, local.path, "link"); err != nil {
 		local.lifeMu.Unlock()
 		r.mu.Unlock()
 		return "", err
@@ -304,7 +304,7 @@ func (r *remote) takeLinkOf(key linkKey, want *remoteLink) *remoteLink {
 		return nil
 	}
 	delete(r.links, key)
-	r.refund(key.peer)
+	r.refund(key.peer, rl.holder)
 	r.mu.Unlock()
 	if rl.local != nil {
 		rl.local.lifeMu.Lock()
@@ -348,7 +348,7 @@ func (r *remote) linksEnded(local *Process, links map[*remoteLink]struct{}, reas
 		mine := r.links[rl.key] == rl
 		if mine {
 			delete(r.links, rl.key)
-			r.refund(rl.key.peer)
+			r.refund(rl.key.peer, rl.holder)
 		}
 		r.mu.Unlock()
 		if mine {
@@ -381,8 +381,8 @@ func (r *remote) spawnLinked(rp *remoteProcess, c *capability.Capability, local 
 	}
 	peer := rp.node()
 	id := r.n.nextRef.Add(1)
-	rl := &remoteLink{key: linkKey{peer: peer, id: id}, local: local, linc: linc}
-	err = r.awaitAs(id, peer, "spawn", func(env *mailbox.Envelope, err error) {
+	rl := &remoteLink{key: linkKey{peer: peer, id: id}, local: local, linc: linc, holder: local.path}
+	err = r.awaitAs(id, peer, local.path, "spawn", func(env *mailbox.Envelope, err error) {
 		if err != nil {
 			r.takeLink(rl.key) // no child: no link
 		} else if env != nil && len(env.Caps()) == 1 {
@@ -404,7 +404,7 @@ func (r *remote) spawnLinked(rp *remoteProcess, c *capability.Capability, local 
 	case linksFull(local, ""):
 		err = fmt.Errorf("spawn: %w: %s has %d links with other nodes", isolate.ErrClusterLimit, local.path, maxMonitors)
 	default:
-		err = r.charge(peer, "spawn")
+		err = r.charge(peer, local.path, "spawn")
 	}
 	if err == nil {
 		if local.life.rlinks == nil {
@@ -440,7 +440,7 @@ func (r *remote) request(rp *remoteProcess, c *capability.Capability, kind wire.
 		return r.exportFailed(from, op, err)
 	}
 	peer := rp.node()
-	id, err := r.await(peer, op, done)
+	id, err := r.await(peer, from, op, done)
 	if err != nil {
 		return err
 	}

@@ -135,7 +135,7 @@ func (n *Node) PeerDown(peer string, inc uint64) {
 			delete(r.owned, key)
 		}
 	}
-	delete(r.perPeer, peer)
+	r.forgetPeer(peer)
 	r.mu.Unlock()
 	r.dropParked(peer)
 
@@ -316,7 +316,7 @@ func (r *remote) onReply(peer string, f *wire.Frame) {
 		return // answered, lost to the peer's end, or not ours
 	}
 	delete(r.pending, f.ID)
-	r.refund(peer)
+	r.refund(peer, p.holder)
 	r.mu.Unlock()
 	if f.Err != nil {
 		p.done(nil, localError(p.op, f.Err))
@@ -361,7 +361,7 @@ func (r *remote) onMonitor(peer string, f *wire.Frame) {
 		return
 	}
 	key := ownedKey{peer: peer, id: f.ID}
-	om := &ownedMon{ref: r.n.nextRef.Add(1)}
+	om := &ownedMon{ref: r.n.nextRef.Add(1), holder: peerHolder(peer, f.From)}
 	down := func(reason string) {
 		r.mu.Lock()
 		if r.owned[key] != om {
@@ -371,7 +371,7 @@ func (r *remote) onMonitor(peer string, f *wire.Frame) {
 			return
 		}
 		delete(r.owned, key)
-		r.refund(peer)
+		r.refund(peer, om.holder)
 		r.mu.Unlock()
 		_ = r.send(peer, &wire.Frame{Kind: wire.KindDown, ID: key.id, Reason: reason})
 	}
@@ -389,7 +389,7 @@ func (r *remote) onMonitor(peer string, f *wire.Frame) {
 		r.refuse(peer, f, badFrame("monitor", errors.New("the reference is in use")))
 		return
 	}
-	if err := r.charge(peer, "monitor"); err != nil {
+	if err := r.charge(peer, om.holder, "monitor"); err != nil {
 		r.mu.Unlock()
 		r.refuse(peer, f, err)
 		return
@@ -420,7 +420,7 @@ func (r *remote) dropOwned(key ownedKey, om *ownedMon) {
 	defer r.mu.Unlock()
 	if r.owned[key] == om {
 		delete(r.owned, key)
-		r.refund(key.peer)
+		r.refund(key.peer, om.holder)
 	}
 }
 
@@ -449,7 +449,7 @@ func (r *remote) onDemonitor(peer string, f *wire.Frame) {
 	om, ok := r.owned[key]
 	if ok {
 		delete(r.owned, key)
-		r.refund(peer)
+		r.refund(peer, om.holder)
 	}
 	r.mu.Unlock()
 	switch {
@@ -480,7 +480,7 @@ func (r *remote) onLink(peer string, f *wire.Frame) {
 		r.refuse(peer, f, fmt.Errorf("link: %w", errNotWorker))
 		return
 	}
-	rl := &remoteLink{key: linkKey{peer: peer, id: f.ID, owner: true}, local: t, from: truncate(f.From, 256)}
+	rl := &remoteLink{key: linkKey{peer: peer, id: f.ID, owner: true}, local: t, from: truncate(f.From, 256), holder: peerHolder(peer, f.From)}
 	r.admitPeer(peer)
 	r.mu.Lock()
 	if _, err := r.up(peer); err != nil {
@@ -504,7 +504,7 @@ func (r *remote) onLink(peer string, f *wire.Frame) {
 		r.refuse(peer, f, fmt.Errorf("link: %w: %s has %d links with node %s", isolate.ErrClusterLimit, t.path, maxMonitors, peer))
 		return
 	}
-	if err := r.charge(peer, "link"); err != nil {
+	if err := r.charge(peer, rl.holder, "link"); err != nil {
 		t.lifeMu.Unlock()
 		r.mu.Unlock()
 		r.refuse(peer, f, err)
@@ -598,7 +598,7 @@ func (r *remote) spawnLink(peer string, f *wire.Frame, c *capability.Capability)
 	if f.ID == 0 || f.ID&linkFromOwner != 0 {
 		return nil, badFrame("spawn", errors.New("bad link reference"))
 	}
-	rl := &remoteLink{key: linkKey{peer: peer, id: f.ID, owner: true}, from: truncate(f.From, 256)}
+	rl := &remoteLink{key: linkKey{peer: peer, id: f.ID, owner: true}, from: truncate(f.From, 256), holder: peerHolder(peer, f.From)}
 	r.admitPeer(peer)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -608,7 +608,7 @@ func (r *remote) spawnLink(peer string, f *wire.Frame, c *capability.Capability)
 	if _, dup := r.links[rl.key]; dup {
 		return nil, badFrame("spawn", errors.New("the link reference is in use"))
 	}
-	if err := r.charge(peer, "spawn"); err != nil {
+	if err := r.charge(peer, rl.holder, "spawn"); err != nil {
 		return nil, err
 	}
 	r.links[rl.key] = rl
@@ -624,7 +624,7 @@ func (r *remote) dropSpawnLink(rl *remoteLink) {
 	defer r.mu.Unlock()
 	if r.links[rl.key] == rl && rl.local == nil {
 		delete(r.links, rl.key)
-		r.refund(rl.key.peer)
+		r.refund(rl.key.peer, rl.holder)
 	}
 }
 
@@ -645,7 +645,7 @@ func (g *group) linkRemote(c proto.Context, rl *remoteLink, ch *Process) bool {
 	if ch.life.live == 0 {
 		ch.lifeMu.Unlock()
 		delete(r.links, rl.key)
-		r.refund(rl.key.peer)
+		r.refund(rl.key.peer, rl.holder)
 		r.mu.Unlock()
 		_ = r.send(rl.key.peer, &wire.Frame{Kind: wire.KindLinkExit, ID: rl.key.id | linkFromOwner, From: ch.path, Reason: ReasonNoProc})
 		return true
