@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/cluster/wire"
 	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/supervisor"
 
@@ -145,5 +146,66 @@ func TestFair_OneProcessCannotTakeAPeerFromTheOthers(t *testing.T) {
 	}
 	if k := actor.PeerStateOf(a, "b", greedy); k != 1 {
 		t.Fatalf("greedy holds %d entries with b after its restart, want 1", k)
+	}
+}
+
+// A peer's processes relaying monitors through a forwarder of this node
+// (a capability of a third node's process that this node narrowed) are
+// charged to the forwarder's holder: past its share they are refused,
+// and the peer's loss gives the share back.
+func TestFair_RelayedMonitorsAreChargedToTheForwardersHolder(t *testing.T) {
+	n, tr := soloNode(t, worker(t, "w", relayJS))
+	tr.up(n, "x", 1)
+	tr.up(n, "y", 1)
+	const share = 4
+	actor.SetHolderPeerState(n, share)
+	imported, err := actor.ImportRef(n, wire.Ref{Node: "y", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: uint16(capability.All)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrowed, err := imported.Attenuate(capability.Monitor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwd, err := actor.ExportRefAs(n, narrowed, "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fwd.Node != "solo" {
+		t.Fatalf("the narrowed capability travels as %+v, want a forwarder of solo", fwd)
+	}
+	// Each monitor comes from another process of x, so x's processes stay
+	// within their own shares and only the forwarder's holder fills up.
+	for i := 1; i <= 2*share; i++ {
+		n.Deliver("x", &wire.Frame{Kind: wire.KindMonitor, To: fwd, From: fmt.Sprintf("p%d", i), ID: uint64(i)})
+	}
+	relayed, refused := 0, 0
+	for _, sf := range tr.frames() {
+		switch {
+		case sf.to == "y" && sf.f.Kind == wire.KindMonitor:
+			relayed++
+		case sf.to == "x" && sf.f.Kind == wire.KindRefused:
+			refused++
+			if sf.f.Err == nil || !strings.Contains(sf.f.Err.Message, "w has") || !strings.Contains(sf.f.Err.Message, fmt.Sprintf("limit is %d", share)) {
+				t.Fatalf("refusal %+v names neither the holder nor the limit", sf.f.Err)
+			}
+		}
+	}
+	if relayed != share || refused != share {
+		t.Fatalf("%d monitors relayed to y and %d refused, want %d and %d", relayed, refused, share, share)
+	}
+	if k := actor.PeerStateOf(n, "y", "w"); k != share {
+		t.Fatalf("w is charged %d entries with y, want %d", k, share)
+	}
+	if k := actor.PeerStateOf(n, "x", "x:p1"); k != 1 {
+		t.Fatalf("x's process p1 is charged %d entries, want its monitor", k)
+	}
+	// x's loss drops its monitors, and the relayed ones with them.
+	tr.down(n, "x", 1)
+	if k := actor.PeerStateOf(n, "y", "w"); k != 0 {
+		t.Fatalf("w is still charged %d entries with y after x was lost", k)
+	}
+	if k := actor.PeerStateOf(n, "x", "x:p1"); k != 0 {
+		t.Fatalf("the lost x's process p1 is still charged %d entries", k)
 	}
 }
