@@ -221,9 +221,13 @@ type remote struct {
 	mons      map[uint64]*remoteMon
 	owned     map[ownedKey]*ownedMon
 	links     map[linkKey]*remoteLink
-	perPeer   map[string]int                    // pending + mons + owned + links per peer
-	stateBy   map[holdKey]int                   // those per peer and holder; see maxHolderPeerState
-	holdMax   int                               // maxHolderPeerState, lowered by tests
+	perPeer   map[string]int  // pending + mons + owned + links per peer
+	stateBy   map[holdKey]int // those per peer and holder; see maxHolderPeerState
+	holdMax   int             // maxHolderPeerState, lowered by tests
+	// swept is, per holder whose share is full, the watcher incarnation
+	// whose sweep of ended monitors freed none of it: that incarnation
+	// does not sweep again while the share stays full.
+	swept     map[holdKey]uint64
 	inflight  map[string]int                    // spawns and inspects peers asked for, not answered yet
 	placement atomic.Pointer[map[string]placed] // set once, at Start
 	flow      flow                              // parked sends and calls; see remote_flow.go
@@ -255,6 +259,7 @@ func newRemote(n *Node, t wire.Transport) *remote {
 		perPeer:   make(map[string]int),
 		stateBy:   make(map[holdKey]int),
 		holdMax:   maxHolderPeerState,
+		swept:     make(map[holdKey]uint64),
 		inflight:  make(map[string]int),
 		flow:      flow{kick: make(chan struct{}, 1), maxFrames: maxParkedFrames, maxCost: maxParkedBytes, maxWait: parkWait},
 	}
@@ -326,6 +331,7 @@ func (r *remote) refund(peer, holder string) {
 	hk := holdKey{peer, holder}
 	if r.stateBy[hk]--; r.stateBy[hk] <= 0 {
 		delete(r.stateBy, hk)
+		delete(r.swept, hk)
 	}
 }
 
@@ -336,6 +342,11 @@ func (r *remote) forgetPeer(peer string) {
 	for hk := range r.stateBy {
 		if hk.peer == peer {
 			delete(r.stateBy, hk)
+		}
+	}
+	for hk := range r.swept {
+		if hk.peer == peer {
+			delete(r.swept, hk)
 		}
 	}
 }

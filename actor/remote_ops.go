@@ -138,8 +138,19 @@ func (r *remote) monitor(rp *remoteProcess, c *capability.Capability, from strin
 		return ReasonNoConnection, nil
 	}
 	var swept []uint64
-	if r.perPeer[peer] >= maxPeerState || r.holderFull(peer, from) {
+	hk := holdKey{peer, from}
+	if r.perPeer[peer] >= maxPeerState {
 		swept = r.sweepMons(peer)
+	} else if r.holderFull(peer, from) {
+		// Monitors of from's ended incarnations may hold its share (a
+		// restart keeps the path). One sweep per incarnation that finds
+		// the share full: a script retrying past its share makes no more.
+		if w, ok := r.swept[hk]; !ok || w != winc {
+			swept = r.sweepMons(peer)
+			if r.holderFull(peer, from) {
+				r.swept[hk] = winc
+			}
+		}
 	}
 	err := r.charge(peer, from, "monitor")
 	if err == nil {
