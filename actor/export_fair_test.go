@@ -17,6 +17,3 @@ func SetHolderPeerState(n *Node, k int) {
 	defer r.mu.Unlock()
 	r.holdMax = k
 }
-
-// MaxHolderPeerState is the share of a peer's state one process may hold.
-const MaxHolderPeerState = maxHolderPeerState
