@@ -181,7 +181,11 @@ func (n *Node) SpawnKeyed(ctx context.Context, sup *capability.Capability, key s
 	if t.kind != KindSupervisor || t.spec.Template == nil {
 		return nil, fmt.Errorf("spawn: %s has no template", t.path)
 	}
-	if ch, ok := n.Lookup(joinKey(t.path, key)); ok && ch.parent == t && live(ch) {
+	// A child is in the registry from the moment its supervisor builds
+	// it, before its actor exists: only one that can take messages is
+	// handed out here; the others are left to the supervisor, which
+	// answers once the spawn it is making has finished.
+	if ch, ok := n.Lookup(joinKey(t.path, key)); ok && ch.parent == t && live(ch) && ch.pid.Load() != nil {
 		return capability.New(ch, capability.All&^capability.Spawn), nil
 	}
 	args, err := codec.Encode(map[string]string{"key": key})
