@@ -14,7 +14,7 @@ func TestTransport_PeerStats(t *testing.T) {
 	c := newTestCluster(t, "a", "b", "c")
 	a, _ := c.start("a", slow)
 	b, rb := c.start("b", slow)
-	cc, _ := c.start("c", slow)
+	cc, rc := c.start("c", slow)
 	waitUp(t, a, b, cc)
 	const n = 25
 	for i := range n {
@@ -28,6 +28,9 @@ func TestTransport_PeerStats(t *testing.T) {
 	testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
 		if got := len(rb.received("a")); got != n {
 			return fmt.Errorf("b has %d of %d frames", got, n)
+		}
+		if got := len(rc.received("a")); got != 1 {
+			return fmt.Errorf("c has %d of 1 frame", got)
 		}
 		return nil
 	})
