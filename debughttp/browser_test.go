@@ -2,6 +2,7 @@ package debughttp_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -62,6 +63,26 @@ func waitText(ctx context.Context, t *testing.T, sel, want string) {
 	}
 }
 
+// clickLive clicks the element sel selects from inside the page, in one
+// step: the live page re-renders rows every second, so a node found in one
+// DevTools call may be gone by the next, as a click through chromedp takes
+// several. It waits for the element to appear.
+func clickLive(ctx context.Context, t *testing.T, sel string) {
+	t.Helper()
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.click(); return true; })()`, sel)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("click %s: not found (err %v)", sel, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestPage_LiveInChromium loads the page in a real browser, sees the tree,
 // crashes an actor and sees its restart count change without a reload,
 // then opens the crash report and kills a process with the page's button.
@@ -99,9 +120,7 @@ func TestPage_LiveInChromium(t *testing.T) {
 	}
 
 	// Crash details on click.
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(counter+" > .row"))); err != nil {
-		t.Fatal(err)
-	}
+	clickLive(ctx, t, counter+" > .row")
 	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
 		stack, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("#detail-crashes .crash-stack")||{}).textContent||""`))
 		if err != nil {

@@ -62,9 +62,7 @@ func TestPage_TableDeepLinkAndCollapse(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkFor(t, 20*time.Second, 50*time.Millisecond, rows(1))
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#table-body tr[data-path="counter"]`))); err != nil {
-		t.Fatal(err)
-	}
+	clickLive(ctx, t, `#table-body tr[data-path="counter"]`)
 	waitText(ctx, t, "#detail-title", "counter — worker")
 	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
 		st, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS("#detail-state")))
@@ -90,9 +88,7 @@ func TestPage_TableDeepLinkAndCollapse(t *testing.T) {
 
 	// Collapsing pool hides its child.
 	pool := `.proc[data-path="pool"]`
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(pool+" > .row .toggle")), chromedp.Click(chromedp.CSS(pool+" > .row .toggle"))); err != nil {
-		t.Fatal(err)
-	}
+	clickLive(ctx, t, pool+" > .row .toggle")
 	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
 		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('.proc[data-path="pool/member"]').length`))
 		if err != nil {
