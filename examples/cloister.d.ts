@@ -104,7 +104,7 @@ export interface ReplyHandle<Res = unknown> {
 export interface DownNotification {
   readonly type: "down";
   readonly ref: MonitorRef;
-  /** How it ended: "normal", "shutdown", "code_change", "error", "cpu_limit", "memory_limit", "killed", "linked", "exit:<reason>", "noproc", ... */
+  /** How it ended: "normal", "shutdown", "code_change", "error", "cpu_limit", "memory_limit", "killed", "linked", "exit:<reason>", "noproc", "noconnection" (its node was lost), ... */
   readonly reason: string;
   readonly slot?: true;
   readonly final?: boolean;
@@ -183,6 +183,7 @@ export type CloisterErrorName =
   | "TimeoutError" // a call got no answer in time
   | "CallError" // the callee crashed handling the call, or failed its deferred reply
   | "NoProcError" // the target has stopped
+  | "NoConnectionError" // the target's node is not reachable (a cluster)
   | "MailboxFull" // the target's mailbox, or this process's outbox quota, is full
   | "DataCloneError" // the message cannot be copied
   | "RangeError" // too many timers, monitors, deferred replies or processes; calls nested too deep
