@@ -199,19 +199,7 @@ http:
 	// waitReport polls the front until cond holds and returns that report.
 	waitReport := func(what string, cond func(*frontReport) bool) *frontReport {
 		t.Helper()
-		var last *frontReport
-		checkFor(t, 30*time.Second, 20*time.Millisecond, func() error {
-			r, err := report()
-			if err != nil {
-				return err
-			}
-			last = r
-			if !cond(r) {
-				return fmt.Errorf("waiting for %s: %+v", what, r)
-			}
-			return nil
-		})
-		return last
+		return waitFront(t, report, what, cond)
 	}
 	// stats reads node a's goroutines and heap from its debug endpoint.
 	stats := func() (goroutines int, heap uint64) {

@@ -45,6 +45,24 @@ func (r *frontReport) count(event string) int {
 	return n
 }
 
+// waitFront polls report until cond holds and returns that report.
+func waitFront(t *testing.T, report func() (*frontReport, error), what string, cond func(*frontReport) bool) *frontReport {
+	t.Helper()
+	var last *frontReport
+	checkFor(t, 30*time.Second, 20*time.Millisecond, func() error {
+		r, err := report()
+		if err != nil {
+			return err
+		}
+		last = r
+		if !cond(r) {
+			return fmt.Errorf("waiting for %s: %+v", what, r)
+		}
+		return nil
+	})
+	return last
+}
+
 // writeClusterManifest writes the example cluster, without its gateway
 // and NATS URL, with the dev certificates in certs.
 func writeClusterManifest(t *testing.T, dir, certs string) string {
@@ -155,19 +173,7 @@ func TestCluster_InProcess(t *testing.T) {
 	}
 	wait := func(what string, cond func(*frontReport) bool) *frontReport {
 		t.Helper()
-		var last *frontReport
-		checkFor(t, 30*time.Second, 20*time.Millisecond, func() error {
-			r, err := report()
-			if err != nil {
-				return err
-			}
-			last = r
-			if !cond(r) {
-				return fmt.Errorf("waiting for %s: %+v", what, r)
-			}
-			return nil
-		})
-		return last
+		return waitFront(t, report, what, cond)
 	}
 
 	r := wait("jobs across the three nodes", func(r *frontReport) bool {
