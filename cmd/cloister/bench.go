@@ -58,9 +58,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(stdout, r)
 	}
 	fmt.Fprintf(stdout, "medians of %d runs (memory: %d runs of %d actors); baseline = plain protoactor-go actors in the same run\n",
 		r.Runs, o.IdleRuns, r.IdleActors)
@@ -121,9 +119,7 @@ func noisyBench(ctx context.Context, runs int, asJSON bool, stdout io.Writer) er
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(stdout, r)
 	}
 	fmt.Fprintf(stdout, "noisy neighbours: %d sequential calls to a well-behaved tenant, medians of %d runs, GOMAXPROCS %d\n", r.Calls, r.Runs, r.GOMAXPROCS)
 	fmt.Fprintf(stdout, "%-15s %10s %10s %9s %10s %8s  %s\n", "beside", "p50 µs", "p99 µs", "p99/quiet", "peak MiB", "crashes", "offender")
@@ -131,4 +127,11 @@ func noisyBench(ctx context.Context, runs int, asJSON bool, stdout io.Writer) er
 		fmt.Fprintf(stdout, "%-15s %10.1f %10.1f %8.2fx %10.1f %8d  %s\n", c.Name, c.P50US, c.P99US, c.P99Ratio, c.PeakHeapMB, c.Crashes, c.Note)
 	}
 	return nil
+}
+
+// writeJSON writes v to w as indented JSON, for the --json flags.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

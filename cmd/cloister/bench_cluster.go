@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -37,9 +36,7 @@ func clusterBenchCmd(ctx context.Context, flags bench.Options, quick, verbose, a
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(stdout, r)
 	}
 	fmt.Fprintf(stdout, "two nodes in one process over an embedded NATS server on loopback; medians of %d rounds; %d pairs × %d messages, %d calls\n",
 		r.Runs, r.Pairs, r.Messages, r.Calls)

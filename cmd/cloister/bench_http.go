@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -23,9 +22,7 @@ func httpBenchCmd(ctx context.Context, runs int, quick, asJSON bool, stdout io.W
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(stdout, r)
 	}
 	fmt.Fprintf(stdout, "HTTP on loopback: %d requests from %d kept-alive clients, medians of %d runs, GOMAXPROCS %d, load %.2f before, %.2f after\n",
 		r.Requests, r.Connections, r.Runs, r.GOMAXPROCS, r.LoadBefore, r.LoadAfter)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -60,9 +59,7 @@ func runStorageBench(ctx context.Context, runs int, quick bool, dir, pgURL strin
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(stdout, r)
 	}
 	fmt.Fprintf(stdout, "%d rounds, each: %d actors making one-put turns, then raw Pebble commits from %d goroutines (or the other way round),\n"+
 		"each on a fresh database in %s, counted over %g s after %g s of warm-up; medians, ratio per round\n",
