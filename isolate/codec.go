@@ -803,15 +803,6 @@ func (e *msgEncoder) array(o *goja.Object) error {
 // ---------------------------------------------------------------------------
 // Decoding.
 
-// Interning limits: decoded keys up to maxInternKey bytes and ASCII string
-// values up to maxInternValue bytes are shared between messages, up to
-// maxInterned of each per pooled msgDecoder.
-const (
-	maxInternKey   = 32
-	maxInternValue = 16 // goja keeps ASCII strings this short immutable (asciiString)
-	maxInterned    = 1024
-)
-
 // msgDecoder is the state of one decodeValue call; pooled.
 type msgDecoder struct {
 	r        *goja.Runtime
@@ -825,16 +816,13 @@ type msgDecoder struct {
 	items    []any // elements of the arrays being decoded, as a stack
 	path     []pathSeg
 	buf      []byte
-	keys     map[string]string
-	strs     map[string]goja.Value
+	maker    *plainObjectMaker // nil if goja's layout is not the one known
+	intern   internTable
 }
 
 var msgDecoderPool = sync.Pool{New: func() any {
-	d := &msgDecoder{
-		keys: make(map[string]string),
-		strs: make(map[string]goja.Value),
-		buf:  make([]byte, 0, maxInternKey),
-	}
+	d := &msgDecoder{buf: make([]byte, 0, maxInternKey)}
+	d.maker, _ = plainMaker()
 	d.dec = msgpack.NewDecoder(&d.rd) // a bytes.Reader is a ByteScanner: no extra buffering
 	return d
 }}
@@ -1002,28 +990,21 @@ func (d *msgDecoder) stringValue() (goja.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := d.strs[string(b)]; ok {
-		if err := d.charge(heapCostString + n); err != nil {
-			return nil, err
-		}
-		return v, nil
-	}
-	s := string(b)
-	if !utf8.Valid(b) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if err := d.charge(heapCostString + len(s)); err != nil {
+	if err := d.charge(heapCostString + utf8Len(b)); err != nil {
 		return nil, err
 	}
-	if !asciiOnly(b) {
-		return d.r.ToValue(s), nil
+	if v, ok := d.intern.str(d.r, b); ok {
+		return v, nil
 	}
-	v := d.r.ToValue(s)
-	if len(d.strs) >= maxInterned {
-		clear(d.strs)
+	return d.r.ToValue(strings.ToValidUTF8(string(b), "\uFFFD")), nil
+}
+
+// utf8Len is the length of b once made valid UTF-8.
+func utf8Len(b []byte) int {
+	if utf8.Valid(b) {
+		return len(b)
 	}
-	d.strs[s] = v
-	return v, nil
+	return len(strings.ToValidUTF8(string(b), "\uFFFD"))
 }
 
 func asciiOnly(b []byte) bool {
@@ -1035,12 +1016,12 @@ func asciiOnly(b []byte) bool {
 	return true
 }
 
-// key reads a map key. Keys that are not strings but scalars become their
-// JS string form.
-func (d *msgDecoder) key() (string, error) {
+// key reads a map key, as a Go string (valid UTF-8) and as goja's name.
+// Keys that are not strings but scalars become their JS string form.
+func (d *msgDecoder) key() (string, unistring.String, error) {
 	c, err := d.dec.PeekCode()
 	if err != nil {
-		return "", d.wrap(err)
+		return "", "", d.wrap(err)
 	}
 	if !msgpcode.IsString(c) {
 		switch {
@@ -1048,35 +1029,27 @@ func (d *msgDecoder) key() (string, error) {
 			msgpcode.IsFixedNum(c), c >= msgpcode.Uint8 && c <= msgpcode.Uint64, c >= msgpcode.Int8 && c <= msgpcode.Int64:
 			v, err := d.value()
 			if err != nil {
-				return "", err
+				return "", "", err
 			}
-			return v.String(), nil
+			k := v.String()
+			return k, unistring.NewFromString(k), nil
 		}
-		return "", d.fail("unsupported map key (msgpack code 0x%02x)", c)
+		return "", "", d.fail("unsupported map key (msgpack code 0x%02x)", c)
 	}
 	n, err := d.readLen()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if n > maxInternKey {
-		return d.readString(n), nil
+		k := d.readString(n)
+		return k, unistring.NewFromString(k), nil
 	}
 	b, err := d.readScratch(n)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	if k, ok := d.keys[string(b)]; ok {
-		return k, nil
-	}
-	k := string(b)
-	if !utf8.ValidString(k) {
-		return strings.ToValidUTF8(k, "\uFFFD"), nil
-	}
-	if len(d.keys) >= maxInterned {
-		clear(d.keys)
-	}
-	d.keys[k] = k
-	return k, nil
+	k, name := d.intern.key(b)
+	return k, name, nil
 }
 
 func (d *msgDecoder) enter() error {
@@ -1136,19 +1109,25 @@ func (d *msgDecoder) object() (goja.Value, error) {
 	if err := d.charge(c); err != nil {
 		return nil, err
 	}
-	o := d.r.NewObject()
 	// A new, extensible plain object that no script has seen: defining a
 	// property it does not have yet (writable, enumerable, configurable)
 	// is adding it to goja's map and to the end of its list, which is
 	// what DefineDataProperty does then, without its closure, recover
-	// and descriptor. A repeated key, or any other object, takes
+	// and descriptor; defining one it has replaces the value in the map.
+	// If goja's layout is not the one known, every property takes
 	// DefineDataProperty.
-	names, values, direct := plainFields(o)
-	if direct && n > 0 {
-		*names = make([]unistring.String, 0, n)
+	var (
+		o      *goja.Object
+		names  *[]unistring.String
+		values map[unistring.String]goja.Value
+	)
+	if d.maker != nil {
+		o, names, values = d.maker.make(d.r, n)
+	} else {
+		o = d.r.NewObject()
 	}
 	for i := 0; i < n; i++ {
-		k, err := d.key()
+		k, name, err := d.key()
 		if err != nil {
 			return nil, err
 		}
@@ -1160,21 +1139,20 @@ func (d *msgDecoder) object() (goja.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		if direct && v != nil {
-			name := unistring.NewFromString(k)
-			if _, dup := values[name]; !dup {
-				values[name] = v
+		d.path = d.path[:len(d.path)-1]
+		if values != nil && v != nil {
+			values[name] = v
+			if len(values) > len(*names) {
 				*names = append(*names, name)
-				d.path = d.path[:len(d.path)-1]
-				continue
 			}
+			continue
 		}
 		// Define, never Set: no setter runs, and "__proto__" is an own
 		// property rather than the receiver's prototype.
 		if err := o.DefineDataProperty(k, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+			d.path = append(d.path, pathSeg{key: k, idx: -1})
 			return nil, d.fail("%v", err)
 		}
-		d.path = d.path[:len(d.path)-1]
 	}
 	d.depth--
 	return o, nil

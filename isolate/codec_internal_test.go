@@ -5,12 +5,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/unistring"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -905,4 +907,101 @@ func mustMarshal(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestCodec_PlainMakerLayout: the decoder's objects are made as goja's
+// NewObject makes them (the probe compares every field), and behave as
+// such under everything a script does to an object afterwards, for lists
+// held inline and not.
+func TestCodec_PlainMakerLayout(t *testing.T) {
+	m, err := plainMaker()
+	if err != nil {
+		t.Fatalf("goja's plain object layout is not the one Cloister knows: %v", err)
+	}
+	r := goja.New()
+	ops, err := r.RunString(`(o, n) => {
+		for (let i = 0; i < n; i++) o["k" + i] = i;
+		o[7] = "seven"; o[2] = "two"; o.z = 1;
+		delete o.k0;
+		o.k1 = "again";
+		Object.defineProperty(o, "hidden", {value: 1, enumerable: false});
+		const before = JSON.stringify([Reflect.ownKeys(o), Object.getOwnPropertyDescriptors(o)]);
+		Object.freeze(o);
+		"use strict";
+		let threw = false;
+		try { (function () { "use strict"; o.added = 1 })() } catch (e) { threw = e instanceof TypeError }
+		return JSON.stringify([before, Object.getPrototypeOf(o) === Object.prototype, Object.isFrozen(o),
+			threw, o.added, o instanceof Object, typeof o, String(o), {...o}, Object.entries(o)]);
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := goja.AssertFunction(ops)
+	for n := 0; n <= maxInlineNames+4; n++ {
+		mine, names, values := m.make(r, n)
+		if len(*names) != 0 || len(values) != 0 || n > 0 && cap(*names) != n {
+			t.Fatalf("make(%d): list %d/%d, map %d", n, len(*names), cap(*names), len(values))
+		}
+		// Fill as the decoder does, then let the script go on.
+		for i := 0; i < n; i++ {
+			name := unistring.String("p" + strconv.Itoa(i))
+			values[name] = r.ToValue(i)
+			*names = append(*names, name)
+		}
+		ref := r.NewObject()
+		for i := 0; i < n; i++ {
+			if err := ref.DefineDataProperty("p"+strconv.Itoa(i), r.ToValue(i), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := f(goja.Undefined(), mine, r.ToValue(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := f(goja.Undefined(), ref, r.ToValue(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("n=%d:\n made %s\n  new %s", n, got, want)
+		}
+	}
+}
+
+// TestCodec_InternedKeysAndStrings: keys and short strings come back
+// right whether they are new, repeated, evicted by a colliding one, not
+// ASCII or not valid UTF-8; and a repeated small message allocates only
+// its object.
+func TestCodec_InternedKeysAndStrings(t *testing.T) {
+	r := goja.New()
+	check := func(data []byte, pred string) {
+		t.Helper()
+		v, err := decodeValue(r, data, codecLimits{}, nil)
+		if err != nil {
+			t.Fatalf("decode %x: %v", data, err)
+		}
+		jsCheck(t, r, v, pred)
+	}
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 3*internSlots; i++ {
+			k := "key" + strconv.Itoa(i)
+			check(msgpackOf(t, map[string]any{k: k, "type": "inc"}),
+				fmt.Sprintf(`Object.keys(v).length === 2 && v[%q] === %q && v.type === "inc"`, k, k))
+		}
+		check(msgpackOf(t, map[string]any{"é": "é", "ß😀": "x"}), `v["é"] === "é" && v["ß😀"] === "x" && Object.keys(v).length === 2`)
+		check([]byte{0x82, 0xa2, 0xc3, 0x28, 0xa2, 0xc3, 0x28, 0xa1, 'a', 0xa0}, `v["\uFFFD("] === "\uFFFD(" && v.a === ""`)
+		check([]byte{0x82, 0xa0, 0x01, 0xa1, 'b', 0x02}, `v[""] === 1 && v.b === 2`)
+	}
+	if codecRace {
+		return
+	}
+	data := msgpackOf(t, map[string]any{"type": "inc", "by": 1})
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := decodeValue(r, data, codecLimits{}, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 3 {
+		t.Errorf("decoding {type: \"inc\", by: 1} again allocates %v times, want at most 3 (object, map, map group)", allocs)
+	}
 }

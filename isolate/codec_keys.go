@@ -93,23 +93,3 @@ func plainKeys(o *goja.Object, buf []string) ([]string, bool) {
 	}
 	return buf, true
 }
-
-// plainFields returns the property list and map of o when o is goja's
-// plain object, for the decoder, which fills an object it has just made
-// (see msgDecoder.object): ok is false for anything else.
-func plainFields(o *goja.Object) (names *[]unistring.String, values map[unistring.String]goja.Value, ok bool) {
-	l, err := plainLayout()
-	if err != nil || selfField < 0 {
-		return nil, nil, false
-	}
-	f := reflect.ValueOf(o).Elem().Field(selfField)
-	if f.IsNil() || f.Elem().Type() != l.t {
-		return nil, nil, false
-	}
-	p := f.Elem().UnsafePointer()
-	values = *(*map[unistring.String]goja.Value)(unsafe.Add(p, l.values))
-	if values == nil {
-		return nil, nil, false
-	}
-	return (*[]unistring.String)(unsafe.Add(p, l.propNames)), values, true
-}
