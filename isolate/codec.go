@@ -111,7 +111,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"reflect"
 	"strconv"
@@ -119,7 +118,6 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/cloister-rt/cloister/codec"
 
@@ -803,11 +801,12 @@ func (e *msgEncoder) array(o *goja.Object) error {
 // ---------------------------------------------------------------------------
 // Decoding.
 
-// msgDecoder is the state of one decodeValue call; pooled.
+// msgDecoder is the state of one decodeValue call; pooled. It reads the
+// MessagePack straight from the message's bytes.
 type msgDecoder struct {
 	r        *goja.Runtime
-	rd       bytes.Reader
-	dec      *msgpack.Decoder
+	data     []byte // the message
+	off      int    // the next byte to read
 	maxDepth int
 	depth    int
 	maxHeap  int
@@ -815,15 +814,13 @@ type msgDecoder struct {
 	capAt    func(index uint32) (goja.Value, error)
 	items    []any // elements of the arrays being decoded, as a stack
 	path     []pathSeg
-	buf      []byte
 	maker    *plainObjectMaker // nil if goja's layout is not the one known
 	intern   internTable
 }
 
 var msgDecoderPool = sync.Pool{New: func() any {
-	d := &msgDecoder{buf: make([]byte, 0, maxInternKey)}
+	d := &msgDecoder{}
 	d.maker, _ = plainMaker()
-	d.dec = msgpack.NewDecoder(&d.rd) // a bytes.Reader is a ByteScanner: no extra buffering
 	return d
 }}
 
@@ -835,10 +832,10 @@ func decodeValue(r *goja.Runtime, data []byte, lim codecLimits, capAt func(index
 	}
 	d := msgDecoderPool.Get().(*msgDecoder)
 	d.r, d.maxDepth, d.maxHeap, d.heap, d.capAt = r, lim.MaxDepth, lim.MaxHeap, 0, capAt
-	d.rd.Reset(data)
+	d.data, d.off = data, 0
 	v, err := d.value()
-	if err == nil && d.rd.Len() > 0 {
-		err = d.fail("%d trailing bytes after the value", d.rd.Len())
+	if err == nil && d.left() > 0 {
+		err = d.fail("%d trailing bytes after the value", d.left())
 	}
 	d.release()
 	if err != nil {
@@ -849,7 +846,7 @@ func decodeValue(r *goja.Runtime, data []byte, lim codecLimits, capAt func(index
 
 func (d *msgDecoder) release() {
 	d.r, d.capAt = nil, nil
-	d.rd.Reset(nil)
+	d.data, d.off = nil, 0
 	d.depth = 0
 	d.path = d.path[:0]
 	clear(d.items)
@@ -864,17 +861,7 @@ func (d *msgDecoder) fail(format string, args ...any) error {
 	return fmt.Errorf("%w at %s: %s", errMalformedMessage, formatValuePath(d.path), fmt.Sprintf(format, args...))
 }
 
-// wrap describes an error of the msgpack Decoder (truncated input,
-// mostly).
-func (d *msgDecoder) wrap(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return d.fail("truncated")
-	}
-	return d.fail("%v", err)
-}
+func (d *msgDecoder) truncated() error { return d.fail("truncated") }
 
 // charge adds c to the estimated heap built.
 func (d *msgDecoder) charge(c int) error {
@@ -885,89 +872,178 @@ func (d *msgDecoder) charge(c int) error {
 	return nil
 }
 
-func (d *msgDecoder) value() (goja.Value, error) {
-	c, err := d.dec.PeekCode()
+// left is the number of bytes not read yet.
+func (d *msgDecoder) left() int { return len(d.data) - d.off }
+
+// peek returns the next byte without reading it.
+func (d *msgDecoder) peek() (byte, error) {
+	if d.off >= len(d.data) {
+		return 0, d.truncated()
+	}
+	return d.data[d.off], nil
+}
+
+// take reads the next n bytes; the slice is the message's own.
+func (d *msgDecoder) take(n uint64) ([]byte, error) {
+	if n > uint64(d.left()) {
+		return nil, d.truncated()
+	}
+	b := d.data[d.off : d.off+int(n)]
+	d.off += int(n)
+	return b, nil
+}
+
+// uintN reads a big-endian unsigned integer of size bytes (1, 2, 4 or 8).
+func (d *msgDecoder) uintN(size int) (uint64, error) {
+	b, err := d.take(uint64(size))
 	if err != nil {
-		return nil, d.wrap(err)
+		return 0, err
+	}
+	switch size {
+	case 1:
+		return uint64(b[0]), nil
+	case 2:
+		return uint64(binary.BigEndian.Uint16(b)), nil
+	case 4:
+		return uint64(binary.BigEndian.Uint32(b)), nil
+	}
+	return binary.BigEndian.Uint64(b), nil
+}
+
+// lenOf reads the length after a str, bin, array or map code c whose
+// fixed form holds lengths below fixLen and whose 8-, 16- and 32-bit forms
+// are code8 (0 if none), code8+1 and code8+2, or code16 and code16+1.
+func (d *msgDecoder) lenOf(c, fixLow byte, fixLen int, code8, code16 byte) (uint64, error) {
+	switch {
+	case c >= fixLow && int(c-fixLow) < fixLen:
+		return uint64(c - fixLow), nil
+	case code8 != 0 && c == code8:
+		return d.uintN(1)
+	case c == code16:
+		return d.uintN(2)
+	}
+	return d.uintN(4)
+}
+
+// smallInts holds the values of the integers most messages carry, so that
+// decoding them neither allocates nor goes through Runtime.ToValue; goja's
+// numbers belong to no runtime.
+const smallIntMin, smallIntMax = -128, 1023
+
+var smallInts = sync.OnceValue(func() []goja.Value {
+	r := goja.New()
+	v := make([]goja.Value, smallIntMax-smallIntMin+1)
+	for i := range v {
+		v[i] = r.ToValue(int64(i + smallIntMin))
+	}
+	return v
+})
+
+var (
+	valueTrue  = goja.New().ToValue(true)
+	valueFalse = goja.New().ToValue(false)
+)
+
+func (d *msgDecoder) int(n int64) goja.Value {
+	if n >= smallIntMin && n <= smallIntMax {
+		return smallInts()[n-smallIntMin]
+	}
+	return d.r.ToValue(n) // beyond 2^53 goja makes it a float
+}
+
+func (d *msgDecoder) value() (goja.Value, error) {
+	c, err := d.peek()
+	if err != nil {
+		return nil, err
 	}
 	switch {
-	case c == msgpcode.Nil:
-		_, _ = d.rd.ReadByte()
-		return goja.Null(), nil
-	case c == msgpcode.True || c == msgpcode.False:
-		_, _ = d.rd.ReadByte()
-		return d.r.ToValue(c == msgpcode.True), nil
-	case msgpcode.IsFixedNum(c) || c >= msgpcode.Uint8 && c <= msgpcode.Uint32 || c >= msgpcode.Int8 && c <= msgpcode.Int64:
-		n, err := d.dec.DecodeInt64()
-		if err != nil {
-			return nil, d.wrap(err)
-		}
-		return d.r.ToValue(n), nil // beyond 2^53 goja makes it a float
-	case c == msgpcode.Uint64:
-		n, err := d.dec.DecodeUint64()
-		if err != nil {
-			return nil, d.wrap(err)
-		}
-		return d.r.ToValue(n), nil
-	case c == msgpcode.Float:
-		f, err := d.dec.DecodeFloat32()
-		if err != nil {
-			return nil, d.wrap(err)
-		}
-		return d.r.ToValue(float64(f)), nil
-	case c == msgpcode.Double:
-		f, err := d.dec.DecodeFloat64()
-		if err != nil {
-			return nil, d.wrap(err)
-		}
-		return d.r.ToValue(f), nil
-	case msgpcode.IsString(c):
-		return d.stringValue()
-	case msgpcode.IsBin(c):
-		return d.bytesValue()
-	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
-		return d.array()
+	case c <= msgpcode.PosFixedNumHigh:
+		d.off++
+		return d.int(int64(c)), nil
+	case c >= msgpcode.NegFixedNumLow:
+		d.off++
+		return d.int(int64(int8(c))), nil
 	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
 		return d.object()
+	case msgpcode.IsString(c):
+		return d.stringValue()
+	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
+		return d.array()
+	case c == msgpcode.Nil:
+		d.off++
+		return goja.Null(), nil
+	case c == msgpcode.True:
+		d.off++
+		return valueTrue, nil
+	case c == msgpcode.False:
+		d.off++
+		return valueFalse, nil
+	case c >= msgpcode.Uint8 && c <= msgpcode.Uint64:
+		d.off++
+		u, err := d.uintN(1 << (c - msgpcode.Uint8))
+		if err != nil {
+			return nil, err
+		}
+		if c == msgpcode.Uint64 {
+			return d.r.ToValue(u), nil
+		}
+		return d.int(int64(u)), nil
+	case c >= msgpcode.Int8 && c <= msgpcode.Int64:
+		d.off++
+		size := 1 << (c - msgpcode.Int8)
+		u, err := d.uintN(size)
+		if err != nil {
+			return nil, err
+		}
+		shift := 64 - 8*size // sign-extend
+		return d.int(int64(u<<shift) >> shift), nil
+	case c == msgpcode.Float:
+		d.off++
+		u, err := d.uintN(4)
+		if err != nil {
+			return nil, err
+		}
+		return d.r.ToValue(float64(math.Float32frombits(uint32(u)))), nil
+	case c == msgpcode.Double:
+		d.off++
+		u, err := d.uintN(8)
+		if err != nil {
+			return nil, err
+		}
+		return d.r.ToValue(math.Float64frombits(u)), nil
+	case msgpcode.IsBin(c):
+		return d.bytesValue()
 	case msgpcode.IsExt(c):
 		return d.ext()
 	}
 	return nil, d.fail("invalid msgpack code 0x%02x", c)
 }
 
-// readLen reads the length of a str or bin and checks that many bytes remain.
+// readLen reads the header of a str or bin and checks that as many bytes
+// remain as it says.
 func (d *msgDecoder) readLen() (int, error) {
-	n, err := d.dec.DecodeBytesLen()
+	c := d.data[d.off] // the caller peeked it
+	d.off++
+	var n uint64
+	var err error
+	if msgpcode.IsBin(c) {
+		n, err = d.lenOf(c, 0, 0, msgpcode.Bin8, msgpcode.Bin16)
+	} else {
+		n, err = d.lenOf(c, msgpcode.FixedStrLow, 32, msgpcode.Str8, msgpcode.Str16)
+	}
 	if err != nil {
-		return 0, d.wrap(err)
+		return 0, err
 	}
-	if n < 0 || n > d.rd.Len() {
-		return 0, d.fail("truncated")
+	if n > uint64(d.left()) {
+		return 0, d.truncated()
 	}
-	return n, nil
-}
-
-// readScratch reads n bytes into the scratch buffer; n must be
-// small.
-func (d *msgDecoder) readScratch(n int) ([]byte, error) {
-	if cap(d.buf) < n {
-		d.buf = make([]byte, n)
-	}
-	b := d.buf[:n]
-	if _, err := d.rd.Read(b); err != nil && n > 0 {
-		return nil, d.wrap(err)
-	}
-	return b, nil
+	return int(n), nil
 }
 
 // readString reads n bytes as a new string, valid UTF-8.
 func (d *msgDecoder) readString(n int) string {
-	if n == 0 {
-		return ""
-	}
-	b := make([]byte, n)
-	_, _ = d.rd.Read(b) // n <= d.rd.Len() was checked
-	s := unsafe.String(&b[0], n)
+	b, _ := d.take(uint64(n)) // n <= d.left() was checked
+	s := string(b)
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
@@ -986,10 +1062,7 @@ func (d *msgDecoder) stringValue() (goja.Value, error) {
 		}
 		return d.r.ToValue(s), nil
 	}
-	b, err := d.readScratch(n)
-	if err != nil {
-		return nil, err
-	}
+	b, _ := d.take(uint64(n))
 	if err := d.charge(heapCostString + utf8Len(b)); err != nil {
 		return nil, err
 	}
@@ -1019,9 +1092,9 @@ func asciiOnly(b []byte) bool {
 // key reads a map key, as a Go string (valid UTF-8) and as goja's name.
 // Keys that are not strings but scalars become their JS string form.
 func (d *msgDecoder) key() (string, unistring.String, error) {
-	c, err := d.dec.PeekCode()
+	c, err := d.peek()
 	if err != nil {
-		return "", "", d.wrap(err)
+		return "", "", err
 	}
 	if !msgpcode.IsString(c) {
 		switch {
@@ -1044,10 +1117,7 @@ func (d *msgDecoder) key() (string, unistring.String, error) {
 		k := d.readString(n)
 		return k, unistring.NewFromString(k), nil
 	}
-	b, err := d.readScratch(n)
-	if err != nil {
-		return "", "", err
-	}
+	b, _ := d.take(uint64(n))
 	k, name := d.intern.key(b)
 	return k, name, nil
 }
@@ -1061,13 +1131,16 @@ func (d *msgDecoder) enter() error {
 }
 
 func (d *msgDecoder) array() (goja.Value, error) {
-	n, err := d.dec.DecodeArrayLen()
+	c := d.data[d.off] // value peeked it
+	d.off++
+	u, err := d.lenOf(c, msgpcode.FixedArrayLow, 16, 0, msgpcode.Array16)
 	if err != nil {
-		return nil, d.wrap(err)
+		return nil, err
 	}
-	if n < 0 || n > d.rd.Len() { // every element takes at least a byte
-		return nil, d.fail("truncated: array of %d elements", n)
+	if u > uint64(d.left()) { // every element takes at least a byte
+		return nil, d.fail("truncated: array of %d elements", u)
 	}
+	n := int(u)
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
@@ -1092,21 +1165,24 @@ func (d *msgDecoder) array() (goja.Value, error) {
 }
 
 func (d *msgDecoder) object() (goja.Value, error) {
-	n, err := d.dec.DecodeMapLen()
+	c := d.data[d.off] // value peeked it
+	d.off++
+	u, err := d.lenOf(c, msgpcode.FixedMapLow, 16, 0, msgpcode.Map16)
 	if err != nil {
-		return nil, d.wrap(err)
+		return nil, err
 	}
-	if n < 0 || n > d.rd.Len()/2 { // every entry takes at least two bytes
-		return nil, d.fail("truncated: map of %d entries", n)
+	if u > uint64(d.left()/2) { // every entry takes at least two bytes
+		return nil, d.fail("truncated: map of %d entries", u)
 	}
+	n := int(u)
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
-	c := heapCostObject
+	cost := heapCostObject
 	if n > 0 {
-		c += heapCostFirstProp
+		cost += heapCostFirstProp
 	}
-	if err := d.charge(c); err != nil {
+	if err := d.charge(cost); err != nil {
 		return nil, err
 	}
 	// A new, extensible plain object that no script has seen: defining a
@@ -1167,7 +1243,8 @@ func (d *msgDecoder) bytesValue() (goja.Value, error) {
 		return nil, err
 	}
 	b := make([]byte, n)
-	_, _ = d.rd.Read(b)
+	copy(b, d.data[d.off:])
+	d.off += n
 	return d.newUint8Array(b)
 }
 
@@ -1225,11 +1302,29 @@ func (d *msgDecoder) construct(name string, arg goja.Value) (*goja.Object, error
 }
 
 func (d *msgDecoder) ext() (goja.Value, error) {
-	id, n, err := d.dec.DecodeExtHeader()
-	if err != nil {
-		return nil, d.wrap(err)
+	c := d.data[d.off] // value peeked it
+	d.off++
+	var size uint64
+	var err error
+	switch c {
+	case msgpcode.FixExt1, msgpcode.FixExt2, msgpcode.FixExt4, msgpcode.FixExt8, msgpcode.FixExt16:
+		size = 1 << (c - msgpcode.FixExt1)
+	case msgpcode.Ext8:
+		size, err = d.uintN(1)
+	case msgpcode.Ext16:
+		size, err = d.uintN(2)
+	default:
+		size, err = d.uintN(4)
 	}
-	want := -1
+	if err != nil {
+		return nil, err
+	}
+	t, err := d.uintN(1)
+	if err != nil {
+		return nil, err
+	}
+	id := int8(t)
+	want := uint64(1 << 63)
 	switch id {
 	case extUndefined:
 		want = 0
@@ -1238,20 +1333,20 @@ func (d *msgDecoder) ext() (goja.Value, error) {
 	case extDate:
 		want = 8
 	case extTimestamp:
-		if n == 4 || n == 8 || n == 12 {
-			want = n
+		if size == 4 || size == 8 || size == 12 {
+			want = size
 		}
 	default:
 		return nil, d.fail("unknown extension type %d", id)
 	}
-	if n != want {
-		return nil, d.fail("extension type %d of %d bytes", id, n)
+	if size != want {
+		return nil, d.fail("extension type %d of %d bytes", id, size)
 	}
-	if n > d.rd.Len() {
-		return nil, d.fail("truncated")
+	p, err := d.take(size)
+	if err != nil {
+		return nil, err
 	}
-	var p [12]byte
-	_, _ = d.rd.Read(p[:n])
+	n := int(size)
 	switch id {
 	case extUndefined:
 		return goja.Undefined(), nil
