@@ -123,7 +123,6 @@ import (
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/unistring"
-	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
@@ -472,8 +471,7 @@ func arrayIndexName(i int) string {
 
 // msgEncoder is the state of one encodeValue call; pooled.
 type msgEncoder struct {
-	buf      bytes.Buffer
-	enc      *msgpack.Encoder
+	buf      []byte // the encoding so far
 	maxBytes int
 	maxDepth int
 	maxHeap  int
@@ -485,7 +483,7 @@ type msgEncoder struct {
 	v        goja.Value // the value to encode, for run
 	err      error
 	runFn    func() // e.run, bound once
-	tmp      [8]byte
+	maker    *plainObjectMaker
 }
 
 // maxPooledBuffer is the largest buffer the pool keeps.
@@ -493,8 +491,8 @@ const maxPooledBuffer = 64 << 10
 
 var msgEncoderPool = sync.Pool{New: func() any {
 	e := &msgEncoder{}
-	e.enc = msgpack.NewEncoder(&e.buf)
 	e.runFn = e.run
+	e.maker, _ = plainMaker()
 	return e
 }}
 
@@ -511,7 +509,7 @@ func encodeValue(r *goja.Runtime, v goja.Value, lim codecLimits, onCap func(o *g
 	err := e.err
 	var out []byte
 	if err == nil {
-		out = bytes.Clone(e.buf.Bytes())
+		out = bytes.Clone(e.buf)
 	}
 	e.release()
 	return out, err
@@ -519,7 +517,7 @@ func encodeValue(r *goja.Runtime, v goja.Value, lim codecLimits, onCap func(o *g
 
 func (e *msgEncoder) run() {
 	e.err = e.value(e.v)
-	if e.err == nil && e.buf.Len() > e.maxBytes {
+	if e.err == nil && len(e.buf) > e.maxBytes {
 		e.err = e.tooBig()
 	}
 }
@@ -531,10 +529,10 @@ func (e *msgEncoder) release() {
 	e.keys = e.keys[:0]
 	e.path = e.path[:0]
 	e.onCap, e.v, e.err = nil, nil, nil
-	if e.buf.Cap() > maxPooledBuffer {
+	if cap(e.buf) > maxPooledBuffer {
 		return
 	}
-	e.buf.Reset()
+	e.buf = e.buf[:0]
 	msgEncoderPool.Put(e)
 }
 
@@ -587,27 +585,26 @@ func (e *msgEncoder) charge(c int) error {
 	return nil
 }
 
-// value writes v. The msgpack Encoder writes to a bytes.Buffer, which
-// cannot fail, so its errors are not checked.
+// value writes v.
 func (e *msgEncoder) value(v goja.Value) error {
-	if e.buf.Len() > e.maxBytes {
+	if len(e.buf) > e.maxBytes {
 		return e.tooBig()
 	}
 	switch x := v.(type) {
 	case nil:
-		_ = e.enc.EncodeExtHeader(extUndefined, 0)
+		e.buf = appendExtHeader(e.buf, extUndefined, 0)
 		return nil
 	case *goja.Object:
 		return e.object(x)
 	case goja.String:
 		s := x.String() // lone surrogates become U+FFFD
-		if e.buf.Len()+len(s) > e.maxBytes {
+		if len(e.buf)+len(s) > e.maxBytes {
 			return e.tooBig()
 		}
 		if err := e.charge(heapCostString + len(s)); err != nil {
 			return err
 		}
-		_ = e.enc.EncodeString(s)
+		e.buf = appendString(e.buf, s)
 		return nil
 	case *goja.Symbol:
 		return e.fail("symbol")
@@ -616,23 +613,23 @@ func (e *msgEncoder) value(v goja.Value) error {
 	case exportInt64:
 		n := v.ToInteger()
 		if n >= -maxSafeInteger && n <= maxSafeInteger {
-			_ = e.enc.EncodeInt(n)
+			e.buf = appendInt(e.buf, n)
 		} else {
-			_ = e.enc.EncodeFloat64(float64(n))
+			e.buf = appendFloat64(e.buf, float64(n))
 		}
 		return nil
 	case exportFloat64:
 		e.number(v.ToFloat())
 		return nil
 	case exportBool:
-		_ = e.enc.EncodeBool(v.ToBoolean())
+		e.buf = appendBool(e.buf, v.ToBoolean())
 		return nil
 	}
 	switch {
 	case goja.IsUndefined(v):
-		_ = e.enc.EncodeExtHeader(extUndefined, 0)
+		e.buf = appendExtHeader(e.buf, extUndefined, 0)
 	case goja.IsNull(v):
-		_ = e.enc.EncodeNil()
+		e.buf = append(e.buf, msgpcode.Nil)
 	case goja.IsBigInt(v):
 		return e.fail("BigInt")
 	default:
@@ -643,10 +640,10 @@ func (e *msgEncoder) value(v goja.Value) error {
 
 func (e *msgEncoder) number(f float64) {
 	if f == math.Trunc(f) && f >= -maxSafeInteger && f <= maxSafeInteger && (f != 0 || !math.Signbit(f)) {
-		_ = e.enc.EncodeInt(int64(f))
+		e.buf = appendInt(e.buf, int64(f))
 		return
 	}
-	_ = e.enc.EncodeFloat64(f)
+	e.buf = appendFloat64(e.buf, f)
 }
 
 func (e *msgEncoder) object(o *goja.Object) error {
@@ -655,13 +652,15 @@ func (e *msgEncoder) object(o *goja.Object) error {
 			if err := e.charge(heapCostCap); err != nil {
 				return err
 			}
-			_ = e.enc.EncodeExtHeader(extCapability, 4)
-			binary.BigEndian.PutUint32(e.tmp[:4], idx)
-			e.buf.Write(e.tmp[:4])
+			e.buf = binary.BigEndian.AppendUint32(appendExtHeader(e.buf, extCapability, 4), idx)
 			return nil
 		}
 	}
-	kind, name := classifyObject(o)
+	self := plainSelf(e.maker, o)
+	kind, name := objPlain, ""
+	if self == nil {
+		kind, name = classifyObject(o)
+	}
 	switch kind {
 	case objDate:
 		if err := e.charge(heapCostDate); err != nil {
@@ -671,20 +670,17 @@ func (e *msgEncoder) object(o *goja.Object) error {
 		if t, ok := o.Export().(time.Time); ok {
 			ms = float64(t.UnixMilli())
 		}
-		_ = e.enc.EncodeExtHeader(extDate, 8)
-		binary.BigEndian.PutUint64(e.tmp[:], math.Float64bits(ms))
-		e.buf.Write(e.tmp[:])
+		e.buf = binary.BigEndian.AppendUint64(appendExtHeader(e.buf, extDate, 8), math.Float64bits(ms))
 		return nil
 	case objTypedArray:
 		b, _ := o.Export().([]byte) // the view's bytes, not a copy
-		if e.buf.Len()+len(b) > e.maxBytes {
+		if len(e.buf)+len(b) > e.maxBytes {
 			return e.tooBig()
 		}
 		if err := e.charge(heapCostBytes + len(b)); err != nil {
 			return err
 		}
-		_ = e.enc.EncodeBytesLen(len(b)) // EncodeBytes would write nil for an empty view
-		e.buf.Write(b)
+		e.buf = append(appendBytesLen(e.buf, len(b)), b...)
 		return nil
 	case objPlain, objArray, objError:
 	default:
@@ -711,16 +707,20 @@ func (e *msgEncoder) object(o *goja.Object) error {
 				keys = append(keys, k)
 			}
 		}
-		err = e.props(o, keys)
+		err = e.props(o, keys, nil)
 	default:
 		start := len(e.keys)
-		var ok bool
-		if e.keys, ok = plainKeys(o, e.keys); ok {
-			err = e.props(o, e.keys[start:len(e.keys):len(e.keys)])
+		var values map[unistring.String]goja.Value
+		ok := false
+		if self != nil {
+			e.keys, values, ok = plainKeysOf(self, e.keys)
+		}
+		if ok {
+			err = e.props(o, e.keys[start:len(e.keys):len(e.keys)], values)
 			clear(e.keys[start:])
 			e.keys = e.keys[:start]
 		} else {
-			err = e.props(o, o.Keys())
+			err = e.props(o, o.Keys(), nil)
 		}
 	}
 	e.stack[len(e.stack)-1] = nil
@@ -728,21 +728,29 @@ func (e *msgEncoder) object(o *goja.Object) error {
 	return err
 }
 
-func (e *msgEncoder) props(o *goja.Object, keys []string) error {
+// props writes the properties keys of o; values is o's property map if
+// plainKeys listed keys.
+func (e *msgEncoder) props(o *goja.Object, keys []string, values map[unistring.String]goja.Value) error {
 	if err := e.charge(heapCostObject); err != nil {
 		return err
 	}
-	start := e.buf.Len()
-	_ = e.enc.EncodeMapLen(len(keys))
+	start := len(e.buf)
+	e.buf = appendMapLen(e.buf, len(keys))
 	n := 0
 	for _, k := range keys {
 		e.path = append(e.path, pathSeg{key: k, idx: -1})
-		v := o.Get(k)
+		var v goja.Value
+		if values != nil {
+			v = plainValue(values, k)
+		}
+		if v == nil {
+			v = o.Get(k)
+		}
 		if v == nil {
 			e.path = e.path[:len(e.path)-1]
 			continue // deleted by a getter, or unreachable by its UTF-8 name
 		}
-		if e.buf.Len()+len(k) > e.maxBytes {
+		if len(e.buf)+len(k) > e.maxBytes {
 			return e.tooBig()
 		}
 		c := heapCostProp + len(k)
@@ -752,7 +760,7 @@ func (e *msgEncoder) props(o *goja.Object, keys []string) error {
 		if err := e.charge(c); err != nil {
 			return err
 		}
-		_ = e.enc.EncodeString(k)
+		e.buf = appendString(e.buf, k)
 		if err := e.value(v); err != nil {
 			return err
 		}
@@ -760,7 +768,7 @@ func (e *msgEncoder) props(o *goja.Object, keys []string) error {
 		n++
 	}
 	if n != len(keys) {
-		patchMapLen(e.buf.Bytes()[start:], n)
+		patchMapLen(e.buf[start:], n)
 	}
 	return nil
 }
@@ -783,7 +791,7 @@ func (e *msgEncoder) array(o *goja.Object) error {
 	if err := e.charge(heapCostArray + heapCostElem*n); err != nil {
 		return err
 	}
-	_ = e.enc.EncodeArrayLen(n)
+	e.buf = appendArrayLen(e.buf, n)
 	for i := 0; i < n; i++ {
 		e.path = append(e.path, pathSeg{idx: i})
 		v := o.Get(arrayIndexName(i))

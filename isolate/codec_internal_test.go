@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -822,7 +823,7 @@ func TestCodec_PlainKeysLayout(t *testing.T) {
 			t.Fatal(err)
 		}
 		o := v.(*goja.Object)
-		got, ok := plainKeys(o, []string{"x"})
+		got, _, ok := plainKeys(o, []string{"x"})
 		if ok != tc.fast {
 			t.Errorf("%s: read directly %v, want %v", tc.src, ok, tc.fast)
 			continue
@@ -1003,5 +1004,80 @@ func TestCodec_InternedKeysAndStrings(t *testing.T) {
 	})
 	if allocs > 3 {
 		t.Errorf("decoding {type: \"inc\", by: 1} again allocates %v times, want at most 3 (object, map, map group)", allocs)
+	}
+}
+
+// TestCodec_AppendLikeMsgpack: the encoder's append functions write the
+// bytes the msgpack library's Encoder writes, at and around every
+// boundary between two forms.
+func TestCodec_AppendLikeMsgpack(t *testing.T) {
+	var lib bytes.Buffer
+	enc := msgpack.NewEncoder(&lib)
+	same := func(what string, mine []byte, write func() error) {
+		t.Helper()
+		lib.Reset()
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(mine, lib.Bytes()) {
+			t.Errorf("%s: wrote %x, the msgpack library %x", what, mine, lib.Bytes())
+		}
+	}
+	var ints []int64
+	for _, edge := range []int64{0, 1 << 7, 1 << 8, 1 << 15, 1 << 16, 1 << 31, 1 << 32, 1 << 53, 1 << 62, 32, 33} {
+		for d := int64(-2); d <= 2; d++ {
+			ints = append(ints, edge+d, -edge+d)
+		}
+	}
+	ints = append(ints, math.MaxInt64, math.MinInt64, math.MaxInt64-1, math.MinInt64+1)
+	for _, n := range ints {
+		same(fmt.Sprintf("int %d", n), appendInt(nil, n), func() error { return enc.EncodeInt(n) })
+		if n >= 0 {
+			same(fmt.Sprintf("uint %d", n), appendUint(nil, uint64(n)), func() error { return enc.EncodeUint(uint64(n)) })
+		}
+	}
+	same("uint max", appendUint(nil, math.MaxUint64), func() error { return enc.EncodeUint(math.MaxUint64) })
+	for _, f := range []float64{0, math.Copysign(0, -1), 1.5, math.NaN(), math.Inf(-1), 1e300} {
+		same(fmt.Sprintf("float %v", f), appendFloat64(nil, f), func() error { return enc.EncodeFloat64(f) })
+	}
+	same("true", appendBool(nil, true), func() error { return enc.EncodeBool(true) })
+	same("false", appendBool(nil, false), func() error { return enc.EncodeBool(false) })
+	for _, n := range []int{0, 1, 2, 3, 4, 5, 8, 15, 16, 17, 31, 32, 33, 255, 256, 65535, 65536, 70000} {
+		s := strings.Repeat("x", n)
+		same(fmt.Sprintf("string of %d", n), appendString(nil, s), func() error { return enc.EncodeString(s) })
+		same(fmt.Sprintf("bin of %d", n), appendBytesLen(nil, n), func() error { return enc.EncodeBytesLen(n) })
+		same(fmt.Sprintf("map of %d", n), appendMapLen(nil, n), func() error { return enc.EncodeMapLen(n) })
+		same(fmt.Sprintf("array of %d", n), appendArrayLen(nil, n), func() error { return enc.EncodeArrayLen(n) })
+		for _, id := range []int8{extUndefined, extCapability, extDate, -1, -128, 127} {
+			same(fmt.Sprintf("ext %d of %d", id, n), appendExtHeader(nil, id, n), func() error { return enc.EncodeExtHeader(id, n) })
+		}
+	}
+}
+
+// TestCodec_PlainValuesAsGet: reading a plain object's values from its
+// map gives what property reads give, also when a getter changes the
+// object during the walk.
+func TestCodec_PlainValuesAsGet(t *testing.T) {
+	for _, tc := range []struct{ src, pred string }{
+		{`({a: 1, get b() { return 2 }, c: 3})`, `v.a === 1 && v.b === 2 && v.c === 3`},
+		{`Object.defineProperty({a: 1, c: 3}, "ro", {value: 4, enumerable: true})`, `v.ro === 4 && Object.keys(v).join() === "a,c,ro"`},
+		{`(() => { Object.prototype.later = "inherited";
+			const o = {get first() { delete this.later; this.c = "changed"; return 1 }, later: "own", c: 0};
+			return o })()`, `v.first === 1 && v.later === "inherited" && v.c === "changed"`},
+		{`({get first() { delete this.gone; return 1 }, gone: 2, kept: 3})`, `v.first === 1 && !("gone" in v) && v.kept === 3`},
+		{`({x: undefined, y: null, z: {w: [1, {q: "r"}]}})`, `"x" in v && v.x === undefined && v.y === null && v.z.w[1].q === "r"`},
+	} {
+		r := goja.New()
+		v := jsEval(t, r, tc.src)
+		data, err := encodeValue(r, v, codecLimits{}, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		r2 := goja.New()
+		got, err := decodeValue(r2, data, codecLimits{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jsCheck(t, r2, got, tc.pred)
 	}
 }
