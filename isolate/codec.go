@@ -823,12 +823,14 @@ type msgDecoder struct {
 	items    []any // elements of the arrays being decoded, as a stack
 	path     []pathSeg
 	maker    *plainObjectMaker // nil if goja's layout is not the one known
+	arrays   *arrayMaker       // nil if goja's layout is not the one known
 	intern   internTable
 }
 
 var msgDecoderPool = sync.Pool{New: func() any {
 	d := &msgDecoder{}
 	d.maker, _ = plainMaker()
+	d.arrays, _ = arrMaker()
 	return d
 }}
 
@@ -1154,6 +1156,24 @@ func (d *msgDecoder) array() (goja.Value, error) {
 	}
 	if err := d.charge(heapCostArray + heapCostElem*n); err != nil {
 		return nil, err
+	}
+	if d.arrays != nil {
+		if a, elems, ok := d.arrays.make(d.r, n); ok {
+			for i := range elems {
+				d.path = append(d.path, pathSeg{idx: i})
+				v, err := d.value()
+				if err != nil {
+					return nil, err
+				}
+				d.path = d.path[:len(d.path)-1]
+				if v == nil {
+					v = goja.Null() // as NewArray makes of it
+				}
+				elems[i] = v
+			}
+			d.depth--
+			return a, nil
+		}
 	}
 	base := len(d.items)
 	for i := 0; i < n; i++ {

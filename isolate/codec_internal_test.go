@@ -1081,3 +1081,69 @@ func TestCodec_PlainValuesAsGet(t *testing.T) {
 		jsCheck(t, r2, got, tc.pred)
 	}
 }
+
+// TestCodec_ArrayMakerLayout: the decoder's arrays are made as goja's
+// NewArray makes them (the probe compares every field), and behave as
+// such under everything a script does to an array afterwards, with
+// elements held inline and not; a runtime that has no array prototype yet
+// gets its arrays from NewArray.
+func TestCodec_ArrayMakerLayout(t *testing.T) {
+	m, err := arrMaker()
+	if err != nil {
+		t.Fatalf("goja's array layout is not the one Cloister knows: %v", err)
+	}
+	fresh := goja.New()
+	if _, _, ok := m.make(fresh, 1); ok {
+		t.Fatalf("made an array in a runtime without an array prototype")
+	}
+	v, err := decodeValue(fresh, msgpackOf(t, []any{[]any{1}, []any{"a", []any{}}}), codecLimits{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsCheck(t, fresh, v, `Array.isArray(v) && v.length === 2 && v[0][0] === 1 && v[1][0] === "a" && Array.isArray(v[1][1]) && v[1][1].length === 0 && v[1] instanceof Array`)
+
+	r := goja.New()
+	r.NewArray() // makes the array prototype
+	ops, err := r.RunString(`(a) => {
+		const out = [JSON.stringify(a), a.length, Array.isArray(a), a instanceof Array, Object.keys(a).join(),
+			JSON.stringify(Object.getOwnPropertyDescriptor(a, "length")), JSON.stringify(Object.getOwnPropertyDescriptors(a))];
+		a.push("p"); a.unshift("u"); out.push(JSON.stringify(a), a.pop(), a.shift());
+		a.length = 1; out.push(JSON.stringify(a), a.length);
+		a[5] = "five"; out.push(JSON.stringify(a), a.length, 3 in a);
+		a.x = 1; out.push(Object.keys(a).join(), Reflect.ownKeys(a).join());
+		a.splice(0, 1, "s", "t"); a.sort(); out.push(JSON.stringify(a));
+		a[1e6] = 0; out.push(a.length, Object.keys(a).length);
+		Object.defineProperty(a, "length", {writable: false}); let threw = false;
+		try { (function () { "use strict"; a.push(1) })() } catch (e) { threw = e instanceof TypeError }
+		out.push(threw, Object.isFrozen(Object.freeze(a)), [...a.slice(0, 3)].join());
+		return JSON.stringify(out);
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := goja.AssertFunction(ops)
+	for n := 0; n <= maxInlineElems+4; n++ {
+		items := make([]any, n)
+		for i := range items {
+			items[i] = r.ToValue(fmt.Sprintf("e%d", i))
+		}
+		mine, elems, ok := m.make(r, n)
+		if !ok || len(elems) != n {
+			t.Fatalf("make(%d): %d elements, %v", n, len(elems), ok)
+		}
+		for i := range elems {
+			elems[i] = items[i].(goja.Value)
+		}
+		got, err := f(goja.Undefined(), mine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := f(goja.Undefined(), r.NewArray(items...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("n=%d:\n made %s\n  new %s", n, got, want)
+		}
+	}
+}
