@@ -484,6 +484,7 @@ type msgEncoder struct {
 	err      error
 	runFn    func() // e.run, bound once
 	maker    *plainObjectMaker
+	arrays   *arrayMaker
 }
 
 // maxPooledBuffer is the largest buffer the pool keeps.
@@ -493,6 +494,7 @@ var msgEncoderPool = sync.Pool{New: func() any {
 	e := &msgEncoder{}
 	e.runFn = e.run
 	e.maker, _ = plainMaker()
+	e.arrays, _ = arrMaker()
 	return e
 }}
 
@@ -794,7 +796,10 @@ func (e *msgEncoder) array(o *goja.Object) error {
 	e.buf = appendArrayLen(e.buf, n)
 	for i := 0; i < n; i++ {
 		e.path = append(e.path, pathSeg{idx: i})
-		v := o.Get(arrayIndexName(i))
+		v := arrayElem(e.arrays, o, i)
+		if v == nil {
+			v = o.Get(arrayIndexName(i))
+		}
 		if v == nil {
 			v = goja.Undefined() // a hole
 		}

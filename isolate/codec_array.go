@@ -237,3 +237,27 @@ func (m *arrayMaker) make(r *goja.Runtime, n int) (o *goja.Object, elems []goja.
 	*(*int)(unsafe.Add(a, m.objCount)) = n
 	return o, elems, true
 }
+
+// arrayElem returns what o.Get of index i would, read from goja's element
+// slice, when o is goja's ordinary (dense) array and element i is a plain
+// value; nil otherwise (a hole, an accessor or other attributes, an index
+// past the slice, another kind of array), and the caller asks Get. The
+// slice is read afresh on every call: a getter may have changed it.
+func arrayElem(m *arrayMaker, o *goja.Object, i int) goja.Value {
+	if m == nil {
+		return nil
+	}
+	w := (*[2]unsafe.Pointer)(unsafe.Add(unsafe.Pointer(o), m.plain.objSelf))
+	if w[0] != m.selfTab {
+		return nil
+	}
+	elems := *(*[]goja.Value)(unsafe.Add(w[1], m.elems))
+	if i >= len(elems) {
+		return nil
+	}
+	v := elems[i]
+	if v == nil || reflect.TypeOf(v) == layout.vpType {
+		return nil
+	}
+	return v
+}

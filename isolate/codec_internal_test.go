@@ -1066,6 +1066,12 @@ func TestCodec_PlainValuesAsGet(t *testing.T) {
 			return o })()`, `v.first === 1 && v.later === "inherited" && v.c === "changed"`},
 		{`({get first() { delete this.gone; return 1 }, gone: 2, kept: 3})`, `v.first === 1 && !("gone" in v) && v.kept === 3`},
 		{`({x: undefined, y: null, z: {w: [1, {q: "r"}]}})`, `"x" in v && v.x === undefined && v.y === null && v.z.w[1].q === "r"`},
+		{`Object.defineProperty([1, 2, 3], 1, {get() { return "got" }, enumerable: true})`, `v.join() === "1,got,3"`},
+		{`(() => { Array.prototype[1] = "inherited"; return [0, , 2] })()`, `v[1] === "inherited" && v.length === 3`},
+		{`(() => { const a = [{get x() { a.length = 1; return 1 }}, "gone", "gone"]; return a })()`,
+			`v.length === 3 && v[0].x === 1 && v[1] === undefined && v[2] === undefined`},
+		{`(() => { const a = [{get x() { a[2] = "late"; return 1 }}, 1, 2]; return a })()`, `v[2] === "late"`},
+		{`(a => (a[100] = 1, a))([0])`, `v.length === 101 && v[0] === 0 && v[1] === undefined && v[100] === 1`},
 	} {
 		r := goja.New()
 		v := jsEval(t, r, tc.src)
