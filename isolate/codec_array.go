@@ -208,7 +208,10 @@ func (m *arrayMaker) make(r *goja.Runtime, n int) (o *goja.Object, elems []goja.
 		return nil, nil, false
 	}
 	pm := m.plain
-	k := min(n, maxInlineElems)
+	k := n
+	if k > maxInlineElems {
+		k = 0 // the elements are allocated on their own
+	}
 	p := reflect.New(m.blocks[k]).UnsafePointer()
 	o = (*goja.Object)(p)
 	a := unsafe.Add(p, m.a)

@@ -183,7 +183,10 @@ func (m *plainObjectMaker) objectPrototype(r *goja.Runtime) *goja.Object {
 // with room for n properties, and its property list and map to add them
 // to.
 func (m *plainObjectMaker) make(r *goja.Runtime, n int) (*goja.Object, *[]unistring.String, map[unistring.String]goja.Value) {
-	k := min(n, maxInlineNames)
+	k := n
+	if k > maxInlineNames {
+		k = 0 // the list is allocated on its own
+	}
 	p := reflect.New(m.blocks[k]).UnsafePointer()
 	o := (*goja.Object)(p)
 	b := unsafe.Add(p, m.base)
