@@ -96,6 +96,16 @@ errMalformedMessage. Decoding never panics, and what it allocates before
 reading further input is bounded by the bytes that remain: a header that
 claims 2^32 elements in a 10-byte message fails at once.
 
+The decoder reads the bytes itself and builds most values without going
+through goja's public constructors: a plain object or an array is one
+allocation holding the goja object, its implementation and a short
+property list or element slice (codec_object.go, codec_array.go), keys
+and short strings that messages repeat come from a fixed-size table
+(codec_intern.go), and small integers from shared values. Each reach into
+goja's private layout is checked against goja's own constructors on first
+use and falls back to them if anything differs. None of this changes what
+is charged: the heap estimate above is computed from the message alone.
+
 A Date or Uint8Array is built with the constructor bound to the global
 Date or Uint8Array of the receiving runtime: goja offers no other way from
 Go, and capturing the intrinsics before a script runs would make every
@@ -925,9 +935,10 @@ func (d *msgDecoder) uintN(size int) (uint64, error) {
 	return binary.BigEndian.Uint64(b), nil
 }
 
-// lenOf reads the length after a str, bin, array or map code c whose
-// fixed form holds lengths below fixLen and whose 8-, 16- and 32-bit forms
-// are code8 (0 if none), code8+1 and code8+2, or code16 and code16+1.
+// lenOf reads the length after the str, bin, array or map code c: in c
+// itself for the fixed form (codes fixLow to fixLow+fixLen-1), then 8 bits
+// after code8 (0 if the type has no 8-bit form), 16 bits after code16, and
+// 32 bits after any other code of the type.
 func (d *msgDecoder) lenOf(c, fixLow byte, fixLen int, code8, code16 byte) (uint64, error) {
 	switch {
 	case c >= fixLow && int(c-fixLow) < fixLen:
