@@ -19,9 +19,11 @@ import (
 // sender does: distinct keys only replace each other. What it holds is
 // shared by every runtime the decoder serves, so it holds only immutable
 // values: Go strings, goja's unistring names, and ASCII string values,
-// which goja keeps as the Go string itself. Its size is fixed per pooled
-// decoder (a handful per CPU): at most internSlots*(maxInternKey*3+128)
-// bytes of keys and internSlots*(maxInternValue+64) of strings, about 40 KB.
+// which goja keeps as the Go string itself. Its size is bounded per pooled
+// decoder (a handful per CPU): a key slot holds at most 32 bytes as
+// received, 96 once invalid bytes became U+FFFD and 194 as UTF-16, a
+// string slot at most 16 bytes; with the headers, at most about 110 KB per
+// table whatever a sender does, and a few KB for ordinary traffic.
 //
 // A hit is charged like a miss: the heap estimate of a message does not
 // depend on what the receiver happened to have interned.
