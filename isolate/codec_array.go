@@ -44,6 +44,7 @@ type arrayMaker struct {
 	writable   uintptr // valueProperty.writable
 	rtProto    uintptr // Runtime.global.ArrayPrototype
 	className  string
+	vpType     reflect.Type   // *goja.valueProperty
 	lpTab      unsafe.Pointer // interface word of a *valueProperty as a goja.Value
 	// blocks[n] is struct{O goja.Object; A arrayObject; N [1]unistring.String; V [n]goja.Value}.
 	blocks [maxInlineElems + 1]reflect.Type
@@ -77,10 +78,15 @@ func probeArrayMaker() (*arrayMaker, error) {
 		return nil, fmt.Errorf("arrayObject does not embed baseObject")
 	}
 	m.baseObj = bf.Offset
-	if templateErr != nil || layout.vpType == nil {
-		return nil, fmt.Errorf("valueProperty not located: %v", templateErr)
+	// goja's valueProperty: the type of the "length" entry of an array's
+	// property map.
+	refBase := unsafe.Add(self.UnsafePointer(), m.baseObj)
+	refLength := (*(*map[unistring.String]goja.Value)(unsafe.Add(refBase, pm.values)))[lengthName]
+	m.vpType = reflect.TypeOf(refLength)
+	if m.vpType == nil || m.vpType.Kind() != reflect.Pointer || m.vpType.Elem().Name() != "valueProperty" {
+		return nil, fmt.Errorf("the length of an array is a %v, not a *valueProperty", m.vpType)
 	}
-	vpT := layout.vpType.Elem()
+	vpT := m.vpType.Elem()
 	for _, f := range []struct {
 		off  *uintptr
 		t    reflect.Type
@@ -104,14 +110,8 @@ func probeArrayMaker() (*arrayMaker, error) {
 	}
 	m.rtProto = g.Offset + ap
 
-	refArr := self.UnsafePointer()
-	refBase := unsafe.Add(refArr, m.baseObj)
 	m.selfTab = (*[2]unsafe.Pointer)(unsafe.Add(unsafe.Pointer(ref), pm.objSelf))[0]
 	m.className = *(*string)(unsafe.Add(refBase, pm.class))
-	refLength := (*(*map[unistring.String]goja.Value)(unsafe.Add(refBase, pm.values)))[lengthName]
-	if reflect.TypeOf(refLength) != layout.vpType {
-		return nil, fmt.Errorf("the length of an array is not a valueProperty")
-	}
 	m.lpTab = (*[2]unsafe.Pointer)(unsafe.Pointer(&refLength))[0]
 	if *(**goja.Object)(unsafe.Add(refBase, pm.proto)) != m.prototype(r) {
 		return nil, fmt.Errorf("Runtime.global.ArrayPrototype is not the prototype of a new array")
@@ -259,7 +259,7 @@ func arrayElem(m *arrayMaker, o *goja.Object, i int) goja.Value {
 		return nil
 	}
 	v := elems[i]
-	if v == nil || reflect.TypeOf(v) == layout.vpType {
+	if v == nil || reflect.TypeOf(v) == m.vpType {
 		return nil
 	}
 	return v
