@@ -96,6 +96,16 @@ errMalformedMessage. Decoding never panics, and what it allocates before
 reading further input is bounded by the bytes that remain: a header that
 claims 2^32 elements in a 10-byte message fails at once.
 
+The decoder reads the bytes itself and builds most values without going
+through goja's public constructors: a plain object or an array is one
+allocation holding the goja object, its implementation and a short
+property list or element slice (codec_object.go, codec_array.go), keys
+and short strings that messages repeat come from a fixed-size table
+(codec_intern.go), and small integers from shared values. Each reach into
+goja's private layout is checked against goja's own constructors on first
+use and falls back to them if anything differs. None of this changes what
+is charged: the heap estimate above is computed from the message alone.
+
 A Date or Uint8Array is built with the constructor bound to the global
 Date or Uint8Array of the receiving runtime: goja offers no other way from
 Go, and capturing the intrinsics before a script runs would make every
@@ -111,7 +121,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"reflect"
 	"strconv"
@@ -119,13 +128,11 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/cloister-rt/cloister/codec"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/unistring"
-	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
@@ -474,8 +481,7 @@ func arrayIndexName(i int) string {
 
 // msgEncoder is the state of one encodeValue call; pooled.
 type msgEncoder struct {
-	buf      bytes.Buffer
-	enc      *msgpack.Encoder
+	buf      []byte // the encoding so far
 	maxBytes int
 	maxDepth int
 	maxHeap  int
@@ -487,7 +493,8 @@ type msgEncoder struct {
 	v        goja.Value // the value to encode, for run
 	err      error
 	runFn    func() // e.run, bound once
-	tmp      [8]byte
+	maker    *plainObjectMaker
+	arrays   *arrayMaker
 }
 
 // maxPooledBuffer is the largest buffer the pool keeps.
@@ -495,8 +502,9 @@ const maxPooledBuffer = 64 << 10
 
 var msgEncoderPool = sync.Pool{New: func() any {
 	e := &msgEncoder{}
-	e.enc = msgpack.NewEncoder(&e.buf)
 	e.runFn = e.run
+	e.maker, _ = plainMaker()
+	e.arrays, _ = arrMaker()
 	return e
 }}
 
@@ -513,7 +521,7 @@ func encodeValue(r *goja.Runtime, v goja.Value, lim codecLimits, onCap func(o *g
 	err := e.err
 	var out []byte
 	if err == nil {
-		out = bytes.Clone(e.buf.Bytes())
+		out = bytes.Clone(e.buf)
 	}
 	e.release()
 	return out, err
@@ -521,7 +529,7 @@ func encodeValue(r *goja.Runtime, v goja.Value, lim codecLimits, onCap func(o *g
 
 func (e *msgEncoder) run() {
 	e.err = e.value(e.v)
-	if e.err == nil && e.buf.Len() > e.maxBytes {
+	if e.err == nil && len(e.buf) > e.maxBytes {
 		e.err = e.tooBig()
 	}
 }
@@ -533,10 +541,10 @@ func (e *msgEncoder) release() {
 	e.keys = e.keys[:0]
 	e.path = e.path[:0]
 	e.onCap, e.v, e.err = nil, nil, nil
-	if e.buf.Cap() > maxPooledBuffer {
+	if cap(e.buf) > maxPooledBuffer {
 		return
 	}
-	e.buf.Reset()
+	e.buf = e.buf[:0]
 	msgEncoderPool.Put(e)
 }
 
@@ -589,27 +597,26 @@ func (e *msgEncoder) charge(c int) error {
 	return nil
 }
 
-// value writes v. The msgpack Encoder writes to a bytes.Buffer, which
-// cannot fail, so its errors are not checked.
+// value writes v.
 func (e *msgEncoder) value(v goja.Value) error {
-	if e.buf.Len() > e.maxBytes {
+	if len(e.buf) > e.maxBytes {
 		return e.tooBig()
 	}
 	switch x := v.(type) {
 	case nil:
-		_ = e.enc.EncodeExtHeader(extUndefined, 0)
+		e.buf = appendExtHeader(e.buf, extUndefined, 0)
 		return nil
 	case *goja.Object:
 		return e.object(x)
 	case goja.String:
 		s := x.String() // lone surrogates become U+FFFD
-		if e.buf.Len()+len(s) > e.maxBytes {
+		if len(e.buf)+len(s) > e.maxBytes {
 			return e.tooBig()
 		}
 		if err := e.charge(heapCostString + len(s)); err != nil {
 			return err
 		}
-		_ = e.enc.EncodeString(s)
+		e.buf = appendString(e.buf, s)
 		return nil
 	case *goja.Symbol:
 		return e.fail("symbol")
@@ -618,23 +625,23 @@ func (e *msgEncoder) value(v goja.Value) error {
 	case exportInt64:
 		n := v.ToInteger()
 		if n >= -maxSafeInteger && n <= maxSafeInteger {
-			_ = e.enc.EncodeInt(n)
+			e.buf = appendInt(e.buf, n)
 		} else {
-			_ = e.enc.EncodeFloat64(float64(n))
+			e.buf = appendFloat64(e.buf, float64(n))
 		}
 		return nil
 	case exportFloat64:
 		e.number(v.ToFloat())
 		return nil
 	case exportBool:
-		_ = e.enc.EncodeBool(v.ToBoolean())
+		e.buf = appendBool(e.buf, v.ToBoolean())
 		return nil
 	}
 	switch {
 	case goja.IsUndefined(v):
-		_ = e.enc.EncodeExtHeader(extUndefined, 0)
+		e.buf = appendExtHeader(e.buf, extUndefined, 0)
 	case goja.IsNull(v):
-		_ = e.enc.EncodeNil()
+		e.buf = append(e.buf, msgpcode.Nil)
 	case goja.IsBigInt(v):
 		return e.fail("BigInt")
 	default:
@@ -645,10 +652,10 @@ func (e *msgEncoder) value(v goja.Value) error {
 
 func (e *msgEncoder) number(f float64) {
 	if f == math.Trunc(f) && f >= -maxSafeInteger && f <= maxSafeInteger && (f != 0 || !math.Signbit(f)) {
-		_ = e.enc.EncodeInt(int64(f))
+		e.buf = appendInt(e.buf, int64(f))
 		return
 	}
-	_ = e.enc.EncodeFloat64(f)
+	e.buf = appendFloat64(e.buf, f)
 }
 
 func (e *msgEncoder) object(o *goja.Object) error {
@@ -657,13 +664,15 @@ func (e *msgEncoder) object(o *goja.Object) error {
 			if err := e.charge(heapCostCap); err != nil {
 				return err
 			}
-			_ = e.enc.EncodeExtHeader(extCapability, 4)
-			binary.BigEndian.PutUint32(e.tmp[:4], idx)
-			e.buf.Write(e.tmp[:4])
+			e.buf = binary.BigEndian.AppendUint32(appendExtHeader(e.buf, extCapability, 4), idx)
 			return nil
 		}
 	}
-	kind, name := classifyObject(o)
+	self := plainSelf(e.maker, o)
+	kind, name := objPlain, ""
+	if self == nil {
+		kind, name = classifyObject(o)
+	}
 	switch kind {
 	case objDate:
 		if err := e.charge(heapCostDate); err != nil {
@@ -673,20 +682,17 @@ func (e *msgEncoder) object(o *goja.Object) error {
 		if t, ok := o.Export().(time.Time); ok {
 			ms = float64(t.UnixMilli())
 		}
-		_ = e.enc.EncodeExtHeader(extDate, 8)
-		binary.BigEndian.PutUint64(e.tmp[:], math.Float64bits(ms))
-		e.buf.Write(e.tmp[:])
+		e.buf = binary.BigEndian.AppendUint64(appendExtHeader(e.buf, extDate, 8), math.Float64bits(ms))
 		return nil
 	case objTypedArray:
 		b, _ := o.Export().([]byte) // the view's bytes, not a copy
-		if e.buf.Len()+len(b) > e.maxBytes {
+		if len(e.buf)+len(b) > e.maxBytes {
 			return e.tooBig()
 		}
 		if err := e.charge(heapCostBytes + len(b)); err != nil {
 			return err
 		}
-		_ = e.enc.EncodeBytesLen(len(b)) // EncodeBytes would write nil for an empty view
-		e.buf.Write(b)
+		e.buf = append(appendBytesLen(e.buf, len(b)), b...)
 		return nil
 	case objPlain, objArray, objError:
 	default:
@@ -713,16 +719,20 @@ func (e *msgEncoder) object(o *goja.Object) error {
 				keys = append(keys, k)
 			}
 		}
-		err = e.props(o, keys)
+		err = e.props(o, keys, nil)
 	default:
 		start := len(e.keys)
-		var ok bool
-		if e.keys, ok = plainKeys(o, e.keys); ok {
-			err = e.props(o, e.keys[start:len(e.keys):len(e.keys)])
+		var values map[unistring.String]goja.Value
+		ok := false
+		if self != nil {
+			e.keys, values, ok = plainKeysOf(self, e.keys)
+		}
+		if ok {
+			err = e.props(o, e.keys[start:len(e.keys):len(e.keys)], values)
 			clear(e.keys[start:])
 			e.keys = e.keys[:start]
 		} else {
-			err = e.props(o, o.Keys())
+			err = e.props(o, o.Keys(), nil)
 		}
 	}
 	e.stack[len(e.stack)-1] = nil
@@ -730,21 +740,29 @@ func (e *msgEncoder) object(o *goja.Object) error {
 	return err
 }
 
-func (e *msgEncoder) props(o *goja.Object, keys []string) error {
+// props writes the properties keys of o; values is o's property map if
+// plainKeys listed keys.
+func (e *msgEncoder) props(o *goja.Object, keys []string, values map[unistring.String]goja.Value) error {
 	if err := e.charge(heapCostObject); err != nil {
 		return err
 	}
-	start := e.buf.Len()
-	_ = e.enc.EncodeMapLen(len(keys))
+	start := len(e.buf)
+	e.buf = appendMapLen(e.buf, len(keys))
 	n := 0
 	for _, k := range keys {
 		e.path = append(e.path, pathSeg{key: k, idx: -1})
-		v := o.Get(k)
+		var v goja.Value
+		if values != nil {
+			v = plainValue(values, k)
+		}
+		if v == nil {
+			v = o.Get(k)
+		}
 		if v == nil {
 			e.path = e.path[:len(e.path)-1]
 			continue // deleted by a getter, or unreachable by its UTF-8 name
 		}
-		if e.buf.Len()+len(k) > e.maxBytes {
+		if len(e.buf)+len(k) > e.maxBytes {
 			return e.tooBig()
 		}
 		c := heapCostProp + len(k)
@@ -754,7 +772,7 @@ func (e *msgEncoder) props(o *goja.Object, keys []string) error {
 		if err := e.charge(c); err != nil {
 			return err
 		}
-		_ = e.enc.EncodeString(k)
+		e.buf = appendString(e.buf, k)
 		if err := e.value(v); err != nil {
 			return err
 		}
@@ -762,7 +780,7 @@ func (e *msgEncoder) props(o *goja.Object, keys []string) error {
 		n++
 	}
 	if n != len(keys) {
-		patchMapLen(e.buf.Bytes()[start:], n)
+		patchMapLen(e.buf[start:], n)
 	}
 	return nil
 }
@@ -785,10 +803,13 @@ func (e *msgEncoder) array(o *goja.Object) error {
 	if err := e.charge(heapCostArray + heapCostElem*n); err != nil {
 		return err
 	}
-	_ = e.enc.EncodeArrayLen(n)
+	e.buf = appendArrayLen(e.buf, n)
 	for i := 0; i < n; i++ {
 		e.path = append(e.path, pathSeg{idx: i})
-		v := o.Get(arrayIndexName(i))
+		v := arrayElem(e.arrays, o, i)
+		if v == nil {
+			v = o.Get(arrayIndexName(i))
+		}
 		if v == nil {
 			v = goja.Undefined() // a hole
 		}
@@ -803,20 +824,12 @@ func (e *msgEncoder) array(o *goja.Object) error {
 // ---------------------------------------------------------------------------
 // Decoding.
 
-// Interning limits: decoded keys up to maxInternKey bytes and ASCII string
-// values up to maxInternValue bytes are shared between messages, up to
-// maxInterned of each per pooled msgDecoder.
-const (
-	maxInternKey   = 32
-	maxInternValue = 16 // goja keeps ASCII strings this short immutable (asciiString)
-	maxInterned    = 1024
-)
-
-// msgDecoder is the state of one decodeValue call; pooled.
+// msgDecoder is the state of one decodeValue call; pooled. It reads the
+// MessagePack straight from the message's bytes.
 type msgDecoder struct {
 	r        *goja.Runtime
-	rd       bytes.Reader
-	dec      *msgpack.Decoder
+	data     []byte // the message
+	off      int    // the next byte to read
 	maxDepth int
 	depth    int
 	maxHeap  int
@@ -824,18 +837,15 @@ type msgDecoder struct {
 	capAt    func(index uint32) (goja.Value, error)
 	items    []any // elements of the arrays being decoded, as a stack
 	path     []pathSeg
-	buf      []byte
-	keys     map[string]string
-	strs     map[string]goja.Value
+	maker    *plainObjectMaker // nil if goja's layout is not the one known
+	arrays   *arrayMaker       // nil if goja's layout is not the one known
+	intern   internTable
 }
 
 var msgDecoderPool = sync.Pool{New: func() any {
-	d := &msgDecoder{
-		keys: make(map[string]string),
-		strs: make(map[string]goja.Value),
-		buf:  make([]byte, 0, maxInternKey),
-	}
-	d.dec = msgpack.NewDecoder(&d.rd) // a bytes.Reader is a ByteScanner: no extra buffering
+	d := &msgDecoder{}
+	d.maker, _ = plainMaker()
+	d.arrays, _ = arrMaker()
 	return d
 }}
 
@@ -847,10 +857,10 @@ func decodeValue(r *goja.Runtime, data []byte, lim codecLimits, capAt func(index
 	}
 	d := msgDecoderPool.Get().(*msgDecoder)
 	d.r, d.maxDepth, d.maxHeap, d.heap, d.capAt = r, lim.MaxDepth, lim.MaxHeap, 0, capAt
-	d.rd.Reset(data)
+	d.data, d.off = data, 0
 	v, err := d.value()
-	if err == nil && d.rd.Len() > 0 {
-		err = d.fail("%d trailing bytes after the value", d.rd.Len())
+	if err == nil && d.left() > 0 {
+		err = d.fail("%d trailing bytes after the value", d.left())
 	}
 	d.release()
 	if err != nil {
@@ -861,7 +871,7 @@ func decodeValue(r *goja.Runtime, data []byte, lim codecLimits, capAt func(index
 
 func (d *msgDecoder) release() {
 	d.r, d.capAt = nil, nil
-	d.rd.Reset(nil)
+	d.data, d.off = nil, 0
 	d.depth = 0
 	d.path = d.path[:0]
 	clear(d.items)
@@ -876,17 +886,7 @@ func (d *msgDecoder) fail(format string, args ...any) error {
 	return fmt.Errorf("%w at %s: %s", errMalformedMessage, formatValuePath(d.path), fmt.Sprintf(format, args...))
 }
 
-// wrap describes an error of the msgpack Decoder (truncated input,
-// mostly).
-func (d *msgDecoder) wrap(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return d.fail("truncated")
-	}
-	return d.fail("%v", err)
-}
+func (d *msgDecoder) truncated() error { return d.fail("truncated") }
 
 // charge adds c to the estimated heap built.
 func (d *msgDecoder) charge(c int) error {
@@ -897,89 +897,179 @@ func (d *msgDecoder) charge(c int) error {
 	return nil
 }
 
-func (d *msgDecoder) value() (goja.Value, error) {
-	c, err := d.dec.PeekCode()
+// left is the number of bytes not read yet.
+func (d *msgDecoder) left() int { return len(d.data) - d.off }
+
+// peek returns the next byte without reading it.
+func (d *msgDecoder) peek() (byte, error) {
+	if d.off >= len(d.data) {
+		return 0, d.truncated()
+	}
+	return d.data[d.off], nil
+}
+
+// take reads the next n bytes; the slice is the message's own.
+func (d *msgDecoder) take(n uint64) ([]byte, error) {
+	if n > uint64(d.left()) {
+		return nil, d.truncated()
+	}
+	b := d.data[d.off : d.off+int(n)]
+	d.off += int(n)
+	return b, nil
+}
+
+// uintN reads a big-endian unsigned integer of size bytes (1, 2, 4 or 8).
+func (d *msgDecoder) uintN(size int) (uint64, error) {
+	b, err := d.take(uint64(size))
 	if err != nil {
-		return nil, d.wrap(err)
+		return 0, err
+	}
+	switch size {
+	case 1:
+		return uint64(b[0]), nil
+	case 2:
+		return uint64(binary.BigEndian.Uint16(b)), nil
+	case 4:
+		return uint64(binary.BigEndian.Uint32(b)), nil
+	}
+	return binary.BigEndian.Uint64(b), nil
+}
+
+// lenOf reads the length after the str, bin, array or map code c: in c
+// itself for the fixed form (codes fixLow to fixLow+fixLen-1), then 8 bits
+// after code8 (0 if the type has no 8-bit form), 16 bits after code16, and
+// 32 bits after any other code of the type.
+func (d *msgDecoder) lenOf(c, fixLow byte, fixLen int, code8, code16 byte) (uint64, error) {
+	switch {
+	case c >= fixLow && int(c-fixLow) < fixLen:
+		return uint64(c - fixLow), nil
+	case code8 != 0 && c == code8:
+		return d.uintN(1)
+	case c == code16:
+		return d.uintN(2)
+	}
+	return d.uintN(4)
+}
+
+// smallInts holds the values of the integers most messages carry, so that
+// decoding them neither allocates nor goes through Runtime.ToValue; goja's
+// numbers belong to no runtime.
+const smallIntMin, smallIntMax = -128, 1023
+
+var smallInts = sync.OnceValue(func() []goja.Value {
+	r := goja.New()
+	v := make([]goja.Value, smallIntMax-smallIntMin+1)
+	for i := range v {
+		v[i] = r.ToValue(int64(i + smallIntMin))
+	}
+	return v
+})
+
+var (
+	valueTrue  = goja.New().ToValue(true)
+	valueFalse = goja.New().ToValue(false)
+)
+
+func (d *msgDecoder) int(n int64) goja.Value {
+	if n >= smallIntMin && n <= smallIntMax {
+		return smallInts()[n-smallIntMin]
+	}
+	return d.r.ToValue(n) // beyond 2^53 goja makes it a float
+}
+
+func (d *msgDecoder) value() (goja.Value, error) {
+	c, err := d.peek()
+	if err != nil {
+		return nil, err
 	}
 	switch {
-	case c == msgpcode.Nil:
-		_, _ = d.rd.ReadByte()
-		return goja.Null(), nil
-	case c == msgpcode.True || c == msgpcode.False:
-		_, _ = d.rd.ReadByte()
-		return d.r.ToValue(c == msgpcode.True), nil
-	case msgpcode.IsFixedNum(c) || c >= msgpcode.Uint8 && c <= msgpcode.Uint32 || c >= msgpcode.Int8 && c <= msgpcode.Int64:
-		n, err := d.dec.DecodeInt64()
-		if err != nil {
-			return nil, d.wrap(err)
-		}
-		return d.r.ToValue(n), nil // beyond 2^53 goja makes it a float
-	case c == msgpcode.Uint64:
-		n, err := d.dec.DecodeUint64()
-		if err != nil {
-			return nil, d.wrap(err)
-		}
-		return d.r.ToValue(n), nil
-	case c == msgpcode.Float:
-		f, err := d.dec.DecodeFloat32()
-		if err != nil {
-			return nil, d.wrap(err)
-		}
-		return d.r.ToValue(float64(f)), nil
-	case c == msgpcode.Double:
-		f, err := d.dec.DecodeFloat64()
-		if err != nil {
-			return nil, d.wrap(err)
-		}
-		return d.r.ToValue(f), nil
-	case msgpcode.IsString(c):
-		return d.stringValue()
-	case msgpcode.IsBin(c):
-		return d.bytesValue()
-	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
-		return d.array()
+	case c <= msgpcode.PosFixedNumHigh:
+		d.off++
+		return d.int(int64(c)), nil
+	case c >= msgpcode.NegFixedNumLow:
+		d.off++
+		return d.int(int64(int8(c))), nil
 	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
 		return d.object()
+	case msgpcode.IsString(c):
+		return d.stringValue()
+	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
+		return d.array()
+	case c == msgpcode.Nil:
+		d.off++
+		return goja.Null(), nil
+	case c == msgpcode.True:
+		d.off++
+		return valueTrue, nil
+	case c == msgpcode.False:
+		d.off++
+		return valueFalse, nil
+	case c >= msgpcode.Uint8 && c <= msgpcode.Uint64:
+		d.off++
+		u, err := d.uintN(1 << (c - msgpcode.Uint8))
+		if err != nil {
+			return nil, err
+		}
+		if c == msgpcode.Uint64 {
+			return d.r.ToValue(u), nil
+		}
+		return d.int(int64(u)), nil
+	case c >= msgpcode.Int8 && c <= msgpcode.Int64:
+		d.off++
+		size := 1 << (c - msgpcode.Int8)
+		u, err := d.uintN(size)
+		if err != nil {
+			return nil, err
+		}
+		shift := 64 - 8*size // sign-extend
+		return d.int(int64(u<<shift) >> shift), nil
+	case c == msgpcode.Float:
+		d.off++
+		u, err := d.uintN(4)
+		if err != nil {
+			return nil, err
+		}
+		return d.r.ToValue(float64(math.Float32frombits(uint32(u)))), nil
+	case c == msgpcode.Double:
+		d.off++
+		u, err := d.uintN(8)
+		if err != nil {
+			return nil, err
+		}
+		return d.r.ToValue(math.Float64frombits(u)), nil
+	case msgpcode.IsBin(c):
+		return d.bytesValue()
 	case msgpcode.IsExt(c):
 		return d.ext()
 	}
 	return nil, d.fail("invalid msgpack code 0x%02x", c)
 }
 
-// readLen reads the length of a str or bin and checks that many bytes remain.
+// readLen reads the header of a str or bin and checks that as many bytes
+// remain as it says.
 func (d *msgDecoder) readLen() (int, error) {
-	n, err := d.dec.DecodeBytesLen()
+	c := d.data[d.off] // the caller peeked it
+	d.off++
+	var n uint64
+	var err error
+	if msgpcode.IsBin(c) {
+		n, err = d.lenOf(c, 0, 0, msgpcode.Bin8, msgpcode.Bin16)
+	} else {
+		n, err = d.lenOf(c, msgpcode.FixedStrLow, 32, msgpcode.Str8, msgpcode.Str16)
+	}
 	if err != nil {
-		return 0, d.wrap(err)
+		return 0, err
 	}
-	if n < 0 || n > d.rd.Len() {
-		return 0, d.fail("truncated")
+	if n > uint64(d.left()) {
+		return 0, d.truncated()
 	}
-	return n, nil
-}
-
-// readScratch reads n bytes into the scratch buffer; n must be
-// small.
-func (d *msgDecoder) readScratch(n int) ([]byte, error) {
-	if cap(d.buf) < n {
-		d.buf = make([]byte, n)
-	}
-	b := d.buf[:n]
-	if _, err := d.rd.Read(b); err != nil && n > 0 {
-		return nil, d.wrap(err)
-	}
-	return b, nil
+	return int(n), nil
 }
 
 // readString reads n bytes as a new string, valid UTF-8.
 func (d *msgDecoder) readString(n int) string {
-	if n == 0 {
-		return ""
-	}
-	b := make([]byte, n)
-	_, _ = d.rd.Read(b) // n <= d.rd.Len() was checked
-	s := unsafe.String(&b[0], n)
+	b, _ := d.take(uint64(n)) // n <= d.left() was checked
+	s := string(b)
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
@@ -998,32 +1088,22 @@ func (d *msgDecoder) stringValue() (goja.Value, error) {
 		}
 		return d.r.ToValue(s), nil
 	}
-	b, err := d.readScratch(n)
-	if err != nil {
+	b, _ := d.take(uint64(n))
+	if err := d.charge(heapCostString + utf8Len(b)); err != nil {
 		return nil, err
 	}
-	if v, ok := d.strs[string(b)]; ok {
-		if err := d.charge(heapCostString + n); err != nil {
-			return nil, err
-		}
+	if v, ok := d.intern.str(d.r, b); ok {
 		return v, nil
 	}
-	s := string(b)
-	if !utf8.Valid(b) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
+	return d.r.ToValue(strings.ToValidUTF8(string(b), "\uFFFD")), nil
+}
+
+// utf8Len is the length of b once made valid UTF-8.
+func utf8Len(b []byte) int {
+	if utf8.Valid(b) {
+		return len(b)
 	}
-	if err := d.charge(heapCostString + len(s)); err != nil {
-		return nil, err
-	}
-	if !asciiOnly(b) {
-		return d.r.ToValue(s), nil
-	}
-	v := d.r.ToValue(s)
-	if len(d.strs) >= maxInterned {
-		clear(d.strs)
-	}
-	d.strs[s] = v
-	return v, nil
+	return len(strings.ToValidUTF8(string(b), "\uFFFD"))
 }
 
 func asciiOnly(b []byte) bool {
@@ -1035,12 +1115,12 @@ func asciiOnly(b []byte) bool {
 	return true
 }
 
-// key reads a map key. Keys that are not strings but scalars become their
-// JS string form.
-func (d *msgDecoder) key() (string, error) {
-	c, err := d.dec.PeekCode()
+// key reads a map key, as a Go string (valid UTF-8) and as goja's name.
+// Keys that are not strings but scalars become their JS string form.
+func (d *msgDecoder) key() (string, unistring.String, error) {
+	c, err := d.peek()
 	if err != nil {
-		return "", d.wrap(err)
+		return "", "", err
 	}
 	if !msgpcode.IsString(c) {
 		switch {
@@ -1048,35 +1128,24 @@ func (d *msgDecoder) key() (string, error) {
 			msgpcode.IsFixedNum(c), c >= msgpcode.Uint8 && c <= msgpcode.Uint64, c >= msgpcode.Int8 && c <= msgpcode.Int64:
 			v, err := d.value()
 			if err != nil {
-				return "", err
+				return "", "", err
 			}
-			return v.String(), nil
+			k := v.String()
+			return k, unistring.NewFromString(k), nil
 		}
-		return "", d.fail("unsupported map key (msgpack code 0x%02x)", c)
+		return "", "", d.fail("unsupported map key (msgpack code 0x%02x)", c)
 	}
 	n, err := d.readLen()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if n > maxInternKey {
-		return d.readString(n), nil
+		k := d.readString(n)
+		return k, unistring.NewFromString(k), nil
 	}
-	b, err := d.readScratch(n)
-	if err != nil {
-		return "", err
-	}
-	if k, ok := d.keys[string(b)]; ok {
-		return k, nil
-	}
-	k := string(b)
-	if !utf8.ValidString(k) {
-		return strings.ToValidUTF8(k, "\uFFFD"), nil
-	}
-	if len(d.keys) >= maxInterned {
-		clear(d.keys)
-	}
-	d.keys[k] = k
-	return k, nil
+	b, _ := d.take(uint64(n))
+	k, name := d.intern.key(b)
+	return k, name, nil
 }
 
 func (d *msgDecoder) enter() error {
@@ -1088,18 +1157,39 @@ func (d *msgDecoder) enter() error {
 }
 
 func (d *msgDecoder) array() (goja.Value, error) {
-	n, err := d.dec.DecodeArrayLen()
+	c := d.data[d.off] // value peeked it
+	d.off++
+	u, err := d.lenOf(c, msgpcode.FixedArrayLow, 16, 0, msgpcode.Array16)
 	if err != nil {
-		return nil, d.wrap(err)
+		return nil, err
 	}
-	if n < 0 || n > d.rd.Len() { // every element takes at least a byte
-		return nil, d.fail("truncated: array of %d elements", n)
+	if u > uint64(d.left()) { // every element takes at least a byte
+		return nil, d.fail("truncated: array of %d elements", u)
 	}
+	n := int(u)
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
 	if err := d.charge(heapCostArray + heapCostElem*n); err != nil {
 		return nil, err
+	}
+	if d.arrays != nil {
+		if a, elems, ok := d.arrays.make(d.r, n); ok {
+			for i := range elems {
+				d.path = append(d.path, pathSeg{idx: i})
+				v, err := d.value()
+				if err != nil {
+					return nil, err
+				}
+				d.path = d.path[:len(d.path)-1]
+				if v == nil {
+					v = goja.Null() // as NewArray makes of it
+				}
+				elems[i] = v
+			}
+			d.depth--
+			return a, nil
+		}
 	}
 	base := len(d.items)
 	for i := 0; i < n; i++ {
@@ -1119,36 +1209,45 @@ func (d *msgDecoder) array() (goja.Value, error) {
 }
 
 func (d *msgDecoder) object() (goja.Value, error) {
-	n, err := d.dec.DecodeMapLen()
+	c := d.data[d.off] // value peeked it
+	d.off++
+	u, err := d.lenOf(c, msgpcode.FixedMapLow, 16, 0, msgpcode.Map16)
 	if err != nil {
-		return nil, d.wrap(err)
+		return nil, err
 	}
-	if n < 0 || n > d.rd.Len()/2 { // every entry takes at least two bytes
-		return nil, d.fail("truncated: map of %d entries", n)
+	if u > uint64(d.left()/2) { // every entry takes at least two bytes
+		return nil, d.fail("truncated: map of %d entries", u)
 	}
+	n := int(u)
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
-	c := heapCostObject
+	cost := heapCostObject
 	if n > 0 {
-		c += heapCostFirstProp
+		cost += heapCostFirstProp
 	}
-	if err := d.charge(c); err != nil {
+	if err := d.charge(cost); err != nil {
 		return nil, err
 	}
-	o := d.r.NewObject()
 	// A new, extensible plain object that no script has seen: defining a
 	// property it does not have yet (writable, enumerable, configurable)
 	// is adding it to goja's map and to the end of its list, which is
 	// what DefineDataProperty does then, without its closure, recover
-	// and descriptor. A repeated key, or any other object, takes
+	// and descriptor; defining one it has replaces the value in the map.
+	// If goja's layout is not the one known, every property takes
 	// DefineDataProperty.
-	names, values, direct := plainFields(o)
-	if direct && n > 0 {
-		*names = make([]unistring.String, 0, n)
+	var (
+		o      *goja.Object
+		names  *[]unistring.String
+		values map[unistring.String]goja.Value
+	)
+	if d.maker != nil {
+		o, names, values = d.maker.make(d.r, n)
+	} else {
+		o = d.r.NewObject()
 	}
 	for i := 0; i < n; i++ {
-		k, err := d.key()
+		k, name, err := d.key()
 		if err != nil {
 			return nil, err
 		}
@@ -1160,21 +1259,20 @@ func (d *msgDecoder) object() (goja.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		if direct && v != nil {
-			name := unistring.NewFromString(k)
-			if _, dup := values[name]; !dup {
-				values[name] = v
+		d.path = d.path[:len(d.path)-1]
+		if values != nil && v != nil {
+			values[name] = v
+			if len(values) > len(*names) {
 				*names = append(*names, name)
-				d.path = d.path[:len(d.path)-1]
-				continue
 			}
+			continue
 		}
 		// Define, never Set: no setter runs, and "__proto__" is an own
 		// property rather than the receiver's prototype.
 		if err := o.DefineDataProperty(k, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+			d.path = append(d.path, pathSeg{key: k, idx: -1})
 			return nil, d.fail("%v", err)
 		}
-		d.path = d.path[:len(d.path)-1]
 	}
 	d.depth--
 	return o, nil
@@ -1189,7 +1287,8 @@ func (d *msgDecoder) bytesValue() (goja.Value, error) {
 		return nil, err
 	}
 	b := make([]byte, n)
-	_, _ = d.rd.Read(b)
+	copy(b, d.data[d.off:])
+	d.off += n
 	return d.newUint8Array(b)
 }
 
@@ -1247,11 +1346,29 @@ func (d *msgDecoder) construct(name string, arg goja.Value) (*goja.Object, error
 }
 
 func (d *msgDecoder) ext() (goja.Value, error) {
-	id, n, err := d.dec.DecodeExtHeader()
-	if err != nil {
-		return nil, d.wrap(err)
+	c := d.data[d.off] // value peeked it
+	d.off++
+	var size uint64
+	var err error
+	switch c {
+	case msgpcode.FixExt1, msgpcode.FixExt2, msgpcode.FixExt4, msgpcode.FixExt8, msgpcode.FixExt16:
+		size = 1 << (c - msgpcode.FixExt1)
+	case msgpcode.Ext8:
+		size, err = d.uintN(1)
+	case msgpcode.Ext16:
+		size, err = d.uintN(2)
+	default:
+		size, err = d.uintN(4)
 	}
-	want := -1
+	if err != nil {
+		return nil, err
+	}
+	t, err := d.uintN(1)
+	if err != nil {
+		return nil, err
+	}
+	id := int8(t)
+	want := uint64(1 << 63)
 	switch id {
 	case extUndefined:
 		want = 0
@@ -1260,20 +1377,20 @@ func (d *msgDecoder) ext() (goja.Value, error) {
 	case extDate:
 		want = 8
 	case extTimestamp:
-		if n == 4 || n == 8 || n == 12 {
-			want = n
+		if size == 4 || size == 8 || size == 12 {
+			want = size
 		}
 	default:
 		return nil, d.fail("unknown extension type %d", id)
 	}
-	if n != want {
-		return nil, d.fail("extension type %d of %d bytes", id, n)
+	if size != want {
+		return nil, d.fail("extension type %d of %d bytes", id, size)
 	}
-	if n > d.rd.Len() {
-		return nil, d.fail("truncated")
+	p, err := d.take(size)
+	if err != nil {
+		return nil, err
 	}
-	var p [12]byte
-	_, _ = d.rd.Read(p[:n])
+	n := int(size)
 	switch id {
 	case extUndefined:
 		return goja.Undefined(), nil

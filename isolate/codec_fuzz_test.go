@@ -4,15 +4,23 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/dop251/goja"
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // FuzzCodec_Decode feeds arbitrary bytes to decodeValue: it must return an
-// error or a value, never panic; a value it returns must encode again, and
-// that encoding must be a fixed point (decoding and encoding it gives the
-// same bytes).
+// error or a value, never panic; it must accept exactly what the msgpack
+// library reads as one whole value, short of the format's own refusals
+// (limits, unknown extensions, unsupported keys), and what it makes of it
+// must be what the library reads (sameAsMsgpack); a value it returns must
+// encode again, and that encoding must be a fixed point (decoding and
+// encoding it gives the same bytes).
 func FuzzCodec_Decode(f *testing.F) {
 	r := goja.New()
 	for _, src := range []string{
@@ -65,6 +73,10 @@ func FuzzCodec_Decode(f *testing.F) {
 			return c, nil
 		}
 		v, err := decodeValue(r, data, lim, capAt)
+		// The msgpack library's reading of the same bytes: a value that
+		// is whole and alone, or not.
+		rd := bytes.NewReader(data)
+		whole := msgpack.NewDecoder(rd).Skip() == nil && rd.Len() == 0
 		if err != nil {
 			if !errors.Is(err, errMalformedMessage) {
 				t.Fatalf("error %v does not wrap errMalformedMessage", err)
@@ -72,7 +84,18 @@ func FuzzCodec_Decode(f *testing.F) {
 			if v != nil {
 				t.Fatalf("value %v returned with error %v", v, err)
 			}
+			msg := err.Error()
+			syntax := strings.Contains(msg, "truncated") || strings.Contains(msg, "invalid msgpack code") || strings.Contains(msg, "trailing bytes")
+			if whole && syntax {
+				t.Fatalf("%x is one whole msgpack value, but decoding it failed with %v", data, err)
+			}
 			return
+		}
+		if !whole {
+			t.Fatalf("decoded %x, which is not one whole msgpack value", data)
+		}
+		if err := sameAsMsgpack(r, msgpack.NewDecoder(bytes.NewReader(data)), v, true); err != nil {
+			t.Fatalf("decoded %x unlike the msgpack library reads it: %v", data, err)
 		}
 		onCap := func(o *goja.Object) (uint32, bool) {
 			for i, c := range caps {
@@ -102,4 +125,154 @@ func FuzzCodec_Decode(f *testing.F) {
 			t.Fatalf("encoding is not a fixed point for %x:\n%x\n%x", data, once, twice)
 		}
 	})
+}
+
+// sameAsMsgpack reads the next MessagePack value of dec with the msgpack
+// library and reports how it differs from v, the value decodeValue made of
+// the same bytes: a differential check of the decoder's own reader. Values
+// the format leaves to the receiver (capabilities, timestamps) are only
+// read; so are the values under a map whose keys repeat or are not strings.
+func sameAsMsgpack(r *goja.Runtime, dec *msgpack.Decoder, v goja.Value, check bool) error {
+	c, err := dec.PeekCode()
+	if err != nil {
+		return err
+	}
+	num := func(f float64) error {
+		if check && !(v.ToFloat() == f || math.IsNaN(f) && math.IsNaN(v.ToFloat())) {
+			return fmt.Errorf("number %v decoded as %v", f, v)
+		}
+		if check && !goja.IsNumber(v) {
+			return fmt.Errorf("number %v decoded as %v", f, v)
+		}
+		return nil
+	}
+	switch {
+	case c == msgpcode.Nil:
+		_ = dec.Skip()
+		if check && !goja.IsNull(v) {
+			return fmt.Errorf("nil decoded as %v", v)
+		}
+	case c == msgpcode.True || c == msgpcode.False:
+		b, _ := dec.DecodeBool()
+		if check && (v.ExportType() != exportBool || v.ToBoolean() != b) {
+			return fmt.Errorf("%v decoded as %v", b, v)
+		}
+	case c == msgpcode.Uint64:
+		u, err := dec.DecodeUint64()
+		if err != nil {
+			return err
+		}
+		return num(float64(u))
+	case msgpcode.IsFixedNum(c) || c >= msgpcode.Uint8 && c <= msgpcode.Int64 && c != msgpcode.Float && c != msgpcode.Double:
+		n, err := dec.DecodeInt64()
+		if err != nil {
+			return err
+		}
+		return num(float64(n))
+	case c == msgpcode.Float:
+		f, err := dec.DecodeFloat32()
+		if err != nil {
+			return err
+		}
+		return num(float64(f))
+	case c == msgpcode.Double:
+		f, err := dec.DecodeFloat64()
+		if err != nil {
+			return err
+		}
+		return num(f)
+	case msgpcode.IsString(c):
+		b, err := dec.DecodeBytes()
+		if err != nil {
+			return err
+		}
+		if s := strings.ToValidUTF8(string(b), "\uFFFD"); check && (!goja.IsString(v) || v.String() != s) {
+			return fmt.Errorf("string %q decoded as %v", s, v)
+		}
+	case msgpcode.IsBin(c):
+		b, err := dec.DecodeBytes()
+		if err != nil {
+			return err
+		}
+		if check {
+			if got, _ := v.Export().([]byte); !bytes.Equal(got, b) {
+				return fmt.Errorf("bytes %x decoded as %v", b, v)
+			}
+		}
+	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
+		n, err := dec.DecodeArrayLen()
+		if err != nil {
+			return err
+		}
+		o, _ := v.(*goja.Object)
+		if check && (o == nil || o.Get("length").ToInteger() != int64(n)) {
+			return fmt.Errorf("array of %d decoded as %v", n, v)
+		}
+		for i := 0; i < n; i++ {
+			var e goja.Value
+			if check {
+				e = o.Get(strconv.Itoa(i))
+			}
+			if err := sameAsMsgpack(r, dec, e, check); err != nil {
+				return fmt.Errorf("[%d]: %w", i, err)
+			}
+		}
+	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
+		raw, err := dec.DecodeRaw()
+		if err != nil {
+			return err
+		}
+		// First the keys, to know which repeat; then the values.
+		keys := msgpack.NewDecoder(bytes.NewReader(raw))
+		n, _ := keys.DecodeMapLen()
+		seen := map[string]int{}
+		plain := true
+		for i := 0; i < n; i++ {
+			if kc, _ := keys.PeekCode(); !msgpcode.IsString(kc) {
+				plain = false
+				_ = keys.Skip()
+			} else {
+				k, _ := keys.DecodeBytes()
+				seen[strings.ToValidUTF8(string(k), "\uFFFD")]++
+			}
+			_ = keys.Skip()
+		}
+		o, _ := v.(*goja.Object)
+		if check && (o == nil || plain && len(o.Keys()) != len(seen)) {
+			return fmt.Errorf("map of %d distinct keys decoded as %v", len(seen), v)
+		}
+		vals := msgpack.NewDecoder(bytes.NewReader(raw))
+		_, _ = vals.DecodeMapLen()
+		for i := 0; i < n; i++ {
+			var k string
+			if kc, _ := vals.PeekCode(); msgpcode.IsString(kc) {
+				b, _ := vals.DecodeBytes()
+				k = strings.ToValidUTF8(string(b), "\uFFFD")
+			} else {
+				_ = vals.Skip()
+			}
+			var e goja.Value
+			sub := check && plain && seen[k] == 1
+			if sub {
+				e = o.Get(k)
+			}
+			if err := sameAsMsgpack(r, vals, e, sub); err != nil {
+				return fmt.Errorf(".%q: %w", k, err)
+			}
+		}
+	case msgpcode.IsExt(c):
+		id, n, err := dec.DecodeExtHeader()
+		if err != nil {
+			return err
+		}
+		if err := dec.ReadFull(make([]byte, n)); err != nil {
+			return err
+		}
+		if check && id == extUndefined && !goja.IsUndefined(v) {
+			return fmt.Errorf("undefined decoded as %v", v)
+		}
+	default:
+		return fmt.Errorf("code 0x%02x", c)
+	}
+	return nil
 }

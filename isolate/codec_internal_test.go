@@ -5,12 +5,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/unistring"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -820,7 +823,7 @@ func TestCodec_PlainKeysLayout(t *testing.T) {
 			t.Fatal(err)
 		}
 		o := v.(*goja.Object)
-		got, ok := plainKeys(o, []string{"x"})
+		got, _, ok := plainKeys(o, []string{"x"})
 		if ok != tc.fast {
 			t.Errorf("%s: read directly %v, want %v", tc.src, ok, tc.fast)
 			continue
@@ -905,4 +908,248 @@ func mustMarshal(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestCodec_PlainMakerLayout: the decoder's objects are made as goja's
+// NewObject makes them (the probe compares every field), and behave as
+// such under everything a script does to an object afterwards, for lists
+// held inline and not.
+func TestCodec_PlainMakerLayout(t *testing.T) {
+	m, err := plainMaker()
+	if err != nil {
+		t.Fatalf("goja's plain object layout is not the one Cloister knows: %v", err)
+	}
+	r := goja.New()
+	ops, err := r.RunString(`(o, n) => {
+		for (let i = 0; i < n; i++) o["k" + i] = i;
+		o[7] = "seven"; o[2] = "two"; o.z = 1;
+		delete o.k0;
+		o.k1 = "again";
+		Object.defineProperty(o, "hidden", {value: 1, enumerable: false});
+		const before = JSON.stringify([Reflect.ownKeys(o), Object.getOwnPropertyDescriptors(o)]);
+		Object.freeze(o);
+		"use strict";
+		let threw = false;
+		try { (function () { "use strict"; o.added = 1 })() } catch (e) { threw = e instanceof TypeError }
+		return JSON.stringify([before, Object.getPrototypeOf(o) === Object.prototype, Object.isFrozen(o),
+			threw, o.added, o instanceof Object, typeof o, String(o), {...o}, Object.entries(o)]);
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := goja.AssertFunction(ops)
+	for n := 0; n <= maxInlineNames+4; n++ {
+		mine, names, values := m.make(r, n)
+		if len(*names) != 0 || len(values) != 0 || n > 0 && cap(*names) != n {
+			t.Fatalf("make(%d): list %d/%d, map %d", n, len(*names), cap(*names), len(values))
+		}
+		// Fill as the decoder does, then let the script go on.
+		for i := 0; i < n; i++ {
+			name := unistring.String("p" + strconv.Itoa(i))
+			values[name] = r.ToValue(i)
+			*names = append(*names, name)
+		}
+		ref := r.NewObject()
+		for i := 0; i < n; i++ {
+			if err := ref.DefineDataProperty("p"+strconv.Itoa(i), r.ToValue(i), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := f(goja.Undefined(), mine, r.ToValue(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := f(goja.Undefined(), ref, r.ToValue(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("n=%d:\n made %s\n  new %s", n, got, want)
+		}
+	}
+}
+
+// TestCodec_InternedKeysAndStrings: keys and short strings come back
+// right whether they are new, repeated, evicted by a colliding one, not
+// ASCII or not valid UTF-8; and a repeated small message allocates only
+// its object.
+func TestCodec_InternedKeysAndStrings(t *testing.T) {
+	r := goja.New()
+	check := func(data []byte, pred string) {
+		t.Helper()
+		v, err := decodeValue(r, data, codecLimits{}, nil)
+		if err != nil {
+			t.Fatalf("decode %x: %v", data, err)
+		}
+		jsCheck(t, r, v, pred)
+	}
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 3*internSlots; i++ {
+			k := "key" + strconv.Itoa(i)
+			check(msgpackOf(t, map[string]any{k: k, "type": "inc"}),
+				fmt.Sprintf(`Object.keys(v).length === 2 && v[%q] === %q && v.type === "inc"`, k, k))
+		}
+		check(msgpackOf(t, map[string]any{"é": "é", "ß😀": "x"}), `v["é"] === "é" && v["ß😀"] === "x" && Object.keys(v).length === 2`)
+		check([]byte{0x82, 0xa2, 0xc3, 0x28, 0xa2, 0xc3, 0x28, 0xa1, 'a', 0xa0}, `v["\uFFFD("] === "\uFFFD(" && v.a === ""`)
+		check([]byte{0x82, 0xa0, 0x01, 0xa1, 'b', 0x02}, `v[""] === 1 && v.b === 2`)
+	}
+	if codecRace {
+		return
+	}
+	data := msgpackOf(t, map[string]any{"type": "inc", "by": 1})
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := decodeValue(r, data, codecLimits{}, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 3 {
+		t.Errorf("decoding {type: \"inc\", by: 1} again allocates %v times, want at most 3 (object, map, map group)", allocs)
+	}
+}
+
+// TestCodec_AppendLikeMsgpack: the encoder's append functions write the
+// bytes the msgpack library's Encoder writes, at and around every
+// boundary between two forms.
+func TestCodec_AppendLikeMsgpack(t *testing.T) {
+	var lib bytes.Buffer
+	enc := msgpack.NewEncoder(&lib)
+	same := func(what string, mine []byte, write func() error) {
+		t.Helper()
+		lib.Reset()
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(mine, lib.Bytes()) {
+			t.Errorf("%s: wrote %x, the msgpack library %x", what, mine, lib.Bytes())
+		}
+	}
+	var ints []int64
+	for _, edge := range []int64{0, 1 << 7, 1 << 8, 1 << 15, 1 << 16, 1 << 31, 1 << 32, 1 << 53, 1 << 62, 32, 33} {
+		for d := int64(-2); d <= 2; d++ {
+			ints = append(ints, edge+d, -edge+d)
+		}
+	}
+	ints = append(ints, math.MaxInt64, math.MinInt64, math.MaxInt64-1, math.MinInt64+1)
+	for _, n := range ints {
+		same(fmt.Sprintf("int %d", n), appendInt(nil, n), func() error { return enc.EncodeInt(n) })
+		if n >= 0 {
+			same(fmt.Sprintf("uint %d", n), appendUint(nil, uint64(n)), func() error { return enc.EncodeUint(uint64(n)) })
+		}
+	}
+	same("uint max", appendUint(nil, math.MaxUint64), func() error { return enc.EncodeUint(math.MaxUint64) })
+	for _, f := range []float64{0, math.Copysign(0, -1), 1.5, math.NaN(), math.Inf(-1), 1e300} {
+		same(fmt.Sprintf("float %v", f), appendFloat64(nil, f), func() error { return enc.EncodeFloat64(f) })
+	}
+	same("true", appendBool(nil, true), func() error { return enc.EncodeBool(true) })
+	same("false", appendBool(nil, false), func() error { return enc.EncodeBool(false) })
+	for _, n := range []int{0, 1, 2, 3, 4, 5, 8, 15, 16, 17, 31, 32, 33, 255, 256, 65535, 65536, 70000} {
+		s := strings.Repeat("x", n)
+		same(fmt.Sprintf("string of %d", n), appendString(nil, s), func() error { return enc.EncodeString(s) })
+		same(fmt.Sprintf("bin of %d", n), appendBytesLen(nil, n), func() error { return enc.EncodeBytesLen(n) })
+		same(fmt.Sprintf("map of %d", n), appendMapLen(nil, n), func() error { return enc.EncodeMapLen(n) })
+		same(fmt.Sprintf("array of %d", n), appendArrayLen(nil, n), func() error { return enc.EncodeArrayLen(n) })
+		for _, id := range []int8{extUndefined, extCapability, extDate, -1, -128, 127} {
+			same(fmt.Sprintf("ext %d of %d", id, n), appendExtHeader(nil, id, n), func() error { return enc.EncodeExtHeader(id, n) })
+		}
+	}
+}
+
+// TestCodec_PlainValuesAsGet: reading a plain object's values from its
+// map gives what property reads give, also when a getter changes the
+// object during the walk.
+func TestCodec_PlainValuesAsGet(t *testing.T) {
+	for _, tc := range []struct{ src, pred string }{
+		{`({a: 1, get b() { return 2 }, c: 3})`, `v.a === 1 && v.b === 2 && v.c === 3`},
+		{`Object.defineProperty({a: 1, c: 3}, "ro", {value: 4, enumerable: true})`, `v.ro === 4 && Object.keys(v).join() === "a,c,ro"`},
+		{`(() => { Object.prototype.later = "inherited";
+			const o = {get first() { delete this.later; this.c = "changed"; return 1 }, later: "own", c: 0};
+			return o })()`, `v.first === 1 && v.later === "inherited" && v.c === "changed"`},
+		{`({get first() { delete this.gone; return 1 }, gone: 2, kept: 3})`, `v.first === 1 && !("gone" in v) && v.kept === 3`},
+		{`({x: undefined, y: null, z: {w: [1, {q: "r"}]}})`, `"x" in v && v.x === undefined && v.y === null && v.z.w[1].q === "r"`},
+		{`Object.defineProperty([1, 2, 3], 1, {get() { return "got" }, enumerable: true})`, `v.join() === "1,got,3"`},
+		{`(() => { Array.prototype[1] = "inherited"; return [0, , 2] })()`, `v[1] === "inherited" && v.length === 3`},
+		{`(() => { const a = [{get x() { a.length = 1; return 1 }}, "gone", "gone"]; return a })()`,
+			`v.length === 3 && v[0].x === 1 && v[1] === undefined && v[2] === undefined`},
+		{`(() => { const a = [{get x() { a[2] = "late"; return 1 }}, 1, 2]; return a })()`, `v[2] === "late"`},
+		{`(a => (a[100] = 1, a))([0])`, `v.length === 101 && v[0] === 0 && v[1] === undefined && v[100] === 1`},
+	} {
+		r := goja.New()
+		v := jsEval(t, r, tc.src)
+		data, err := encodeValue(r, v, codecLimits{}, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		r2 := goja.New()
+		got, err := decodeValue(r2, data, codecLimits{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jsCheck(t, r2, got, tc.pred)
+	}
+}
+
+// TestCodec_ArrayMakerLayout: the decoder's arrays are made as goja's
+// NewArray makes them (the probe compares every field), and behave as
+// such under everything a script does to an array afterwards, with
+// elements held inline and not; a runtime that has no array prototype yet
+// gets its arrays from NewArray.
+func TestCodec_ArrayMakerLayout(t *testing.T) {
+	m, err := arrMaker()
+	if err != nil {
+		t.Fatalf("goja's array layout is not the one Cloister knows: %v", err)
+	}
+	fresh := goja.New()
+	if _, _, ok := m.make(fresh, 1); ok {
+		t.Fatalf("made an array in a runtime without an array prototype")
+	}
+	v, err := decodeValue(fresh, msgpackOf(t, []any{[]any{1}, []any{"a", []any{}}}), codecLimits{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsCheck(t, fresh, v, `Array.isArray(v) && v.length === 2 && v[0][0] === 1 && v[1][0] === "a" && Array.isArray(v[1][1]) && v[1][1].length === 0 && v[1] instanceof Array`)
+
+	r := goja.New()
+	r.NewArray() // makes the array prototype
+	ops, err := r.RunString(`(a) => {
+		const out = [JSON.stringify(a), a.length, Array.isArray(a), a instanceof Array, Object.keys(a).join(),
+			JSON.stringify(Object.getOwnPropertyDescriptor(a, "length")), JSON.stringify(Object.getOwnPropertyDescriptors(a))];
+		a.push("p"); a.unshift("u"); out.push(JSON.stringify(a), a.pop(), a.shift());
+		a.length = 1; out.push(JSON.stringify(a), a.length);
+		a[5] = "five"; out.push(JSON.stringify(a), a.length, 3 in a);
+		a.x = 1; out.push(Object.keys(a).join(), Reflect.ownKeys(a).join());
+		a.splice(0, 1, "s", "t"); a.sort(); out.push(JSON.stringify(a));
+		a[1e6] = 0; out.push(a.length, Object.keys(a).length);
+		Object.defineProperty(a, "length", {writable: false}); let threw = false;
+		try { (function () { "use strict"; a.push(1) })() } catch (e) { threw = e instanceof TypeError }
+		out.push(threw, Object.isFrozen(Object.freeze(a)), [...a.slice(0, 3)].join());
+		return JSON.stringify(out);
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := goja.AssertFunction(ops)
+	for n := 0; n <= maxInlineElems+4; n++ {
+		items := make([]any, n)
+		for i := range items {
+			items[i] = r.ToValue(fmt.Sprintf("e%d", i))
+		}
+		mine, elems, ok := m.make(r, n)
+		if !ok || len(elems) != n {
+			t.Fatalf("make(%d): %d elements, %v", n, len(elems), ok)
+		}
+		for i := range elems {
+			elems[i] = items[i].(goja.Value)
+		}
+		got, err := f(goja.Undefined(), mine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := f(goja.Undefined(), r.NewArray(items...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("n=%d:\n made %s\n  new %s", n, got, want)
+		}
+	}
 }

@@ -56,30 +56,50 @@ type plainObjectLayout struct {
 	enumerable uintptr      // offset of valueProperty.enumerable
 }
 
+// plainSelf returns goja's implementation of o (a *baseObject) if o is
+// goja's plain object, or nil: a compare of o's interface word with the
+// one the maker's probe read, without reflection.
+func plainSelf(m *plainObjectMaker, o *goja.Object) unsafe.Pointer {
+	if m == nil {
+		return nil
+	}
+	w := (*[2]unsafe.Pointer)(unsafe.Add(unsafe.Pointer(o), m.objSelf))
+	if w[0] != m.selfTab {
+		return nil
+	}
+	return w[1]
+}
+
 // plainKeys appends to buf the keys o.Keys() would return, when o is an
 // ordinary object it can read them from (see above), and reports whether
-// it could. It runs no script code.
-func plainKeys(o *goja.Object, buf []string) ([]string, bool) {
+// it could; it also returns o's property map, for plainValue. It runs no
+// script code.
+func plainKeys(o *goja.Object, buf []string) ([]string, map[unistring.String]goja.Value, bool) {
+	m, _ := plainMaker()
+	p := plainSelf(m, o)
+	if p == nil {
+		return buf, nil, false
+	}
+	return plainKeysOf(p, buf)
+}
+
+// plainKeysOf is plainKeys of the plain object whose implementation is p.
+func plainKeysOf(p unsafe.Pointer, buf []string) ([]string, map[unistring.String]goja.Value, bool) {
 	l, err := plainLayout()
-	if err != nil || selfField < 0 {
-		return buf, false
+	if err != nil {
+		return buf, nil, false
 	}
-	f := reflect.ValueOf(o).Elem().Field(selfField)
-	if f.IsNil() || f.Elem().Type() != l.t {
-		return buf, false
-	}
-	p := f.Elem().UnsafePointer()
 	names := *(*[]unistring.String)(unsafe.Add(p, l.propNames))
 	values := *(*map[unistring.String]goja.Value)(unsafe.Add(p, l.values))
 	start := len(buf)
 	for _, n := range names {
 		s := string(n)
 		if len(s) > 0 && s[0] >= '0' && s[0] <= '9' {
-			return buf[:start], false // maybe an array index: goja orders those first
+			return buf[:start], nil, false // maybe an array index: goja orders those first
 		}
 		for k := 0; k < len(s); k++ {
 			if s[k] >= 0x80 {
-				return buf[:start], false // a UTF-16 key
+				return buf[:start], nil, false // a UTF-16 key
 			}
 		}
 		v := values[n]
@@ -91,25 +111,18 @@ func plainKeys(o *goja.Object, buf []string) ([]string, bool) {
 		}
 		buf = append(buf, s)
 	}
-	return buf, true
+	return buf, values, true
 }
 
-// plainFields returns the property list and map of o when o is goja's
-// plain object, for the decoder, which fills an object it has just made
-// (see msgDecoder.object): ok is false for anything else.
-func plainFields(o *goja.Object) (names *[]unistring.String, values map[unistring.String]goja.Value, ok bool) {
-	l, err := plainLayout()
-	if err != nil || selfField < 0 {
-		return nil, nil, false
+// plainValue returns what o.Get(k) would for a key k that plainKeys
+// listed, read from the map values it returned, when that value is a plain
+// data property (what every decoded or literal property is); nil otherwise
+// (a getter, a property with other attributes, or one deleted since), and
+// the caller asks Get.
+func plainValue(values map[unistring.String]goja.Value, k string) goja.Value {
+	v := values[unistring.String(k)] // plainKeys lists only ASCII keys, whose goja form is the string itself
+	if v == nil || reflect.TypeOf(v) == layout.vpType {
+		return nil
 	}
-	f := reflect.ValueOf(o).Elem().Field(selfField)
-	if f.IsNil() || f.Elem().Type() != l.t {
-		return nil, nil, false
-	}
-	p := f.Elem().UnsafePointer()
-	values = *(*map[unistring.String]goja.Value)(unsafe.Add(p, l.values))
-	if values == nil {
-		return nil, nil, false
-	}
-	return (*[]unistring.String)(unsafe.Add(p, l.propNames)), values, true
+	return v
 }
