@@ -231,6 +231,7 @@ type remote struct {
 	inflight  map[string]int                    // spawns and inspects peers asked for, not answered yet
 	placement atomic.Pointer[map[string]placed] // set once, at Start
 	flow      flow                              // parked sends and calls; see remote_flow.go
+	sent      sentLogs                          // one-way frames a refusal may name; see remote_refused.go
 }
 
 // placed returns where path is placed, once the node has started.
@@ -677,15 +678,4 @@ func localError(op string, we *wire.Error) error {
 		return errors.New(msg)
 	}
 	return &remoteError{msg: msg, kind: kind}
-}
-
-// opOf is the operation a refusal's message names ("send: ..."), for the
-// event on this node.
-func opOf(msg string) string {
-	for i := 0; i < len(msg) && i < 16; i++ {
-		if msg[i] == ':' {
-			return msg[:i]
-		}
-	}
-	return "remote"
 }

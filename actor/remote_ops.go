@@ -43,7 +43,7 @@ func (r *remote) deliver(rp *remoteProcess, c *capability.Capability, op string,
 	f := &fe.f
 	*f = wire.Frame{Kind: wire.KindSend, To: r.wireRef(rp, c), From: rp.actingAs(from), Env: env}
 	if d.call == nil {
-		return r.send(peer, f)
+		return r.sendOneWay(peer, from, op, f)
 	}
 	cr := d.call
 	id, err := r.await(peer, from, op, func(env *mailbox.Envelope, err error) {
@@ -117,10 +117,11 @@ func (r *remote) exit(rp *remoteProcess, c *capability.Capability, s *exitSignal
 		return err
 	}
 	f := &wire.Frame{Kind: wire.KindExit, To: r.wireRef(rp, c), From: rp.actingAs(s.from), Reason: s.reason}
+	op := "exit"
 	if s.kill {
-		f.Kind = wire.KindKill
+		f.Kind, op = wire.KindKill, "kill"
 	}
-	return r.send(rp.node(), f)
+	return r.sendOneWay(rp.node(), s.from, op, f)
 }
 
 // monitor makes the monitor ref on rp's process for watcher's incarnation

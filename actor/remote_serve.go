@@ -138,6 +138,7 @@ func (n *Node) PeerDown(peer string, inc uint64) {
 	r.forgetPeer(peer)
 	r.mu.Unlock()
 	r.dropParked(peer)
+	r.forgetSent(peer)
 
 	for _, p := range calls {
 		p.done(nil, fmt.Errorf("%s: %w", p.op, noConnection(peer)))
@@ -735,37 +736,5 @@ func (r *remote) onInspect(peer string, f *wire.Frame) {
 			release()
 			r.answer(peer, inc, id, env, err, t.path)
 		}})
-	}
-}
-
-// onRefused turns a refusal of a one-way request into what this node
-// reports: a monitor's down or a link's exit signal with reason noproc,
-// and a Denied or LimitHit event.
-func (r *remote) onRefused(peer string, f *wire.Frame) {
-	msg := "refused"
-	if f.Err != nil {
-		msg = f.Err.Message
-	}
-	err := fmt.Errorf("node %s refused: %w", peer, localError(opOf(msg), f.Err))
-	path := truncate(f.From, 256)
-	if f.ID != 0 {
-		if m := r.takeMon(peer, f.ID); m != nil {
-			m.notify(ReasonNoProc)
-			if m.watcher != nil {
-				path = m.watcher.path
-			}
-		}
-		if rl := r.takeLink(linkKey{peer: peer, id: f.ID}); rl != nil {
-			rl.local.tell(&exitSignal{inc: rl.linc, from: rl.remoteName(), reason: ReasonNoProc, linked: true})
-			path = rl.local.path
-		}
-	}
-	switch {
-	case errors.Is(err, capability.ErrDenied):
-		r.n.emit(Denied{Op: opOf(msg), Err: err, Path: path})
-	case errors.Is(err, isolate.ErrMailboxFull):
-		r.n.emit(LimitHit{Path: path, Limit: mailbox.LimitMailbox, Err: err})
-	default:
-		r.n.log.Debug("a node refused a request", "node", peer, keyProcess, path, keyError, err)
 	}
 }

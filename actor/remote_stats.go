@@ -20,6 +20,10 @@ type ClusterInfo struct {
 	// ExportLimit and PeerStateLimit are the bounds: of Exports, and of
 	// PeerInfo.State for each peer.
 	ExportLimit, PeerStateLimit int
+	// RefusalsDropped counts the refusals peers sent that named no
+	// one-way request of this node awaiting an answer (forged, replayed,
+	// or older than this node remembers): dropped, with no event.
+	RefusalsDropped uint64
 	// Peers are the other nodes, sorted by name: those the manifest
 	// places children on, those up, and those this node still holds
 	// anything with.
@@ -62,7 +66,8 @@ func (n *Node) ClusterInfo() (info ClusterInfo, ok bool) {
 	if r == nil {
 		return ClusterInfo{}, false
 	}
-	info = ClusterInfo{Node: r.self, Incarnation: r.inc, ExportLimit: maxExports, PeerStateLimit: maxPeerState}
+	info = ClusterInfo{Node: r.self, Incarnation: r.inc, ExportLimit: maxExports, PeerStateLimit: maxPeerState,
+		RefusalsDropped: r.sent.dropped.Load()}
 	byName := make(map[string]*PeerInfo)
 	peer := func(name string) *PeerInfo {
 		p := byName[name]
