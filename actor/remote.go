@@ -231,6 +231,7 @@ type remote struct {
 	inflight  map[string]int                    // spawns and inspects peers asked for, not answered yet
 	placement atomic.Pointer[map[string]placed] // set once, at Start
 	flow      flow                              // parked sends and calls; see remote_flow.go
+	tracker   wire.Tracker                      // t, if it tells when a peer took a frame; see remote_outbox.go
 	sent      sentLogs                          // one-way frames a refusal may name; see remote_refused.go
 }
 
@@ -263,6 +264,7 @@ func newRemote(n *Node, t wire.Transport) *remote {
 		swept:     make(map[holdKey]uint64),
 		inflight:  make(map[string]int),
 		flow:      flow{kick: make(chan struct{}, 1), maxFrames: maxParkedFrames, maxCost: maxParkedBytes, maxWait: parkWait},
+		tracker:   tracker(t),
 	}
 }
 
@@ -417,7 +419,12 @@ func (r *remote) wireRef(rp *remoteProcess, c *capability.Capability) wire.Ref {
 // send hands f to the transport; its refusals become the errors scripts
 // and Go callers know.
 func (r *remote) send(peer string, f *wire.Frame) error {
-	err := r.t.Send(peer, f)
+	return sendError(peer, r.t.Send(peer, f))
+}
+
+// sendError is a transport's refusal of a frame to peer as scripts and Go
+// callers know it.
+func sendError(peer string, err error) error {
 	switch {
 	case err == nil:
 		return nil

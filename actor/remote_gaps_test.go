@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/cluster/wire"
+	"github.com/cloister-rt/cloister/mailbox"
 )
 
 // eventLog collects a node's events.
@@ -119,6 +121,86 @@ func TestRemote_ForgedAndReplayedRefusalsAreDropped(t *testing.T) {
 	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
 		if got := evs.deniedPaths(); !slices.Equal(got, want) {
 			return fmt.Errorf("events = %v, want %v: only the refusal of w's frame, naming w", got, want)
+		}
+		return nil
+	})
+}
+
+// outboxOf returns the outbox bytes of the process at path on n.
+func outboxOf(t *testing.T, n *actor.Node, path string) int64 {
+	t.Helper()
+	return mustLookup(t, n, path).OutboxBytes()
+}
+
+// A sender's messages to another node count against its outbox quota
+// from when they are queued until that node has taken them: past the
+// quota the sender gets MailboxFull, as on one node, and the bytes come
+// back once the messages arrive, or once their node is lost.
+func TestRemote_OutboxQuotaCountsMessagesInFlightToOtherNodes(t *testing.T) {
+	const quota = 1000
+	root := remoteTree(t)
+	for i := range root.Children {
+		if root.Children[i].Name == "a1" {
+			root.Children[i].Mailbox.OutboxBytes = quota
+		}
+	}
+	cl, _ := newClusterOf(t, 4096, root)
+	a := cl.node("a")
+
+	cl.net.pause()
+	v, err := cl.tryCall("a", "a1", map[string]any{"op": "sendMany", "n": 500})
+	if err != nil {
+		cl.net.resume()
+		t.Fatal(err)
+	}
+	inFlight := outboxOf(t, a, "a1")
+	cl.net.resume()
+	if jsError(v) != "MailboxFull" || !strings.Contains(fmt.Sprint(v), "waiting in other mailboxes") {
+		t.Fatalf("500 sends to a node that takes none: %v, want MailboxFull from a1's outbox quota", v)
+	}
+	if inFlight <= quota/2 || inFlight > quota {
+		t.Fatalf("a1's outbox held %d bytes with its messages in flight, want up to its quota %d", inFlight, quota)
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		var limits int
+		for _, ev := range cl.events("a") {
+			if lh, ok := ev.(actor.LimitHit); ok && lh.Limit == mailbox.LimitOutbox && lh.Path == "a1" {
+				limits++
+			}
+		}
+		if limits != 1 {
+			return fmt.Errorf("%d outbox LimitHit events naming a1, want 1", limits)
+		}
+		return nil
+	})
+	// b takes them: the quota is a1's again.
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if n := outboxOf(t, a, "a1"); n != 0 {
+			return fmt.Errorf("a1's outbox holds %d bytes after b took its messages", n)
+		}
+		return nil
+	})
+	log, _ := cl.call("b", "b1", map[string]any{"type": "log"}).([]any)
+	if len(log) == 0 || len(log) >= 500 {
+		t.Fatalf("b1 received %d messages, want those sent before the quota refused one", len(log))
+	}
+
+	// Messages in flight to a node that is lost come back too.
+	cl.net.pause()
+	v, err = cl.tryCall("a", "a1", map[string]any{"op": "sendMany", "n": 10})
+	if err != nil || v != true {
+		cl.net.resume()
+		t.Fatalf("10 sends: %v, %v", v, err)
+	}
+	if n := outboxOf(t, a, "a1"); n <= 0 {
+		cl.net.resume()
+		t.Fatalf("a1's outbox holds %d bytes with 10 messages in flight", n)
+	}
+	cl.net.cut("b")
+	cl.net.resume()
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if n := outboxOf(t, a, "a1"); n != 0 {
+			return fmt.Errorf("a1's outbox holds %d bytes after node b was lost", n)
 		}
 		return nil
 	})

@@ -42,18 +42,23 @@ func (r *remote) deliver(rp *remoteProcess, c *capability.Capability, op string,
 	peer := rp.node()
 	f := &fe.f
 	*f = wire.Frame{Kind: wire.KindSend, To: r.wireRef(rp, c), From: rp.actingAs(from), Env: env}
+	ob, size, err := r.chargeOutbox(d)
+	if err != nil {
+		return err
+	}
 	if d.call == nil {
-		return r.sendOneWay(peer, from, op, f)
+		return r.sendOneWay(peer, from, op, f, ob, size)
 	}
 	cr := d.call
 	id, err := r.await(peer, from, op, func(env *mailbox.Envelope, err error) {
 		cr.answer(&reply{incarnation: cr.incarnation, id: cr.id, env: env, err: err})
 	})
 	if err != nil {
+		returnOutbox(ob, size)
 		return err
 	}
 	f.Kind, f.ID, f.Depth = wire.KindCall, id, uint32(cr.depth)
-	if err := r.send(peer, f); err != nil {
+	if err := r.sendCharged(peer, f, ob, size); err != nil {
 		if !r.forget(id) {
 			return nil // answered with the peer's loss: one answer only
 		}
@@ -121,7 +126,7 @@ func (r *remote) exit(rp *remoteProcess, c *capability.Capability, s *exitSignal
 	if s.kill {
 		f.Kind, op = wire.KindKill, "kill"
 	}
-	return r.sendOneWay(rp.node(), s.from, op, f)
+	return r.sendOneWay(rp.node(), s.from, op, f, nil, 0)
 }
 
 // monitor makes the monitor ref on rp's process for watcher's incarnation

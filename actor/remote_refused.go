@@ -152,10 +152,11 @@ func (r *remote) forgetSent(peer string) {
 }
 
 // sendOneWay sends a one-way frame f of op, which the process at path
-// sends, to peer, under a reference a refusal must name.
-func (r *remote) sendOneWay(peer, path, op string, f *wire.Frame) error {
+// sends, to peer, under a reference a refusal must name; f holds size
+// bytes of the outbox ob, if not nil, until peer has taken it.
+func (r *remote) sendOneWay(peer, path, op string, f *wire.Frame, ob *mailbox.Mailbox, size int64) error {
 	f.ID = r.oneWay(peer, path, op)
-	if err := r.send(peer, f); err != nil {
+	if err := r.sendCharged(peer, f, ob, size); err != nil {
 		r.unsent(peer, f.ID)
 		return err
 	}
