@@ -3,6 +3,7 @@ package actor_test
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -201,6 +202,198 @@ func TestRemote_OutboxQuotaCountsMessagesInFlightToOtherNodes(t *testing.T) {
 	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
 		if n := outboxOf(t, a, "a1"); n != 0 {
 			return fmt.Errorf("a1's outbox holds %d bytes after node b was lost", n)
+		}
+		return nil
+	})
+}
+
+// A token a node received is released to its owner once nothing on the
+// node refers to it any more, with the count of its receipts; a token
+// the node hands on to a third node is pinned at its owner instead, and
+// never released.
+func TestRemote_TokensNoLongerHeldAreReleasedHandedOnArePinned(t *testing.T) {
+	n, tr := soloNode(t)
+	tr.up(n, "x", 1)
+	tr.up(n, "y", 1)
+	released := wire.Ref{Node: "x", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: uint16(capability.Send)}
+	handed := wire.Ref{Node: "x", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: uint16(capability.Send)}
+	func() {
+		for range 3 {
+			if _, err := actor.ImportRef(n, released); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := actor.ImportRef(n, handed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := actor.ExportRefTo(n, c, "y"); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		runtime.GC()
+		info, _ := n.ClusterInfo()
+		if info.ReleasesSent == 0 {
+			return errors.New("no release sent yet")
+		}
+		return nil
+	})
+	var got []string
+	for _, s := range tr.frames() {
+		switch s.f.Kind {
+		case wire.KindRelease, wire.KindPinned:
+			which := "released"
+			if s.f.To.Token == handed.Token {
+				which = "handed"
+			}
+			got = append(got, fmt.Sprintf("%d to %s: %s x%d", s.f.Kind, s.to, which, s.f.ID))
+		}
+	}
+	want := []string{
+		fmt.Sprintf("%d to x: handed x0", wire.KindPinned),
+		fmt.Sprintf("%d to x: released x3", wire.KindRelease),
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("frames to the owner: %v, want %v", got, want)
+	}
+}
+
+// The owner of a token drops it once every node it was sent to has
+// released it; a release from a node that was not sent it, or for more
+// receipts than it was sent, and a pin from such a node, are refused and
+// change nothing.
+func TestRemote_ForgedReleasesAndPinsAreRefused(t *testing.T) {
+	n, tr := soloNode(t, worker(t, "w", forwardJS))
+	tr.up(n, "x", 1)
+	tr.up(n, "y", 1)
+	wc, err := n.Capability("w", capability.Send)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := actor.ExportRefTo(n, wc, "y") // sent to y once
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := func(peer string, kind wire.Kind, id uint64) {
+		n.Deliver(peer, &wire.Frame{Kind: kind, To: wire.Ref{Node: tok.Node, Inc: tok.Inc, Token: tok.Token}, ID: id})
+	}
+	refused := func() uint64 {
+		info, _ := n.ClusterInfo()
+		return info.ReleasesRefused
+	}
+	release("x", wire.KindRelease, 1) // x was never sent it
+	release("x", wire.KindPinned, 0)  // nor may x pin it
+	release("y", wire.KindRelease, 2) // y got it once
+	release("y", wire.KindRelease, 0) // a release of nothing
+	if got := refused(); got != 4 {
+		t.Fatalf("ReleasesRefused = %d, want 4", got)
+	}
+	if k := actor.RemoteExports(n); k != 1 {
+		t.Fatalf("%d exports after refused releases, want the token kept", k)
+	}
+	release("y", wire.KindRelease, 1)
+	if k := actor.RemoteExports(n); k != 0 {
+		t.Fatalf("%d exports after y released the token, want 0", k)
+	}
+	// Sent to y again after the release: a new token, held anew.
+	tok2, err := actor.ExportRefTo(n, wc, "y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok2.Token == tok.Token {
+		t.Fatal("a released token was handed out again")
+	}
+	n.Deliver("y", &wire.Frame{Kind: wire.KindSend, To: tok, From: "p", Env: wireMsg(t, "stale")})
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		for _, s := range tr.frames() {
+			if s.to == "y" && s.f.Kind == wire.KindRefused && s.f.Err != nil && s.f.Err.Code == wire.ErrNoProc {
+				return nil
+			}
+		}
+		return errors.New("a use of the released token was not refused noproc")
+	})
+	// Lost with its holder: y's new incarnation holds nothing of the old.
+	tr.down(n, "y", 1)
+	if k := actor.RemoteExports(n); k != 0 {
+		t.Fatalf("%d exports after the holder node was lost, want 0", k)
+	}
+}
+
+// Across a cluster: a script that lends a new revocable capability to a
+// process of another node again and again leaves the lender's node with
+// one token per loan while the holder's incarnation runs (it records what
+// it received, for operators), and with none once it has ended and its
+// node collected it; the tokens a lost node held are dropped with it.
+func TestRemote_LoansAreReleasedWhenTheirHolderLetsThemGo(t *testing.T) {
+	cl, _ := newCluster(t)
+	a, c := cl.node("a"), cl.node("c")
+	base := actor.RemoteExports(a)
+	const loans = 40
+	for range loans {
+		if v := cl.call("a", "a1", map[string]any{"op": "giveRevocable"}); v != true {
+			t.Fatalf("giveRevocable: %v", v)
+		}
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if k := actor.RemoteExports(a) - base; k != loans {
+			return fmt.Errorf("a exports %d tokens for %d loans", k, loans)
+		}
+		return nil
+	})
+	// Every loan has reached c1 before it is killed: none waits in its
+	// mailbox for the next incarnation.
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if k := actor.LiveImports(c); k < loans {
+			return fmt.Errorf("%d of %d loans have reached node c", k, loans)
+		}
+		return nil
+	})
+	cl.call("c", "c1", map[string]any{"type": "get"})
+	c1 := mustLookup(t, c, "c1")
+	inc := c1.Incarnation()
+	if err := c.Kill(c1.ID()); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if c1.Incarnation() == inc || c1.Status() != actor.StatusRunning {
+			return errors.New("c1 has not restarted yet")
+		}
+		return nil
+	})
+	// c's garbage collector finds the loans unreferenced; c releases them
+	// and a drops them.
+	checkFor(t, 20*time.Second, 10*time.Millisecond, func() error {
+		runtime.GC()
+		if k := actor.RemoteExports(a) - base; k != 0 {
+			return fmt.Errorf("a still exports %d of %d loans whose holder ended", k, loans)
+		}
+		return nil
+	})
+
+	// A loan held works, and goes with its node.
+	if v := cl.call("a", "a1", map[string]any{"op": "giveRevocable"}); v != true {
+		t.Fatalf("giveRevocable: %v", v)
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if v := cl.call("c", "c1", map[string]any{"type": "sendKept", "m": map[string]any{"type": "inc"}}); v != true {
+			return fmt.Errorf("c1's kept loan: %v", v)
+		}
+		return nil
+	})
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if n := num(cl.call("b", "b1", map[string]any{"type": "get"})); n < 1 {
+			return fmt.Errorf("b1 counted %d", n)
+		}
+		return nil
+	})
+	if k := actor.RemoteExports(a) - base; k != 1 {
+		t.Fatalf("a exports %d tokens for the one loan held", k)
+	}
+	cl.net.cut("c")
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if k := actor.RemoteExports(a) - base; k != 0 {
+			return fmt.Errorf("a still exports %d loans to the lost node c", k)
 		}
 		return nil
 	})

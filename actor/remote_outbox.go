@@ -65,6 +65,7 @@ func (r *remote) sendCharged(peer string, f *wire.Frame, ob *mailbox.Mailbox, si
 	}
 	if err := r.tracker.SendTracked(peer, f, (*outboxCredit)(ob), size); err != nil {
 		ob.ReturnOutbox(size)
+		r.unsentEnv(peer, f.Env)
 		return sendError(peer, err)
 	}
 	return nil

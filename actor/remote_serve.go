@@ -60,6 +60,10 @@ func (n *Node) Deliver(peer string, f *wire.Frame) {
 		r.onInspect(peer, f)
 	case wire.KindRefused:
 		r.onRefused(peer, f)
+	case wire.KindRelease:
+		r.onRelease(peer, f)
+	case wire.KindPinned:
+		r.onPinned(peer, f)
 	}
 }
 
@@ -136,6 +140,7 @@ func (n *Node) PeerDown(peer string, inc uint64) {
 		}
 	}
 	r.forgetPeer(peer)
+	r.exportsLost(peer)
 	r.mu.Unlock()
 	r.dropParked(peer)
 	r.forgetSent(peer)
@@ -256,7 +261,7 @@ func (r *remote) answer(peer string, inc, id uint64, env *mailbox.Envelope, err 
 	f := &wire.Frame{Kind: wire.KindReply, ID: id}
 	if err != nil {
 		f.Err = wireError(err)
-	} else if we, xerr := r.exportEnv(env, holder); xerr != nil {
+	} else if we, xerr := r.exportEnv(env, holder, peer); xerr != nil {
 		f.Err = wireError(fmt.Errorf("the answer: %w", xerr))
 	} else {
 		f.Env = we

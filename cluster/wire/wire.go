@@ -20,6 +20,8 @@ const (
 	KindSpawn                     // spawn a child of template supervisor To with Env as args; answered by KindReply with its capability
 	KindInspect                   // run To's inspect(); answered by KindReply
 	KindRefused                   // a one-way request (send, exit, kill, monitor, link) was refused: Err says why
+	KindRelease                   // the sender holds To, a token of the receiver, no more: it received it ID times since it last held none
+	KindPinned                    // the sender handed To, a token of the receiver, on to another node: keep it while it is not revoked
 	kindEnd                       // first invalid kind
 )
 
