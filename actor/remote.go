@@ -646,6 +646,7 @@ func (r *remote) importEnv(we *wire.Envelope) (*mailbox.Envelope, error) {
 		for i, ref := range we.Caps {
 			c, err := r.importRef(ref)
 			if err != nil {
+				r.releaseRefs(we.Caps[i:]) // those before i were imported: collected, they are released
 				return nil, fmt.Errorf("capability %d: %w", i, err)
 			}
 			caps[i] = c

@@ -398,3 +398,23 @@ func TestRemote_LoansAreReleasedWhenTheirHolderLetsThemGo(t *testing.T) {
 		return nil
 	})
 }
+
+// A message a node refuses without taking its capabilities in releases
+// the tokens it carried at once: their owner counted them sent.
+func TestRemote_TokensInARefusedMessageAreReleasedAtOnce(t *testing.T) {
+	n, tr := soloNode(t)
+	tr.up(n, "x", 1)
+	xTok := wire.Ref{Node: "x", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: uint16(capability.Send)}
+	wc := capability.New(nil, capability.Send) // any capability: the message is refused first
+	n.Deliver("x", &wire.Frame{Kind: wire.KindSend, To: wire.Ref{Node: "solo", Inc: 7, Token: wire.Token{9}}, From: "p",
+		Env: wireMsg(t, []any{wc, wc}, xTok, xTok)})
+	var rel *wire.Frame
+	for _, s := range tr.frames() {
+		if s.to == "x" && s.f.Kind == wire.KindRelease {
+			rel = s.f
+		}
+	}
+	if rel == nil || rel.To.Token != xTok.Token || rel.ID != 2 {
+		t.Fatalf("release after the refusal: %+v, want x's token released for 2 receipts", rel)
+	}
+}

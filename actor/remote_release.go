@@ -226,3 +226,37 @@ func (r *remote) exportsLost(peer string) {
 		}
 	}
 }
+
+// releaseEnv releases the tokens of other nodes in we, which a peer sent
+// and this node drops without importing them (a refused request, an
+// answer nobody awaits): each receipt is released once, whether imported
+// or not.
+func (r *remote) releaseEnv(we *wire.Envelope) {
+	if we != nil && len(we.Caps) > 0 {
+		r.releaseRefs(we.Caps)
+	}
+}
+
+// releaseRefs is releaseEnv of refs.
+func (r *remote) releaseRefs(refs []wire.Ref) {
+	type key struct {
+		node string
+		inc  uint64
+		tok  wire.Token
+	}
+	var counts map[key]uint64
+	for _, ref := range refs {
+		if ref.Path != "" || ref.Node == "" || ref.Node == r.self || ref.Token == (wire.Token{}) {
+			continue
+		}
+		if counts == nil {
+			counts = make(map[key]uint64)
+		}
+		counts[key{ref.Node, ref.Inc, ref.Token}]++
+	}
+	for k, n := range counts {
+		g := importGone{r: r, ref: wire.Ref{Node: k.node, Inc: k.inc, Token: k.tok}, imp: new(importCount)}
+		g.imp.n.Store(int64(n))
+		r.importGone(g)
+	}
+}

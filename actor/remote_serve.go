@@ -288,6 +288,7 @@ func (r *remote) onSend(peer string, f *wire.Frame) {
 	}
 	c, holder, err := r.resolve(peer, f, capability.Send, op)
 	if err != nil {
+		r.releaseEnv(f.Env)
 		r.refuse(peer, f, err)
 		return
 	}
@@ -319,6 +320,7 @@ func (r *remote) onReply(peer string, f *wire.Frame) {
 	p := r.pending[f.ID]
 	if p == nil || p.peer != peer {
 		r.mu.Unlock()
+		r.releaseEnv(f.Env)
 		return // answered, lost to the peer's end, or not ours
 	}
 	delete(r.pending, f.ID)
@@ -540,6 +542,7 @@ func (r *remote) onLinkEnd(peer string, f *wire.Frame) {
 func (r *remote) onSpawn(peer string, f *wire.Frame) {
 	c, holder, err := r.resolve(peer, f, capability.Spawn, "spawn")
 	if err != nil {
+		r.releaseEnv(f.Env)
 		r.refuse(peer, f, err)
 		return
 	}
