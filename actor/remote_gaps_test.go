@@ -84,26 +84,9 @@ func TestRemote_ForgedAndReplayedRefusalsAreDropped(t *testing.T) {
 	}
 
 	// w sends one message to a process of x.
-	wc, err := n.Capability("w", capability.All)
-	if err != nil {
-		t.Fatal(err)
-	}
-	xRef := wire.Ref{Node: "x", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: uint16(capability.Send)}
-	wRef, err := actor.ExportRef(n, wc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.Deliver("x", &wire.Frame{Kind: wire.KindSend, To: wRef, From: "p", Env: wireMsg(t, map[string]any{"to": wc, "m": "hi"}, xRef)})
-	var sent *wire.Frame
-	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
-		for _, s := range tr.frames() {
-			if s.to == "x" && s.f.Kind == wire.KindSend {
-				sent = s.f
-				return nil
-			}
-		}
-		return errors.New("w has not sent to x yet")
-	})
+	wc, wRef := exported(t, n, "w")
+	n.Deliver("x", &wire.Frame{Kind: wire.KindSend, To: wRef, From: "p", Env: wireMsg(t, map[string]any{"to": wc, "m": "hi"}, peerToken("x", capability.Send))})
+	sent := tr.waitSent(t, 0, "w has not sent to x yet", isFrame("x", wire.KindSend, 0))
 	if sent.ID == 0 {
 		t.Fatal("a one-way frame carries no reference for its refusal to name")
 	}
@@ -215,8 +198,7 @@ func TestRemote_TokensNoLongerHeldAreReleasedHandedOnArePinned(t *testing.T) {
 	n, tr := soloNode(t)
 	tr.up(n, "x", 1)
 	tr.up(n, "y", 1)
-	released := wire.Ref{Node: "x", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: uint16(capability.Send)}
-	handed := wire.Ref{Node: "x", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: uint16(capability.Send)}
+	released, handed := peerToken("x", capability.Send), peerToken("x", capability.Send)
 	func() {
 		for range 3 {
 			if _, err := actor.ImportRef(n, released); err != nil {
@@ -305,13 +287,8 @@ func TestRemote_ForgedReleasesAndPinsAreRefused(t *testing.T) {
 		t.Fatal("a released token was handed out again")
 	}
 	n.Deliver("y", &wire.Frame{Kind: wire.KindSend, To: tok, From: "p", Env: wireMsg(t, "stale")})
-	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
-		for _, s := range tr.frames() {
-			if s.to == "y" && s.f.Kind == wire.KindRefused && s.f.Err != nil && s.f.Err.Code == wire.ErrNoProc {
-				return nil
-			}
-		}
-		return errors.New("a use of the released token was not refused noproc")
+	tr.waitSent(t, 0, "a use of the released token was not refused noproc", func(to string, f *wire.Frame) bool {
+		return to == "y" && f.Kind == wire.KindRefused && f.Err != nil && f.Err.Code == wire.ErrNoProc
 	})
 	// Lost with its holder: y's new incarnation holds nothing of the old.
 	tr.down(n, "y", 1)
@@ -404,7 +381,7 @@ func TestRemote_LoansAreReleasedWhenTheirHolderLetsThemGo(t *testing.T) {
 func TestRemote_TokensInARefusedMessageAreReleasedAtOnce(t *testing.T) {
 	n, tr := soloNode(t)
 	tr.up(n, "x", 1)
-	xTok := wire.Ref{Node: "x", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: uint16(capability.Send)}
+	xTok := peerToken("x", capability.Send)
 	wc := capability.New(nil, capability.Send) // any capability: the message is refused first
 	n.Deliver("x", &wire.Frame{Kind: wire.KindSend, To: wire.Ref{Node: "solo", Inc: 7, Token: wire.Token{9}}, From: "p",
 		Env: wireMsg(t, []any{wc, wc}, xTok, xTok)})
