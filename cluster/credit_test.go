@@ -135,3 +135,59 @@ func TestTransport_CreditsComeBackWhenAPeerIsLostOrTheTransportCloses(t *testing
 		t.Fatalf("%d bytes back of the frames to c after a closed, want 15", n)
 	}
 }
+
+// A live peer that acknowledges nothing (its acks lost, or a hostile
+// node) does not keep its senders' credits: when the window has stayed
+// full past DeadAfter it is reset, and the credits of what was in it come
+// back with it.
+func TestTransport_CreditsComeBackWhenAWindowIsReset(t *testing.T) {
+	c := newTestCluster(t, "a", "b")
+	tune := Config{Heartbeat: 20 * time.Millisecond, DeadAfter: time.Second, Window: 1 << 10}
+	a, ra := c.start("a", tune)
+	// b beats, and never acknowledges a frame.
+	b := c.hostile("b")
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hb := appendHeartbeat(nil, 99, false)
+		for {
+			_ = b.nc.Publish("cloister.hb.b", hb)
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+	testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+		if _, up := a.Peer("b"); !up {
+			return errors.New("a does not see b up")
+		}
+		return nil
+	})
+	var cr countCredit
+	const frames = 40 // some 3 KiB: three windows' worth
+	for i := 1; i <= frames; i++ {
+		if err := a.SendTracked("b", sendFrame(uint64(i), "a payload of some length"), &cr, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
+		if n := cr.calls.Load(); n != frames {
+			return fmt.Errorf("%d of %d credits back", n, frames)
+		}
+		return nil
+	})
+	lost := false
+	for _, e := range ra.eventList() {
+		lost = lost || !e.up
+	}
+	if st := a.Stats(); !lost && st.WindowResets == 0 {
+		t.Fatalf("the credits came back with neither a window reset nor b's loss: %+v", st)
+	}
+	if n := cr.bytes.Load(); n != frames {
+		t.Fatalf("%d bytes back, want %d", n, frames)
+	}
+}

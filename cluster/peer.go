@@ -41,6 +41,7 @@ type peer struct {
 	closed   bool   // the transport closed: nothing more is queued
 	stalled  bool   // the window is full with frames waiting
 	stallAt  time.Time
+	ackWait  time.Time // since when the oldest unacknowledged byte awaits its ack (or the last hold notice)
 	// inflight are the credits of the frames published and not yet
 	// acknowledged, oldest first, with the end offset of their batch.
 	inflight []sentCredit
@@ -253,7 +254,7 @@ func (p *peer) enqueue(b []byte, cr credit) error {
 func (p *peer) acked(off uint64) {
 	p.mu.Lock()
 	if off > p.ackedOff && off <= p.sentOff {
-		p.ackedOff = off
+		p.ackedOff, p.ackWait = off, time.Now()
 		p.ackedCredits(off)
 		if p.stalled {
 			p.stallAt = time.Now()
@@ -268,6 +269,7 @@ func (p *peer) acked(off uint64) {
 // not take the silence for lost acks.
 func (p *peer) held() {
 	p.mu.Lock()
+	p.ackWait = time.Now()
 	if p.stalled {
 		p.stallAt = time.Now()
 	}
@@ -277,11 +279,17 @@ func (p *peer) held() {
 // unstall reopens p's window if it has been full, with no ack, for
 // longer than after: batches or acks were lost on the way (as when the
 // connection to the server was lost), and the peer, still alive, will
-// never acknowledge them. It reports whether it did.
+// never acknowledge them. So it does, and gives their credits back, when
+// tracked frames (wire.Tracker) have waited that long for their ack with
+// the window not full: a peer acknowledges what it received at every
+// heartbeat, and a hold notice restarts the wait. It reports whether it
+// did.
 func (p *peer) unstall(now time.Time, after time.Duration) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.stalled || now.Sub(p.stallAt) <= after {
+	full := p.stalled && now.Sub(p.stallAt) > after
+	unacked := len(p.inflight) > 0 && p.sentOff > p.ackedOff && now.Sub(p.ackWait) > after
+	if !full && !unacked {
 		return false
 	}
 	p.ackedOff, p.stalled = p.sentOff, false
@@ -346,6 +354,9 @@ func (p *peer) publishOne(msg *[]byte) bool {
 	}
 	n := i - p.head
 	body := p.qbuf[p.qoff : p.qoff+size-1]
+	if p.sentOff == p.ackedOff {
+		p.ackWait = time.Now() // the first byte in flight
+	}
 	p.sentOff += uint64(size)
 	for j := p.head; j < i; j++ {
 		if cr := p.qcred[j]; cr.c != nil {
