@@ -25,10 +25,12 @@ type ClusterInfo struct {
 	// or older than this node remembers): dropped, with no event.
 	RefusalsDropped uint64
 	// ReleasesSent counts the releases of other nodes' tokens this node
-	// sent once it held them no more; ReleasesRefused the releases and
-	// pins peers sent that named a token not held by them (or not that
-	// many times): refused, the token kept.
-	ReleasesSent, ReleasesRefused uint64
+	// sent once it held them no more, and ReleasesUnsent those its
+	// transport refused (their owners keep the tokens until this node is
+	// lost); ReleasesRefused counts the releases and pins peers sent that
+	// named a token not held by them (or not that many times): refused,
+	// the token kept.
+	ReleasesSent, ReleasesUnsent, ReleasesRefused uint64
 	// Peers are the other nodes, sorted by name: those the manifest
 	// places children on, those up, and those this node still holds
 	// anything with.
@@ -72,7 +74,8 @@ func (n *Node) ClusterInfo() (info ClusterInfo, ok bool) {
 		return ClusterInfo{}, false
 	}
 	info = ClusterInfo{Node: r.self, Incarnation: r.inc, ExportLimit: maxExports, PeerStateLimit: maxPeerState,
-		RefusalsDropped: r.sent.dropped.Load(), ReleasesSent: r.releasesSent.Load(), ReleasesRefused: r.releasesRefused.Load()}
+		RefusalsDropped: r.sent.dropped.Load(), ReleasesSent: r.releasesSent.Load(),
+		ReleasesUnsent: r.releasesUnsent.Load(), ReleasesRefused: r.releasesRefused.Load()}
 	byName := make(map[string]*PeerInfo)
 	peer := func(name string) *PeerInfo {
 		p := byName[name]
