@@ -19,5 +19,5 @@ func RemoteExports(n *Node) int {
 // ExportRef exports c as a frame would carry it to another node, for the
 // black-box tests that play a peer.
 func ExportRef(n *Node, c *capability.Capability) (wire.Ref, error) {
-	return n.remote.exportCap(c, "")
+	return n.remote.exportCap(c, "", "")
 }

@@ -13,7 +13,7 @@ func ImportRef(n *Node, ref wire.Ref) (*capability.Capability, error) {
 
 // ExportRefAs is ExportRef for a capability the process at holder sends.
 func ExportRefAs(n *Node, c *capability.Capability, holder string) (wire.Ref, error) {
-	return n.remote.exportCap(c, holder)
+	return n.remote.exportCap(c, holder, "")
 }
 
 // MaxHolderExports is the bound of the capabilities one process may

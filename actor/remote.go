@@ -35,6 +35,9 @@ type remoteProcess struct {
 	// node the manifest grants it to: whoever uses the capability, the
 	// owner checks the holder's grant, as it would a forwarder's.
 	holder string
+	// imp counts this node's receipts of a token (ref.Path empty, of
+	// another node): see remote_release.go. nil for a static grant.
+	imp *importCount
 
 	mu    sync.Mutex
 	plain map[capability.Rights]*capability.Capability // the capabilities made on import: passed through unchanged
@@ -136,6 +139,11 @@ type export struct {
 	proc   *Process // the local target, or nil for a forwarder of a remote one
 	holder string   // the path of the process that sent it; a forwarder acts as it
 	plain  bool     // listed in exportPl under its target, rights and holder
+	// held are the peers the token was sent to, with how many times,
+	// until they release it; pinned keeps the token whatever they do
+	// (remote_release.go).
+	held   []exportHold
+	pinned bool
 }
 
 // plainKey names an unrevocable capability by what it is, so the equal
@@ -231,6 +239,11 @@ type remote struct {
 	inflight  map[string]int                    // spawns and inspects peers asked for, not answered yet
 	placement atomic.Pointer[map[string]placed] // set once, at Start
 	flow      flow                              // parked sends and calls; see remote_flow.go
+	tracker   wire.Tracker                      // t, if it tells when a peer took a frame; see remote_outbox.go
+	sent      sentLogs                          // one-way frames a refusal may name; see remote_refused.go
+
+	// releases of tokens; see remote_release.go
+	releasesSent, releasesUnsent, releasesRefused atomic.Uint64
 }
 
 // placed returns where path is placed, once the node has started.
@@ -262,6 +275,7 @@ func newRemote(n *Node, t wire.Transport) *remote {
 		swept:     make(map[holdKey]uint64),
 		inflight:  make(map[string]int),
 		flow:      flow{kick: make(chan struct{}, 1), maxFrames: maxParkedFrames, maxCost: maxParkedBytes, maxWait: parkWait},
+		tracker:   tracker(t),
 	}
 }
 
@@ -283,6 +297,9 @@ func (r *remote) targetHeld(ref wire.Ref, holder string) *remoteProcess {
 		}
 	}
 	rp := &remoteProcess{id: r.n.nextID.Add(1), ref: wire.Ref{Node: key.node, Inc: key.inc, Token: key.token, Path: key.path}, holder: holder}
+	if key.path == "" && key.node != r.self {
+		r.trackImport(rp)
+	}
 	if len(r.imports) >= maxImports {
 		for k, w := range r.imports {
 			if w.Value() == nil {
@@ -417,6 +434,15 @@ func (r *remote) wireRef(rp *remoteProcess, c *capability.Capability) wire.Ref {
 // and Go callers know.
 func (r *remote) send(peer string, f *wire.Frame) error {
 	err := r.t.Send(peer, f)
+	if err != nil {
+		r.unsentEnv(peer, f.Env)
+	}
+	return sendError(peer, err)
+}
+
+// sendError is a transport's refusal of a frame to peer as scripts and Go
+// callers know it.
+func sendError(peer string, err error) error {
 	switch {
 	case err == nil:
 		return nil
@@ -428,17 +454,20 @@ func (r *remote) send(peer string, f *wire.Frame) error {
 	return fmt.Errorf("node %s: %w", peer, err)
 }
 
-// mint returns the token that stands for c, minting it if c has none.
-func (r *remote) mint(c *capability.Capability, p *Process, holder string) (wire.Token, error) {
+// mint returns the token that stands for c, minting it if c has none,
+// and counts it sent to peer.
+func (r *remote) mint(c *capability.Capability, p *Process, holder, peer string) (wire.Token, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if tok, ok := r.exportOf[c]; ok {
+		r.exports[tok].hold(peer)
 		return tok, nil
 	}
 	plain := c.Unrevocable()
 	pk := plainKey{target: c.Target(), rights: c.Rights(), holder: holder}
 	if plain {
 		if tok, ok := r.exportPl[pk]; ok {
+			r.exports[tok].hold(peer)
 			return tok, nil
 		}
 	}
@@ -458,7 +487,9 @@ func (r *remote) mint(c *capability.Capability, p *Process, holder string) (wire
 			isolate.ErrClusterLimit, holder, r.exportsBy[holder], maxHolderExports)
 	}
 	tok := wire.Token(capability.NewToken())
-	r.exports[tok] = &export{cap: c, proc: p, holder: holder, plain: plain}
+	e := &export{cap: c, proc: p, holder: holder, plain: plain}
+	e.hold(peer)
+	r.exports[tok] = e
 	r.exportsBy[holder]++
 	if plain {
 		r.exportPl[pk] = tok
@@ -474,19 +505,23 @@ func (r *remote) mint(c *capability.Capability, p *Process, holder string) (wire
 // must be held.
 func (r *remote) sweepExports() {
 	for tok, e := range r.exports {
-		if !r.deadExport(e) {
-			continue
-		}
-		delete(r.exports, tok)
-		delete(r.exportOf, e.cap)
-		if r.exportsBy[e.holder]--; r.exportsBy[e.holder] <= 0 {
-			delete(r.exportsBy, e.holder)
-		}
-		if e.plain {
-			delete(r.exportPl, plainKey{target: e.cap.Target(), rights: e.cap.Rights(), holder: e.holder})
+		if r.deadExport(e) {
+			r.dropExport(tok, e)
 		}
 	}
 	r.sweptAt, r.refusedAt = len(r.exports), 0
+}
+
+// dropExport forgets the token tok of e. r.mu must be held.
+func (r *remote) dropExport(tok wire.Token, e *export) {
+	delete(r.exports, tok)
+	delete(r.exportOf, e.cap)
+	if r.exportsBy[e.holder]--; r.exportsBy[e.holder] <= 0 {
+		delete(r.exportsBy, e.holder)
+	}
+	if e.plain {
+		delete(r.exportPl, plainKey{target: e.cap.Target(), rights: e.cap.Rights(), holder: e.holder})
+	}
 }
 
 // deadExport reports whether e can never act again. r.mu must be held.
@@ -505,14 +540,15 @@ func (r *remote) deadExport(e *export) bool {
 	return false
 }
 
-// exportCap is the reference a peer receives for c.
-func (r *remote) exportCap(c *capability.Capability, holder string) (wire.Ref, error) {
+// exportCap is the reference peer receives for c ("" for a peer not
+// known: the token is then kept until revoked).
+func (r *remote) exportCap(c *capability.Capability, holder, peer string) (wire.Ref, error) {
 	switch t := c.Target().(type) {
 	case *Process:
 		if t.node != r.n {
 			return wire.Ref{}, errors.New("a capability of another node's process")
 		}
-		tok, err := r.mint(c, t, holder)
+		tok, err := r.mint(c, t, holder, peer)
 		if err != nil {
 			return wire.Ref{}, err
 		}
@@ -525,11 +561,14 @@ func (r *remote) exportCap(c *capability.Capability, holder string) (wire.Ref, e
 			return r.wireRef(t, c), nil
 		}
 		if t.ref.Path == "" && t.isPlain(c) {
+			if peer != t.ref.Node {
+				r.handOn(t) // a third node may hold it now: its owner keeps it
+			}
 			return r.wireRef(t, c), nil
 		}
 		// Narrowed here, or a static grant only its holder may use: the
 		// peer reaches it through this node, which checks c.
-		tok, err := r.mint(c, nil, holder)
+		tok, err := r.mint(c, nil, holder, peer)
 		if err != nil {
 			return wire.Ref{}, err
 		}
@@ -538,14 +577,15 @@ func (r *remote) exportCap(c *capability.Capability, holder string) (wire.Ref, e
 	return wire.Ref{}, &isolate.CloneError{Path: "msg", Reason: "a reply handle or an HTTP grant does not reach another node"}
 }
 
-// exportEnv converts env for a frame; holder is the process that sends it.
-func (r *remote) exportEnv(env *mailbox.Envelope, holder string) (*wire.Envelope, error) {
-	return r.exportEnvTo(nil, env, holder)
+// exportEnv converts env for a frame to peer; holder is the process
+// that sends it.
+func (r *remote) exportEnv(env *mailbox.Envelope, holder, peer string) (*wire.Envelope, error) {
+	return r.exportEnvTo(nil, env, holder, peer)
 }
 
 // exportEnvTo is exportEnv into we, if not nil, instead of a new
 // envelope.
-func (r *remote) exportEnvTo(we *wire.Envelope, env *mailbox.Envelope, holder string) (*wire.Envelope, error) {
+func (r *remote) exportEnvTo(we *wire.Envelope, env *mailbox.Envelope, holder, peer string) (*wire.Envelope, error) {
 	if env == nil {
 		return nil, nil
 	}
@@ -556,8 +596,9 @@ func (r *remote) exportEnvTo(we *wire.Envelope, env *mailbox.Envelope, holder st
 	if caps := env.Caps(); len(caps) > 0 {
 		we.Caps = make([]wire.Ref, len(caps))
 		for i, c := range caps {
-			ref, err := r.exportCap(c, holder)
+			ref, err := r.exportCap(c, holder, peer)
 			if err != nil {
+				r.unsentRefs(peer, we.Caps[:i])
 				return nil, fmt.Errorf("capability %d of the message: %w", i, err)
 			}
 			we.Caps[i] = ref
@@ -578,6 +619,7 @@ func (r *remote) importRef(ref wire.Ref) (*capability.Capability, error) {
 		return nil, errors.New("a static-grant reference cannot travel in a message")
 	case ref.Node == r.self:
 		if ref.Inc == r.inc {
+			// A token of this node coming home: no receipt to count.
 			r.mu.Lock()
 			e := r.exports[ref.Token]
 			r.mu.Unlock()
@@ -588,7 +630,9 @@ func (r *remote) importRef(ref wire.Ref) (*capability.Capability, error) {
 		// Unknown, or of an earlier run: a handle that reaches nothing.
 		return capability.New(r.target(wire.Ref{Node: r.self, Inc: ref.Inc, Token: ref.Token}), rights), nil
 	}
-	return r.target(ref).plainCap(rights), nil
+	rp := r.target(ref)
+	rp.imp.received()
+	return rp.plainCap(rights), nil
 }
 
 // importEnv converts an envelope a peer sent.
@@ -602,6 +646,7 @@ func (r *remote) importEnv(we *wire.Envelope) (*mailbox.Envelope, error) {
 		for i, ref := range we.Caps {
 			c, err := r.importRef(ref)
 			if err != nil {
+				r.releaseRefs(we.Caps[i:]) // those before i were imported: collected, they are released
 				return nil, fmt.Errorf("capability %d: %w", i, err)
 			}
 			caps[i] = c
@@ -677,15 +722,4 @@ func localError(op string, we *wire.Error) error {
 		return errors.New(msg)
 	}
 	return &remoteError{msg: msg, kind: kind}
-}
-
-// opOf is the operation a refusal's message names ("send: ..."), for the
-// event on this node.
-func opOf(msg string) string {
-	for i := 0; i < len(msg) && i < 16; i++ {
-		if msg[i] == ':' {
-			return msg[:i]
-		}
-	}
-	return "remote"
 }

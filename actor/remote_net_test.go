@@ -39,6 +39,26 @@ type memLink struct {
 	ch      chan func()
 	unacked int // frames sent and not acknowledged; guarded by memNet.mu
 	held    int // of those, the ones handled while the receiver held the sender back
+	// credits are what the unacknowledged frames hold of their senders
+	// (wire.Tracker), oldest first; guarded by memNet.mu
+	credits []memCredit
+}
+
+type memCredit struct {
+	c wire.Credit
+	n int64
+}
+
+// acked gives back the credits of the k oldest frames in flight on l.
+// memNet.mu must be held.
+func (l *memLink) acked(k int) {
+	k = min(k, len(l.credits))
+	for _, cr := range l.credits[:k] {
+		if cr.c != nil {
+			cr.c.Credit(cr.n)
+		}
+	}
+	l.credits = l.credits[k:]
 }
 
 // memEnd is one incarnation of a node on the net.
@@ -133,6 +153,7 @@ func (m *memNet) cutLocked(e *memEnd) {
 		from, to := id.from, id.to
 		l.ch <- func() { to.h.PeerDown(from.name, from.inc) }
 		close(l.ch)
+		l.acked(len(l.credits)) // lost with the link
 		delete(m.links, id)
 	}
 }
@@ -142,6 +163,7 @@ func (m *memNet) close() {
 	m.mu.Lock()
 	for id, l := range m.links {
 		close(l.ch)
+		l.acked(len(l.credits))
 		delete(m.links, id)
 	}
 	m.mu.Unlock()
@@ -155,7 +177,11 @@ func (e *memEnd) Self() string { return e.name }
 func (e *memEnd) Incarnation() uint64 { return e.inc }
 
 // Send implements wire.Transport.
-func (e *memEnd) Send(peer string, f *wire.Frame) error {
+func (e *memEnd) Send(peer string, f *wire.Frame) error { return e.SendTracked(peer, f, nil, 0) }
+
+// SendTracked implements wire.Tracker: the frame holds n of c until it
+// is acknowledged, or its link is cut.
+func (e *memEnd) SendTracked(peer string, f *wire.Frame, c wire.Credit, n int64) error {
 	m := e.net
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -178,6 +204,7 @@ func (e *memEnd) Send(peer string, f *wire.Frame) error {
 	select {
 	case l.ch <- func() { to.h.Deliver(from, cp); m.ack(l, from, to) }:
 		l.unacked++
+		l.credits = append(l.credits, memCredit{c, n})
 		return nil
 	default:
 		return wire.ErrBackpressure
@@ -193,6 +220,7 @@ func (m *memNet) ack(l *memLink, from string, to *memEnd) {
 		return
 	}
 	l.unacked -= l.held
+	l.acked(l.held)
 	l.held = 0
 }
 
@@ -211,6 +239,7 @@ func (e *memEnd) Release(peer string) {
 		return
 	}
 	l.unacked -= l.held
+	l.acked(l.held)
 	l.held = 0
 }
 

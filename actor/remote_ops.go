@@ -35,25 +35,32 @@ func (r *remote) deliver(rp *remoteProcess, c *capability.Capability, op string,
 	}
 	from := d.fromPath()
 	fe := new(frameEnv) // one allocation for the frame and its envelope
-	env, err := r.exportEnvTo(&fe.e, d.env, from)
+	peer := rp.node()
+	env, err := r.exportEnvTo(&fe.e, d.env, from, peer)
 	if err != nil {
 		return r.exportFailed(from, op, err)
 	}
-	peer := rp.node()
 	f := &fe.f
 	*f = wire.Frame{Kind: wire.KindSend, To: r.wireRef(rp, c), From: rp.actingAs(from), Env: env}
+	ob, size, err := r.chargeOutbox(d)
+	if err != nil {
+		r.unsentEnv(peer, env)
+		return err
+	}
 	if d.call == nil {
-		return r.send(peer, f)
+		return r.sendOneWay(peer, from, op, f, ob, size)
 	}
 	cr := d.call
 	id, err := r.await(peer, from, op, func(env *mailbox.Envelope, err error) {
 		cr.answer(&reply{incarnation: cr.incarnation, id: cr.id, env: env, err: err})
 	})
 	if err != nil {
+		returnOutbox(ob, size)
+		r.unsentEnv(peer, env)
 		return err
 	}
 	f.Kind, f.ID, f.Depth = wire.KindCall, id, uint32(cr.depth)
-	if err := r.send(peer, f); err != nil {
+	if err := r.sendCharged(peer, f, ob, size); err != nil {
 		if !r.forget(id) {
 			return nil // answered with the peer's loss: one answer only
 		}
@@ -117,10 +124,11 @@ func (r *remote) exit(rp *remoteProcess, c *capability.Capability, s *exitSignal
 		return err
 	}
 	f := &wire.Frame{Kind: wire.KindExit, To: r.wireRef(rp, c), From: rp.actingAs(s.from), Reason: s.reason}
+	op := "exit"
 	if s.kill {
-		f.Kind = wire.KindKill
+		f.Kind, op = wire.KindKill, "kill"
 	}
-	return r.send(rp.node(), f)
+	return r.sendOneWay(rp.node(), s.from, op, f, nil, 0)
 }
 
 // monitor makes the monitor ref on rp's process for watcher's incarnation
@@ -386,11 +394,11 @@ func (r *remote) spawnLinked(rp *remoteProcess, c *capability.Capability, local 
 	if err := r.reach(rp); err != nil {
 		return err
 	}
-	we, err := r.exportEnv(args, local.path)
+	peer := rp.node()
+	we, err := r.exportEnv(args, local.path, peer)
 	if err != nil {
 		return r.exportFailed(local.path, "spawn", err)
 	}
-	peer := rp.node()
 	id := r.n.nextRef.Add(1)
 	rl := &remoteLink{key: linkKey{peer: peer, id: id}, local: local, linc: linc, holder: local.path}
 	err = r.awaitAs(id, peer, local.path, "spawn", func(env *mailbox.Envelope, err error) {
@@ -402,6 +410,7 @@ func (r *remote) spawnLinked(rp *remoteProcess, c *capability.Capability, local 
 		done(env, err)
 	})
 	if err != nil {
+		r.unsentEnv(peer, we)
 		return err
 	}
 	r.mu.Lock()
@@ -427,6 +436,7 @@ func (r *remote) spawnLinked(rp *remoteProcess, c *capability.Capability, local 
 	local.lifeMu.Unlock()
 	r.mu.Unlock()
 	if err != nil {
+		r.unsentEnv(peer, we)
 		if !r.forget(id) {
 			return nil // answered with the peer's loss
 		}
@@ -446,13 +456,14 @@ func (r *remote) request(rp *remoteProcess, c *capability.Capability, kind wire.
 	if err := r.reach(rp); err != nil {
 		return err
 	}
-	we, err := r.exportEnv(env, from)
+	peer := rp.node()
+	we, err := r.exportEnv(env, from, peer)
 	if err != nil {
 		return r.exportFailed(from, op, err)
 	}
-	peer := rp.node()
 	id, err := r.await(peer, from, op, done)
 	if err != nil {
+		r.unsentEnv(peer, we)
 		return err
 	}
 	if err := r.send(peer, &wire.Frame{Kind: kind, To: r.wireRef(rp, c), From: rp.actingAs(from), ID: id, Env: we}); err != nil {

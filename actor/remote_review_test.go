@@ -129,6 +129,59 @@ func wireMsg(t *testing.T, v any, refs ...wire.Ref) *wire.Envelope {
 	return &wire.Envelope{Data: env.Data(), Caps: refs}
 }
 
+// exported returns an all-rights capability of the process at path and
+// the reference a peer receives for it.
+func exported(t *testing.T, n *actor.Node, path string) (*capability.Capability, wire.Ref) {
+	t.Helper()
+	c, err := n.Capability(path, capability.All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := actor.ExportRef(n, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, ref
+}
+
+// peerToken is a fresh token of node's incarnation 1 with rights, as that
+// node would mint it.
+func peerToken(node string, rights capability.Rights) wire.Ref {
+	return wire.Ref{Node: node, Inc: 1, Token: wire.Token(capability.NewToken()), Rights: uint16(rights)}
+}
+
+// sentSince returns the first frame sent from the since-th on that match
+// accepts, or nil.
+func (p *peerTransport) sentSince(since int, match func(to string, f *wire.Frame) bool) *wire.Frame {
+	for _, s := range p.frames()[since:] {
+		if match(s.to, s.f) {
+			return s.f
+		}
+	}
+	return nil
+}
+
+// waitSent waits until a frame from the since-th on matches, and returns
+// it; what says which frame, if none comes.
+func (p *peerTransport) waitSent(t *testing.T, since int, what string, match func(to string, f *wire.Frame) bool) *wire.Frame {
+	t.Helper()
+	var f *wire.Frame
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if f = p.sentSince(since, match); f == nil {
+			return errors.New(what)
+		}
+		return nil
+	})
+	return f
+}
+
+// isFrame matches a frame of kind to peer, and with id if it is not 0.
+func isFrame(peer string, kind wire.Kind, id uint64) func(string, *wire.Frame) bool {
+	return func(to string, f *wire.Frame) bool {
+		return to == peer && f.Kind == kind && (id == 0 || f.ID == id)
+	}
+}
+
 // relayJS answers a call {op: "relay", to} with the answer of a call to
 // the capability to (or the error it rejects with), and {op: "ping"} with
 // "pong".
@@ -148,28 +201,11 @@ func TestReview_AnswerToALostIncarnationIsNotSent(t *testing.T) {
 	n, tr := soloNode(t, worker(t, "w", relayJS))
 	tr.up(n, "x", 1)
 	tr.up(n, "y", 1)
-	c, err := n.Capability("w", capability.All)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := actor.ExportRef(n, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, w := exported(t, n, "w")
 	// x calls w (id 5); w's turn calls a process of y and awaits it.
-	yTok := wire.Token(capability.NewToken())
 	n.Deliver("x", &wire.Frame{Kind: wire.KindCall, ID: 5, Depth: 1, To: w, From: "p",
-		Env: wireMsg(t, map[string]any{"op": "relay", "to": c}, wire.Ref{Node: "y", Inc: 1, Token: yTok, Rights: uint16(capability.Send)})})
-	var toY *wire.Frame
-	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
-		for _, s := range tr.frames() {
-			if s.to == "y" && s.f.Kind == wire.KindCall {
-				toY = s.f
-				return nil
-			}
-		}
-		return errors.New("w has not called y yet")
-	})
+		Env: wireMsg(t, map[string]any{"op": "relay", "to": c}, peerToken("y", capability.Send))})
+	toY := tr.waitSent(t, 0, "w has not called y yet", isFrame("y", wire.KindCall, 0))
 	// x is lost and comes back as a new incarnation.
 	tr.down(n, "x", 1)
 	tr.up(n, "x", 2)
@@ -178,18 +214,9 @@ func TestReview_AnswerToALostIncarnationIsNotSent(t *testing.T) {
 	n.Deliver("y", &wire.Frame{Kind: wire.KindReply, ID: toY.ID, Env: wireMsg(t, "ok")})
 	// The new x calls w (id 6): its answer comes after the first one.
 	n.Deliver("x", &wire.Frame{Kind: wire.KindCall, ID: 6, Depth: 1, To: w, From: "p", Env: wireMsg(t, map[string]any{"op": "ping"})})
-	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
-		for _, s := range tr.frames()[mark:] {
-			if s.to == "x" && s.f.Kind == wire.KindReply && s.f.ID == 6 {
-				return nil
-			}
-		}
-		return errors.New("no answer to the new x's call yet")
-	})
-	for _, s := range tr.frames()[mark:] {
-		if s.to == "x" && s.f.Kind == wire.KindReply && s.f.ID == 5 {
-			t.Fatalf("the answer to the lost incarnation's call 5 went to its successor: %+v", s.f)
-		}
+	tr.waitSent(t, mark, "no answer to the new x's call yet", isFrame("x", wire.KindReply, 6))
+	if f := tr.sentSince(mark, isFrame("x", wire.KindReply, 5)); f != nil {
+		t.Fatalf("the answer to the lost incarnation's call 5 went to its successor: %+v", f)
 	}
 }
 
@@ -202,7 +229,7 @@ func TestReview_AttenuatedRemoteCapabilitiesShareOneToken(t *testing.T) {
 	n, tr := soloNode(t, worker(t, "w", relayJS))
 	tr.up(n, "x", 1)
 	base := actor.RemoteExports(n)
-	rc, err := actor.ImportRef(n, wire.Ref{Node: "x", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: uint16(capability.Send | capability.Monitor)})
+	rc, err := actor.ImportRef(n, peerToken("x", capability.Send|capability.Monitor))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,18 +424,9 @@ func TestReview_PeerLostDuringMonitorOrLinkNotifiesOnce(t *testing.T) {
 	n, tr := soloNode(t, worker(t, "w", peerWatcherJS))
 	tr.up(n, "x", 1)
 	tr.up(n, "y", 1)
-	c, err := n.Capability("w", capability.All)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := actor.ExportRef(n, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	all := uint16(capability.All)
+	c, w := exported(t, n, "w")
 	n.Deliver("x", &wire.Frame{Kind: wire.KindSend, To: w, From: "p", Env: wireMsg(t, map[string]any{"op": "keep", "m": c, "l": c},
-		wire.Ref{Node: "x", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: all},
-		wire.Ref{Node: "y", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: all})})
+		peerToken("x", capability.All), peerToken("y", capability.All))})
 	// The transport loses the peer as the frame is handed to it.
 	tr.mu.Lock()
 	tr.hook = func(to string, f *wire.Frame) error {
@@ -456,14 +474,7 @@ func TestReview_PeerLostDuringMonitorOrLinkNotifiesOnce(t *testing.T) {
 func TestReview_LateDownOfALostPeersMonitorDoesNotFireItsSuccessors(t *testing.T) {
 	n, tr := soloNode(t, worker(t, "w", relayJS))
 	tr.up(n, "x", 1)
-	c, err := n.Capability("w", capability.All)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := actor.ExportRef(n, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, w := exported(t, n, "w")
 	p := mustLookup(t, n, "w")
 	n.Deliver("x", &wire.Frame{Kind: wire.KindMonitor, ID: 5, To: w, From: "p"})
 	late := actor.MonitorNotifies(p)
@@ -478,23 +489,14 @@ func TestReview_LateDownOfALostPeersMonitorDoesNotFireItsSuccessors(t *testing.T
 	}
 	mark := len(tr.frames())
 	late[0]("late")
-	for _, s := range tr.frames()[mark:] {
-		if s.f.Kind == wire.KindDown {
-			t.Fatalf("the lost incarnation's late down went to its successor: %+v", s.f)
-		}
+	if f := tr.sentSince(mark, isFrame("x", wire.KindDown, 0)); f != nil {
+		t.Fatalf("the lost incarnation's late down went to its successor: %+v", f)
 	}
 	// The new monitor still fires when w ends.
 	if err := n.Stop(p.ID()); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
-		for _, s := range tr.frames()[mark:] {
-			if s.f.Kind == wire.KindDown && s.f.ID == 5 && s.to == "x" {
-				return nil
-			}
-		}
-		return errors.New("no down for the new monitor")
-	})
+	tr.waitSent(t, mark, "no down for the new monitor", isFrame("x", wire.KindDown, 5))
 }
 
 // A peer that links w from ever new processes (their paths are the
@@ -504,22 +506,13 @@ func TestReview_APeerCannotTakeAProcesssLinks(t *testing.T) {
 	n, tr := soloNode(t, worker(t, "w", peerWatcherJS))
 	tr.up(n, "y", 1)
 	tr.up(n, "z", 1)
-	c, err := n.Capability("w", capability.All)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := actor.ExportRef(n, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, w := exported(t, n, "w")
 	for id := uint64(101); id <= 10_101; id++ {
 		n.Deliver("y", &wire.Frame{Kind: wire.KindLink, ID: id, To: w, From: fmt.Sprint("p", id)})
 	}
 	n.Deliver("z", &wire.Frame{Kind: wire.KindLink, ID: 1, To: w, From: "q"})
-	all := uint16(capability.All)
 	n.Deliver("z", &wire.Frame{Kind: wire.KindSend, To: w, From: "p", Env: wireMsg(t, map[string]any{"op": "keep", "m": c, "l": c},
-		wire.Ref{Node: "y", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: all},
-		wire.Ref{Node: "y", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: all})})
+		peerToken("y", capability.All), peerToken("y", capability.All))})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var ok bool
@@ -558,14 +551,7 @@ func TestReview_MalformedMessagesFromAPeerCrashNothing(t *testing.T) {
 	n, tr := soloNode(t, worker(t, "w", relayJS))
 	tr.up(n, "x", 1)
 	tr.up(n, "y", 1)
-	c, err := n.Capability("w", capability.All)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := actor.ExportRef(n, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, w := exported(t, n, "w")
 	p := mustLookup(t, n, "w")
 	bad := [][]byte{nil, {0xc1}, {0x92, 0x01}, {0xd9, 0xff}, {0x81, 0xa1, 'a'}, {0xc0, 0xc0},
 		{0xd6, 0x02, 0, 0, 0, 0},                       // a capability the envelope does not carry
@@ -585,31 +571,15 @@ func TestReview_MalformedMessagesFromAPeerCrashNothing(t *testing.T) {
 		mark := len(tr.frames())
 		id++
 		n.Deliver("x", &wire.Frame{Kind: wire.KindCall, ID: id, Depth: 1, To: w, From: "p",
-			Env: wireMsg(t, map[string]any{"op": "relay", "to": c}, wire.Ref{Node: "y", Inc: 1, Token: wire.Token(capability.NewToken()), Rights: uint16(capability.Send)})})
-		var toY *wire.Frame
-		checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
-			for _, s := range tr.frames()[mark:] {
-				if s.to == "y" && s.f.Kind == wire.KindCall {
-					toY = s.f
-					return nil
-				}
-			}
-			return errors.New("w has not called y yet")
-		})
+			Env: wireMsg(t, map[string]any{"op": "relay", "to": c}, peerToken("y", capability.Send))})
+		toY := tr.waitSent(t, mark, "w has not called y yet", isFrame("y", wire.KindCall, 0))
 		n.Deliver("y", &wire.Frame{Kind: wire.KindReply, ID: toY.ID, Env: &wire.Envelope{Data: d}})
 	}
 	// A well-formed call after them all is answered by the same incarnation.
 	id++
 	last := id
 	n.Deliver("x", &wire.Frame{Kind: wire.KindCall, ID: last, Depth: 1, To: w, From: "p", Env: wireMsg(t, map[string]any{"op": "ping"})})
-	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
-		for _, s := range tr.frames() {
-			if s.to == "x" && s.f.Kind == wire.KindReply && s.f.ID == last {
-				return nil
-			}
-		}
-		return errors.New("no answer to the last call yet")
-	})
+	tr.waitSent(t, 0, "no answer to the last call yet", isFrame("x", wire.KindReply, last))
 	if k := p.Restarts(); k != 0 {
 		t.Fatalf("w restarted %d times under malformed messages from peers", k)
 	}

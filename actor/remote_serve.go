@@ -60,6 +60,10 @@ func (n *Node) Deliver(peer string, f *wire.Frame) {
 		r.onInspect(peer, f)
 	case wire.KindRefused:
 		r.onRefused(peer, f)
+	case wire.KindRelease:
+		r.onRelease(peer, f)
+	case wire.KindPinned:
+		r.onPinned(peer, f)
 	}
 }
 
@@ -136,8 +140,10 @@ func (n *Node) PeerDown(peer string, inc uint64) {
 		}
 	}
 	r.forgetPeer(peer)
+	r.exportsLost(peer)
 	r.mu.Unlock()
 	r.dropParked(peer)
+	r.forgetSent(peer)
 
 	for _, p := range calls {
 		p.done(nil, fmt.Errorf("%s: %w", p.op, noConnection(peer)))
@@ -255,7 +261,7 @@ func (r *remote) answer(peer string, inc, id uint64, env *mailbox.Envelope, err 
 	f := &wire.Frame{Kind: wire.KindReply, ID: id}
 	if err != nil {
 		f.Err = wireError(err)
-	} else if we, xerr := r.exportEnv(env, holder); xerr != nil {
+	} else if we, xerr := r.exportEnv(env, holder, peer); xerr != nil {
 		f.Err = wireError(fmt.Errorf("the answer: %w", xerr))
 	} else {
 		f.Env = we
@@ -282,6 +288,7 @@ func (r *remote) onSend(peer string, f *wire.Frame) {
 	}
 	c, holder, err := r.resolve(peer, f, capability.Send, op)
 	if err != nil {
+		r.releaseEnv(f.Env)
 		r.refuse(peer, f, err)
 		return
 	}
@@ -313,6 +320,7 @@ func (r *remote) onReply(peer string, f *wire.Frame) {
 	p := r.pending[f.ID]
 	if p == nil || p.peer != peer {
 		r.mu.Unlock()
+		r.releaseEnv(f.Env)
 		return // answered, lost to the peer's end, or not ours
 	}
 	delete(r.pending, f.ID)
@@ -534,6 +542,7 @@ func (r *remote) onLinkEnd(peer string, f *wire.Frame) {
 func (r *remote) onSpawn(peer string, f *wire.Frame) {
 	c, holder, err := r.resolve(peer, f, capability.Spawn, "spawn")
 	if err != nil {
+		r.releaseEnv(f.Env)
 		r.refuse(peer, f, err)
 		return
 	}
@@ -735,37 +744,5 @@ func (r *remote) onInspect(peer string, f *wire.Frame) {
 			release()
 			r.answer(peer, inc, id, env, err, t.path)
 		}})
-	}
-}
-
-// onRefused turns a refusal of a one-way request into what this node
-// reports: a monitor's down or a link's exit signal with reason noproc,
-// and a Denied or LimitHit event.
-func (r *remote) onRefused(peer string, f *wire.Frame) {
-	msg := "refused"
-	if f.Err != nil {
-		msg = f.Err.Message
-	}
-	err := fmt.Errorf("node %s refused: %w", peer, localError(opOf(msg), f.Err))
-	path := truncate(f.From, 256)
-	if f.ID != 0 {
-		if m := r.takeMon(peer, f.ID); m != nil {
-			m.notify(ReasonNoProc)
-			if m.watcher != nil {
-				path = m.watcher.path
-			}
-		}
-		if rl := r.takeLink(linkKey{peer: peer, id: f.ID}); rl != nil {
-			rl.local.tell(&exitSignal{inc: rl.linc, from: rl.remoteName(), reason: ReasonNoProc, linked: true})
-			path = rl.local.path
-		}
-	}
-	switch {
-	case errors.Is(err, capability.ErrDenied):
-		r.n.emit(Denied{Op: opOf(msg), Err: err, Path: path})
-	case errors.Is(err, isolate.ErrMailboxFull):
-		r.n.emit(LimitHit{Path: path, Limit: mailbox.LimitMailbox, Err: err})
-	default:
-		r.n.log.Debug("a node refused a request", "node", peer, keyProcess, path, keyError, err)
 	}
 }

@@ -20,6 +20,17 @@ type ClusterInfo struct {
 	// ExportLimit and PeerStateLimit are the bounds: of Exports, and of
 	// PeerInfo.State for each peer.
 	ExportLimit, PeerStateLimit int
+	// RefusalsDropped counts the refusals peers sent that named no
+	// one-way request of this node awaiting an answer (forged, replayed,
+	// or older than this node remembers): dropped, with no event.
+	RefusalsDropped uint64
+	// ReleasesSent counts the releases of other nodes' tokens this node
+	// sent once it held them no more, and ReleasesUnsent those its
+	// transport refused (their owners keep the tokens until this node is
+	// lost); ReleasesRefused counts the releases and pins peers sent that
+	// named a token not held by them (or not that many times): refused,
+	// the token kept.
+	ReleasesSent, ReleasesUnsent, ReleasesRefused uint64
 	// Peers are the other nodes, sorted by name: those the manifest
 	// places children on, those up, and those this node still holds
 	// anything with.
@@ -62,7 +73,9 @@ func (n *Node) ClusterInfo() (info ClusterInfo, ok bool) {
 	if r == nil {
 		return ClusterInfo{}, false
 	}
-	info = ClusterInfo{Node: r.self, Incarnation: r.inc, ExportLimit: maxExports, PeerStateLimit: maxPeerState}
+	info = ClusterInfo{Node: r.self, Incarnation: r.inc, ExportLimit: maxExports, PeerStateLimit: maxPeerState,
+		RefusalsDropped: r.sent.dropped.Load(), ReleasesSent: r.releasesSent.Load(),
+		ReleasesUnsent: r.releasesUnsent.Load(), ReleasesRefused: r.releasesRefused.Load()}
 	byName := make(map[string]*PeerInfo)
 	peer := func(name string) *PeerInfo {
 		p := byName[name]

@@ -240,11 +240,16 @@ func newCluster(t *testing.T) (*memCluster, *goEvents) { return newClusterWindow
 // newClusterWindow starts the cluster with window frames in flight per
 // pair of nodes at most.
 func newClusterWindow(t *testing.T, window int) (*memCluster, *goEvents) {
+	return newClusterOf(t, window, remoteTree(t))
+}
+
+// newClusterOf is newClusterWindow running the tree root.
+func newClusterOf(t *testing.T, window int, root actor.ChildSpec) (*memCluster, *goEvents) {
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { testkit.NoLeaks(t, before) })
 	ev := &goEvents{downs: make(chan actor.Down, 16)}
 	cl := &memCluster{t: t, net: newMemNet(), nodes: make(map[string]*actor.Node), evs: make(map[*actor.Node][]actor.Event),
-		root: remoteTree(t),
+		root: root,
 		recv: map[string]func() actor.Receiver{"goa": goaReceiver(ev), "gob": gobReceiver}}
 	cl.net.size = window
 	t.Cleanup(cl.stop)

@@ -33,12 +33,18 @@ type peer struct {
 	qbuf     []byte
 	qoff     int
 	qlens    []int32
+	qcred    []credit // the credit each queued frame holds, parallel to qlens (wire.Tracker)
 	head     int
 	qBytes   int    // the bytes of the waiting frames, length prefixes excluded
 	sentOff  uint64 // batch bytes published to this incarnation
 	ackedOff uint64 // batch bytes it acknowledged
+	closed   bool   // the transport closed: nothing more is queued
 	stalled  bool   // the window is full with frames waiting
 	stallAt  time.Time
+	ackWait  time.Time // since when the oldest unacknowledged byte awaits its ack (or the last hold notice)
+	// inflight are the credits of the frames published and not yet
+	// acknowledged, oldest first, with the end offset of their batch.
+	inflight []sentCredit
 
 	st peerCounters // this peer's share of the transport's counters; see peerstats.go
 
@@ -76,9 +82,64 @@ func (p *peer) signal() {
 	}
 }
 
+// credit is what a queued frame holds of its sender (wire.Tracker).
+type credit struct {
+	c wire.Credit
+	n int64
+}
+
+// sentCredit is the credit of a published frame, until its batch, which
+// ends at offset end, is acknowledged.
+type sentCredit struct {
+	credit
+	end uint64
+}
+
+// giveBack gives every credit in cs back. p.mu must be held, or cs
+// owned by the caller.
+func giveBack[C interface{ back() }](cs []C) {
+	for i := range cs {
+		cs[i].back()
+	}
+	clear(cs)
+}
+
+func (c credit) back() {
+	if c.c != nil {
+		c.c.Credit(c.n)
+	}
+}
+
+// ackedCredits gives back the credits of the frames in batches up to
+// off. p.mu must be held.
+func (p *peer) ackedCredits(off uint64) {
+	k := 0
+	for k < len(p.inflight) && p.inflight[k].end <= off {
+		p.inflight[k].back()
+		k++
+	}
+	if k == 0 {
+		return
+	}
+	n := copy(p.inflight, p.inflight[k:])
+	clear(p.inflight[n:])
+	p.inflight = p.inflight[:n]
+}
+
+// dropCredits gives back every credit p holds: its frames, queued or in
+// flight, are lost or will never be acknowledged. p.mu must be held.
+func (p *peer) dropCredits() {
+	giveBack(p.qcred[p.head:])
+	p.qcred = p.qcred[:p.head]
+	giveBack(p.inflight)
+	p.inflight = p.inflight[:0]
+}
+
 // bringUp makes inc p's running incarnation. t.deliverMu must be held.
 func (p *peer) bringUp(inc uint64) {
 	p.mu.Lock()
+	giveBack(p.inflight) // none: bringDown gave them back
+	p.inflight = p.inflight[:0]
 	p.inc, p.up = inc, true
 	p.sentOff, p.ackedOff, p.stalled = 0, 0, false
 	p.mu.Unlock()
@@ -94,6 +155,7 @@ func (p *peer) bringDown(inc uint64) {
 	if p.up && p.inc == inc {
 		p.up = false
 		p.t.st.dropPeerLost.Add(uint64(len(p.qlens) - p.head))
+		p.dropCredits()
 		p.emptyQueue()
 	}
 	p.mu.Unlock()
@@ -137,9 +199,10 @@ const queueKeep = 4 << 20
 
 // emptyQueue drops every queued frame. p.mu must be held.
 func (p *peer) emptyQueue() {
-	p.qlens, p.head, p.qoff, p.qBytes = p.qlens[:0], 0, 0, 0
+	clear(p.qcred)
+	p.qlens, p.qcred, p.head, p.qoff, p.qBytes = p.qlens[:0], p.qcred[:0], 0, 0, 0
 	if cap(p.qbuf) > queueKeep {
-		p.qbuf, p.qlens = nil, nil
+		p.qbuf, p.qlens, p.qcred = nil, nil, nil
 		return
 	}
 	p.qbuf = p.qbuf[:0]
@@ -148,7 +211,7 @@ func (p *peer) emptyQueue() {
 // admits reports why a frame of n bytes would be refused now, or nil.
 // p.mu must be held.
 func (p *peer) admits(n int) error {
-	if !p.up {
+	if !p.up || p.closed {
 		p.t.st.refusedNoConnection.Add(1)
 		return fmt.Errorf("send to node %q: %w", p.name, wire.ErrNoConnection)
 	}
@@ -168,9 +231,10 @@ func (p *peer) precheck() error {
 	return p.admits(0)
 }
 
-// enqueue copies an encoded frame to the end of the queue, or refuses it.
-// b is not retained.
-func (p *peer) enqueue(b []byte) error {
+// enqueue copies an encoded frame, which holds cr until it is
+// acknowledged, to the end of the queue, or refuses it. b is not
+// retained.
+func (p *peer) enqueue(b []byte, cr credit) error {
 	p.mu.Lock()
 	if err := p.admits(len(b)); err != nil {
 		p.mu.Unlock()
@@ -179,6 +243,7 @@ func (p *peer) enqueue(b []byte) error {
 	p.qbuf = binary.AppendUvarint(p.qbuf, uint64(len(b)))
 	p.qbuf = append(p.qbuf, b...)
 	p.qlens = append(p.qlens, int32(len(b)))
+	p.qcred = append(p.qcred, cr)
 	p.qBytes += len(b)
 	p.mu.Unlock()
 	p.signal()
@@ -189,7 +254,8 @@ func (p *peer) enqueue(b []byte) error {
 func (p *peer) acked(off uint64) {
 	p.mu.Lock()
 	if off > p.ackedOff && off <= p.sentOff {
-		p.ackedOff = off
+		p.ackedOff, p.ackWait = off, time.Now()
+		p.ackedCredits(off)
 		if p.stalled {
 			p.stallAt = time.Now()
 		}
@@ -203,6 +269,7 @@ func (p *peer) acked(off uint64) {
 // not take the silence for lost acks.
 func (p *peer) held() {
 	p.mu.Lock()
+	p.ackWait = time.Now()
 	if p.stalled {
 		p.stallAt = time.Now()
 	}
@@ -212,14 +279,22 @@ func (p *peer) held() {
 // unstall reopens p's window if it has been full, with no ack, for
 // longer than after: batches or acks were lost on the way (as when the
 // connection to the server was lost), and the peer, still alive, will
-// never acknowledge them. It reports whether it did.
+// never acknowledge them. So it does, and gives their credits back, when
+// tracked frames (wire.Tracker) have waited that long for their ack with
+// the window not full: a peer acknowledges what it received at every
+// heartbeat, and a hold notice restarts the wait. It reports whether it
+// did.
 func (p *peer) unstall(now time.Time, after time.Duration) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.stalled || now.Sub(p.stallAt) <= after {
+	full := p.stalled && now.Sub(p.stallAt) > after
+	unacked := len(p.inflight) > 0 && p.sentOff > p.ackedOff && now.Sub(p.ackWait) > after
+	if !full && !unacked {
 		return false
 	}
 	p.ackedOff, p.stalled = p.sentOff, false
+	giveBack(p.inflight) // their acknowledgements will never come
+	p.inflight = p.inflight[:0]
 	p.signal()
 	return true
 }
@@ -279,7 +354,17 @@ func (p *peer) publishOne(msg *[]byte) bool {
 	}
 	n := i - p.head
 	body := p.qbuf[p.qoff : p.qoff+size-1]
+	if p.sentOff == p.ackedOff {
+		p.ackWait = time.Now() // the first byte in flight
+	}
 	p.sentOff += uint64(size)
+	for j := p.head; j < i; j++ {
+		if cr := p.qcred[j]; cr.c != nil {
+			p.inflight = append(p.inflight, sentCredit{credit: cr, end: p.sentOff})
+			p.qcred[j] = credit{}
+		}
+	}
+	batchEnd, batchInc := p.sentOff, p.inc
 	h := header{typ: msgBatch, src: t.inc, dst: p.inc, off: p.sentOff}
 	*msg = append(appendHeader((*msg)[:0], h), wire.BatchVersion)
 	*msg = append(*msg, body...)
@@ -291,13 +376,27 @@ func (p *peer) publishOne(msg *[]byte) bool {
 	case p.head >= len(p.qlens)/2:
 		// slide the waiting frames to the front so appends reuse the arrays
 		k := copy(p.qlens, p.qlens[p.head:])
-		p.qlens, p.head = p.qlens[:k], 0
+		copy(p.qcred, p.qcred[p.head:])
+		clear(p.qcred[k:])
+		p.qlens, p.qcred, p.head = p.qlens[:k], p.qcred[:k], 0
 		m := copy(p.qbuf, p.qbuf[p.qoff:])
 		p.qbuf, p.qoff = p.qbuf[:m], 0
 	}
 	p.mu.Unlock()
 
 	if err := t.nc.Publish(p.subject, *msg); err != nil {
+		// No acknowledgement will name these frames: give their
+		// credits back now.
+		p.mu.Lock()
+		if p.up && p.inc == batchInc { // else bringDown gave them back
+			for k := range p.inflight {
+				if e := &p.inflight[k]; e.end == batchEnd {
+					e.back()
+					e.c = nil
+				}
+			}
+		}
+		p.mu.Unlock()
 		t.st.dropPublish.Add(uint64(n))
 		t.cfg.Logger.Warn("cluster: publish failed; frames dropped", "node", p.name, "frames", n, "err", err)
 		return true

@@ -90,7 +90,10 @@ type Stats struct {
 	PeersUp int // peers reachable now
 }
 
-var _ wire.Transport = (*Transport)(nil)
+var (
+	_ wire.Transport = (*Transport)(nil)
+	_ wire.Tracker   = (*Transport)(nil)
+)
 
 // Dial checks cfg, picks this run's incarnation and connects to NATS. The
 // transport delivers nothing and sees no peer until Start.
@@ -259,6 +262,13 @@ func (t *Transport) Close() error {
 		_ = t.nc.FlushTimeout(t.cfg.DeadAfter)
 	}
 	t.nc.Close()
+	// Whatever was queued or in flight will be acknowledged by nobody.
+	for _, p := range t.peerList() {
+		p.mu.Lock()
+		p.closed = true
+		p.dropCredits()
+		p.mu.Unlock()
+	}
 	return nil
 }
 
@@ -303,6 +313,14 @@ func (t *Transport) Peers() []string {
 // server; f was then not sent. Frames to one peer go out in the order
 // Send accepted them. f is not retained.
 func (t *Transport) Send(name string, f *wire.Frame) error {
+	return t.SendTracked(name, f, nil, 0)
+}
+
+// SendTracked implements wire.Tracker: it is Send for a frame that
+// holds n of c until peer has acknowledged the batch that carried it
+// (acknowledgements come once the peer's handler has taken the frames,
+// and not while it holds this node back), or until the frame is lost.
+func (t *Transport) SendTracked(name string, f *wire.Frame, c wire.Credit, n int64) error {
 	t.mu.RLock()
 	p := t.peers[name]
 	closed := t.closed
@@ -330,7 +348,7 @@ func (t *Transport) Send(name string, f *wire.Frame) error {
 	if n := batchHeader + 1 + binary.MaxVarintLen32 + len(b); n > int(t.nc.MaxPayload()) {
 		return fmt.Errorf("send to node %q: frame of %d bytes: %w (the NATS server takes %d)", name, len(b), wire.ErrTooLarge, t.nc.MaxPayload())
 	}
-	return p.enqueue(b)
+	return p.enqueue(b, credit{c: c, n: n})
 }
 
 // encodeBufs holds the buffers Send encodes frames into before copying

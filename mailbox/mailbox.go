@@ -94,6 +94,21 @@ func (m *Mailbox) reserve(size int64) bool {
 	}
 }
 
+// ChargeOutbox charges size bytes to m's outbox: a message of m's owner
+// on its way to another node, which no mailbox here admits. It refuses
+// with a *LimitError (LimitOutbox) past the quota, as Admit does.
+// ReturnOutbox gives the bytes back once the other node has taken the
+// message.
+func (m *Mailbox) ChargeOutbox(size int64) error {
+	if !m.reserve(size) {
+		return &LimitError{Name: m.name, Limit: LimitOutbox, Bytes: m.outbox.Load(), MaxBytes: m.lim.OutboxBytes}
+	}
+	return nil
+}
+
+// ReturnOutbox gives back size bytes that ChargeOutbox charged.
+func (m *Mailbox) ReturnOutbox(size int64) { m.outbox.Add(-size) }
+
 // AddNotice counts a runtime notice (a down or exit notification) as a
 // waiting message: it takes no bytes, no limit refuses it, and drop_oldest
 // never drops it. Release it with Release(0, nil).

@@ -135,3 +135,26 @@ func TestMailbox_Defaults(t *testing.T) {
 		t.Errorf("Limits = %+v, want %+v", got, want)
 	}
 }
+
+func TestMailbox_OutboxChargedForAnotherNode(t *testing.T) {
+	from := mailbox.New("flooder", mailbox.Limits{OutboxBytes: 100})
+	local := mailbox.New("local", mailbox.Limits{})
+	if err := from.ChargeOutbox(70); err != nil {
+		t.Fatal(err)
+	}
+	// The quota spans messages to other nodes and local mailboxes.
+	var le *mailbox.LimitError
+	if err := local.Admit(31, from); !errors.As(err, &le) || le.Limit != mailbox.LimitOutbox {
+		t.Fatalf("Admit past the quota with 70 bytes in flight = %v, want the outbox LimitError", err)
+	}
+	if err := local.Admit(30, from); err != nil {
+		t.Fatal(err)
+	}
+	if err := from.ChargeOutbox(1); !errors.As(err, &le) || le.Limit != mailbox.LimitOutbox || le.Name != "flooder" || le.Bytes != 100 {
+		t.Fatalf("ChargeOutbox past the quota = %v, want the flooder's outbox LimitError at 100 bytes", err)
+	}
+	from.ReturnOutbox(70)
+	if got := from.OutboxBytes(); got != 30 {
+		t.Fatalf("OutboxBytes = %d after the other node took the message, want 30", got)
+	}
+}

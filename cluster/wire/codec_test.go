@@ -35,6 +35,8 @@ func sampleFrames() []*wire.Frame {
 		{Kind: wire.KindInspect, To: to, From: "root/a", ID: 11},
 		{Kind: wire.KindRefused, ID: 0, To: to, Err: &wire.Error{Code: wire.ErrMailboxFull, Message: "mailbox full"}},
 		{Kind: wire.KindReply, ID: 12, Err: &wire.Error{Code: wire.ErrOther}},
+		{Kind: wire.KindRelease, To: wire.Ref{Node: "b", Inc: 3, Token: wire.Token{1, 2, 3}}, ID: 5},
+		{Kind: wire.KindPinned, To: wire.Ref{Node: "b", Inc: 3, Token: wire.Token{1, 2, 3}}},
 	}
 }
 

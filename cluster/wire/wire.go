@@ -20,6 +20,8 @@ const (
 	KindSpawn                     // spawn a child of template supervisor To with Env as args; answered by KindReply with its capability
 	KindInspect                   // run To's inspect(); answered by KindReply
 	KindRefused                   // a one-way request (send, exit, kill, monitor, link) was refused: Err says why
+	KindRelease                   // the sender holds To, a token of the receiver, no more: it received it ID times since it last held none
+	KindPinned                    // the sender handed To, a token of the receiver, on to another node: keep it while it is not revoked
 	kindEnd                       // first invalid kind
 )
 
@@ -148,4 +150,24 @@ type Holder interface {
 // blocks and may be called from any goroutine, a Handler call included.
 type Releaser interface {
 	Release(peer string)
+}
+
+// Credit is what a tracked frame holds of its sender until the peer has
+// taken the frame (see Tracker): the bytes it was charged, given back
+// once. Credit must be safe for concurrent use, must not block and must
+// not call the transport.
+type Credit interface {
+	Credit(n int64)
+}
+
+// Tracker is implemented by a Transport that can tell when a peer has
+// taken a frame: its handler has acted on it, and does not hold it back
+// (Holder). SendTracked is Send for a frame that holds n of c until then:
+// when it returns nil, c.Credit(n) is called exactly once, after the peer
+// has acknowledged the frame, or when the frame is lost (the peer is lost,
+// the transport closes, the frame could not be published, or the window
+// to the peer was reset with its acknowledgement missing). When it
+// returns an error, c is not called. A nil c makes it Send.
+type Tracker interface {
+	SendTracked(peer string, f *Frame, c Credit, n int64) error
 }
