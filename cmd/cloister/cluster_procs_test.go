@@ -227,8 +227,12 @@ http:
 	b := startNode("b")
 	c := startNode("c")
 	r := waitReport("a job across all three nodes", func(r *frontReport) bool {
-		return r.Jobs >= 2 && r.Lent >= 1 && r.Revoked >= 1 && r.count("watch:counter") == 1 && r.count("watch:pool") == 1
+		return r.Jobs >= 2 && r.Lent >= 1 && r.Revoked >= 1 && r.count("watch:counter") >= 1 && r.count("watch:pool") >= 1
 	})
+	// Counts below are taken before each step and awaited to grow, not
+	// compared with fixed numbers: on a loaded machine a node can miss
+	// heartbeats for longer than dead_after and be lost and found again
+	// in between, which adds a loss and a watch of its own.
 	t.Logf("all up: %d calls, %d jobs, %d loans used then revoked, counter %v", r.Calls, r.Jobs, r.Revoked, r.Counter)
 
 	// SIGKILL node b mid-traffic.
@@ -249,29 +253,33 @@ http:
 	})
 
 	// b comes back as a new incarnation; the front watches it again.
+	watched := r.count("watch:counter")
 	b = startNode("b")
-	waitReport("b back", func(r *frontReport) bool { return r.count("watch:counter") == 2 })
+	r = waitReport("b back", func(r *frontReport) bool { return r.count("watch:counter") > watched })
 
 	// SIGSTOP node c mid-traffic.
+	poolDowns, poolWatched := r.count("down:pool:noconnection"), r.count("watch:pool")
 	stopped := time.Now()
 	c.signal(t, syscall.SIGSTOP)
-	r = waitReport("the loss of c", func(r *frontReport) bool { return r.count("down:pool:noconnection") == 1 })
+	r = waitReport("the loss of c", func(r *frontReport) bool { return r.count("down:pool:noconnection") > poolDowns })
 	t.Logf("node c SIGSTOPped: node a lost it after %v; the front saw down noconnection after %v (polled every 20ms)",
 		a.lostAt("c").Sub(stopped).Round(time.Millisecond), time.Since(stopped).Round(time.Millisecond))
 	calls := r.Calls
 	waitReport("calls to b while c is frozen", func(r *frontReport) bool { return r.Calls >= calls+2 })
 	stopNode(c, syscall.SIGKILL)
 	c = startNode("c")
-	waitReport("c back", func(r *frontReport) bool { return r.count("watch:pool") == 2 && r.Jobs > jobs+2 })
+	waitReport("c back", func(r *frontReport) bool { return r.count("watch:pool") > poolWatched && r.Jobs > jobs+2 })
 
 	// Repeated loss and return of b: a's goroutines do not pile up.
 	var counts []int
 	var heaps []uint64
 	for cycle := 3; cycle <= 6; cycle++ {
+		r = waitReport("the front's state", func(*frontReport) bool { return true })
+		downs, watched := r.Downs["noconnection"], r.count("watch:counter")
 		stopNode(b, syscall.SIGKILL)
-		waitReport("b lost again", func(r *frontReport) bool { return r.Downs["noconnection"] >= cycle })
+		waitReport("b lost again", func(r *frontReport) bool { return r.Downs["noconnection"] > downs })
 		b = startNode("b")
-		r = waitReport("b back again", func(r *frontReport) bool { return r.count("watch:counter") == cycle })
+		r = waitReport("b back again", func(r *frontReport) bool { return r.count("watch:counter") > watched })
 		done := r.Jobs
 		waitReport("jobs after b's return", func(r *frontReport) bool { return r.Jobs >= done+1 })
 		g, h := stats()
