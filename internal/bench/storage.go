@@ -323,6 +323,11 @@ func storageTurns(o StorageOptions) (side, error) {
 		return side{}, err
 	}
 	defer b.Close()
+	return storageTurnsOn(b, o)
+}
+
+// storageTurnsOn is storageTurns on backend b.
+func storageTurnsOn(b storage.Backend, o StorageOptions) (side, error) {
 	n, err := storageNode(b, o.Actors)
 	if err != nil {
 		return side{}, err
