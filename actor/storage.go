@@ -41,10 +41,21 @@ const (
 // first await, then each continuation after an awaited reply.
 type gate struct {
 	store   *storage.Store
-	held    []func()
+	held    []heldEffect
+	spare   []heldEffect // the other buffer for held, reused turn after turn
 	answers []gatedAnswer
 	bytes   int
 }
+
+// heldEffect is a send or a call's request held until the turn commits.
+type heldEffect struct {
+	c    *capability.Capability
+	d    *deliver
+	call bool
+}
+
+// maxSpareHeld bounds the held buffer a gate keeps between turns.
+const maxSpareHeld = 64
 
 type gatedAnswer struct {
 	call *callRef
@@ -52,14 +63,42 @@ type gatedAnswer struct {
 }
 
 // hold adds an effect of size bytes; it fails when the turn holds too much.
-func (g *gate) hold(size int, f func()) error {
+func (g *gate) hold(size int, e heldEffect) error {
 	if len(g.held)+len(g.answers) >= maxGatedEffects || g.bytes+size > maxGatedBytes {
 		return fmt.Errorf("%w: a turn of a process with storage may hold at most %d messages (%d bytes) until it commits",
 			isolate.ErrMailboxFull, maxGatedEffects, maxGatedBytes)
 	}
 	g.bytes += size
-	g.held = append(g.held, f)
+	g.held = append(g.held, e)
 	return nil
+}
+
+// takeHeld returns the held effects and empties the gate's list; done
+// gives the list back once its effects have been released.
+func (g *gate) takeHeld() []heldEffect {
+	held := g.held
+	g.held, g.spare, g.bytes = g.spare[:0], nil, 0
+	return held
+}
+
+func (g *gate) done(held []heldEffect) {
+	clear(held)
+	if cap(held) <= maxSpareHeld && g.spare == nil {
+		g.spare = held[:0]
+	}
+}
+
+// release delivers a held effect; a call whose request cannot be
+// delivered is rejected in its caller.
+func (w *worker) release(e heldEffect) {
+	n := w.proc.node
+	if !e.call {
+		_ = w.sent(n.signal(e.c, capability.Send, "send", e.d))
+		return
+	}
+	if err := w.sent(n.signal(e.c, capability.Send, "call", e.d)); err != nil {
+		w.proc.tell(&reply{incarnation: e.d.call.incarnation, id: e.d.call.id, err: err})
+	}
 }
 
 // openStorage opens the slot's store for a new incarnation, or returns
@@ -99,11 +138,12 @@ func (w *worker) settle() {
 	if u := g.store.Usage(); *w.proc.storageUse.Load() != (storageUse{Usage: u, Quota: g.store.Quota()}) {
 		w.proc.storageUse.Store(&storageUse{Usage: u, Quota: g.store.Quota()})
 	}
-	held, answers := g.held, g.answers
-	g.held, g.answers, g.bytes = nil, nil, 0
-	for _, f := range held {
-		f()
+	held, answers := g.takeHeld(), g.answers
+	g.answers = nil
+	for _, e := range held {
+		w.release(e)
 	}
+	g.done(held)
 	for _, a := range answers {
 		w.proc.answer(a.call, a.r)
 	}
@@ -134,7 +174,8 @@ func (w *worker) gateAbort(reason string) {
 	}
 	g := w.gate
 	answers := g.answers
-	g.held, g.answers, g.bytes = nil, nil, 0
+	g.done(g.takeHeld())
+	g.answers = nil
 	for _, a := range answers {
 		w.proc.answer(a.call, &reply{incarnation: a.r.incarnation, id: a.r.id,
 			err: fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, reason)})
@@ -159,21 +200,16 @@ func (w *worker) gatedSend(c *capability.Capability, msg *mailbox.Envelope) erro
 	if c.Check(capability.Send, "send") != nil {
 		return n.signal(c, capability.Send, "send", d) // refuses it and reports the denial
 	}
-	return w.gate.hold(msg.Size(), func() { _ = w.sent(n.signal(c, capability.Send, "send", d)) })
+	return w.gate.hold(msg.Size(), heldEffect{c: c, d: d})
 }
 
 // gatedCall holds a call's request until the turn commits; a delivery
 // that fails then rejects the call's promise.
 func (w *worker) gatedCall(c *capability.Capability, d *deliver) error {
-	n, proc, inc, id := w.proc.node, w.proc, w.inc, d.call.id
 	if c.Check(capability.Send, "call") != nil {
-		return n.signal(c, capability.Send, "call", d)
+		return w.proc.node.signal(c, capability.Send, "call", d)
 	}
-	return w.gate.hold(d.env.Size(), func() {
-		if err := w.sent(n.signal(c, capability.Send, "call", d)); err != nil {
-			proc.tell(&reply{incarnation: inc, id: id, err: err})
-		}
-	})
+	return w.gate.hold(d.env.Size(), heldEffect{c: c, d: d, call: true})
 }
 
 // settleLast commits what terminate wrote as the incarnation ends in
@@ -193,11 +229,11 @@ func (w *worker) settleLast(termErr error) {
 		w.gateAbort(ReasonStorage)
 		return
 	}
-	held := w.gate.held
-	w.gate.held, w.gate.bytes = nil, 0
-	for _, f := range held {
-		f()
+	held := w.gate.takeHeld()
+	for _, e := range held {
+		w.release(e)
 	}
+	w.gate.done(held)
 }
 
 // Alarms. A process with storage has at most one alarm, stored with its

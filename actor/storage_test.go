@@ -279,3 +279,44 @@ export function receive(msg, ctx) {
 		t.Fatalf("after the crash the counter reads %d, want %d", got, turns)
 	}
 }
+
+// TestStorage_GatedEffectsAcrossTurns: the sends of many committed turns,
+// from one to more than the gate keeps a buffer for, reach the peer once
+// each and in order, and a call held by the gate is made and answered.
+func TestStorage_GatedEffectsAcrossTurns(t *testing.T) {
+	rec := worker(t, "rec", storedRecorderJS)
+	burst := worker(t, "burst", `
+export async function receive(msg, ctx) {
+  const n = (ctx.storage.get("n") ?? 0) + 1;
+  ctx.storage.put("n", n);
+  if (msg === "ask") return (await ctx.env.peer.call("seen")).length;
+  for (let k = 0; k < msg; k++) ctx.env.peer.send(n + "." + k);
+  return n;
+}`, actor.GrantSpec{Name: "peer", To: "rec", Rights: capability.Send})
+	burst.Storage = true
+	b, err := storage.OpenPebble(t.TempDir(), storage.PebbleOptions{CacheBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	n := testnode.Start(t, actor.Options{Storage: b}, storageRoot(rec, burst))
+	var want []string
+	for i, count := range []int{3, 100, 1, 0, 70, 2} {
+		if got := callInt(t, n, "burst", count); got != i+1 {
+			t.Fatalf("turn %d answered %d", i+1, got)
+		}
+		for k := 0; k < count; k++ {
+			want = append(want, fmt.Sprintf("%d.%d", i+1, k))
+		}
+	}
+	// Sends from one process to another arrive in order, and the call
+	// was made after every send above.
+	if got := callInt(t, n, "burst", "ask"); got != len(want) {
+		t.Fatalf("the peer had %d messages when the held call reached it, want %d", got, len(want))
+	}
+	var seen []string
+	testnode.Call(t, n, "rec", "seen", &seen)
+	if !reflect.DeepEqual(seen, want) {
+		t.Fatalf("the peer saw %d messages %q…, want %d", len(seen), seen[:min(len(seen), 8)], len(want))
+	}
+}

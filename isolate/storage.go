@@ -170,10 +170,8 @@ func (i *Isolate) ctxStorage() goja.Value {
 
 // storageKey coerces a single key: it must be a string.
 func (i *Isolate) storageKey(v goja.Value, op string) string {
-	if _, isObj := v.(*goja.Object); !isObj {
-		if s, ok := v.Export().(string); ok {
-			return i.checkedKey(s)
-		}
+	if s, ok := v.(goja.String); ok {
+		return i.checkedKey(s.String())
 	}
 	panic(i.newError("TypeError", "storage."+op+": a key must be a string"))
 }

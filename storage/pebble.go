@@ -29,6 +29,9 @@ type Pebble struct {
 	group   sync.Mutex       // guards queue and leading
 	queue   []*pendingCommit // commits waiting for the group being made
 	leading bool             // a group is being made
+	// The leader's, reused from group to group (one leader at a time).
+	batch *pebble.Batch
+	kb    []byte
 }
 
 // PebbleOptions tune the embedded backend; zero fields take defaults.
@@ -88,7 +91,11 @@ func (p pebbleLog) Fatalf(format string, args ...any) {
 }
 
 func slotKey(tag byte, slot string, extra int) []byte {
-	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(slot)+extra)
+	return appendSlotKey(make([]byte, 0, 1+binary.MaxVarintLen64+len(slot)+extra), tag, slot)
+}
+
+// appendSlotKey appends the prefix of slot's keys with tag to b.
+func appendSlotKey(b []byte, tag byte, slot string) []byte {
 	b = append(b, tag)
 	b = binary.AppendUvarint(b, uint64(len(slot)))
 	return append(b, slot...)
@@ -184,87 +191,21 @@ func (p *Pebble) List(slot string, opts ListOptions) ([]KV, error) {
 }
 
 // Commit implements Backend. Commits that arrive while another is being
-// made are grouped: the first of them leads, applying all of them to the
-// database as one synced batch, which costs Pebble one pass through its
-// commit pipeline instead of one per turn. A group is atomic as a whole,
-// so each commit in it is; if it fails, every commit in it fails.
+// made are grouped: the first of them leads, writing all of them into one
+// Pebble batch committed with one sync, which costs Pebble one pass
+// through its commit pipeline instead of one per turn. A group is atomic
+// as a whole, so each commit in it is; if it fails, every commit in it
+// fails.
 func (p *Pebble) Commit(slot string, b *Batch) error {
 	if err := p.check(); err != nil {
 		return err
 	}
-	pb := p.db.NewBatch()
-	defer pb.Close()
-	if err := fill(pb, slot, b); err != nil {
-		return err
-	}
-	return p.commitGrouped(pb)
-}
-
-// fill writes b's operations on slot into pb.
-func fill(pb *pebble.Batch, slot string, b *Batch) error {
-	if b.DeleteAll {
-		base := slotKey('d', slot, 0)
-		end, _ := PrefixEnd(string(base))
-		if err := pb.DeleteRange(base, []byte(end), nil); err != nil {
-			return err
-		}
-	}
-	// The batch copies each key: one buffer serves them all.
-	base := slotKey('d', slot, 32)
-	kb := base
-	for _, k := range b.Deletes {
-		kb = append(kb[:len(base)], k...)
-		if err := pb.Delete(kb, nil); err != nil {
-			return err
-		}
-	}
-	for _, kv := range b.Puts {
-		kb = append(kb[:len(base)], kv.Key...)
-		if err := pb.Set(kb, kv.Value, nil); err != nil {
-			return err
-		}
-	}
-	if !b.SameUsage {
-		var u [16]byte
-		binary.BigEndian.PutUint64(u[:8], uint64(b.Usage.Bytes))
-		binary.BigEndian.PutUint64(u[8:], uint64(b.Usage.Keys))
-		if err := pb.Set(slotKey('u', slot, 0), u[:], nil); err != nil {
-			return err
-		}
-	}
-	if a := b.Alarm; a != nil {
-		if a.Delete {
-			return pb.Delete(slotKey('a', slot, 0), nil)
-		}
-		return pb.Set(slotKey('a', slot, 0), alarmValue(a.At), nil)
-	}
-	return nil
-}
-
-// pendingCommit is a filled batch waiting in the group queue. done gets
-// exactly one value: the commit's outcome, or errLead when it is its
-// turn to lead the next group.
-type pendingCommit struct {
-	b    *pebble.Batch
-	done chan error
-}
-
-// pendingCommits recycles pendingCommit values and their channels.
-var pendingCommits = sync.Pool{New: func() any { return &pendingCommit{done: make(chan error, 1)} }}
-
-var errLead = errors.New("storage: lead the next commit group")
-
-// maxGroupBytes bounds the batch a commit group builds.
-const maxGroupBytes = 8 << 20
-
-// commitGrouped commits pb, in a group with the commits waiting beside it.
-func (p *Pebble) commitGrouped(pb *pebble.Batch) error {
 	me := pendingCommits.Get().(*pendingCommit)
-	me.b = pb
+	me.slot, me.b = slot, b
 	defer func() {
 		// done is empty again: a follower received its one value, a
 		// leader none.
-		me.b = nil
+		me.slot, me.b = "", nil
 		pendingCommits.Put(me)
 	}()
 	p.group.Lock()
@@ -281,9 +222,9 @@ func (p *Pebble) commitGrouped(pb *pebble.Batch) error {
 	p.leading = true
 	// Take the queue, up to maxGroupBytes (and at least me): the rest
 	// waits for the next group.
-	n, size := 1, me.b.Len()
+	n, size := 1, batchBytes(me.slot, me.b)
 	for ; n < len(p.queue); n++ {
-		if size += p.queue[n].b.Len(); size > maxGroupBytes {
+		if size += batchBytes(p.queue[n].slot, p.queue[n].b); size > maxGroupBytes {
 			break
 		}
 	}
@@ -291,15 +232,27 @@ func (p *Pebble) commitGrouped(pb *pebble.Batch) error {
 	p.queue = slices.Clone(p.queue[n:])
 	p.group.Unlock()
 
-	lead := group[0].b
+	// The leader's batch is the backend's, reused group after group:
+	// only one group is made at a time.
+	pb := p.batch
+	if pb == nil {
+		pb = p.db.NewBatch()
+	}
 	var err error
-	for _, c := range group[1:] {
-		if err = lead.Apply(c.b, nil); err != nil {
+	for _, c := range group {
+		if err = p.fill(pb, c.slot, c.b); err != nil {
 			break
 		}
 	}
 	if err == nil {
-		err = lead.Commit(pebble.Sync)
+		err = pb.Commit(pebble.Sync)
+	}
+	if err == nil {
+		pb.Reset() // which lets go of an unusually large buffer
+		p.batch = pb
+	} else {
+		_ = pb.Close()
+		p.batch = nil
 	}
 	for _, c := range group[1:] {
 		c.done <- err
@@ -313,6 +266,83 @@ func (p *Pebble) commitGrouped(pb *pebble.Batch) error {
 	p.group.Unlock()
 	return err
 }
+
+// batchBytes is about what b takes in a Pebble batch.
+func batchBytes(slot string, b *Batch) int {
+	n := 64 + len(slot)
+	for _, kv := range b.Puts {
+		n += len(slot) + len(kv.Key) + len(kv.Value) + 16
+	}
+	for _, k := range b.Deletes {
+		n += len(slot) + len(k) + 16
+	}
+	return n
+}
+
+// fill writes b's operations on slot into pb. Pebble copies keys and
+// values into the batch: the leader's key buffer serves them all.
+func (p *Pebble) fill(pb *pebble.Batch, slot string, b *Batch) error {
+	if b.DeleteAll {
+		base := slotKey('d', slot, 0)
+		end, _ := PrefixEnd(string(base))
+		if err := pb.DeleteRange(base, []byte(end), nil); err != nil {
+			return err
+		}
+	}
+	base := appendSlotKey(p.kb[:0], 'd', slot)
+	kb := base
+	for _, k := range b.Deletes {
+		kb = append(kb[:len(base)], k...)
+		if err := pb.Delete(kb, nil); err != nil {
+			return err
+		}
+	}
+	for _, kv := range b.Puts {
+		kb = append(kb[:len(base)], kv.Key...)
+		if err := pb.Set(kb, kv.Value, nil); err != nil {
+			return err
+		}
+	}
+	if cap(kb) <= maxKeyBuf {
+		p.kb = kb
+	}
+	if !b.SameUsage {
+		var u [16]byte
+		binary.BigEndian.PutUint64(u[:8], uint64(b.Usage.Bytes))
+		binary.BigEndian.PutUint64(u[8:], uint64(b.Usage.Keys))
+		if err := pb.Set(appendSlotKey(p.kb[:0], 'u', slot), u[:], nil); err != nil {
+			return err
+		}
+	}
+	if a := b.Alarm; a != nil {
+		if a.Delete {
+			return pb.Delete(slotKey('a', slot, 0), nil)
+		}
+		return pb.Set(slotKey('a', slot, 0), alarmValue(a.At), nil)
+	}
+	return nil
+}
+
+// pendingCommit is a turn's batch waiting in the group queue. done gets
+// exactly one value: the commit's outcome, or errLead when it is its
+// turn to lead the next group.
+type pendingCommit struct {
+	slot string
+	b    *Batch
+	done chan error
+}
+
+// pendingCommits recycles pendingCommit values and their channels.
+var pendingCommits = sync.Pool{New: func() any { return &pendingCommit{done: make(chan error, 1)} }}
+
+var errLead = errors.New("storage: lead the next commit group")
+
+const (
+	// maxGroupBytes bounds the batch a commit group builds.
+	maxGroupBytes = 8 << 20
+	// maxKeyBuf bounds the leader's key buffer kept for the next group.
+	maxKeyBuf = 4 << 10
+)
 
 // Usage implements Backend.
 func (p *Pebble) Usage(slot string) (Usage, error) {

@@ -15,13 +15,13 @@ type Store struct {
 	slot  string
 	quota int64
 
-	usage   Usage             // as of the last commit
-	pend    map[string]*entry // the turn's writes by key
-	cleared bool              // the turn ran deleteAll before the writes in pend
-	pu      Usage             // usage with the pending writes applied
-	pbytes  int64             // bytes the pending writes hold in memory
-	undo    []undoRec         // for open transactions
-	depth   int               // open transactions
+	usage   Usage            // as of the last commit
+	pend    map[string]entry // the turn's writes by key
+	cleared bool             // the turn ran deleteAll before the writes in pend
+	pu      Usage            // usage with the pending writes applied
+	pbytes  int64            // bytes the pending writes hold in memory
+	undo    []undoRec        // for open transactions
+	depth   int              // open transactions
 
 	alarm  *time.Time   // as of the last commit
 	palarm *AlarmChange // the turn's change to it
@@ -56,10 +56,11 @@ type entry struct {
 // undoRec is what a write inside a transaction changed.
 type undoRec struct {
 	key     string
-	prev    *entry // nil when the key had no pending write
+	prev    entry // the key's pending write, if hadPrev
+	hadPrev bool
 	usage   Usage
 	pbytes  int64
-	all     map[string]*entry // for deleteAll: the pending writes it dropped
+	all     map[string]entry // for deleteAll: the pending writes it dropped
 	cleared bool
 	isAll   bool
 	isAlarm bool
@@ -76,7 +77,7 @@ func Open(b Backend, slot string, quota int64) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: opening %q: %w", slot, err)
 	}
-	s := &Store{b: b, slot: slot, quota: quota, usage: u, pu: u, pend: make(map[string]*entry)}
+	s := &Store{b: b, slot: slot, quota: quota, usage: u, pu: u, pend: make(map[string]entry)}
 	if at, ok, err := b.GetAlarm(slot); err != nil {
 		return nil, fmt.Errorf("storage: opening %q: %w", slot, err)
 	} else if ok {
@@ -204,7 +205,7 @@ func (s *Store) Put(key string, value []byte) error {
 		}
 		return fmt.Errorf("%w: %d bytes would be stored, the quota is %d", ErrQuota, u.Bytes, s.quota)
 	}
-	s.write(key, &entry{value: value}, u)
+	s.write(key, entry{value: value}, u)
 	return nil
 }
 
@@ -223,16 +224,16 @@ func (s *Store) Delete(key string) (bool, error) {
 	u := s.pu
 	u.Bytes -= old
 	u.Keys--
-	s.write(key, &entry{del: true}, u)
+	s.write(key, entry{del: true}, u)
 	return true, nil
 }
 
-func (s *Store) write(key string, e *entry, u Usage) {
-	prev := s.pend[key]
+func (s *Store) write(key string, e entry, u Usage) {
+	prev, had := s.pend[key]
 	if s.depth > 0 {
-		s.undo = append(s.undo, undoRec{key: key, prev: prev, usage: s.pu, pbytes: s.pbytes})
+		s.undo = append(s.undo, undoRec{key: key, prev: prev, hadPrev: had, usage: s.pu, pbytes: s.pbytes})
 	}
-	if prev != nil {
+	if had {
 		s.pbytes -= int64(len(key) + len(prev.value) + entryOverhead)
 	}
 	s.pbytes += int64(len(key) + len(e.value) + entryOverhead)
@@ -245,7 +246,7 @@ func (s *Store) DeleteAll() {
 	if s.depth > 0 {
 		s.undo = append(s.undo, undoRec{isAll: true, all: s.pend, cleared: s.cleared, usage: s.pu, pbytes: s.pbytes})
 	}
-	s.pend = make(map[string]*entry)
+	s.pend = make(map[string]entry)
 	s.cleared = true
 	s.pu = Usage{}
 	s.pbytes = 0
@@ -324,7 +325,7 @@ func (s *Store) Rollback(sp int) {
 		}
 		if r.isAll {
 			s.pend, s.cleared = r.all, r.cleared
-		} else if r.prev == nil {
+		} else if !r.hadPrev {
 			delete(s.pend, r.key)
 		} else {
 			s.pend[r.key] = r.prev

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -137,6 +138,11 @@ func Storage(ctx context.Context, o StorageOptions) (*StorageResult, error) {
 	r := &StorageResult{Runs: o.Runs, Actors: o.Actors, WarmupS: o.Warmup.Seconds(), WindowS: o.Window.Seconds(), Dir: o.Dir,
 		GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	var ratios, rawCPU, turnCPU, cpuRatios, rawBusy, turnBusy []float64
+	// Both sides run at the GC target a node sets for the process: the
+	// raw side of the first round runs before any node exists.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		defer debug.SetGCPercent(debug.SetGCPercent(actor.DefaultGCPercent))
+	}
 	r.LoadBefore = loadAvg()
 	for round := 0; round < o.Runs; round++ {
 		if err := ctx.Err(); err != nil {
@@ -323,6 +329,11 @@ func storageTurns(o StorageOptions) (side, error) {
 		return side{}, err
 	}
 	defer b.Close()
+	return storageTurnsOn(b, o)
+}
+
+// storageTurnsOn is storageTurns on backend b.
+func storageTurnsOn(b storage.Backend, o StorageOptions) (side, error) {
 	n, err := storageNode(b, o.Actors)
 	if err != nil {
 		return side{}, err
