@@ -50,6 +50,10 @@ func newBlank() (*Isolate, error) {
 	// goja's default loader would read a file named in a sourceMappingURL
 	// comment of eval'd code.
 	i.rt.SetParserOptions(parser.WithDisableSourceMaps)
+	if templateErr != nil {
+		return nil, templateErr
+	}
+	useIsolateGlobal(i.rt)
 	i.lim = newLimiter(i)
 	// The host's own setup is not the script's time: only the module body
 	// runs under the CPU limit.

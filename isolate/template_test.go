@@ -182,3 +182,68 @@ func TestTemplate_NativeFunctionMaker(t *testing.T) {
 		t.Errorf("made function: %v %v", v, err)
 	}
 }
+
+// TestTemplate_PlainRuntimeHasNoHostGlobals: a goja runtime that is not an
+// isolate's, made in the same process, has none of the globals Cloister
+// adds — not even as undefined properties — while an isolate has them all.
+func TestTemplate_PlainRuntimeHasNoHostGlobals(t *testing.T) {
+	i := guardedRuntime(t) // an isolate exists in the process
+	added := append([]string{"console", "setTimeout", "clearTimeout"}, webGlobals...)
+	probe := func(r *goja.Runtime) string {
+		t.Helper()
+		_ = r.Set("names", added)
+		v, err := r.RunString(`names.filter((n) => n in globalThis || Object.hasOwn(globalThis, n) ||
+			Object.getOwnPropertyNames(globalThis).includes(n) || Object.keys(globalThis).includes(n) ||
+			Object.getOwnPropertyDescriptor(globalThis, n) !== undefined).join()`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.String()
+	}
+	plain := goja.New()
+	if got := probe(plain); got != "" {
+		t.Errorf("plain goja runtime has Cloister's globals: %s", got)
+	}
+	if v, err := plain.RunString(`typeof URL + typeof console`); err != nil || v.String() != "undefinedundefined" {
+		t.Errorf("plain goja: %v %v", v, err)
+	}
+	if got := probe(i.rt); got != strings.Join(added, ",") {
+		t.Errorf("isolate has %q of %q", got, added)
+	}
+	if gt, err := templateOf(plain.GlobalObject()); err != nil || gt.UnsafeAddr() == uintptr(globalTmpl) {
+		t.Errorf("a plain runtime's global object uses Cloister's template (%v)", err)
+	}
+	if gt, err := templateOf(i.rt.GlobalObject()); err != nil || gt.UnsafeAddr() != uintptr(globalTmpl) {
+		t.Errorf("an isolate's global object does not use Cloister's template (%v)", err)
+	}
+	// goja's own globals are all there, in goja's order, before Cloister's.
+	want, err := goja.New().RunString(`Object.getOwnPropertyNames(globalThis).join()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := i.rt.RunString(`Object.getOwnPropertyNames(globalThis).join()`)
+	if err != nil || !strings.HasPrefix(got.String(), want.String()+",") {
+		t.Errorf("isolate globals %v, want goja's %v first", got, want)
+	}
+}
+
+// TestTemplate_GlobalTemplateLayout: the global object's implementation
+// and template are where globaltmpl.go looks for them.
+func TestTemplate_GlobalTemplateLayout(t *testing.T) {
+	if globalTmpl == nil || globalSelf == nil || globalSelf.String() != "*goja.templatedObject" {
+		t.Fatalf("global template not located: %v", globalSelf)
+	}
+	tmpl, err := templateOf(goja.New().GlobalObject())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []func() error{
+		func() error { _, err := tmplProps(tmpl); return err },
+		func() error { _, err := tmplNames(tmpl); return err },
+		func() error { _, err := tmplSymProps(tmpl); return err },
+	} {
+		if err := f(); err != nil {
+			t.Error(err)
+		}
+	}
+}
