@@ -54,7 +54,7 @@ type Process struct {
 	name       string
 	path       string
 	kind       Kind
-	spec       ChildSpec
+	spec       *ChildSpec // never changed once built; see Node.build
 	parent     *Process
 	children   []*Process                     // in start order; guarded by mu (a template adds and removes)
 	dynamic    bool                           // started from a template by spawn
