@@ -2,10 +2,12 @@ package isolate
 
 import (
 	"fmt"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cloister-rt/cloister/internal/testkit"
 
@@ -245,5 +247,30 @@ func TestTemplate_GlobalTemplateLayout(t *testing.T) {
 		if err := f(); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestNew_DropsModuleFunction: once New returns, the runtime's last
+// result (a private field of goja's vm) is no longer the module function,
+// which an idle isolate would otherwise keep.
+func TestNew_DropsModuleFunction(t *testing.T) {
+	s, err := Compile("m.js", []byte(`let n = 0; export function receive() { return ++n; }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, err := New(s, Config{Name: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := reflect.ValueOf(i.rt).Elem().FieldByName("vm")
+	if !vm.IsValid() || vm.Kind() != reflect.Pointer || vm.IsNil() {
+		t.Fatal("goja.Runtime has no vm")
+	}
+	res := vm.Elem().FieldByName("result")
+	if !res.IsValid() || res.Type() != reflect.TypeOf((*goja.Value)(nil)).Elem() {
+		t.Fatal("goja's vm has no result Value")
+	}
+	if v, _ := reflect.NewAt(res.Type(), unsafe.Pointer(res.UnsafeAddr())).Elem().Interface().(goja.Value); v != nil && !goja.IsUndefined(v) {
+		t.Errorf("the runtime's last result is %v, want undefined", v)
 	}
 }
