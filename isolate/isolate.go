@@ -237,7 +237,7 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 
 // clearResult is a program whose value is undefined, run to drop the
 // module function from the runtime's last result.
-var clearResult = goja.MustCompile("", "undefined", false)
+var clearResult = goja.MustCompile("", "void 0", false) // reads no global
 
 func (i *Isolate) bindExports(exports goja.Value) error {
 	obj, ok := exports.(*goja.Object)
