@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"weak"
 )
 
 // Ordered start and stop: a supervisor starts each child once the one
@@ -84,10 +85,15 @@ type initTimeout struct {
 // armStart arms the worker's own start timeout for incarnations that no
 // supervisor waits for (a lone restart): an init that never finishes
 // would otherwise hold the process's mailbox forever.
+//
+// The worker knows the supervisor's wait only weakly: a wait that was
+// answered is dropped with its channel, and one the supervisor gave up on
+// is kept alive by its initTimeout message until the worker has it.
 func (w *worker) armStart() {
-	w.readyFor = w.proc.ready.Load()
+	ready := w.proc.ready.Load()
+	w.readyFor = weak.Make(ready)
 	w.initPending = true
-	if w.readyFor != nil {
+	if ready != nil {
 		return // the supervisor's wait has the timer
 	}
 	d, inc, proc := w.proc.spec.startTimeout(), w.inc, w.proc
@@ -109,7 +115,7 @@ func (w *worker) initDone() {
 // given up on its start, or its init is still running past its time.
 func (w *worker) onInitTimeout(m *initTimeout) {
 	switch {
-	case m.wait != nil && m.wait == w.readyFor && w.iso != nil:
+	case m.wait != nil && m.wait == w.readyFor.Value() && w.iso != nil:
 	case m.wait == nil && m.inc == w.inc && w.initPending:
 	default:
 		return // for another incarnation, or init finished in time
