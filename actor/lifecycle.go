@@ -24,6 +24,9 @@ var ErrStartTimeout = errors.New("start timeout")
 // was waited for cannot reach a later one.
 type readyWait struct{ ch chan error }
 
+// readyRef is how a worker knows the wait for its init: weakly (armStart).
+type readyRef = weak.Pointer[readyWait]
+
 // startTimeout is the time a worker's init gets. A supervisor has no
 // bound of its own: it is up once each of its children is, each within its
 // own start timeout.

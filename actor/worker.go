@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-	"weak"
 
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
@@ -38,9 +37,9 @@ type worker struct {
 	deferred   map[*replyTarget]struct{} // replies deferred by ctx.deferReply; see deferred.go
 	held       *time.Timer               // the warning for a turn holding the mailbox; see held.go
 
-	readyFor    weak.Pointer[readyWait] // the supervisor's wait for this incarnation's init, if any (lifecycle.go)
-	initPending bool                    // init has not finished
-	initTimer   *time.Timer             // the start timeout when no supervisor waits
+	readyFor    readyRef    // the supervisor's wait for this incarnation's init, if any
+	initPending bool        // init has not finished
+	initTimer   *time.Timer // the start timeout when no supervisor waits
 
 	gate  *gate       // the output gate, when the process has storage (storage.go)
 	alarm workerAlarm // the storage alarm's timer (storage.go)
