@@ -209,7 +209,7 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 				_ = reject(i.newError(callErrorName(err), err.Error()))
 				return i.rt.ToValue(p)
 			}
-			i.calls[id] = pendingCall{promise: p, resolve: resolve, reject: reject}
+			i.addCall(id, pendingCall{promise: p, resolve: resolve, reject: reject})
 			return i.rt.ToValue(p)
 		}
 	case "spawn":
@@ -232,7 +232,7 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 				i.throw(err)
 			}
 			p, resolve, reject := i.rt.NewPromise()
-			i.calls[id] = pendingCall{promise: p, resolve: resolve, reject: reject}
+			i.addCall(id, pendingCall{promise: p, resolve: resolve, reject: reject})
 			return i.rt.ToValue(p)
 		}
 	}
