@@ -231,13 +231,9 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 	if err := i.bindExports(exports); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", cfg.Name, s.path, err)
 	}
-	i.lim.exports = exports
+	i.lim.exports = exportValues(exports.(*goja.Object))
 	return i, nil
 }
-
-// clearResult is a program whose value is undefined, run to drop the
-// module function from the runtime's last result.
-var clearResult = goja.MustCompile("", "void 0", false) // reads no global
 
 func (i *Isolate) bindExports(exports goja.Value) error {
 	obj, ok := exports.(*goja.Object)

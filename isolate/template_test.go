@@ -274,3 +274,27 @@ func TestNew_DropsModuleFunction(t *testing.T) {
 		t.Errorf("the runtime's last result is %v, want undefined", v)
 	}
 }
+
+// TestNew_ExportedValuesAreMeasured: the memory walk still reaches what
+// only the module's exports hold, though the exports object is not kept.
+func TestNew_ExportedValuesAreMeasured(t *testing.T) {
+	measure := func(src string) int64 {
+		t.Helper()
+		s, err := Compile("m.js", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		i, err := New(s, Config{Name: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bytes, _ := i.measureHeap(i.lim.shared)
+		return bytes
+	}
+	const big = `Array.from({length: 20000}, (_, k) => ({k}))`
+	kept := measure(`export const big = ` + big + `; export function receive() {}`)
+	dropped := measure(`const big = ` + big + `; export function receive() {}`)
+	if kept-dropped < 20000*16 {
+		t.Errorf("an exported array of 20,000 objects measured %d bytes, %d when not exported", kept, dropped)
+	}
+}
