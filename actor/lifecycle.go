@@ -61,7 +61,7 @@ func (p *Process) awaitReady(w *readyWait) error {
 		return <-w.ch
 	}
 	d := p.spec.startTimeout()
-	t := time.NewTimer(d)
+	t := p.parent.startTimer(d)
 	defer t.Stop()
 	select {
 	case err := <-w.ch:
@@ -74,6 +74,22 @@ func (p *Process) awaitReady(w *readyWait) error {
 	err := fmt.Errorf("%w: init did not finish within %v", ErrStartTimeout, d)
 	p.tell(&initTimeout{wait: w, err: err})
 	return err
+}
+
+// startTimer returns the supervisor's start timer set to fire after d.
+// A supervisor starts one child at a time, on its own goroutine, so one
+// timer serves every start; a stopped timer is reset, never drained (Go
+// 1.23 timers deliver nothing stale after Stop).
+func (p *Process) startTimer(d time.Duration) *time.Timer {
+	if p == nil {
+		return time.NewTimer(d)
+	}
+	if p.startT == nil {
+		p.startT = time.NewTimer(d)
+	} else {
+		p.startT.Reset(d)
+	}
+	return p.startT
 }
 
 // initTimeout ends an incarnation whose init ran past its start timeout:
