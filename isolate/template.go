@@ -3,10 +3,7 @@ package isolate
 import (
 	"fmt"
 	"reflect"
-	"runtime"
-	"sync"
 	"unsafe"
-	"weak"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/unistring"
@@ -192,6 +189,9 @@ func installTemplateGuards() error {
 	if err := probeLayout(r); err != nil {
 		return fmt.Errorf("goja's private layout is not the one Cloister knows: %w", err)
 	}
+	if err := probeMapperField(); err != nil {
+		return fmt.Errorf("goja's private layout is not the one Cloister knows: %w", err)
+	}
 	// Globals are guarded in Cloister's copy of the global template
 	// (globaltmpl.go), which only isolates use.
 	if err := copyGlobalTemplate(r.GlobalObject()); err != nil {
@@ -323,29 +323,6 @@ func patchCtor(o *goja.Object,
 	if *c != nil && wrapConstruct != nil {
 		*c = wrapConstruct(*c)
 	}
-}
-
-// ---- the runtime → isolate registry ----
-
-// registry maps an isolate's runtime to its builtins, for the template
-// factories, which are given only the runtime. Both sides are weak: an
-// entry keeps neither alive, and is removed when the runtime is collected.
-var registry sync.Map // weak.Pointer[goja.Runtime] → weak.Pointer[builtins]
-
-func register(rt *goja.Runtime, b *builtins) {
-	k := weak.Make(rt)
-	registry.Store(k, weak.Make(b))
-	runtime.AddCleanup(rt, func(k weak.Pointer[goja.Runtime]) { registry.Delete(k) }, k)
-}
-
-// builtinsOf returns the builtins of the isolate r belongs to, or nil for
-// a runtime that is not an isolate's.
-func builtinsOf(r *goja.Runtime) *builtins {
-	v, ok := registry.Load(weak.Make(r))
-	if !ok {
-		return nil
-	}
-	return v.(weak.Pointer[builtins]).Value()
 }
 
 // ctorGuard is the guard of a template property that is a constructor

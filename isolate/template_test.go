@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+	"weak"
 
 	"github.com/cloister-rt/cloister/internal/testkit"
 
@@ -124,30 +125,64 @@ func TestTemplate_GuardsOnlyInIsolates(t *testing.T) {
 	}
 }
 
-// TestTemplate_RegistryDropsDeadIsolates: the runtime → isolate registry
-// keeps neither alive.
-func TestTemplate_RegistryDropsDeadIsolates(t *testing.T) {
-	count := func() int {
-		n := 0
-		registry.Range(func(any, any) bool { n++; return true })
-		return n
+// TestTemplate_BindingDropsDeadIsolates: the runtime → isolate binding
+// finds an isolate from its runtime, finds none for a plain runtime, and
+// keeps no isolate alive.
+func TestTemplate_BindingDropsDeadIsolates(t *testing.T) {
+	if !mapperFound {
+		t.Fatal("goja.Runtime's fieldNameMapper was not located")
 	}
-	base := count()
+	if builtinsOf(goja.New()) != nil {
+		t.Fatal("a plain runtime is bound to an isolate")
+	}
+	var dead []weak.Pointer[goja.Runtime]
 	func() {
 		for range 20 {
 			i := guardedRuntime(t)
-			if builtinsOf(i.rt) != i.builtins {
-				t.Fatal("registry does not find the isolate")
+			if builtinsOf(i.rt) != i.builtins || i.builtins.i != i {
+				t.Fatal("the binding does not find the isolate")
 			}
+			dead = append(dead, weak.Make(i.rt))
 		}
 	}()
 	testkit.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
 		runtime.GC()
-		if n := count(); n > base {
-			return fmt.Errorf("%d registry entries, %d before", n, base)
+		for k, w := range dead {
+			if w.Value() != nil {
+				return fmt.Errorf("runtime %d of 20 is still alive", k)
+			}
 		}
 		return nil
 	})
+}
+
+type mapped struct {
+	Name   string
+	hidden int
+	Inner
+}
+
+type Inner struct{ Depth int }
+
+func (mapped) Greet() string { return "hi" }
+
+// TestTemplate_BindingNamesGoValuesAsGoja: the binding is the runtime's
+// field name mapper; it names a Go value's fields and methods as goja does
+// without one.
+func TestTemplate_BindingNamesGoValuesAsGoja(t *testing.T) {
+	names := func(r *goja.Runtime) string {
+		t.Helper()
+		_ = r.Set("v", mapped{Name: "x", hidden: 1, Inner: Inner{Depth: 2}})
+		v, err := r.RunString(`[Object.keys(v).join(), v.Name, v.hidden, v.Depth, v.Inner && v.Inner.Depth, typeof v.Greet].join(";")`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.String()
+	}
+	want := names(goja.New())
+	if got := names(guardedRuntime(t).rt); got != want {
+		t.Errorf("an isolate names a Go value %q, goja %q", got, want)
+	}
 }
 
 // TestTemplate_HostGlobals: console, setTimeout and clearTimeout are own,
