@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"weak"
 )
 
 // Ordered start and stop: a supervisor starts each child once the one
@@ -22,6 +23,9 @@ var ErrStartTimeout = errors.New("start timeout")
 // on. Each wait is a new value, so a kill meant for the incarnation that
 // was waited for cannot reach a later one.
 type readyWait struct{ ch chan error }
+
+// readyRef is how a worker knows the wait for its init: weakly (armStart).
+type readyRef = weak.Pointer[readyWait]
 
 // startTimeout is the time a worker's init gets. A supervisor has no
 // bound of its own: it is up once each of its children is, each within its
@@ -57,7 +61,7 @@ func (p *Process) awaitReady(w *readyWait) error {
 		return <-w.ch
 	}
 	d := p.spec.startTimeout()
-	t := time.NewTimer(d)
+	t := p.parent.startTimer(d)
 	defer t.Stop()
 	select {
 	case err := <-w.ch:
@@ -72,6 +76,22 @@ func (p *Process) awaitReady(w *readyWait) error {
 	return err
 }
 
+// startTimer returns the supervisor's start timer set to fire after d.
+// A supervisor starts one child at a time, on its own goroutine, so one
+// timer serves every start; a stopped timer is reset, never drained (Go
+// 1.23 timers deliver nothing stale after Stop).
+func (p *Process) startTimer(d time.Duration) *time.Timer {
+	if p == nil {
+		return time.NewTimer(d)
+	}
+	if p.startT == nil {
+		p.startT = time.NewTimer(d)
+	} else {
+		p.startT.Reset(d)
+	}
+	return p.startT
+}
+
 // initTimeout ends an incarnation whose init ran past its start timeout:
 // the one a supervisor waited for (wait), or, when nobody waited, the one
 // numbered inc, if its init is still running.
@@ -84,10 +104,15 @@ type initTimeout struct {
 // armStart arms the worker's own start timeout for incarnations that no
 // supervisor waits for (a lone restart): an init that never finishes
 // would otherwise hold the process's mailbox forever.
+//
+// The worker knows the supervisor's wait only weakly: a wait that was
+// answered is dropped with its channel, and one the supervisor gave up on
+// is kept alive by its initTimeout message until the worker has it.
 func (w *worker) armStart() {
-	w.readyFor = w.proc.ready.Load()
+	ready := w.proc.ready.Load()
+	w.readyFor = weak.Make(ready)
 	w.initPending = true
-	if w.readyFor != nil {
+	if ready != nil {
 		return // the supervisor's wait has the timer
 	}
 	d, inc, proc := w.proc.spec.startTimeout(), w.inc, w.proc
@@ -109,7 +134,7 @@ func (w *worker) initDone() {
 // given up on its start, or its init is still running past its time.
 func (w *worker) onInitTimeout(m *initTimeout) {
 	switch {
-	case m.wait != nil && m.wait == w.readyFor && w.iso != nil:
+	case m.wait != nil && m.wait == w.readyFor.Value() && w.iso != nil:
 	case m.wait == nil && m.inc == w.inc && w.initPending:
 	default:
 		return // for another incarnation, or init finished in time

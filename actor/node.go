@@ -174,7 +174,8 @@ func NewNode(opts Options) (*Node, error) {
 // Start builds the tree declared by root, resolves every grant, and starts
 // it: children start in order. It returns once every process has been
 // spawned, so messages sent from then on are queued; init may still be
-// running.
+// running. The node keeps root's specs: the caller must not change them
+// (or the slices they hold) afterwards.
 func (n *Node) Start(root ChildSpec) error {
 	err := ErrStarted
 	n.startOnce.Do(func() {
@@ -191,7 +192,7 @@ func (n *Node) start(root ChildSpec) error {
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	r, err := n.build(root, nil)
+	r, err := n.build(&root, nil)
 	if err != nil {
 		return err
 	}
@@ -235,7 +236,10 @@ func (n *Node) markSpawned() {
 	}
 }
 
-func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
+// build makes the processes of spec and its children. A process keeps spec
+// by reference: specs are never changed once built, and a child's is the
+// element of its parent's Children.
+func (n *Node) build(spec *ChildSpec, parent *Process) (*Process, error) {
 	p := &Process{node: n, id: n.nextID.Add(1), name: spec.Name, spec: spec, parent: parent}
 	n.unspawned.Add(1)
 	switch {
@@ -256,7 +260,8 @@ func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
 			return nil, fmt.Errorf("supervisor %q: a supervisor runs no Go receiver", p.path)
 		}
 		seen := make(map[string]bool)
-		for _, cs := range spec.Children {
+		for k := range spec.Children {
+			cs := &spec.Children[k]
 			if cs.Name == "" || strings.Contains(cs.Name, "/") {
 				return nil, fmt.Errorf("child of %q: invalid name %q", p.path, cs.Name)
 			}
@@ -281,7 +286,7 @@ func (n *Node) build(spec ChildSpec, parent *Process) (*Process, error) {
 				return nil, fmt.Errorf("supervisor %q: template: %w", p.path, err)
 			}
 		}
-	} else if err := n.checkCode(spec); err != nil {
+	} else if err := n.checkCode(*spec); err != nil {
 		return nil, fmt.Errorf("process %q: %w", p.path, err)
 	}
 	if err := n.register(p); err != nil {

@@ -54,7 +54,7 @@ type Process struct {
 	name       string
 	path       string
 	kind       Kind
-	spec       ChildSpec
+	spec       *ChildSpec // never changed once built; see Node.build
 	parent     *Process
 	children   []*Process                     // in start order; guarded by mu (a template adds and removes)
 	dynamic    bool                           // started from a template by spawn
@@ -95,6 +95,7 @@ type Process struct {
 
 	ready    atomic.Pointer[readyWait]     // set while the supervisor waits for init
 	stopWait atomic.Pointer[chan struct{}] // set while the supervisor waits for a stop
+	startT   *time.Timer                   // a supervisor's timer for its children's starts, reused; its goroutine only (awaitReady)
 	endHint  atomic.Pointer[string]        // why the running incarnation is being ended from outside
 
 	lifeMu sync.Mutex

@@ -187,7 +187,7 @@ func (s *Supervisor) StartDynamic(args *mailbox.Envelope) (*Process, error) {
 	if s := p.newCode.Load(); s != nil {
 		spec.Script = s // the template's code, replaced by CodeChange
 	}
-	ch := &Process{node: n, id: n.nextID.Add(1), name: name, spec: spec, parent: p, kind: KindWorker,
+	ch := &Process{node: n, id: n.nextID.Add(1), name: name, spec: &spec, parent: p, kind: KindWorker,
 		dynamic: true, initArgs: args}
 	ch.path = name
 	if p.path != "" {

@@ -37,7 +37,7 @@ type worker struct {
 	deferred   map[*replyTarget]struct{} // replies deferred by ctx.deferReply; see deferred.go
 	held       *time.Timer               // the warning for a turn holding the mailbox; see held.go
 
-	readyFor    *readyWait  // the supervisor's wait for this incarnation's init, if any
+	readyFor    readyRef    // the supervisor's wait for this incarnation's init, if any
 	initPending bool        // init has not finished
 	initTimer   *time.Timer // the start timeout when no supervisor waits
 
@@ -46,7 +46,7 @@ type worker struct {
 }
 
 func newWorker(p *Process) proto.Actor {
-	return &worker{proc: p, timers: make(map[uint64]*time.Timer), calls: make(map[uint64]*time.Timer)}
+	return &worker{proc: p, calls: make(map[uint64]*time.Timer)}
 }
 
 // Receive implements proto.Actor. A crash panics with a *Crash, which
@@ -493,6 +493,9 @@ func (h *host) schedule(d time.Duration, msg func(id uint64) any) (uint64, error
 	w.nextID++
 	id := w.nextID
 	m, proc := msg(id), w.proc
+	if w.timers == nil {
+		w.timers = make(map[uint64]*time.Timer) // most incarnations set no timer
+	}
 	w.timers[id] = time.AfterFunc(d, func() { proc.tell(m) })
 	return id, nil
 }

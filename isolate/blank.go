@@ -42,14 +42,14 @@ func refillBlank() {
 }
 
 func newBlank() (*Isolate, error) {
-	i := &Isolate{
-		rt:     goja.New(),
-		calls:  make(map[uint64]pendingCall),
-		timers: make(map[uint64]timer),
-	}
+	i := &Isolate{rt: goja.New()}
 	// goja's default loader would read a file named in a sourceMappingURL
 	// comment of eval'd code.
 	i.rt.SetParserOptions(parser.WithDisableSourceMaps)
+	if templateErr != nil {
+		return nil, templateErr
+	}
+	useIsolateGlobal(i.rt)
 	i.lim = newLimiter(i)
 	// The host's own setup is not the script's time: only the module body
 	// runs under the CPU limit.
@@ -63,4 +63,21 @@ func newBlank() (*Isolate, error) {
 		return nil, err
 	}
 	return i, nil
+}
+
+// addCall records a call awaiting its settlement; the map is made with
+// the first, as most isolates never call.
+func (i *Isolate) addCall(id uint64, c pendingCall) {
+	if i.calls == nil {
+		i.calls = make(map[uint64]pendingCall)
+	}
+	i.calls[id] = c
+}
+
+// addTimer records a pending setTimeout; the map is made with the first.
+func (i *Isolate) addTimer(id uint64, t timer) {
+	if i.timers == nil {
+		i.timers = make(map[uint64]timer)
+	}
+	i.timers[id] = t
 }

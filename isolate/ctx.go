@@ -34,6 +34,7 @@ var (
 	ctxOnce      sync.Once
 	ctxTemplates [2]unsafe.Pointer // *goja.objectTemplate: without, with storage
 	ctxValType   reflect.Type      // *goja.templatedObject
+	ctxValOff    uintptr           // offset of its val, the *goja.Object
 	ctxErr       error
 )
 
@@ -70,11 +71,25 @@ func buildCtxTemplates() {
 		ctxErr = fmt.Errorf("the global object is a %s, not a templated object", t)
 		return
 	}
-	if f, ok := t.Elem().FieldByName("val"); !ok || f.Type != reflect.TypeOf((*goja.Object)(nil)) {
+	f, ok := t.Elem().FieldByName("val")
+	if !ok || f.Type != reflect.TypeOf((*goja.Object)(nil)) {
 		ctxErr = fmt.Errorf("%s has no val of type *goja.Object", t)
 		return
 	}
-	ctxValType = t
+	// val is promoted from the embedded baseObject: its offset in the
+	// templated object is the sum along the path.
+	off := uintptr(0)
+	for k := range f.Index {
+		off += t.Elem().FieldByIndex(f.Index[:k+1]).Offset
+	}
+	// ctx's prototype is the global object's, Object.prototype, made by the
+	// global template's factory when a script first asks for it.
+	protoOf, err := templateProtoFactory(self)
+	if err != nil {
+		ctxErr = err
+		return
+	}
+	ctxValType, ctxValOff = t, off
 	for k := range ctxTemplates {
 		tmpl := gojaNewObjectTemplate()
 		for _, name := range ctxNames {
@@ -86,6 +101,7 @@ func buildCtxTemplates() {
 		gojaTemplatePutSym(tmpl, goja.SymToStringTag, func(r *goja.Runtime) goja.Value {
 			return gojaValueProp(r.ToValue("Context"), false, false, false)
 		})
+		*(*func(*goja.Runtime) *goja.Object)(unsafe.Add(tmpl, protoOf.Offset)) = *protoOf.Factory
 		ctxTemplates[k] = tmpl
 	}
 }
@@ -117,9 +133,32 @@ func (i *Isolate) newContext() *goja.Object {
 		k = 1
 	}
 	p := gojaNewTemplatedObject(i.rt, ctxTemplates[k], nil)
-	ctx := (*goja.Object)(unsafe.Pointer(reflect.NewAt(ctxValType.Elem(), p).Elem().FieldByName("val").Pointer()))
-	// Object.prototype, as a plain object's: the script has not run yet.
-	_ = ctx.SetPrototype(i.rt.NewObject().Prototype())
+	ctx := *(**goja.Object)(unsafe.Add(p, ctxValOff))
 	gojaObjectPreventExtensions(i.rt, goja.FunctionCall{This: goja.Undefined(), Arguments: []goja.Value{ctx}})
 	return ctx
+}
+
+// protoFactory is where a template keeps the factory of its objects'
+// prototype, and the factory.
+type protoFactory struct {
+	Offset  uintptr
+	Factory *func(*goja.Runtime) *goja.Object
+}
+
+// templateProtoFactory returns the prototype factory of the template the
+// templated object self (a *goja.templatedObject) was built from.
+func templateProtoFactory(self reflect.Value) (protoFactory, error) {
+	tmpl := self.Elem().FieldByName("tmpl")
+	if !tmpl.IsValid() || tmpl.Kind() != reflect.Pointer || tmpl.IsNil() {
+		return protoFactory{}, fmt.Errorf("%s has no template", self.Type())
+	}
+	f, ok := tmpl.Type().Elem().FieldByName("protoFactory")
+	if !ok || len(f.Index) != 1 || f.Type != reflect.TypeOf((func(*goja.Runtime) *goja.Object)(nil)) {
+		return protoFactory{}, fmt.Errorf("%s has no protoFactory", tmpl.Type())
+	}
+	fp := (*func(*goja.Runtime) *goja.Object)(unsafe.Add(tmpl.UnsafePointer(), f.Offset))
+	if *fp == nil {
+		return protoFactory{}, fmt.Errorf("the global template makes no prototype")
+	}
+	return protoFactory{Offset: f.Offset, Factory: fp}, nil
 }

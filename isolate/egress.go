@@ -86,7 +86,7 @@ func (i *Isolate) fetchMethod() func(goja.FunctionCall) goja.Value {
 			return reject(name, err.Error())
 		}
 		p, resolve, rej := i.rt.NewPromise()
-		i.calls[id] = pendingCall{promise: p, resolve: resolve, reject: rej}
+		i.addCall(id, pendingCall{promise: p, resolve: resolve, reject: rej})
 		incoming := lib.Get("incoming")
 		then, _ := goja.AssertFunction(i.rt.ToValue(p).(*goja.Object).Get("then"))
 		v, err := then(i.rt.ToValue(p), incoming)

@@ -161,7 +161,7 @@ func (i *Isolate) method(name string) goja.Value {
 				gojaPromiseReject(p, i.newError(callErrorName(err), err.Error()))
 				return i.rt.ToValue(p)
 			}
-			i.calls[id] = pendingCall{promise: p} // settled by settle (promise.go)
+			i.addCall(id, pendingCall{promise: p}) // settled by settle (promise.go)
 			return i.rt.ToValue(p)
 		}
 	case "attenuate":
@@ -445,7 +445,7 @@ func (i *Isolate) setTimeoutFn() goja.Value {
 		}
 		// The callback is kept as a value too, for the memory walk: what
 		// only a timer's callback holds is the script's memory.
-		i.timers[id] = timer{fn: fn, val: call.Argument(0), args: args}
+		i.addTimer(id, timer{fn: fn, val: call.Argument(0), args: args})
 		return rt.ToValue(id)
 	})
 }

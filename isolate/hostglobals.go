@@ -2,8 +2,6 @@ package isolate
 
 import (
 	"fmt"
-	"reflect"
-	"unsafe"
 	_ "unsafe" // go:linkname
 
 	"github.com/dop251/goja"
@@ -11,13 +9,14 @@ import (
 )
 
 // The host's globals — console, setTimeout, clearTimeout — are entries of
-// goja's process-wide template of the global object, like the builtins
+// a process-wide template of the global object, like the builtins
 // (template.go): an isolate builds each when its script first reads it, so
 // one that never logs or sets a timer does not pay for them (about 5 KB per
 // isolate). They are own, writable, enumerable and configurable properties
 // of the global object, listed after goja's globals, as an assignment to
-// the global object would have made them. In a runtime that is not an
-// isolate's they are undefined, as the web globals are (web.go).
+// the global object would have made them. The template is Cloister's copy
+// of goja's (globaltmpl.go): a runtime that is not an isolate's has none
+// of them.
 
 // hostGlobals are the host's globals in the order they are listed.
 var hostGlobals = []struct {
@@ -35,11 +34,15 @@ func gojaObjectFreeze(r *goja.Runtime, call goja.FunctionCall) goja.Value
 //go:linkname gojaNewNativeFunc github.com/dop251/goja.(*Runtime).newNativeFunc
 func gojaNewNativeFunc(r *goja.Runtime, call func(goja.FunctionCall) goja.Value, name unistring.String, length int) *goja.Object
 
-// installHostGlobals adds the host's globals to the global template, the
-// one global was built from.
+// installHostGlobals adds the host's globals to the template global was
+// built from: Cloister's copy of goja's (globaltmpl.go).
 func installHostGlobals(global *goja.Object) error {
 	props := templates["globalThis"]
-	names, err := templateNames(global)
+	tmpl, err := templateOf(global)
+	if err != nil {
+		return fmt.Errorf("goja's private layout is not the one Cloister knows: globalThis: %w", err)
+	}
+	names, err := tmplNames(tmpl)
 	if err != nil {
 		return fmt.Errorf("goja's private layout is not the one Cloister knows: globalThis: %w", err)
 	}
@@ -59,22 +62,4 @@ func installHostGlobals(global *goja.Object) error {
 		*names = append(*names, key)
 	}
 	return nil
-}
-
-// templateNames returns the ordered property names of the template o was
-// built from, which a runtime copies when it first lists o's keys.
-func templateNames(o *goja.Object) (*[]unistring.String, error) {
-	self, err := selfOf(o)
-	if err != nil {
-		return nil, err
-	}
-	tmpl := self.Elem().FieldByName("tmpl")
-	if !tmpl.IsValid() || tmpl.Kind() != reflect.Pointer || tmpl.IsNil() {
-		return nil, fmt.Errorf("%s has no template", self.Type())
-	}
-	names := tmpl.Elem().FieldByName("propNames")
-	if !names.IsValid() || names.Type() != reflect.TypeOf([]unistring.String(nil)) {
-		return nil, fmt.Errorf("%s: the template has no propNames list", self.Type())
-	}
-	return (*[]unistring.String)(unsafe.Pointer(names.UnsafeAddr())), nil
 }

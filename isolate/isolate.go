@@ -219,7 +219,11 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 		if err != nil {
 			return err
 		}
-		return nil
+		// goja keeps a program's value as the runtime's last result, and
+		// every later call saves and restores it: without this, each idle
+		// isolate would hold the module function (~650 bytes).
+		_, err = i.rt.RunProgram(clearResult)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: load %s: %w", cfg.Name, s.path, err)
@@ -227,7 +231,7 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 	if err := i.bindExports(exports); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", cfg.Name, s.path, err)
 	}
-	i.lim.exports = exports
+	i.lim.exports = exportValues(exports.(*goja.Object))
 	return i, nil
 }
 

@@ -51,7 +51,7 @@ type limiter struct {
 	pending int64
 	held    int64
 	shared  map[uintptr]struct{}
-	exports goja.Value // the module's exports: its handlers and their closures
+	exports []goja.Value // the values the module exports: its handlers and their closures
 
 	start      time.Time
 	allocStart uint64

@@ -112,7 +112,7 @@ func (s *noteSet) has(o *goja.Object) bool {
 
 // setupSignals makes the isolate's signal bookkeeping.
 func (i *Isolate) setupSignals() error {
-	i.sig = &signalState{refs: map[uint64]*goja.Object{}, ids: map[*goja.Object]uint64{}}
+	i.sig = &signalState{} // its maps are made with the first monitor
 	return nil
 }
 
@@ -147,6 +147,9 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 			ref := i.rt.NewObject()
 			i.hostObject(ref, "MonitorRef")
 			_, _ = i.freeze(goja.Undefined(), ref)
+			if i.sig.refs == nil {
+				i.sig.refs, i.sig.ids = map[uint64]*goja.Object{}, map[*goja.Object]uint64{}
+			}
 			i.sig.refs[id] = ref
 			i.sig.ids[ref] = id
 			return ref
@@ -209,7 +212,7 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 				_ = reject(i.newError(callErrorName(err), err.Error()))
 				return i.rt.ToValue(p)
 			}
-			i.calls[id] = pendingCall{promise: p, resolve: resolve, reject: reject}
+			i.addCall(id, pendingCall{promise: p, resolve: resolve, reject: reject})
 			return i.rt.ToValue(p)
 		}
 	case "spawn":
@@ -232,7 +235,7 @@ func (i *Isolate) signalMethod(name string) func(goja.FunctionCall) goja.Value {
 				i.throw(err)
 			}
 			p, resolve, reject := i.rt.NewPromise()
-			i.calls[id] = pendingCall{promise: p, resolve: resolve, reject: reject}
+			i.addCall(id, pendingCall{promise: p, resolve: resolve, reject: reject})
 			return i.rt.ToValue(p)
 		}
 	}

@@ -3,10 +3,7 @@ package isolate
 import (
 	"fmt"
 	"reflect"
-	"runtime"
-	"sync"
 	"unsafe"
-	"weak"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/unistring"
@@ -89,48 +86,27 @@ func selfOf(o *goja.Object) (reflect.Value, error) {
 
 // templateProps returns the factory map of the template o was built from.
 func templateProps(o *goja.Object) (map[unistring.String]propFactory, error) {
-	self, err := selfOf(o)
+	tmpl, err := templateOf(o)
 	if err != nil {
 		return nil, err
 	}
-	tmpl := self.Elem().FieldByName("tmpl")
-	if !tmpl.IsValid() || tmpl.Kind() != reflect.Pointer || tmpl.IsNil() {
-		return nil, fmt.Errorf("%s has no template", self.Type())
+	m, err := tmplProps(tmpl)
+	if err != nil {
+		return nil, err
 	}
-	props := tmpl.Elem().FieldByName("props")
-	if !props.IsValid() || props.Kind() != reflect.Map || props.Type().Key() != reflect.TypeOf(unistring.String("")) {
-		return nil, fmt.Errorf("%s: the template has no props map", self.Type())
-	}
-	ft := props.Type().Elem()
-	if ft.Kind() != reflect.Func || ft.NumIn() != 1 || ft.In(0) != runtimePtr || ft.NumOut() != 1 || ft.Out(0) != valueType {
-		return nil, fmt.Errorf("%s: template factories are %s", self.Type(), ft)
-	}
-	// A named func type of the same signature: the map's layout is the same.
-	return *(*map[unistring.String]propFactory)(unsafe.Pointer(props.UnsafeAddr())), nil
+	return *m, nil
 }
 
 // templateSymProps returns the symbol-keyed factory map of the template o
 // was built from, made if the template has none yet.
 func templateSymProps(o *goja.Object) (map[*goja.Symbol]propFactory, error) {
-	self, err := selfOf(o)
+	tmpl, err := templateOf(o)
 	if err != nil {
 		return nil, err
 	}
-	tmpl := self.Elem().FieldByName("tmpl")
-	if !tmpl.IsValid() || tmpl.Kind() != reflect.Pointer || tmpl.IsNil() {
-		return nil, fmt.Errorf("%s has no template", self.Type())
-	}
-	props := tmpl.Elem().FieldByName("symProps")
-	if !props.IsValid() || props.Kind() != reflect.Map || props.Type().Key() != reflect.TypeOf((*goja.Symbol)(nil)) {
-		return nil, fmt.Errorf("%s: the template has no symProps map", self.Type())
-	}
-	ft := props.Type().Elem()
-	if ft.Kind() != reflect.Func || ft.NumIn() != 1 || ft.In(0) != runtimePtr || ft.NumOut() != 1 || ft.Out(0) != valueType {
-		return nil, fmt.Errorf("%s: template factories are %s", self.Type(), ft)
-	}
-	m := (*map[*goja.Symbol]propFactory)(unsafe.Pointer(props.UnsafeAddr()))
-	if *m == nil {
-		*m = map[*goja.Symbol]propFactory{}
+	m, err := tmplSymProps(tmpl)
+	if err != nil {
+		return nil, err
 	}
 	return *m, nil
 }
@@ -213,6 +189,15 @@ func installTemplateGuards() error {
 	if err := probeLayout(r); err != nil {
 		return fmt.Errorf("goja's private layout is not the one Cloister knows: %w", err)
 	}
+	if err := probeMapperField(); err != nil {
+		return fmt.Errorf("goja's private layout is not the one Cloister knows: %w", err)
+	}
+	// Globals are guarded in Cloister's copy of the global template
+	// (globaltmpl.go), which only isolates use.
+	if err := copyGlobalTemplate(r.GlobalObject()); err != nil {
+		return fmt.Errorf("goja's private layout is not the one Cloister knows: globalThis: %w", err)
+	}
+	useIsolateGlobal(r)
 	objs := map[string]*goja.Object{"globalThis": r.GlobalObject()}
 	for _, path := range []struct{ name, ctor string }{
 		{"Array.prototype", "Array"}, {"String.prototype", "String"}, {"Function.prototype", "Function"},
@@ -338,29 +323,6 @@ func patchCtor(o *goja.Object,
 	if *c != nil && wrapConstruct != nil {
 		*c = wrapConstruct(*c)
 	}
-}
-
-// ---- the runtime → isolate registry ----
-
-// registry maps an isolate's runtime to its builtins, for the template
-// factories, which are given only the runtime. Both sides are weak: an
-// entry keeps neither alive, and is removed when the runtime is collected.
-var registry sync.Map // weak.Pointer[goja.Runtime] → weak.Pointer[builtins]
-
-func register(rt *goja.Runtime, b *builtins) {
-	k := weak.Make(rt)
-	registry.Store(k, weak.Make(b))
-	runtime.AddCleanup(rt, func(k weak.Pointer[goja.Runtime]) { registry.Delete(k) }, k)
-}
-
-// builtinsOf returns the builtins of the isolate r belongs to, or nil for
-// a runtime that is not an isolate's.
-func builtinsOf(r *goja.Runtime) *builtins {
-	v, ok := registry.Load(weak.Make(r))
-	if !ok {
-		return nil
-	}
-	return v.(weak.Pointer[builtins]).Value()
 }
 
 // ctorGuard is the guard of a template property that is a constructor

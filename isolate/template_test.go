@@ -2,10 +2,13 @@ package isolate
 
 import (
 	"fmt"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
+	"weak"
 
 	"github.com/cloister-rt/cloister/internal/testkit"
 
@@ -122,30 +125,64 @@ func TestTemplate_GuardsOnlyInIsolates(t *testing.T) {
 	}
 }
 
-// TestTemplate_RegistryDropsDeadIsolates: the runtime → isolate registry
-// keeps neither alive.
-func TestTemplate_RegistryDropsDeadIsolates(t *testing.T) {
-	count := func() int {
-		n := 0
-		registry.Range(func(any, any) bool { n++; return true })
-		return n
+// TestTemplate_BindingDropsDeadIsolates: the runtime → isolate binding
+// finds an isolate from its runtime, finds none for a plain runtime, and
+// keeps no isolate alive.
+func TestTemplate_BindingDropsDeadIsolates(t *testing.T) {
+	if !mapperFound {
+		t.Fatal("goja.Runtime's fieldNameMapper was not located")
 	}
-	base := count()
+	if builtinsOf(goja.New()) != nil {
+		t.Fatal("a plain runtime is bound to an isolate")
+	}
+	var dead []weak.Pointer[goja.Runtime]
 	func() {
 		for range 20 {
 			i := guardedRuntime(t)
-			if builtinsOf(i.rt) != i.builtins {
-				t.Fatal("registry does not find the isolate")
+			if builtinsOf(i.rt) != i.builtins || i.builtins.i != i {
+				t.Fatal("the binding does not find the isolate")
 			}
+			dead = append(dead, weak.Make(i.rt))
 		}
 	}()
 	testkit.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
 		runtime.GC()
-		if n := count(); n > base {
-			return fmt.Errorf("%d registry entries, %d before", n, base)
+		for k, w := range dead {
+			if w.Value() != nil {
+				return fmt.Errorf("runtime %d of 20 is still alive", k)
+			}
 		}
 		return nil
 	})
+}
+
+type mapped struct {
+	Name   string
+	hidden int
+	Inner
+}
+
+type Inner struct{ Depth int }
+
+func (mapped) Greet() string { return "hi" }
+
+// TestTemplate_BindingNamesGoValuesAsGoja: the binding is the runtime's
+// field name mapper; it names a Go value's fields and methods as goja does
+// without one.
+func TestTemplate_BindingNamesGoValuesAsGoja(t *testing.T) {
+	names := func(r *goja.Runtime) string {
+		t.Helper()
+		_ = r.Set("v", mapped{Name: "x", hidden: 1, Inner: Inner{Depth: 2}})
+		v, err := r.RunString(`[Object.keys(v).join(), v.Name, v.hidden, v.Depth, v.Inner && v.Inner.Depth, typeof v.Greet].join(";")`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.String()
+	}
+	want := names(goja.New())
+	if got := names(guardedRuntime(t).rt); got != want {
+		t.Errorf("an isolate names a Go value %q, goja %q", got, want)
+	}
 }
 
 // TestTemplate_HostGlobals: console, setTimeout and clearTimeout are own,
@@ -180,5 +217,121 @@ func TestTemplate_NativeFunctionMaker(t *testing.T) {
 		[f(7), f.name, f.length, d.writable, d.enumerable, d.configurable, Object.getPrototypeOf(f) === Function.prototype].join()`)
 	if err != nil || v.String() != "7,echo,0,false,false,true,true" {
 		t.Errorf("made function: %v %v", v, err)
+	}
+}
+
+// TestTemplate_PlainRuntimeHasNoHostGlobals: a goja runtime that is not an
+// isolate's, made in the same process, has none of the globals Cloister
+// adds — not even as undefined properties — while an isolate has them all.
+func TestTemplate_PlainRuntimeHasNoHostGlobals(t *testing.T) {
+	i := guardedRuntime(t) // an isolate exists in the process
+	added := append([]string{"console", "setTimeout", "clearTimeout"}, webGlobals...)
+	probe := func(r *goja.Runtime) string {
+		t.Helper()
+		_ = r.Set("names", added)
+		v, err := r.RunString(`names.filter((n) => n in globalThis || Object.hasOwn(globalThis, n) ||
+			Object.getOwnPropertyNames(globalThis).includes(n) || Object.keys(globalThis).includes(n) ||
+			Object.getOwnPropertyDescriptor(globalThis, n) !== undefined).join()`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.String()
+	}
+	plain := goja.New()
+	if got := probe(plain); got != "" {
+		t.Errorf("plain goja runtime has Cloister's globals: %s", got)
+	}
+	if v, err := plain.RunString(`typeof URL + typeof console`); err != nil || v.String() != "undefinedundefined" {
+		t.Errorf("plain goja: %v %v", v, err)
+	}
+	if got := probe(i.rt); got != strings.Join(added, ",") {
+		t.Errorf("isolate has %q of %q", got, added)
+	}
+	if gt, err := templateOf(plain.GlobalObject()); err != nil || gt.UnsafeAddr() == uintptr(globalTmpl) {
+		t.Errorf("a plain runtime's global object uses Cloister's template (%v)", err)
+	}
+	if gt, err := templateOf(i.rt.GlobalObject()); err != nil || gt.UnsafeAddr() != uintptr(globalTmpl) {
+		t.Errorf("an isolate's global object does not use Cloister's template (%v)", err)
+	}
+	// goja's own globals are all there, in goja's order, before Cloister's.
+	want, err := goja.New().RunString(`Object.getOwnPropertyNames(globalThis).join()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := i.rt.RunString(`Object.getOwnPropertyNames(globalThis).join()`)
+	if err != nil || !strings.HasPrefix(got.String(), want.String()+",") {
+		t.Errorf("isolate globals %v, want goja's %v first", got, want)
+	}
+}
+
+// TestTemplate_GlobalTemplateLayout: the global object's implementation
+// and template are where globaltmpl.go looks for them.
+func TestTemplate_GlobalTemplateLayout(t *testing.T) {
+	if globalTmpl == nil || globalSelf == nil || globalSelf.String() != "*goja.templatedObject" {
+		t.Fatalf("global template not located: %v", globalSelf)
+	}
+	tmpl, err := templateOf(goja.New().GlobalObject())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []func() error{
+		func() error { _, err := tmplProps(tmpl); return err },
+		func() error { _, err := tmplNames(tmpl); return err },
+		func() error { _, err := tmplSymProps(tmpl); return err },
+	} {
+		if err := f(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestNew_DropsModuleFunction: once New returns, the runtime's last
+// result (a private field of goja's vm) is no longer the module function,
+// which an idle isolate would otherwise keep.
+func TestNew_DropsModuleFunction(t *testing.T) {
+	s, err := Compile("m.js", []byte(`let n = 0; export function receive() { return ++n; }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, err := New(s, Config{Name: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := reflect.ValueOf(i.rt).Elem().FieldByName("vm")
+	if !vm.IsValid() || vm.Kind() != reflect.Pointer || vm.IsNil() {
+		t.Fatal("goja.Runtime has no vm")
+	}
+	res := vm.Elem().FieldByName("result")
+	if !res.IsValid() || res.Type() != reflect.TypeOf((*goja.Value)(nil)).Elem() {
+		t.Fatal("goja's vm has no result Value")
+	}
+	if v, _ := reflect.NewAt(res.Type(), unsafe.Pointer(res.UnsafeAddr())).Elem().Interface().(goja.Value); v != nil && !goja.IsUndefined(v) {
+		t.Errorf("the runtime's last result is %v, want undefined", v)
+	}
+}
+
+// TestNew_ExportedValuesAreMeasured: the memory walk still reaches what
+// only the module's exports hold, though the exports object is not kept.
+func TestNew_ExportedValuesAreMeasured(t *testing.T) {
+	measure := func(src string) int64 {
+		t.Helper()
+		s, err := Compile("m.js", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A generous CPU limit: the module builds its array under the race
+		// detector on a loaded machine too.
+		i, err := New(s, Config{Name: "m", Limits: Limits{CPU: time.Minute}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bytes, _ := i.measureHeap(i.lim.shared)
+		return bytes
+	}
+	const big = `Array.from({length: 5000}, (_, k) => ({k}))`
+	kept := measure(`export const big = ` + big + `; export function receive() {}`)
+	dropped := measure(`const big = ` + big + `; export function receive() {}`)
+	if kept-dropped < 5000*16 {
+		t.Errorf("an exported array of 5,000 objects measured %d bytes, %d when not exported", kept, dropped)
 	}
 }

@@ -81,7 +81,9 @@ func (r *ring[T]) push(seq uint64, v T) {
 func (r *ring[T]) grow() {
 	size := 2 * len(r.buf)
 	if size == 0 {
-		size = 8
+		// One slot: a ring that sees one message at a time (the stash of
+		// nearly every process) keeps no more, and a burst doubles from it.
+		size = 1
 	}
 	buf := make([]slot[T], size)
 	for i := 0; i < r.n; i++ {
