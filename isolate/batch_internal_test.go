@@ -151,3 +151,31 @@ func TestRun_AnEarlyFiringSetsTheTimerAgain(t *testing.T) {
 		t.Fatalf("after an early firing the timer is set %v, for %v from now; want about an hour", set, time.Until(at))
 	}
 }
+
+// A reply is encoded in the turn that made it. What the encoding runs (a
+// getter) cannot defer the reply, and a getter that throws fails the
+// reply, not the incarnation, as when the reply was encoded after the turn.
+func TestRun_TheReplyIsEncodedInItsTurn(t *testing.T) {
+	i := watchdogIsolate(t, `
+export function receive(m, ctx) {
+  if (m.type === "defer") return { get x() { try { ctx.deferReply(); return "deferred"; } catch (e) { return e.message; } } };
+  if (m.type === "throw") return { get x() { throw new Error("no"); } };
+  if (m.type === "late") { const r = {v: 1}; Promise.resolve().then(() => { r.v = 2; }); return r; }
+}`, Limits{})
+	o := receiveNow(t, i, runMsg(t, map[string]any{"type": "defer"}))
+	if o.Crash != nil || o.Deferred || o.ReplyErr != nil || o.Reply == nil {
+		t.Fatalf("a getter that defers: %+v", o)
+	}
+	var got map[string]any
+	if err := msgpack.Unmarshal(o.Reply.Data(), &got); err != nil || got["x"] != ErrNoCallToAnswer.Error() {
+		t.Fatalf("the reply is %v (%v), want deferReply refused", got, err)
+	}
+	if o := receiveNow(t, i, runMsg(t, map[string]any{"type": "throw"})); o.Crash != nil || o.ReplyErr == nil {
+		t.Fatalf("a getter that throws: %+v, want a reply error and no crash", o)
+	}
+	// The promise jobs the handler queued run before the reply is encoded.
+	o = receiveNow(t, i, runMsg(t, map[string]any{"type": "late"}))
+	if err := msgpack.Unmarshal(o.Reply.Data(), &got); err != nil || got["v"] != int8(2) {
+		t.Fatalf("the reply is %v (%v), want v: 2", got, err)
+	}
+}

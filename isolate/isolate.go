@@ -153,6 +153,7 @@ type Isolate struct {
 	armedFor   time.Duration // and for how long
 	doomed     error         // set by Abort: every turn from now on ends with it
 	longTurns  atomic.Bool   // a turn ran past cpuCheckpoint: turns read the CPU clock as they start
+	shortTurns int           // turns in a row since, that ended before the checkpoint
 	clock      threadClock   // the turn's CPU clock, when clocked
 	clocked    bool
 	turnStart  time.Time
@@ -423,6 +424,7 @@ func (i *Isolate) disarm(nested *time.Timer, clocked bool) {
 	i.seq++
 	i.armed = 0
 	i.obs.turnCPU = i.cpuCharged
+	checked := i.cpuCharged != 0 // the watchdog looked at the turn
 	if !i.more && i.watchSet {
 		i.watch.Stop()
 		i.watchSet = false
@@ -431,7 +433,24 @@ func (i *Isolate) disarm(nested *time.Timer, clocked bool) {
 	if clocked {
 		i.clock.stop()
 	}
+	switch {
+	case checked:
+		i.shortTurns = 0
+	case i.longTurns.Load():
+		if i.shortTurns++; i.shortTurns >= clockedShortTurns {
+			i.longTurns.Store(false)
+			i.shortTurns = 0
+		}
+	}
 }
+
+// clockedShortTurns is how many turns in a row that end before their
+// first check an isolate's turns are clocked from their start after a
+// long turn (longTurns). A turn only descheduled past the checkpoint, on a
+// loaded machine, makes an isolate read its clock as turns start, a
+// system call each; this many short turns after, it stops, and a late
+// first check can undercharge again one long turn: one in this many.
+const clockedShortTurns = 100
 
 // monoNow is the time now, read from the monotonic clock alone: half the
 // cost of time.Now, which reads the wall clock too. Its wall-clock part is
@@ -748,6 +767,9 @@ func (i *Isolate) startTurn(f goja.Callable, msg *mailbox.Envelope, wantReply bo
 func (i *Isolate) startTurnWith(f goja.Callable, arg func() (goja.Value, error), wantReply bool, done func(Outcome)) {
 	var result goja.Value
 	var a goja.Value
+	var reply *mailbox.Envelope
+	var replyErr error
+	encoded := false
 	rs := &replyState{want: wantReply}
 	i.reply = rs
 	// Decoding is the host's work on the sender's data, bounded by the
@@ -760,7 +782,26 @@ func (i *Isolate) startTurnWith(f goja.Callable, arg func() (goja.Value, error),
 	}, func() error {
 		var err error
 		result, err = f(goja.Undefined(), a, i.ctx)
-		return err
+		if err != nil || !wantReply || rs.deferred {
+			return err
+		}
+		if _, ok := promiseOf(result); ok {
+			return nil
+		}
+		// The reply is encoded in the turn that made it, under its CPU
+		// limit, once the promise jobs the handler queued have run (they
+		// ran as it returned). It cannot crash the incarnation: what
+		// goes wrong is the caller's error, as for a reply encoded later.
+		encoded = true
+		i.reply = nil // a getter the encoding runs cannot defer the reply
+		if err := protect(func() error {
+			var err error
+			reply, err = i.encode(result)
+			return err
+		}); err != nil {
+			reply, replyErr = nil, i.describe(err)
+		}
+		return nil
 	})
 	if errors.Is(err, errStaleNote) {
 		i.reply = nil
@@ -780,6 +821,10 @@ func (i *Isolate) startTurnWith(f goja.Callable, arg func() (goja.Value, error),
 	i.reply = nil
 	if rs.deferred {
 		done(Outcome{Deferred: true})
+		return
+	}
+	if encoded {
+		done(Outcome{Reply: reply, ReplyErr: replyErr})
 		return
 	}
 	done(i.finish(result, wantReply))
