@@ -286,3 +286,39 @@ func TestBatch_AKillEndsTheRunAtOnce(t *testing.T) {
 	})
 	f.wantList("subject", "log", "2", "3")
 }
+
+// floodJS keeps its own mailbox full: every turn sends itself another
+// message, so its mailbox's run never ends until "halt".
+const floodJS = `
+let halted = false, n = 0;
+export function receive(msg, ctx) {
+  if (msg.type === "go") { for (let k = 0; k < 50; k++) ctx.self.send({type: "more"}); return; }
+  if (msg.type === "halt") { halted = true; return; }
+  if (msg.type === "more" && !halted) { n++; ctx.self.send({type: "more"}); }
+}`
+
+func TestDispatch_FloodedMailboxesDoNotStarveOthers(t *testing.T) {
+	// Two mailboxes that never empty, one per core, and a third process
+	// that must still answer while they run.
+	f := start(t, isolate.Limits{}, worker(t, "flood1", floodJS), worker(t, "flood2", floodJS), worker(t, "counter", counterJS))
+	f.send("flood1", map[string]any{"type": "go"})
+	f.send("flood2", map[string]any{"type": "go"})
+	p1, _ := f.node.Lookup("flood1")
+	p2, _ := f.node.Lookup("flood2")
+	checkFor(t, 10*time.Second, time.Millisecond, func() error {
+		if p1.Handled() < 1000 || p2.Handled() < 1000 {
+			return fmt.Errorf("the floods have handled %d and %d messages", p1.Handled(), p2.Handled())
+		}
+		return nil
+	})
+	for k := 1; k <= 20; k++ {
+		if got := num(f.mustCall("counter", map[string]any{"type": "inc"})); got != int64(k) {
+			t.Fatalf("call %d answered %d", k, got)
+		}
+	}
+	if p1.MailboxDepth() == 0 || p2.MailboxDepth() == 0 {
+		t.Fatal("a flood ended by itself")
+	}
+	f.send("flood1", map[string]any{"type": "halt"})
+	f.send("flood2", map[string]any{"type": "halt"})
+}

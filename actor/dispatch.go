@@ -98,9 +98,10 @@ const (
 // hand-off every few hundred messages. A run that handles few messages —
 // nearly every run — never reads the clock.
 type runSlice struct {
-	pin   *isolate.Pin // the run's pin: a new one for every run
-	n     int          // messages so far in this run
-	since time.Time    // when the run's current slice began, once n reached yieldCheck
+	pin    *isolate.Pin // the run's pin: a new one for every run
+	n      int          // messages so far in this run
+	since  time.Time    // when the run's current slice began, once n reached yieldCheck
+	yields int          // yields so far, for tests
 }
 
 // next is called before each message of a run pinned to pin (nil: not
@@ -119,6 +120,7 @@ func (r *runSlice) next(pin *isolate.Pin) {
 		r.since = time.Now()
 	case r.n%yieldCheck == 0 && time.Since(r.since) >= yieldEvery:
 		runtime.Gosched()
+		r.yields++
 		r.since = time.Now()
 	}
 }

@@ -179,3 +179,22 @@ export function receive(m, ctx) {
 		t.Fatalf("the reply is %v (%v), want v: 2", got, err)
 	}
 }
+
+// An isolate clocked from its turns' start after a long turn stops after
+// clockedShortTurns short turns in a row.
+func TestRun_ShortTurnsStopClockingTurnStarts(t *testing.T) {
+	i := watchdogIsolate(t, runJS, Limits{})
+	i.longTurns.Store(true)
+	k := 0
+	for ; k < 100*clockedShortTurns && i.longTurns.Load(); k++ {
+		if o := receiveNow(t, i, runMsg(t, map[string]any{"type": "inc"})); o.Crash != nil {
+			t.Fatal(o.Crash)
+		}
+	}
+	if i.longTurns.Load() {
+		t.Fatalf("still clocked from the start after %d short turns", k)
+	}
+	if k < clockedShortTurns {
+		t.Fatalf("clocking stopped after %d short turns, want %d", k, clockedShortTurns)
+	}
+}
