@@ -1,7 +1,6 @@
 package actor
 
 import (
-	"math"
 	"runtime"
 	"time"
 
@@ -78,52 +77,7 @@ func (pd *pinnedDispatcher) Schedule(fn func()) {
 	pd.d.Schedule(func() { p.runPinned(fn) })
 }
 
-// Throughput implements protoactor's Dispatcher. A pinned run does not
-// yield by count: each yield of a goroutine locked to its thread hands the
-// thread off and back, which cost about 8% of a flood's throughput at one
-// yield every 300 messages. The worker yields by time instead (runSlice).
-func (pd *pinnedDispatcher) Throughput() int { return math.MaxInt32 }
-
-// yieldEvery is how long a pinned run of one mailbox keeps its goroutine
-// before it lets the others run; yieldCheck is how many messages pass
-// between two looks at the clock.
-const (
-	yieldEvery = 2 * time.Millisecond
-	yieldCheck = 32
-)
-
-// runSlice is a worker's count of the run of its mailbox under way, so
-// that a flooded mailbox yields its goroutine every yieldEvery of wall
-// time, as protoactor's count-based yield would, without paying a thread
-// hand-off every few hundred messages. A run that handles few messages —
-// nearly every run — never reads the clock.
-type runSlice struct {
-	pin    *isolate.Pin // the run's pin: a new one for every run
-	n      int          // messages so far in this run
-	since  time.Time    // when the run's current slice began, once n reached yieldCheck
-	yields int          // yields so far, for tests
-}
-
-// next is called before each message of a run pinned to pin (nil: not
-// pinned; pinned runs never overlap). It yields when the slice is over.
-func (r *runSlice) next(pin *isolate.Pin) {
-	if pin == nil {
-		return
-	}
-	if pin != r.pin {
-		r.pin, r.n = pin, 0
-	}
-	r.n++
-	switch {
-	case r.n < yieldCheck:
-	case r.n == yieldCheck:
-		r.since = time.Now()
-	case r.n%yieldCheck == 0 && time.Since(r.since) >= yieldEvery:
-		runtime.Gosched()
-		r.yields++
-		r.since = time.Now()
-	}
-}
+func (pd *pinnedDispatcher) Throughput() int { return pd.d.Throughput() }
 
 // runPinned runs one run of p's mailbox on a pinned thread. protoactor runs
 // a mailbox on one goroutine at a time; the pin is cleared only if it is

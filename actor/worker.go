@@ -41,8 +41,6 @@ type worker struct {
 	initPending bool        // init has not finished
 	initTimer   *time.Timer // the start timeout when no supervisor waits
 
-	slice runSlice // the mailbox run under way, for its yields (dispatch.go)
-
 	gate  *gate       // the output gate, when the process has storage (storage.go)
 	alarm workerAlarm // the storage alarm's timer (storage.go)
 }
@@ -54,13 +52,11 @@ func newWorker(p *Process) proto.Actor {
 // Receive implements proto.Actor. A crash panics with a *Crash, which
 // protoactor's mailbox recovers and hands to the supervisor.
 func (w *worker) Receive(c proto.Context) {
-	// The mailbox run this message arrived in (dispatch.go); a pin that
-	// is not this goroutine's is never seen: runs of one mailbox do not
-	// overlap.
-	pin := w.proc.pin.Load()
-	w.slice.next(pin)
 	if w.iso != nil {
-		w.iso.UsePin(pin)
+		// The mailbox run this message arrived in (dispatch.go); a pin
+		// that is not this goroutine's is never seen: runs of one
+		// mailbox do not overlap.
+		w.iso.UsePin(w.proc.pin.Load())
 	}
 	switch m := c.Message().(type) {
 	case *proto.Started:
