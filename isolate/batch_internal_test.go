@@ -198,3 +198,37 @@ func TestRun_ShortTurnsStopClockingTurnStarts(t *testing.T) {
 		t.Fatalf("clocking stopped after %d short turns, want %d", k, clockedShortTurns)
 	}
 }
+
+// BenchmarkRun_TurnsPinned is a run of message turns on a pinned thread,
+// as a worker's mailbox runs them when messages are queued: the turns
+// share the watchdog's timer.
+func BenchmarkRun_TurnsPinned(b *testing.B) {
+	i := benchIsolate(b)
+	pin := PinThread()
+	defer pin.Unpin()
+	i.UsePin(pin)
+	i.ExpectMore(true)
+	env := mailbox.NewEnvelope([]byte{0x81, 0xa4, 't', 'y', 'p', 'e', 0xa3, 'i', 'n', 'c'}, nil) // {type: "inc"}
+	done := func(Outcome) {}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for k := 0; k < b.N; k++ {
+		i.Receive(env, false, done)
+	}
+}
+
+// BenchmarkRun_TurnsPinnedAlone is the same turns, each told that none
+// follows: each sets and stops the timer.
+func BenchmarkRun_TurnsPinnedAlone(b *testing.B) {
+	i := benchIsolate(b)
+	pin := PinThread()
+	defer pin.Unpin()
+	i.UsePin(pin)
+	env := mailbox.NewEnvelope([]byte{0x81, 0xa4, 't', 'y', 'p', 'e', 0xa3, 'i', 'n', 'c'}, nil) // {type: "inc"}
+	done := func(Outcome) {}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for k := 0; k < b.N; k++ {
+		i.Receive(env, false, done)
+	}
+}
