@@ -322,3 +322,16 @@ func TestDispatch_FloodedMailboxesDoNotStarveOthers(t *testing.T) {
 	f.send("flood1", map[string]any{"type": "halt"})
 	f.send("flood2", map[string]any{"type": "halt"})
 }
+
+func TestCall_TimeoutsExpireEachAtItsOwnTime(t *testing.T) {
+	f := start(t, isolate.Limits{}, worker(t, "gate", batchGateJS),
+		worker(t, "caller", `
+export async function receive(msg, ctx) {
+  const order = [];
+  const wait = (t) => ctx.env.gate.call({type: "wait"}, {timeout: t}).then(
+    () => order.push("answered " + t), (e) => order.push(e.name + " " + t));
+  await Promise.all([wait(300), wait(30), wait(100)]);
+  return order;
+}`, actor.GrantSpec{Name: "gate", To: "gate", Rights: capability.Send}))
+	f.wantList("caller", "go", "TimeoutError 30", "TimeoutError 100", "TimeoutError 300")
+}
