@@ -15,12 +15,27 @@ import (
 // pooled goroutine is busy — long turns — a wake-up gets a goroutine of its
 // own, as with the default, so no mailbox ever waits for another's turn.
 type dispatcher struct {
-	work chan func()
+	work chan job
 	done chan struct{}
 }
 
+// job is a mailbox run: fn, pinned for p's worker if p is set. It is
+// passed by value, so that a wake-up allocates no closure to carry it.
+type job struct {
+	fn func()
+	p  *Process
+}
+
+func (j job) run() {
+	if j.p != nil {
+		j.p.runPinned(j.fn)
+		return
+	}
+	j.fn()
+}
+
 func newDispatcher() *dispatcher {
-	d := &dispatcher{work: make(chan func()), done: make(chan struct{})}
+	d := &dispatcher{work: make(chan job), done: make(chan struct{})}
 	for i := 0; i < 2*runtime.GOMAXPROCS(0); i++ {
 		go d.loop()
 	}
@@ -30,8 +45,8 @@ func newDispatcher() *dispatcher {
 func (d *dispatcher) loop() {
 	for {
 		select {
-		case fn := <-d.work:
-			fn()
+		case j := <-d.work:
+			j.run()
 		case <-d.done:
 			return
 		}
@@ -40,11 +55,13 @@ func (d *dispatcher) loop() {
 
 // Schedule implements protoactor's Dispatcher: an idle pooled goroutine
 // takes fn, or a new one runs it.
-func (d *dispatcher) Schedule(fn func()) {
+func (d *dispatcher) Schedule(fn func()) { d.schedule(job{fn: fn}) }
+
+func (d *dispatcher) schedule(j job) {
 	select {
-	case d.work <- fn:
+	case d.work <- j:
 	default:
-		go fn()
+		go j.run()
 	}
 }
 
@@ -72,10 +89,7 @@ type pinnedDispatcher struct {
 	p *Process
 }
 
-func (pd *pinnedDispatcher) Schedule(fn func()) {
-	p := pd.p
-	pd.d.Schedule(func() { p.runPinned(fn) })
-}
+func (pd *pinnedDispatcher) Schedule(fn func()) { pd.d.schedule(job{fn: fn, p: pd.p}) }
 
 func (pd *pinnedDispatcher) Throughput() int { return pd.d.Throughput() }
 

@@ -27,7 +27,8 @@ type worker struct {
 
 	timers  map[uint64]*time.Timer
 	nextID  uint64
-	calls   map[uint64]*time.Timer // outgoing calls awaiting a reply, with their timeouts
+	calls   map[uint64]*time.Timer // the host's own requests awaiting a reply, with their timeouts
+	waits   callWaits              // the script's calls awaiting a reply (calltimeout.go)
 	started bool
 
 	trapExits  bool                      // exit signals arrive as notifications
@@ -78,7 +79,13 @@ func (w *worker) Receive(c proto.Context) {
 				delete(w.calls, m.id)
 				delete(w.inspects, m.id)
 				w.check(w.iso.SettleCall(m.id, m.env, m.err))
+			} else if w.waits.done(m.id) {
+				w.check(w.iso.SettleCall(m.id, m.env, m.err))
 			}
+		}
+	case *callsDue:
+		if m.inc == w.inc {
+			w.waits.expired(w.proc, w.inc, func(id uint64, err error) { w.check(w.iso.SettleCall(id, nil, err)) })
 		}
 	case *timerFire:
 		if m.incarnation == w.inc {
@@ -228,6 +235,9 @@ func (w *worker) drain(c proto.Context) {
 			w.webTurn(d)
 			continue
 		}
+		// More messages waiting (stashed, or on their way from the
+		// mailbox) make a run: its turns share the watchdog's timer.
+		w.iso.ExpectMore(w.proc.mb.Len() > 0)
 		w.iso.Receive(d.env, d.call != nil, w.timed(func(o isolate.Outcome) { w.turnDone(d, o) }))
 		w.watchHeld()
 		w.check(nil)
@@ -391,6 +401,7 @@ func (w *worker) close() {
 		t.Stop()
 		delete(w.calls, id)
 	}
+	w.waits.stop()
 	w.unwatchHeld()
 	if d := w.current; d != nil {
 		// The message that crashed the incarnation is in the crash report;
@@ -463,10 +474,7 @@ func (h *host) Call(c *capability.Capability, msg *mailbox.Envelope, timeout tim
 	} else if err := w.sent(w.proc.node.signal(c, capability.Send, "call", d)); err != nil {
 		return 0, err
 	}
-	inc := w.inc
-	w.calls[id] = time.AfterFunc(timeout, func() {
-		proc.tell(&reply{incarnation: inc, id: id, err: fmt.Errorf("%w after %v", isolate.ErrCallTimeout, timeout)})
-	})
+	w.waits.add(proc, w.inc, id, timeout)
 	return id, nil
 }
 

@@ -29,11 +29,7 @@ func BenchmarkAcct_Watchdog(b *testing.B) {
 		i.seq++
 		seq := i.seq
 		i.mu.Unlock()
-		stop := i.armWatchdog(seq)
-		stop()
-		i.mu.Lock()
-		i.seq++
-		i.mu.Unlock()
+		i.disarm(i.armWatchdog(seq))
 	}
 }
 

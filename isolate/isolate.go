@@ -153,6 +153,7 @@ type Isolate struct {
 	armedFor   time.Duration // and for how long
 	doomed     error         // set by Abort: every turn from now on ends with it
 	longTurns  atomic.Bool   // a turn ran past cpuCheckpoint: turns read the CPU clock as they start
+	shortTurns int           // turns in a row since, that ended before the checkpoint
 	clock      threadClock   // the turn's CPU clock, when clocked
 	clocked    bool
 	turnStart  time.Time
@@ -162,7 +163,10 @@ type Isolate struct {
 	cpuBounded bool          // cpuBase was read before the turn began (a pin's): see chargeSince
 	pin        *Pin          // the thread the turns run on now, if pinned (UsePin)
 	watch      *time.Timer
-	obs        observed // totals for operators, see observe.go
+	watchSet   bool      // watch is set to fire at watchAt (under mu)
+	watchAt    time.Time // when it fires
+	more       bool      // another turn is expected at once: leave watch set (ExpectMore)
+	obs        observed  // totals for operators, see observe.go
 }
 
 // pendingCall is a promise the host settles later; promise is kept for the
@@ -292,25 +296,32 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 	i.lim.begin()
 	if pre != nil {
 		if err := protect(pre); err != nil {
+			i.mu.Lock()
+			i.seq++
+			i.mu.Unlock()
 			i.rt.ClearInterrupt()
 			return i.lim.end(err)
 		}
 	}
 	err := func() error {
-		stop := i.armWatchdog(seq)
-		defer stop() // unlocks the thread whatever happens
+		nested, clocked := i.armWatchdog(seq)
+		defer i.disarm(nested, clocked) // unlocks the thread whatever happens
 		err := protect(f)
 		if err != nil {
 			err = i.describe(err)
 		}
 		return err
 	}()
-	i.mu.Lock()
-	i.seq++
-	i.mu.Unlock()
 	i.rt.ClearInterrupt()
 	return i.lim.end(err)
 }
+
+// ExpectMore tells the isolate whether another turn will follow the next
+// one at once: a run of queued messages. The turns of such a run share the
+// watchdog's timer instead of setting and stopping it each (see
+// armWatchdog); each turn is still timed, charged and stopped on its own.
+// The last turn of a run, told so, stops the timer.
+func (i *Isolate) ExpectMore(more bool) { i.more = more }
 
 // armWatchdog arranges for turn seq to be interrupted when its CPU limit
 // is up and returns what disarms it. The isolate's one timer is reused from
@@ -338,17 +349,23 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 // own wall time (chargeSince). A turn is so charged, besides its own CPU
 // time, at most pinFresh of CPU its own process used just before it, and
 // never a neighbour's.
-func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
+//
+// The timer is shared by a run of turns (ExpectMore): a turn that finds it
+// still set from the turn before, to fire no later than its own first
+// check, leaves it; when it fires early for this turn, the watchdog sets
+// it again for what is left of the turn's interval. So a run pays for
+// one timer, not one per turn, and each turn is looked at when its own
+// interval is up.
+//
+// It returns what disarm needs: the timer of a nested turn, or nil, and
+// whether the goroutine was locked for the clock.
+func (i *Isolate) armWatchdog(seq uint64) (nested *time.Timer, clocked bool) {
 	limit := i.cfg.Limits.CPU
-	i.mu.Lock()
-	nested := i.armed != 0
-	i.mu.Unlock()
-	if nested {
-		t := time.AfterFunc(limit, func() { i.interruptTurn(seq) })
-		return func() { t.Stop() }
+	// armed is written on this goroutine only: it is read here unlocked.
+	if i.armed != 0 {
+		return time.AfterFunc(limit, func() { i.interruptTurn(seq) }), false
 	}
 	var clock threadClock
-	var clocked bool
 	pin := i.pin
 	if pin != nil {
 		clock, clocked = pin.turnClock()
@@ -361,7 +378,7 @@ func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
 	}
 	var base time.Duration
 	bounded := false
-	now := time.Now()
+	now := monoNow()
 	if clocked && i.longTurns.Load() {
 		// This isolate has run long turns before: its turns are clocked
 		// from their start, so a late first check cannot undercharge it.
@@ -375,31 +392,75 @@ func (i *Isolate) armWatchdog(seq uint64) (stop func()) {
 			pin.base, pin.baseAt = base, now
 		}
 	}
+	due := now.Add(first)
 	i.mu.Lock()
 	i.armed, i.armedAt, i.armedFor = seq, now, first
 	i.turnStart, i.clock, i.clocked, i.cpuLimit, i.cpuBase, i.cpuCharged = now, clock, clocked, limit, base, 0
 	i.cpuBounded = bounded
-	if i.watch == nil {
+	switch {
+	case i.watch == nil:
 		i.watch = time.AfterFunc(first, i.watchdog) // under mu: it may fire before the assignment
-	} else {
+		i.watchSet, i.watchAt = true, due
+	case !i.watchSet || i.watchAt.After(due):
 		i.watch.Reset(first)
+		i.watchSet, i.watchAt = true, due
 	}
 	if i.doomed != nil {
 		i.lim.abort(i.doomed)
 		i.rt.Interrupt(i.doomed)
 	}
 	i.mu.Unlock()
-	return func() {
+	return nil, clocked
+}
+
+// disarm ends the turn armWatchdog armed: the turn counter moves on, so
+// that nothing meant for the turn reaches the next, and the timer is
+// stopped unless another turn is expected at once (ExpectMore).
+func (i *Isolate) disarm(nested *time.Timer, clocked bool) {
+	if nested != nil {
+		nested.Stop()
 		i.mu.Lock()
-		i.armed = 0
-		i.obs.turnCPU = i.cpuCharged
+		i.seq++
 		i.mu.Unlock()
+		return
+	}
+	i.mu.Lock()
+	i.seq++
+	i.armed = 0
+	i.obs.turnCPU = i.cpuCharged
+	checked := i.cpuCharged != 0 // the watchdog looked at the turn
+	if !i.more && i.watchSet {
 		i.watch.Stop()
-		if clocked {
-			clock.stop()
+		i.watchSet = false
+	}
+	i.mu.Unlock()
+	if clocked {
+		i.clock.stop()
+	}
+	switch {
+	case checked:
+		i.shortTurns = 0
+	case i.longTurns.Load():
+		if i.shortTurns++; i.shortTurns >= clockedShortTurns {
+			i.longTurns.Store(false)
+			i.shortTurns = 0
 		}
 	}
 }
+
+// clockedShortTurns is how many turns in a row that end before their
+// first check an isolate's turns are clocked from their start after a
+// long turn (longTurns). A turn only descheduled past the checkpoint, on a
+// loaded machine, makes an isolate read its clock as turns start, a
+// system call each; this many short turns after, it stops, and a late
+// first check can undercharge again one long turn: one in this many.
+const clockedShortTurns = 100
+
+// monoNow is the time now, read from the monotonic clock alone: half the
+// cost of time.Now, which reads the wall clock too. Its wall-clock part is
+// only an estimate; every use compares it with other times or takes the
+// time since, which Go does on the monotonic clock.
+func monoNow() time.Time { return procStart.Add(time.Since(procStart)) }
 
 // cpuCheckpoint is when the watchdog first reads a turn's CPU clock, and
 // what the turn is charged for the time before.
@@ -431,15 +492,28 @@ func (i *Isolate) chargeSince(base, now time.Duration) time.Duration {
 // CPU clock and ends the turn if its time is up.
 func (i *Isolate) watchdog() {
 	i.mu.Lock()
-	armed := i.armed
-	// A firing meant for an earlier turn can arrive after the next turn
-	// armed the timer again: only a turn whose time is up is looked at.
-	due := armed != 0 && time.Since(i.armedAt) >= i.armedFor
-	clock, clocked := i.clock, i.clocked
-	i.mu.Unlock()
-	if !due {
+	now := time.Now()
+	if i.watchSet && now.Before(i.watchAt) {
+		// A firing overtaken by a Reset: the timer fires again later.
+		i.mu.Unlock()
 		return
 	}
+	i.watchSet = false
+	armed := i.armed
+	if armed == 0 {
+		i.mu.Unlock()
+		return // between turns, or after the last of a run
+	}
+	if wait := i.armedFor - now.Sub(i.armedAt); wait > 0 {
+		// Set by an earlier turn of a run (see armWatchdog): this turn's
+		// interval is not up yet.
+		i.watch.Reset(wait)
+		i.watchSet, i.watchAt = true, now.Add(wait)
+		i.mu.Unlock()
+		return
+	}
+	clock, clocked := i.clock, i.clocked
+	i.mu.Unlock()
 	if i.lim.probe(armed) {
 		return // ended with memory_limit
 	}
@@ -474,8 +548,10 @@ func (i *Isolate) watchdog() {
 	left := i.cpuLimit - i.cpuCharged
 	if left > 0 {
 		next := min(left, probeEvery)
-		i.armedAt, i.armedFor = time.Now(), next
+		now := time.Now()
+		i.armedAt, i.armedFor = now, next
 		i.watch.Reset(next)
+		i.watchSet, i.watchAt = true, now.Add(next)
 	}
 	i.mu.Unlock()
 	if left <= 0 {
@@ -695,6 +771,9 @@ func (i *Isolate) startTurn(f goja.Callable, msg *mailbox.Envelope, wantReply bo
 func (i *Isolate) startTurnWith(f goja.Callable, arg func() (goja.Value, error), wantReply bool, done func(Outcome)) {
 	var result goja.Value
 	var a goja.Value
+	var reply *mailbox.Envelope
+	var replyErr error
+	encoded := false
 	rs := &replyState{want: wantReply}
 	i.reply = rs
 	// Decoding is the host's work on the sender's data, bounded by the
@@ -707,7 +786,26 @@ func (i *Isolate) startTurnWith(f goja.Callable, arg func() (goja.Value, error),
 	}, func() error {
 		var err error
 		result, err = f(goja.Undefined(), a, i.ctx)
-		return err
+		if err != nil || !wantReply || rs.deferred {
+			return err
+		}
+		if _, ok := promiseOf(result); ok {
+			return nil
+		}
+		// The reply is encoded in the turn that made it, under its CPU
+		// limit, once the promise jobs the handler queued have run (they
+		// ran as it returned). It cannot crash the incarnation: what
+		// goes wrong is the caller's error, as for a reply encoded later.
+		encoded = true
+		i.reply = nil // a getter the encoding runs cannot defer the reply
+		if err := protect(func() error {
+			var err error
+			reply, err = i.encode(result)
+			return err
+		}); err != nil {
+			reply, replyErr = nil, i.describe(err)
+		}
+		return nil
 	})
 	if errors.Is(err, errStaleNote) {
 		i.reply = nil
@@ -727,6 +825,10 @@ func (i *Isolate) startTurnWith(f goja.Callable, arg func() (goja.Value, error),
 	i.reply = nil
 	if rs.deferred {
 		done(Outcome{Deferred: true})
+		return
+	}
+	if encoded {
+		done(Outcome{Reply: reply, ReplyErr: replyErr})
 		return
 	}
 	done(i.finish(result, wantReply))
@@ -881,6 +983,12 @@ func (i *Isolate) Close() {
 		return
 	}
 	i.closed = true
+	if i.watch != nil {
+		i.mu.Lock()
+		i.watch.Stop()
+		i.watchSet = false
+		i.mu.Unlock()
+	}
 	for id := range i.timers {
 		i.cfg.Host.CancelTimer(id)
 	}

@@ -227,7 +227,7 @@ func sampleUint(s metrics.Sample) uint64 {
 func (l *limiter) begin() {
 	l.expired.Store(false)
 	l.aborted.Store(nil)
-	l.start = time.Now()
+	l.start = monoNow()
 	l.allocStart = lastAllocs.Load()
 	if l.allocStart == 0 || !l.skipRead(skipReadMax) &&
 		l.start.Sub(procStart)-time.Duration(lastAllocsAt.Load()) > staleAllocs {
