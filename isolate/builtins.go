@@ -70,6 +70,7 @@ type builtins struct {
 	smallTicks uint32        // calls of tickSmall
 	in         goja.Callable // `k in o`, for pinned proxies, once needed
 	refused    *goja.Object  // the last refused allocation's error, to classify it uncaught
+	big        bigState      // the BigInt operators' slots (bigint.go)
 }
 
 // installBuiltins binds the isolate to the process-wide guards.
@@ -98,6 +99,9 @@ func (b *builtins) ensureNeeds(n needs) {
 	}
 	if n&needArguments != 0 {
 		b.ensure(ctorIterArray)
+	}
+	if n&needBigInt != 0 {
+		b.enableBigInt()
 	}
 }
 
@@ -751,11 +755,11 @@ func (b *builtins) ensure(k ctorKind) {
 		b.patched |= 1<<ctorArrayBuffer | 1<<ctorTypedArray
 		b.guardTypedArrays()
 	case ctorFunction:
-		b.guardFunctionCtor(b.origGlobal("Function"))
+		b.guardFunctionCtor(b.origGlobal("Function"), "function")
 	case ctorAsyncFunction:
-		b.guardFunctionCtor(gojaGetAsyncFunction(b.rt))
+		b.guardFunctionCtor(gojaGetAsyncFunction(b.rt), "async function")
 	case ctorGeneratorFunction:
-		b.guardFunctionCtor(gojaGetGeneratorFunction(b.rt))
+		b.guardFunctionCtor(gojaGetGeneratorFunction(b.rt), "function*")
 	case ctorRegExp:
 		b.guardRegExpCtor(gojaGetRegExp(b.rt))
 	case ctorArray:
@@ -794,6 +798,9 @@ func (b *builtins) guardTypedArrays() {
 		name := ta.name
 		patchCtor(b.origGlobal(ta.name), nil, func(orig func([]goja.Value, *goja.Object) *goja.Object) func([]goja.Value, *goja.Object) *goja.Object {
 			return func(args []goja.Value, nt *goja.Object) *goja.Object {
+				if strings.HasPrefix(name, "Big") && b.bigOff() {
+					panic(b.rt.NewTypeError(bigintOffMsg)) // a BigInt source (bigint.go)
+				}
 				if len(args) == 0 {
 					return orig(args, nt)
 				}
