@@ -369,6 +369,12 @@ func (b *builtins) bigOperands(op bigOp, c goja.FunctionCall) goja.Value {
 	if o, ok := l.(*goja.Object); ok {
 		l = toPrimitive(b.rt, o, "number")
 	}
+	if _, sym := l.(*goja.Symbol); sym {
+		// ToNumeric of the left operand throws before the right one is
+		// converted: goja's operator does that with r as it is.
+		b.big.right = r
+		return l
+	}
 	if o, ok := r.(*goja.Object); ok {
 		r = toPrimitive(b.rt, o, "number")
 	}

@@ -134,6 +134,13 @@ func (s *needsScan) walk(v reflect.Value, depth int) {
 			s.walk(e, depth+1)
 		}
 	case reflect.Struct:
+		if v.Type() == identType.Elem() {
+			// a property name (o.name) is an Identifier held by value
+			if namesBigInt(v.Interface().(ast.Identifier).Name.String()) {
+				s.found |= needBigInt
+			}
+			return
+		}
 		for k := 0; k < v.NumField(); k++ {
 			if v.Type().Field(k).IsExported() {
 				s.walk(v.Field(k), depth+1)
