@@ -67,6 +67,7 @@ func init() {
 			"small": `ok:string:"55340232221128654848,1,-4,36,4,3072"`,
 			"mixed": "TypeError: Cannot mix BigInt and other types, use explicit conversions",
 		},
+		"dos_re2.js": {"small": `ok:string:"abac,a#b#,a|b|c,2,10000"`},
 		"dos_bigint_hidden.js": {
 			"global": bigOff, "evalLiteral": bigOff, "small": `ok:string:"42,1024,16,1,42"`,
 		},
