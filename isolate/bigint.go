@@ -46,7 +46,7 @@ import (
 // result over maxBigIntBits, before it is computed; within that size every
 // operation runs in well under a millisecond. A program that cannot reach
 // BigInt is compiled as it is and pays nothing; if it reaches a BigInt
-// source by a name built at run time, the source throws (bigintOff).
+// source by a name built at run time, the source throws (builtins.bigOff).
 
 // maxBigIntBits bounds the BigInts the guarded operators make: 2^18 bits,
 // 78,914 decimal digits, 32 KiB. At that size a multiplication takes about
@@ -244,7 +244,6 @@ func memberGet(at file.Idx) ast.Expression {
 // bigState is an isolate's slots for the rewritten operators.
 type bigState struct {
 	on     bool       // the helpers are bound: the isolate's code is rewritten
-	off    bool       // BigInt sources refuse (bigintOff)
 	right  goja.Value // %op's right primitive, until %r
 	refObj goja.Value // a compound assignment's object, until %take
 	refKey goja.Value // and its property key

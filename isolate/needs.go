@@ -156,7 +156,7 @@ func (s *needsScan) walk(v reflect.Value, depth int) {
 // namesBigInt reports whether a name, property name or string of a program
 // mentions a way to BigInt: the BigInt global and its typed arrays,
 // DataView's getBigInt64 and friends. A program that builds such a name at
-// run time instead meets a source that throws (bigintOff).
+// run time instead meets a source that throws (builtins.bigOff).
 func namesBigInt(s string) bool {
 	return strings.Contains(s, "BigInt") || strings.Contains(s, "BigUint")
 }
