@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -28,19 +29,20 @@ import (
 // `/`, `%`, `**`, `<<`, `>>` and their compound assignments — rewritten in
 // goja's syntax tree before compiling:
 //
-//	A op B        →  %op(A, B) op %r()
-//	x op= B       →  x = %op(x, B) op %r()
-//	O[K] op= B    →  %ref(O, K)[%key()] = %op(%obj()[%take()], B) op %r()
+//	A op B        →  %big(op, A, B) op %big(right)
+//	x op= B       →  x = %big(op, x, B) op %big(right)
+//	O[K] op= B    →  %big(ref, O, K)[%big(key)] = %big(op, %big(obj)[%big(take)], B) op %big(right)
 //
-// %op evaluates nothing itself: it is handed both operands, converts each
-// to a primitive once, in the spec's order (ToPrimitive with hint number,
-// as ToNumeric does), checks the pair if both are BigInts, and returns the
-// left primitive, keeping the right one for %r. goja's own operator then
-// runs on the two primitives, so every result, TypeError (mixing BigInt and
-// Number) and RangeError (division by zero, a negative exponent) is goja's,
-// thrown at the operator's own position. Between %op and %r no script code
-// runs, so one slot per isolate holds the right operand, and likewise one
-// holds the reference of a compound assignment between %ref and %take.
+// %big, given an operator, evaluates nothing itself: it is handed both
+// operands, converts each to a primitive once, in the spec's order
+// (ToPrimitive with hint number, as ToNumeric does), checks the pair if
+// both are BigInts, and returns the left primitive, keeping the right one
+// for %big(right). goja's own operator then runs on the two primitives, so
+// every result, TypeError (mixing BigInt and Number) and RangeError
+// (division by zero, a negative exponent) is goja's, thrown at the
+// operator's own position. Between the two calls no script code runs, so
+// one slot per isolate holds the right operand, and likewise one holds the
+// reference of a compound assignment between %big(ref) and %big(take).
 //
 // The check refuses, with `RangeError: Maximum BigInt size exceeded`, a
 // result over maxBigIntBits, before it is computed; within that size every
@@ -69,22 +71,17 @@ const (
 
 var bigOpTokens = [bigOps]token.Token{token.MULTIPLY, token.SLASH, token.REMAINDER, token.EXPONENT, token.SHIFT_LEFT, token.SHIFT_RIGHT}
 
-// bigHelper names the helpers as the rewritten code refers to them: names
-// no source text can spell, bound as global lexical declarations (not
-// properties of the global object, so no reflection lists them).
-var bigHelper = func() (h [bigOps]string) {
-	for k := range h {
-		h[k] = "%big" + bigOpTokens[k].String()
-	}
-	return h
-}()
-
+// The rewritten code calls one helper, %big, whose first argument says
+// what to do: an operator (a bigOp) or one of these. Its name is one no
+// source can spell, bound as a global lexical declaration (not a property
+// of the global object, so no reflection lists it).
 const (
-	bigRightName = "%bigright"
-	bigRefName   = "%bigref"
-	bigKeyName   = "%bigkey"
-	bigObjName   = "%bigobj"
-	bigTakeName  = "%bigtake"
+	bigFnName = "%big"
+	bigRight  = int(bigOps) + iota // the right operand kept by the last operator call
+	bigRef                         // keep a compound assignment's object and key
+	bigKey                         // the key kept
+	bigObj                         // the object kept
+	bigTake                        // the key kept (or the argument), clearing the slot
 )
 
 func bigOpOf(t token.Token) (bigOp, bool) {
@@ -163,8 +160,10 @@ func ident(name string, at file.Idx) *ast.Identifier {
 	return &ast.Identifier{Name: unistring.NewFromString(name), Idx: at}
 }
 
-func callAt(name string, at file.Idx, args ...ast.Expression) *ast.CallExpression {
-	return &ast.CallExpression{Callee: ident(name, at), LeftParenthesis: at, ArgumentList: args, RightParenthesis: at}
+// callAt is `%big(code, args...)`, positioned at at.
+func callAt(code int, at file.Idx, args ...ast.Expression) *ast.CallExpression {
+	list := append([]ast.Expression{&ast.NumberLiteral{Idx: at, Literal: strconv.Itoa(code), Value: int64(code)}}, args...)
+	return &ast.CallExpression{Callee: ident(bigFnName, at), LeftParenthesis: at, ArgumentList: list, RightParenthesis: at}
 }
 
 // guardedBinary is `%op(left, right) op %r()`, positioned where goja
@@ -172,8 +171,8 @@ func callAt(name string, at file.Idx, args ...ast.Expression) *ast.CallExpressio
 func guardedBinary(op bigOp, left, right ast.Expression, at file.Idx) *ast.BinaryExpression {
 	return &ast.BinaryExpression{
 		Operator: bigOpTokens[op],
-		Left:     callAt(bigHelper[op], at, left, right),
-		Right:    callAt(bigRightName, at),
+		Left:     callAt(int(op), at, left, right),
+		Right:    callAt(bigRight, at),
 	}
 }
 
@@ -183,8 +182,8 @@ func rewriteBinary(e *ast.BinaryExpression) {
 		return
 	}
 	at := e.Idx0()
-	e.Left = callAt(bigHelper[op], at, e.Left, e.Right)
-	e.Right = callAt(bigRightName, at)
+	e.Left = callAt(int(op), at, e.Left, e.Right)
+	e.Right = callAt(bigRight, at)
 }
 
 func rewriteAssign(e *ast.AssignExpression) {
@@ -210,8 +209,8 @@ func rewriteAssign(e *ast.AssignExpression) {
 			// super[K]: K is evaluated and converted once, its key kept
 			// for the read.
 			t.Member = &ast.SequenceExpression{Sequence: []ast.Expression{
-				callAt(bigRefName, at, &ast.NullLiteral{Idx: at}, t.Member), callAt(bigKeyName, at)}}
-			get := &ast.BracketExpression{Left: sup, Member: callAt(bigTakeName, at), LeftBracket: t.LeftBracket, RightBracket: t.RightBracket}
+				callAt(bigRef, at, &ast.NullLiteral{Idx: at}, t.Member), callAt(bigKey, at)}}
+			get := &ast.BracketExpression{Left: sup, Member: callAt(bigTake, at), LeftBracket: t.LeftBracket, RightBracket: t.RightBracket}
 			e.Right = guardedBinary(op, get, e.Right, at)
 			break
 		}
@@ -219,8 +218,8 @@ func rewriteAssign(e *ast.AssignExpression) {
 	case *ast.PrivateDotExpression:
 		// O.#x: O is evaluated once; %take hands back the value read
 		// through %obj and clears the slot.
-		t.Left = callAt(bigRefName, at, t.Left, &ast.NullLiteral{Idx: at})
-		get := callAt(bigTakeName, at, &ast.PrivateDotExpression{Left: callAt(bigObjName, at), Identifier: t.Identifier})
+		t.Left = callAt(bigRef, at, t.Left, &ast.NullLiteral{Idx: at})
+		get := callAt(bigTake, at, &ast.PrivateDotExpression{Left: callAt(bigObj, at), Identifier: t.Identifier})
 		e.Right = guardedBinary(op, get, e.Right, at)
 	default:
 		return // not a valid target; goja reports the SyntaxError
@@ -230,13 +229,13 @@ func rewriteAssign(e *ast.AssignExpression) {
 
 // memberRef is `%ref(obj, key)[%key()]`: the target, evaluated once.
 func memberRef(obj, key ast.Expression, at file.Idx) ast.Expression {
-	return &ast.BracketExpression{Left: callAt(bigRefName, at, obj, key), Member: callAt(bigKeyName, at), LeftBracket: at, RightBracket: at}
+	return &ast.BracketExpression{Left: callAt(bigRef, at, obj, key), Member: callAt(bigKey, at), LeftBracket: at, RightBracket: at}
 }
 
 // memberGet is `%obj()[%take()]`: the target's value, read as goja reads
 // a member, with the key %ref converted.
 func memberGet(at file.Idx) ast.Expression {
-	return &ast.BracketExpression{Left: callAt(bigObjName, at), Member: callAt(bigTakeName, at), LeftBracket: at, RightBracket: at}
+	return &ast.BracketExpression{Left: callAt(bigObj, at), Member: callAt(bigTake, at), LeftBracket: at, RightBracket: at}
 }
 
 // ---- the helpers ----
@@ -249,27 +248,15 @@ type bigState struct {
 	refKey goja.Value // and its property key
 }
 
-// bigHelpersProgram binds the helpers in a runtime: compiled once, run in
-// every isolate whose code is rewritten.
-var bigHelpersProgram = func() *goja.Program {
-	var sb strings.Builder
-	sb.WriteString("const ")
-	names := append(bigHelper[:], bigRightName, bigRefName, bigKeyName, bigObjName, bigTakeName)
-	for k := range names {
-		if k > 0 {
-			sb.WriteString(", ")
-		}
-		fmt.Fprintf(&sb, "cloisterBig%d = cloisterBigHelpers[%d]", k, k)
-	}
-	sb.WriteString(";")
-	prg, err := goja.Parse("cloister-bigint", sb.String())
+// bigHelperProgram declares %big in a runtime's global scope and yields a
+// function that sets it: compiled once, run in every isolate whose code
+// is rewritten. Nothing of the global object is touched.
+var bigHelperProgram = func() *goja.Program {
+	prg, err := goja.Parse("cloister-bigint", "let cloisterBig; (v) => { cloisterBig = v; }")
 	if err != nil {
 		panic(err)
 	}
-	// Rename the declared bindings to names no source can spell.
-	for k, d := range prg.Body[0].(*ast.LexicalDeclaration).List {
-		d.Target.(*ast.Identifier).Name = unistring.NewFromString(names[k])
-	}
+	rewriteIdent(prg, "cloisterBig", bigFnName)
 	p, err := goja.CompileAST(prg, true)
 	if err != nil {
 		panic(err)
@@ -277,42 +264,92 @@ var bigHelpersProgram = func() *goja.Program {
 	return p
 }()
 
-// enableBigInt binds the helpers in b's runtime, once.
+// rewriteIdent renames, in place, every identifier from in prg to to.
+func rewriteIdent(prg *ast.Program, from, to string) {
+	stack := []reflect.Value{reflect.ValueOf(prg)}
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch v.Kind() {
+		case reflect.Interface, reflect.Pointer:
+			if !v.IsNil() {
+				if id, ok := v.Interface().(*ast.Identifier); ok && id.Name.String() == from {
+					id.Name = unistring.NewFromString(to)
+				}
+				stack = append(stack, v.Elem())
+			}
+		case reflect.Struct:
+			if v.Type().PkgPath() != astPkg {
+				continue
+			}
+			for k := 0; k < v.NumField(); k++ {
+				if v.Type().Field(k).IsExported() {
+					stack = append(stack, v.Field(k))
+				}
+			}
+		case reflect.Slice:
+			for k := 0; k < v.Len(); k++ {
+				stack = append(stack, v.Index(k))
+			}
+		}
+	}
+}
+
+// enableBigInt binds %big in b's runtime, once.
 func (b *builtins) enableBigInt() {
 	if b.big.on {
 		return
 	}
 	b.big.on = true
-	fns := make([]any, 0, bigOps+5)
-	for op := bigOp(0); op < bigOps; op++ {
-		op := op
-		fns = append(fns, func(c goja.FunctionCall) goja.Value { return b.bigOperands(op, c) })
-	}
-	fns = append(fns,
-		func(goja.FunctionCall) goja.Value { v := b.big.right; b.big.right = nil; return orUndefined(v) },
-		func(c goja.FunctionCall) goja.Value {
-			obj := c.Argument(0)
-			b.big.refObj, b.big.refKey = obj, toPropertyKey(b.rt, c.Argument(1))
-			return obj
-		},
-		func(goja.FunctionCall) goja.Value { return orUndefined(b.big.refKey) },
-		func(goja.FunctionCall) goja.Value { return orUndefined(b.big.refObj) },
-		func(c goja.FunctionCall) goja.Value {
-			k := b.big.refKey
-			b.big.refObj, b.big.refKey = nil, nil
-			if len(c.Arguments) > 0 {
-				return c.Arguments[0]
-			}
-			return orUndefined(k)
-		},
-	)
-	g := b.rt.GlobalObject()
-	_ = g.Set("cloisterBigHelpers", b.rt.ToValue(fns))
-	_, err := b.rt.RunProgram(bigHelpersProgram)
-	_ = g.Delete("cloisterBigHelpers")
+	set, err := b.rt.RunProgram(bigHelperProgram)
 	if err != nil {
 		panic(err)
 	}
+	f, ok := goja.AssertFunction(set)
+	if !ok {
+		panic("isolate: the BigInt helper program yields no function")
+	}
+	if _, err := f(goja.Undefined(), b.rt.ToValue(b.bigHelper)); err != nil {
+		panic(err)
+	}
+}
+
+// bigHelper is %big.
+func (b *builtins) bigHelper(c goja.FunctionCall) goja.Value {
+	if len(c.Arguments) == 0 {
+		return goja.Undefined()
+	}
+	code, args := int(c.Arguments[0].ToInteger()), c.Arguments[1:]
+	arg := func(k int) goja.Value {
+		if k < len(args) {
+			return args[k]
+		}
+		return goja.Undefined()
+	}
+	switch code {
+	case bigRight:
+		v := b.big.right
+		b.big.right = nil
+		return orUndefined(v)
+	case bigRef:
+		b.big.refObj, b.big.refKey = arg(0), toPropertyKey(b.rt, arg(1))
+		return arg(0)
+	case bigKey:
+		return orUndefined(b.big.refKey)
+	case bigObj:
+		return orUndefined(b.big.refObj)
+	case bigTake:
+		k := b.big.refKey
+		b.big.refObj, b.big.refKey = nil, nil
+		if len(args) > 0 {
+			return args[0]
+		}
+		return orUndefined(k)
+	}
+	if code < 0 || code >= int(bigOps) {
+		panic("isolate: %big called with code " + strconv.Itoa(code))
+	}
+	return b.bigOperands(bigOp(code), arg(0), arg(1))
 }
 
 // toPropertyKey is the spec's ToPropertyKey, run once.
@@ -363,8 +400,7 @@ func toPrimitive(rt *goja.Runtime, o *goja.Object, hint string) goja.Value {
 
 // bigOperands is %op: both operands to primitives, in order, then the
 // check; it returns the left one and keeps the right one for %r.
-func (b *builtins) bigOperands(op bigOp, c goja.FunctionCall) goja.Value {
-	l, r := c.Argument(0), c.Argument(1)
+func (b *builtins) bigOperands(op bigOp, l, r goja.Value) goja.Value {
 	if o, ok := l.(*goja.Object); ok {
 		l = toPrimitive(b.rt, o, "number")
 	}
@@ -667,10 +703,13 @@ func (b *builtins) generated(src string) *goja.Program {
 	return p
 }
 
-// evalGenerated runs eval's code compiled by generated, in the global
-// scope as indirect eval does. Top-level let, const and class
-// declarations stay the code's own, as in eval: such code is run as one
-// block.
+// evalGenerated runs eval's code, rewritten, in the global scope as
+// indirect eval does, when it holds an operator to guard. It runs as a
+// script, not as eval code: its top-level var declarations (strict code's
+// too) become globals that cannot be deleted; code with top-level let,
+// const or class declarations is run as one block, so that they stay its
+// own as in eval (and its function declarations with them). docs/limits.md
+// states these differences.
 func (b *builtins) evalGenerated(src string) (goja.Value, bool) {
 	if !b.big.on {
 		b.generated(src) // throws if the code names BigInt

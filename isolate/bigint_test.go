@@ -92,3 +92,29 @@ export function receive(msg) {
 		}
 	}
 }
+
+// BenchmarkNew_BigInt is what binding the BigInt guards costs an isolate
+// as it starts: a script that names BigInt against one that does not.
+//
+//	go test -run '^$' -bench 'New_BigInt' -benchmem ./isolate/
+func BenchmarkNew_BigInt(b *testing.B) {
+	for _, c := range []struct{ name, src string }{
+		{"plain", `export function receive(m) { return m.a * m.b; }`},
+		{"bigint", `export function receive(m) { return BigInt(m.a) * 2n; }`},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s, err := isolate.Compile("bench.js", []byte(c.src))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				iso, err := isolate.New(s, isolate.Config{Name: "bench", Host: &fakeHost{}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				iso.Close()
+			}
+		})
+	}
+}
