@@ -5,13 +5,15 @@ import (
 	"runtime/debug"
 )
 
-// DefaultGCPercent is the garbage collector's target a node sets for the
-// process unless told otherwise (see Options.GCPercent). A node's live heap
-// is small next to what its turns allocate and drop — decoded messages,
-// request objects, promises — so at Go's default of 100 the collector runs
-// nearly all the time: in the throughput and HTTP benchmarks (see
+// DefaultGCPercent is the garbage collector's target `cloister run` sets
+// for its process (see Options.GCPercent). A node's live heap is small
+// next to what its turns allocate and drop — decoded messages, request
+// objects, promises — so at Go's default of 100 the collector runs nearly
+// all the time: in the throughput and HTTP benchmarks (see
 // docs/benchmarks.md) 400 cut GC work by about half. The cost is memory: up
-// to five times the live heap between collections instead of twice.
+// to five times the live heap between collections instead of twice. A
+// program that embeds a node opts in with Options.GCPercent; NewNode never
+// changes the process's collector on its own.
 const DefaultGCPercent = 400
 
 // applyMemoryLimit sets the process's soft memory limit (as GOMEMLIMIT)
@@ -25,20 +27,22 @@ func applyMemoryLimit(limit int64) {
 	}
 }
 
-// applyGC sets the process's GC target for a node. pct > 0 is the target;
-// pct == 0 means DefaultGCPercent unless the GOGC environment variable is
-// set (an operator's GOGC always wins over the default); pct < 0 leaves the
-// runtime's setting alone. The setting is the process's, not the node's:
-// with several nodes in one process the last one made decides.
+// applyGC sets the process's GC target for a node when pct > 0; otherwise
+// the runtime's setting (GOGC's, or Go's default) stays. The setting is the
+// process's, not the node's: with several nodes in one process the last one
+// made with a target decides.
 func applyGC(pct int) {
-	switch {
-	case pct < 0:
-		return
-	case pct == 0:
-		if _, set := os.LookupEnv("GOGC"); set {
-			return
-		}
-		pct = DefaultGCPercent
+	if pct > 0 {
+		debug.SetGCPercent(pct)
 	}
-	debug.SetGCPercent(pct)
+}
+
+// GCPercentFor is the target a node's command should ask for: its own
+// choice unless the GOGC environment variable is set, in which case 0,
+// so that an operator's GOGC wins.
+func GCPercentFor(pct int) int {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return 0
+	}
+	return pct
 }

@@ -29,10 +29,13 @@ func TestNewNode_GCPercent(t *testing.T) {
 		before int
 		want   int
 	}{
-		{"default", "", 0, 100, actor.DefaultGCPercent},
+		// An embedding program's collector is its own: a node made
+		// without the option changes nothing.
+		{"embedder's setting kept", "", 0, 100, 100},
+		{"embedder's tuned setting kept", "", 0, 123, 123},
 		{"explicit", "", 250, 100, 250},
-		{"left alone", "", -1, 123, 123},
-		{"operator's GOGC wins over the default", "150", 0, 150, 150},
+		{"negative leaves it alone", "", -1, 123, 123},
+		{"cloister run's target", "", actor.DefaultGCPercent, 100, actor.DefaultGCPercent},
 		{"an explicit option wins over GOGC", "150", 300, 150, 300},
 	}
 	for _, c := range cases {
@@ -69,5 +72,21 @@ func TestNewNode_MemoryLimit(t *testing.T) {
 	}
 	if got := debug.SetMemoryLimit(-1); got != limit {
 		t.Errorf("memory limit after NewNode{MemoryLimit: %d} = %d", limit, got)
+	}
+}
+
+func TestGCPercentFor_OperatorsGOGCWins(t *testing.T) {
+	if v, set := os.LookupEnv("GOGC"); set {
+		defer os.Setenv("GOGC", v)
+	} else {
+		defer os.Unsetenv("GOGC")
+	}
+	os.Unsetenv("GOGC")
+	if got := actor.GCPercentFor(actor.DefaultGCPercent); got != actor.DefaultGCPercent {
+		t.Errorf("GCPercentFor without GOGC = %d, want %d", got, actor.DefaultGCPercent)
+	}
+	os.Setenv("GOGC", "150")
+	if got := actor.GCPercentFor(actor.DefaultGCPercent); got != 0 {
+		t.Errorf("GCPercentFor with GOGC=150 = %d, want 0 (the runtime's setting from GOGC stays)", got)
 	}
 }

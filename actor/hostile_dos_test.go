@@ -31,6 +31,8 @@ func init() {
 	}
 	fnTooBig := "SyntaxError: Function: source is *"
 	rxTooBig := "SyntaxError: Invalid regular expression: source is *"
+	bigTooBig := "RangeError: Maximum BigInt size exceeded: *"
+	bigOff := "TypeError: BigInt is not available to this script: *"
 	dos := map[string]map[string]string{
 		"dos_coerced_length.js": {
 			"bufferValueOf": memRefused("ArrayBuffer of 1099511627776"), "bufferArray": memRefused("ArrayBuffer of 1099511627776"),
@@ -60,6 +62,15 @@ func init() {
 		},
 		"dos_strings.js": {"small": `ok:string:"2,a-b-c,a--b--"`},
 		"dos_arrays.js":  {"small": `ok:string:"1,2,3|1,2,3|7,7,7"`},
+		"dos_bigint.js": {
+			"pow": bigTooBig, "shift": bigTooBig, "asUintN": "RangeError: Maximum BigInt size exceeded: BigInt.asUintN of 9007199254740991 bits *",
+			"small": `ok:string:"55340232221128654848,1,-4,36,4,3072"`,
+			"mixed": "TypeError: Cannot mix BigInt and other types, use explicit conversions",
+		},
+		"dos_re2.js": {"small": `ok:string:"abac,a#b#,a|b|c,2,10000"`},
+		"dos_bigint_hidden.js": {
+			"global": bigOff, "evalLiteral": bigOff, "small": `ok:string:"42,1024,16,1,42"`,
+		},
 	}
 	for name, want := range dos {
 		hostileCases[name] = hostileCase{want: want}

@@ -55,10 +55,12 @@ type Options struct {
 	// restart, and the old code keeps running. Without it a restart runs
 	// the code the slot has (see Node.CodeChange).
 	Reload func(*isolate.Script) (*isolate.Script, error)
-	// GCPercent is the garbage collector's target (as GOGC) that NewNode
-	// sets for the process: 0 means DefaultGCPercent unless the GOGC
-	// environment variable is set, a negative value leaves the runtime's
-	// setting alone. GOMEMLIMIT, if set, still bounds the heap.
+	// GCPercent, when positive, is the garbage collector's target (as
+	// GOGC) that NewNode sets for the whole process; 0 or a negative value
+	// leaves the runtime's setting (GOGC's, or Go's default) alone, so a
+	// program that embeds a node keeps its own. `cloister run` sets
+	// DefaultGCPercent unless GOGC is set. GOMEMLIMIT, if set, still
+	// bounds the heap.
 	GCPercent int
 	// MemoryLimit, when positive, is the soft memory limit in bytes (as
 	// GOMEMLIMIT) that NewNode sets for the process; 0 leaves the

@@ -70,6 +70,7 @@ type builtins struct {
 	smallTicks uint32        // calls of tickSmall
 	in         goja.Callable // `k in o`, for pinned proxies, once needed
 	refused    *goja.Object  // the last refused allocation's error, to classify it uncaught
+	big        bigState      // the BigInt operators' slots (bigint.go)
 }
 
 // installBuiltins binds the isolate to the process-wide guards.
@@ -98,6 +99,9 @@ func (b *builtins) ensureNeeds(n needs) {
 	}
 	if n&needArguments != 0 {
 		b.ensure(ctorIterArray)
+	}
+	if n&needBigInt != 0 {
+		b.enableBigInt()
 	}
 }
 
@@ -751,11 +755,11 @@ func (b *builtins) ensure(k ctorKind) {
 		b.patched |= 1<<ctorArrayBuffer | 1<<ctorTypedArray
 		b.guardTypedArrays()
 	case ctorFunction:
-		b.guardFunctionCtor(b.origGlobal("Function"))
+		b.guardFunctionCtor(b.origGlobal("Function"), "function")
 	case ctorAsyncFunction:
-		b.guardFunctionCtor(gojaGetAsyncFunction(b.rt))
+		b.guardFunctionCtor(gojaGetAsyncFunction(b.rt), "async function")
 	case ctorGeneratorFunction:
-		b.guardFunctionCtor(gojaGetGeneratorFunction(b.rt))
+		b.guardFunctionCtor(gojaGetGeneratorFunction(b.rt), "function*")
 	case ctorRegExp:
 		b.guardRegExpCtor(gojaGetRegExp(b.rt))
 	case ctorArray:
@@ -794,6 +798,9 @@ func (b *builtins) guardTypedArrays() {
 		name := ta.name
 		patchCtor(b.origGlobal(ta.name), nil, func(orig func([]goja.Value, *goja.Object) *goja.Object) func([]goja.Value, *goja.Object) *goja.Object {
 			return func(args []goja.Value, nt *goja.Object) *goja.Object {
+				if strings.HasPrefix(name, "Big") && b.bigOff() {
+					panic(b.rt.NewTypeError(bigintOffMsg)) // a BigInt source (bigint.go)
+				}
 				if len(args) == 0 {
 					return orig(args, nt)
 				}
@@ -1030,6 +1037,7 @@ func (b *builtins) guardRegExpCtor(re *goja.Object) {
 		patchCtor(f, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
 			return func(c goja.FunctionCall) goja.Value {
 				b.tickSmall()
+				b.checkRE2Input(&c)
 				t := time.Now()
 				v := orig(c)
 				if (goja.IsNull(v) || v.StrictEquals(b.rt.ToValue(false))) && time.Since(t) >= time.Millisecond {
@@ -1043,6 +1051,61 @@ func (b *builtins) guardRegExpCtor(re *goja.Object) {
 			}
 		}, nil)
 	}
+	// The methods the String methods call, also callable directly: on a
+	// long input they meet the same check as exec.
+	for _, sym := range []*goja.Symbol{goja.SymMatch, goja.SymMatchAll, goja.SymSearch, goja.SymReplace, goja.SymSplit} {
+		f, _ := proto.GetSymbol(sym).(*goja.Object)
+		if f == nil {
+			panic("isolate: RegExp.prototype[" + sym.String() + "] is missing")
+		}
+		patchCtor(f, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
+			return func(c goja.FunctionCall) goja.Value {
+				b.checkRE2Input(&c)
+				return orig(c)
+			}
+		}, nil)
+	}
+}
+
+// Go's RE2 engine, which runs every pattern without lookaround or
+// backreferences, is linear in its input but never looks at the
+// interrupt: `/(a|aa|aaa)*c/.test("a".repeat(2e7))` ran 2.2 s. Its cost
+// per input unit grows with the pattern's program, so an input longer
+// than re2Free units is refused up front, with ErrCPULimit, when at
+// re2NsPerUnit(source) it could not be worked through in the time the
+// turn has left (110 ns per unit measured for that 12-unit pattern; the
+// estimate gives it 112).
+const re2Free = 4096
+
+func re2NsPerUnit(src string) int64 { return 4 * (int64(len(src)) + 16) }
+
+// checkRE2Input converts the input argument of a RegExp method to a string
+// once, hands that on, and refuses a long input to an RE2 pattern that
+// could not be matched in time.
+func (b *builtins) checkRE2Input(c *goja.FunctionCall) {
+	if len(c.Arguments) == 0 {
+		return
+	}
+	s, ok := c.Arguments[0].(goja.String)
+	if !ok {
+		if _, obj := c.Arguments[0].(*goja.Object); !obj {
+			return // a primitive: goja's conversion has no effects
+		}
+		s = b.toStr(c.Arguments[0])
+		c.Arguments = append([]goja.Value{s}, c.Arguments[1:]...)
+	}
+	if s.Length() <= re2Free {
+		return
+	}
+	rx, ok := c.This.(*goja.Object)
+	if !ok {
+		return
+	}
+	src, ok := rx.Get("source").(goja.String)
+	if !ok || backtracking(src.String()) {
+		return // regexp2: every match has its timeout
+	}
+	b.needCPU(int64(s.Length()), re2NsPerUnit(src.String()))
 }
 
 // timedOut tells a slow non-match of a backtracking pattern from a real

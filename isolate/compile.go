@@ -116,11 +116,15 @@ func Compile(name string, src []byte) (*Script, error) {
 	if err != nil {
 		return nil, &CompileError{File: name, Msg: err.Error()}
 	}
+	n := scanNeeds(ast)
+	if n&needBigInt != 0 {
+		rewriteBigInt(ast)
+	}
 	prog, err := goja.CompileAST(ast, true)
 	if err != nil {
 		return nil, &CompileError{File: name, Msg: err.Error()}
 	}
-	return &Script{path: name, prog: prog, needs: scanNeeds(ast)}, nil
+	return &Script{path: name, prog: prog, needs: n}, nil
 }
 
 // exportClause is the statement esbuild ends a bundled ES module with,

@@ -617,7 +617,7 @@ func indexFrom(s, pat string, k int) int {
 // guardFunctionCtor makes Function, AsyncFunction or GeneratorFunction
 // coerce every argument to a string once and check the source those
 // strings make before goja parses exactly them.
-func (b *builtins) guardFunctionCtor(f *goja.Object) {
+func (b *builtins) guardFunctionCtor(f *goja.Object, prefix string) {
 	check := func(args []goja.Value) []goja.Value {
 		b.ensureCodegen()
 		out := make([]goja.Value, len(args))
@@ -636,11 +636,18 @@ func (b *builtins) guardFunctionCtor(f *goja.Object) {
 	patchCtor(f, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
 		return func(c goja.FunctionCall) goja.Value {
 			c.Arguments = check(c.Arguments)
+			if fn := b.functionGenerated(prefix, c.Arguments, nil); fn != nil {
+				return fn
+			}
 			return orig(c)
 		}
 	}, func(orig func([]goja.Value, *goja.Object) *goja.Object) func([]goja.Value, *goja.Object) *goja.Object {
 		return func(args []goja.Value, nt *goja.Object) *goja.Object {
-			return orig(check(args), nt)
+			args = check(args)
+			if fn := b.functionGenerated(prefix, args, nt); fn != nil {
+				return fn
+			}
+			return orig(args, nt)
 		}
 	})
 }
@@ -661,6 +668,9 @@ func guardEval(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 			panic(b.i.newError("SyntaxError", "eval: "+err.Error()))
 		}
 		b.ensureCodegen()
+		if v, ok := b.evalGenerated(s.String()); ok {
+			return v
+		}
 		return call(orig, goja.Undefined(), s)
 	}
 }

@@ -1,7 +1,9 @@
 package isolate
 
 import (
+	"math/big"
 	"reflect"
+	"strings"
 
 	"github.com/dop251/goja/ast"
 )
@@ -25,6 +27,14 @@ const (
 	needGenerator
 	needArguments // `arguments` or a direct eval: the array iterator function without Array.prototype
 	needAll       = needRegExp | needAsync | needGenerator | needArguments
+	// needBigInt: the program can reach BigInt, so its arithmetic is
+	// rewritten (bigint.go). Not part of needAll: code compiled at run
+	// time cannot make code compiled before reach it.
+	needBigInt needs = 1 << 4
+	// needBigIntLiteral: the program holds a BigInt literal (and so
+	// needBigInt); code made at run time in an isolate without the
+	// operator guards must not (bigint.go).
+	needBigIntLiteral needs = 1 << 5
 )
 
 // maxScanNodes bounds the AST walk: a program larger than that is assumed
@@ -39,7 +49,7 @@ func scanNeeds(prg *ast.Program) needs {
 	s := needsScan{}
 	s.walk(reflect.ValueOf(prg), 0)
 	if s.nodes > maxScanNodes || s.deep {
-		return needAll
+		return needAll | needBigInt | needBigIntLiteral
 	}
 	return s.found
 }
@@ -51,15 +61,18 @@ type needsScan struct {
 }
 
 var (
-	regExpLitType = reflect.TypeOf((*ast.RegExpLiteral)(nil))
-	funcLitType   = reflect.TypeOf((*ast.FunctionLiteral)(nil))
-	arrowLitType  = reflect.TypeOf((*ast.ArrowFunctionLiteral)(nil))
-	identType     = reflect.TypeOf((*ast.Identifier)(nil))
-	astPkg        = identType.Elem().PkgPath()
+	regExpLitType    = reflect.TypeOf((*ast.RegExpLiteral)(nil))
+	funcLitType      = reflect.TypeOf((*ast.FunctionLiteral)(nil))
+	arrowLitType     = reflect.TypeOf((*ast.ArrowFunctionLiteral)(nil))
+	identType        = reflect.TypeOf((*ast.Identifier)(nil))
+	numberLitType    = reflect.TypeOf((*ast.NumberLiteral)(nil))
+	stringLitType    = reflect.TypeOf((*ast.StringLiteral)(nil))
+	templateElemType = reflect.TypeOf((*ast.TemplateElement)(nil))
+	astPkg           = identType.Elem().PkgPath()
 )
 
 func (s *needsScan) walk(v reflect.Value, depth int) {
-	if s.found == needAll || s.nodes > maxScanNodes || s.deep {
+	if s.found == needAll|needBigInt|needBigIntLiteral || s.nodes > maxScanNodes || s.deep {
 		return
 	}
 	if depth > 4*maxNesting+64 {
@@ -93,8 +106,27 @@ func (s *needsScan) walk(v reflect.Value, depth int) {
 				s.found |= needAsync
 			}
 		case identType:
-			if n := v.Interface().(*ast.Identifier).Name; n == "arguments" || n == "eval" {
+			n := v.Interface().(*ast.Identifier).Name
+			if n == "arguments" || n == "eval" {
 				s.found |= needArguments
+			}
+			if namesBigInt(n.String()) {
+				s.found |= needBigInt
+			}
+			return
+		case numberLitType:
+			if _, ok := v.Interface().(*ast.NumberLiteral).Value.(*big.Int); ok {
+				s.found |= needBigInt | needBigIntLiteral
+			}
+			return
+		case stringLitType:
+			if namesBigInt(v.Interface().(*ast.StringLiteral).Value.String()) {
+				s.found |= needBigInt
+			}
+			return
+		case templateElemType:
+			if namesBigInt(v.Interface().(*ast.TemplateElement).Parsed.String()) {
+				s.found |= needBigInt
 			}
 			return
 		}
@@ -102,6 +134,13 @@ func (s *needsScan) walk(v reflect.Value, depth int) {
 			s.walk(e, depth+1)
 		}
 	case reflect.Struct:
+		if v.Type() == identType.Elem() {
+			// a property name (o.name) is an Identifier held by value
+			if namesBigInt(v.Interface().(ast.Identifier).Name.String()) {
+				s.found |= needBigInt
+			}
+			return
+		}
 		for k := 0; k < v.NumField(); k++ {
 			if v.Type().Field(k).IsExported() {
 				s.walk(v.Field(k), depth+1)
@@ -112,4 +151,12 @@ func (s *needsScan) walk(v reflect.Value, depth int) {
 			s.walk(v.Index(k), depth+1)
 		}
 	}
+}
+
+// namesBigInt reports whether a name, property name or string of a program
+// mentions a way to BigInt: the BigInt global and its typed arrays,
+// DataView's getBigInt64 and friends. A program that builds such a name at
+// run time instead meets a source that throws (builtins.bigOff).
+func namesBigInt(s string) bool {
+	return strings.Contains(s, "BigInt") || strings.Contains(s, "BigUint")
 }

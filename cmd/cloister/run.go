@@ -113,6 +113,9 @@ func (nf *nodeFlags) runApp(ctx context.Context, app *manifest.App, target strin
 	opts.Logger = log
 	opts.TurnWarning = *nf.turnWarning
 	opts.Reload = isolate.NewReloader().Reload
+	// The node's command tunes the process's collector for it (an
+	// operator's GOGC wins); an embedding program decides for itself.
+	opts.GCPercent = actor.GCPercentFor(actor.DefaultGCPercent)
 	if opts.Storage, err = openStorage(ctx, app, *nf.dataDir, *nf.pgURL, log); err != nil {
 		return err
 	}

@@ -1,0 +1,60 @@
+// Attack: BigInt arithmetic, which goja computes in one VM instruction
+// with Go's math/big: a power, repeated squaring, shifts by a huge
+// amount (1n << 2n**40n asks Go for 128 GiB), in expressions, compound
+// assignments and code made at run time; BigInt.asUintN of 2^53-1 bits and
+// the parse of a million-digit string.
+
+const big = () => 3n ** 100000n;
+const bombs = {
+  pow: () => (3n ** 3000000n).toString().length,
+  powHuge: () => String(3n ** 30000000n).length,
+  square: () => { let x = big(); for (;;) x = x * x; },
+  squareAssign: () => { let x = big(); for (;;) x *= x; },
+  shift: () => (1n << (2n ** 40n)) > 0n,
+  shiftRightNegative: () => (1n >> -(2n ** 40n)) > 0n,
+  shiftMember: () => { const o = { x: 1n }; o.x <<= 2n ** 40n; return o.x > 0n; },
+  shiftIndex: () => { const a = [1n]; let i = 0; a[i++] <<= 2n ** 40n; return a[0] > 0n; },
+  powCoerced: () => ({ valueOf: () => 3n }) ** ({ valueOf: () => 3000000n }),
+  powCaught: () => { for (;;) { try { 3n ** 3000000n; } catch (e) { /* refused; try again */ } } },
+  divideLoop: () => { const x = (1n << 262000n) - 1n; for (;;) x / 12345678901234567890123n; },
+  growByAdd: () => { let x = 1n << 262000n; for (;;) x = x + x; },
+  asUintN: () => BigInt.asUintN(2 ** 53 - 1, -1n) > 0n,
+  parse: () => BigInt("9".repeat(1e6)) > 0n,
+  evalPow: () => eval("3n ** 3000000n") > 0n,
+  functionPow: () => Function("x", "return x ** 3000000n")(3n) > 0n,
+};
+
+// What each bomb must end in: the turn's crash reason (cpu_limit,
+// memory_limit, or error for an uncaught exception), or ok.
+const expect = {
+  "pow": "error",
+  "powHuge": "error",
+  "square": "error",
+  "squareAssign": "error",
+  "shift": "error",
+  "shiftRightNegative": "error",
+  "shiftMember": "error",
+  "shiftIndex": "error",
+  "powCoerced": "error",
+  "powCaught": "cpu_limit",
+  "divideLoop": "cpu_limit",
+  "growByAdd": "cpu_limit|memory_limit",
+  "asUintN": "error",
+  "parse": "error",
+  "evalPow": "error",
+  "functionPow": "error"
+};
+
+export function receive(msg) {
+  if (msg.type === "list") return expect;
+  if (msg.type === "bomb") return bombs[msg.name]();
+  const o = { n: 6n };
+  o.n **= 2n;
+  return {
+    pow: attempt(() => 3n ** 3000000n),
+    shift: attempt(() => 1n << (2n ** 40n)),
+    asUintN: attempt(() => BigInt.asUintN(2 ** 53 - 1, -1n)),
+    small: attempt(() => [String(2n ** 64n * 3n), String(7n % 3n), String(-17n / 4n), String(o.n), String(1n << 70n >> 68n), String(2 ** 10 * 3)].join()),
+    mixed: attempt(() => 2n * 3),
+  };
+}
