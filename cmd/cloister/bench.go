@@ -7,11 +7,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
+	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/internal/bench"
 )
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// Nodes are measured as `cloister run` runs them: at its GC target
+	// (GOGC, if set, wins), which NewNode leaves to the command.
+	if pct := actor.GCPercentFor(actor.DefaultGCPercent); pct > 0 {
+		debug.SetGCPercent(pct)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the results as JSON")
