@@ -241,6 +241,7 @@ type remote struct {
 	flow      flow                              // parked sends and calls; see remote_flow.go
 	tracker   wire.Tracker                      // t, if it tells when a peer took a frame; see remote_outbox.go
 	sent      sentLogs                          // one-way frames a refusal may name; see remote_refused.go
+	static    atomic.Pointer[staticHit]         // the last static grant a peer's frame named; see staticCap
 
 	// releases of tokens; see remote_release.go
 	releasesSent, releasesUnsent, releasesRefused atomic.Uint64
@@ -408,12 +409,17 @@ func (r *remote) reach(rp *remoteProcess) error {
 	if rp.ref.Node == r.self {
 		return fmt.Errorf("%w: a reference to an earlier run of this node", isolate.ErrNoProc)
 	}
-	r.admitPeer(rp.ref.Node)
 	r.mu.Lock()
 	inc, err := r.up(rp.ref.Node)
 	r.mu.Unlock()
 	if err != nil {
-		return err
+		r.admitPeer(rp.ref.Node)
+		r.mu.Lock()
+		inc, err = r.up(rp.ref.Node)
+		r.mu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
 	if rp.ref.Path == "" && rp.ref.Inc != inc {
 		return fmt.Errorf("%w: a reference to an earlier run of node %s", isolate.ErrNoProc, rp.ref.Node)
