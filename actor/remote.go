@@ -242,6 +242,7 @@ type remote struct {
 	tracker   wire.Tracker                      // t, if it tells when a peer took a frame; see remote_outbox.go
 	sent      sentLogs                          // one-way frames a refusal may name; see remote_refused.go
 	static    atomic.Pointer[staticHit]         // the last static grant a peer's frame named; see staticCap
+	reuse     bool                              // t is a wire.Copier: the frames of sends are reused (frameEnvs)
 
 	// releases of tokens; see remote_release.go
 	releasesSent, releasesUnsent, releasesRefused atomic.Uint64
@@ -277,7 +278,13 @@ func newRemote(n *Node, t wire.Transport) *remote {
 		inflight:  make(map[string]int),
 		flow:      flow{kick: make(chan struct{}, 1), maxFrames: maxParkedFrames, maxCost: maxParkedBytes, maxWait: parkWait},
 		tracker:   tracker(t),
+		reuse:     isCopier(t),
 	}
+}
+
+func isCopier(t wire.Transport) bool {
+	_, ok := t.(wire.Copier)
+	return ok
 }
 
 // target returns the remote process ref names, shared with earlier

@@ -312,6 +312,10 @@ func (t *Transport) Peers() []string {
 // (wire.ErrTooLarge, ...) if f cannot be encoded or is too large for the
 // server; f was then not sent. Frames to one peer go out in the order
 // Send accepted them. f is not retained.
+// CopiesFrames implements wire.Copier: Send and SendTracked encode the
+// frame before they return and keep nothing of it.
+func (t *Transport) CopiesFrames() {}
+
 func (t *Transport) Send(name string, f *wire.Frame) error {
 	return t.SendTracked(name, f, nil, 0)
 }
