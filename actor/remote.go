@@ -217,7 +217,8 @@ type remote struct {
 	inc  uint64
 
 	mu        sync.Mutex
-	peers     map[string]uint64 // peers up, and their incarnation
+	peers     map[string]uint64                 // peers up, and their incarnation
+	upPeers   atomic.Pointer[map[string]uint64] // a copy of peers, for reading without mu (setPeer)
 	exports   map[wire.Token]*export
 	exportOf  map[*capability.Capability]wire.Token
 	exportPl  map[plainKey]wire.Token // tokens of unrevocable local capabilities; see plainKey
@@ -379,6 +380,32 @@ func (r *remote) forgetPeer(peer string) {
 // peerHolder names a peer's process as a holder of state here.
 func peerHolder(peer, from string) string { return peer + ":" + truncate(from, 256) }
 
+// setPeer records peer up as incarnation inc, or down if !up, and
+// publishes the new table for peerUp. r.mu must be held.
+func (r *remote) setPeer(peer string, inc uint64, up bool) {
+	if up {
+		r.peers[peer] = inc
+	} else {
+		delete(r.peers, peer)
+	}
+	m := make(map[string]uint64, len(r.peers))
+	for p, i := range r.peers {
+		m[p] = i
+	}
+	r.upPeers.Store(&m)
+}
+
+// peerUp reports, without r.mu, whether peer is up and its incarnation,
+// as r.peers had them a moment ago.
+func (r *remote) peerUp(peer string) (uint64, bool) {
+	m := r.upPeers.Load()
+	if m == nil {
+		return 0, false
+	}
+	inc, ok := (*m)[peer]
+	return inc, ok
+}
+
 // up checks that peer is up and returns its incarnation. r.mu must be held.
 func (r *remote) up(peer string) (uint64, error) {
 	inc, ok := r.peers[peer]
@@ -395,16 +422,13 @@ func noConnection(peer string) error {
 // admitPeer learns that peer is up from the transport, if a frame or a
 // request comes before the transport's PeerUp.
 func (r *remote) admitPeer(peer string) {
-	r.mu.Lock()
-	_, ok := r.peers[peer]
-	r.mu.Unlock()
-	if ok || peer == r.self {
+	if _, ok := r.peerUp(peer); ok || peer == r.self {
 		return
 	}
 	if inc, up := r.t.Peer(peer); up {
 		r.mu.Lock()
 		if _, ok := r.peers[peer]; !ok {
-			r.peers[peer] = inc
+			r.setPeer(peer, inc, true)
 		}
 		r.mu.Unlock()
 	}
@@ -416,11 +440,10 @@ func (r *remote) reach(rp *remoteProcess) error {
 	if rp.ref.Node == r.self {
 		return fmt.Errorf("%w: a reference to an earlier run of this node", isolate.ErrNoProc)
 	}
-	r.mu.Lock()
-	inc, err := r.up(rp.ref.Node)
-	r.mu.Unlock()
-	if err != nil {
+	inc, ok := r.peerUp(rp.ref.Node)
+	if !ok {
 		r.admitPeer(rp.ref.Node)
+		var err error
 		r.mu.Lock()
 		inc, err = r.up(rp.ref.Node)
 		r.mu.Unlock()

@@ -89,7 +89,7 @@ func (n *Node) PeerUp(peer string, inc uint64) {
 		n.PeerDown(peer, old)
 	}
 	r.mu.Lock()
-	r.peers[peer] = inc
+	r.setPeer(peer, inc, true)
 	r.mu.Unlock()
 }
 
@@ -108,7 +108,7 @@ func (n *Node) PeerDown(peer string, inc uint64) {
 		r.mu.Unlock()
 		return // an incarnation already replaced
 	}
-	delete(r.peers, peer)
+	r.setPeer(peer, 0, false)
 	var (
 		calls []*pending
 		mons  []*remoteMon
