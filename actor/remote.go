@@ -217,7 +217,8 @@ type remote struct {
 	inc  uint64
 
 	mu        sync.Mutex
-	peers     map[string]uint64 // peers up, and their incarnation
+	peers     map[string]uint64                 // peers up, and their incarnation
+	upPeers   atomic.Pointer[map[string]uint64] // a copy of peers, for reading without mu (setPeer)
 	exports   map[wire.Token]*export
 	exportOf  map[*capability.Capability]wire.Token
 	exportPl  map[plainKey]wire.Token // tokens of unrevocable local capabilities; see plainKey
@@ -241,6 +242,8 @@ type remote struct {
 	flow      flow                              // parked sends and calls; see remote_flow.go
 	tracker   wire.Tracker                      // t, if it tells when a peer took a frame; see remote_outbox.go
 	sent      sentLogs                          // one-way frames a refusal may name; see remote_refused.go
+	static    atomic.Pointer[staticHit]         // the last static grant a peer's frame named; see staticCap
+	reuse     bool                              // t is a wire.Copier: the frames of sends are reused (frameEnvs)
 
 	// releases of tokens; see remote_release.go
 	releasesSent, releasesUnsent, releasesRefused atomic.Uint64
@@ -276,7 +279,13 @@ func newRemote(n *Node, t wire.Transport) *remote {
 		inflight:  make(map[string]int),
 		flow:      flow{kick: make(chan struct{}, 1), maxFrames: maxParkedFrames, maxCost: maxParkedBytes, maxWait: parkWait},
 		tracker:   tracker(t),
+		reuse:     isCopier(t),
 	}
+}
+
+func isCopier(t wire.Transport) bool {
+	_, ok := t.(wire.Copier)
+	return ok
 }
 
 // target returns the remote process ref names, shared with earlier
@@ -371,6 +380,32 @@ func (r *remote) forgetPeer(peer string) {
 // peerHolder names a peer's process as a holder of state here.
 func peerHolder(peer, from string) string { return peer + ":" + truncate(from, 256) }
 
+// setPeer records peer up as incarnation inc, or down if !up, and
+// publishes the new table for peerUp. r.mu must be held.
+func (r *remote) setPeer(peer string, inc uint64, up bool) {
+	if up {
+		r.peers[peer] = inc
+	} else {
+		delete(r.peers, peer)
+	}
+	m := make(map[string]uint64, len(r.peers))
+	for p, i := range r.peers {
+		m[p] = i
+	}
+	r.upPeers.Store(&m)
+}
+
+// peerUp reports, without r.mu, whether peer is up and its incarnation,
+// as r.peers had them a moment ago.
+func (r *remote) peerUp(peer string) (uint64, bool) {
+	m := r.upPeers.Load()
+	if m == nil {
+		return 0, false
+	}
+	inc, ok := (*m)[peer]
+	return inc, ok
+}
+
 // up checks that peer is up and returns its incarnation. r.mu must be held.
 func (r *remote) up(peer string) (uint64, error) {
 	inc, ok := r.peers[peer]
@@ -387,16 +422,13 @@ func noConnection(peer string) error {
 // admitPeer learns that peer is up from the transport, if a frame or a
 // request comes before the transport's PeerUp.
 func (r *remote) admitPeer(peer string) {
-	r.mu.Lock()
-	_, ok := r.peers[peer]
-	r.mu.Unlock()
-	if ok || peer == r.self {
+	if _, ok := r.peerUp(peer); ok || peer == r.self {
 		return
 	}
 	if inc, up := r.t.Peer(peer); up {
 		r.mu.Lock()
 		if _, ok := r.peers[peer]; !ok {
-			r.peers[peer] = inc
+			r.setPeer(peer, inc, true)
 		}
 		r.mu.Unlock()
 	}
@@ -408,12 +440,16 @@ func (r *remote) reach(rp *remoteProcess) error {
 	if rp.ref.Node == r.self {
 		return fmt.Errorf("%w: a reference to an earlier run of this node", isolate.ErrNoProc)
 	}
-	r.admitPeer(rp.ref.Node)
-	r.mu.Lock()
-	inc, err := r.up(rp.ref.Node)
-	r.mu.Unlock()
-	if err != nil {
-		return err
+	inc, ok := r.peerUp(rp.ref.Node)
+	if !ok {
+		r.admitPeer(rp.ref.Node)
+		var err error
+		r.mu.Lock()
+		inc, err = r.up(rp.ref.Node)
+		r.mu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
 	if rp.ref.Path == "" && rp.ref.Inc != inc {
 		return fmt.Errorf("%w: a reference to an earlier run of node %s", isolate.ErrNoProc, rp.ref.Node)

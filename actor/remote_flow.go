@@ -68,16 +68,28 @@ type flow struct {
 	maxCost   int64             // per peer: maxParkedBytes but in tests
 	maxWait   time.Duration     // parkWait but in tests
 	stuck     map[*Process]bool // mailboxes that took nothing for maxWait; see refuseStuck
-	spare     []parked          // the array of a queue emptied, for the next one (keepSpare)
+	spare     *parkChunk        // chunks emptied, for the next frames parked (freeChunk)
+	nspare    int               // chunks in spare
 	nstuck    atomic.Int32      // len(stuck), read without mu
 }
 
-// parkQ is one peer's parked frames, oldest first.
+// parkQ is one peer's parked frames, oldest first, in a list of chunks:
+// a frame parks and leaves without the queue's frames being moved, and
+// the chunks emptied serve again (flow.spare).
 type parkQ struct {
-	q     []parked
-	head  int
-	cost  int64
-	since time.Time // when the first frame became first, or first found its mailbox full; zero until then
+	head, tail *parkChunk
+	hi, ti     int // the first frame's index in head; the next free slot's in tail
+	n          int
+	cost       int64
+	since      time.Time // when the first frame became first, or first found its mailbox full; zero until then
+}
+
+// parkChunkLen is how many frames one chunk of a parkQ holds.
+const parkChunkLen = 256
+
+type parkChunk struct {
+	it   [parkChunkLen]parked
+	next *parkChunk
 }
 
 // parked is a send or call a full mailbox keeps waiting.
@@ -93,33 +105,84 @@ type parked struct {
 	cost int64
 }
 
-func (q *parkQ) len() int { return len(q.q) - q.head }
+func (q *parkQ) len() int { return q.n }
+
+// first is the oldest frame of q, which has one.
+func (q *parkQ) first() *parked { return &q.head.it[q.hi] }
+
+// push parks it at the end of q. fl.mu must be held.
+func (fl *flow) push(q *parkQ, it parked) {
+	if q.tail == nil || q.ti == parkChunkLen {
+		c := fl.newChunk()
+		if q.tail == nil {
+			q.head, q.hi = c, 0
+		} else {
+			q.tail.next = c
+		}
+		q.tail, q.ti = c, 0
+	}
+	q.tail.it[q.ti] = it
+	q.ti++
+	q.n++
+}
+
+// pop drops the oldest frame of q, which has one. fl.mu must be held.
+func (fl *flow) pop(q *parkQ) {
+	q.head.it[q.hi] = parked{}
+	q.hi++
+	q.n--
+	switch {
+	case q.n == 0:
+		c := q.head
+		q.head, q.tail, q.hi, q.ti = nil, nil, 0, 0
+		fl.freeChunk(c)
+	case q.hi == parkChunkLen:
+		c := q.head
+		q.head, q.hi = c.next, 0
+		fl.freeChunk(c)
+	}
+}
+
+// all returns q's frames, oldest first, and empties q. fl.mu must be
+// held.
+func (fl *flow) all(q *parkQ) []parked {
+	out := make([]parked, 0, q.n)
+	for q.n > 0 {
+		out = append(out, *q.first())
+		fl.pop(q)
+	}
+	return out
+}
 
 // frame is what a refusal of it needs of its frame.
 func (it *parked) frame() *wire.Frame {
 	return &wire.Frame{Kind: it.kind, ID: it.id, From: it.from}
 }
 
-// maxSpareParked bounds the array of parked frames a flow keeps for the
-// next peer it parks frames of.
-const maxSpareParked = 1 << 16
+// maxSpareChunks bounds the emptied chunks a flow keeps for the next
+// frames parked: 1<<16 frames' worth.
+const maxSpareChunks = (1 << 16) / parkChunkLen
 
-// takeSpare returns the array an emptied queue left, emptied. fl.mu must
-// be held.
-func (fl *flow) takeSpare() []parked {
-	s := fl.spare
-	fl.spare = nil
-	return s
+// newChunk returns an empty chunk. fl.mu must be held.
+func (fl *flow) newChunk() *parkChunk {
+	c := fl.spare
+	if c == nil {
+		return new(parkChunk)
+	}
+	fl.spare, c.next = c.next, nil
+	fl.nspare--
+	return c
 }
 
-// keepSpare keeps q's array, which holds no frame, for the next peer
-// parked. fl.mu must be held.
-func (fl *flow) keepSpare(q *parkQ) {
-	if cap(q.q) <= maxSpareParked && cap(q.q) > cap(fl.spare) {
-		clear(q.q) // already cleared as each frame left; beyond len, by the slides
-		fl.spare = q.q[:0]
+// freeChunk keeps c, whose frames have all left (pop cleared them), for
+// newChunk. fl.mu must be held.
+func (fl *flow) freeChunk(c *parkChunk) {
+	if fl.nspare >= maxSpareChunks {
+		return
 	}
-	q.q, q.head = nil, 0
+	c.next = fl.spare
+	fl.spare = c
+	fl.nspare++
 }
 
 // Holding implements wire.Holder: the node holds peer back while frames
@@ -201,7 +264,7 @@ func (r *remote) parkLocked(peer string, q *parkQ, f *wire.Frame, op string, c *
 		if _, up := r.peerInc(peer); !up {
 			return fmt.Errorf("%s: %w: node %s", op, isolate.ErrNoConnection, peer)
 		}
-		q = &parkQ{since: time.Now(), q: fl.takeSpare()}
+		q = &parkQ{since: time.Now()}
 	}
 	switch {
 	case q.len() >= fl.maxFrames || q.cost+cost > fl.maxCost:
@@ -217,7 +280,7 @@ func (r *remote) parkLocked(peer string, q *parkQ, f *wire.Frame, op string, c *
 		}
 		fl.peers[peer] = q
 	}
-	q.q = append(q.q, parked{kind: f.Kind, id: f.ID, from: f.From, op: op, c: c, d: d, cost: cost})
+	fl.push(q, parked{kind: f.Kind, id: f.ID, from: f.From, op: op, c: c, d: d, cost: cost})
 	q.cost += cost
 	fl.total += cost
 	fl.waiting.Store(true)
@@ -295,7 +358,7 @@ func (r *remote) drain(peer string) {
 			fl.mu.Unlock()
 			return // the peer was lost meanwhile
 		}
-		it := q.q[q.head]
+		it := *q.first()
 		fl.mu.Unlock()
 
 		err := r.n.signal(it.c, capability.Send, it.op, it.d)
@@ -312,20 +375,13 @@ func (r *remote) drain(peer string) {
 		fl.mu.Lock()
 		done := false
 		if fl.peers[peer] == q {
-			q.q[q.head] = parked{}
-			q.head++
+			fl.pop(q)
 			q.cost -= it.cost
 			fl.total -= it.cost
 			q.since = time.Time{} // the next one's wait starts when it first finds its mailbox full (refuseStuck)
-			switch {
-			case q.len() == 0:
+			if q.len() == 0 {
 				delete(fl.peers, peer)
-				fl.keepSpare(q)
 				done = true
-			case q.head >= len(q.q)/2:
-				k := copy(q.q, q.q[q.head:])
-				clear(q.q[k:])
-				q.q, q.head = q.q[:k], 0
 			}
 		}
 		if err == nil && !done {
@@ -362,20 +418,18 @@ func (r *remote) refuseStuck(peer string, q *parkQ) bool {
 		fl.mu.Unlock()
 		return false
 	}
-	t, _ := q.q[q.head].c.Target().(*Process)
+	t, _ := q.first().c.Target().(*Process)
 	var out []parked
-	kept := q.q[:0]
-	for _, it := range q.q[q.head:] {
+	for _, it := range fl.all(q) {
 		if it.c.Target() == t {
 			out = append(out, it)
 			q.cost -= it.cost
 			fl.total -= it.cost
 		} else {
-			kept = append(kept, it)
+			fl.push(q, it)
 		}
 	}
-	clear(q.q[len(kept):])
-	q.q, q.head, q.since = kept, 0, time.Now()
+	q.since = time.Now()
 	done := q.len() == 0
 	if done {
 		delete(fl.peers, peer)

@@ -370,3 +370,57 @@ func TestFlow_OverNATSTheSenderIsHeldBack(t *testing.T) {
 	}
 	t.Logf("MailboxFull %d times; b sent %d hold notices; a: %d window stalls, %d backpressure refusals", full, sb.HoldsOut, sa.WindowStalls, sa.RefusedBackpressure)
 }
+
+func TestFlow_ManyParkedFramesKeepTheirOrderAndTheStuckOnesAreSortedOut(t *testing.T) {
+	// Enough frames parked at once to fill several of the queue's chunks:
+	// stuck's first, then sink's behind them.
+	cl := flowCluster(t, 4096)
+	b := cl.node("b")
+	const nStuck, nSink = 600, 700
+	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": nStuck}); fmt.Sprint(v) != fmt.Sprintf("map[next:%d]", nStuck) {
+		t.Fatalf("flooder: %v", v)
+	}
+	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "sink", "n": nSink}); fmt.Sprint(v) != fmt.Sprintf("map[next:%d]", nSink) {
+		t.Fatalf("flooder: %v", v)
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if frames, _, _ := actor.FlowParked(b); frames < nStuck-3+nSink {
+			return fmt.Errorf("b parked %d frames, want at least %d", frames, nStuck-3+nSink)
+		}
+		return nil
+	})
+	// Now stuck times out: its frames are refused, sink's go on in order.
+	actor.SetParkWait(b, 50*time.Millisecond)
+	refusedStuck := func(node string) int {
+		return cl.limitHits(node, mailbox.LimitMailbox, "stuck took none of the messages from node a")
+	}
+	var log []any
+	checkFor(t, 60*time.Second, 5*time.Millisecond, func() error {
+		v, err := cl.tryCall("b", "sink", map[string]any{"type": "log"})
+		if err != nil {
+			return err
+		}
+		log, _ = v.([]any)
+		if len(log) < nSink {
+			return fmt.Errorf("sink has %d of %d messages", len(log), nSink)
+		}
+		if hb, ha := refusedStuck("b"), refusedStuck("a"); hb < nStuck-3 || hb > nStuck-2 || ha != hb {
+			return fmt.Errorf("refusals for stuck: %d on b, %d reported on a; want %d or %d on both", hb, ha, nStuck-3, nStuck-2)
+		}
+		return nil
+	})
+	if len(log) != nSink {
+		t.Fatalf("sink received %d messages, want %d", len(log), nSink)
+	}
+	for i, v := range log {
+		if num(v) != int64(i) {
+			t.Fatalf("message %d arrived as %v: lost, doubled or out of order", i, v)
+		}
+	}
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if frames, cost, running := actor.FlowParked(b); frames != 0 || cost != 0 || running || b.Holding("a") {
+			return fmt.Errorf("b holds %d parked frames (%d bytes), retry loop running %v, holding a %v", frames, cost, running, b.Holding("a"))
+		}
+		return nil
+	})
+}

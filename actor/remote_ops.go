@@ -3,6 +3,7 @@ package actor
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cloister-rt/cloister/capability"
@@ -34,7 +35,15 @@ func (r *remote) deliver(rp *remoteProcess, c *capability.Capability, op string,
 		return err
 	}
 	from := d.fromPath()
-	fe := new(frameEnv) // one allocation for the frame and its envelope
+	var fe *frameEnv
+	if r.reuse {
+		// The transport has encoded the frame when Send returns: the
+		// next send reuses it.
+		fe = frameEnvs.Get().(*frameEnv)
+		defer putFrameEnv(fe)
+	} else {
+		fe = new(frameEnv) // one allocation for the frame and its envelope
+	}
 	peer := rp.node()
 	env, err := r.exportEnvTo(&fe.e, d.env, from, peer)
 	if err != nil {
@@ -73,6 +82,15 @@ func (r *remote) deliver(rp *remoteProcess, c *capability.Capability, op string,
 type frameEnv struct {
 	f wire.Frame
 	e wire.Envelope
+}
+
+// frameEnvs holds the frames of sends to a wire.Copier, for reuse.
+var frameEnvs = sync.Pool{New: func() any { return new(frameEnv) }}
+
+// putFrameEnv returns fe, cleared, to frameEnvs.
+func putFrameEnv(fe *frameEnv) {
+	*fe = frameEnv{}
+	frameEnvs.Put(fe)
 }
 
 // exportFailed reports a message whose capabilities could not be exported.

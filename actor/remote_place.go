@@ -144,3 +144,38 @@ func (r *remote) checkStatic(peer, from, path string, need capability.Rights, op
 	}
 	return p, rights, nil
 }
+
+// staticHit is the last static grant a peer's frame named that
+// checkStatic allowed: the peer, the process acting and the target's
+// path, the rights the manifest grants, the process found at the path
+// and the capability made for it.
+type staticHit struct {
+	peer, from, path string
+	rights           capability.Rights
+	p                *Process
+	c                *capability.Capability
+}
+
+// staticCap is checkStatic's capability for a frame of peer that names
+// the static grant of from over path. The placement, and so the rights
+// from holds over path, never change once the node has started; so a
+// frame naming the same grant as the last one allowed is checked against
+// the rights found then, and against the process at path now: a process
+// started anew at path is checked from the start.
+func (r *remote) staticCap(peer, from, path string, need capability.Rights, op string) (*capability.Capability, error) {
+	if h := r.static.Load(); h != nil && h.peer == peer && h.from == from && h.path == path {
+		if p, ok := r.n.Lookup(path); ok && p == h.p {
+			if !h.rights.Has(need) {
+				return nil, &capability.DeniedError{Op: op, Need: need &^ h.rights}
+			}
+			return h.c, nil
+		}
+	}
+	p, rights, err := r.checkStatic(peer, from, path, need, op)
+	if err != nil {
+		return nil, err
+	}
+	c := capability.New(p, rights)
+	r.static.Store(&staticHit{peer: peer, from: from, path: path, rights: rights, p: p, c: c})
+	return c, nil
+}

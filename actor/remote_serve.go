@@ -89,7 +89,7 @@ func (n *Node) PeerUp(peer string, inc uint64) {
 		n.PeerDown(peer, old)
 	}
 	r.mu.Lock()
-	r.peers[peer] = inc
+	r.setPeer(peer, inc, true)
 	r.mu.Unlock()
 }
 
@@ -108,7 +108,7 @@ func (n *Node) PeerDown(peer string, inc uint64) {
 		r.mu.Unlock()
 		return // an incarnation already replaced
 	}
-	delete(r.peers, peer)
+	r.setPeer(peer, 0, false)
 	var (
 		calls []*pending
 		mons  []*remoteMon
@@ -192,14 +192,14 @@ func (r *remote) resolve(peer string, f *wire.Frame, need capability.Rights, op 
 		if to.Token != (wire.Token{}) {
 			return nil, "", fmt.Errorf("%s: a reference is a token or a path, not both", op)
 		}
-		p, rights, err := r.checkStatic(peer, f.From, to.Path, need, op)
+		sc, err := r.staticCap(peer, f.From, to.Path, need, op)
 		if err != nil {
 			if errors.Is(err, capability.ErrDenied) {
 				r.n.emit(Denied{Op: op, Err: fmt.Errorf("from node %s: %w", peer, err), Path: peer + ":" + truncate(f.From, 256)})
 			}
 			return nil, "", err
 		}
-		c = capability.New(p, rights)
+		c = sc
 	default:
 		if to.Inc != r.inc {
 			return nil, "", fmt.Errorf("%s: %w: a reference to an earlier run of node %s", op, isolate.ErrNoProc, r.self)

@@ -1055,3 +1055,42 @@ func TestRemote_RevokedExportsAreSwept(t *testing.T) {
 		t.Fatalf("node b holds %d exported capabilities after 7 of 10 loans were revoked, want %d", got, base+3)
 	}
 }
+
+func TestRemote_AStaticGrantFoundOnceIsStillCheckedOnEveryUse(t *testing.T) {
+	cl, _ := newCluster(t)
+	b := cl.node("b")
+	b1, stuck := mustLookup(t, b, "b1"), mustLookup(t, b, "stuck")
+	b1Inc, stuckInc := b1.Incarnation(), stuck.Incarnation()
+	// a1's grant over stuck is found, and kept, for a send...
+	b.Deliver("a", &wire.Frame{Kind: wire.KindSend, ID: 1, To: wire.Ref{Node: "b", Path: "stuck"}, From: "a1", Env: &wire.Envelope{Data: []byte{0xc0}}})
+	// ...and carries no kill right: a kill under it, right after, is refused.
+	before := cl.denied("b", "kill")
+	b.Deliver("a", &wire.Frame{Kind: wire.KindKill, ID: 2, To: wire.Ref{Node: "b", Path: "stuck"}, From: "a1"})
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if k := cl.denied("b", "kill") - before; k != 1 {
+			return fmt.Errorf("node b reported %d refused kills, want 1", k)
+		}
+		return nil
+	})
+	// Another process of a holds no grant over b1, though a1 does and
+	// used it last: its kill is refused, a1's is not.
+	b.Deliver("a", &wire.Frame{Kind: wire.KindSend, ID: 3, To: wire.Ref{Node: "b", Path: "b1"}, From: "a1", Env: &wire.Envelope{Data: []byte{0x81, 0xa4, 't', 'y', 'p', 'e', 0xa3, 'i', 'n', 'c'}}})
+	before = cl.denied("b", "grant")
+	b.Deliver("a", &wire.Frame{Kind: wire.KindKill, ID: 4, To: wire.Ref{Node: "b", Path: "b1"}, From: "goa"})
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if k := cl.denied("b", "grant") - before; k != 1 {
+			return fmt.Errorf("node b reported %d refused grants, want 1", k)
+		}
+		return nil
+	})
+	if b1.Incarnation() != b1Inc || stuck.Incarnation() != stuckInc {
+		t.Fatal("a kill without the right ended a process")
+	}
+	b.Deliver("a", &wire.Frame{Kind: wire.KindKill, ID: 5, To: wire.Ref{Node: "b", Path: "b1"}, From: "a1"})
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if b1.Incarnation() == b1Inc {
+			return errors.New("b1 was not killed by a1, which holds the right")
+		}
+		return nil
+	})
+}

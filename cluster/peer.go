@@ -223,8 +223,8 @@ func (p *peer) admits(n int) error {
 	return nil
 }
 
-// precheck refuses a frame before it is encoded when the peer is down or
-// its queue is full; enqueue checks again.
+// precheck refuses a frame that could not be encoded or sent when the
+// peer is down or its queue is full: that refusal comes first.
 func (p *peer) precheck() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()

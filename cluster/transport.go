@@ -312,6 +312,10 @@ func (t *Transport) Peers() []string {
 // (wire.ErrTooLarge, ...) if f cannot be encoded or is too large for the
 // server; f was then not sent. Frames to one peer go out in the order
 // Send accepted them. f is not retained.
+// CopiesFrames implements wire.Copier: Send and SendTracked encode the
+// frame before they return and keep nothing of it.
+func (t *Transport) CopiesFrames() {}
+
 func (t *Transport) Send(name string, f *wire.Frame) error {
 	return t.SendTracked(name, f, nil, 0)
 }
@@ -329,10 +333,6 @@ func (t *Transport) SendTracked(name string, f *wire.Frame, c wire.Credit, n int
 		t.st.refusedNoConnection.Add(1)
 		return fmt.Errorf("send to node %q: %w", name, wire.ErrNoConnection)
 	}
-	// Refuse before encoding when the frame could not be queued anyway.
-	if err := p.precheck(); err != nil {
-		return err
-	}
 	bp := encodeBufs.Get().(*[]byte)
 	defer putEncodeBuf(bp)
 	buf := *bp
@@ -341,11 +341,20 @@ func (t *Transport) SendTracked(name string, f *wire.Frame, c wire.Credit, n int
 	}
 	b, err := wire.AppendFrame(buf[:0], f)
 	*bp = b[:0]
+	// A frame that cannot be sent is refused for the peer's state first,
+	// as if that were checked before encoding (enqueue checks it for the
+	// others, under the one lock it takes).
 	if err != nil {
+		if perr := p.precheck(); perr != nil {
+			return perr
+		}
 		return fmt.Errorf("send to node %q: %w", name, err)
 	}
 	// one frame alone in a batch must fit in a NATS message
 	if n := batchHeader + 1 + binary.MaxVarintLen32 + len(b); n > int(t.nc.MaxPayload()) {
+		if perr := p.precheck(); perr != nil {
+			return perr
+		}
 		return fmt.Errorf("send to node %q: frame of %d bytes: %w (the NATS server takes %d)", name, len(b), wire.ErrTooLarge, t.nc.MaxPayload())
 	}
 	return p.enqueue(b, credit{c: c, n: n})

@@ -202,7 +202,7 @@ func DecodeFrame(b []byte) (*Frame, error) {
 		return nil, malformed("frame", fmt.Errorf("%d bytes: %w (max %d)", len(b), ErrTooLarge, MaxFrameSize))
 	}
 	d := decoder{b: b}
-	f := d.frame()
+	f := d.frame(new(frameEnv))
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("frame", fmt.Errorf("%d bytes after the frame: %w", len(d.b), ErrTrailing))
 	}
@@ -391,8 +391,7 @@ type frameEnv struct {
 	e Envelope
 }
 
-func (d *decoder) frame() *Frame {
-	fe := new(frameEnv)
+func (d *decoder) frame(fe *frameEnv) *Frame {
 	f := &fe.f
 	f.Kind = Kind(d.byte("kind"))
 	if d.err == nil && !f.Kind.Valid() {
@@ -542,7 +541,19 @@ func DecodeBatch(b []byte) ([]*Frame, error) {
 	if len(d.b) == 0 {
 		return nil, malformed("batch", fmt.Errorf("no frames: %w", ErrTruncated))
 	}
-	frames := make([]*Frame, 0, min(len(d.b)/(minFrameSize+1), 64))
+	// The frames of a batch are allocated together: count them first, as
+	// far as their lengths are plausible (a frame shorter than
+	// minFrameSize is malformed, and the count stops there).
+	count := 0
+	for cd := d; len(cd.b) > 0; count++ {
+		n := cd.uvarint("batch frame length", MaxFrameSize)
+		if cd.err != nil || n < minFrameSize || n > uint64(len(cd.b)) {
+			break
+		}
+		cd.b = cd.b[n:]
+	}
+	slab := make([]frameEnv, count)
+	frames := make([]*Frame, 0, count)
 	fd := decoder{}
 	for len(d.b) > 0 {
 		p := d.bytes("batch frame", d.uvarint("batch frame length", MaxFrameSize))
@@ -550,7 +561,13 @@ func DecodeBatch(b []byte) ([]*Frame, error) {
 			return nil, d.err
 		}
 		fd.b, fd.err = p, nil
-		f := fd.frame()
+		var fe *frameEnv
+		if i := len(frames); i < len(slab) {
+			fe = &slab[i]
+		} else {
+			fe = new(frameEnv)
+		}
+		f := fd.frame(fe)
 		if fd.err == nil && len(fd.b) != 0 {
 			fd.fail("frame", fmt.Errorf("%d bytes after the frame: %w", len(fd.b), ErrTrailing))
 		}

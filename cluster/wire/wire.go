@@ -131,6 +131,14 @@ type Transport interface {
 	Peer(peer string) (inc uint64, up bool)
 }
 
+// Copier is implemented by a Transport whose Send (and SendTracked, if
+// it is a Tracker) has encoded the frame when it returns, and keeps no
+// reference to the frame or to anything it points to: the caller may
+// reuse the frame at once.
+type Copier interface {
+	CopiesFrames()
+}
+
 // Holder is implemented by a Handler that may hold a peer back: while
 // Holding(peer) reports true, the transport still delivers every frame
 // that peer sent but acknowledges none of them, so the peer's window
