@@ -20,6 +20,9 @@ func shrinkRegistry(sys *proto.ActorSystem) {
 	}
 	items := make(map[string]any)
 	for _, m := range old.LocalPIDs {
+		if m.Count() == 0 {
+			continue // Items starts a goroutine per shard: only where needed
+		}
 		for id, p := range m.Items() {
 			items[id] = p
 		}
