@@ -150,6 +150,7 @@ func NewNode(opts Options) (*Node, error) {
 		startBroken: make(chan struct{}),
 		failed:      make(chan struct{}),
 	}
+	shrinkRegistry(n.system)
 	n.maxProcesses, n.maxCallDepth = opts.MaxProcesses, opts.MaxCallDepth
 	n.turnWarning = opts.TurnWarning
 	n.reload = opts.Reload
