@@ -85,7 +85,7 @@ type limiter struct {
 	skipped  int64
 	skipFrom uint64
 	// frac is what the latest read charged as a fraction of the bounds it
-	// replaced (at least minFrac; 1 before the first read).
+	// replaced (1 before the first read); skipRead takes at least minFrac.
 	frac float64
 }
 
