@@ -36,6 +36,22 @@ func (h dueHeap) Len() int           { return len(h) }
 func (h dueHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
 func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *dueHeap) Push(x any)        { *h = append(*h, x.(due)) }
+
+// push is heap.Push without boxing d in an interface (an allocation per
+// call).
+func (h *dueHeap) push(d due) {
+	*h = append(*h, d)
+	s := *h
+	for j := len(s) - 1; j > 0; {
+		p := (j - 1) / 2
+		if !s[j].at.Before(s[p].at) {
+			break
+		}
+		s[j], s[p] = s[p], s[j]
+		j = p
+	}
+}
+
 func (h *dueHeap) Pop() any {
 	old := *h
 	x := old[len(old)-1]
@@ -50,7 +66,7 @@ func (c *callWaits) add(proc *Process, inc, id uint64, timeout time.Duration) {
 	}
 	c.live[id] = timeout
 	at := time.Now().Add(timeout)
-	heap.Push(&c.dues, due{at: at, id: id})
+	c.dues.push(due{at: at, id: id})
 	if len(c.dues) > 2*len(c.live)+16 {
 		c.compact()
 	}

@@ -43,3 +43,24 @@ func TestCallWaits_ExpireInDeadlineOrder(t *testing.T) {
 		t.Fatalf("%d heap entries for %d waiting calls", n, len(c.live))
 	}
 }
+
+// A call that is added and answered allocates nothing once the worker's
+// set, heap and timer exist.
+func TestCallWaits_AddAllocatesNothing(t *testing.T) {
+	p := &Process{}
+	var c callWaits
+	defer c.stop()
+	c.add(p, 1, 1, time.Hour) // the long wait keeps the timer's deadline first
+	id := uint64(2)
+	for ; id < 100; id++ {
+		c.add(p, 1, id, time.Minute)
+		c.done(id)
+	}
+	if n := testing.AllocsPerRun(1000, func() {
+		c.add(p, 1, id, time.Minute)
+		c.done(id)
+		id++
+	}); n != 0 {
+		t.Errorf("%v allocations per call added and answered, want 0", n)
+	}
+}

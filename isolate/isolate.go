@@ -127,6 +127,8 @@ type Isolate struct {
 	calls      map[uint64]pendingCall
 	settler    goja.Callable // settles a call's promise (promise.go), made on first use
 	settling   settling      // what settler settles next
+	vmBuf      *vmBuffers    // the VM stack and job queue lent to goja (vmreuse.go)
+	vmTurns    uint8         // turns run before vmBuf was made, up to vmLendAfter
 	timers     map[uint64]timer
 	parked     map[uint64]int64 // sendAfter messages the host holds, by ref: the bytes charged
 	turn       *pendingTurn
@@ -306,7 +308,9 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 	err := func() error {
 		nested, clocked := i.armWatchdog(seq)
 		defer i.disarm(nested, clocked) // unlocks the thread whatever happens
+		i.lendVM()
 		err := protect(f)
+		i.reclaimVM()
 		if err != nil {
 			err = i.describe(err)
 		}

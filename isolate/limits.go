@@ -77,6 +77,16 @@ type limiter struct {
 	walkTime time.Duration
 	lastWalk time.Duration // how long the last walk took; 0 before the first
 	reads    int           // turns that read the process's allocation counter
+
+	// The turns that skipped the read since the last read or walk (see
+	// skipRead): the bounds they were charged and the counter's value
+	// before the first of them began. The next read charges them what the
+	// process allocated since instead, if that is less.
+	skipped  int64
+	skipFrom uint64
+	// frac is what the latest read charged as a fraction of the bounds it
+	// replaced (1 before the first read); skipRead takes at least minFrac.
+	frac float64
 }
 
 // readCost is about what one read of the process's allocation counter
@@ -87,22 +97,35 @@ const readCost = 400 * time.Nanosecond
 // d × maxAllocRate of a turn shorter than 16 µs.
 const skipReadMax = 256 << 10
 
+// skipBatchMax bounds the bounds charged by the turns between two reads.
+const skipBatchMax = 1 << 20
+
+// minFrac is the least fraction of its bounds a run of turns is assumed
+// to allocate when deciding whether to skip.
+const minFrac = 1.0 / 64
+
 // skipRead reports whether a turn that charges c bytes, an upper bound of
 // what it can have allocated, should take that charge instead of reading
-// the process's counter. Charging the bound brings the next heap walk
-// sooner: it pays when the walk this isolate last needed, spread over the
-// turns the bound lets run before the next one, costs less than a read
-// per turn. An isolate never walked is assumed small (its heap is the
-// module's); its first walk tells.
+// the process's counter. The charges of the turns that skip are put right
+// at the next read: all of them ran between the counter's value before
+// the first began and that read, so the isolate allocated at most the
+// difference, and they are charged that if it is less than their bounds.
+// The charges not yet put right are at most a quarter of the room left
+// below half the limit (and 1 MiB), so they alone never bring a walk.
+// Skipping pays when the walk this isolate last needed, spread over the
+// turns that real charges (frac of the bounds, as the latest read found)
+// let run before the next one, costs less than a read per turn. An
+// isolate never walked is assumed small (its heap is the module's); its
+// first walk tells.
 func (l *limiter) skipRead(c int64) bool {
 	if c > skipReadMax {
 		return false
 	}
 	room := l.limit/2 - l.used - l.held
-	if room <= 0 {
+	if room <= 0 || l.skipped+c > min(room/4, skipBatchMax) {
 		return false
 	}
-	return float64(l.lastWalk)*float64(c) < float64(readCost)*float64(room)
+	return float64(l.lastWalk)*float64(c)*max(l.frac, minFrac) < float64(readCost)*float64(room)
 }
 
 // probeEvery is how often a running turn's heap growth is sampled.
@@ -148,7 +171,7 @@ func (l *limiter) bind(limit int64, prog *goja.Program) {
 }
 
 func newLimiter(i *Isolate) *limiter {
-	l := &limiter{iso: i}
+	l := &limiter{iso: i, frac: 1}
 	l.probeS[0].Name = "/memory/classes/heap/objects:bytes"
 	l.endS[0].Name = "/gc/heap/allocs:bytes"
 	return l
@@ -229,7 +252,7 @@ func (l *limiter) begin() {
 	l.aborted.Store(nil)
 	l.start = monoNow()
 	l.allocStart = lastAllocs.Load()
-	if l.allocStart == 0 || !l.skipRead(skipReadMax) &&
+	if l.allocStart == 0 || l.skipped == 0 && !l.skipRead(skipReadMax) &&
 		l.start.Sub(procStart)-time.Duration(lastAllocsAt.Load()) > staleAllocs {
 		l.allocStart = l.readProcess()
 	}
@@ -253,10 +276,14 @@ func (l *limiter) end(err error) error {
 	bound := int64(d.Seconds() * maxAllocRate)
 	if l.skipRead(bound) {
 		// A short turn of a small isolate is charged the most it can have
-		// allocated, without reading the counter; the heap is walked
-		// once that reaches half the limit, so the estimate cannot make
-		// the in-turn probe's budget small (walks are cheap here: see
-		// skipRead).
+		// allocated, without reading the counter, until the next read
+		// puts it right; the heap is walked once that reaches half the
+		// limit, so the estimate cannot make the in-turn probe's budget
+		// small.
+		if l.skipped == 0 || l.allocStart < l.skipFrom {
+			l.skipFrom = l.allocStart
+		}
+		l.skipped += bound
 		l.pending += bound
 		if l.used+l.pending+l.held > l.limit/2 {
 			if l.measure() > l.limit {
@@ -267,9 +294,19 @@ func (l *limiter) end(err error) error {
 	}
 	l.reads++
 	now := l.readProcess()
+	from, charge := l.allocStart, bound
+	if l.skipped > 0 {
+		// This turn and those that skipped ran since skipFrom.
+		from, charge = min(l.skipFrom, l.allocStart), l.skipped+bound
+		l.pending -= l.skipped
+		l.skipped = 0
+	}
 	var a int64
-	if now > l.allocStart {
-		a = int64(min(now-l.allocStart, uint64(bound)))
+	if now > from {
+		a = int64(min(now-from, uint64(charge)))
+	}
+	if charge > 0 {
+		l.frac = float64(a) / float64(charge)
 	}
 	l.pending += a
 	if l.used+l.pending+l.held > l.limit {
@@ -285,7 +322,7 @@ func (l *limiter) end(err error) error {
 func (l *limiter) measure() int64 {
 	t := time.Now()
 	l.used, _ = l.iso.measureHeap(l.shared)
-	l.pending = 0
+	l.pending, l.skipped = 0, 0
 	l.walks++
 	l.lastWalk = time.Since(t)
 	l.walkTime += l.lastWalk

@@ -40,7 +40,7 @@ func TestLimiter_SmallIsolatesSkipTheCounter(t *testing.T) {
 	// Which turns are short enough to skip depends on the machine; the
 	// decision itself does not.
 	l := small.lim
-	l.used, l.held, l.lastWalk = 1<<20, 0, 100*time.Microsecond
+	l.used, l.held, l.lastWalk, l.skipped, l.frac = 1<<20, 0, 100*time.Microsecond, 0, 1
 	if !l.skipRead(64<<10) || l.skipRead(skipReadMax+1) {
 		t.Errorf("cheap walks: skip a 64 KiB bound %v, one over skipReadMax %v", l.skipRead(64<<10), l.skipRead(skipReadMax+1))
 	}
