@@ -128,13 +128,11 @@ type Isolate struct {
 	settler    goja.Callable // settles a call's promise (promise.go), made on first use
 	settling   settling      // what settler settles next
 	vmBuf      *vmBuffers    // the VM stack and job queue lent to goja (vmreuse.go)
-	vmTurns    uint8         // turns run before vmBuf was made, up to vmLendAfter
 	timers     map[uint64]timer
 	parked     map[uint64]int64 // sendAfter messages the host holds, by ref: the bytes charged
 	turn       *pendingTurn
 	reply      *replyState     // the call the running turn answers; see defer.go
 	detached   []*goja.Promise // promises of turns that deferred their reply
-	closed     bool
 	// detachedErr is the rejection of a deferred turn's promise that was
 	// settled when the turn ended; the next checkDetached returns it.
 	detachedErr error
@@ -155,20 +153,25 @@ type Isolate struct {
 	armedFor   time.Duration // and for how long
 	doomed     error         // set by Abort: every turn from now on ends with it
 	longTurns  atomic.Bool   // a turn ran past cpuCheckpoint: turns read the CPU clock as they start
-	shortTurns int           // turns in a row since, that ended before the checkpoint
+	shortTurns int32         // turns in a row since, that ended before the checkpoint
 	clock      threadClock   // the turn's CPU clock, when clocked
-	clocked    bool
 	turnStart  time.Time
 	cpuLimit   time.Duration // the turn's CPU time limit
 	cpuBase    time.Duration // the clock's reading at the last check; 0 before the first
 	cpuCharged time.Duration // CPU time charged to the turn up to cpuBase
-	cpuBounded bool          // cpuBase was read before the turn began (a pin's): see chargeSince
 	pin        *Pin          // the thread the turns run on now, if pinned (UsePin)
 	watch      *time.Timer
-	watchSet   bool      // watch is set to fire at watchAt (under mu)
 	watchAt    time.Time // when it fires
-	more       bool      // another turn is expected at once: leave watch set (ExpectMore)
 	obs        observed  // totals for operators, see observe.go
+
+	// The one-byte fields sit together: one word instead of one each keeps
+	// an Isolate in a smaller allocation size class, for every idle actor.
+	vmTurns    uint8 // turns run before vmBuf was made, up to vmLendAfter
+	closed     bool
+	clocked    bool // the turn's CPU clock is read (under mu)
+	cpuBounded bool // cpuBase was read before the turn began (a pin's): see chargeSince
+	watchSet   bool // watch is set to fire at watchAt (under mu)
+	more       bool // another turn is expected at once: leave watch set (ExpectMore)
 }
 
 // pendingCall is a promise the host settles later; promise is kept for the
