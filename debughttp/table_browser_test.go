@@ -44,13 +44,28 @@ func TestPage_TableDeepLinkAndCollapse(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkFor(t, 20*time.Second, 50*time.Millisecond, rows(2))
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#table th[data-sort="path"]`))); err != nil {
-		t.Fatal(err)
+	// Each click is awaited by the order the server's page reports, shown
+	// on the column's header, before the first row is read: the table's
+	// first order already puts "pool" first, and the page re-renders the
+	// table every second.
+	order := func(want string) func() error {
+		return func() error {
+			got, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+				`(() => { const th = document.querySelector('#table th[data-sort="path"].sorted'); return th ? th.dataset.order : "unsorted"; })()`))
+			if err != nil {
+				return err
+			}
+			if got != want {
+				return fmt.Errorf("the path column's order is %q, want %q", got, want)
+			}
+			return nil
+		}
 	}
+	clickLive(ctx, t, `#table th[data-sort="path"]`)
+	checkFor(t, 20*time.Second, 50*time.Millisecond, order("asc"))
 	waitText(ctx, t, "#table-body tr:first-child .path", "pool")
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#table th[data-sort="path"]`))); err != nil {
-		t.Fatal(err)
-	}
+	clickLive(ctx, t, `#table th[data-sort="path"]`)
+	checkFor(t, 20*time.Second, 50*time.Millisecond, order("desc"))
 	waitText(ctx, t, "#table-body tr:first-child .path", "pool/member")
 
 	// A row opens the details, with the state inspect() returns, and
