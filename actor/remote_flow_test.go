@@ -346,7 +346,12 @@ func TestFlow_OverNATSTheSenderIsHeldBack(t *testing.T) {
 		}
 		log, _ = v.([]any)
 		if len(log) < n {
-			return fmt.Errorf("sink has %d of %d messages", len(log), n)
+			// Where the rest are, should they never arrive.
+			sink, _ := cl.nodes["b"].Lookup("sink")
+			frames, _, running := actor.FlowParked(cl.nodes["b"])
+			return fmt.Errorf("sink has %d of %d messages (incarnation %d, %d handled, %d in its mailbox); b parks %d frames (retrying: %v), holds a: %v; a: %+v; b: %+v",
+				len(log), n, sink.Incarnation(), sink.Handled(), sink.MailboxDepth(), frames, running,
+				cl.nodes["b"].Holding("a"), trs["a"].Stats(), trs["b"].Stats())
 		}
 		return nil
 	})
