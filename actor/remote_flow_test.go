@@ -395,10 +395,20 @@ func TestFlow_ManyParkedFramesKeepTheirOrderAndTheStuckOnesAreSortedOut(t *testi
 		return nil
 	})
 	// Now stuck times out: its frames are refused, sink's go on in order.
-	actor.SetParkWait(b, 50*time.Millisecond)
+	// The wait is long next to a turn of sink's, and back to an hour as
+	// soon as stuck's frames are refused: sink, whose frames come first
+	// next, must not time out too on a loaded machine.
+	actor.SetParkWait(b, 2*time.Second)
 	refusedStuck := func(node string) int {
 		return cl.limitHits(node, mailbox.LimitMailbox, "stuck took none of the messages from node a")
 	}
+	checkFor(t, 30*time.Second, time.Millisecond, func() error {
+		if hb := refusedStuck("b"); hb < nStuck-3 {
+			return fmt.Errorf("%d refusals for stuck on b, want at least %d", hb, nStuck-3)
+		}
+		return nil
+	})
+	actor.SetParkWait(b, time.Hour)
 	var log []any
 	checkFor(t, 60*time.Second, 5*time.Millisecond, func() error {
 		v, err := cl.tryCall("b", "sink", map[string]any{"type": "log"})
