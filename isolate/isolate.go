@@ -241,6 +241,7 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 		return nil, fmt.Errorf("%s: %s: %w", cfg.Name, s.path, err)
 	}
 	i.lim.exports = exportValues(exports.(*goja.Object))
+	i.lim.seed(s.prog)
 	return i, nil
 }
 

@@ -268,6 +268,31 @@ func sharedAllocs(prog *goja.Program) map[uintptr]struct{} {
 
 var sharedByProgram sync.Map // *goja.Program -> map[uintptr]struct{}
 
+// freshByProgram holds, per program, what a walk found in the first
+// isolate of it once its module had loaded (int64 bytes).
+var freshByProgram sync.Map // *goja.Program -> int64
+
+// seedWalkMax bounds what a module may have been charged for a first
+// isolate to be walked as its account's seed: past it the account is far
+// from empty already, and a large heap is not walked for this.
+const seedWalkMax = 256 << 10
+
+// seed starts a freshly loaded isolate's account from what a walk found
+// in the first isolate of the same program, walking this one if it is
+// that first. Without it an isolate's account, until its first walk,
+// holds only bounds of what its turns allocated, which the correction
+// of skipped reads can bring to 0: a live actor would show 0 bytes to
+// operators. The seed only adds to what is charged.
+func (l *limiter) seed(prog *goja.Program) {
+	if v, ok := freshByProgram.Load(prog); ok {
+		l.used = v.(int64)
+	} else if l.pending <= seedWalkMax {
+		l.measure()
+		freshByProgram.LoadOrStore(prog, l.used)
+	}
+	l.iso.obs.memory.Store(l.used + l.pending + l.held)
+}
+
 // measureHeap returns the bytes and allocations reachable from the
 // isolate's JS values that are not in shared. The runtime alone does not
 // reach everything a script keeps: its handlers, its timers' callbacks and
