@@ -13,6 +13,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/cluster"
 	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
 	"github.com/cloister-rt/cloister/supervisor"
 
@@ -66,6 +67,9 @@ func flowTree(t *testing.T) actor.ChildSpec {
 		actor.GrantSpec{Name: "sink", To: "sink", Rights: capability.Send},
 		actor.GrantSpec{Name: "stuck", To: "stuck", Rights: capability.Send})
 	flooder.Node = "a"
+	// A burst of hundreds of sends is one turn: under the race detector
+	// on a loaded machine it can pass the default CPU limit.
+	flooder.Limits = isolate.Limits{CPU: 10 * time.Second}
 	sink := worker(t, "sink", flowSinkJS)
 	sink.Node, sink.Mailbox = "b", mailbox.Limits{Messages: 10}
 	stuck := worker(t, "stuck", remoteStuckJS)
