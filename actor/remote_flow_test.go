@@ -155,14 +155,7 @@ func TestFlow_SlowReceiverOnAnotherNodePushesBackAndLosesNothing(t *testing.T) {
 		}
 		return nil
 	})
-	if len(log) != n {
-		t.Fatalf("sink received %d messages, want %d", len(log), n)
-	}
-	for i, v := range log {
-		if num(v) != int64(i) {
-			t.Fatalf("message %d arrived as %v: lost, doubled or out of order (%v)", i, v, log[max(0, i-5):min(len(log), i+5)])
-		}
-	}
+	checkInOrder(t, log, n)
 	if full == 0 {
 		t.Fatal("the flooder never saw MailboxFull: nothing pushed back")
 	}
@@ -359,14 +352,7 @@ func TestFlow_OverNATSTheSenderIsHeldBack(t *testing.T) {
 		}
 		return nil
 	})
-	if len(log) != n {
-		t.Fatalf("sink received %d messages, want %d", len(log), n)
-	}
-	for i, v := range log {
-		if num(v) != int64(i) {
-			t.Fatalf("message %d arrived as %v: lost, doubled or out of order", i, v)
-		}
-	}
+	checkInOrder(t, log, n)
 	if a, b := cl.limitHits("a", mailbox.LimitMailbox), cl.limitHits("b", mailbox.LimitMailbox, "from node a"); a != 0 || b != 0 {
 		t.Fatalf("mailbox refusals: %d reported on a, %d of a's counted on b; want none", a, b)
 	}
@@ -428,18 +414,24 @@ func TestFlow_ManyParkedFramesKeepTheirOrderAndTheStuckOnesAreSortedOut(t *testi
 		}
 		return nil
 	})
-	if len(log) != nSink {
-		t.Fatalf("sink received %d messages, want %d", len(log), nSink)
-	}
-	for i, v := range log {
-		if num(v) != int64(i) {
-			t.Fatalf("message %d arrived as %v: lost, doubled or out of order", i, v)
-		}
-	}
+	checkInOrder(t, log, nSink)
 	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
 		if frames, cost, running := actor.FlowParked(b); frames != 0 || cost != 0 || running || b.Holding("a") {
 			return fmt.Errorf("b holds %d parked frames (%d bytes), retry loop running %v, holding a %v", frames, cost, running, b.Holding("a"))
 		}
 		return nil
 	})
+}
+
+// checkInOrder checks that the sink's log is 0 to n-1, each once, in order.
+func checkInOrder(t *testing.T, log []any, n int) {
+	t.Helper()
+	if len(log) != n {
+		t.Fatalf("sink received %d messages, want %d", len(log), n)
+	}
+	for i, v := range log {
+		if num(v) != int64(i) {
+			t.Fatalf("message %d arrived as %v: lost, doubled or out of order (%v)", i, v, log[max(0, i-5):min(len(log), i+5)])
+		}
+	}
 }
