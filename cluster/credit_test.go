@@ -25,18 +25,7 @@ func (c *countCredit) Credit(n int64) {
 func TestTransport_TrackedFramesGiveCreditBackOnceTaken(t *testing.T) {
 	c := newTestCluster(t, "a", "b")
 	tune := Config{Heartbeat: 50 * time.Millisecond, DeadAfter: time.Hour}
-	a, _ := c.start("a", tune)
-	b, err := Dial(c.config("b", tune))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	rb := &holdingRecorder{recorder: newRecorder(), peer: "a"}
-	rb.hold.Store(true)
-	if err := b.Start(rb); err != nil {
-		t.Fatal(err)
-	}
-	waitUp(t, a, b)
+	a, b, rb := c.startHolding(t, tune)
 
 	var cr countCredit
 	const frames = 20

@@ -29,18 +29,7 @@ func TestTransport_HeldPeerGetsBackpressureAndLosesNothing(t *testing.T) {
 	// hold below lasts longer than that, so only the hold notices keep
 	// a's window shut.
 	tune := Config{Heartbeat: 50 * time.Millisecond, DeadAfter: time.Second, Window: 4 << 10, QueueFrames: 64}
-	a, _ := c.start("a", tune)
-	b, err := Dial(c.config("b", tune))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	rb := &holdingRecorder{recorder: newRecorder(), peer: "a"}
-	rb.hold.Store(true)
-	if err := b.Start(rb); err != nil {
-		t.Fatal(err)
-	}
-	waitUp(t, a, b)
+	a, b, rb := c.startHolding(t, tune)
 
 	accepted := 0
 	var refusal error
@@ -115,4 +104,23 @@ func TestTransport_HeldPeerGetsBackpressureAndLosesNothing(t *testing.T) {
 	if sa := a.Stats(); sa.DropsPeerLost != 0 || sa.DropsPublish != 0 || sa.WindowResets != 0 {
 		t.Fatalf("sender stats: %+v", sa)
 	}
+}
+
+// startHolding starts a, and b with a handler that holds a back from the
+// start, and waits until each sees the other.
+func (c *testCluster) startHolding(t *testing.T, tune Config) (a, b *Transport, rb *holdingRecorder) {
+	t.Helper()
+	a, _ = c.start("a", tune)
+	b, err := Dial(c.config("b", tune))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	rb = &holdingRecorder{recorder: newRecorder(), peer: "a"}
+	rb.hold.Store(true)
+	if err := b.Start(rb); err != nil {
+		t.Fatal(err)
+	}
+	waitUp(t, a, b)
+	return a, b, rb
 }
