@@ -66,6 +66,18 @@ type Options struct {
 	// GOMEMLIMIT) that NewNode sets for the process; 0 leaves the
 	// runtime's (GOMEMLIMIT's, or none).
 	MemoryLimit int64
+	// PretouchHeap, when positive, is how many bytes of heap NewNode
+	// faults in for the process before the node starts, as the JVM's
+	// AlwaysPreTouch does: the first actors spawned then take pages that
+	// are already resident instead of one page fault each (see "Pre-touching
+	// the heap" in docs/benchmarks.md). It is process-wide and done once:
+	// the first node made with a positive value decides, later ones change
+	// nothing. The pages stay resident only if the process started with
+	// GODEBUG=madvdontneed=0 (the runtime reads it only at start); without
+	// it Go's scavenger hands most of them back and NewNode logs a warning.
+	// NewNode refuses more than the soft memory limit or half the machine's
+	// memory. The cost is CPU at start and resident memory from then on.
+	PretouchHeap int64
 	// Storage is the backend of the workers granted storage; the node
 	// does not close it. nil refuses to start such workers.
 	Storage storage.Backend
@@ -156,6 +168,9 @@ func NewNode(opts Options) (*Node, error) {
 	n.reload = opts.Reload
 	applyGC(opts.GCPercent)
 	applyMemoryLimit(opts.MemoryLimit)
+	if err := applyPretouch(opts.PretouchHeap, log); err != nil {
+		return nil, err
+	}
 	if n.turnWarning == 0 {
 		n.turnWarning = DefaultTurnWarning
 	}
