@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/internal/bench"
+	"github.com/cloister-rt/cloister/internal/pretouch"
 )
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -39,10 +40,23 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	storageBench := fs.Bool("storage", false, "run the storage benchmark instead (docs/storage.md)")
 	storageDir := fs.String("storage-dir", "", "with --storage: create the databases under `DIR` (default: the system's temporary directory)")
 	pgURL := fs.String("postgres", os.Getenv("CLOISTER_PG_URL"), "with --storage: measure PostgreSQL at `URL` too (default $CLOISTER_PG_URL)")
+	pretouchHeap := addPretouchFlag(fs)
 	if pos, err := parseFlags(fs, "bench [flags]", args, stdout); err != nil {
 		return err
 	} else if len(pos) != 0 {
 		return fmt.Errorf("%w: bench takes no arguments", errUsage)
+	}
+	if *pretouchHeap > 0 {
+		// The benchmarks make their own nodes: the process is pre-touched
+		// here, as the first node of `cloister run` would do it.
+		if err := lazyFreeFor(*pretouchHeap); err != nil {
+			return err
+		}
+		r, err := pretouch.Heap(int64(*pretouchHeap))
+		if err != nil {
+			return fmt.Errorf("--pretouch-heap: %w", err)
+		}
+		reportPretouch(stderr, r)
 	}
 	if *clusterBench {
 		return clusterBenchCmd(ctx, o, *quick, *verbose, *asJSON, stdout, stderr)

@@ -27,12 +27,13 @@ type nodeFlags struct {
 	format                       *string
 	turnWarning                  *time.Duration
 	pgURL, dataDir               *string
+	pretouchHeap                 *sizeValue
 	// join, when set, joins the node to its cluster (see cluster.go).
 	join *clusterNode
 }
 
 func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
-	return &nodeFlags{
+	nf := &nodeFlags{
 		debugAddr:   fs.String("debug", "", "serve the debug endpoint on `ADDR` (loopback unless a token is set)"),
 		debugToken:  fs.String("debug-token", "", "bearer `TOKEN` for the debug endpoint (default $"+envDebugToken+", else generated and printed once)"),
 		level:       fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error"),
@@ -41,6 +42,8 @@ func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
 		pgURL:       fs.String("postgres", "", "keep storage in the PostgreSQL database at `URL` instead of a data directory"),
 		dataDir:     fs.String("data", "", "keep the storage of workers granted it in `DIR` (default: the manifest's data_dir, else "+manifest.DefaultDataDir+" next to it)"),
 	}
+	nf.pretouchHeap = addPretouchFlag(fs)
+	return nf
 }
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -72,6 +75,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // actor.Options.Reload), with reloader.
 func (nf *nodeFlags) runApp(ctx context.Context, app *manifest.App, target string, stderr io.Writer,
 	beside func(ctx context.Context, node *actor.Node, log *slog.Logger) error) error {
+	if err := lazyFreeFor(*nf.pretouchHeap); err != nil {
+		return err
+	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*nf.level)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
@@ -116,6 +122,7 @@ func (nf *nodeFlags) runApp(ctx context.Context, app *manifest.App, target strin
 	// The node's command tunes the process's collector for it (an
 	// operator's GOGC wins); an embedding program decides for itself.
 	opts.GCPercent = actor.GCPercentFor(actor.DefaultGCPercent)
+	opts.PretouchHeap = int64(*nf.pretouchHeap)
 	if opts.Storage, err = openStorage(ctx, app, *nf.dataDir, *nf.pgURL, log); err != nil {
 		return err
 	}
