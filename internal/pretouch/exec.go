@@ -60,7 +60,7 @@ func withLazyFree(env []string) []string {
 	return out
 }
 
-// namesMadvdontneed reports whether a GODEBUG value sets madvdontneed.
+// namesMadvdontneed reports whether the GODEBUG value env sets madvdontneed.
 func namesMadvdontneed(env string) bool {
 	for _, f := range strings.Split(env, ",") {
 		if k, _, ok := strings.Cut(f, "="); ok && k == "madvdontneed" {

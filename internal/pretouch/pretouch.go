@@ -95,13 +95,19 @@ func lazyFree(env string) bool {
 	if runtime.GOOS != "linux" {
 		return false // MADV_FREE is the BSDs' default; only Linux is measured here
 	}
-	free := false
+	return godebugValue(env, "madvdontneed") == "0"
+}
+
+// godebugValue is key's value in the GODEBUG value env: the last setting
+// wins, as in the runtime; "" if env does not set key.
+func godebugValue(env, key string) string {
+	val := ""
 	for _, f := range strings.Split(env, ",") {
-		if k, v, ok := strings.Cut(f, "="); ok && k == "madvdontneed" {
-			free = v == "0"
+		if k, v, ok := strings.Cut(f, "="); ok && k == key {
+			val = v
 		}
 	}
-	return free
+	return val
 }
 
 func touch(n int64) Result {

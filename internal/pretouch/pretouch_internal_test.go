@@ -40,3 +40,16 @@ func TestWithLazyFree_KeepsTheRest(t *testing.T) {
 		}
 	}
 }
+
+func TestGodebugValue_LastWins(t *testing.T) {
+	for _, c := range []struct{ env, key, want string }{
+		{"", "disablethp", ""},
+		{"disablethp=1", "disablethp", "1"},
+		{"disablethp=1,gctrace=1,disablethp=0", "disablethp", "0"},
+		{"xdisablethp=1", "disablethp", ""},
+	} {
+		if got := godebugValue(c.env, c.key); got != c.want {
+			t.Errorf("godebugValue(%q, %q) = %q, want %q", c.env, c.key, got, c.want)
+		}
+	}
+}

@@ -39,10 +39,11 @@ func hugeRange(b []byte) []byte {
 }
 
 // adviseHuge asks for transparent huge pages over b when the kernel gives
-// them only on request; true if it took the advice.
+// them only on request and GODEBUG does not turn them off for the heap
+// (disablethp=1); true if it took the advice.
 func adviseHuge(b []byte) bool {
 	h := hugeRange(b)
-	if h == nil || thpMode() != "madvise" {
+	if h == nil || thpMode() != "madvise" || godebugValue(startGODEBUG, "disablethp") == "1" {
 		return false
 	}
 	return syscall.Madvise(h, syscall.MADV_HUGEPAGE) == nil
