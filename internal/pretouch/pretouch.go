@@ -31,7 +31,8 @@ type Result struct {
 	// Faults is the minor page faults the process took while touching,
 	// from getrusage; with huge pages, far fewer than Bytes/page size.
 	Faults int64
-	// CPU is the process's CPU time (user and system) the touch took.
+	// CPU is the process's CPU time (user and system) the pre-touch took,
+	// the collection that takes the block back included.
 	CPU time.Duration
 	// HugePages is whether the touched range was advised for transparent
 	// huge pages while it was touched (Linux, THP in madvise mode).
