@@ -174,6 +174,9 @@ func TestChildReuse(t *testing.T) {
 // a fresh heap takes. Without madvdontneed=0 the returned pages fault
 // again.
 func TestHeap_PagesStayResident(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's shadow memory takes faults of its own as the heap is used")
+	}
 	pages := int64(32<<20) / int64(os.Getpagesize())
 	got := child(t, "TestChildReuse", childEnv+"=reuse")
 	if n, _ := strconv.ParseInt(got["reuse_faults"], 10, 64); n < pages/2 {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package pretouch_test
+
+const raceEnabled = false
