@@ -109,3 +109,25 @@ func TestDecoder_LendsFrames(t *testing.T) {
 		t.Fatalf("decoding a batch of sends of the same process to the same path allocated %v times, want 0", allocs)
 	}
 }
+
+// BenchmarkDecoder_DecodeSends is BenchmarkBatch_DecodeSends with one
+// Decoder for every batch, as a transport decodes them.
+func BenchmarkDecoder_DecodeSends(b *testing.B) {
+	frames := make([]*wire.Frame, 500)
+	for i := range frames {
+		frames[i] = smallSend()
+	}
+	p, err := wire.AppendBatch(nil, frames)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(p)))
+	b.ReportAllocs()
+	var dc wire.Decoder
+	for b.Loop() {
+		if _, err := dc.Decode(p); err != nil {
+			b.Fatal(err)
+		}
+		dc.Done()
+	}
+}
