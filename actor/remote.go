@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sync"
@@ -676,6 +677,17 @@ func (r *remote) importEnv(we *wire.Envelope) (*mailbox.Envelope, error) {
 	if we == nil {
 		return nil, nil
 	}
+	env := new(mailbox.Envelope)
+	if err := r.importEnvTo(env, we, nil); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// importEnvTo converts an envelope a peer sent into dst. The message
+// bytes are copied, since the transport lends them (wire.Borrower): into
+// buf when they fit, else into a slice of their own.
+func (r *remote) importEnvTo(dst *mailbox.Envelope, we *wire.Envelope, buf []byte) error {
 	var caps []*capability.Capability
 	if len(we.Caps) > 0 {
 		caps = make([]*capability.Capability, len(we.Caps))
@@ -683,18 +695,22 @@ func (r *remote) importEnv(we *wire.Envelope) (*mailbox.Envelope, error) {
 			c, err := r.importRef(ref)
 			if err != nil {
 				r.releaseRefs(we.Caps[i:]) // those before i were imported: collected, they are released
-				return nil, fmt.Errorf("capability %d: %w", i, err)
+				return fmt.Errorf("capability %d: %w", i, err)
 			}
 			caps[i] = c
 		}
 	}
-	env := mailbox.NewEnvelope(we.Data, caps)
+	var data []byte
+	if n := len(we.Data); n > 0 && n <= len(buf) {
+		data = buf[:n:n]
+		copy(data, we.Data)
+	} else if n > 0 {
+		data = bytes.Clone(we.Data)
+	}
+	*dst = *mailbox.NewEnvelope(data, caps)
 	// Bytes that no encoder wrote would fail to decode in the receiver's
 	// turn, and crash it: a send right would be a kill right.
-	if err := codec.Check(env); err != nil {
-		return nil, err
-	}
-	return env, nil
+	return codec.Check(dst)
 }
 
 // wireError is err as a frame carries it.

@@ -38,6 +38,14 @@ type Transport struct {
 	closing   bool        // guarded by deliverMu: no more handler calls
 	hbBuf     []byte
 
+	// For a handler that borrows frames (wire.Borrower), onFrameMsg
+	// decodes every batch with dec, which lends the frames until they
+	// are delivered; decMu is held from the decoding to the end of the
+	// delivery, outside deliverMu.
+	borrow bool
+	decMu  sync.Mutex
+	dec    wire.Decoder
+
 	mu      sync.RWMutex
 	peers   map[string]*peer
 	started bool
@@ -179,6 +187,7 @@ func (t *Transport) Start(h wire.Handler) error {
 	// reader of t.h sees it.
 	t.h = h
 	t.holder, _ = h.(wire.Holder)
+	_, t.borrow = h.(wire.Borrower)
 	frames, err := t.nc.Subscribe(t.framePrefix+t.self+".*", t.onFrameMsg)
 	if err != nil {
 		return fmt.Errorf("cluster: subscribe to frames: %w", err)
@@ -350,8 +359,10 @@ func (t *Transport) SendTracked(name string, f *wire.Frame, c wire.Credit, n int
 		}
 		return fmt.Errorf("send to node %q: %w", name, err)
 	}
-	// one frame alone in a batch must fit in a NATS message
-	if n := batchHeader + 1 + binary.MaxVarintLen32 + len(b); n > int(t.nc.MaxPayload()) {
+	// One frame alone in a batch must fit in a NATS message. A frame
+	// that fits in a batch does (maxBatch is below the server's limit),
+	// so the client's lock is taken only for larger ones.
+	if n := batchHeader + 1 + binary.MaxVarintLen32 + len(b); n > t.maxBatch && n > int(t.nc.MaxPayload()) {
 		if perr := p.precheck(); perr != nil {
 			return perr
 		}
@@ -706,7 +717,14 @@ func (t *Transport) onFrameMsg(m *nats.Msg) {
 	// life, so that bytes that are not a batch change nothing.
 	var frames []*wire.Frame
 	if h.typ == msgBatch {
-		frames, err = wire.DecodeBatch(body)
+		if t.borrow {
+			t.decMu.Lock()
+			defer t.decMu.Unlock()
+			defer t.dec.Done() // the handler keeps nothing of the frames
+			frames, err = t.dec.Decode(body)
+		} else {
+			frames, err = wire.DecodeBatch(body)
+		}
 		if err != nil {
 			t.st.dropMalformed.Add(1)
 			t.cfg.Logger.Warn("cluster: malformed batch dropped", "node", name, "bytes", len(body), "err", err)

@@ -225,6 +225,9 @@ type decoder struct {
 	// batch mostly name the same nodes and paths, so a string equal to
 	// the last one of its field is shared instead of allocated again.
 	last [numInterned]string
+	// alias: a message's bytes alias the input instead of being copied
+	// (Decoder).
+	alias bool
 }
 
 // The fields whose strings a decoder shares between frames.
@@ -407,7 +410,11 @@ func (d *decoder) frame(fe *frameEnv) *Frame {
 	if flags&frameHasEnv != 0 && d.err == nil {
 		env := &fe.e
 		if data := d.bytes("data", d.uvarint("data length", MaxFrameSize)); len(data) > 0 {
-			env.Data = append([]byte(nil), data...)
+			if d.alias {
+				env.Data = data
+			} else {
+				env.Data = append([]byte(nil), data...)
+			}
 		}
 		n := d.uvarint("capability count", MaxCaps)
 		if d.err == nil && n > uint64(len(d.b)/minRefSize) {
@@ -529,32 +536,46 @@ const minFrameSize = 2 + minRefSize + 4
 
 // DecodeBatch decodes every frame of a batch, in order. It returns no
 // frame if any part of b is malformed. It never panics, and allocates no
-// more than b's length justifies; every error wraps ErrMalformed.
+// more than b's length justifies; every error wraps ErrMalformed. The
+// frames do not alias b.
 func DecodeBatch(b []byte) ([]*Frame, error) {
-	if len(b) == 0 {
-		return nil, malformed("batch", ErrTruncated)
-	}
-	if b[0] != BatchVersion {
-		return nil, malformed("batch", fmt.Errorf("version %d: %w", b[0], ErrBadVersion))
+	count, err := countBatch(b)
+	if err != nil {
+		return nil, err
 	}
 	d := decoder{b: b[1:]}
-	if len(d.b) == 0 {
-		return nil, malformed("batch", fmt.Errorf("no frames: %w", ErrTruncated))
+	return d.batch(make([]frameEnv, count), make([]*Frame, 0, count))
+}
+
+// countBatch checks a batch's version and counts its frames, as far as
+// their lengths are plausible (a frame shorter than minFrameSize is
+// malformed, and the count stops there), so that they can be allocated
+// together.
+func countBatch(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, malformed("batch", ErrTruncated)
 	}
-	// The frames of a batch are allocated together: count them first, as
-	// far as their lengths are plausible (a frame shorter than
-	// minFrameSize is malformed, and the count stops there).
+	if b[0] != BatchVersion {
+		return 0, malformed("batch", fmt.Errorf("version %d: %w", b[0], ErrBadVersion))
+	}
+	if len(b) == 1 {
+		return 0, malformed("batch", fmt.Errorf("no frames: %w", ErrTruncated))
+	}
 	count := 0
-	for cd := d; len(cd.b) > 0; count++ {
+	for cd := (decoder{b: b[1:]}); len(cd.b) > 0; count++ {
 		n := cd.uvarint("batch frame length", MaxFrameSize)
 		if cd.err != nil || n < minFrameSize || n > uint64(len(cd.b)) {
 			break
 		}
 		cd.b = cd.b[n:]
 	}
-	slab := make([]frameEnv, count)
-	frames := make([]*Frame, 0, count)
-	fd := decoder{}
+	return count, nil
+}
+
+// batch decodes the frames left in d.b into slab, which is zero, and
+// then into new frames past its end, appending them to frames.
+func (d *decoder) batch(slab []frameEnv, frames []*Frame) ([]*Frame, error) {
+	fd := decoder{alias: d.alias, last: d.last}
 	for len(d.b) > 0 {
 		p := d.bytes("batch frame", d.uvarint("batch frame length", MaxFrameSize))
 		if d.err != nil {
@@ -576,5 +597,64 @@ func DecodeBatch(b []byte) ([]*Frame, error) {
 		}
 		frames = append(frames, f)
 	}
+	d.last = fd.last
 	return frames, nil
+}
+
+// Decoder decodes batches as DecodeBatch does, with the same checks, into
+// storage it reuses from one batch to the next: a node's transport
+// decodes every batch a peer sends with one Decoder, without allocating
+// the frames again for each. In exchange the frames are lent: those of
+// one Decode are valid until Done (or the next Decode), and each
+// envelope's Data aliases the batch's bytes. Whoever keeps anything of
+// a frame past Done must copy it; strings may be kept. The zero Decoder
+// is ready to use. Not safe for concurrent use.
+type Decoder struct {
+	slab   []frameEnv // zero past the frames in use
+	frames []*Frame
+	used   int // the frames of slab in use since the last Decode
+	last   [numInterned]string
+}
+
+// decoderKeep bounds the frames a Decoder keeps for the next batch (a
+// batch of 64 KiB holds about 4,000 of the smallest frames): the frames
+// of a larger batch are allocated for it alone.
+const decoderKeep = 4096
+
+// Decode decodes every frame of batch b, in order, ending the loan of
+// the previous batch's frames. It returns no frame if any part of b is
+// malformed; every error wraps ErrMalformed.
+func (dc *Decoder) Decode(b []byte) ([]*Frame, error) {
+	dc.Done()
+	count, err := countBatch(b)
+	if err != nil {
+		return nil, err
+	}
+	slab, frames := dc.slab, dc.frames[:0]
+	own := true // slab and frames are dc's
+	if count > len(slab) {
+		slab, frames = make([]frameEnv, count), make([]*Frame, 0, count)
+		if own = count <= decoderKeep; own {
+			dc.slab, dc.frames = slab, frames
+		}
+	}
+	if own {
+		dc.used = count
+	}
+	d := decoder{b: b[1:], alias: true, last: dc.last}
+	out, err := d.batch(slab, frames)
+	if err != nil {
+		dc.Done()
+		return nil, err
+	}
+	dc.last = d.last
+	return out, nil
+}
+
+// Done ends the loan of the last batch's frames: the Decoder forgets
+// them, and what they pointed to, until the next Decode.
+func (dc *Decoder) Done() {
+	clear(dc.slab[:dc.used])
+	clear(dc.frames[:dc.used])
+	dc.used = 0
 }

@@ -17,7 +17,10 @@
 // the bytes that remain and against a hard limit (MaxString, MaxCaps,
 // MaxFrameSize) before anything is allocated; unknown kinds, error codes
 // and flag bits, and trailing bytes, are rejected with an error wrapping
-// ErrMalformed. A decoded frame never aliases its input.
+// ErrMalformed. A decoded frame never aliases its input, but for the
+// frames a Decoder lends: a transport decodes every batch with one
+// Decoder, reusing its frames, for a Handler that copies what it keeps
+// (Borrower).
 //
 // A batch carries several frames in one transport message, in order: a
 // version byte (BatchVersion), then each frame's length and bytes.

@@ -79,3 +79,30 @@ func FuzzDecodeBatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecoder decodes a batch with a Decoder that decoded another first:
+// it must accept exactly what DecodeBatch accepts and give the same
+// frames, whatever its reused storage held before.
+func FuzzDecoder(f *testing.F) {
+	all, err := wire.AppendBatch(nil, sampleFrames())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(all)
+	f.Add([]byte{wire.BatchVersion, 0})
+	var dc wire.Decoder
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := dc.Decode(all); err != nil {
+			t.Fatal(err)
+		}
+		want, werr := wire.DecodeBatch(b)
+		got, gerr := dc.Decode(b)
+		if (werr == nil) != (gerr == nil) || (gerr != nil && got != nil) {
+			t.Fatalf("DecodeBatch: %v; Decoder: %d frames, %v", werr, len(got), gerr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("Decoder and DecodeBatch differ:\n%+v\n%+v", got, want)
+		}
+		dc.Done()
+	})
+}

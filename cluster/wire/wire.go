@@ -139,6 +139,15 @@ type Copier interface {
 	CopiesFrames()
 }
 
+// Borrower is implemented by a Handler that keeps nothing of a frame
+// once Deliver returns: no pointer to the frame, its envelope, its
+// capability list or its error, and a copy of any message bytes it keeps
+// (strings may be kept). Its transport may then lend it the frames of a
+// Decoder, whose message bytes alias the batch they came in.
+type Borrower interface {
+	BorrowsFrames()
+}
+
 // Holder is implemented by a Handler that may hold a peer back: while
 // Holding(peer) reports true, the transport still delivers every frame
 // that peer sent but acknowledges none of them, so the peer's window
