@@ -346,7 +346,7 @@ func (p *peer) publishOne(msg *[]byte) bool {
 	size, frameBytes, i := 1, 0, p.head
 	for ; i < len(p.qlens); i++ {
 		l := int(p.qlens[i])
-		if i > p.head && size+uvarintLen(l)+l > limit {
+		if i > p.head && (size+uvarintLen(l)+l > limit || i-p.head == wire.MaxBatchFrames) {
 			break
 		}
 		size += uvarintLen(l) + l

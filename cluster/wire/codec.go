@@ -534,6 +534,12 @@ func AppendBatch(dst []byte, frames []*Frame) ([]byte, error) {
 // ref, four empty fields.
 const minFrameSize = 2 + minRefSize + 4
 
+// MaxBatchFrames bounds the frames of one batch. A sender never puts more
+// in a batch; a receiver refuses a batch that holds more, so that a peer
+// cannot make a node build hundreds of thousands of frames (about 200
+// bytes of Go memory each) out of one large message of minimal frames.
+const MaxBatchFrames = 8192
+
 // DecodeBatch decodes every frame of a batch, in order. It returns no
 // frame if any part of b is malformed. It never panics, and allocates no
 // more than b's length justifies; every error wraps ErrMalformed. The
@@ -566,6 +572,9 @@ func countBatch(b []byte) (int, error) {
 		n := cd.uvarint("batch frame length", MaxFrameSize)
 		if cd.err != nil || n < minFrameSize || n > uint64(len(cd.b)) {
 			break
+		}
+		if count == MaxBatchFrames {
+			return 0, malformed("batch", fmt.Errorf("more than %d frames: %w", MaxBatchFrames, ErrTooLarge))
 		}
 		cd.b = cd.b[n:]
 	}

@@ -333,3 +333,29 @@ func BenchmarkBatch_DecodeSends(b *testing.B) {
 		}
 	}
 }
+
+func TestBatch_RefusesMoreThanMaxBatchFrames(t *testing.T) {
+	frames := make([]*wire.Frame, wire.MaxBatchFrames+1)
+	for i := range frames {
+		frames[i] = &wire.Frame{Kind: wire.KindUnlink, ID: uint64(i)}
+	}
+	full, err := wire.AppendBatch(nil, frames[:wire.MaxBatchFrames])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := wire.DecodeBatch(full)
+	if err != nil || len(got) != wire.MaxBatchFrames {
+		t.Fatalf("a batch of MaxBatchFrames frames: %d frames, %v", len(got), err)
+	}
+	over, err := wire.AppendBatch(nil, frames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := wire.DecodeBatch(over); !errors.Is(err, wire.ErrTooLarge) || got != nil {
+		t.Errorf("DecodeBatch of %d frames: %d frames, %v; want ErrTooLarge", len(frames), len(got), err)
+	}
+	var dc wire.Decoder
+	if got, err := dc.Decode(over); !errors.Is(err, wire.ErrTooLarge) || got != nil {
+		t.Errorf("Decoder.Decode of %d frames: %d frames, %v; want ErrTooLarge", len(frames), len(got), err)
+	}
+}
