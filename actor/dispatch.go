@@ -93,7 +93,7 @@ type job struct {
 
 func (j job) run() {
 	if j.p != nil {
-		j.p.runPinned(j.fn)
+		j.p.runPinned(j.fn, nil).Unpin()
 		return
 	}
 	j.fn()
@@ -166,16 +166,32 @@ func (d *dispatcher) loop(w *poolWorker) {
 }
 
 // runs runs j, then the job its run left in w's slot, and so on, until a
-// run leaves none or wake-ups are queued, which go first.
+// run leaves none or wake-ups are queued, which go first. The goroutine
+// stays locked to its thread from one pinned run to the next, so that a
+// run's pin knows the thread from the run before.
 func (d *dispatcher) runs(w *poolWorker, j job) {
+	var pin *isolate.Pin // the last pinned run's, still locked
+	defer func() {
+		if pin != nil {
+			pin.Unpin()
+		}
+	}()
 	for {
 		w.busy.Store(clock())
-		if j.p != nil && curgOK {
-			w.mu.Lock()
-			w.open = true
-			w.mu.Unlock()
+		if j.p != nil {
+			if curgOK {
+				w.mu.Lock()
+				w.open = true
+				w.mu.Unlock()
+			}
+			pin = j.p.runPinned(j.fn, pin)
+		} else {
+			if pin != nil {
+				pin.Unpin()
+				pin = nil
+			}
+			j.fn()
 		}
-		j.run()
 		next, ok := w.take(true)
 		w.busy.Store(0)
 		if !ok {
@@ -433,20 +449,28 @@ func (pd *pinnedDispatcher) Schedule(fn func()) { pd.d.schedule(job{fn: fn, p: p
 
 func (pd *pinnedDispatcher) Throughput() int { return pd.d.Throughput() }
 
-// runPinned runs one run of p's mailbox on a pinned thread. protoactor runs
-// a mailbox on one goroutine at a time; the pin is cleared only if it is
-// still this run's, since the next run can begin as soon as this one has
-// left the mailbox idle.
-func (p *Process) runPinned(fn func()) {
+// runPinned runs one run of p's mailbox on a pinned thread: prev's, which
+// it unpins, if prev is set. It returns the run's pin, for the caller to
+// unpin or hand to the next run. protoactor runs a mailbox on one
+// goroutine at a time; p's pin is cleared only if it is still this run's,
+// since the next run can begin as soon as this one has left the mailbox
+// idle.
+func (p *Process) runPinned(fn func(), prev *isolate.Pin) *isolate.Pin {
 	start := time.Now()
-	pin := isolate.PinThread()
+	var pin *isolate.Pin
+	if prev == nil {
+		pin = isolate.PinThread()
+	} else {
+		pin = prev.Follow()
+		prev.Unpin()
+	}
 	p.pin.Store(pin)
 	defer func() {
 		p.pin.CompareAndSwap(pin, nil)
-		pin.Unpin()
 		p.countBusy(start)
 	}()
 	fn()
+	return pin
 }
 
 // curgOK is whether curg tells goroutines apart, as checkCurg found when
