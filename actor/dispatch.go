@@ -31,11 +31,13 @@ import (
 // again. So a script worker's run has a slot for one wake-up, as a Go
 // scheduler's P has runnext: a wake-up made in the run (the first message
 // of a call, its reply) goes to the slot, readying nobody, and when the run
-// ends its goroutine runs the slot's job itself instead of parking. A
-// ping-pong of calls then stays on one goroutine and thread. The run is
-// found by the calling goroutine's identity (curg); where that cannot be
-// read, or in a Go actor's run, which may block on what it scheduled, a
-// wake-up takes the queue. A slot's job is handed to the queue
+// ends its goroutine runs the slot's job itself instead of parking, still
+// locked to its thread, so that the next run's pin knows the thread
+// (isolate.Pin.Follow). A ping-pong of calls then stays on one goroutine
+// and thread, with no system call for the hand-offs. The run is found by
+// the calling goroutine's identity (curg); where that cannot be read, or
+// in a Go actor's run, which may block on what it scheduled, a wake-up
+// takes the queue. A slot's job is handed to the queue
 //   - when its run goes on to another message (moreInRun), so that a
 //     sender keeps its receiver running beside it;
 //   - when the run has held its goroutine for stallAfter: the watcher,
@@ -45,8 +47,7 @@ import (
 //   - at stop.
 //
 // A slot's job is moved under its worker's mu by whoever takes it, so it
-// runs once; a wrong guess of the run costs a wait of at most two
-// stallAfter, never a lost or repeated job.
+// runs once, and it waits for its run at most about two stallAfter.
 type dispatcher struct {
 	work chan job
 	done chan struct{}
