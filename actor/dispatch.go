@@ -23,17 +23,45 @@ import (
 // goroutine for every one that has been in its run longer (a flooded
 // mailbox, a CPU-bound turn, a blocking Go actor) while wake-ups are
 // queued. A goroutine left over once base others are parked exits.
+//
+// Handing a wake-up to a parked goroutine costs more than the send: when
+// the other cores are idle, Go wakes an OS thread to run it (a futex call,
+// about a microsecond here), and in a call between two scripts that thread
+// finds nothing to do, since the caller's run ends at once, and sleeps
+// again. So a script worker's run has a slot for one wake-up, as a Go
+// scheduler's P has runnext: a wake-up made in the run (the first message
+// of a call, its reply) goes to the slot, readying nobody, and when the run
+// ends its goroutine runs the slot's job itself instead of parking, still
+// locked to its thread, so that the next run's pin knows the thread
+// (isolate.Pin.Follow). A ping-pong of calls then stays on one goroutine
+// and thread, with no system call for the hand-offs. The run is found by
+// the calling goroutine's identity (curg); where that cannot be read, or
+// in a Go actor's run, which may block on what it scheduled, a wake-up
+// takes the queue. A slot's job is handed to the queue
+//   - when its run goes on to another message (moreInRun), so that a
+//     sender keeps its receiver running beside it;
+//   - when the run has held its goroutine for stallAfter: the watcher,
+//     which looks every stallAfter while a slot or the queue is in use;
+//   - when its run ends with wake-ups queued, so that it does not jump
+//     ahead of them;
+//   - at stop.
+//
+// A slot's job is moved under its worker's mu by whoever takes it, so it
+// runs once, and it waits for its run at most about two stallAfter.
 type dispatcher struct {
 	work chan job
 	done chan struct{}
-	wake chan struct{} // the watcher's: a wake-up was queued
+	wake chan struct{} // the watcher's: a wake-up was queued or slotted
 	base int
 
-	stopped atomic.Bool
-	idle    atomic.Int32 // goroutines parked on work
+	stopped  atomic.Bool
+	idle     atomic.Int32 // goroutines parked on work
+	watching atomic.Bool  // the watcher looks every stallAfter
+	handedOn atomic.Int64 // slot jobs the watcher or stop handed on
 
 	mu      sync.Mutex
 	workers map[*poolWorker]struct{}
+	list    atomic.Pointer[[]*poolWorker] // workers, for finding a goroutine's
 }
 
 // stallAfter is how long a run holds its goroutine before the watcher
@@ -45,8 +73,17 @@ const (
 )
 
 // poolWorker is one pooled goroutine; busy is the monotonic time its
-// current run began, 0 while it waits.
-type poolWorker struct{ busy atomic.Int64 }
+// current run began, 0 while it waits. g is its curg, 0 until it starts.
+type poolWorker struct {
+	busy  atomic.Int64
+	g     atomic.Uintptr
+	full  atomic.Bool   // next holds a job
+	fills atomic.Uint64 // jobs ever put in the slot
+
+	mu   sync.Mutex
+	open bool // in a script worker's run: the slot takes a job
+	next job  // the slot; valid while full
+}
 
 // job is a mailbox run: fn, pinned for p's worker if p is set. It is
 // passed by value, so that a wake-up allocates no closure to carry it.
@@ -57,13 +94,14 @@ type job struct {
 
 func (j job) run() {
 	if j.p != nil {
-		j.p.runPinned(j.fn)
+		j.p.runPinned(j.fn, nil).Unpin()
 		return
 	}
 	j.fn()
 }
 
 func newDispatcher() *dispatcher {
+	curgOnce.Do(func() { curgOK = checkCurg() })
 	d := &dispatcher{
 		work:    make(chan job, queueCap),
 		done:    make(chan struct{}),
@@ -87,14 +125,29 @@ func (d *dispatcher) add() {
 	w := &poolWorker{}
 	d.mu.Lock()
 	d.workers[w] = struct{}{}
+	d.publish()
 	d.mu.Unlock()
 	go d.loop(w)
 }
 
+// publish copies the workers into list. d.mu must be held.
+func (d *dispatcher) publish() {
+	l := make([]*poolWorker, 0, len(d.workers))
+	for w := range d.workers {
+		l = append(l, w)
+	}
+	d.list.Store(&l)
+}
+
 func (d *dispatcher) loop(w *poolWorker) {
+	if curgOK {
+		w.g.Store(curg())
+	}
 	defer func() {
+		w.g.Store(0)
 		d.mu.Lock()
 		delete(d.workers, w)
+		d.publish()
 		d.mu.Unlock()
 	}()
 	for {
@@ -102,9 +155,7 @@ func (d *dispatcher) loop(w *poolWorker) {
 		select {
 		case j := <-d.work:
 			d.idle.Add(-1)
-			w.busy.Store(clock())
-			j.run()
-			w.busy.Store(0)
+			d.runs(w, j)
 		case <-d.done:
 			d.idle.Add(-1)
 			return
@@ -115,21 +166,122 @@ func (d *dispatcher) loop(w *poolWorker) {
 	}
 }
 
+// runs runs j, then the job its run left in w's slot, and so on, until a
+// run leaves none or wake-ups are queued, which go first. The goroutine
+// stays locked to its thread from one pinned run to the next, so that a
+// run's pin knows the thread from the run before.
+func (d *dispatcher) runs(w *poolWorker, j job) {
+	var pin *isolate.Pin // the last pinned run's, still locked
+	defer func() {
+		if pin != nil {
+			pin.Unpin()
+		}
+	}()
+	for {
+		w.busy.Store(clock())
+		if j.p != nil {
+			if curgOK {
+				w.mu.Lock()
+				w.open = true
+				w.mu.Unlock()
+			}
+			pin = j.p.runPinned(j.fn, pin)
+		} else {
+			if pin != nil {
+				pin.Unpin()
+				pin = nil
+			}
+			j.fn()
+		}
+		next, ok := w.take(true)
+		w.busy.Store(0)
+		if !ok {
+			return
+		}
+		if len(d.work) > 0 {
+			d.enqueue(next)
+			return
+		}
+		j = next
+	}
+}
+
+// offer puts j in w's slot if w is in a script worker's run and the slot
+// is free.
+func (w *poolWorker) offer(j job) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.open || w.full.Load() {
+		return false
+	}
+	w.next = j
+	w.full.Store(true)
+	w.fills.Add(1)
+	return true
+}
+
+// take empties w's slot and, if shut, closes it until w's next run.
+func (w *poolWorker) take(shut bool) (job, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if shut {
+		w.open = false
+	}
+	if !w.full.Load() {
+		return job{}, false
+	}
+	j := w.next
+	w.next = job{}
+	w.full.Store(false)
+	return j, true
+}
+
+// self is the pooled goroutine calling it, or nil.
+func (d *dispatcher) self() *poolWorker {
+	g := curg()
+	if g == 0 || !curgOK {
+		return nil
+	}
+	for _, w := range *d.list.Load() {
+		if w.g.Load() == g {
+			return w
+		}
+	}
+	return nil
+}
+
+// moreInRun hands the job in the calling goroutine's slot, if any, to the
+// queue: the run it is in goes on to another message, so the slot's job
+// would wait for that one too. A script worker calls it as each message
+// reaches it.
+func (d *dispatcher) moreInRun() {
+	if w := d.self(); w != nil && w.full.Load() {
+		if j, ok := w.take(false); ok {
+			d.enqueue(j)
+		}
+	}
+}
+
 // watch adds goroutines while wake-ups are queued and fewer than base
-// pooled goroutines are parked or in a young run. It looks every
-// stallAfter while the queue is not empty, and sleeps otherwise.
+// pooled goroutines are parked or in a young run, and hands on the slot
+// jobs of runs older than stallAfter. It looks every stallAfter while the
+// queue or a slot is in use, and sleeps otherwise.
 func (d *dispatcher) watch() {
 	t := time.NewTimer(stallAfter)
 	t.Stop()
+	var fills uint64 // slot jobs when it last looked
 	for {
-		select {
-		case <-d.wake:
-		case <-d.done:
-			t.Stop()
-			d.drain()
-			return
+		d.watching.Store(false)
+		if !d.inUse(&fills) || !d.watching.CompareAndSwap(false, true) {
+			select {
+			case <-d.wake:
+				d.watching.Store(true)
+			case <-d.done:
+				d.drain()
+				return
+			}
 		}
-		for len(d.work) > 0 {
+		for {
 			t.Reset(stallAfter)
 			select {
 			case <-t.C:
@@ -138,11 +290,47 @@ func (d *dispatcher) watch() {
 				d.drain()
 				return
 			}
+			d.handOnStalled()
 			if len(d.work) > 0 {
 				for range d.short() {
 					d.add()
 				}
 			}
+			if !d.inUse(&fills) {
+				break
+			}
+		}
+	}
+}
+
+// inUse reports whether wake-ups are queued, a slot holds a job, or a slot
+// took one since the count *fills, which it updates.
+func (d *dispatcher) inUse(fills *uint64) bool {
+	busy := len(d.work) > 0
+	var n uint64
+	for _, w := range *d.list.Load() {
+		n += w.fills.Load()
+		busy = busy || w.full.Load()
+	}
+	busy = busy || n != *fills
+	*fills = n
+	return busy
+}
+
+// handOnStalled moves to the queue the slot jobs of runs that began
+// stallAfter ago or more.
+func (d *dispatcher) handOnStalled() {
+	now := clock()
+	for _, w := range *d.list.Load() {
+		if !w.full.Load() {
+			continue
+		}
+		if b := w.busy.Load(); b == 0 || now-b < int64(stallAfter) {
+			continue
+		}
+		if j, ok := w.take(false); ok {
+			d.handedOn.Add(1)
+			d.enqueue(j)
 		}
 	}
 }
@@ -174,6 +362,17 @@ func (d *dispatcher) drain() {
 	}
 }
 
+// handOnSlots hands every slot's job a goroutine of its own: after stop,
+// no watcher looks at them.
+func (d *dispatcher) handOnSlots() {
+	for _, w := range *d.list.Load() {
+		if j, ok := w.take(false); ok {
+			d.handedOn.Add(1)
+			go j.run()
+		}
+	}
+}
+
 // Schedule implements protoactor's Dispatcher: a pooled goroutine runs fn.
 func (d *dispatcher) Schedule(fn func()) { d.schedule(job{fn: fn}) }
 
@@ -182,13 +381,24 @@ func (d *dispatcher) schedule(j job) {
 		go j.run()
 		return
 	}
+	if w := d.self(); w != nil && w.offer(j) {
+		if !d.watching.Load() && d.watching.CompareAndSwap(false, true) {
+			d.poke()
+		}
+		if d.stopped.Load() {
+			d.handOnSlots() // stop may have looked before j was slotted
+		}
+		return
+	}
+	d.enqueue(j)
+}
+
+// enqueue queues j for the next parked or finishing goroutine.
+func (d *dispatcher) enqueue(j job) {
 	select {
 	case d.work <- j:
 		if len(d.work) > 0 { // no parked goroutine took it at once
-			select {
-			case d.wake <- struct{}{}:
-			default:
-			}
+			d.poke()
 		}
 	default:
 		go j.run() // the queue is full
@@ -198,16 +408,25 @@ func (d *dispatcher) schedule(j job) {
 	}
 }
 
+// poke wakes the watcher if it sleeps.
+func (d *dispatcher) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
 // Throughput implements protoactor's Dispatcher: messages a mailbox runs
 // before it yields its goroutine.
 func (d *dispatcher) Throughput() int { return 300 }
 
-// stop ends the pooled goroutines; queued and later wake-ups get their
-// own.
+// stop ends the pooled goroutines; queued, slotted and later wake-ups get
+// their own.
 func (d *dispatcher) stop() {
 	d.stopped.Store(true)
 	close(d.done)
 	d.drain()
+	d.handOnSlots()
 }
 
 // forProcess is the dispatcher of p's mailbox. A script worker's mailbox
@@ -231,18 +450,63 @@ func (pd *pinnedDispatcher) Schedule(fn func()) { pd.d.schedule(job{fn: fn, p: p
 
 func (pd *pinnedDispatcher) Throughput() int { return pd.d.Throughput() }
 
-// runPinned runs one run of p's mailbox on a pinned thread. protoactor runs
-// a mailbox on one goroutine at a time; the pin is cleared only if it is
-// still this run's, since the next run can begin as soon as this one has
-// left the mailbox idle.
-func (p *Process) runPinned(fn func()) {
+// runPinned runs one run of p's mailbox on a pinned thread: prev's, which
+// it unpins, if prev is set. It returns the run's pin, for the caller to
+// unpin or hand to the next run. protoactor runs a mailbox on one
+// goroutine at a time; p's pin is cleared only if it is still this run's,
+// since the next run can begin as soon as this one has left the mailbox
+// idle.
+func (p *Process) runPinned(fn func(), prev *isolate.Pin) *isolate.Pin {
 	start := time.Now()
-	pin := isolate.PinThread()
+	var pin *isolate.Pin
+	if prev == nil {
+		pin = isolate.PinThread()
+	} else {
+		pin = prev.Follow()
+		prev.Unpin()
+	}
 	p.pin.Store(pin)
 	defer func() {
 		p.pin.CompareAndSwap(pin, nil)
-		pin.Unpin()
 		p.countBusy(start)
 	}()
 	fn()
+	return pin
+}
+
+// curgOK is whether curg tells goroutines apart, as checkCurg found when
+// the first dispatcher started; without it no run has a slot.
+var (
+	curgOnce sync.Once
+	curgOK   bool
+)
+
+// checkCurg checks that curg is not 0, stays the same on one goroutine
+// across a stack move and a reschedule, and differs between two live
+// goroutines.
+func checkCurg() bool {
+	mine := curg()
+	if mine == 0 {
+		return false
+	}
+	other := make(chan bool)
+	go func() {
+		g := curg()
+		growStack(64)
+		runtime.Gosched()
+		other <- g != 0 && g != mine && g == curg()
+	}()
+	ok := <-other
+	growStack(64)
+	return ok && curg() == mine
+}
+
+// growStack uses about n KiB of stack, which moves a small one.
+func growStack(n int) byte {
+	var b [1024]byte
+	b[n%len(b)] = byte(n)
+	if n > 0 {
+		return growStack(n-1) + b[n%len(b)]
+	}
+	return b[0]
 }

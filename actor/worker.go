@@ -53,6 +53,7 @@ func newWorker(p *Process) proto.Actor {
 // Receive implements proto.Actor. A crash panics with a *Crash, which
 // protoactor's mailbox recovers and hands to the supervisor.
 func (w *worker) Receive(c proto.Context) {
+	w.proc.node.dispatch.moreInRun() // this run goes on: a wake-up it left waits no longer
 	if w.iso != nil {
 		// The mailbox run this message arrived in (dispatch.go); a pin
 		// that is not this goroutine's is never seen: runs of one

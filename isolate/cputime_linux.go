@@ -66,6 +66,15 @@ func PinThread() *Pin {
 // Unpin unlocks the goroutine. The pin must not be used after.
 func (p *Pin) Unpin() { runtime.UnlockOSThread() }
 
+// Follow locks the goroutine once more and returns a pin for the next run
+// on p's thread, another process's: it knows the thread if p does, and has
+// no clock reading, which serves only the process it was read for. p is
+// still to be unpinned.
+func (p *Pin) Follow() *Pin {
+	runtime.LockOSThread()
+	return &Pin{clock: p.clock, known: p.known}
+}
+
 // turnClock is startThreadClock under a pin: the goroutine is locked once
 // more for the turn (stop unlocks it) and the thread is the pin's.
 func (p *Pin) turnClock() (threadClock, bool) {

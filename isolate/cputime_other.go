@@ -24,4 +24,7 @@ func PinThread() *Pin { return &Pin{} }
 // Unpin does nothing.
 func (p *Pin) Unpin() {}
 
+// Follow returns a pin that does nothing.
+func (p *Pin) Follow() *Pin { return &Pin{} }
+
 func (p *Pin) turnClock() (threadClock, bool) { return startThreadClock() }
