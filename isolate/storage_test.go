@@ -2,8 +2,8 @@ package isolate_test
 
 import (
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
