@@ -3,6 +3,7 @@ package isolate_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
@@ -27,7 +28,10 @@ func newStorageIsolate(t *testing.T, b storage.Backend, quota int64) (*isolate.I
 	if err != nil {
 		t.Fatal(err)
 	}
-	iso, err := isolate.New(s, isolate.Config{Name: "test", Self: capability.New(target{1}, capability.All), Host: &fakeHost{}, Storage: st})
+	// A generous CPU limit: some turns make a thousand writes, which the
+	// default 50 ms does not cover under the race detector.
+	iso, err := isolate.New(s, isolate.Config{Name: "test", Self: capability.New(target{1}, capability.All), Host: &fakeHost{},
+		Storage: st, Limits: isolate.Limits{CPU: 10 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
