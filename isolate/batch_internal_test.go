@@ -88,11 +88,14 @@ func TestRun_TurnsAreNotChargedEachOthersTime(t *testing.T) {
 	}
 }
 
-// A turn leaves the timer set for the next: the timer is set again only
-// after it fired (or for a turn due sooner than it), not once per turn,
-// and Close stops it.
+// A turn of a mailbox run (pinned) leaves the timer set for the next: the
+// timer is set again only after it fired (or for a turn due sooner than
+// it), not once per turn, and Close stops it.
 func TestRun_TurnsSetTheTimerOnlyAfterItFired(t *testing.T) {
 	i := watchdogIsolate(t, runJS, Limits{})
+	pin := PinThread()
+	defer pin.Unpin()
+	i.UsePin(pin)
 	i.mu.Lock()
 	sets0, fires0 := i.watchSets, i.watchFires
 	i.mu.Unlock()
@@ -125,6 +128,9 @@ func TestRun_TurnsSetTheTimerOnlyAfterItFired(t *testing.T) {
 // touching the next turn, which sets it again for its own first check.
 func TestRun_AFiringBetweenTurnsDoesNothing(t *testing.T) {
 	i := watchdogIsolate(t, runJS, Limits{CPU: time.Minute})
+	pin := PinThread()
+	defer pin.Unpin()
+	i.UsePin(pin)
 	if o := receiveNow(t, i, runMsg(t, map[string]any{"type": "inc"})); o.Crash != nil {
 		t.Fatal(o.Crash)
 	}
@@ -147,6 +153,23 @@ func TestRun_AFiringBetweenTurnsDoesNothing(t *testing.T) {
 	i.mu.Unlock()
 	if sets != 1 {
 		t.Fatalf("the next turn set the timer %d times, want once", sets)
+	}
+}
+
+// A turn outside a mailbox run (the module body, init: no pin) stops the
+// timer as it ends.
+func TestRun_AnUnpinnedTurnStopsTheTimer(t *testing.T) {
+	i := watchdogIsolate(t, runJS, Limits{})
+	for k := 0; k < 3; k++ {
+		if o := receiveNow(t, i, runMsg(t, map[string]any{"type": "inc"})); o.Crash != nil {
+			t.Fatal(o.Crash)
+		}
+		i.mu.Lock()
+		set, armed := i.watchSet, i.armed
+		i.mu.Unlock()
+		if set || armed != 0 {
+			t.Fatalf("after turn %d: timer set %v, armed for turn %d; want neither", k, set, armed)
+		}
 	}
 }
 

@@ -353,7 +353,7 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 // never a neighbour's.
 //
 // The timer is shared by the turns that follow each other closely: a turn
-// ends without stopping it, and a turn that finds it still set from a
+// of a mailbox run ends without stopping it (see disarm), and a turn that finds it still set from a
 // turn before, to fire no later than its own first check, leaves it; when
 // it fires early for this turn, the watchdog sets it again for what is
 // left of the turn's interval, and when it fires between turns it does
@@ -423,8 +423,11 @@ func (i *Isolate) armWatchdog(seq uint64) (nested *time.Timer, clocked bool) {
 }
 
 // disarm ends the turn armWatchdog armed: the turn counter moves on, so
-// that nothing meant for the turn reaches the next. The timer is left set
-// for the turns that follow (see armWatchdog); Close stops it.
+// that nothing meant for the turn reaches the next. A turn of a mailbox
+// run (under a pin) leaves the timer set for the turns that follow (see
+// armWatchdog); one outside a run (the module body, init) stops it: an
+// isolate just made often goes quiet, and the timer's idle firing would
+// cost more than setting it again. Close stops it.
 func (i *Isolate) disarm(nested *time.Timer, clocked bool) {
 	if nested != nil {
 		nested.Stop()
@@ -438,6 +441,10 @@ func (i *Isolate) disarm(nested *time.Timer, clocked bool) {
 	i.armed = 0
 	i.obs.turnCPU = i.cpuCharged
 	checked := i.cpuCharged != 0 // the watchdog looked at the turn
+	if i.pin == nil && i.watchSet {
+		i.watch.Stop()
+		i.watchSet = false
+	}
 	i.mu.Unlock()
 	if clocked {
 		i.clock.stop()
