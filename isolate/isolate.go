@@ -353,16 +353,17 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 // never a neighbour's.
 //
 // The timer is shared by the turns that follow each other closely: a turn
-// of a mailbox run ends without stopping it (see disarm), and a turn that finds it still set from a
-// turn before, to fire no later than its own first check, leaves it; when
-// it fires early for this turn, the watchdog sets it again for what is
-// left of the turn's interval, and when it fires between turns it does
-// nothing. Setting a timer to fire sooner than any other wakes the
-// thread waiting in the network poller (a write to its eventfd, and the
-// poller's read and wait again: three system calls); so turns that come
-// faster than cpuCheckpoint pay for one timer per checkpoint, not one per
-// turn, an isolate that has gone quiet pays for one idle firing, and each
-// turn is still looked at when its own interval is up.
+// of a mailbox run ends without stopping it (see disarm), and a turn that
+// finds it still set from a turn before, to fire no later than its own
+// first check, leaves it; when it fires early for this turn, the watchdog
+// sets it again for what is left of the turn's interval, and when it
+// fires between turns it does nothing. Setting a timer to fire sooner
+// than any other wakes the thread waiting in the network poller (a write
+// to its eventfd, then the poller's read and wait: three system calls) or
+// an idle thread (a futex); so turns that come faster than cpuCheckpoint
+// set the timer about once per checkpoint, not once per turn, an actor
+// that has gone quiet pays for one idle firing, and each turn is still
+// looked at when its own interval is up.
 //
 // It returns what disarm needs: the timer of a nested turn, or nil, and
 // whether the goroutine was locked for the clock.
