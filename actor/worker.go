@@ -236,9 +236,6 @@ func (w *worker) drain(c proto.Context) {
 			w.webTurn(d)
 			continue
 		}
-		// More messages waiting (stashed, or on their way from the
-		// mailbox) make a run: its turns share the watchdog's timer.
-		w.iso.ExpectMore(w.proc.mb.Len() > 0)
 		w.iso.Receive(d.env, d.call != nil, w.timed(func(o isolate.Outcome) { w.turnDone(d, o) }))
 		w.watchHeld()
 		w.check(nil)

@@ -10,8 +10,8 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// The turns of a run (ExpectMore) share the watchdog's timer; each is
-// still timed and stopped on its own.
+// Turns that follow each other closely share the watchdog's timer; each
+// is still timed and stopped on its own.
 
 const runJS = `
 let n = 0;
@@ -55,7 +55,6 @@ func TestRun_ATurnAfterACheapOneIsStoppedAtItsOwnLimit(t *testing.T) {
 		// turn, which starts later, finds it set and keeps it: when it
 		// fires early for that turn, the watchdog sets it again for the
 		// turn's own time.
-		i.ExpectMore(true)
 		if o := receiveNow(t, i, runMsg(t, map[string]any{"type": "inc"})); o.Crash != nil {
 			t.Fatal(o.Crash)
 		}
@@ -78,7 +77,6 @@ func TestRun_TurnsAreNotChargedEachOthersTime(t *testing.T) {
 	defer pin.Unpin()
 	i.UsePin(pin)
 	for k := 0; k < 4; k++ {
-		i.ExpectMore(k < 3)
 		before := i.CPUTime()
 		o := receiveNow(t, i, runMsg(t, map[string]any{"type": "spin", "ms": 20}))
 		if o.Crash != nil {
@@ -90,25 +88,93 @@ func TestRun_TurnsAreNotChargedEachOthersTime(t *testing.T) {
 	}
 }
 
-func TestRun_TheLastTurnStopsTheTimer(t *testing.T) {
+// A turn of a mailbox run (pinned) leaves the timer set for the next: the
+// timer is set again only after it fired (or for a turn due sooner than
+// it), not once per turn, and Close stops it.
+func TestRun_TurnsSetTheTimerOnlyAfterItFired(t *testing.T) {
 	i := watchdogIsolate(t, runJS, Limits{})
-	for k := 0; k < 3; k++ {
-		i.ExpectMore(k < 2)
+	pin := PinThread()
+	defer pin.Unpin()
+	i.UsePin(pin)
+	i.mu.Lock()
+	sets0, fires0 := i.watchSets, i.watchFires
+	i.mu.Unlock()
+	const turns = 300
+	for k := 0; k < turns; k++ {
 		if o := receiveNow(t, i, runMsg(t, map[string]any{"type": "inc"})); o.Crash != nil {
 			t.Fatal(o.Crash)
 		}
 	}
 	i.mu.Lock()
-	set, armed := i.watchSet, i.armed
+	sets, fires, armed := i.watchSets-sets0, i.watchFires-fires0, i.armed
 	i.mu.Unlock()
-	if set || armed != 0 {
-		t.Fatalf("after the run: timer set %v, armed for turn %d; want neither", set, armed)
+	t.Logf("%d turns set the timer %d times; it fired %d times", turns, sets, fires)
+	if armed != 0 {
+		t.Fatalf("after the turns the watchdog is armed for turn %d", armed)
+	}
+	if sets > fires+1 {
+		t.Fatalf("%d turns set the timer %d times and it fired %d times: want at most one set more than firings", turns, sets, fires)
+	}
+	i.Close()
+	i.mu.Lock()
+	set := i.watchSet
+	i.mu.Unlock()
+	if set || i.watch.Stop() {
+		t.Fatal("the timer is still set after Close")
+	}
+}
+
+// The timer left set by a turn that has ended fires between turns without
+// touching the next turn, which sets it again for its own first check.
+func TestRun_AFiringBetweenTurnsDoesNothing(t *testing.T) {
+	i := watchdogIsolate(t, runJS, Limits{CPU: time.Minute})
+	pin := PinThread()
+	defer pin.Unpin()
+	i.UsePin(pin)
+	if o := receiveNow(t, i, runMsg(t, map[string]any{"type": "inc"})); o.Crash != nil {
+		t.Fatal(o.Crash)
+	}
+	i.mu.Lock()
+	i.watchAt = time.Now() // its time has come
+	seq := i.seq
+	i.mu.Unlock()
+	i.watchdog()
+	i.mu.Lock()
+	set, after, sets := i.watchSet, i.seq, i.watchSets
+	i.mu.Unlock()
+	if set || after != seq {
+		t.Fatalf("after a firing between turns: timer set %v, turn counter %d (was %d); want unset, unchanged", set, after, seq)
+	}
+	if o := receiveNow(t, i, runMsg(t, map[string]any{"type": "inc"})); o.Crash != nil {
+		t.Fatalf("the next turn ended with %v", o.Crash)
+	}
+	i.mu.Lock()
+	sets = i.watchSets - sets
+	i.mu.Unlock()
+	if sets != 1 {
+		t.Fatalf("the next turn set the timer %d times, want once", sets)
+	}
+}
+
+// A turn outside a mailbox run (the module body, init: no pin) stops the
+// timer as it ends.
+func TestRun_AnUnpinnedTurnStopsTheTimer(t *testing.T) {
+	i := watchdogIsolate(t, runJS, Limits{})
+	for k := 0; k < 3; k++ {
+		if o := receiveNow(t, i, runMsg(t, map[string]any{"type": "inc"})); o.Crash != nil {
+			t.Fatal(o.Crash)
+		}
+		i.mu.Lock()
+		set, armed := i.watchSet, i.armed
+		i.mu.Unlock()
+		if set || armed != 0 {
+			t.Fatalf("after turn %d: timer set %v, armed for turn %d; want neither", k, set, armed)
+		}
 	}
 }
 
 func TestRun_AnAbortEndsTheRestOfTheRun(t *testing.T) {
 	i := watchdogIsolate(t, runJS, Limits{CPU: time.Minute})
-	i.ExpectMore(true)
 	if o := receiveNow(t, i, runMsg(t, map[string]any{"type": "inc"})); o.Crash != nil {
 		t.Fatal(o.Crash)
 	}
@@ -126,7 +192,6 @@ func TestRun_AnAbortEndsTheRestOfTheRun(t *testing.T) {
 // that a run rarely takes this path: here the firing is made by hand.)
 func TestRun_AnEarlyFiringSetsTheTimerAgain(t *testing.T) {
 	i := watchdogIsolate(t, runJS, Limits{})
-	i.ExpectMore(true)
 	i.mu.Lock()
 	i.seq++
 	seq := i.seq
@@ -203,23 +268,6 @@ func TestRun_ShortTurnsStopClockingTurnStarts(t *testing.T) {
 // as a worker's mailbox runs them when messages are queued: the turns
 // share the watchdog's timer.
 func BenchmarkRun_TurnsPinned(b *testing.B) {
-	i := benchIsolate(b)
-	pin := PinThread()
-	defer pin.Unpin()
-	i.UsePin(pin)
-	i.ExpectMore(true)
-	env := mailbox.NewEnvelope([]byte{0x81, 0xa4, 't', 'y', 'p', 'e', 0xa3, 'i', 'n', 'c'}, nil) // {type: "inc"}
-	done := func(Outcome) {}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for k := 0; k < b.N; k++ {
-		i.Receive(env, false, done)
-	}
-}
-
-// BenchmarkRun_TurnsPinnedAlone is the same turns, each told that none
-// follows: each sets and stops the timer.
-func BenchmarkRun_TurnsPinnedAlone(b *testing.B) {
 	i := benchIsolate(b)
 	pin := PinThread()
 	defer pin.Unpin()

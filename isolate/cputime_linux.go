@@ -28,7 +28,7 @@ func threadCPUClock(tid int) int32 { return int32(^tid<<3 | 4 | 2) }
 // startThreadClock locks the calling goroutine to its thread for the turn.
 func startThreadClock() (threadClock, bool) {
 	runtime.LockOSThread()
-	return threadClock{id: threadCPUClock(unix.Gettid())}, true
+	return threadClock{id: threadCPUClock(threadID())}, true
 }
 
 // read returns the thread's CPU time so far. It may be called from any
@@ -80,7 +80,7 @@ func (p *Pin) Follow() *Pin {
 func (p *Pin) turnClock() (threadClock, bool) {
 	runtime.LockOSThread()
 	if !p.known {
-		p.clock, p.known = threadClock{id: threadCPUClock(unix.Gettid())}, true
+		p.clock, p.known = threadClock{id: threadCPUClock(threadID())}, true
 	}
 	return p.clock, true
 }

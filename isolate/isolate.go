@@ -162,6 +162,8 @@ type Isolate struct {
 	pin        *Pin          // the thread the turns run on now, if pinned (UsePin)
 	watch      *time.Timer
 	watchAt    time.Time // when it fires
+	watchSets  uint32    // times armWatchdog set watch (under mu), for tests
+	watchFires uint32    // times watch fired (under mu), for tests
 	obs        observed  // totals for operators, see observe.go
 
 	// The one-byte fields sit together: one word instead of one each keeps
@@ -171,7 +173,6 @@ type Isolate struct {
 	clocked    bool // the turn's CPU clock is read (under mu)
 	cpuBounded bool // cpuBase was read before the turn began (a pin's): see chargeSince
 	watchSet   bool // watch is set to fire at watchAt (under mu)
-	more       bool // another turn is expected at once: leave watch set (ExpectMore)
 }
 
 // pendingCall is a promise the host settles later; promise is kept for the
@@ -324,13 +325,6 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 	return i.lim.end(err)
 }
 
-// ExpectMore tells the isolate whether another turn will follow the next
-// one at once: a run of queued messages. The turns of such a run share the
-// watchdog's timer instead of setting and stopping it each (see
-// armWatchdog); each turn is still timed, charged and stopped on its own.
-// The last turn of a run, told so, stops the timer.
-func (i *Isolate) ExpectMore(more bool) { i.more = more }
-
 // armWatchdog arranges for turn seq to be interrupted when its CPU limit
 // is up and returns what disarms it. The isolate's one timer is reused from
 // turn to turn; a turn started inside another (none does today) gets a
@@ -358,12 +352,18 @@ func (i *Isolate) ExpectMore(more bool) { i.more = more }
 // time, at most pinFresh of CPU its own process used just before it, and
 // never a neighbour's.
 //
-// The timer is shared by a run of turns (ExpectMore): a turn that finds it
-// still set from the turn before, to fire no later than its own first
-// check, leaves it; when it fires early for this turn, the watchdog sets
-// it again for what is left of the turn's interval. So a run pays for
-// one timer, not one per turn, and each turn is looked at when its own
-// interval is up.
+// The timer is shared by the turns that follow each other closely: a turn
+// of a mailbox run ends without stopping it (see disarm), and a turn that
+// finds it still set from a turn before, to fire no later than its own
+// first check, leaves it; when it fires early for this turn, the watchdog
+// sets it again for what is left of the turn's interval, and when it
+// fires between turns it does nothing. Setting a timer to fire sooner
+// than any other wakes the thread waiting in the network poller (a write
+// to its eventfd, then the poller's read and wait: three system calls) or
+// an idle thread (a futex); so turns that come faster than cpuCheckpoint
+// set the timer about once per checkpoint, not once per turn, an actor
+// that has gone quiet pays for one idle firing, and each turn is still
+// looked at when its own interval is up.
 //
 // It returns what disarm needs: the timer of a nested turn, or nil, and
 // whether the goroutine was locked for the clock.
@@ -409,9 +409,11 @@ func (i *Isolate) armWatchdog(seq uint64) (nested *time.Timer, clocked bool) {
 	case i.watch == nil:
 		i.watch = time.AfterFunc(first, i.watchdog) // under mu: it may fire before the assignment
 		i.watchSet, i.watchAt = true, due
+		i.watchSets++
 	case !i.watchSet || i.watchAt.After(due):
 		i.watch.Reset(first)
 		i.watchSet, i.watchAt = true, due
+		i.watchSets++
 	}
 	if i.doomed != nil {
 		i.lim.abort(i.doomed)
@@ -422,8 +424,11 @@ func (i *Isolate) armWatchdog(seq uint64) (nested *time.Timer, clocked bool) {
 }
 
 // disarm ends the turn armWatchdog armed: the turn counter moves on, so
-// that nothing meant for the turn reaches the next, and the timer is
-// stopped unless another turn is expected at once (ExpectMore).
+// that nothing meant for the turn reaches the next. A turn of a mailbox
+// run (under a pin) leaves the timer set for the turns that follow (see
+// armWatchdog); one outside a run (the module body, init) stops it: an
+// isolate just made often goes quiet, and the timer's idle firing would
+// cost more than setting it again. Close stops it.
 func (i *Isolate) disarm(nested *time.Timer, clocked bool) {
 	if nested != nil {
 		nested.Stop()
@@ -437,7 +442,7 @@ func (i *Isolate) disarm(nested *time.Timer, clocked bool) {
 	i.armed = 0
 	i.obs.turnCPU = i.cpuCharged
 	checked := i.cpuCharged != 0 // the watchdog looked at the turn
-	if !i.more && i.watchSet {
+	if i.pin == nil && i.watchSet {
 		i.watch.Stop()
 		i.watchSet = false
 	}
@@ -500,6 +505,7 @@ func (i *Isolate) chargeSince(base, now time.Duration) time.Duration {
 // CPU clock and ends the turn if its time is up.
 func (i *Isolate) watchdog() {
 	i.mu.Lock()
+	i.watchFires++
 	now := time.Now()
 	if i.watchSet && now.Before(i.watchAt) {
 		// A firing overtaken by a Reset: the timer fires again later.
@@ -510,7 +516,7 @@ func (i *Isolate) watchdog() {
 	armed := i.armed
 	if armed == 0 {
 		i.mu.Unlock()
-		return // between turns, or after the last of a run
+		return // between turns, or after the last one
 	}
 	if wait := i.armedFor - now.Sub(i.armedAt); wait > 0 {
 		// Set by an earlier turn of a run (see armWatchdog): this turn's
