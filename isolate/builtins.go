@@ -103,6 +103,9 @@ func (b *builtins) ensureNeeds(n needs) {
 	if n&needBigInt != 0 {
 		b.enableBigInt()
 	}
+	if n&needConcat != 0 {
+		b.bindOps()
+	}
 }
 
 // ensureCodegen guards everything code compiled at run time could reach
@@ -208,17 +211,22 @@ func guardPad(start bool) func(b *builtins, orig goja.Callable) func(goja.Functi
 			b.lim.reserve(total * max(unitBytes(s), unitBytes(fill)))
 			need := total - int64(s.Length())
 			var sb goja.StringBuilder
+			if unitBytes(s) == 2 || unitBytes(fill) == 2 {
+				sb.LikelyUnicode(int(total))
+			} else {
+				sb.Grow(int(total))
+			}
 			if !start {
-				sb.WriteString(s)
+				b.copyChunked(&sb, s)
 			}
 			if full := need / int64(fill.Length()); full > 0 {
-				sb.WriteString(b.repeatChunked(b.stringRepeat(), fill, full))
+				b.copyChunked(&sb, b.repeatChunked(b.stringRepeat(), fill, full))
 			}
 			if part := int(need % int64(fill.Length())); part > 0 {
 				sb.WriteString(fill.Substring(0, part))
 			}
 			if start {
-				sb.WriteString(s)
+				b.copyChunked(&sb, s)
 			}
 			return sb.String()
 		}
@@ -237,11 +245,18 @@ func guardStringConcat(b *builtins, orig goja.Callable) func(goja.FunctionCall) 
 	return func(c goja.FunctionCall) goja.Value {
 		s := b.thisString(c, "concat")
 		args := make([]goja.Value, len(c.Arguments))
-		total := int64(s.Length()) * unitBytes(s)
+		parts := []goja.String{s}
+		units := int64(s.Length())
+		total := units * unitBytes(s)
 		for k, a := range c.Arguments {
 			as := b.toStr(a)
 			args[k] = as
+			parts = append(parts, as)
+			units += int64(as.Length())
 			total += int64(as.Length()) * unitBytes(as)
+		}
+		if units >= concatCheckUnits {
+			return b.join(parts) // charged, and copied in pieces
 		}
 		b.lim.reserve(total)
 		return call(orig, s, args...)
@@ -260,7 +275,7 @@ func (b *builtins) repeatChunked(repeat goja.Callable, s goja.String, n int64) g
 	sb.Grow(int(n) * s.Length())
 	for ; n >= per; n -= per {
 		b.tick()
-		sb.WriteString(piece)
+		b.copyChunked(&sb, piece)
 	}
 	if n > 0 {
 		sb.WriteString(b.toStr(call(repeat, s, b.rt.ToValue(n))))
