@@ -399,6 +399,7 @@ func (b *builtins) bigHelper(c goja.FunctionCall) goja.Value {
 		}
 	case bigStr:
 		if len(args) == 1 {
+			b.checkBigText(args[0])
 			return b.stringOf(args[0])
 		}
 	case bigTpl:
@@ -742,6 +743,9 @@ func (b *builtins) checkBigIntString(v goja.Value) {
 	str = strings.TrimLeft(str, "+-0")
 	if bits := float64(len(str)) * bitsPer; bits > maxBigIntBits+4 {
 		panic(b.i.newError("RangeError", fmt.Sprintf("Maximum BigInt size exceeded: a string of %d digits is over the limit of %d bits", len(str), maxBigIntBits)))
+	}
+	if bitsPer != 4 && bitsPer != 1 {
+		b.checkBigParse(len(str)) // quadratic in decimal and octal (bigint_text.go)
 	}
 }
 

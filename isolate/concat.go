@@ -123,9 +123,11 @@ func (b *builtins) add(l, r goja.Value) goja.Value {
 	rs, rok := r.(goja.String)
 	if lok || rok {
 		if !lok {
+			b.checkBigText(l)
 			ls = b.toStr(l)
 		}
 		if !rok {
+			b.checkBigText(r)
 			rs = b.toStr(r)
 		}
 		if ls.Length()+rs.Length() < concatCheckUnits {
@@ -173,6 +175,7 @@ func (b *builtins) template(args []goja.Value) goja.Value {
 	parts := make([]goja.String, len(args))
 	n := 0
 	for k, a := range args {
+		b.checkBigText(a)
 		parts[k] = b.stringOf(a)
 		n += parts[k].Length()
 	}

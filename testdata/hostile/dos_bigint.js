@@ -37,6 +37,11 @@ const bombs = {
   printRadixLoop: () => { const x = (1n << 262143n) - 1n; for (;;) x.toString(3); },
   printTemplateLoop: () => { const x = (1n << 262143n) - 1n; for (;;) `${x}`; },
   printConcatLoop: () => { const x = (1n << 262143n) - 1n; for (;;) "" + x; },
+  printObjectLoop: () => { const x = Object((1n << 262143n) - 1n); for (;;) x.toLocaleString(); },
+  printNewStringLoop: () => { const x = (1n << 262143n) - 1n; for (;;) new String(x); },
+  parseAtLimitLoop: () => { const s = "9".repeat(78700); for (;;) BigInt(s); },
+  parseOctalAtLimitLoop: () => { const s = "0o" + "7".repeat(87380); for (;;) BigInt(s); },
+  compareAtLimitLoop: () => { const s = "9".repeat(78700); for (;;) s == 1n; },
   evalPow: () => eval("3n ** 3000000n") > 0n,
   functionPow: () => Function("x", "return x ** 3000000n")(3n) > 0n,
 };
@@ -75,6 +80,11 @@ const expect = {
   "printRadixLoop": "cpu_limit",
   "printTemplateLoop": "cpu_limit",
   "printConcatLoop": "cpu_limit",
+  "printObjectLoop": "cpu_limit",
+  "printNewStringLoop": "cpu_limit",
+  "parseAtLimitLoop": "cpu_limit",
+  "parseOctalAtLimitLoop": "cpu_limit",
+  "compareAtLimitLoop": "cpu_limit",
   "evalPow": "error",
   "functionPow": "error"
 };

@@ -50,7 +50,7 @@ const expect = {
   "spreadCall": "cpu_limit|memory_limit|error",
   "repeat": "memory_limit",
   "padEnd": "memory_limit",
-  "concat": "memory_limit",
+  "concat": "memory_limit|cpu_limit",
   "double": "memory_limit|cpu_limit",
   "doublePlus": "memory_limit|cpu_limit",
   "doubleUnicode": "memory_limit|cpu_limit",
