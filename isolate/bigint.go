@@ -27,8 +27,10 @@ import (
 // Cloister closes the class at compile time. A program that can reach
 // BigInt (needs.go: a BigInt literal, or any name, property or string that
 // mentions one) has its operators whose cost or result can explode — `*`,
-// `/`, `%`, `**`, `<<`, `>>` and their compound assignments — rewritten in
-// goja's syntax tree before compiling:
+// `/`, `%`, `**`, `<<`, `>>`, `-` (a bit at a time) and their compound
+// assignments, and the comparisons that parse a string as a BigInt (`==`,
+// `!=`, `<`, `>`, `<=`, `>=`) — rewritten in goja's syntax tree before
+// compiling (`+` is computed by the helper in every script: concat.go):
 //
 //	A op B        →  %big(op, A, B) op %big(right)
 //	x op= B       →  x = %big(op, x, B) op %big(right)
