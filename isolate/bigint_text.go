@@ -2,6 +2,7 @@ package isolate
 
 import (
 	"math/big"
+	"strconv"
 
 	"github.com/dop251/goja"
 )
@@ -62,8 +63,18 @@ func guardBigText(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.
 	}
 }
 
-// guardStringCtor checks String(x) and new String(x) of a BigInt.
+// guardStringCtor checks String(x) and new String(x) of a BigInt, and
+// puts Cloister's String.raw in place: goja's copies a `raw` whose length
+// it takes from the argument, without end (`String.raw({raw: {length:
+// 2 ** 53 - 1}})` appends "undefined" until the process runs out of
+// memory) and without a look at the interrupt or the memory limit. It is
+// reached through the global and through String.prototype.constructor,
+// and guarded once.
 func (b *builtins) guardStringCtor(f *goja.Object) {
+	if b.stringGuarded {
+		return
+	}
+	b.stringGuarded = true
 	patchCtor(f, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
 		return func(c goja.FunctionCall) goja.Value {
 			if len(c.Arguments) > 0 {
@@ -79,6 +90,67 @@ func (b *builtins) guardStringCtor(f *goja.Object) {
 			return orig(args, nt)
 		}
 	})
+	orig, ok := f.Get("raw").(*goja.Object)
+	if !ok {
+		panic("isolate: String.raw is not an object")
+	}
+	raw := b.newMethod("raw", orig, b.stringRaw)
+	_ = f.DefineDataProperty("raw", raw, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+}
+
+// stringRaw is String.raw as the spec has it, with a CPU check every 1024
+// segments, the memory charged as the result grows, and a long part
+// charged before it is copied (as Array.prototype.join does).
+func (b *builtins) stringRaw(c goja.FunctionCall) goja.Value {
+	cooked := c.Argument(0)
+	if isNullish(cooked) {
+		panic(b.rt.NewTypeError("String.raw: cannot convert undefined or null to object"))
+	}
+	rv := cooked.ToObject(b.rt).Get("raw")
+	if isNullish(rv) {
+		panic(b.rt.NewTypeError("String.raw: raw is undefined or null"))
+	}
+	raw := rv.ToObject(b.rt)
+	n := lengthOf(raw)
+	if n <= 0 {
+		return b.rt.ToValue("")
+	}
+	subs := c.Arguments
+	if len(subs) > 0 {
+		subs = subs[1:]
+	}
+	var sb goja.StringBuilder
+	var big []goja.String
+	var pending int64
+	write := func(s goja.String) {
+		if s.Length() >= concatCheckUnits {
+			b.lim.reserve(int64(s.Length()) * unitBytes(s))
+			big = append(big, sb.String(), s)
+			sb = goja.StringBuilder{}
+			return
+		}
+		pending += int64(s.Length()) * unitBytes(s)
+		sb.WriteString(s)
+	}
+	for k := int64(0); ; k++ {
+		if k%1024 == 0 {
+			b.tick()
+			b.lim.reserve(pending)
+			pending = 0
+		}
+		write(b.toStr(orUndefined(raw.Get(strconv.FormatInt(k, 10)))))
+		if k+1 == n {
+			break
+		}
+		if k < int64(len(subs)) {
+			write(b.toStr(subs[k]))
+		}
+	}
+	b.lim.reserve(pending)
+	if big != nil {
+		return b.assemble(append(big, sb.String()))
+	}
+	return sb.String()
 }
 
 var _ = func() int {
@@ -86,6 +158,7 @@ var _ = func() int {
 		templateGuard{object: "BigInt.prototype", name: "toString", make: method(guardBigText)},
 		templateGuard{object: "BigInt.prototype", name: "toLocaleString", make: method(guardBigText)},
 		templateGuard{object: "globalThis", name: "String", ctor: func(b *builtins, f *goja.Object) { b.guardStringCtor(f) }},
+		templateGuard{object: "String.prototype", name: "constructor", ctor: func(b *builtins, f *goja.Object) { b.guardStringCtor(f) }},
 	)
 	return 0
 }()

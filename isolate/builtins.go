@@ -60,17 +60,18 @@ const bytesPerElement = 16
 // a few words; the guards themselves are made when the script first
 // reaches each builtin.
 type builtins struct {
-	i          *Isolate
-	rt         *goja.Runtime
-	lim        *limiter
-	patched    uint32 // constructors guarded in place, one bit per ctorKind
-	depth      int    // nesting of guarded calls that recurse (join, toString)
-	joining    []*goja.Object
-	repeat     goja.Callable // goja's String.prototype.repeat, once needed
-	smallTicks uint32        // calls of tickSmall
-	in         goja.Callable // `k in o`, for pinned proxies, once needed
-	refused    *goja.Object  // the last refused allocation's error, to classify it uncaught
-	big        bigState      // the BigInt operators' slots (bigint.go)
+	i             *Isolate
+	rt            *goja.Runtime
+	lim           *limiter
+	patched       uint32 // constructors guarded in place, one bit per ctorKind
+	depth         int    // nesting of guarded calls that recurse (join, toString)
+	joining       []*goja.Object
+	repeat        goja.Callable // goja's String.prototype.repeat, once needed
+	smallTicks    uint32        // calls of tickSmall
+	in            goja.Callable // `k in o`, for pinned proxies, once needed
+	refused       *goja.Object  // the last refused allocation's error, to classify it uncaught
+	big           bigState      // the BigInt operators' slots (bigint.go)
+	stringGuarded bool          // String and String.raw are guarded (bigint_text.go)
 }
 
 // installBuiltins binds the isolate to the process-wide guards.

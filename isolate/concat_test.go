@@ -37,7 +37,7 @@ func TestConcat_DoublingStopsAtTheMemoryLimit(t *testing.T) {
 		{"double", 1.1}, {"doublePlus", 1.1}, {"doubleUnicode", 1.1}, {"doubleTemplate", 1.1},
 		{"doubleTemplateText", 1.1}, {"doubleObject", 1.1}, {"doubleMember", 1.1}, {"doubleIndex", 1.1},
 		{"doubleEval", 1.1}, {"doubleFunction", 1.1}, {"keepSums", 1.1},
-		{"doubleConcat", 1.1}, {"doubleJoin", 1.1}, {"doubleRepeat", 2}, {"doublePad", 2},
+		{"doubleConcat", 1.1}, {"doubleJoin", 1.1}, {"rawDouble", 1.1}, {"doubleRepeat", 2}, {"doublePad", 2},
 	} {
 		t.Run(tc.bomb, func(t *testing.T) {
 			iso, _ := newIsolate(t, src, isolate.Limits{CPU: 20 * time.Second, Memory: limit})

@@ -34,6 +34,9 @@ const bombs = {
   doubleCaught: () => { let s = "x"; for (;;) { try { s += s; } catch (e) { /* refused: again */ } } },
   keepSums: () => { const a = []; const s = "x".repeat(1 << 20); for (;;) a.push(s + a.length); },
   appendChars: () => { let s = ""; for (;;) s += "0123456789abcdef"; },
+  rawEndless: () => String.raw({ raw: { length: 2 ** 53 - 1 } }).length,
+  rawViaConstructor: () => "".constructor.raw({ raw: { length: 2 ** 53 - 1 } }, "x").length,
+  rawDouble: () => { let s = "x"; for (;;) s = String.raw({ raw: [s, s] }); },
   upper: () => big().toUpperCase().length,
 };
 
@@ -68,6 +71,9 @@ const expect = {
   "doubleCaught": "memory_limit|cpu_limit",
   "keepSums": "memory_limit|cpu_limit",
   "appendChars": "cpu_limit|memory_limit",
+  "rawEndless": "cpu_limit|memory_limit",
+  "rawViaConstructor": "cpu_limit|memory_limit",
+  "rawDouble": "memory_limit|cpu_limit",
   "upper": "cpu_limit|memory_limit"
 };
 
@@ -79,6 +85,7 @@ export function receive(msg) {
   const o = { valueOf: () => 2, toString: () => "o" };
   let t = "a";
   t += 1;
+  out.raw = attempt(() => String.raw`a\n${1}b` + "|" + String.raw({ raw: ["x", "y", "z"] }, 1, 2, 3) + "|" + String.raw({ raw: { length: 0 } }));
   out.sums = attempt(() => [1 + 2, 0.5 + 1, "a" + 1, 1 + "a", o + 1, `${o}`, `x${1}y${o}z`, t, null + 1, undefined + 1, true + true].join());
   return out;
 }
