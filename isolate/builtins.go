@@ -267,13 +267,23 @@ func guardStringConcat(b *builtins, orig goja.Callable) func(goja.FunctionCall) 
 // repeatChunked returns s repeated n times, built in pieces of about
 // chunkUnits with a CPU check between them. The size is already charged.
 func (b *builtins) repeatChunked(repeat goja.Callable, s goja.String, n int64) goja.String {
+	if n == 1 {
+		return s // goja's repeat(1) copies it, in one go
+	}
 	per := max(int64(chunkUnits/s.Length()), 1)
 	if n <= per {
 		return b.toStr(call(repeat, s, b.rt.ToValue(n)))
 	}
-	piece := b.toStr(call(repeat, s, b.rt.ToValue(per)))
+	piece := s // a long s is its own piece: goja's repeat(1) copies it in one go
+	if per > 1 {
+		piece = b.toStr(call(repeat, s, b.rt.ToValue(per)))
+	}
 	var sb goja.StringBuilder
-	sb.Grow(int(n) * s.Length())
+	if unitBytes(s) == 2 {
+		sb.LikelyUnicode(int(n) * s.Length())
+	} else {
+		sb.Grow(int(n) * s.Length())
+	}
 	for ; n >= per; n -= per {
 		b.tick()
 		b.copyChunked(&sb, piece)
