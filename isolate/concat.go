@@ -32,7 +32,7 @@ import (
 // and, before it builds a string of more than concatCheckUnits units,
 // charges it to the memory limit (a string that would cross the limit is
 // refused before it is allocated) and copies it in pieces with a CPU check
-// between them. A BigInt sum over maxBigIntBits is refused as the other
+// between them (pieces of concatPieceUnits). A BigInt sum over maxBigIntBits is refused as the other
 // BigInt operators' results are. `?? null` keeps the node a binary
 // expression, rewritten in place; its right side never runs, since a sum
 // is never nullish. A template converts each value to a string before the
@@ -48,6 +48,11 @@ const opAdd bigOp = 255
 // and copied in pieces: below it a copy takes microseconds, and charging
 // garbage only brings on heap walks.
 const concatCheckUnits = 64 << 10
+
+// concatPieceUnits is the piece a long string is copied in, with a CPU
+// check after each: about 0.1 ms of copying, a millisecond where its
+// pages are touched for the first time.
+const concatPieceUnits = 256 << 10
 
 // guardedAdd is `%big(add, left, right) ?? null`.
 func guardedAdd(left, right ast.Expression, at file.Idx) *ast.BinaryExpression {
@@ -130,7 +135,15 @@ func (b *builtins) add(l, r goja.Value) goja.Value {
 			b.checkBigText(r)
 			rs = b.toStr(r)
 		}
-		if ls.Length()+rs.Length() < concatCheckUnits {
+		n := ls.Length() + rs.Length()
+		if n < concatCheckUnits {
+			return ls.Concat(rs)
+		}
+		if n < concatPieceUnits {
+			// charged, then copied by goja in one go: a copy this short
+			// takes well under a millisecond
+			_, bytes := sizeOf([]goja.String{ls, rs})
+			b.reserveString(int64(n), bytes)
 			return ls.Concat(rs)
 		}
 		return b.join([]goja.String{ls, rs})
@@ -195,11 +208,17 @@ func (b *builtins) template(args []goja.Value) goja.Value {
 // CPU check after each.
 func (b *builtins) join(parts []goja.String) goja.String {
 	n, bytes := sizeOf(parts)
+	b.reserveString(n, bytes)
+	return b.assemble(parts)
+}
+
+// reserveString charges a string of n units and bytes bytes, refusing one
+// the limit cannot hold.
+func (b *builtins) reserveString(n, bytes int64) {
 	if bytes > b.lim.limit {
 		panic(b.refuse(fmt.Sprintf("a string of %d units is over the memory limit of %d bytes", n, b.lim.limit)))
 	}
 	b.lim.reserve(bytes)
-	return b.assemble(parts)
 }
 
 // sizeOf is the units and bytes of the concatenation of parts.
@@ -239,12 +258,12 @@ func (b *builtins) assemble(parts []goja.String) goja.String {
 // What it writes must be charged already.
 func (b *builtins) copyChunked(sb *goja.StringBuilder, s goja.String) {
 	end := s.Length()
-	if end < concatCheckUnits {
+	if end < concatPieceUnits {
 		sb.WriteString(s)
 		return
 	}
-	for from := 0; from < end; from += concatCheckUnits {
-		sb.WriteSubstring(s, from, min(from+concatCheckUnits, end))
+	for from := 0; from < end; from += concatPieceUnits {
+		sb.WriteSubstring(s, from, min(from+concatPieceUnits, end))
 		b.tick()
 	}
 }
