@@ -60,12 +60,14 @@ func init() {
 			"parseDeep": "SyntaxError: JSON.parse: text nests deeper than 1000 levels",
 			"small":     `ok:string:"1,2,3|1,2,3|{\"a\":[1,{\"b\":2}]}"`,
 		},
-		"dos_strings.js": {"small": `ok:string:"2,a-b-c,a--b--"`},
-		"dos_arrays.js":  {"small": `ok:string:"1,2,3|1,2,3|7,7,7"`},
+		"dos_strings.js": {"small": `ok:string:"2,a-b-c,a--b--"`, "sums": `ok:string:"3,1.5,a1,1a,3,o,x1yoz,a1,1,NaN,2"`,
+			"raw": `ok:string:"a\\n1b|x1y2z|"`},
+		"dos_arrays.js": {"small": `ok:string:"1,2,3|1,2,3|7,7,7"`},
 		"dos_bigint.js": {
 			"pow": bigTooBig, "shift": bigTooBig, "asUintN": "RangeError: Maximum BigInt size exceeded: BigInt.asUintN of 9007199254740991 bits *",
-			"small": `ok:string:"55340232221128654848,1,-4,36,4,3072"`,
-			"mixed": "TypeError: Cannot mix BigInt and other types, use explicit conversions",
+			"small":   `ok:string:"55340232221128654848,1,-4,36,4,3072"`,
+			"mixed":   "TypeError: Cannot mix BigInt and other types, use explicit conversions",
+			"compare": `ok:string:"true,false,true,true,true,true,7,3,x1,1180591620717411303424"`,
 		},
 		"dos_re2.js": {"small": `ok:string:"abac,a#b#,a|b|c,2,10000"`},
 		"dos_bigint_hidden.js": {

@@ -12,6 +12,7 @@ import (
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/file"
+	"github.com/dop251/goja/parser"
 	"github.com/dop251/goja/token"
 	"github.com/dop251/goja/unistring"
 )
@@ -26,8 +27,10 @@ import (
 // Cloister closes the class at compile time. A program that can reach
 // BigInt (needs.go: a BigInt literal, or any name, property or string that
 // mentions one) has its operators whose cost or result can explode — `*`,
-// `/`, `%`, `**`, `<<`, `>>` and their compound assignments — rewritten in
-// goja's syntax tree before compiling:
+// `/`, `%`, `**`, `<<`, `>>`, `-` (a bit at a time) and their compound
+// assignments, and the comparisons that parse a string as a BigInt (`==`,
+// `!=`, `<`, `>`, `<=`, `>=`) — rewritten in goja's syntax tree before
+// compiling (`+` is computed by the helper in every script: concat.go):
 //
 //	A op B        →  %big(op, A, B) op %big(right)
 //	x op= B       →  x = %big(op, x, B) op %big(right)
@@ -66,10 +69,20 @@ const (
 	bigExp
 	bigShl
 	bigShr
+	bigSub // checked so that no BigInt grows past the limit a bit at a time
+	// The comparisons that convert a string to a BigInt (goja parses it
+	// with math/big, in time quadratic in its digits).
+	bigLt
+	bigGt
+	bigLe
+	bigGe
+	bigEq
+	bigNe
 	bigOps
 )
 
-var bigOpTokens = [bigOps]token.Token{token.MULTIPLY, token.SLASH, token.REMAINDER, token.EXPONENT, token.SHIFT_LEFT, token.SHIFT_RIGHT}
+var bigOpTokens = [bigOps]token.Token{token.MULTIPLY, token.SLASH, token.REMAINDER, token.EXPONENT, token.SHIFT_LEFT, token.SHIFT_RIGHT,
+	token.MINUS, token.LESS, token.GREATER, token.LESS_OR_EQUAL, token.GREATER_OR_EQUAL, token.EQUAL, token.NOT_EQUAL}
 
 // The rewritten code calls one helper, %big, whose first argument says
 // what to do: an operator (a bigOp) or one of these. Its name is one no
@@ -82,6 +95,9 @@ const (
 	bigKey                         // the key kept
 	bigObj                         // the object kept
 	bigTake                        // the key kept (or the argument), clearing the slot
+	bigAdd                         // the whole of A + B (concat.go)
+	bigStr                         // ToString of a template's expression (concat.go)
+	bigTpl                         // a template literal's strings and values, joined (concat.go)
 )
 
 func bigOpOf(t token.Token) (bigOp, bool) {
@@ -95,13 +111,16 @@ func bigOpOf(t token.Token) (bigOp, bool) {
 
 // ---- the rewrite ----
 
-// rewriteBigInt rewrites, in place, every guarded operator of prg. It
+// rewriteOps rewrites, in place, the operators of prg that Cloister
+// guards: with bigint, every BigInt operator (above); always, string
+// concatenation — `+`, `+=` and template literals (concat.go). It reports
+// whether it rewrote a concatenation, so that the helper is bound. It
 // walks the tree with its own stack (no Go recursion on the shape of the
 // source: a chain of a thousand `+` is a thousand levels deep) and
 // rewrites the operators it found in the reverse of the order it found
 // them, children before their parent, so that no node it builds is
 // visited.
-func rewriteBigInt(prg ast.Node) {
+func rewriteOps(prg ast.Node, bigint bool) bool {
 	var found []reflect.Value
 	seen := map[uintptr]bool{} // a node reached twice is rewritten once
 	stack := []reflect.Value{reflect.ValueOf(prg)}
@@ -110,9 +129,15 @@ func rewriteBigInt(prg ast.Node) {
 		stack = stack[:len(stack)-1]
 		switch v.Kind() {
 		case reflect.Interface:
-			if !v.IsNil() {
-				stack = append(stack, v.Elem())
+			if v.IsNil() {
+				continue
 			}
+			if t, ok := v.Interface().(*ast.TemplateLiteral); ok && t.Tag == nil && len(t.Expressions) > 0 && v.CanSet() && v.Type() == exprType {
+				// A template is replaced in its slot: every slot that
+				// holds it is recorded.
+				found = append(found, v)
+			}
+			stack = append(stack, v.Elem())
 		case reflect.Pointer:
 			if v.IsNil() {
 				continue
@@ -121,11 +146,11 @@ func rewriteBigInt(prg ast.Node) {
 			if e.Kind() != reflect.Struct || e.Type().PkgPath() != astPkg {
 				continue
 			}
+			if seen[v.Pointer()] {
+				continue
+			}
+			seen[v.Pointer()] = true
 			if t := v.Type(); t == binaryType || t == assignType {
-				if seen[v.Pointer()] {
-					continue
-				}
-				seen[v.Pointer()] = true
 				found = append(found, v)
 			}
 			stack = append(stack, e)
@@ -141,19 +166,37 @@ func rewriteBigInt(prg ast.Node) {
 			}
 		}
 	}
+	concat := false
+	templates := map[*ast.TemplateLiteral]ast.Expression{}
 	for k := len(found) - 1; k >= 0; k-- {
+		if found[k].Kind() == reflect.Interface {
+			t := found[k].Interface().(*ast.TemplateLiteral)
+			call, ok := templates[t]
+			if !ok {
+				call = guardedTemplate(t)
+				templates[t] = call
+			}
+			found[k].Set(reflect.ValueOf(&call).Elem())
+			concat = true
+			continue
+		}
 		switch n := found[k].Interface().(type) {
 		case *ast.BinaryExpression:
-			rewriteBinary(n)
+			concat = rewriteBinary(n, bigint) || concat
 		case *ast.AssignExpression:
-			rewriteAssign(n)
+			concat = rewriteAssign(n, bigint) || concat
 		}
 	}
+	return concat
 }
+
+// rewriteBigInt rewrites the BigInt operators of prg and its concatenations.
+func rewriteBigInt(prg ast.Node) { rewriteOps(prg, true) }
 
 var (
 	binaryType = reflect.TypeOf((*ast.BinaryExpression)(nil))
 	assignType = reflect.TypeOf((*ast.AssignExpression)(nil))
+	exprType   = reflect.TypeOf((*ast.Expression)(nil)).Elem()
 )
 
 func ident(name string, at file.Idx) *ast.Identifier {
@@ -167,8 +210,12 @@ func callAt(code int, at file.Idx, args ...ast.Expression) *ast.CallExpression {
 }
 
 // guardedBinary is `%op(left, right) op %r()`, positioned where goja
-// positions the original expression (its left operand's start).
+// positions the original expression (its left operand's start); for `+`,
+// `%add(left, right) ?? null` (concat.go).
 func guardedBinary(op bigOp, left, right ast.Expression, at file.Idx) *ast.BinaryExpression {
+	if op == opAdd {
+		return guardedAdd(left, right, at)
+	}
 	return &ast.BinaryExpression{
 		Operator: bigOpTokens[op],
 		Left:     callAt(int(op), at, left, right),
@@ -176,20 +223,38 @@ func guardedBinary(op bigOp, left, right ast.Expression, at file.Idx) *ast.Binar
 	}
 }
 
-func rewriteBinary(e *ast.BinaryExpression) {
+// rewriteBinary rewrites e in place if it is a guarded operator; it
+// reports whether it was a concatenation.
+func rewriteBinary(e *ast.BinaryExpression, bigint bool) bool {
+	if e.Operator == token.PLUS {
+		if static(e.Left) && static(e.Right) {
+			return false
+		}
+		at := e.Idx0()
+		*e = *guardedAdd(e.Left, e.Right, at)
+		return true
+	}
 	op, ok := bigOpOf(e.Operator)
-	if !ok {
-		return
+	if !ok || !bigint {
+		return false
 	}
 	at := e.Idx0()
 	e.Left = callAt(int(op), at, e.Left, e.Right)
 	e.Right = callAt(bigRight, at)
+	return false
 }
 
-func rewriteAssign(e *ast.AssignExpression) {
+// rewriteAssign rewrites a compound assignment in place if its operator
+// is guarded; it reports whether it was a concatenation (`+=`).
+func rewriteAssign(e *ast.AssignExpression, bigint bool) bool {
 	op, ok := bigOpOf(e.Operator)
+	if e.Operator == token.PLUS {
+		op, ok = opAdd, true
+	} else if !bigint || op >= bigLt {
+		return false
+	}
 	if !ok {
-		return
+		return false
 	}
 	at := e.Idx0()
 	switch t := e.Left.(type) {
@@ -222,9 +287,10 @@ func rewriteAssign(e *ast.AssignExpression) {
 		get := callAt(bigTake, at, &ast.PrivateDotExpression{Left: callAt(bigObj, at), Identifier: t.Identifier})
 		e.Right = guardedBinary(op, get, e.Right, at)
 	default:
-		return // not a valid target; goja reports the SyntaxError
+		return false // not a valid target; goja reports the SyntaxError
 	}
 	e.Operator = token.ASSIGN
+	return op == opAdd
 }
 
 // memberRef is `%ref(obj, key)[%key()]`: the target, evaluated once.
@@ -242,7 +308,8 @@ func memberGet(at file.Idx) ast.Expression {
 
 // bigState is an isolate's slots for the rewritten operators.
 type bigState struct {
-	on     bool       // the helpers are bound: the isolate's code is rewritten
+	on     bool       // the isolate's code has its BigInt operators rewritten
+	bound  bool       // %big is bound (for BigInt operators or concatenation)
 	right  goja.Value // %op's right primitive, until %r
 	refObj goja.Value // a compound assignment's object, until %take
 	refKey goja.Value // and its property key
@@ -295,12 +362,19 @@ func rewriteIdent(prg *ast.Program, from, to string) {
 	}
 }
 
-// enableBigInt binds %big in b's runtime, once.
+// enableBigInt binds %big in b's runtime, once, and lets BigInt sources
+// make BigInts: the isolate's code has its BigInt operators rewritten.
 func (b *builtins) enableBigInt() {
-	if b.big.on {
+	b.big.on = true
+	b.bindOps()
+}
+
+// bindOps binds %big in b's runtime, once.
+func (b *builtins) bindOps() {
+	if b.big.bound {
 		return
 	}
-	b.big.on = true
+	b.big.bound = true
 	set, err := b.rt.RunProgram(bigHelperProgram)
 	if err != nil {
 		panic(err)
@@ -320,6 +394,19 @@ func (b *builtins) bigHelper(c goja.FunctionCall) goja.Value {
 		return goja.Undefined()
 	}
 	code, args := int(c.Arguments[0].ToInteger()), c.Arguments[1:]
+	switch code {
+	case bigAdd:
+		if len(args) == 2 {
+			return b.add(args[0], args[1])
+		}
+	case bigStr:
+		if len(args) == 1 {
+			b.checkBigText(args[0])
+			return b.stringOf(args[0])
+		}
+	case bigTpl:
+		return b.template(args)
+	}
 	arg := func(k int) goja.Value {
 		if k < len(args) {
 			return args[k]
@@ -399,12 +486,17 @@ func toPrimitive(rt *goja.Runtime, o *goja.Object, hint string) goja.Value {
 }
 
 // bigOperands is %op: both operands to primitives, in order, then the
-// check; it returns the left one and keeps the right one for %r.
+// check; it returns the left one and keeps the right one for %r. Loose
+// equality converts an object only when the other side is a BigInt, as
+// the spec does.
 func (b *builtins) bigOperands(op bigOp, l, r goja.Value) goja.Value {
+	if op == bigEq || op == bigNe {
+		return b.bigLoose(l, r)
+	}
 	if o, ok := l.(*goja.Object); ok {
 		l = toPrimitive(b.rt, o, "number")
 	}
-	if _, sym := l.(*goja.Symbol); sym {
+	if _, sym := l.(*goja.Symbol); sym && op < bigLt {
 		// ToNumeric of the left operand throws before the right one is
 		// converted: goja's operator does that with r as it is.
 		b.big.right = r
@@ -413,10 +505,41 @@ func (b *builtins) bigOperands(op bigOp, l, r goja.Value) goja.Value {
 	if o, ok := r.(*goja.Object); ok {
 		r = toPrimitive(b.rt, o, "number")
 	}
-	if x, y := bigOf(l), bigOf(r); x != nil && y != nil {
+	x, y := bigOf(l), bigOf(r)
+	switch {
+	case op >= bigLt:
+		// A string compared with a BigInt is parsed as one.
+		if x != nil {
+			b.checkBigIntString(r)
+		} else if y != nil {
+			b.checkBigIntString(l)
+		}
+	case x != nil && y != nil:
 		if err := checkBigOp(op, x, y); err != "" {
 			panic(b.i.newError("RangeError", err))
 		}
+	}
+	b.big.right = r
+	return l
+}
+
+// bigLoose is %op for == and !=: a string compared with a BigInt is
+// parsed as one (after an object beside a BigInt is converted as goja
+// converts it: hint default on the left, number on the right, where the
+// spec says default for both).
+func (b *builtins) bigLoose(l, r goja.Value) goja.Value {
+	x, y := bigOf(l), bigOf(r)
+	switch {
+	case x != nil && y == nil:
+		if o, ok := r.(*goja.Object); ok {
+			r = toPrimitive(b.rt, o, "number")
+		}
+		b.checkBigIntString(r)
+	case y != nil && x == nil:
+		if o, ok := l.(*goja.Object); ok {
+			l = toPrimitive(b.rt, o, "default")
+		}
+		b.checkBigIntString(l)
 	}
 	b.big.right = r
 	return l
@@ -429,6 +552,12 @@ func checkBigOp(op bigOp, x, y *big.Int) string {
 		return fmt.Sprintf("Maximum BigInt size exceeded: the result would have about %.0f bits, over the limit of %d", bits, maxBigIntBits)
 	}
 	switch op {
+	case bigSub:
+		if max(lx, ly) >= maxBigIntBits {
+			if n := new(big.Int).Sub(x, y).BitLen(); n > maxBigIntBits {
+				return over(float64(n))
+			}
+		}
 	case bigMul:
 		if lx == 0 || ly == 0 {
 			return ""
@@ -617,6 +746,9 @@ func (b *builtins) checkBigIntString(v goja.Value) {
 	if bits := float64(len(str)) * bitsPer; bits > maxBigIntBits+4 {
 		panic(b.i.newError("RangeError", fmt.Sprintf("Maximum BigInt size exceeded: a string of %d digits is over the limit of %d bits", len(str), maxBigIntBits)))
 	}
+	if bitsPer != 4 && bitsPer != 1 {
+		b.checkBigParse(len(str)) // quadratic in decimal and octal (bigint_text.go)
+	}
 }
 
 // guardDataView makes DataView's BigInt accessors throw in an isolate
@@ -673,29 +805,36 @@ func mayHoldBigIntLiteral(src string) bool {
 	return false
 }
 
+// mayConcat is a cheap first look at generated source: false when it
+// holds no `+` and no template literal.
+func mayConcat(src string) bool { return strings.ContainsAny(src, "+`") }
+
 // generated compiles source made at run time (eval, the Function
-// constructors) when the isolate's code is rewritten: the new code is
-// rewritten too. It returns nil where goja may compile it itself; in an
-// isolate without the operator guards, code with a BigInt literal throws.
+// constructors) with its operators rewritten as the isolate's script was:
+// concatenations always, BigInt operators when the isolate's code has
+// them rewritten. It returns nil where goja may compile it itself; in an
+// isolate without the BigInt operator guards, code with a BigInt literal
+// throws.
 func (b *builtins) generated(src string) *goja.Program {
-	if !b.big.on && !mayHoldBigIntLiteral(src) {
+	concat := mayConcat(src)
+	if !b.big.on && !concat && !mayHoldBigIntLiteral(src) {
 		return nil
 	}
-	prg, err := goja.Parse("<eval>", src)
+	prg, err := goja.Parse("<eval>", src, parser.WithDisableSourceMaps)
 	if err != nil {
-		if b.big.on {
+		if b.big.on || concat {
 			panic(b.i.newError("SyntaxError", err.Error()))
 		}
 		return nil // goja reports it
 	}
-	if !b.big.on {
+	if !b.big.on && scanNeeds(prg)&needBigIntLiteral != 0 {
 		// Names of BigInt sources are harmless here: the sources throw.
-		if scanNeeds(prg)&needBigIntLiteral != 0 {
-			panic(b.rt.NewTypeError(bigintOffMsg))
-		}
+		panic(b.rt.NewTypeError(bigintOffMsg))
+	}
+	if !rewriteOps(prg, b.big.on) && !b.big.on {
 		return nil
 	}
-	rewriteBigInt(prg)
+	b.bindOps()
 	p, err := goja.CompileAST(prg, false)
 	if err != nil {
 		panic(b.i.newError("SyntaxError", err.Error()))
@@ -711,16 +850,20 @@ func (b *builtins) generated(src string) *goja.Program {
 // own as in eval (and its function declarations with them). docs/limits.md
 // states these differences.
 func (b *builtins) evalGenerated(src string) (goja.Value, bool) {
-	if !b.big.on {
-		b.generated(src) // throws if the code names BigInt
+	concat := mayConcat(src)
+	switch {
+	case !b.big.on && !concat:
+		b.generated(src) // throws if the code holds a BigInt literal
 		return nil, false
-	}
-	if !mayNameBigInt(src) && !strings.ContainsAny(src, "*/%<>") {
+	case b.big.on && !concat && !mayNameBigInt(src) && !strings.ContainsAny(src, "*/%<>-=!"):
 		return nil, false // no operator to guard
 	}
-	prg, err := goja.Parse("<eval>", src)
+	prg, err := goja.Parse("<eval>", src, parser.WithDisableSourceMaps)
 	if err != nil {
 		panic(b.i.newError("SyntaxError", err.Error()))
+	}
+	if !b.big.on && scanNeeds(prg)&needBigIntLiteral != 0 {
+		panic(b.rt.NewTypeError(bigintOffMsg))
 	}
 	for _, st := range prg.Body {
 		switch st.(type) {
@@ -731,7 +874,10 @@ func (b *builtins) evalGenerated(src string) (goja.Value, bool) {
 			break
 		}
 	}
-	rewriteBigInt(prg)
+	if !rewriteOps(prg, b.big.on) && !b.big.on {
+		return nil, false // nothing to guard: goja's own eval
+	}
+	b.bindOps()
 	p, err := goja.CompileAST(prg, false)
 	if err != nil {
 		panic(b.i.newError("SyntaxError", err.Error()))

@@ -60,17 +60,18 @@ const bytesPerElement = 16
 // a few words; the guards themselves are made when the script first
 // reaches each builtin.
 type builtins struct {
-	i          *Isolate
-	rt         *goja.Runtime
-	lim        *limiter
-	patched    uint32 // constructors guarded in place, one bit per ctorKind
-	depth      int    // nesting of guarded calls that recurse (join, toString)
-	joining    []*goja.Object
-	repeat     goja.Callable // goja's String.prototype.repeat, once needed
-	smallTicks uint32        // calls of tickSmall
-	in         goja.Callable // `k in o`, for pinned proxies, once needed
-	refused    *goja.Object  // the last refused allocation's error, to classify it uncaught
-	big        bigState      // the BigInt operators' slots (bigint.go)
+	i             *Isolate
+	rt            *goja.Runtime
+	lim           *limiter
+	patched       uint32 // constructors guarded in place, one bit per ctorKind
+	depth         int    // nesting of guarded calls that recurse (join, toString)
+	joining       []*goja.Object
+	repeat        goja.Callable // goja's String.prototype.repeat, once needed
+	smallTicks    uint32        // calls of tickSmall
+	in            goja.Callable // `k in o`, for pinned proxies, once needed
+	refused       *goja.Object  // the last refused allocation's error, to classify it uncaught
+	big           bigState      // the BigInt operators' slots (bigint.go)
+	stringGuarded bool          // String and String.raw are guarded (bigint_text.go)
 }
 
 // installBuiltins binds the isolate to the process-wide guards.
@@ -102,6 +103,9 @@ func (b *builtins) ensureNeeds(n needs) {
 	}
 	if n&needBigInt != 0 {
 		b.enableBigInt()
+	}
+	if n&needConcat != 0 {
+		b.bindOps()
 	}
 }
 
@@ -208,17 +212,22 @@ func guardPad(start bool) func(b *builtins, orig goja.Callable) func(goja.Functi
 			b.lim.reserve(total * max(unitBytes(s), unitBytes(fill)))
 			need := total - int64(s.Length())
 			var sb goja.StringBuilder
+			if unitBytes(s) == 2 || unitBytes(fill) == 2 {
+				sb.LikelyUnicode(int(total))
+			} else {
+				sb.Grow(int(total))
+			}
 			if !start {
-				sb.WriteString(s)
+				b.copyChunked(&sb, s)
 			}
 			if full := need / int64(fill.Length()); full > 0 {
-				sb.WriteString(b.repeatChunked(b.stringRepeat(), fill, full))
+				b.copyChunked(&sb, b.repeatChunked(b.stringRepeat(), fill, full))
 			}
 			if part := int(need % int64(fill.Length())); part > 0 {
 				sb.WriteString(fill.Substring(0, part))
 			}
 			if start {
-				sb.WriteString(s)
+				b.copyChunked(&sb, s)
 			}
 			return sb.String()
 		}
@@ -237,11 +246,18 @@ func guardStringConcat(b *builtins, orig goja.Callable) func(goja.FunctionCall) 
 	return func(c goja.FunctionCall) goja.Value {
 		s := b.thisString(c, "concat")
 		args := make([]goja.Value, len(c.Arguments))
-		total := int64(s.Length()) * unitBytes(s)
+		parts := []goja.String{s}
+		units := int64(s.Length())
+		total := units * unitBytes(s)
 		for k, a := range c.Arguments {
 			as := b.toStr(a)
 			args[k] = as
+			parts = append(parts, as)
+			units += int64(as.Length())
 			total += int64(as.Length()) * unitBytes(as)
+		}
+		if units >= concatCheckUnits {
+			return b.join(parts) // charged, and copied in pieces
 		}
 		b.lim.reserve(total)
 		return call(orig, s, args...)
@@ -251,16 +267,26 @@ func guardStringConcat(b *builtins, orig goja.Callable) func(goja.FunctionCall) 
 // repeatChunked returns s repeated n times, built in pieces of about
 // chunkUnits with a CPU check between them. The size is already charged.
 func (b *builtins) repeatChunked(repeat goja.Callable, s goja.String, n int64) goja.String {
+	if n == 1 {
+		return s // goja's repeat(1) copies it, in one go
+	}
 	per := max(int64(chunkUnits/s.Length()), 1)
 	if n <= per {
 		return b.toStr(call(repeat, s, b.rt.ToValue(n)))
 	}
-	piece := b.toStr(call(repeat, s, b.rt.ToValue(per)))
+	piece := s // a long s is its own piece: goja's repeat(1) copies it in one go
+	if per > 1 {
+		piece = b.toStr(call(repeat, s, b.rt.ToValue(per)))
+	}
 	var sb goja.StringBuilder
-	sb.Grow(int(n) * s.Length())
+	if unitBytes(s) == 2 {
+		sb.LikelyUnicode(int(n) * s.Length())
+	} else {
+		sb.Grow(int(n) * s.Length())
+	}
 	for ; n >= per; n -= per {
 		b.tick()
-		sb.WriteString(piece)
+		b.copyChunked(&sb, piece)
 	}
 	if n > 0 {
 		sb.WriteString(b.toStr(call(repeat, s, b.rt.ToValue(n))))

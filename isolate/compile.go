@@ -117,8 +117,8 @@ func Compile(name string, src []byte) (*Script, error) {
 		return nil, &CompileError{File: name, Msg: err.Error()}
 	}
 	n := scanNeeds(ast)
-	if n&needBigInt != 0 {
-		rewriteBigInt(ast)
+	if rewriteOps(ast, n&needBigInt != 0) {
+		n |= needConcat
 	}
 	prog, err := goja.CompileAST(ast, true)
 	if err != nil {

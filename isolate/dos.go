@@ -362,7 +362,8 @@ func guardJoin(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 		}
 		e := b.elementsOf(o)
 		var sb goja.StringBuilder
-		var pending int64 // bytes of elements not yet charged
+		var pending int64     // bytes of elements not yet charged
+		var big []goja.String // what sb held before a long element, and that element, in order
 		for k := int64(0); k < l; k++ {
 			if k%1024 == 0 {
 				b.tick()
@@ -374,11 +375,22 @@ func guardJoin(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 			}
 			if v := e.get(k); !isNullish(v) {
 				s := b.toStr(v)
+				if s.Length() >= concatCheckUnits {
+					// charged before it is copied, once, into a
+					// buffer of the exact size (concat.go)
+					b.lim.reserve(int64(s.Length()) * unitBytes(s))
+					big = append(big, sb.String(), s)
+					sb = goja.StringBuilder{}
+					continue
+				}
 				pending += int64(s.Length()) * unitBytes(s)
 				sb.WriteString(s)
 			}
 		}
 		b.lim.reserve(pending)
+		if big != nil {
+			return b.assemble(append(big, sb.String()))
+		}
 		return sb.String()
 	}
 }

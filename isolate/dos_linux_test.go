@@ -32,9 +32,7 @@ const (
 // dosGaps are the bombs that Cloister cannot stop in time: their work is
 // one instruction of goja's VM, not a builtin (docs/limits.md). Their
 // outcome is still checked; their CPU time is only reported.
-var dosGaps = map[string]string{
-	"dos_strings.js/double": "s += s is one VM instruction; the memory probe stops it",
-}
+var dosGaps = map[string]string{}
 
 // dosScript compiles a dos_*.js script behind the hostile prelude.
 func dosScript(t *testing.T, path string) string {

@@ -35,6 +35,9 @@ const (
 	// needBigInt); code made at run time in an isolate without the
 	// operator guards must not (bigint.go).
 	needBigIntLiteral needs = 1 << 5
+	// needConcat: the program concatenates strings with `+`, `+=` or a
+	// template literal, rewritten to call the helper (concat.go).
+	needConcat needs = 1 << 6
 )
 
 // maxScanNodes bounds the AST walk: a program larger than that is assumed

@@ -201,6 +201,7 @@ func installTemplateGuards() error {
 	objs := map[string]*goja.Object{"globalThis": r.GlobalObject()}
 	for _, path := range []struct{ name, ctor string }{
 		{"Array.prototype", "Array"}, {"String.prototype", "String"}, {"Function.prototype", "Function"},
+		{"BigInt.prototype", "BigInt"},
 	} {
 		objs[path.name] = r.Get(path.ctor).(*goja.Object).Get("prototype").(*goja.Object)
 	}
