@@ -383,7 +383,7 @@ func (b *builtins) bindOps() {
 	if !ok {
 		panic("isolate: the BigInt helper program yields no function")
 	}
-	if _, err := f(goja.Undefined(), b.rt.ToValue(b.bigHelper)); err != nil {
+	if _, err := f(goja.Undefined(), gojaNewNativeFunc(b.rt, b.bigHelper, "big", 0)); err != nil {
 		panic(err)
 	}
 }
