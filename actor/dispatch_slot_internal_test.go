@@ -73,17 +73,7 @@ func TestDispatch_SlotJobOfAStalledRunRunsOnce(t *testing.T) {
 			report <- fmt.Errorf("a wake-up made in a script worker's run did not go to its slot")
 			return
 		}
-		select {
-		case g := <-ranOn:
-			if g == me {
-				report <- fmt.Errorf("the slot's job ran on its own run's goroutine")
-				return
-			}
-		case <-time.After(10 * time.Second):
-			report <- fmt.Errorf("the job in a stalled run's slot was never handed on")
-			return
-		}
-		report <- nil
+		report <- ranElsewhere(ranOn, me, "the slot's job", "the job in a stalled run's slot was never handed on")
 	}})
 	if err := waitRun(t, report, "the stalling run"); err != nil {
 		t.Fatal(err)
@@ -193,17 +183,7 @@ func TestDispatch_MoreInRunHandsOnAndGoRunsHaveNoSlot(t *testing.T) {
 			report <- fmt.Errorf("moreInRun left the job in the slot")
 			return
 		}
-		select {
-		case g := <-ran:
-			if g == me {
-				report <- fmt.Errorf("the handed-on job ran on its run's goroutine")
-				return
-			}
-		case <-time.After(10 * time.Second):
-			report <- fmt.Errorf("the handed-on job never ran")
-			return
-		}
-		report <- nil
+		report <- ranElsewhere(ran, me, "the handed-on job", "the handed-on job never ran")
 	}})
 	if err := waitRun(t, report, "the pinned run"); err != nil {
 		t.Fatal(err)
@@ -235,5 +215,20 @@ func TestCurg_TellsGoroutinesApart(t *testing.T) {
 	}
 	if !checkCurg() {
 		t.Fatal("curg is not stable on one goroutine or not distinct between two: the Go ABI moved")
+	}
+}
+
+// ranElsewhere waits for what a job sends on ran, the goroutine it ran on,
+// and says what went wrong if it ran on me, the run's own goroutine, or
+// not at all.
+func ranElsewhere(ran <-chan uintptr, me uintptr, job, never string) error {
+	select {
+	case g := <-ran:
+		if g == me {
+			return fmt.Errorf("%s ran on its run's own goroutine", job)
+		}
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("%s", never)
 	}
 }
