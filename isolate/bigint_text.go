@@ -119,38 +119,21 @@ func (b *builtins) stringRaw(c goja.FunctionCall) goja.Value {
 	if len(subs) > 0 {
 		subs = subs[1:]
 	}
-	var sb goja.StringBuilder
-	var big []goja.String
-	var pending int64
-	write := func(s goja.String) {
-		if s.Length() >= concatCheckUnits {
-			b.lim.reserve(int64(s.Length()) * unitBytes(s))
-			big = append(big, sb.String(), s)
-			sb = goja.StringBuilder{}
-			return
-		}
-		pending += int64(s.Length()) * unitBytes(s)
-		sb.WriteString(s)
-	}
+	w := chargedBuilder{b: b}
 	for k := int64(0); ; k++ {
 		if k%1024 == 0 {
 			b.tick()
-			b.lim.reserve(pending)
-			pending = 0
+			w.charge()
 		}
-		write(b.toStr(orUndefined(raw.Get(strconv.FormatInt(k, 10)))))
+		w.write(b.toStr(orUndefined(raw.Get(strconv.FormatInt(k, 10)))))
 		if k+1 == n {
 			break
 		}
 		if k < int64(len(subs)) {
-			write(b.toStr(subs[k]))
+			w.write(b.toStr(subs[k]))
 		}
 	}
-	b.lim.reserve(pending)
-	if big != nil {
-		return b.assemble(append(big, sb.String()))
-	}
-	return sb.String()
+	return w.result()
 }
 
 var _ = func() int {

@@ -267,3 +267,45 @@ func (b *builtins) copyChunked(sb *goja.StringBuilder, s goja.String) {
 		b.tick()
 	}
 }
+
+// chargedBuilder builds a string part by part for a builtin that loops
+// over the script's data (join, String.raw): short parts are charged in
+// batches (charge, called with each CPU check), a long one (from
+// concatCheckUnits units) is charged before it is kept, and the result is
+// copied once into a buffer of the exact size (assemble).
+type chargedBuilder struct {
+	b       *builtins
+	sb      goja.StringBuilder
+	pending int64         // bytes written and not yet charged
+	big     []goja.String // what sb held before each long part, and that part, in order
+}
+
+// write appends s, charged now if it is long, else at the next charge.
+func (w *chargedBuilder) write(s goja.String) {
+	if s.Length() >= concatCheckUnits {
+		w.b.lim.reserve(int64(s.Length()) * unitBytes(s))
+		w.big = append(w.big, w.sb.String(), s)
+		w.sb = goja.StringBuilder{}
+		return
+	}
+	w.pending += int64(s.Length()) * unitBytes(s)
+	w.sb.WriteString(s)
+}
+
+// writeCharged appends s, which the caller has charged already.
+func (w *chargedBuilder) writeCharged(s goja.String) { w.sb.WriteString(s) }
+
+// charge charges what was written since the last charge.
+func (w *chargedBuilder) charge() {
+	w.b.lim.reserve(w.pending)
+	w.pending = 0
+}
+
+// result charges the rest and returns the string.
+func (w *chargedBuilder) result() goja.String {
+	w.charge()
+	if w.big != nil {
+		return w.b.assemble(append(w.big, w.sb.String()))
+	}
+	return w.sb.String()
+}

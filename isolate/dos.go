@@ -361,37 +361,20 @@ func guardJoin(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 			b.lim.reserve((l - 1) * int64(sep.Length()) * unitBytes(sep))
 		}
 		e := b.elementsOf(o)
-		var sb goja.StringBuilder
-		var pending int64     // bytes of elements not yet charged
-		var big []goja.String // what sb held before a long element, and that element, in order
+		w := chargedBuilder{b: b}
 		for k := int64(0); k < l; k++ {
 			if k%1024 == 0 {
 				b.tick()
-				b.lim.reserve(pending)
-				pending = 0
+				w.charge()
 			}
 			if k > 0 {
-				sb.WriteString(sep)
+				w.writeCharged(sep)
 			}
 			if v := e.get(k); !isNullish(v) {
-				s := b.toStr(v)
-				if s.Length() >= concatCheckUnits {
-					// charged before it is copied, once, into a
-					// buffer of the exact size (concat.go)
-					b.lim.reserve(int64(s.Length()) * unitBytes(s))
-					big = append(big, sb.String(), s)
-					sb = goja.StringBuilder{}
-					continue
-				}
-				pending += int64(s.Length()) * unitBytes(s)
-				sb.WriteString(s)
+				w.write(b.toStr(v))
 			}
 		}
-		b.lim.reserve(pending)
-		if big != nil {
-			return b.assemble(append(big, sb.String()))
-		}
-		return sb.String()
+		return w.result()
 	}
 }
 
