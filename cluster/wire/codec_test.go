@@ -317,14 +317,7 @@ func TestBatch_RepeatedFramesDecodeWithTwoAllocationsEach(t *testing.T) {
 }
 
 func BenchmarkBatch_DecodeSends(b *testing.B) {
-	frames := make([]*wire.Frame, 500)
-	for i := range frames {
-		frames[i] = smallSend()
-	}
-	p, err := wire.AppendBatch(nil, frames)
-	if err != nil {
-		b.Fatal(err)
-	}
+	p := sendsBatch(b, 500)
 	b.SetBytes(int64(len(p)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -358,4 +351,18 @@ func TestBatch_RefusesMoreThanMaxBatchFrames(t *testing.T) {
 	if got, err := dc.Decode(over); !errors.Is(err, wire.ErrTooLarge) || got != nil {
 		t.Errorf("Decoder.Decode of %d frames: %d frames, %v; want ErrTooLarge", len(frames), len(got), err)
 	}
+}
+
+// sendsBatch is a batch of n small sends, as a busy sender queues them.
+func sendsBatch(b *testing.B, n int) []byte {
+	b.Helper()
+	frames := make([]*wire.Frame, n)
+	for i := range frames {
+		frames[i] = smallSend()
+	}
+	p, err := wire.AppendBatch(nil, frames)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
 }

@@ -113,14 +113,7 @@ func TestDecoder_LendsFrames(t *testing.T) {
 // BenchmarkDecoder_DecodeSends is BenchmarkBatch_DecodeSends with one
 // Decoder for every batch, as a transport decodes them.
 func BenchmarkDecoder_DecodeSends(b *testing.B) {
-	frames := make([]*wire.Frame, 500)
-	for i := range frames {
-		frames[i] = smallSend()
-	}
-	p, err := wire.AppendBatch(nil, frames)
-	if err != nil {
-		b.Fatal(err)
-	}
+	p := sendsBatch(b, 500)
 	b.SetBytes(int64(len(p)))
 	b.ReportAllocs()
 	var dc wire.Decoder
