@@ -2,7 +2,11 @@
 
 package isolate
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/cloister-rt/cloister/internal/rtg"
+)
 
 // The Go runtime learns each thread's id once, when the thread starts
 // (minit calls gettid), and keeps it in m.procid. A turn reads it from
@@ -18,8 +22,8 @@ const (
 	mOffProcid = 64 // m.procid: after g0, morebuf (a 6-word gobuf), divmod and padding
 )
 
-// curG is the running goroutine's g (tid_linux_amd64.s).
-func curG() unsafe.Pointer
+// curG is the running goroutine's g.
+func curG() unsafe.Pointer { return rtg.G() }
 
 // runtimeThreadID is the calling thread's id as the runtime noted it. The
 // goroutine must be locked to its thread for the id to stay its own.
