@@ -41,7 +41,7 @@ export async function fetch(req, ctx) {
 export function webSocketMessage(ws, data, ctx) {
 	if (data === "crash") throw new Error("boom");
 	if (data === "count") { ws.send(String(ctx.getWebSockets().length)); return; }
-	if (data === "flood") { const s = "x".repeat(4000); for (let i = 0; i < 2000; i++) ws.send(s); return; }
+	if (data === "flood") { const s = "x".repeat(32000); for (let i = 0; i < 2000; i++) ws.send(s); return; }
 	if (data === "bye") { ws.close(4000, "asked to"); return; }
 	if (typeof data !== "string") { ws.send(data); return; }
 	for (const s of ctx.getWebSockets("member")) s.send(data);
