@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/cloister-rt/cloister/isolate"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // A getter that sends while its own message is being encoded starts a second
@@ -49,5 +51,36 @@ export function receive(msg, ctx) {
 	}
 	if got := answer(t, *out); got != "false,1,false" {
 		t.Fatalf("receiver saw %v", got)
+	}
+}
+
+// The encoder's buffer goes back to a pool after each send: a message already
+// handed to the host must keep its own bytes while the next ones are written
+// (small ones live inside the envelope, large ones in their own copy).
+func TestIsolate_SentMessagesKeepTheirBytes(t *testing.T) {
+	iso, h := newIsolate(t, `
+export function receive(msg, ctx) {
+  const peer = ctx.env.peer;
+  peer.send({n: 1});
+  peer.send({n: 2, s: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"});
+  peer.send({n: 3, s: "y".repeat(500)});
+  peer.send({n: 4});
+  return "ok";
+}`, isolate.Limits{})
+	answer(t, turn(t, iso, map[string]any{}))
+	if len(h.sent) != 4 {
+		t.Fatalf("sent %d messages, want 4", len(h.sent))
+	}
+	for k, env := range h.sent {
+		var m struct {
+			N int    `msgpack:"n"`
+			S string `msgpack:"s"`
+		}
+		if err := msgpack.Unmarshal(env.Data(), &m); err != nil {
+			t.Fatalf("message %d: %v", k+1, err)
+		}
+		if m.N != k+1 {
+			t.Fatalf("message %d decodes as n=%d", k+1, m.N)
+		}
 	}
 }

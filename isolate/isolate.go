@@ -1031,9 +1031,14 @@ func (i *Isolate) encode(v goja.Value) (*mailbox.Envelope, error) {
 	m := i.msgCaps()
 	outer := m.enc
 	m.enc = nil
-	data, err := encodeValue(i.rt, v, codecLimits{MaxBytes: i.cfg.Limits.MessageBytes, MaxDepth: maxMessageDepth}, m.onCapFn)
+	e, err := encodePooled(i.rt, v, codecLimits{MaxBytes: i.cfg.Limits.MessageBytes, MaxDepth: maxMessageDepth}, m.onCapFn)
 	caps := m.enc
 	m.enc = outer
+	var env *mailbox.Envelope
+	if err == nil {
+		env = mailbox.CopyEnvelope(e.buf, caps) // copies: e.buf goes back to the pool below
+	}
+	e.release()
 	if err != nil {
 		var ce *CloneError
 		if r, ok := i.cfg.Host.(LimitReporter); ok && errors.As(err, &ce) && ce.Limit != "" {
@@ -1041,7 +1046,7 @@ func (i *Isolate) encode(v goja.Value) (*mailbox.Envelope, error) {
 		}
 		return nil, err
 	}
-	return mailbox.NewEnvelope(data, caps), nil
+	return env, nil
 }
 
 // msgCaps holds the capabilities of the message an isolate is encoding or
