@@ -17,6 +17,9 @@ import (
 // Calls are registered so that they fail if t stops for good.
 func (t *Process) admit(d *deliver) error {
 	err := t.charge(d)
+	if err == nil {
+		return nil // le below escapes: declared only on refusal
+	}
 	var le *mailbox.LimitError
 	if errors.As(err, &le) && (!d.parking || le.Limit != mailbox.LimitMailbox) {
 		path := t.path

@@ -512,19 +512,25 @@ var msgEncoderPool = sync.Pool{New: func() any {
 // capability handle and is written as extension type extCapability with payload = the big-endian uint32 index returned.
 // Errors are *CloneError.
 func encodeValue(r *goja.Runtime, v goja.Value, lim codecLimits, onCap func(o *goja.Object) (index uint32, ok bool)) ([]byte, error) {
-	lim = lim.withDefaults()
-	e := msgEncoderPool.Get().(*msgEncoder)
-	e.maxBytes, e.maxDepth, e.maxHeap, e.heap, e.onCap, e.v = lim.MaxBytes, lim.MaxDepth, lim.MaxHeap, 0, onCap, v
-	if ex := r.Try(e.runFn); ex != nil {
-		e.err = &CloneError{Path: formatValuePath(e.path), Reason: "a getter threw: " + thrownMessage(r, ex), err: ex}
-	}
-	err := e.err
+	e, err := encodePooled(r, v, lim, onCap)
 	var out []byte
 	if err == nil {
 		out = bytes.Clone(e.buf)
 	}
 	e.release()
 	return out, err
+}
+
+// encodePooled is encodeValue leaving the bytes in e.buf, which the caller
+// copies before it calls e.release (after which the pool reuses them).
+func encodePooled(r *goja.Runtime, v goja.Value, lim codecLimits, onCap func(o *goja.Object) (index uint32, ok bool)) (e *msgEncoder, err error) {
+	lim = lim.withDefaults()
+	e = msgEncoderPool.Get().(*msgEncoder)
+	e.maxBytes, e.maxDepth, e.maxHeap, e.heap, e.onCap, e.v = lim.MaxBytes, lim.MaxDepth, lim.MaxHeap, 0, onCap, v
+	if ex := r.Try(e.runFn); ex != nil {
+		e.err = &CloneError{Path: formatValuePath(e.path), Reason: "a getter threw: " + thrownMessage(r, ex), err: ex}
+	}
+	return e, e.err
 }
 
 func (e *msgEncoder) run() {

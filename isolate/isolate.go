@@ -124,6 +124,7 @@ type Isolate struct {
 	methods    map[string]goja.Value   // capability handle methods, made on first use
 	hostProtos map[string]*goja.Object // prototypes of host objects by tag, see hostObject
 	freeze     goja.Callable           // goja's own Object.freeze (installGlobals)
+	caps       *msgCaps                // made on the first encode or decode; see msgCaps
 	calls      map[uint64]pendingCall
 	settler    goja.Callable // settles a call's promise (promise.go), made on first use
 	settling   settling      // what settler settles next
@@ -1014,20 +1015,30 @@ func (i *Isolate) Close() {
 	i.reply = nil
 	i.detached = nil
 	i.lim.held = 0
+	if i.caps != nil {
+		i.caps.enc, i.caps.dec = nil, nil // left by a turn cut short inside encode or decode
+	}
 }
 
 // encode copies v into an envelope, transferring the capabilities inside it.
+//
+// The capability list is gathered in i.caps.enc through onCapFn, made once,
+// rather than by a closure per message (two allocations). A getter run by the
+// encoder may send a message of its own, so each encode saves the list of the
+// one it interrupts and puts it back after; the list it hands to the envelope
+// is never touched again by the isolate.
 func (i *Isolate) encode(v goja.Value) (*mailbox.Envelope, error) {
-	var caps []*capability.Capability
-	data, err := encodeValue(i.rt, v, codecLimits{MaxBytes: i.cfg.Limits.MessageBytes, MaxDepth: maxMessageDepth},
-		func(o *goja.Object) (uint32, bool) {
-			h, ok := handleOf(o)
-			if !ok || h.iso != i {
-				return 0, false
-			}
-			caps = append(caps, h.cap)
-			return uint32(len(caps) - 1), true
-		})
+	m := i.msgCaps()
+	outer := m.enc
+	m.enc = nil
+	e, err := encodePooled(i.rt, v, codecLimits{MaxBytes: i.cfg.Limits.MessageBytes, MaxDepth: maxMessageDepth}, m.onCapFn)
+	caps := m.enc
+	m.enc = outer
+	var env *mailbox.Envelope
+	if err == nil {
+		env = mailbox.CopyEnvelope(e.buf, caps) // copies: e.buf goes back to the pool below
+	}
+	e.release()
 	if err != nil {
 		var ce *CloneError
 		if r, ok := i.cfg.Host.(LimitReporter); ok && errors.As(err, &ce) && ce.Limit != "" {
@@ -1035,26 +1046,66 @@ func (i *Isolate) encode(v goja.Value) (*mailbox.Envelope, error) {
 		}
 		return nil, err
 	}
-	return mailbox.NewEnvelope(data, caps), nil
+	return env, nil
+}
+
+// msgCaps holds the capabilities of the message an isolate is encoding or
+// decoding, and the two callbacks the codec reads them through, made once
+// per isolate (kept out of Isolate itself, which must fit its size class).
+type msgCaps struct {
+	iso     *Isolate
+	enc     []*capability.Capability
+	dec     []*capability.Capability
+	onCapFn func(o *goja.Object) (uint32, bool)
+	capAtFn func(idx uint32) (goja.Value, error)
+}
+
+func (i *Isolate) msgCaps() *msgCaps {
+	if i.caps == nil {
+		m := &msgCaps{iso: i}
+		m.onCapFn, m.capAtFn = m.onCap, m.capAt
+		i.caps = m
+	}
+	return i.caps
+}
+
+// onCap adds o's capability to the message being encoded, if o is a handle
+// of this isolate.
+func (m *msgCaps) onCap(o *goja.Object) (uint32, bool) {
+	h, ok := handleOf(o)
+	if !ok || h.iso != m.iso {
+		return 0, false
+	}
+	m.enc = append(m.enc, h.cap)
+	return uint32(len(m.enc) - 1), true
 }
 
 // decode builds a fresh JS value from env; capabilities become new handles.
+// The capability list is read through i.caps.capAtFn, made once, from i.caps.dec,
+// saved and restored around the call as encode does with its own.
 func (i *Isolate) decode(env *mailbox.Envelope) (goja.Value, error) {
 	if env == nil {
 		return goja.Undefined(), nil
 	}
-	caps := env.Caps()
 	if hasBin(env.Data()) {
 		// The decoder builds an ArrayBuffer without the global object:
 		// the typed arrays must be guarded before the script sees it.
 		i.lazy.ensure(lazyTypedArrays)
 	}
-	return decodeValue(i.rt, env.Data(), codecLimits{MaxDepth: maxMessageDepth + 1, MaxBytes: len(env.Data()) + 1},
-		func(idx uint32) (goja.Value, error) {
-			if int(idx) >= len(caps) {
-				return nil, fmt.Errorf("capability index %d out of range", idx)
-			}
-			i.clist.add(caps[idx])
-			return i.handle(caps[idx]), nil
-		})
+	m := i.msgCaps()
+	outer := m.dec
+	m.dec = env.Caps()
+	v, err := decodeValue(i.rt, env.Data(), codecLimits{MaxDepth: maxMessageDepth + 1, MaxBytes: len(env.Data()) + 1}, m.capAtFn)
+	m.dec = outer
+	return v, err
+}
+
+// capAt makes a handle for capability idx of the message decode is reading.
+func (m *msgCaps) capAt(idx uint32) (goja.Value, error) {
+	caps := m.dec
+	if int(idx) >= len(caps) {
+		return nil, fmt.Errorf("capability index %d out of range", idx)
+	}
+	m.iso.clist.add(caps[idx])
+	return m.iso.handle(caps[idx]), nil
 }
