@@ -219,7 +219,22 @@ func (b *builtins) reserveString(n, bytes int64) {
 		panic(b.refuse(fmt.Sprintf("a string of %d units is over the memory limit of %d bytes", n, b.lim.limit)))
 	}
 	b.lim.reserve(bytes)
+	if bytes >= freshCheckBytes {
+		// The buffer is allocated in one piece, and zeroing memory the
+		// runtime had handed back to the kernel faults on every page
+		// (about 1 ns a byte on this kind of VM), with no CPU check
+		// inside: a result the turn has no time left for ends it now.
+		b.needCPU(bytes, freshNsPerByte)
+	}
 }
+
+// freshCheckBytes is the size from which a concatenation's buffer is
+// checked against the turn's time left, at freshNsPerByte: a 32 MiB buffer
+// took 24-77 ms of uninterruptible faulting on a loaded 2-core VM.
+const (
+	freshCheckBytes = 4 << 20
+	freshNsPerByte  = 1
+)
 
 // sizeOf is the units and bytes of the concatenation of parts.
 func sizeOf(parts []goja.String) (units, bytes int64) {
