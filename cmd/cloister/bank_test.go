@@ -141,13 +141,22 @@ func TestBank_CrashSafety(t *testing.T) {
 	for i := 0; i < kills; i++ {
 		log := &testkit.LockedBuffer{}
 		cmd := exec.Command(exe, "-test.run=^TestBank_Child$", "-test.count=1")
-		cmd.Env = append(os.Environ(), envBankChild+"="+strings.Join([]string{"run", "--log-level", "warn", "--data", data, app}, "\x1f"))
+		cmd.Env = append(os.Environ(), envBankChild+"="+strings.Join([]string{"run", "--log-level", "info", "--data", data, app}, "\x1f"))
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// A random moment: up to 150 ms into the run (starting included),
-		// so kills land in init, in the resends and among the transfers.
+		// A random moment: up to 150 ms after the node has opened its
+		// storage, so kills land in init, in the resends and among the
+		// transfers. (Counted from the process's start, most landed before
+		// the storage was open: starting the test binary takes 100-200 ms
+		// here.)
+		testkit.CheckFor(t, time.Minute, time.Millisecond, func() error {
+			if !strings.Contains(log.String(), "storage opened") {
+				return fmt.Errorf("the node has not opened its storage\nnode output:\n%s", log)
+			}
+			return nil
+		})
 		time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
