@@ -22,14 +22,7 @@ func slotDispatcher(t *testing.T) *dispatcher {
 		if !d.stopped.Load() {
 			d.stop()
 		}
-		testkit.CheckFor(t, 10*time.Second, time.Millisecond, func() error {
-			d.mu.Lock()
-			defer d.mu.Unlock()
-			if n := len(d.workers); n > 0 {
-				return fmt.Errorf("%d pooled goroutines still running after stop", n)
-			}
-			return nil
-		})
+		poolEnded(t, d)
 	})
 	return d
 }
@@ -153,14 +146,7 @@ func TestDispatch_StopWithASlotOccupied(t *testing.T) {
 	if err := waitRun(t, report, "the run that stops the dispatcher"); err != nil {
 		t.Fatal(err)
 	}
-	testkit.CheckFor(t, 10*time.Second, time.Millisecond, func() error {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if n := len(d.workers); n > 0 {
-			return fmt.Errorf("%d pooled goroutines still running after stop", n)
-		}
-		return nil
-	})
+	poolEnded(t, d)
 	if s, a := slotted.Load(), after.Load(); s != 1 || a != 1 {
 		t.Fatalf("after stop the slotted job ran %d times and the later one %d, want 1 and 1", s, a)
 	}
@@ -231,4 +217,17 @@ func ranElsewhere(ran <-chan uintptr, me uintptr, job, never string) error {
 	case <-time.After(10 * time.Second):
 		return fmt.Errorf("%s", never)
 	}
+}
+
+// poolEnded waits until every pooled goroutine of the stopped d has exited.
+func poolEnded(t *testing.T, d *dispatcher) {
+	t.Helper()
+	testkit.CheckFor(t, 10*time.Second, time.Millisecond, func() error {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if n := len(d.workers); n > 0 {
+			return fmt.Errorf("%d pooled goroutines still running after stop", n)
+		}
+		return nil
+	})
 }
