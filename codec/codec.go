@@ -142,7 +142,7 @@ func (e *encoder) value(v reflect.Value, depth int) error {
 		if !e.envelope {
 			return ErrNoEnvelope
 		}
-		if len(e.caps) >= math.MaxUint32 {
+		if uint64(len(e.caps)) >= math.MaxUint32 {
 			return fmt.Errorf("%w: too many capabilities", ErrUnsupported)
 		}
 		var p [CapabilityLen]byte
