@@ -1,3 +1,5 @@
+//go:build unix
+
 package bench
 
 import (
@@ -5,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/trace"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,7 +19,7 @@ var clusterTrace = flag.String("clustertrace", "", "BenchmarkClusterCPU: write a
 // BenchmarkClusterCPU measures what one one-way JS→JS message costs the
 // process across two nodes (both nodes and the NATS server run here) and
 // within one node, once each set of nodes is warm: CPU time (user and
-// system) and heap allocations per message over the throughput phase
+// system), heap allocations and page faults per message over the throughput phase
 // only, without the start-up of nodes and server. b.N is the messages
 // per pair of each of 5 phases; the figures are the medians. With -v it
 // also samples, every 100 µs, whether each sink's mailbox is empty (a
@@ -26,18 +29,24 @@ var clusterTrace = flag.String("clustertrace", "", "BenchmarkClusterCPU: write a
 //	go test -run XXX -bench ClusterCPU -benchtime 20000x ./internal/bench
 func BenchmarkClusterCPU(b *testing.B) {
 	const pairs, phases = 2, 5
-	measure := func(b *testing.B, t *placedTree) (cpuUS, allocs, rate float64) {
+	faults := func() int64 {
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return ru.Minflt + ru.Majflt
+	}
+	measure := func(b *testing.B, t *placedTree) (cpuUS, allocs, rate, pf float64) {
 		msgs := max(b.N, 1000)
 		// warm up: the first phase brings the heap and the paths in
 		if _, err := t.throughput(pairs, msgs); err != nil {
 			b.Fatal(err)
 		}
-		var cpus, as, rates []float64
+		var cpus, as, rates, pfs []float64
 		for range phases {
 			runtime.GC()
 			var m0, m1 runtime.MemStats
 			runtime.ReadMemStats(&m0)
 			c0, _ := processCPU()
+			f0 := faults()
 			stop := make(chan struct{})
 			var samples, empty [2]int
 			if testing.Verbose() {
@@ -69,11 +78,13 @@ func BenchmarkClusterCPU(b *testing.B) {
 				b.Fatal(err)
 			}
 			c1, _ := processCPU()
+			f1 := faults()
 			runtime.ReadMemStats(&m1)
 			n := float64(pairs * msgs)
 			cpus = append(cpus, float64((c1-c0)/time.Nanosecond)/1e3/n)
 			as = append(as, float64(m1.Mallocs-m0.Mallocs)/n)
 			rates = append(rates, v)
+			pfs = append(pfs, float64(f1-f0)/n)
 		}
 		if *clusterTrace != "" {
 			f, err := os.Create(*clusterTrace + "." + b.Name()[len("BenchmarkClusterCPU/"):])
@@ -90,7 +101,7 @@ func BenchmarkClusterCPU(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		return medianOf(cpus), medianOf(as), medianOf(rates)
+		return medianOf(cpus), medianOf(as), medianOf(rates), medianOf(pfs)
 	}
 	b.Run("across", func(b *testing.B) {
 		p, err := startPair(ClusterOptions{Pairs: pairs, Messages: 1}, false)
@@ -98,7 +109,7 @@ func BenchmarkClusterCPU(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer p.close()
-		cpu, allocs, rate := measure(b, &p.placedTree)
+		cpu, allocs, rate, pf := measure(b, &p.placedTree)
 		st := p.ta.Stats()
 		if testing.Verbose() {
 			b.Logf("a: %+v", st)
@@ -107,6 +118,7 @@ func BenchmarkClusterCPU(b *testing.B) {
 		b.ReportMetric(cpu, "cpu-µs/msg")
 		b.ReportMetric(allocs, "allocs/msg")
 		b.ReportMetric(rate, "msgs/s")
+		b.ReportMetric(pf, "faults/msg")
 		b.ReportMetric(float64(st.FramesOut)/float64(max(st.BatchesOut, 1)), "frames/batch")
 		b.ReportMetric(float64(st.AcksOut+p.tb.Stats().AcksOut), "acks")
 	})
@@ -117,9 +129,10 @@ func BenchmarkClusterCPU(b *testing.B) {
 		}
 		defer n.stop()
 		cn := &cnode{node: n}
-		cpu, allocs, rate := measure(b, &placedTree{a: cn, b: cn, nodes: []*cnode{cn}})
+		cpu, allocs, rate, pf := measure(b, &placedTree{a: cn, b: cn, nodes: []*cnode{cn}})
 		b.ReportMetric(cpu, "cpu-µs/msg")
 		b.ReportMetric(allocs, "allocs/msg")
 		b.ReportMetric(rate, "msgs/s")
+		b.ReportMetric(pf, "faults/msg")
 	})
 }
