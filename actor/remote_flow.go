@@ -87,14 +87,12 @@ type peerPark struct {
 }
 
 // parkQ is one peer's parked frames for one target, oldest first, in a
-// list of chunks:
-// a frame parks and leaves without the queue's frames being moved, and
-// the chunks emptied serve again (flow.spare).
+// list of chunks: a frame parks and leaves without the queue's frames
+// being moved, and the chunks emptied serve again (flow.spare).
 type parkQ struct {
 	head, tail *parkChunk
 	hi, ti     int // the first frame's index in head; the next free slot's in tail
 	n          int
-	cost       int64
 	since      time.Time // when the first frame became first, or first found its mailbox full; zero until then
 }
 
@@ -304,7 +302,6 @@ func (r *remote) parkLocked(peer string, t *Process, f *wire.Frame, op string, c
 		pp.q[t] = q
 	}
 	fl.push(q, parked{kind: f.Kind, id: f.ID, from: f.From, op: op, c: c, d: d, cost: cost})
-	q.cost += cost
 	pp.n++
 	pp.cost += cost
 	fl.total += cost
@@ -321,7 +318,6 @@ func (r *remote) parkLocked(peer string, t *Process, f *wire.Frame, op string, c
 // peer has no frame parked left. fl.mu must be held.
 func (fl *flow) popFirst(peer string, pp *peerPark, t *Process, q *parkQ, cost int64) (empty bool) {
 	fl.pop(q)
-	q.cost -= cost
 	pp.n--
 	pp.cost -= cost
 	fl.total -= cost
