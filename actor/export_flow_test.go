@@ -9,8 +9,8 @@ func FlowParked(n *Node) (frames int, cost int64, running bool) {
 	fl := &n.remote.flow
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
-	for _, q := range fl.peers {
-		frames += q.len()
+	for _, pp := range fl.peers {
+		frames += pp.n
 	}
 	return frames, fl.total, fl.running
 }

@@ -17,27 +17,31 @@ import (
 // MailboxFull in the sender, and nothing is lost. A message from another
 // node has already left its sender when it arrives, so a full mailbox
 // (overflow reject) does not refuse it here: the frame is parked, in a
-// queue per peer node, and every later send or call from that peer queues
-// behind it, in arrival order. While a peer has frames parked the node
-// holds it back (wire.Holder): the transport stops acknowledging its
-// frames, its window to this node fills, and its next sends throw
-// MailboxFull in their senders, as on one node. Parked frames are retried
-// when a mailbox of this node releases a message (and every flowRetry
-// while any is parked), in order; once none is left the node releases the
-// peer (wire.Releaser).
+// queue per peer node and target process, and every later send or call
+// from that peer to that process queues behind it, in arrival order.
+// While a peer has frames parked for any process the node holds it back
+// (wire.Holder): the transport stops acknowledging its frames, its window
+// to this node fills, and its next sends throw MailboxFull in their
+// senders, as on one node. Parked frames are retried when a mailbox of
+// this node releases a message (and every flowRetry while any is parked),
+// in order per target; once none is left the node releases the peer
+// (wire.Releaser).
 //
-// The price is head-of-line blocking per pair of nodes: a full mailbox
-// holds up every message that peer sends to any process here until it
-// has room (exits, kills, monitors, links, answers and spawns are not
-// held). So that a process that never empties its mailbox cannot stall a
-// whole peer for good, a mailbox that takes none of a peer's parked
-// messages for parkWait has them all refused, and is marked stuck: until
-// it takes a message again, what it cannot take is refused at once, as
-// before parking existed. A frame whose target has ended meanwhile is
-// answered noproc, as it would have been on arrival. The queue is bounded per peer and for
-// the node; past a bound a frame is refused as before, with MailboxFull,
-// and counted (LimitHit). A drop_oldest mailbox never parks: it drops, as
-// on one node. Frames parked for a peer that is lost are dropped.
+// Order is kept per pair of sender and receiver (and more: per peer node
+// and receiver), not across receivers: a full mailbox holds up the
+// peer's messages to that process only, and those to other processes are
+// delivered as they come, as they would be on one node (where the send to
+// the full mailbox would have thrown instead). Exits, kills, monitors,
+// links, answers and spawns are not held. So that a process that never
+// empties its mailbox cannot hold a whole peer back for good, a mailbox
+// that takes none of a peer's parked messages for parkWait has them all
+// refused, and is marked stuck: until it takes a message again, what it
+// cannot take is refused at once, as before parking existed. A frame whose
+// target has ended meanwhile is answered noproc, as it would have been on
+// arrival. The parked frames are bounded per peer and for the node; past
+// a bound a frame is refused as before, with MailboxFull, and counted
+// (LimitHit). A drop_oldest mailbox never parks: it drops, as on one node.
+// Frames parked for a peer that is lost are dropped.
 
 // Bounds of the parked frames. A peer held back has at most its
 // transport's window in flight (4 MiB by default): some 65,000 frames of
@@ -61,26 +65,34 @@ type flow struct {
 	// mu is taken inside the transport's locks (Holding) and outside
 	// remote.mu: nothing calls the transport while holding it.
 	mu        sync.Mutex
-	peers     map[string]*parkQ // only peers with frames parked
-	total     int64             // the cost of every parked frame
-	running   bool              // the retry loop runs
-	maxFrames int               // per peer: maxParkedFrames but in tests
-	maxCost   int64             // per peer: maxParkedBytes but in tests
-	maxWait   time.Duration     // parkWait but in tests
-	stuck     map[*Process]bool // mailboxes that took nothing for maxWait; see refuseStuck
-	spare     *parkChunk        // chunks emptied, for the next frames parked (freeChunk)
-	nspare    int               // chunks in spare
-	nstuck    atomic.Int32      // len(stuck), read without mu
+	peers     map[string]*peerPark // only peers with frames parked
+	total     int64                // the cost of every parked frame
+	running   bool                 // the retry loop runs
+	maxFrames int                  // per peer: maxParkedFrames but in tests
+	maxCost   int64                // per peer: maxParkedBytes but in tests
+	maxWait   time.Duration        // parkWait but in tests
+	stuck     map[*Process]bool    // mailboxes that took nothing for maxWait; see refuseStuck
+	spare     *parkChunk           // chunks emptied, for the next frames parked (freeChunk)
+	nspare    int                  // chunks in spare
+	nstuck    atomic.Int32         // len(stuck), read without mu
+	targets   []*Process           // drain's list of targets, reused (the retry loop's alone)
 }
 
-// parkQ is one peer's parked frames, oldest first, in a list of chunks:
-// a frame parks and leaves without the queue's frames being moved, and
-// the chunks emptied serve again (flow.spare).
+// peerPark is one peer's parked frames: a queue per target process, and
+// their count and cost, which the bounds per peer apply to.
+type peerPark struct {
+	q    map[*Process]*parkQ // only targets with frames parked
+	n    int
+	cost int64
+}
+
+// parkQ is one peer's parked frames for one target, oldest first, in a
+// list of chunks: a frame parks and leaves without the queue's frames
+// being moved, and the chunks emptied serve again (flow.spare).
 type parkQ struct {
 	head, tail *parkChunk
 	hi, ti     int // the first frame's index in head; the next free slot's in tail
 	n          int
-	cost       int64
 	since      time.Time // when the first frame became first, or first found its mailbox full; zero until then
 }
 
@@ -143,17 +155,6 @@ func (fl *flow) pop(q *parkQ) {
 	}
 }
 
-// all returns q's frames, oldest first, and empties q. fl.mu must be
-// held.
-func (fl *flow) all(q *parkQ) []parked {
-	out := make([]parked, 0, q.n)
-	for q.n > 0 {
-		out = append(out, *q.first())
-		fl.pop(q)
-	}
-	return out
-}
-
 // frame is what a refusal of it needs of its frame.
 func (it *parked) frame() *wire.Frame {
 	return &wire.Frame{Kind: it.kind, ID: it.id, From: it.from}
@@ -207,22 +208,35 @@ func (fl *flow) wake() {
 	}
 }
 
+// queue returns peer's queue of frames for t, or nil. fl.mu must be held.
+func (fl *flow) queue(peer string, t *Process) *parkQ {
+	if pp := fl.peers[peer]; pp != nil {
+		return pp.q[t]
+	}
+	return nil
+}
+
 // offer delivers a send or call peer sent, resolved to c, or parks it
-// behind the peer's parked frames, or because the target's mailbox is
-// full. Called from Deliver, so never concurrently for one peer.
+// behind the frames of peer parked for the same target, or because the
+// target's mailbox is full. Called from Deliver, so never concurrently.
 func (r *remote) offer(peer string, f *wire.Frame, op string, c *capability.Capability, d *deliver) {
 	fl := &r.flow
 	d.parking = true
-	fl.mu.Lock()
-	if q := fl.peers[peer]; q != nil {
-		err := r.parkLocked(peer, q, f, op, c, d)
-		fl.mu.Unlock()
-		if err != nil {
-			r.refuseFull(peer, f, c, err)
+	t, _ := c.Target().(*Process) // only a local process's frames park
+	// Only offer makes queues, and it sets waiting first; so with nothing
+	// parked anywhere this frame has none to queue behind.
+	if t != nil && fl.waiting.Load() {
+		fl.mu.Lock()
+		if fl.queue(peer, t) != nil {
+			err := r.parkLocked(peer, t, f, op, c, d)
+			fl.mu.Unlock()
+			if err != nil {
+				r.refuseFull(peer, f, c, err)
+			}
+			return
 		}
-		return
+		fl.mu.Unlock()
 	}
-	fl.mu.Unlock()
 	err := r.n.signal(c, capability.Send, op, d)
 	if err == nil {
 		fl.unstuck(c)
@@ -231,7 +245,7 @@ func (r *remote) offer(peer string, f *wire.Frame, op string, c *capability.Capa
 	if parkable(c, d, err) && !fl.isStuck(c) {
 		r.admitPeer(peer) // not under fl.mu: it asks the transport
 		fl.mu.Lock()
-		err = r.parkLocked(peer, fl.peers[peer], f, op, c, d)
+		err = r.parkLocked(peer, t, f, op, c, d)
 		fl.mu.Unlock()
 		if err == nil {
 			return
@@ -255,33 +269,41 @@ func parkable(c *capability.Capability, d *deliver, err error) bool {
 	return lim.Overflow == mailbox.Reject && d.size <= lim.Bytes
 }
 
-// parkLocked queues a frame at the end of peer's queue q (nil: a new
-// one), or refuses past the bounds. fl.mu must be held.
-func (r *remote) parkLocked(peer string, q *parkQ, f *wire.Frame, op string, c *capability.Capability, d *deliver) error {
+// parkLocked queues a frame for t, c's target, at the end of peer's queue
+// for t (made if need be), or refuses past the bounds. fl.mu must be held.
+func (r *remote) parkLocked(peer string, t *Process, f *wire.Frame, op string, c *capability.Capability, d *deliver) error {
 	fl := &r.flow
 	cost := int64(d.env.Size()) + parkOverhead
-	if q == nil {
+	pp := fl.peers[peer]
+	if pp == nil {
 		if _, up := r.peerInc(peer); !up {
 			return fmt.Errorf("%s: %w: node %s", op, isolate.ErrNoConnection, peer)
 		}
-		q = &parkQ{since: time.Now()}
+		pp = &peerPark{}
 	}
 	switch {
-	case q.len() >= fl.maxFrames || q.cost+cost > fl.maxCost:
+	case pp.n >= fl.maxFrames || pp.cost+cost > fl.maxCost:
 		return fmt.Errorf("%s: %w: %d messages (%d bytes) from node %s wait here for full mailboxes; the limit is %d messages, %d bytes",
-			op, isolate.ErrMailboxFull, q.len(), q.cost, peer, fl.maxFrames, fl.maxCost)
+			op, isolate.ErrMailboxFull, pp.n, pp.cost, peer, fl.maxFrames, fl.maxCost)
 	case fl.total+cost > maxParkedTotal:
 		return fmt.Errorf("%s: %w: %d bytes of messages from other nodes wait here for full mailboxes; the limit is %d",
 			op, isolate.ErrMailboxFull, fl.total, maxParkedTotal)
 	}
-	if q.len() == 0 {
+	if pp.n == 0 {
 		if fl.peers == nil {
-			fl.peers = make(map[string]*parkQ)
+			fl.peers = make(map[string]*peerPark)
 		}
-		fl.peers[peer] = q
+		pp.q = make(map[*Process]*parkQ)
+		fl.peers[peer] = pp
+	}
+	q := pp.q[t]
+	if q == nil {
+		q = &parkQ{since: time.Now()} // its first frame found the mailbox full
+		pp.q[t] = q
 	}
 	fl.push(q, parked{kind: f.Kind, id: f.ID, from: f.From, op: op, c: c, d: d, cost: cost})
-	q.cost += cost
+	pp.n++
+	pp.cost += cost
 	fl.total += cost
 	fl.waiting.Store(true)
 	if !fl.running {
@@ -289,6 +311,25 @@ func (r *remote) parkLocked(peer string, q *parkQ, f *wire.Frame, op string, c *
 		go r.retryLoop()
 	}
 	return nil
+}
+
+// popFirst drops the first frame of peer's queue q for t, whose cost is
+// cost, and the queue and the peer's entry once empty. It reports whether
+// peer has no frame parked left. fl.mu must be held.
+func (fl *flow) popFirst(peer string, pp *peerPark, t *Process, q *parkQ, cost int64) (empty bool) {
+	fl.pop(q)
+	pp.n--
+	pp.cost -= cost
+	fl.total -= cost
+	q.since = time.Time{} // the next one's wait starts when it first finds its mailbox full (refuseStuck)
+	if q.len() == 0 {
+		delete(pp.q, t)
+	}
+	if pp.n == 0 {
+		delete(fl.peers, peer)
+		return true
+	}
+	return false
 }
 
 // peerInc reports whether peer is up, as remote.up does.
@@ -342,21 +383,42 @@ func (r *remote) retryLoop() {
 	}
 }
 
-// drain delivers peer's parked frames in order until one still finds its
-// mailbox full; it releases the peer once none is left.
+// drain delivers peer's parked frames, in order for each target, until
+// the first for each target still finds its mailbox full; it releases the
+// peer once none is left.
 func (r *remote) drain(peer string) {
 	fl := &r.flow
 	fl.mu.Lock()
-	q := fl.peers[peer]
-	fl.mu.Unlock()
-	if q == nil {
+	pp := fl.peers[peer]
+	if pp == nil {
+		fl.mu.Unlock()
 		return
 	}
+	ts := fl.targets[:0]
+	for t := range pp.q {
+		ts = append(ts, t)
+	}
+	fl.mu.Unlock()
+	for _, t := range ts {
+		if r.drainTarget(peer, pp, t) {
+			break
+		}
+	}
+	clear(ts)
+	fl.targets = ts[:0]
+}
+
+// drainTarget delivers peer's parked frames for t in order until one still
+// finds its mailbox full. It reports whether the peer has none parked
+// left, and was released.
+func (r *remote) drainTarget(peer string, pp *peerPark, t *Process) (released bool) {
+	fl := &r.flow
 	fl.mu.Lock()
 	for {
-		if fl.peers[peer] != q || q.len() == 0 {
+		q := pp.q[t]
+		if fl.peers[peer] != pp || q == nil {
 			fl.mu.Unlock()
-			return // the peer was lost meanwhile
+			return false // the peer was lost meanwhile, or t's frames refused
 		}
 		it := *q.first()
 		fl.mu.Unlock()
@@ -365,24 +427,19 @@ func (r *remote) drain(peer string) {
 		if err == nil {
 			fl.unstuck(it.c)
 		} else if parkable(it.c, it.d, err) && !fl.isStuck(it.c) {
-			if r.refuseStuck(peer, q) {
-				fl.mu.Lock()
-				continue // its target's frames were refused; the next one is first
+			if done, refused := r.refuseStuck(peer, pp, t); refused {
+				if done {
+					r.release(peer)
+				}
+				return done
 			}
-			return // still full: it stays first
+			return false // still full: it stays first
 		}
 		// Delivered, or refused: for good, or because its target is stuck.
 		fl.mu.Lock()
 		done := false
-		if fl.peers[peer] == q {
-			fl.pop(q)
-			q.cost -= it.cost
-			fl.total -= it.cost
-			q.since = time.Time{} // the next one's wait starts when it first finds its mailbox full (refuseStuck)
-			if q.len() == 0 {
-				delete(fl.peers, peer)
-				done = true
-			}
+		if fl.peers[peer] == pp && pp.q[t] == q {
+			done = fl.popFirst(peer, pp, t, q, it.cost)
 		}
 		if err == nil && !done {
 			continue // the next one, under the same hold of fl.mu
@@ -392,47 +449,43 @@ func (r *remote) drain(peer string) {
 			r.refuseFull(peer, it.frame(), it.c, err)
 		}
 		if done {
-			if rel, ok := r.t.(wire.Releaser); ok {
-				rel.Release(peer)
-			}
-			return
+			r.release(peer)
+			return true
 		}
 		fl.mu.Lock()
 	}
 }
 
-// refuseStuck refuses every frame of peer's queue q for the target of
-// the first one, if that target has taken none of them for maxWait, and
-// marks it stuck. It reports whether it did.
-func (r *remote) refuseStuck(peer string, q *parkQ) bool {
+// release tells the transport that peer is held back no more.
+func (r *remote) release(peer string) {
+	if rel, ok := r.t.(wire.Releaser); ok {
+		rel.Release(peer)
+	}
+}
+
+// refuseStuck refuses every frame of peer's queue for t, if t has taken
+// none of them for maxWait, and marks t stuck. refused reports whether it
+// did, done whether peer has no frame parked left.
+func (r *remote) refuseStuck(peer string, pp *peerPark, t *Process) (done, refused bool) {
 	fl := &r.flow
 	fl.mu.Lock()
-	if fl.peers[peer] != q || q.len() == 0 {
+	q := pp.q[t]
+	if fl.peers[peer] != pp || q == nil {
 		fl.mu.Unlock()
-		return false
+		return false, false
 	}
 	if q.since.IsZero() {
 		q.since = time.Now()
 	}
 	if time.Since(q.since) < fl.maxWait {
 		fl.mu.Unlock()
-		return false
+		return false, false
 	}
-	t, _ := q.first().c.Target().(*Process)
-	var out []parked
-	for _, it := range fl.all(q) {
-		if it.c.Target() == t {
-			out = append(out, it)
-			q.cost -= it.cost
-			fl.total -= it.cost
-		} else {
-			fl.push(q, it)
-		}
-	}
-	q.since = time.Now()
-	done := q.len() == 0
-	if done {
-		delete(fl.peers, peer)
+	out := make([]parked, 0, q.len())
+	for q.len() > 0 {
+		it := *q.first()
+		out = append(out, it)
+		done = fl.popFirst(peer, pp, t, q, it.cost)
 	}
 	fl.markStuck(t)
 	wait := fl.maxWait
@@ -441,12 +494,7 @@ func (r *remote) refuseStuck(peer string, q *parkQ) bool {
 		err := fmt.Errorf("%s: %w: %s took none of the messages from node %s for %v", it.op, isolate.ErrMailboxFull, t.path, peer, wait)
 		r.refuseFull(peer, it.frame(), it.c, err)
 	}
-	if done {
-		if rel, ok := r.t.(wire.Releaser); ok {
-			rel.Release(peer)
-		}
-	}
-	return true
+	return done, true
 }
 
 // markStuck remembers t as stuck. fl.mu must be held.
@@ -492,8 +540,8 @@ func (r *remote) dropParked(peer string) {
 	fl := &r.flow
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
-	if q := fl.peers[peer]; q != nil {
-		fl.total -= q.cost
+	if pp := fl.peers[peer]; pp != nil {
+		fl.total -= pp.cost
 		delete(fl.peers, peer)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,6 +91,7 @@ func benchOneWay(b *testing.B, tls bool) {
 	a, _ := benchPair(b, tls, &counter{}, hb)
 	f := smallFrame()
 	hb.want = int64(b.N)
+	c0 := processCPU()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for {
@@ -105,6 +107,7 @@ func benchOneWay(b *testing.B, tls bool) {
 	}
 	<-hb.done
 	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-c0)/float64(b.N), "cpu-ns/frame")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 	st := a.Stats()
 	b.ReportMetric(float64(st.FramesOut)/float64(max(st.BatchesOut, 1)), "frames/batch")
@@ -169,4 +172,11 @@ func reportPercentiles(b *testing.B, rtts []time.Duration) {
 func smallFrame() *wire.Frame {
 	return &wire.Frame{Kind: wire.KindSend, To: wire.Ref{Node: "b", Inc: 0x1234567890abcdef, Token: wire.Token{1, 2, 3}, Rights: 1},
 		From: "root/web/handler", Env: &wire.Envelope{Data: []byte{0x82, 0xa2, 'o', 'p', 0xa3, 'g', 'e', 't', 0xa2, 'i', 'd', 0x2a}}}
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -240,13 +240,19 @@ func (p *peer) enqueue(b []byte, cr credit) error {
 		p.mu.Unlock()
 		return err
 	}
+	// With frames waiting already, run has been woken for them, and
+	// publishes until none is left, or the window is full, and then an
+	// acknowledgement wakes it: no need to wake it again.
+	waiting := len(p.qlens) > p.head
 	p.qbuf = binary.AppendUvarint(p.qbuf, uint64(len(b)))
 	p.qbuf = append(p.qbuf, b...)
 	p.qlens = append(p.qlens, int32(len(b)))
 	p.qcred = append(p.qcred, cr)
 	p.qBytes += len(b)
 	p.mu.Unlock()
-	p.signal()
+	if !waiting {
+		p.signal()
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,12 +52,37 @@ type Transport struct {
 	started bool
 	closed  bool
 	subs    []*nats.Subscription
+	// tab is a copy of peers and closed, replaced under mu whenever they
+	// change, for the paths of every frame (SendTracked, peerFor), which
+	// read it without taking mu: peers are added rarely, and both sending
+	// processes and the receiving goroutine would otherwise write mu's
+	// reader count for every frame.
+	tab atomic.Pointer[peerTable]
 
 	quit   chan struct{}
 	ackNow chan struct{} // Release: acknowledge the released peers now
 	wg     sync.WaitGroup
 
 	st counters
+}
+
+// peerTable is what Transport.tab holds.
+type peerTable struct {
+	peers  map[string]*peer
+	closed bool
+}
+
+// publishTable replaces t.tab with the current peers and closed. t.mu
+// must be held for writing.
+func (t *Transport) publishTable() {
+	t.tab.Store(&peerTable{peers: maps.Clone(t.peers), closed: t.closed})
+}
+
+// lookup returns the peer named name, or nil, and whether the transport
+// is closed, without t.mu.
+func (t *Transport) lookup(name string) (*peer, bool) {
+	tab := t.tab.Load()
+	return tab.peers[name], tab.closed
 }
 
 // counters are the figures Stats reports.
@@ -127,6 +153,7 @@ func Dial(cfg Config) (*Transport, error) {
 		}
 		t.inc = binary.LittleEndian.Uint64(b[:])
 	}
+	t.publishTable()
 	opts := []nats.Option{
 		nats.Name("cloister-" + cfg.Name),
 		nats.NoEcho(),
@@ -238,6 +265,7 @@ func (t *Transport) Close() error {
 		return nil
 	}
 	t.closed = true
+	t.publishTable()
 	started := t.started
 	subs := t.subs
 	t.mu.Unlock()
@@ -334,10 +362,7 @@ func (t *Transport) Send(name string, f *wire.Frame) error {
 // (acknowledgements come once the peer's handler has taken the frames,
 // and not while it holds this node back), or until the frame is lost.
 func (t *Transport) SendTracked(name string, f *wire.Frame, c wire.Credit, n int64) error {
-	t.mu.RLock()
-	p := t.peers[name]
-	closed := t.closed
-	t.mu.RUnlock()
+	p, closed := t.lookup(name)
 	if p == nil || closed {
 		t.st.refusedNoConnection.Add(1)
 		return fmt.Errorf("send to node %q: %w", name, wire.ErrNoConnection)
@@ -524,10 +549,7 @@ func (t *Transport) publishHeartbeat(leaving bool) {
 
 // peerFor returns the peer named name, creating it if the table has room.
 func (t *Transport) peerFor(name string) *peer {
-	t.mu.RLock()
-	p := t.peers[name]
-	t.mu.RUnlock()
-	if p != nil {
+	if p, _ := t.lookup(name); p != nil {
 		return p
 	}
 	if name == t.self || ValidName(name) != nil {
@@ -535,14 +557,15 @@ func (t *Transport) peerFor(name string) *peer {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if p = t.peers[name]; p != nil {
+	if p := t.peers[name]; p != nil {
 		return p
 	}
 	if len(t.peers) >= t.cfg.MaxPeers || t.closed {
 		return nil
 	}
-	p = newPeer(t, name)
+	p := newPeer(t, name)
 	t.peers[name] = p
+	t.publishTable()
 	t.wg.Add(1)
 	go p.run()
 	return p
@@ -645,9 +668,7 @@ func (t *Transport) sendControl(p *peer, typ byte, inc uint64) {
 // back, so what it received from peer is acknowledged now, on the tick
 // goroutine. It never blocks.
 func (t *Transport) Release(name string) {
-	t.mu.RLock()
-	p := t.peers[name]
-	t.mu.RUnlock()
+	p, _ := t.lookup(name)
 	if p == nil {
 		return
 	}

@@ -274,7 +274,19 @@ func (d *decoder) byte(field string) byte {
 }
 
 // uvarint reads a minimal unsigned LEB128 number no greater than max.
+// Most fields of a frame are one byte: those are read here, inlined, and
+// the rest, and every error, by uvarintSlow.
 func (d *decoder) uvarint(field string, max uint64) uint64 {
+	if b := d.b; len(b) > 0 {
+		if x := uint64(b[0]); x < 0x80 && x <= max {
+			d.b = b[1:]
+			return x
+		}
+	}
+	return d.uvarintSlow(field, max)
+}
+
+func (d *decoder) uvarintSlow(field string, max uint64) uint64 {
 	if d.err != nil {
 		return 0
 	}
