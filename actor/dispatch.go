@@ -521,7 +521,7 @@ func (pd *pinnedDispatcher) Schedule(fn func()) { pd.d.schedule(job{fn: fn, p: p
 // Throughput is unbounded for a pinned run: protoactor's mailbox yields
 // by runtime.Gosched, which for a goroutine locked to its thread costs
 // two thread wake-ups and leaves a CPU idle between them; the run yields
-// by time instead, unlocked (poolWorker.yield).
+// by time instead, unlocked (dispatcher.yield).
 func (pd *pinnedDispatcher) Throughput() int { return math.MaxInt }
 
 // runPinned runs one run of p's mailbox on a pinned thread: prev's, which
@@ -559,7 +559,7 @@ func (p *Process) pinFor(prev *isolate.Pin) *isolate.Pin {
 // may yield (yield) and so end under another pin than it began with.
 func (w *poolWorker) runPinned(j job, prev *isolate.Pin) *isolate.Pin {
 	start := time.Now()
-	now := clock()
+	now := int64(start.Sub(epoch)) + 1 // clock()
 	w.pin, w.proc = j.p.pinFor(prev), j.p
 	w.seen, w.looked, w.every, w.slice = 0, now, max(w.every, 1), now
 	defer func() {
