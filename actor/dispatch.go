@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -49,10 +50,11 @@ import (
 // A slot's job is moved under its worker's mu by whoever takes it, so it
 // runs once, and it waits for its run at most about two stallAfter.
 type dispatcher struct {
-	work chan job
-	done chan struct{}
-	wake chan struct{} // the watcher's: a wake-up was queued or slotted
-	base int
+	work  chan job
+	done  chan struct{}
+	wake  chan struct{} // the watcher's: a wake-up was queued or slotted
+	base  int
+	slice atomic.Int64 // how long a pinned run keeps its CPU: yieldAfter, but for tests
 
 	stopped  atomic.Bool
 	idle     atomic.Int32 // goroutines parked on work
@@ -83,6 +85,19 @@ type poolWorker struct {
 	mu   sync.Mutex
 	open bool // in a script worker's run: the slot takes a job
 	next job  // the slot; valid while full
+
+	// The pinned run in progress, touched only by w's goroutine (see
+	// dispatcher.yield): its pin, which a yield replaces, and its process;
+	// the messages it reached since the clock was last looked at, when
+	// that was, and how many to let pass between looks; when the run
+	// last took a CPU.
+	pin    *isolate.Pin
+	proc   *Process
+	seen   int
+	looked int64
+	every  int
+	slice  int64
+	yields atomic.Uint64 // CPUs its pinned runs gave up, for tests
 }
 
 // job is a mailbox run: fn, pinned for p's worker if p is set. It is
@@ -109,6 +124,7 @@ func newDispatcher() *dispatcher {
 		base:    2 * runtime.GOMAXPROCS(0),
 		workers: make(map[*poolWorker]struct{}),
 	}
+	d.slice.Store(int64(yieldAfter))
 	for i := 0; i < d.base; i++ {
 		d.add()
 	}
@@ -185,7 +201,7 @@ func (d *dispatcher) runs(w *poolWorker, j job) {
 				w.open = true
 				w.mu.Unlock()
 			}
-			pin = j.p.runPinned(j.fn, pin)
+			pin = w.runPinned(j, pin)
 		} else {
 			if pin != nil {
 				pin.Unpin()
@@ -253,14 +269,68 @@ func (d *dispatcher) self() *poolWorker {
 // moreInRun hands the job in the calling goroutine's slot, if any, to the
 // queue: the run it is in goes on to another message, so the slot's job
 // would wait for that one too. A script worker calls it as each message
-// reaches it.
+// reaches it; it is also where a long pinned run yields its CPU.
 func (d *dispatcher) moreInRun() {
-	if w := d.self(); w != nil && w.full.Load() {
+	w := d.self()
+	if w == nil {
+		return
+	}
+	if w.full.Load() {
 		if j, ok := w.take(false); ok {
 			d.enqueue(j)
 		}
 	}
+	d.yield(w)
 }
+
+// yieldAfter is how long a pinned run keeps its CPU before it lets the
+// goroutines waiting for one run.
+const yieldAfter = time.Millisecond
+
+// yield lets other goroutines have w's CPU once its pinned run has had it
+// for d.slice (yieldAfter), as protoactor's mailbox does every Throughput
+// messages, but with the goroutine unlocked from its thread meanwhile. A
+// goroutine locked to its thread can run only there: after a
+// runtime.Gosched it waits until that thread is woken for it and gets a
+// CPU, and the CPU it left stays idle until another thread is woken to
+// take it (two futex calls on this VM, and on a loaded machine up to
+// milliseconds each). Every 300 messages, that left each core idle a
+// fifth to a half of the time while four actors had work (ThroughputJS).
+// Unlocked, the goroutine goes back to the run queue like any other, the
+// CPU runs whatever waits there, and the run comes back on whichever
+// thread is free, under a new pin.
+//
+// The clock is looked at every w.every messages, about eight times per
+// slice: fewer looks as messages come faster, one per message for slow ones.
+func (d *dispatcher) yield(w *poolWorker) {
+	if w.pin == nil {
+		return // not in a pinned run
+	}
+	if w.seen++; w.seen < w.every {
+		return
+	}
+	now, slice := clock(), d.slice.Load()
+	switch span := now - w.looked; {
+	case span > slice/8 && w.every > 1:
+		w.every /= 2
+	case span < slice/32 && w.every < maxEvery:
+		w.every *= 2
+	}
+	w.seen, w.looked = 0, now
+	if now-w.slice < slice {
+		return
+	}
+	w.pin.Unpin()
+	runtime.Gosched()
+	w.pin = isolate.PinThread()
+	w.proc.pin.Store(w.pin)
+	w.slice = clock()
+	w.yields.Add(1)
+}
+
+// maxEvery bounds how many messages a pinned run handles between two looks
+// at the clock.
+const maxEvery = 64
 
 // watch adds goroutines while wake-ups are queued and fewer than base
 // pooled goroutines are parked or in a young run, and hands on the slot
@@ -448,7 +518,11 @@ type pinnedDispatcher struct {
 
 func (pd *pinnedDispatcher) Schedule(fn func()) { pd.d.schedule(job{fn: fn, p: pd.p}) }
 
-func (pd *pinnedDispatcher) Throughput() int { return pd.d.Throughput() }
+// Throughput is unbounded for a pinned run: protoactor's mailbox yields
+// by runtime.Gosched, which for a goroutine locked to its thread costs
+// two thread wake-ups and leaves a CPU idle between them; the run yields
+// by time instead, unlocked (dispatcher.yield).
+func (pd *pinnedDispatcher) Throughput() int { return math.MaxInt }
 
 // runPinned runs one run of p's mailbox on a pinned thread: prev's, which
 // it unpins, if prev is set. It returns the run's pin, for the caller to
@@ -458,6 +532,18 @@ func (pd *pinnedDispatcher) Throughput() int { return pd.d.Throughput() }
 // idle.
 func (p *Process) runPinned(fn func(), prev *isolate.Pin) *isolate.Pin {
 	start := time.Now()
+	pin := p.pinFor(prev)
+	defer func() {
+		p.pin.CompareAndSwap(pin, nil)
+		p.countBusy(start)
+	}()
+	fn()
+	return pin
+}
+
+// pinFor pins the calling goroutine for a run of p's mailbox, on prev's
+// thread if prev is set, and publishes the pin to p's worker.
+func (p *Process) pinFor(prev *isolate.Pin) *isolate.Pin {
 	var pin *isolate.Pin
 	if prev == nil {
 		pin = isolate.PinThread()
@@ -466,12 +552,23 @@ func (p *Process) runPinned(fn func(), prev *isolate.Pin) *isolate.Pin {
 		prev.Unpin()
 	}
 	p.pin.Store(pin)
-	defer func() {
-		p.pin.CompareAndSwap(pin, nil)
-		p.countBusy(start)
-	}()
-	fn()
 	return pin
+}
+
+// runPinned is Process.runPinned for j on w's goroutine, where the run
+// may yield (yield) and so end under another pin than it began with.
+func (w *poolWorker) runPinned(j job, prev *isolate.Pin) *isolate.Pin {
+	start := time.Now()
+	now := int64(start.Sub(epoch)) + 1 // clock()
+	w.pin, w.proc = j.p.pinFor(prev), j.p
+	w.seen, w.looked, w.every, w.slice = 0, now, max(w.every, 1), now
+	defer func() {
+		j.p.pin.CompareAndSwap(w.pin, nil)
+		j.p.countBusy(start)
+		w.pin, w.proc = nil, nil
+	}()
+	j.fn()
+	return w.pin
 }
 
 // curgOK is whether curg tells goroutines apart, as checkCurg found when

@@ -53,7 +53,7 @@ type limiter struct {
 	shared  map[uintptr]struct{}
 	exports []goja.Value // the values the module exports: its handlers and their closures
 
-	start      time.Time
+	start      time.Duration // when the turn began, since procStart
 	allocStart uint64
 	endS       [1]metrics.Sample // the allocation counter, read at a turn's end
 
@@ -67,10 +67,14 @@ type limiter struct {
 	// on the isolate's goroutine at the start of a turn and read by the
 	// probe, on the watchdog's goroutine.
 	seq       atomic.Uint64 // the isolate's turn number the probe belongs to
-	epoch     atomic.Uint64
 	budget    atomic.Int64
 	heapStart atomic.Uint64
 	probeS    [1]metrics.Sample
+	// epoch is the turns begun in the process when the first probe of the
+	// turn took its baseline (heapStart). Only probes use it.
+	epoch atomic.Uint64
+	// shard is where the isolate's turns are counted (turnShards).
+	shard *turnShard
 
 	// Statistics, for tests and the debug endpoint.
 	walks    int
@@ -136,31 +140,74 @@ const probeEvery = 2 * time.Millisecond
 // too, and a small limit must not turn their noise into a crash.
 const probeFloor = 8 << 20
 
-// runningTurns counts turns running in the process; turnEpoch counts turns
-// started. A probe attributes the process's heap growth to its turn only
-// while that turn has been the only one since it began.
+// turnShards count the turns begun and ended in the process, each isolate
+// on one shard (turnShard), so that turns on different cores do not write
+// one cache line; a probe sums them. A probe attributes the process's heap
+// growth to its turn only while no other turn has run since it took its
+// baseline (see probe).
 var (
-	runningTurns atomic.Int32
-	turnEpoch    atomic.Uint64
+	turnShards    [numTurnShards]turnShard
+	nextTurnShard atomic.Uint32
 )
 
-// lastAllocs is the process's allocation counter as the latest turn to end
-// read it. A turn starts from it
-// instead of reading the runtime's metrics again: one read per turn, not
-// two. What was allocated between that reading and the turn's start is
-// charged to the turn too, within the same maxAllocRate cap, so the
-// estimate stays an upper bound; only the reading is shared.
-var lastAllocs atomic.Uint64
+// numTurnShards is how many shards the turn counts are split over: two
+// isolates running at once on two cores share one with a chance of
+// 1/numTurnShards, and a probe reads them all.
+const numTurnShards = 32
 
-// lastAllocsAt is when lastAllocs was read, in nanoseconds of the
+// turnShard is one shard of the turn counts, alone on its cache lines
+// (two, since a core fetches lines in adjacent pairs). A turn counts its
+// end on the shard it counted its beginning on.
+type turnShard struct {
+	begun atomic.Uint64
+	ended atomic.Uint64
+	_     [128 - 16]byte
+}
+
+// turnCounts reads the turns begun in the process and how many may be
+// running: every shard's ended count, then every shard's begun count. A
+// turn that ran at any moment between the first read and the last is
+// counted as running; one that began and ended in between is counted as
+// neither, never as less.
+func turnCounts() (begun uint64, running int64) {
+	var ended uint64
+	for i := range turnShards {
+		ended += turnShards[i].ended.Load()
+	}
+	for i := range turnShards {
+		begun += turnShards[i].begun.Load()
+	}
+	return begun, int64(begun - ended)
+}
+
+// turnsBegun is the turns begun in the process so far.
+func turnsBegun() uint64 {
+	var begun uint64
+	for i := range turnShards {
+		begun += turnShards[i].begun.Load()
+	}
+	return begun
+}
+
+// lastAllocs is the process's allocation counter as the latest turn to read
+// it found it. A turn starts from it instead of reading the runtime's
+// metrics again: one read per turn, not two. What was allocated between
+// that reading and the turn's start is charged to the turn too, within the
+// same maxAllocRate cap, so the estimate stays an upper bound; only the
+// reading is shared. at is when it was read, in nanoseconds of the
 // monotonic clock since procStart. Turns that take their charge without
 // reading (skipRead) leave it to age; a turn that will read at its end
 // reads at its start too when it is older than staleAllocs, so that its
-// charge is not the other turns' allocations since.
-var (
-	lastAllocsAt atomic.Int64
-	procStart    = time.Now()
-)
+// charge is not the other turns' allocations since. Both sit on cache
+// lines of their own: every turn reads them, few write them.
+var lastAllocs struct {
+	_     [128]byte
+	count atomic.Uint64
+	at    atomic.Int64
+	_     [128 - 16]byte
+}
+
+var procStart = time.Now()
 
 const staleAllocs = 50 * time.Microsecond
 
@@ -172,18 +219,20 @@ func (l *limiter) bind(limit int64, prog *goja.Program) {
 
 func newLimiter(i *Isolate) *limiter {
 	l := &limiter{iso: i, frac: 1}
+	l.shard = &turnShards[nextTurnShard.Add(1)%numTurnShards]
 	l.probeS[0].Name = "/memory/classes/heap/objects:bytes"
 	l.endS[0].Name = "/gc/heap/allocs:bytes"
 	return l
 }
 
 // readProcess reads the process's allocation counter and publishes it for
-// the next turn to start from.
-func (l *limiter) readProcess() uint64 {
+// the next turn to start from;
+// now is when it was read, in nanoseconds since procStart.
+func (l *limiter) readProcess(now time.Duration) uint64 {
 	metrics.Read(l.endS[:])
 	allocs := sampleUint(l.endS[0])
-	lastAllocs.Store(allocs)
-	lastAllocsAt.Store(int64(time.Since(procStart)))
+	lastAllocs.count.Store(allocs)
+	lastAllocs.at.Store(int64(now))
 	return allocs
 }
 
@@ -200,34 +249,41 @@ func heapObjects(s []metrics.Sample) uint64 {
 // probe runs every probeEvery while turn seq runs, from the CPU watchdog's
 // timer (see Isolate.watchdog), so a turn arms one timer, not two. A turn
 // cannot be measured while it runs (the walk is not safe then), so the
-// probe looks at the process: if no other turn has run since this one
-// began and the heap has grown by more than the turn's remaining budget, it
-// forces a collection and, if the growth survives it, interrupts the turn
-// with ErrMemoryLimit and reports true. When other turns run alongside,
-// growth cannot be attributed and the turn is bounded by its CPU limit
-// instead.
+// probe looks at the process: if no other turn has run since the turn's
+// first probe took the baseline and the heap has grown by more than the
+// turn's remaining budget, it forces a collection and, if the growth
+// survives it, interrupts the turn with ErrMemoryLimit and reports true.
+// When other turns run alongside, growth cannot be attributed and the turn
+// is bounded by its CPU limit instead.
+//
+// The baseline is taken only when this turn is the only one running, the
+// counts read before the heap; each later look reads the heap before the
+// count of turns begun, which must not have moved. A turn that ran at any
+// moment between the baseline and a look either was running when the
+// baseline's counts were read, or began after, and is seen either way.
 func (l *limiter) probe(seq uint64) bool {
 	i := l.iso
 	if l.seq.Load() != seq {
-		return false
-	}
-	alone := runningTurns.Load() == 1 && turnEpoch.Load() == l.epoch.Load()
-	if !alone {
 		return false
 	}
 	if l.heapStart.Load() == 0 {
 		// The first probe of a turn takes the baseline, so that the turn
 		// itself reads no metrics: growth before it is left to the turn's
 		// end (and to the builtins' reservations).
+		begun, running := turnCounts()
+		if running != 1 {
+			return false // another turn runs: try again at the next probe
+		}
+		l.epoch.Store(begun)
 		l.heapStart.Store(max(heapObjects(l.probeS[:]), 1))
 		return false
 	}
 	start, budget := l.heapStart.Load(), max(l.budget.Load(), probeFloor)
-	if grown := int64(heapObjects(l.probeS[:]) - start); grown <= budget {
+	if !l.grown(start, budget) {
 		return false
 	}
 	runtime.GC()
-	if grown := int64(heapObjects(l.probeS[:]) - start); grown <= budget {
+	if !l.grown(start, budget) {
 		return false
 	}
 	i.mu.Lock()
@@ -239,6 +295,14 @@ func (l *limiter) probe(seq uint64) bool {
 	return true
 }
 
+// grown reports whether the process's heap objects have grown by more than
+// budget bytes since start, with no turn but the probe's begun since its
+// baseline: the heap is read first, then the count.
+func (l *limiter) grown(start uint64, budget int64) bool {
+	grown := int64(heapObjects(l.probeS[:]) - start)
+	return grown > budget && turnsBegun() == l.epoch.Load()
+}
+
 func sampleUint(s metrics.Sample) uint64 {
 	if s.Value.Kind() != metrics.KindUint64 {
 		return 0
@@ -248,30 +312,38 @@ func sampleUint(s metrics.Sample) uint64 {
 
 // begin starts a turn's accounting.
 func (l *limiter) begin() {
-	l.expired.Store(false)
-	l.aborted.Store(nil)
-	l.start = monoNow()
-	l.allocStart = lastAllocs.Load()
+	// The flags are cleared only when set: an atomic store costs a full
+	// barrier, a load nothing, and they are nearly always clear.
+	if l.expired.Load() {
+		l.expired.Store(false)
+	}
+	if l.aborted.Load() != nil {
+		l.aborted.Store(nil)
+	}
+	l.start = time.Since(procStart)
+	l.allocStart = lastAllocs.count.Load()
 	if l.allocStart == 0 || l.skipped == 0 && !l.skipRead(skipReadMax) &&
-		l.start.Sub(procStart)-time.Duration(lastAllocsAt.Load()) > staleAllocs {
-		l.allocStart = l.readProcess()
+		l.start-time.Duration(lastAllocs.at.Load()) > staleAllocs {
+		l.allocStart = l.readProcess(l.start)
 	}
 	l.seq.Store(l.iso.seq)
-	l.epoch.Store(turnEpoch.Add(1))
-	runningTurns.Add(1)
+	l.shard.begun.Add(1)
 	l.budget.Store(l.limit - l.used - l.pending - l.held)
-	l.heapStart.Store(0) // taken by the first probe
+	if l.heapStart.Load() != 0 {
+		l.heapStart.Store(0) // taken by the first probe
+	}
 }
 
 // end finishes a turn's accounting and returns the turn's error, or
 // ErrMemoryLimit if the isolate now holds more than its limit.
 func (l *limiter) end(err error) error {
-	runningTurns.Add(-1)
+	l.shard.ended.Add(1)
 	if err != nil {
 		l.iso.chargeTurn(0, l.used+l.pending+l.held)
 		return err
 	}
-	d := time.Since(l.start)
+	now := time.Since(procStart)
+	d := now - l.start
 	defer func() { l.iso.chargeTurn(d, l.used+l.pending+l.held) }()
 	bound := int64(d.Seconds() * maxAllocRate)
 	if l.skipRead(bound) {
@@ -293,7 +365,7 @@ func (l *limiter) end(err error) error {
 		return nil
 	}
 	l.reads++
-	now := l.readProcess()
+	allocs := l.readProcess(now)
 	from, charge := l.allocStart, bound
 	if l.skipped > 0 {
 		// This turn and those that skipped ran since skipFrom.
@@ -302,8 +374,8 @@ func (l *limiter) end(err error) error {
 		l.skipped = 0
 	}
 	var a int64
-	if now > from {
-		a = int64(min(now-from, uint64(charge)))
+	if allocs > from {
+		a = int64(min(allocs-from, uint64(charge)))
 	}
 	if charge > 0 {
 		l.frac = float64(a) / float64(charge)
