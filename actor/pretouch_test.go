@@ -29,8 +29,10 @@ func TestNewNode_PretouchHeap(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := pretouch.Done()
-	if r.Bytes != 8<<20 || r.Faults <= 0 {
-		t.Errorf("after NewNode with PretouchHeap 8 MiB: %+v, want 8 MiB touched and its faults counted", r)
+	// Faults may be 0: earlier tests in this process can have left that
+	// much of the heap resident, and touching it then faults nowhere.
+	if r.Bytes != 8<<20 || r.Faults < 0 {
+		t.Errorf("after NewNode with PretouchHeap 8 MiB: %+v, want 8 MiB touched and a fault count", r)
 	}
 	if got := strings.Count(logged.String(), "heap pre-touched"); got != 1+b2i(!r.LazyFree) {
 		t.Errorf("NewNode logged %d pre-touch lines, want %d:\n%s", got, 1+b2i(!r.LazyFree), logged.String())
