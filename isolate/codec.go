@@ -128,6 +128,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/cloister-rt/cloister/codec"
 
@@ -489,12 +490,15 @@ type msgEncoder struct {
 	onCap    func(o *goja.Object) (uint32, bool)
 	stack    []*goja.Object // the objects on the current path, for cycle detection
 	keys     []string       // the keys of the objects on the current path, when read by plainKeys
+	vals     []goja.Value   // beside keys: each one's value as plainKeys read it, nil if it is not plain data
+	gets     int            // calls that may have run script code (a getter) so far; see props
 	path     []pathSeg
 	v        goja.Value // the value to encode, for run
 	err      error
 	runFn    func() // e.run, bound once
 	maker    *plainObjectMaker
 	arrays   *arrayMaker
+	general  bool // read every object through goja's public API (tests compare the two ways)
 }
 
 // maxPooledBuffer is the largest buffer the pool keeps.
@@ -545,8 +549,10 @@ func (e *msgEncoder) release() {
 	e.stack = e.stack[:0]
 	clear(e.keys) // a thrown getter leaves keys behind
 	e.keys = e.keys[:0]
+	clear(e.vals)
+	e.vals = e.vals[:0]
 	e.path = e.path[:0]
-	e.onCap, e.v, e.err = nil, nil, nil
+	e.onCap, e.v, e.err, e.general = nil, nil, nil, false
 	if cap(e.buf) > maxPooledBuffer {
 		return
 	}
@@ -674,7 +680,10 @@ func (e *msgEncoder) object(o *goja.Object) error {
 			return nil
 		}
 	}
-	self := plainSelf(e.maker, o)
+	var self unsafe.Pointer
+	if !e.general {
+		self = plainSelf(e.maker, o)
+	}
 	kind, name := objPlain, ""
 	if self == nil {
 		kind, name = classifyObject(o)
@@ -720,25 +729,30 @@ func (e *msgEncoder) object(o *goja.Object) error {
 		err = e.array(o)
 	case objError:
 		keys := []string{"name", "message"}
+		e.gets++
 		for _, k := range o.Keys() {
 			if k != "name" && k != "message" {
 				keys = append(keys, k)
 			}
 		}
-		err = e.props(o, keys, nil)
+		err = e.props(o, keys, nil, nil, 0)
 	default:
 		start := len(e.keys)
 		var values map[unistring.String]goja.Value
 		ok := false
 		if self != nil {
-			e.keys, values, ok = plainKeysOf(self, e.keys)
+			e.keys, e.vals, values, ok = plainKeysOf(self, e.keys, e.vals)
 		}
 		if ok {
-			err = e.props(o, e.keys[start:len(e.keys):len(e.keys)], values)
+			end := len(e.keys)
+			err = e.props(o, e.keys[start:end:end], e.vals[start:end:end], values, e.gets)
 			clear(e.keys[start:])
 			e.keys = e.keys[:start]
+			clear(e.vals[start:])
+			e.vals = e.vals[:start]
 		} else {
-			err = e.props(o, o.Keys(), nil)
+			e.gets++
+			err = e.props(o, o.Keys(), nil, nil, 0)
 		}
 	}
 	e.stack[len(e.stack)-1] = nil
@@ -746,22 +760,31 @@ func (e *msgEncoder) object(o *goja.Object) error {
 	return err
 }
 
-// props writes the properties keys of o; values is o's property map if
-// plainKeys listed keys.
-func (e *msgEncoder) props(o *goja.Object, keys []string, values map[unistring.String]goja.Value) error {
+// props writes the properties keys of o. If plainKeys listed keys, values
+// is o's property map and vals what plainKeys read from it for each key,
+// as it was when e.gets was seen: until the encoder calls something that
+// may run a getter, no script code has run and o's properties are still
+// those, so a value read then is used without a second lookup; after, each
+// is looked up again, as a getter may have changed o.
+func (e *msgEncoder) props(o *goja.Object, keys []string, vals []goja.Value, values map[unistring.String]goja.Value, seen int) error {
 	if err := e.charge(heapCostObject); err != nil {
 		return err
 	}
 	start := len(e.buf)
 	e.buf = appendMapLen(e.buf, len(keys))
 	n := 0
-	for _, k := range keys {
+	for i, k := range keys {
 		e.path = append(e.path, pathSeg{key: k, idx: -1})
 		var v goja.Value
 		if values != nil {
-			v = plainValue(values, k)
+			if e.gets == seen {
+				v = vals[i]
+			} else {
+				v = plainValue(values, k)
+			}
 		}
 		if v == nil {
+			e.gets++
 			v = o.Get(k)
 		}
 		if v == nil {
@@ -805,6 +828,7 @@ func patchMapLen(b []byte, n int) {
 }
 
 func (e *msgEncoder) array(o *goja.Object) error {
+	e.gets++
 	n := int(o.Get("length").ToInteger())
 	if err := e.charge(heapCostArray + heapCostElem*n); err != nil {
 		return err
@@ -812,8 +836,12 @@ func (e *msgEncoder) array(o *goja.Object) error {
 	e.buf = appendArrayLen(e.buf, n)
 	for i := 0; i < n; i++ {
 		e.path = append(e.path, pathSeg{idx: i})
-		v := arrayElem(e.arrays, o, i)
+		var v goja.Value
+		if !e.general {
+			v = arrayElem(e.arrays, o, i)
+		}
 		if v == nil {
+			e.gets++
 			v = o.Get(arrayIndexName(i))
 		}
 		if v == nil {
