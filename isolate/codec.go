@@ -547,9 +547,9 @@ func (e *msgEncoder) run() {
 func (e *msgEncoder) release() {
 	clear(e.stack)
 	e.stack = e.stack[:0]
-	clear(e.keys) // a thrown getter leaves keys behind
+	clear(e.keys[:cap(e.keys)]) // objects leave theirs past the end, and a thrown getter before it
 	e.keys = e.keys[:0]
-	clear(e.vals)
+	clear(e.vals[:cap(e.vals)])
 	e.vals = e.vals[:0]
 	e.path = e.path[:0]
 	e.onCap, e.v, e.err, e.general = nil, nil, nil, false
@@ -746,9 +746,7 @@ func (e *msgEncoder) object(o *goja.Object) error {
 		if ok {
 			end := len(e.keys)
 			err = e.props(o, e.keys[start:end:end], e.vals[start:end:end], values, e.gets)
-			clear(e.keys[start:])
-			e.keys = e.keys[:start]
-			clear(e.vals[start:])
+			e.keys = e.keys[:start] // cleared by release
 			e.vals = e.vals[:start]
 		} else {
 			e.gets++
@@ -828,8 +826,14 @@ func patchMapLen(b []byte, n int) {
 }
 
 func (e *msgEncoder) array(o *goja.Object) error {
-	e.gets++
-	n := int(o.Get("length").ToInteger())
+	n, ok := -1, false
+	if !e.general {
+		n, ok = arrayLen(e.arrays, o)
+	}
+	if !ok {
+		e.gets++
+		n = int(o.Get("length").ToInteger())
+	}
 	if err := e.charge(heapCostArray + heapCostElem*n); err != nil {
 		return err
 	}

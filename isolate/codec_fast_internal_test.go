@@ -182,3 +182,35 @@ func TestCodec_GetterChangesOuterObject(t *testing.T) {
 		jsCheck(t, r, v, tc.pred)
 	}
 }
+
+// TestCodec_ArrayLenAsGet: arrayLen reads what Get("length") returns for
+// every array goja keeps dense, and declines the others.
+func TestCodec_ArrayLenAsGet(t *testing.T) {
+	m, err := arrMaker()
+	if err != nil {
+		t.Fatalf("goja's array layout is not the one Cloister knows: %v", err)
+	}
+	r := goja.New()
+	arrays := jsEval(t, r, `[[], [1, 2, 3], (a => (a.length = 5, a))([1]), (a => (a.length = 1, a))([1, 2, 3]),
+		Object.freeze([1, 2]), (a => (a.push(...Array(20).fill(0)), a))([]), (a => (a[1e6] = 0, a))([]),
+		new Array(7), Array.from({length: 3}), (a => (a.pop(), a))([1, 2]), [ , , 1]]`).(*goja.Object)
+	n := int(arrays.Get("length").ToInteger())
+	dense := 0
+	for i := 0; i < n; i++ {
+		a := arrays.Get(arrayIndexName(i)).(*goja.Object)
+		want := int(a.Get("length").ToInteger())
+		got, ok := arrayLen(m, a)
+		if ok {
+			dense++
+			if got != want {
+				t.Errorf("array %d: arrayLen %d, length %d", i, got, want)
+			}
+		}
+	}
+	if dense < n/2 {
+		t.Fatalf("arrayLen read only %d of %d arrays", dense, n)
+	}
+	if _, ok := arrayLen(m, r.NewObject()); ok {
+		t.Fatal("arrayLen read a plain object")
+	}
+}
