@@ -2,6 +2,7 @@ package isolate
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -12,15 +13,8 @@ import (
 // API (Keys and Get), without the encoder's reads of goja's own layout:
 // the reference its fast paths are held to.
 func encodeGeneral(r *goja.Runtime, v goja.Value, lim codecLimits, onCap func(o *goja.Object) (uint32, bool)) ([]byte, error) {
-	lim = lim.withDefaults()
-	e := msgEncoderPool.Get().(*msgEncoder)
-	e.general = true
-	e.maxBytes, e.maxDepth, e.maxHeap, e.heap, e.onCap, e.v = lim.MaxBytes, lim.MaxDepth, lim.MaxHeap, 0, onCap, v
-	if ex := r.Try(e.runFn); ex != nil {
-		e.err = &CloneError{Path: formatValuePath(e.path), Reason: "a getter threw: " + thrownMessage(r, ex), err: ex}
-	}
+	e, err := encodeWith(r, v, lim, onCap, true)
 	var out []byte
-	err := e.err
 	if err == nil {
 		out = bytes.Clone(e.buf)
 	}
@@ -212,5 +206,31 @@ func TestCodec_ArrayLenAsGet(t *testing.T) {
 	}
 	if _, ok := arrayLen(m, r.NewObject()); ok {
 		t.Fatal("arrayLen read a plain object")
+	}
+}
+
+// TestCodec_GetterThrowsDeep: a getter that throws anywhere in a message
+// (an object's property, an array's element, under plain data read without
+// a try) fails the encoding with the getter's path and exception, and
+// leaves the runtime able to run script and encode again.
+func TestCodec_GetterThrowsDeep(t *testing.T) {
+	r := goja.New()
+	for _, tc := range []struct{ src, want string }{
+		{`({type: "x", list: [1, {deep: {get bad() { throw new Error("deep") }}}]})`, "cannot send msg.list[1].deep.bad: a getter threw: deep"},
+		{`Object.defineProperty([0, 1], 1, {get() { throw new TypeError("elem") }, enumerable: true})`, "cannot send msg[1]: a getter threw: elem"},
+		{`({a: 1, b: Object.defineProperty(new Error("e"), "extra", {get() { throw 7 }, enumerable: true})})`, "cannot send msg.b.extra: a getter threw: 7"},
+		{`({"1": 0, get "é"() { throw new Error("keys") }})`, `cannot send msg["é"]: a getter threw: keys`},
+	} {
+		_, err := encodeValue(r, jsEval(t, r, tc.src), codecLimits{}, nil)
+		var ce *CloneError
+		if err == nil || err.Error() != tc.want || !errors.As(err, &ce) || errors.Unwrap(err) == nil {
+			t.Errorf("%s: error %v, want %q wrapping the exception", tc.src, err, tc.want)
+		}
+		if v := jsEval(t, r, `(() => { try { throw 1 } catch (e) { return e + 1 } })()`); v.ToInteger() != 2 {
+			t.Fatalf("after %s the runtime computes %v", tc.src, v)
+		}
+		if _, err := encodeValue(r, jsEval(t, r, `({ok: [1, "two"]})`), codecLimits{}, nil); err != nil {
+			t.Fatalf("after %s: %v", tc.src, err)
+		}
 	}
 }
