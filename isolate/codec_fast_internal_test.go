@@ -125,7 +125,34 @@ func TestCodec_FastEncodeMatchesGeneral(t *testing.T) {
 	if testing.Short() {
 		n = 200
 	}
-	build := func(seed int) (*goja.Runtime, goja.Value, error) {
+	encoded := 0
+	for seed := 1; seed <= n; seed++ {
+		if fastEncodeMatchesGeneral(t, uint32(seed)) {
+			encoded++
+		}
+	}
+	if encoded < n/4 {
+		t.Fatalf("only %d of %d values encoded: the generator makes too few sendable values", encoded, n)
+	}
+}
+
+// FuzzCodec_EncodeFast is TestCodec_FastEncodeMatchesGeneral over any
+// seed of the generator.
+func FuzzCodec_EncodeFast(f *testing.F) {
+	for seed := uint32(1); seed <= 16; seed++ {
+		f.Add(seed)
+	}
+	f.Add(uint32(613))
+	f.Fuzz(func(t *testing.T, seed uint32) { fastEncodeMatchesGeneral(t, seed) })
+}
+
+// fastEncodeMatchesGeneral builds the value of seed twice, in two fresh
+// runtimes (its getters change it), encodes one with the fast paths and
+// one without, and fails t if the bytes or errors differ; it reports
+// whether the value could be sent.
+func fastEncodeMatchesGeneral(t *testing.T, seed uint32) bool {
+	t.Helper()
+	build := func() (*goja.Runtime, goja.Value, error) {
 		r := goja.New()
 		gen, ok := goja.AssertFunction(jsEval(t, r, codecGenJS))
 		if !ok {
@@ -134,28 +161,20 @@ func TestCodec_FastEncodeMatchesGeneral(t *testing.T) {
 		v, err := gen(goja.Undefined(), r.ToValue(seed))
 		return r, v, err
 	}
-	encoded := 0
-	for seed := 1; seed <= n; seed++ {
-		r1, v1, err1 := build(seed)
-		r2, v2, err2 := build(seed)
-		if (err1 == nil) != (err2 == nil) {
-			t.Fatalf("seed %d: the generator is not deterministic: %v, %v", seed, err1, err2)
-		}
-		if err1 != nil {
-			continue
-		}
-		fast, ferr := encodeValue(r1, v1, codecLimits{}, nil)
-		gen, gerr := encodeGeneral(r2, v2, codecLimits{}, nil)
-		if fmt.Sprint(ferr) != fmt.Sprint(gerr) || !bytes.Equal(fast, gen) {
-			t.Fatalf("seed %d: fast path %x (%v), general %x (%v)", seed, fast, ferr, gen, gerr)
-		}
-		if ferr == nil {
-			encoded++
-		}
+	r1, v1, err1 := build()
+	r2, v2, err2 := build()
+	if (err1 == nil) != (err2 == nil) {
+		t.Fatalf("seed %d: the generator is not deterministic: %v, %v", seed, err1, err2)
 	}
-	if encoded < n/4 {
-		t.Fatalf("only %d of %d values encoded: the generator makes too few sendable values", encoded, n)
+	if err1 != nil {
+		return false
 	}
+	fast, ferr := encodeValue(r1, v1, codecLimits{}, nil)
+	gen, gerr := encodeGeneral(r2, v2, codecLimits{}, nil)
+	if fmt.Sprint(ferr) != fmt.Sprint(gerr) || !bytes.Equal(fast, gen) {
+		t.Fatalf("seed %d: fast path %x (%v), general %x (%v)", seed, fast, ferr, gen, gerr)
+	}
+	return ferr == nil
 }
 
 // TestCodec_GetterChangesOuterObject: a getter inside a nested value that
