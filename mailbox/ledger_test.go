@@ -57,3 +57,17 @@ func TestLedger_ManySenders(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMailbox_AdmitRelease: one message from the only sender, charged
+// and released, as every message between two actors is.
+func BenchmarkMailbox_AdmitRelease(b *testing.B) {
+	m := mailbox.New("target", mailbox.Limits{})
+	from := mailbox.New("sender", mailbox.Limits{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := m.Admit(14, from); err != nil {
+			b.Fatal(err)
+		}
+		m.Release(14, from)
+	}
+}
