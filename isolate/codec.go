@@ -128,6 +128,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/cloister-rt/cloister/codec"
 
@@ -489,12 +490,21 @@ type msgEncoder struct {
 	onCap    func(o *goja.Object) (uint32, bool)
 	stack    []*goja.Object // the objects on the current path, for cycle detection
 	keys     []string       // the keys of the objects on the current path, when read by plainKeys
+	vals     []goja.Value   // beside keys: each one's value as plainKeys read it, nil if it is not plain data
+	gets     int            // calls that may have run script code (a getter) so far; see props
 	path     []pathSeg
-	v        goja.Value // the value to encode, for run
-	err      error
-	runFn    func() // e.run, bound once
+	r        *goja.Runtime
+	// The one call into goja that may run script code, made by call under
+	// Runtime.Try: callObj.Get(callKey), or callObj.Keys() if callKeys.
+	callObj  *goja.Object
+	callKey  string
+	callKeys bool
+	callOut  goja.Value
+	callList []string
+	callFn   func() // e.call, bound once
 	maker    *plainObjectMaker
 	arrays   *arrayMaker
+	general  bool // read every object through goja's public API (tests compare the two ways)
 }
 
 // maxPooledBuffer is the largest buffer the pool keeps.
@@ -502,7 +512,7 @@ const maxPooledBuffer = 64 << 10
 
 var msgEncoderPool = sync.Pool{New: func() any {
 	e := &msgEncoder{}
-	e.runFn = e.run
+	e.callFn = e.call
 	e.maker, _ = plainMaker()
 	e.arrays, _ = arrMaker()
 	return e
@@ -524,29 +534,73 @@ func encodeValue(r *goja.Runtime, v goja.Value, lim codecLimits, onCap func(o *g
 // encodePooled is encodeValue leaving the bytes in e.buf, which the caller
 // copies before it calls e.release (after which the pool reuses them).
 func encodePooled(r *goja.Runtime, v goja.Value, lim codecLimits, onCap func(o *goja.Object) (index uint32, ok bool)) (e *msgEncoder, err error) {
-	lim = lim.withDefaults()
-	e = msgEncoderPool.Get().(*msgEncoder)
-	e.maxBytes, e.maxDepth, e.maxHeap, e.heap, e.onCap, e.v = lim.MaxBytes, lim.MaxDepth, lim.MaxHeap, 0, onCap, v
-	if ex := r.Try(e.runFn); ex != nil {
-		e.err = &CloneError{Path: formatValuePath(e.path), Reason: "a getter threw: " + thrownMessage(r, ex), err: ex}
-	}
-	return e, e.err
+	return encodeWith(r, v, lim, onCap, false)
 }
 
-func (e *msgEncoder) run() {
-	e.err = e.value(e.v)
-	if e.err == nil && len(e.buf) > e.maxBytes {
-		e.err = e.tooBig()
+// encodeWith is encodePooled; general reads every object through goja's
+// public API, as the tests' reference.
+//
+// Only get and keysOf call into goja in a way that can run script code (a
+// getter), and they do it under Runtime.Try; the rest of the walk reads
+// values that run nothing. So a message of plain data, most of them, is
+// encoded without the try frame and deferred recover a Try costs.
+func encodeWith(r *goja.Runtime, v goja.Value, lim codecLimits, onCap func(o *goja.Object) (index uint32, ok bool), general bool) (e *msgEncoder, err error) {
+	lim = lim.withDefaults()
+	e = msgEncoderPool.Get().(*msgEncoder)
+	e.maxBytes, e.maxDepth, e.maxHeap, e.heap, e.onCap, e.r, e.general = lim.MaxBytes, lim.MaxDepth, lim.MaxHeap, 0, onCap, r, general
+	err = e.value(v)
+	if err == nil && len(e.buf) > e.maxBytes {
+		err = e.tooBig()
 	}
+	return e, err
+}
+
+// get returns o.Get(k). A getter may run: what it throws is the encoding's
+// error, and the values props read ahead are stale from then on.
+func (e *msgEncoder) get(o *goja.Object, k string) (goja.Value, error) {
+	e.gets++
+	e.callObj, e.callKey, e.callKeys = o, k, false
+	err := e.try()
+	v := e.callOut
+	e.callObj, e.callOut = nil, nil
+	return v, err
+}
+
+// keysOf returns o.Keys(), as get does.
+func (e *msgEncoder) keysOf(o *goja.Object) ([]string, error) {
+	e.gets++
+	e.callObj, e.callKeys = o, true
+	err := e.try()
+	keys := e.callList
+	e.callObj, e.callList = nil, nil
+	return keys, err
+}
+
+func (e *msgEncoder) try() error {
+	if ex := e.r.Try(e.callFn); ex != nil {
+		return &CloneError{Path: formatValuePath(e.path), Reason: "a getter threw: " + thrownMessage(e.r, ex), err: ex}
+	}
+	return nil
+}
+
+func (e *msgEncoder) call() {
+	if e.callKeys {
+		e.callList = e.callObj.Keys()
+		return
+	}
+	e.callOut = e.callObj.Get(e.callKey)
 }
 
 func (e *msgEncoder) release() {
 	clear(e.stack)
 	e.stack = e.stack[:0]
-	clear(e.keys) // a thrown getter leaves keys behind
+	clear(e.keys[:cap(e.keys)]) // objects leave theirs past the end, and a thrown getter before it
 	e.keys = e.keys[:0]
+	clear(e.vals[:cap(e.vals)])
+	e.vals = e.vals[:0]
 	e.path = e.path[:0]
-	e.onCap, e.v, e.err = nil, nil, nil
+	e.onCap, e.general, e.r = nil, false, nil
+	e.callObj, e.callOut, e.callList = nil, nil, nil
 	if cap(e.buf) > maxPooledBuffer {
 		return
 	}
@@ -674,7 +728,10 @@ func (e *msgEncoder) object(o *goja.Object) error {
 			return nil
 		}
 	}
-	self := plainSelf(e.maker, o)
+	var self unsafe.Pointer
+	if !e.general {
+		self = plainSelf(e.maker, o)
+	}
 	kind, name := objPlain, ""
 	if self == nil {
 		kind, name = classifyObject(o)
@@ -720,25 +777,33 @@ func (e *msgEncoder) object(o *goja.Object) error {
 		err = e.array(o)
 	case objError:
 		keys := []string{"name", "message"}
-		for _, k := range o.Keys() {
+		var own []string
+		if own, err = e.keysOf(o); err != nil {
+			break
+		}
+		for _, k := range own {
 			if k != "name" && k != "message" {
 				keys = append(keys, k)
 			}
 		}
-		err = e.props(o, keys, nil)
+		err = e.props(o, keys, nil, nil, 0)
 	default:
 		start := len(e.keys)
 		var values map[unistring.String]goja.Value
 		ok := false
 		if self != nil {
-			e.keys, values, ok = plainKeysOf(self, e.keys)
+			e.keys, e.vals, values, ok = plainKeysOf(self, e.keys, e.vals)
 		}
 		if ok {
-			err = e.props(o, e.keys[start:len(e.keys):len(e.keys)], values)
-			clear(e.keys[start:])
-			e.keys = e.keys[:start]
+			end := len(e.keys)
+			err = e.props(o, e.keys[start:end:end], e.vals[start:end:end], values, e.gets)
+			e.keys = e.keys[:start] // cleared by release
+			e.vals = e.vals[:start]
 		} else {
-			err = e.props(o, o.Keys(), nil)
+			var keys []string
+			if keys, err = e.keysOf(o); err == nil {
+				err = e.props(o, keys, nil, nil, 0)
+			}
 		}
 	}
 	e.stack[len(e.stack)-1] = nil
@@ -746,23 +811,34 @@ func (e *msgEncoder) object(o *goja.Object) error {
 	return err
 }
 
-// props writes the properties keys of o; values is o's property map if
-// plainKeys listed keys.
-func (e *msgEncoder) props(o *goja.Object, keys []string, values map[unistring.String]goja.Value) error {
+// props writes the properties keys of o. If plainKeys listed keys, values
+// is o's property map and vals what plainKeys read from it for each key,
+// as it was when e.gets was seen: until the encoder calls something that
+// may run a getter, no script code has run and o's properties are still
+// those, so a value read then is used without a second lookup; after, each
+// is looked up again, as a getter may have changed o.
+func (e *msgEncoder) props(o *goja.Object, keys []string, vals []goja.Value, values map[unistring.String]goja.Value, seen int) error {
 	if err := e.charge(heapCostObject); err != nil {
 		return err
 	}
 	start := len(e.buf)
 	e.buf = appendMapLen(e.buf, len(keys))
 	n := 0
-	for _, k := range keys {
+	for i, k := range keys {
 		e.path = append(e.path, pathSeg{key: k, idx: -1})
 		var v goja.Value
 		if values != nil {
-			v = plainValue(values, k)
+			if e.gets == seen {
+				v = vals[i]
+			} else {
+				v = plainValue(values, k)
+			}
 		}
 		if v == nil {
-			v = o.Get(k)
+			var err error
+			if v, err = e.get(o, k); err != nil {
+				return err
+			}
 		}
 		if v == nil {
 			e.path = e.path[:len(e.path)-1]
@@ -805,16 +881,32 @@ func patchMapLen(b []byte, n int) {
 }
 
 func (e *msgEncoder) array(o *goja.Object) error {
-	n := int(o.Get("length").ToInteger())
+	n, ok := -1, false
+	if !e.general {
+		n, ok = arrayLen(e.arrays, o)
+	}
+	if !ok {
+		l, err := e.get(o, "length")
+		if err != nil {
+			return err
+		}
+		n = int(l.ToInteger())
+	}
 	if err := e.charge(heapCostArray + heapCostElem*n); err != nil {
 		return err
 	}
 	e.buf = appendArrayLen(e.buf, n)
 	for i := 0; i < n; i++ {
 		e.path = append(e.path, pathSeg{idx: i})
-		v := arrayElem(e.arrays, o, i)
+		var v goja.Value
+		if !e.general {
+			v = arrayElem(e.arrays, o, i)
+		}
 		if v == nil {
-			v = o.Get(arrayIndexName(i))
+			var err error
+			if v, err = e.get(o, arrayIndexName(i)); err != nil {
+				return err
+			}
 		}
 		if v == nil {
 			v = goja.Undefined() // a hole

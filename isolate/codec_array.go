@@ -241,6 +241,20 @@ func (m *arrayMaker) make(r *goja.Runtime, n int) (o *goja.Object, elems []goja.
 	return o, elems, true
 }
 
+// arrayLen returns what o.Get("length") would, read from goja's array,
+// when o is goja's ordinary (dense) array; ok is false otherwise. goja
+// keeps the length property's value and this field equal.
+func arrayLen(m *arrayMaker, o *goja.Object) (n int, ok bool) {
+	if m == nil {
+		return 0, false
+	}
+	w := (*[2]unsafe.Pointer)(unsafe.Add(unsafe.Pointer(o), m.plain.objSelf))
+	if w[0] != m.selfTab {
+		return 0, false
+	}
+	return int(*(*uint32)(unsafe.Add(w[1], m.length))), true
+}
+
 // arrayElem returns what o.Get of index i would, read from goja's element
 // slice, when o is goja's ordinary (dense) array and element i is a plain
 // value; nil otherwise (a hole, an accessor or other attributes, an index

@@ -80,38 +80,46 @@ func plainKeys(o *goja.Object, buf []string) ([]string, map[unistring.String]goj
 	if p == nil {
 		return buf, nil, false
 	}
-	return plainKeysOf(p, buf)
+	buf, _, values, ok := plainKeysOf(p, buf, nil)
+	return buf, values, ok
 }
 
-// plainKeysOf is plainKeys of the plain object whose implementation is p.
-func plainKeysOf(p unsafe.Pointer, buf []string) ([]string, map[unistring.String]goja.Value, bool) {
+// plainKeysOf is plainKeys of the plain object whose implementation is p;
+// beside each key it appends to vals what plainValue would return for it.
+func plainKeysOf(p unsafe.Pointer, buf []string, vals []goja.Value) ([]string, []goja.Value, map[unistring.String]goja.Value, bool) {
 	l, err := plainLayout()
 	if err != nil {
-		return buf, nil, false
+		return buf, vals, nil, false
 	}
 	names := *(*[]unistring.String)(unsafe.Add(p, l.propNames))
 	values := *(*map[unistring.String]goja.Value)(unsafe.Add(p, l.values))
-	start := len(buf)
+	start, vstart := len(buf), len(vals)
 	for _, n := range names {
 		s := string(n)
 		if len(s) > 0 && s[0] >= '0' && s[0] <= '9' {
-			return buf[:start], nil, false // maybe an array index: goja orders those first
+			clear(vals[vstart:])
+			return buf[:start], vals[:vstart], nil, false // maybe an array index: goja orders those first
 		}
 		for k := 0; k < len(s); k++ {
 			if s[k] >= 0x80 {
-				return buf[:start], nil, false // a UTF-16 key
+				clear(vals[vstart:])
+				return buf[:start], vals[:vstart], nil, false // a UTF-16 key
 			}
 		}
 		v := values[n]
 		if v == nil {
 			continue
 		}
-		if reflect.TypeOf(v) == layout.vpType && !*(*bool)(unsafe.Add(reflect.ValueOf(v).UnsafePointer(), l.enumerable)) {
-			continue
+		if reflect.TypeOf(v) == layout.vpType {
+			if !*(*bool)(unsafe.Add(reflect.ValueOf(v).UnsafePointer(), l.enumerable)) {
+				continue
+			}
+			v = nil // an accessor or other attributes: the caller asks Get
 		}
 		buf = append(buf, s)
+		vals = append(vals, v)
 	}
-	return buf, values, true
+	return buf, vals, values, true
 }
 
 // plainValue returns what o.Get(k) would for a key k that plainKeys

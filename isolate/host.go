@@ -57,15 +57,6 @@ func (h *capHandle) Has(key string) bool         { return h.Get(key) != nil }
 func (h *capHandle) Delete(string) bool          { return false }
 func (h *capHandle) Keys() []string              { return nil }
 
-// handleOf returns the handle behind o, if o is one.
-func handleOf(o *goja.Object) (*capHandle, bool) {
-	if o.ExportType() != capHandleType {
-		return nil, false
-	}
-	h, ok := o.Export().(*capHandle)
-	return h, ok
-}
-
 // handle returns a new JS handle for c in this isolate.
 func (i *Isolate) handle(c *capability.Capability) *goja.Object {
 	return i.rt.NewDynamicObject(&capHandle{iso: i, cap: c})

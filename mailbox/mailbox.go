@@ -26,7 +26,12 @@ type Mailbox struct {
 
 	mu     sync.Mutex
 	closed bool
-	ledger map[*Mailbox]int64 // bytes waiting here, by sender; mu guards it
+	// The bytes waiting here, by sender; mu guards them. A mailbox mostly
+	// hears from one sender at a time: that one is kept in one and
+	// oneBytes, the others in ledger, each sender in one place at most.
+	one      *Mailbox
+	oneBytes int64
+	ledger   map[*Mailbox]int64
 }
 
 // New returns an open mailbox for the process called name, with lim (zero
@@ -58,12 +63,24 @@ func (m *Mailbox) Admit(size int64, from *Mailbox) error {
 	m.messages.Add(1)
 	m.bytes.Add(size)
 	if from != nil {
+		m.owe(from, size)
+	}
+	return nil
+}
+
+// owe adds size to what from has waiting here; m.mu is held.
+func (m *Mailbox) owe(from *Mailbox, size int64) {
+	switch {
+	case m.one == from:
+		m.oneBytes += size
+	case m.one == nil && len(m.ledger) == 0:
+		m.one, m.oneBytes = from, size
+	default:
 		if m.ledger == nil {
 			m.ledger = make(map[*Mailbox]int64)
 		}
 		m.ledger[from] += size
 	}
-	return nil
 }
 
 // check decides on one more message of size bytes; m.mu is held.
@@ -128,7 +145,11 @@ func (m *Mailbox) Release(size int64, from *Mailbox) {
 	if from == nil || size == 0 {
 		return
 	}
-	if left := m.ledger[from] - size; left > 0 {
+	if m.one == from {
+		if m.oneBytes -= size; m.oneBytes <= 0 {
+			m.one, m.oneBytes = nil, 0
+		}
+	} else if left := m.ledger[from] - size; left > 0 {
 		m.ledger[from] = left
 	} else {
 		delete(m.ledger, from)
@@ -155,10 +176,13 @@ func (m *Mailbox) Close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
+	if m.one != nil {
+		m.one.outbox.Add(-m.oneBytes)
+	}
 	for from, b := range m.ledger {
 		from.outbox.Add(-b)
 	}
-	m.ledger = nil
+	m.one, m.oneBytes, m.ledger = nil, 0, nil
 	m.messages.Store(0)
 	m.bytes.Store(0)
 }
