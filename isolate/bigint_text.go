@@ -120,11 +120,9 @@ func (b *builtins) stringRaw(c goja.FunctionCall) goja.Value {
 		subs = subs[1:]
 	}
 	w := chargedBuilder{b: b}
+	var built int64
 	for k := int64(0); ; k++ {
-		if k%1024 == 0 {
-			b.tick()
-			w.charge()
-		}
+		b.chargeStep(&w, k, &built)
 		w.write(b.toStr(orUndefined(raw.Get(strconv.FormatInt(k, 10)))))
 		if k+1 == n {
 			break
@@ -133,7 +131,7 @@ func (b *builtins) stringRaw(c goja.FunctionCall) goja.Value {
 			w.write(b.toStr(subs[k]))
 		}
 	}
-	return w.result()
+	return b.resultOf(&w)
 }
 
 var _ = func() int {

@@ -209,7 +209,9 @@ func guardPad(start bool) func(b *builtins, orig goja.Callable) func(goja.Functi
 				b.lim.reserve(-1)
 			}
 			total := int64(n)
-			b.lim.reserve(total * max(unitBytes(s), unitBytes(fill)))
+			bytes := total * max(unitBytes(s), unitBytes(fill))
+			b.lim.reserve(bytes)
+			b.needFresh(bytes)
 			need := total - int64(s.Length())
 			var sb goja.StringBuilder
 			if unitBytes(s) == 2 || unitBytes(fill) == 2 {
@@ -265,7 +267,8 @@ func guardStringConcat(b *builtins, orig goja.Callable) func(goja.FunctionCall) 
 }
 
 // repeatChunked returns s repeated n times, built in pieces of about
-// chunkUnits with a CPU check between them. The size is already charged.
+// chunkUnits with a CPU check between them, its buffer checked first
+// (needFresh). The size is already charged.
 func (b *builtins) repeatChunked(repeat goja.Callable, s goja.String, n int64) goja.String {
 	if n == 1 {
 		return s // goja's repeat(1) copies it, in one go
@@ -278,6 +281,7 @@ func (b *builtins) repeatChunked(repeat goja.Callable, s goja.String, n int64) g
 	if per > 1 {
 		piece = b.toStr(call(repeat, s, b.rt.ToValue(per)))
 	}
+	b.needFresh(n * int64(s.Length()) * unitBytes(s))
 	var sb goja.StringBuilder
 	if unitBytes(s) == 2 {
 		sb.LikelyUnicode(int(n) * s.Length())

@@ -362,11 +362,9 @@ func guardJoin(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 		}
 		e := b.elementsOf(o)
 		w := chargedBuilder{b: b}
+		var built int64
 		for k := int64(0); k < l; k++ {
-			if k%1024 == 0 {
-				b.tick()
-				w.charge()
-			}
+			b.chargeStep(&w, k, &built)
 			if k > 0 {
 				w.writeCharged(sep)
 			}
@@ -374,7 +372,7 @@ func guardJoin(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 				w.write(b.toStr(v))
 			}
 		}
-		return w.result()
+		return b.resultOf(&w)
 	}
 }
 

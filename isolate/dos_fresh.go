@@ -1,0 +1,47 @@
+package isolate
+
+import "github.com/dop251/goja"
+
+// needFresh ends the turn with cpu_limit, before a string buffer of bytes
+// is allocated in one piece, when the turn has not freshNsPerByte a byte
+// left for it: the buffer is zeroed without a look at the interrupt, and
+// memory the runtime had handed back to the kernel faults on every page
+// (a 32 MiB buffer of `s.repeat(2)` on a 2-byte string ran a 50 ms turn
+// to 76-129 ms on the loaded 2-core VM). Below freshCheckBytes a buffer
+// is not checked. Used by every builder of a long string but `+`'s, which
+// checks in reserveString (concat.go).
+func (b *builtins) needFresh(bytes int64) {
+	if bytes >= freshCheckBytes {
+		b.needCPU(bytes, freshNsPerByte)
+	}
+}
+
+// resultOf is w.result(), with the buffer that assembles a result with
+// long parts checked first (needFresh).
+func (b *builtins) resultOf(w *chargedBuilder) goja.String {
+	if w.big != nil {
+		_, bytes := sizeOf(append(w.big[:len(w.big):len(w.big)], w.sb.String()))
+		b.needFresh(bytes)
+	}
+	return w.result()
+}
+
+// builderStepBytes is how much a loop that builds a string part by part
+// (join, String.raw) may write between two charges: a count of parts
+// alone lets 1024 parts of 64 Ki units, 128 MiB, be built uncharged.
+const builderStepBytes = 1 << 20
+
+// chargeStep is called by such a loop before its k-th part: every 1024
+// parts, and whenever builderStepBytes are written uncharged, it checks
+// the CPU limit, charges what w holds, and checks that the turn has time
+// left for the builder's buffer to be reallocated at the size written so
+// far (needFresh). built is the loop's count of bytes charged this way.
+func (b *builtins) chargeStep(w *chargedBuilder, k int64, built *int64) {
+	if k%1024 != 0 && w.pending < builderStepBytes {
+		return
+	}
+	b.tick()
+	*built += w.pending
+	w.charge()
+	b.needFresh(2 * *built)
+}
