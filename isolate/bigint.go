@@ -150,7 +150,7 @@ func rewriteOps(prg ast.Node, bigint bool) bool {
 				continue
 			}
 			seen[v.Pointer()] = true
-			if t := v.Type(); t == binaryType || t == assignType {
+			if t := v.Type(); t == binaryType || t == assignType || bigint && isTargetHolder(t) {
 				found = append(found, v)
 			}
 			stack = append(stack, e)
@@ -179,6 +179,9 @@ func rewriteOps(prg ast.Node, bigint bool) bool {
 			found[k].Set(reflect.ValueOf(&call).Elem())
 			concat = true
 			continue
+		}
+		if bigint {
+			rewriteTargets(found[k].Interface().(ast.Node)) // dos_bigarray.go
 		}
 		switch n := found[k].Interface().(type) {
 		case *ast.BinaryExpression:
@@ -313,6 +316,9 @@ type bigState struct {
 	right  goja.Value // %op's right primitive, until %r
 	refObj goja.Value // a compound assignment's object, until %take
 	refKey goja.Value // and its property key
+	// putTraps are the traps of %big(put)'s proxies, once needed
+	// (dos_bigarray.go).
+	putTraps *goja.ProxyTrapConfig
 }
 
 // bigHelperProgram declares %big in a runtime's global scope and yields a
@@ -406,6 +412,10 @@ func (b *builtins) bigHelper(c goja.FunctionCall) goja.Value {
 		}
 	case bigTpl:
 		return b.template(args)
+	case bigPutCode:
+		if len(args) == 1 {
+			return b.bigPut(args[0])
+		}
 	}
 	arg := func(k int) goja.Value {
 		if k < len(args) {

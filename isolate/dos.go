@@ -807,13 +807,17 @@ func (b *builtins) pinned(o *goja.Object) *goja.Object {
 		return t.Delete(k) == nil
 	}
 	idx := func(k int) string { return strconv.Itoa(k) }
+	elem := func(v goja.Value) goja.Value { return v }
+	if bigStore(o) {
+		elem = b.bigElement // a string goja would parse as a BigInt (dos_bigarray.go)
+	}
 	p := b.rt.NewProxy(o, &goja.ProxyTrapConfig{
 		Has:               func(t *goja.Object, k string) bool { return has(t, b.rt.ToValue(k)) },
 		HasIdx:            func(t *goja.Object, k int) bool { return has(t, b.rt.ToValue(idx(k))) },
 		Get:               func(t *goja.Object, k string, _ goja.Value) goja.Value { return get(t, k) },
 		GetIdx:            func(t *goja.Object, k int, _ goja.Value) goja.Value { return get(t, idx(k)) },
 		Set:               func(t *goja.Object, k string, v, _ goja.Value) bool { return set(t, k, v) },
-		SetIdx:            func(t *goja.Object, k int, v, _ goja.Value) bool { return set(t, idx(k), v) },
+		SetIdx:            func(t *goja.Object, k int, v, _ goja.Value) bool { return set(t, idx(k), elem(v)) },
 		DeleteProperty:    func(t *goja.Object, k string) bool { return del(t, k) },
 		DeletePropertyIdx: func(t *goja.Object, k int) bool { return del(t, idx(k)) },
 	})
