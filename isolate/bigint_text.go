@@ -46,13 +46,14 @@ func (b *builtins) checkBigText(v goja.Value) {
 	}
 }
 
-// checkBigParse ends the turn with cpu_limit if parsing digits decimal or
-// octal digits could not finish in the time left.
-func (b *builtins) checkBigParse(digits int) {
-	if digits > bigParseCheckDigits {
-		n := int64(digits)
-		b.needCPU(n*n/bigParseDigitsSqPerNs+1, 1)
+// bigParseCost is the ns that parsing digits decimal or octal digits may
+// take, or 0 below bigParseCheckDigits.
+func bigParseCost(digits int) int64 {
+	if digits <= bigParseCheckDigits {
+		return 0
 	}
+	n := int64(digits)
+	return n*n/bigParseDigitsSqPerNs + 1
 }
 
 // guardBigText guards BigInt.prototype.toString and toLocaleString.

@@ -341,10 +341,14 @@ func guardFill(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 		l := lengthOf(o)
 		from := relIndex(c.Argument(1), l, 0)
 		to := relIndex(c.Argument(2), l, l)
+		value := c.Argument(0)
+		if bigStore(o) {
+			value = b.bigElement(value) // converted once (dos_bigarray.go)
+		}
 		lim := b.lim
 		if to-from <= fillChunk {
 			lim.reserve(max(to-from, 0) * bytesPerElement)
-			return call(orig, o, c.Argument(0), b.rt.ToValue(from), b.rt.ToValue(to))
+			return call(orig, o, value, b.rt.ToValue(from), b.rt.ToValue(to))
 		}
 		if to-from > lim.limit/bytesPerElement {
 			lim.reserve(-1)
@@ -353,7 +357,7 @@ func guardFill(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 			b.tick()
 			end := min(k+fillChunk, to)
 			lim.reserve((end - k) * bytesPerElement)
-			call(orig, o, c.Argument(0), b.rt.ToValue(k), b.rt.ToValue(end))
+			call(orig, o, value, b.rt.ToValue(k), b.rt.ToValue(end))
 		}
 		return o
 	}
@@ -862,6 +866,9 @@ func (b *builtins) guardTypedArrays() {
 				// once, bounded, and the typed array is filled from them.
 				vals := b.listFrom(src)
 				b.reserveElems(int64(len(vals)), size, name)
+				if strings.HasPrefix(name, "Big") {
+					b.bigElements(vals) // strings parsed as BigInts (dos_bigarray.go)
+				}
 				o := orig([]goja.Value{b.rt.ToValue(len(vals))}, nt)
 				for k, v := range vals {
 					if k%1024 == 0 {
@@ -888,14 +895,25 @@ func (b *builtins) guardTypedArrays() {
 			if !ok {
 				return orig(c)
 			}
+			// What a BigInt typed array would parse is converted first:
+			// the map function's results, or else the values.
+			big := b.mayMakeBigArray(c.This, true)
+			mapped := big && !goja.IsUndefined(c.Argument(1))
+			if mapped {
+				c.Arguments = []goja.Value{src, b.bigMapper(c.Argument(1), c.Argument(2))}
+			}
 			if _, ok := typedLength(src); ok {
 				return orig(c)
 			}
-			arr := b.newArray(b.listFrom(src))
-			args := append([]goja.Value{arr}, c.Arguments[1:]...)
+			vals := b.listFrom(src)
+			if big && !mapped {
+				b.bigElements(vals)
+			}
+			args := append([]goja.Value{b.newArray(vals)}, c.Arguments[1:]...)
 			return orig(goja.FunctionCall{This: c.This, Arguments: args})
 		}
 	}, nil)
+	b.guardArrayOf(tac)
 }
 
 var (

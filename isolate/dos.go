@@ -479,6 +479,7 @@ func (b *builtins) guardArrayCtor(arr *goja.Object) {
 	if from == nil {
 		panic("isolate: Array.from is missing")
 	}
+	b.guardArrayOf(arr)
 	patchCtor(from, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
 		return func(c goja.FunctionCall) goja.Value {
 			switch src := c.Argument(0).(type) {

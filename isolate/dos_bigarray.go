@@ -3,7 +3,9 @@ package isolate
 import (
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
+	"weak"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
@@ -88,22 +90,39 @@ func bigStore(v goja.Value) bool {
 // many digits is a RangeError, a parse the turn has no time left for
 // ends it with cpu_limit).
 func (b *builtins) bigElement(v goja.Value) goja.Value {
-	if o, ok := v.(*goja.Object); ok {
-		v = toPrimitive(b.rt, o, "number")
-	}
-	b.checkBigIntString(v)
+	v, ns := b.bigElementCost(v)
+	b.needParse(ns)
 	return v
 }
 
-// bigPut is %big(put, T): T, or a converting proxy of T (above).
+// bigElementCost is bigElement without the time check: it returns the ns
+// goja's parse of the result may take, for a caller that hands goja many
+// values at once to check their sum.
+func (b *builtins) bigElementCost(v goja.Value) (goja.Value, int64) {
+	if o, ok := v.(*goja.Object); ok {
+		v = toPrimitive(b.rt, o, "number")
+	}
+	return v, b.bigStringCost(v)
+}
+
+// bigPut is %big(put, T): T, or a converting proxy of T (above). The
+// last proxy made is kept, weakly, for the next store into the same T (a
+// loop over an array's elements): making one costs about a microsecond.
+// Nothing else holds it, so a collection clears it.
 func (b *builtins) bigPut(t goja.Value) goja.Value {
 	if !bigStore(t) {
 		return t
 	}
+	o := t.(*goja.Object)
+	if p := b.big.putProxy.Value(); p != nil && b.big.putTarget.Value() == o {
+		return p
+	}
 	if b.big.putTraps == nil {
 		b.big.putTraps = b.putTraps()
 	}
-	return b.rt.ToValue(b.rt.NewProxy(t.(*goja.Object), b.big.putTraps))
+	p := b.rt.ToValue(b.rt.NewProxy(o, b.big.putTraps)).(*goja.Object)
+	b.big.putProxy, b.big.putTarget = weak.Make(p), weak.Make(o)
+	return p
 }
 
 // putTraps are the traps of bigPut's proxies: reads and writes go to the
@@ -183,4 +202,250 @@ func guardTarget(e ast.Expression) {
 		return
 	}
 	m.Left = callAt(bigPutCode, m.Left.Idx0(), m.Left)
+}
+
+// ---- the builtins that store ----
+
+// isIndexKey reports whether k, a property key, is one goja stores as an
+// element of a typed array: a canonical integer.
+func isIndexKey(k goja.Value) bool {
+	if _, sym := k.(*goja.Symbol); sym {
+		return false
+	}
+	s := k.String()
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && strconv.FormatInt(n, 10) == s
+}
+
+// mayMakeBigArray reports whether c, the constructor a builtin builds its
+// result with (`this` of from and of), can make a BigInt typed array: it
+// is a BigInt typed array's constructor or a subclass of one, or, with
+// custom (for %TypedArray%'s, whose result must be a typed array), any
+// constructor but a numeric typed array's and its subclasses.
+func (b *builtins) mayMakeBigArray(c goja.Value, custom bool) bool {
+	if b.big.ctors == nil {
+		b.big.ctors = map[*goja.Object]bool{b.origGlobal("Array"): false}
+		for _, ta := range typedArrayCtors {
+			b.big.ctors[b.origGlobal(ta.name)] = strings.HasPrefix(ta.name, "Big")
+		}
+	}
+	o, ok := c.(*goja.Object)
+	for k := 0; ok && o != nil && k < maxNativeDepth; k++ {
+		if big, known := b.big.ctors[o]; known {
+			return big
+		}
+		o = o.Prototype()
+	}
+	return ok && custom
+}
+
+// bigElements converts every value of vals for a BigInt typed array,
+// with a CPU check every 1024, and ends the turn with cpu_limit when goja
+// could not parse them all, one after the other in one piece, in the
+// time left.
+func (b *builtins) bigElements(vals []goja.Value) {
+	var sum int64
+	for k, v := range vals {
+		if k%1024 == 0 {
+			b.tick()
+		}
+		var ns int64
+		vals[k], ns = b.bigElementCost(v)
+		sum += ns
+	}
+	b.needParse(sum)
+}
+
+// bigMapper wraps the map function of from (or map) so that what it
+// returns is converted for a BigInt typed array; a non-callable one is
+// left for goja to refuse.
+func (b *builtins) bigMapper(fn, this goja.Value) goja.Value {
+	f, ok := goja.AssertFunction(fn)
+	if !ok {
+		return fn
+	}
+	return b.rt.ToValue(func(c goja.FunctionCall) goja.Value {
+		return b.bigElement(call(f, this, c.Arguments...))
+	})
+}
+
+// bigDescriptor is a copy of the property descriptor d, read once in the
+// spec's order, with its value converted for a BigInt typed array; the ns
+// goja's parse of that value may take is added to sum.
+func (b *builtins) bigDescriptor(d goja.Value, sum *int64) goja.Value {
+	o, ok := d.(*goja.Object)
+	if !ok {
+		return d // goja throws the TypeError
+	}
+	out := b.rt.NewObject()
+	for _, f := range []string{"enumerable", "configurable", "value", "writable", "get", "set"} {
+		if v := o.Get(f); v != nil {
+			if f == "value" {
+				var ns int64
+				v, ns = b.bigElementCost(v)
+				*sum += ns
+			}
+			_ = out.Set(f, v)
+		}
+	}
+	return out
+}
+
+// needParse ends the turn with cpu_limit when parses of sum ns could not
+// finish in the time left.
+func (b *builtins) needParse(sum int64) {
+	if sum > 0 {
+		b.needCPU(sum, 1)
+	}
+}
+
+// guardBigStores guards, in an isolate that can make BigInt typed arrays,
+// Reflect.set, Reflect.defineProperty, Object.defineProperty,
+// Object.defineProperties and Object.assign in place on the runtime's own
+// Reflect and Object, before its script runs: a value they store into a
+// BigInt typed array's element (directly, or through a proxy or as the
+// receiver of Reflect.set) is converted first.
+func (b *builtins) guardBigStores() {
+	wrap := func(o *goja.Object, name string, g func(orig goja.Callable, c goja.FunctionCall) goja.Value) {
+		ov, _ := o.Get(name).(*goja.Object)
+		orig, ok := goja.AssertFunction(ov)
+		if !ok {
+			panic("isolate: " + name + " is not a function")
+		}
+		f := b.newMethod(name, ov, func(c goja.FunctionCall) goja.Value { return g(orig, c) })
+		_ = o.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	}
+	arg := func(c goja.FunctionCall) []goja.Value {
+		return append([]goja.Value(nil), c.Arguments...)
+	}
+	define := func(orig goja.Callable, c goja.FunctionCall) goja.Value {
+		if len(c.Arguments) < 3 || !bigStore(c.Arguments[0]) {
+			return call(orig, c.This, c.Arguments...)
+		}
+		args := arg(c)
+		if args[1] = toPropertyKey(b.rt, args[1]); isIndexKey(args[1]) {
+			var sum int64
+			args[2] = b.bigDescriptor(args[2], &sum)
+			b.needParse(sum)
+		}
+		return call(orig, c.This, args...)
+	}
+	refl, obj := b.origGlobal("Reflect"), b.origGlobal("Object")
+	wrap(refl, "defineProperty", define)
+	wrap(obj, "defineProperty", define)
+	wrap(refl, "set", func(orig goja.Callable, c goja.FunctionCall) goja.Value {
+		if len(c.Arguments) < 3 || !bigStore(c.Arguments[0]) && (len(c.Arguments) < 4 || !bigStore(c.Arguments[3])) {
+			return call(orig, c.This, c.Arguments...)
+		}
+		args := arg(c)
+		if args[1] = toPropertyKey(b.rt, args[1]); isIndexKey(args[1]) {
+			args[2] = b.bigElement(args[2])
+		}
+		return call(orig, c.This, args...)
+	})
+	wrap(obj, "defineProperties", func(orig goja.Callable, c goja.FunctionCall) goja.Value {
+		props, ok := c.Argument(1).(*goja.Object)
+		if !ok || !bigStore(c.Argument(0)) {
+			return call(orig, c.This, c.Arguments...)
+		}
+		copied := b.rt.NewObject()
+		var sum int64
+		for n, k := range props.Keys() {
+			if n%1024 == 0 {
+				b.tick()
+			}
+			d := props.Get(k)
+			if isIndexKey(b.rt.ToValue(k)) {
+				d = b.bigDescriptor(d, &sum)
+			}
+			_ = copied.Set(k, d)
+		}
+		b.needParse(sum)
+		for _, s := range props.Symbols() {
+			_ = copied.SetSymbol(s, props.GetSymbol(s))
+		}
+		return call(orig, c.This, c.Argument(0), copied)
+	})
+	wrap(obj, "assign", func(orig goja.Callable, c goja.FunctionCall) goja.Value {
+		if len(c.Arguments) < 2 || !bigStore(c.Arguments[0]) {
+			return call(orig, c.This, c.Arguments...)
+		}
+		args := arg(c)
+		args[0] = b.bigPut(args[0]) // its Set traps convert
+		call(orig, c.This, args...)
+		return c.Arguments[0]
+	})
+}
+
+// guardBigArrayMethod guards a %TypedArray%.prototype method that stores
+// what it is given into its receiver: fill (value), with (value, after
+// the index is converted), set (the values of an array-like source, read
+// once), map (what the callback returns).
+func guardBigArrayMethod(name string) func(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+		return func(c goja.FunctionCall) goja.Value {
+			if !bigStore(c.This) || len(c.Arguments) == 0 {
+				return call(orig, c.This, c.Arguments...)
+			}
+			args := append([]goja.Value(nil), c.Arguments...)
+			switch name {
+			case "fill":
+				args[0] = b.bigElement(args[0])
+			case "with":
+				if len(args) > 1 {
+					args[0] = b.rt.ToValue(toIntegerOrInfinity(args[0]))
+					args[1] = b.bigElement(args[1])
+				}
+			case "map":
+				args = []goja.Value{b.bigMapper(args[0], c.Argument(1))}
+			case "set":
+				src, ok := args[0].(*goja.Object)
+				if _, typed := typedLength(src); !ok || typed {
+					break
+				}
+				if len(args) > 1 {
+					args[1] = b.rt.ToValue(toIntegerOrInfinity(args[1]))
+				}
+				l := lengthOf(src)
+				b.reserveElems(l, bytesPerElement, "array-like")
+				vals := make([]goja.Value, l)
+				for k := range vals {
+					if k%1024 == 0 {
+						b.tick()
+					}
+					vals[k] = orUndefined(src.Get(strconv.Itoa(k)))
+				}
+				b.bigElements(vals)
+				args[0] = b.newArray(vals)
+			}
+			return call(orig, c.This, args...)
+		}
+	}
+}
+
+var _ = func() int {
+	for _, name := range []string{"fill", "with", "map", "set"} {
+		templateGuards = append(templateGuards,
+			templateGuard{object: "%TypedArray%.prototype", name: name, make: method(guardBigArrayMethod(name))})
+	}
+	return 0
+}()
+
+// guardArrayOf guards the `of` of ctor (Array or %TypedArray%) in place:
+// called on a constructor that can make a BigInt typed array, its
+// arguments are converted first.
+func (b *builtins) guardArrayOf(ctor *goja.Object) {
+	of, _ := ctor.Get("of").(*goja.Object)
+	if of == nil {
+		panic("isolate: of is missing")
+	}
+	patchCtor(of, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
+		return func(c goja.FunctionCall) goja.Value {
+			if len(c.Arguments) > 0 && b.mayMakeBigArray(c.This, ctor != b.origGlobal("Array")) {
+				c.Arguments = append([]goja.Value(nil), c.Arguments...)
+				b.bigElements(c.Arguments)
+			}
+			return orig(c)
+		}
+	}, nil)
 }
