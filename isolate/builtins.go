@@ -822,6 +822,7 @@ func (b *builtins) guardTypedArrays() {
 				args = append([]goja.Value{b.rt.ToValue(n)}, args[1:]...)
 				if n > 0 {
 					b.reserveElems(n, 1, "ArrayBuffer")
+					b.needFresh(n) // zeroed in one piece (dos_fresh.go)
 				}
 			}
 			return orig(args, nt)
@@ -842,6 +843,7 @@ func (b *builtins) guardTypedArrays() {
 				if !ok {
 					n := b.toIndex(args[0])
 					b.reserveElems(n, size, name)
+					b.needFresh(n * size)
 					return orig([]goja.Value{b.rt.ToValue(n)}, nt)
 				}
 				if src.ExportType() == arrayBufferType {
@@ -860,6 +862,7 @@ func (b *builtins) guardTypedArrays() {
 				}
 				if n, ok := typedLength(src); ok {
 					b.reserveElems(n, size, name)
+					b.needFresh(n * size)
 					return orig(args[:1], nt)
 				}
 				// An iterable or an array-like: its values are taken here,

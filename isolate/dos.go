@@ -329,6 +329,26 @@ func toIntegerOrInfinity(v goja.Value) float64 {
 // element's toString may join an inner array). A cycle joins as the empty
 // string, as in goja.
 func guardJoin(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return joinOf(b, lengthOf)
+}
+
+// guardTypedJoin is %TypedArray%.prototype.join: the same, over the
+// typed array's own length; any other receiver is goja's TypeError
+// (`new Float64Array(6e6).join("")` ran 0.25-0.73 s in one piece).
+func guardTypedJoin(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	join := joinOf(b, func(o *goja.Object) int64 { n, _ := typedLength(o); return n })
+	return func(c goja.FunctionCall) goja.Value {
+		if o, ok := c.This.(*goja.Object); ok {
+			if _, typed := typedLength(o); typed {
+				return join(c)
+			}
+		}
+		return call(orig, c.This, c.Arguments...)
+	}
+}
+
+// joinOf is join with the receiver's length read by length.
+func joinOf(b *builtins, length func(*goja.Object) int64) func(goja.FunctionCall) goja.Value {
 	return func(c goja.FunctionCall) goja.Value {
 		if isNullish(c.This) {
 			panic(b.rt.NewTypeError("Array.prototype.join called on null or undefined"))
@@ -344,7 +364,7 @@ func guardJoin(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 		}
 		b.joining = append(b.joining, o)
 		defer func() { b.joining = b.joining[:len(b.joining)-1] }()
-		l := lengthOf(o)
+		l := length(o)
 		var sep goja.String
 		if a := c.Argument(0); goja.IsUndefined(a) {
 			sep = b.toStr(b.rt.ToValue(","))
