@@ -384,8 +384,11 @@ func (b *builtins) guardBigStores() {
 func guardBigArrayMethod(name string) func(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
 	return func(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
 		return func(c goja.FunctionCall) goja.Value {
-			if name == "with" {
+			switch name {
+			case "with":
 				b.chargeTypedCopy(c.This, "with") // dos_fresh.go
+			case "fill", "set":
+				b.needTypedLoop(c.This) // dos_fresh.go
 			}
 			if !bigStore(c.This) || len(c.Arguments) == 0 {
 				return call(orig, c.This, c.Arguments...)

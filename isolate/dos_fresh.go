@@ -78,3 +78,36 @@ var _ = func() int {
 		templateGuard{object: "%TypedArray%.prototype", name: "join", make: method(guardTypedJoin)})
 	return 0
 }()
+
+// typedNsPerElem bounds what a typed array method's Go loop costs per
+// element on a busy machine (includes over 2e6 doubles: 5-10 ms at load
+// 10).
+const typedNsPerElem = 5
+
+// needTypedLoop ends the turn with cpu_limit when a Go loop over the
+// typed array this could not finish in the time left.
+func (b *builtins) needTypedLoop(this goja.Value) {
+	if o, ok := this.(*goja.Object); ok {
+		if n, typed := typedLength(o); typed {
+			b.needCPU(n, typedNsPerElem)
+		}
+	}
+}
+
+// guardTypedLoop guards a %TypedArray%.prototype method that walks the
+// whole array in one Go loop: includes, indexOf, lastIndexOf, reverse,
+// copyWithin (fill and set: guardBigArrayMethod).
+func guardTypedLoop(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		b.needTypedLoop(c.This)
+		return call(orig, c.This, c.Arguments...)
+	}
+}
+
+var _ = func() int {
+	for _, name := range []string{"includes", "indexOf", "lastIndexOf", "reverse", "copyWithin"} {
+		templateGuards = append(templateGuards,
+			templateGuard{object: "%TypedArray%.prototype", name: name, make: method(guardTypedLoop)})
+	}
+	return 0
+}()

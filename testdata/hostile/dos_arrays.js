@@ -17,7 +17,6 @@ const bombs = {
   toSplicedLike: () => Array.prototype.toSpliced.call({ length: 2 ** 32 - 2 }, 0, 0).length,
   withLike: () => Array.prototype.with.call({ length: 2 ** 32 - 1 }, 0, 1).length,
   toReversedSparse: () => { const a = []; a[2 ** 32 - 2] = 1; return a.toReversed().length; },
-  typedToSorted: () => { const keep = []; const a = new Float64Array(4e6); for (;;) keep.push(a.toSorted()); },
   typedSubarrayMap: () => { const keep = []; const a = new Float64Array(4e6); for (;;) keep.push(a.map((x) => x)); },
   typedJoin: () => new Float64Array(2e6).join("").length,
   typedSortLoop: () => { const a = new Float64Array(1e6).map((_, i) => (i * 7919) % 1000003); for (;;) a.sort(); },
@@ -25,7 +24,6 @@ const bombs = {
   typedIndexOf: () => { const a = new Float64Array(2e6); for (;;) a.lastIndexOf(1); },
   typedFill: () => { const a = new Float64Array(2e6); for (;;) a.fill(1); },
   typedReverse: () => { const a = new Float64Array(2e6); for (;;) a.reverse(); },
-  typedCopyWithin: () => { const a = new Float64Array(2e6); for (;;) a.copyWithin(0, 1); },
   typedFind: () => { const a = new Float64Array(2e6); for (;;) a.findLast((x) => x === 1); },
   arrayAt: () => { const s = "x".repeat(1e6); let n = 0; for (;;) n += s.codePointAt(n % 1e6) + s.at(-1).length; },
 };
