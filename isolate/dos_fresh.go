@@ -2,8 +2,8 @@ package isolate
 
 import "github.com/dop251/goja"
 
-// needFresh ends the turn with cpu_limit, before a string buffer of bytes
-// is allocated in one piece, when the turn has not freshNsPerByte a byte
+// needFresh ends the turn with cpu_limit, before a buffer of bytes is
+// allocated in one piece, when the turn has not freshBusyNsPerByte a byte
 // left for it: the buffer is zeroed without a look at the interrupt, and
 // memory the runtime had handed back to the kernel faults on every page
 // (a 32 MiB buffer of `s.repeat(2)` on a 2-byte string ran a 50 ms turn
@@ -12,9 +12,15 @@ import "github.com/dop251/goja"
 // checks in reserveString (concat.go).
 func (b *builtins) needFresh(bytes int64) {
 	if bytes >= freshCheckBytes {
-		b.needCPU(bytes, freshNsPerByte)
+		b.needCPU(bytes, freshBusyNsPerByte)
 	}
 }
+
+// freshBusyNsPerByte is what a fresh buffer costs per byte on the 2-core
+// VM when both cores are busy (a test run beside another package's): a
+// 64 MiB buffer of padEnd on a 2-byte string took 75-110 ms, about 2.5 ns
+// a byte, where freshNsPerByte, measured on a quieter machine, allows 1.
+const freshBusyNsPerByte = 3 * freshNsPerByte
 
 // resultOf is w.result(), with the buffer that assembles a result with
 // long parts checked first (needFresh).
