@@ -95,7 +95,7 @@ const typedNsPerElem = 5
 func (b *builtins) needTypedLoop(this goja.Value) {
 	if o, ok := this.(*goja.Object); ok {
 		if n, typed := typedLength(o); typed {
-			b.needCPU(n, typedNsPerElem)
+			b.needCPU(n, typedNsPerElem*raceSlowdown)
 		}
 	}
 }
