@@ -70,6 +70,11 @@ func init() {
 			"compare": `ok:string:"true,false,true,true,true,true,7,3,x1,1180591620717411303424"`,
 		},
 		"dos_re2.js": {"small": `ok:string:"abac,a#b#,a|b|c,2,10000"`},
+		"dos_bigint_array.js": {
+			"small":     `ok:string:"13,-3,5,16,1,8,21,22,10,20,4|string,true"`,
+			"badDigits": "SyntaxError: Cannot convert 12x to a BigInt",
+			"fill":      `ok:string:"3,3,4,5,6,13,7,5,16"`,
+		},
 		"dos_bigint_hidden.js": {
 			"global": bigOff, "evalLiteral": bigOff, "small": `ok:string:"42,1024,16,1,42"`,
 		},

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"unsafe"
+	"weak"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
@@ -150,7 +151,7 @@ func rewriteOps(prg ast.Node, bigint bool) bool {
 				continue
 			}
 			seen[v.Pointer()] = true
-			if t := v.Type(); t == binaryType || t == assignType {
+			if t := v.Type(); t == binaryType || t == assignType || bigint && isTargetHolder(t) {
 				found = append(found, v)
 			}
 			stack = append(stack, e)
@@ -179,6 +180,9 @@ func rewriteOps(prg ast.Node, bigint bool) bool {
 			found[k].Set(reflect.ValueOf(&call).Elem())
 			concat = true
 			continue
+		}
+		if bigint {
+			rewriteTargets(found[k].Interface().(ast.Node)) // dos_bigarray.go
 		}
 		switch n := found[k].Interface().(type) {
 		case *ast.BinaryExpression:
@@ -313,6 +317,14 @@ type bigState struct {
 	right  goja.Value // %op's right primitive, until %r
 	refObj goja.Value // a compound assignment's object, until %take
 	refKey goja.Value // and its property key
+	// putTraps are the traps of %big(put)'s proxies, once needed
+	// (dos_bigarray.go).
+	putTraps *goja.ProxyTrapConfig
+	// putProxy is the last of them and putTarget its target, held weakly.
+	putProxy, putTarget weak.Pointer[goja.Object]
+	// ctors says which of the runtime's Array and typed array
+	// constructors make BigInt typed arrays, once needed.
+	ctors map[*goja.Object]bool
 }
 
 // bigHelperProgram declares %big in a runtime's global scope and yields a
@@ -365,6 +377,9 @@ func rewriteIdent(prg *ast.Program, from, to string) {
 // enableBigInt binds %big in b's runtime, once, and lets BigInt sources
 // make BigInts: the isolate's code has its BigInt operators rewritten.
 func (b *builtins) enableBigInt() {
+	if !b.big.on {
+		b.guardBigStores() // dos_bigarray.go
+	}
 	b.big.on = true
 	b.bindOps()
 }
@@ -406,6 +421,10 @@ func (b *builtins) bigHelper(c goja.FunctionCall) goja.Value {
 		}
 	case bigTpl:
 		return b.template(args)
+	case bigPutCode:
+		if len(args) == 1 {
+			return b.bigPut(args[0])
+		}
 	}
 	arg := func(k int) goja.Value {
 		if k < len(args) {
@@ -724,11 +743,19 @@ func (b *builtins) guardBigIntGlobal(f *goja.Object) {
 }
 
 // checkBigIntString refuses a string that would parse to a BigInt past
-// maxBigIntBits, before goja parses it.
+// maxBigIntBits, before goja parses it, and ends the turn with cpu_limit
+// if the parse could not finish in the time left.
 func (b *builtins) checkBigIntString(v goja.Value) {
+	b.needParse(b.bigStringCost(v))
+}
+
+// bigStringCost refuses a string that would parse to a BigInt past
+// maxBigIntBits, and returns the ns its parse may take if it is long
+// enough to be checked (bigint_text.go), else 0.
+func (b *builtins) bigStringCost(v goja.Value) int64 {
 	s, ok := v.(goja.String)
 	if !ok {
-		return
+		return 0
 	}
 	str := strings.TrimSpace(s.String())
 	bitsPer := 3.33 // decimal
@@ -747,8 +774,9 @@ func (b *builtins) checkBigIntString(v goja.Value) {
 		panic(b.i.newError("RangeError", fmt.Sprintf("Maximum BigInt size exceeded: a string of %d digits is over the limit of %d bits", len(str), maxBigIntBits)))
 	}
 	if bitsPer != 4 && bitsPer != 1 {
-		b.checkBigParse(len(str)) // quadratic in decimal and octal (bigint_text.go)
+		return bigParseCost(len(str)) // quadratic in decimal and octal (bigint_text.go)
 	}
+	return 0
 }
 
 // guardDataView makes DataView's BigInt accessors throw in an isolate

@@ -46,13 +46,14 @@ func (b *builtins) checkBigText(v goja.Value) {
 	}
 }
 
-// checkBigParse ends the turn with cpu_limit if parsing digits decimal or
-// octal digits could not finish in the time left.
-func (b *builtins) checkBigParse(digits int) {
-	if digits > bigParseCheckDigits {
-		n := int64(digits)
-		b.needCPU(n*n/bigParseDigitsSqPerNs+1, 1)
+// bigParseCost is the ns that parsing digits decimal or octal digits may
+// take, or 0 below bigParseCheckDigits.
+func bigParseCost(digits int) int64 {
+	if digits <= bigParseCheckDigits {
+		return 0
 	}
+	n := int64(digits)
+	return n*n/bigParseDigitsSqPerNs + 1
 }
 
 // guardBigText guards BigInt.prototype.toString and toLocaleString.
@@ -120,11 +121,9 @@ func (b *builtins) stringRaw(c goja.FunctionCall) goja.Value {
 		subs = subs[1:]
 	}
 	w := chargedBuilder{b: b}
+	var built int64
 	for k := int64(0); ; k++ {
-		if k%1024 == 0 {
-			b.tick()
-			w.charge()
-		}
+		b.chargeStep(&w, k, &built)
 		w.write(b.toStr(orUndefined(raw.Get(strconv.FormatInt(k, 10)))))
 		if k+1 == n {
 			break
@@ -133,7 +132,7 @@ func (b *builtins) stringRaw(c goja.FunctionCall) goja.Value {
 			w.write(b.toStr(subs[k]))
 		}
 	}
-	return w.result()
+	return b.resultOf(&w)
 }
 
 var _ = func() int {

@@ -209,7 +209,9 @@ func guardPad(start bool) func(b *builtins, orig goja.Callable) func(goja.Functi
 				b.lim.reserve(-1)
 			}
 			total := int64(n)
-			b.lim.reserve(total * max(unitBytes(s), unitBytes(fill)))
+			bytes := total * max(unitBytes(s), unitBytes(fill))
+			b.lim.reserve(bytes)
+			b.needFresh(bytes)
 			need := total - int64(s.Length())
 			var sb goja.StringBuilder
 			if unitBytes(s) == 2 || unitBytes(fill) == 2 {
@@ -265,7 +267,8 @@ func guardStringConcat(b *builtins, orig goja.Callable) func(goja.FunctionCall) 
 }
 
 // repeatChunked returns s repeated n times, built in pieces of about
-// chunkUnits with a CPU check between them. The size is already charged.
+// chunkUnits with a CPU check between them, its buffer checked first
+// (needFresh). The size is already charged.
 func (b *builtins) repeatChunked(repeat goja.Callable, s goja.String, n int64) goja.String {
 	if n == 1 {
 		return s // goja's repeat(1) copies it, in one go
@@ -278,6 +281,7 @@ func (b *builtins) repeatChunked(repeat goja.Callable, s goja.String, n int64) g
 	if per > 1 {
 		piece = b.toStr(call(repeat, s, b.rt.ToValue(per)))
 	}
+	b.needFresh(n * int64(s.Length()) * unitBytes(s))
 	var sb goja.StringBuilder
 	if unitBytes(s) == 2 {
 		sb.LikelyUnicode(int(n) * s.Length())
@@ -337,10 +341,14 @@ func guardFill(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 		l := lengthOf(o)
 		from := relIndex(c.Argument(1), l, 0)
 		to := relIndex(c.Argument(2), l, l)
+		value := c.Argument(0)
+		if bigStore(o) {
+			value = b.bigElement(value) // converted once (dos_bigarray.go)
+		}
 		lim := b.lim
 		if to-from <= fillChunk {
 			lim.reserve(max(to-from, 0) * bytesPerElement)
-			return call(orig, o, c.Argument(0), b.rt.ToValue(from), b.rt.ToValue(to))
+			return call(orig, o, value, b.rt.ToValue(from), b.rt.ToValue(to))
 		}
 		if to-from > lim.limit/bytesPerElement {
 			lim.reserve(-1)
@@ -349,7 +357,7 @@ func guardFill(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Val
 			b.tick()
 			end := min(k+fillChunk, to)
 			lim.reserve((end - k) * bytesPerElement)
-			call(orig, o, c.Argument(0), b.rt.ToValue(k), b.rt.ToValue(end))
+			call(orig, o, value, b.rt.ToValue(k), b.rt.ToValue(end))
 		}
 		return o
 	}
@@ -814,6 +822,7 @@ func (b *builtins) guardTypedArrays() {
 				args = append([]goja.Value{b.rt.ToValue(n)}, args[1:]...)
 				if n > 0 {
 					b.reserveElems(n, 1, "ArrayBuffer")
+					b.needFresh(n) // zeroed in one piece (dos_fresh.go)
 				}
 			}
 			return orig(args, nt)
@@ -834,6 +843,7 @@ func (b *builtins) guardTypedArrays() {
 				if !ok {
 					n := b.toIndex(args[0])
 					b.reserveElems(n, size, name)
+					b.needFresh(n * size)
 					return orig([]goja.Value{b.rt.ToValue(n)}, nt)
 				}
 				if src.ExportType() == arrayBufferType {
@@ -852,12 +862,16 @@ func (b *builtins) guardTypedArrays() {
 				}
 				if n, ok := typedLength(src); ok {
 					b.reserveElems(n, size, name)
+					b.needFresh(n * size)
 					return orig(args[:1], nt)
 				}
 				// An iterable or an array-like: its values are taken here,
 				// once, bounded, and the typed array is filled from them.
 				vals := b.listFrom(src)
 				b.reserveElems(int64(len(vals)), size, name)
+				if strings.HasPrefix(name, "Big") {
+					b.bigElements(vals) // strings parsed as BigInts (dos_bigarray.go)
+				}
 				o := orig([]goja.Value{b.rt.ToValue(len(vals))}, nt)
 				for k, v := range vals {
 					if k%1024 == 0 {
@@ -884,14 +898,25 @@ func (b *builtins) guardTypedArrays() {
 			if !ok {
 				return orig(c)
 			}
+			// What a BigInt typed array would parse is converted first:
+			// the map function's results, or else the values.
+			big := b.mayMakeBigArray(c.This, true)
+			mapped := big && !goja.IsUndefined(c.Argument(1))
+			if mapped {
+				c.Arguments = []goja.Value{src, b.bigMapper(c.Argument(1), c.Argument(2))}
+			}
 			if _, ok := typedLength(src); ok {
 				return orig(c)
 			}
-			arr := b.newArray(b.listFrom(src))
-			args := append([]goja.Value{arr}, c.Arguments[1:]...)
+			vals := b.listFrom(src)
+			if big && !mapped {
+				b.bigElements(vals)
+			}
+			args := append([]goja.Value{b.newArray(vals)}, c.Arguments[1:]...)
 			return orig(goja.FunctionCall{This: c.This, Arguments: args})
 		}
 	}, nil)
+	b.guardArrayOf(tac)
 }
 
 var (

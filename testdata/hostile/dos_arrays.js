@@ -1,6 +1,8 @@
 // Attack: array builtins that build or walk large arrays in one Go loop:
 // fill, concat of a lying spreadable, sort and toSorted, toSorted of an
-// array-like that lies about its length. (BigInt: dos_bigint.js.)
+// array-like that lies about its length, the copying methods over a
+// 2^32-long array-like, and typed array methods in loops. (BigInt:
+// dos_bigint.js.)
 
 let reads = 0;
 const lying = { [Symbol.isConcatSpreadable]: true, get length() { return reads++ === 0 ? 0 : 2 ** 32 - 1; } };
@@ -11,6 +13,19 @@ const bombs = {
   sort: () => { const a = numbers(1e6); for (;;) a.sort(); },
   toSorted: () => { const a = numbers(1e6); for (;;) a.toSorted(); },
   toSortedLying: () => { reads = 0; return Array.prototype.toSorted.call({ get length() { return reads++ === 0 ? 0 : 2 ** 32 - 1; } }).length; },
+  toReversedLike: () => Array.prototype.toReversed.call({ length: 2 ** 32 - 1 }).length,
+  toSplicedLike: () => Array.prototype.toSpliced.call({ length: 2 ** 32 - 2 }, 0, 0).length,
+  withLike: () => Array.prototype.with.call({ length: 2 ** 32 - 1 }, 0, 1).length,
+  toReversedSparse: () => { const a = []; a[2 ** 32 - 2] = 1; return a.toReversed().length; },
+  typedSubarrayMap: () => { const keep = []; const a = new Float64Array(4e6); for (;;) keep.push(a.map((x) => x)); },
+  typedJoin: () => new Float64Array(2e6).join("").length,
+  typedSortLoop: () => { const a = new Float64Array(1e6).map((_, i) => (i * 7919) % 1000003); for (;;) a.sort(); },
+  typedIncludes: () => { const a = new Float64Array(2e6); for (;;) a.includes(1); },
+  typedIndexOf: () => { const a = new Float64Array(2e6); for (;;) a.lastIndexOf(1); },
+  typedFill: () => { const a = new Float64Array(2e6); for (;;) a.fill(1); },
+  typedReverse: () => { const a = new Float64Array(2e6); for (;;) a.reverse(); },
+  typedFind: () => { const a = new Float64Array(2e6); for (;;) a.findLast((x) => x === 1); },
+  arrayAt: () => { const s = "x".repeat(1e6); let n = 0; for (;;) n += s.codePointAt(n % 1e6) + s.at(-1).length; },
 };
 
 // What each bomb must end in: the turn's crash reason (cpu_limit,
@@ -22,6 +37,7 @@ const expect = {
   "toSorted": "cpu_limit|memory_limit",
   "toSortedLying": "ok"
 };
+for (const name of Object.keys(bombs)) if (!(name in expect)) expect[name] = "cpu_limit|memory_limit";
 
 export function receive(msg) {
   if (msg.type === "list") return expect;
