@@ -44,13 +44,20 @@ func (w *worker) gather(c proto.Context, d *deliver) bool {
 		return false
 	}
 	n := w.proc.stash.Len()
-	if n >= maxGather || w.proc.mb.Len() <= int64(n) {
-		return false // the run is long enough, or nothing more is on its way
+	if n >= maxGather {
+		return false // the run is long enough
 	}
-	if !w.runPosted {
-		w.runPosted = true
-		c.Send(c.Self(), runDueMsg)
+	if w.runPosted {
+		// The runDue on its way ends the wait: the mailbox's count,
+		// which every sender writes, is read once per run, not once per
+		// message.
+		return true
 	}
+	if w.proc.mb.Len() <= int64(n) {
+		return false // nothing more is on its way
+	}
+	w.runPosted = true
+	c.Send(c.Self(), runDueMsg)
 	return true
 }
 
