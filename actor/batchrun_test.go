@@ -8,7 +8,9 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/internal/testkit/testnode"
 	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/storage"
 )
 
 // Messages that queue in the mailbox while a turn runs (not while it
@@ -194,4 +196,48 @@ func TestGather_AReplyBehindGatheredMessagesWaitsForThem(t *testing.T) {
 	f.open() // the reply is on its way once the gate has answered
 	f.send("subject", map[string]any{"type": "mark", "k": 3})
 	f.wantList("subject", "log", "m1", "j1", "m2", "j2", "reply", "m3", "j3")
+}
+
+// gatherStoredJS keeps a counter in storage and tells its peer of every
+// increment; "boom" writes and sends, then throws.
+const gatherStoredJS = `
+export function receive(msg, ctx) {
+  if (msg.type === "spin") { const end = Date.now() + msg.ms; while (Date.now() < end) {} return 0; }
+  if (msg.type === "get") return ctx.storage.get("n") ?? 0;
+  if (msg.type === "boom") { ctx.storage.put("n", -100); ctx.env.peer.send("boom"); throw new Error("boom"); }
+  const n = (ctx.storage.get("n") ?? 0) + 1;
+  ctx.storage.put("n", n);
+  ctx.env.peer.send("n=" + n);
+  return n;
+}`
+
+func TestGather_EachTurnCommitsItsWritesAndReleasesItsOutput(t *testing.T) {
+	// Messages gathered behind a spin run as a run of turns: each turn's
+	// writes are committed and its sends released before the next, so
+	// the crash of the fourth discards its own writes and sends alone.
+	rec := worker(t, "rec", storedRecorderJS)
+	c := worker(t, "counter", gatherStoredJS, actor.GrantSpec{Name: "peer", To: "rec", Rights: capability.Send})
+	c.Storage = true
+	c.Limits = isolate.Limits{CPU: 5 * time.Second}
+	n := testnode.Start(t, actor.Options{Storage: storage.NewMemory()}, storageRoot(rec, c))
+	testnode.Send(t, n, "counter", map[string]any{"type": "spin", "ms": 300})
+	for k := 1; k <= 6; k++ {
+		typ := "inc"
+		if k == 4 {
+			typ = "boom"
+		}
+		testnode.Send(t, n, "counter", map[string]any{"type": typ})
+	}
+	want := []string{"n=1", "n=2", "n=3", "n=4", "n=5"}
+	checkFor(t, 5*time.Second, time.Millisecond, func() error {
+		var seen []string
+		testnode.Call(t, n, "rec", "seen", &seen)
+		if !reflect.DeepEqual(seen, want) {
+			return fmt.Errorf("the peer saw %q, want %q", seen, want)
+		}
+		return nil
+	})
+	if got := callInt(t, n, "counter", map[string]any{"type": "get"}); got != 5 {
+		t.Fatalf("the counter holds %d, want 5", got)
+	}
 }
