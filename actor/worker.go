@@ -44,6 +44,8 @@ type worker struct {
 
 	gate  *gate       // the output gate, when the process has storage (storage.go)
 	alarm workerAlarm // the storage alarm's timer (storage.go)
+
+	runPosted bool // a runDue is on its way to this actor; see batch.go
 }
 
 func newWorker(p *Process) proto.Actor {
@@ -60,6 +62,13 @@ func (w *worker) Receive(c proto.Context) {
 		// mailbox do not overlap.
 		w.iso.UsePin(w.proc.pin.Load())
 	}
+	if w.gathered() {
+		switch c.Message().(type) {
+		case *deliver, *runDue, *proto.Started, *proto.Stopping, *proto.Restarting, *proto.Stopped:
+		default:
+			w.flushGathered(c) // they came first: they run first, as they would have
+		}
+	}
 	switch m := c.Message().(type) {
 	case *proto.Started:
 		// The supervisor stores the PID once SpawnNamed returns, which can be
@@ -73,6 +82,14 @@ func (w *worker) Receive(c proto.Context) {
 	case *deliver:
 		w.proc.stash.PushMessage(m)
 		w.dropOldest()
+		if w.gather(c, m) {
+			return // its turn comes with the run of the messages behind it
+		}
+	case *runDue:
+		w.runPosted = false
+		if w.iso == nil {
+			return
+		}
 	case *reply:
 		if m.incarnation == w.inc {
 			if t, ok := w.calls[m.id]; ok {
@@ -213,9 +230,19 @@ func (w *worker) start() {
 }
 
 // drain starts turns for stashed messages until a turn awaits a promise.
+// Several stashed messages run as a run of turns (isolate.BeginRun): each
+// is still a turn of its own, see batch.go.
 func (w *worker) drain(c proto.Context) {
 	w.runDueAlarm()
+	if w.proc.stash.Len() > 1 && !w.iso.Busy() && w.stopping == "" {
+		w.iso.BeginRun()
+		defer w.iso.EndRun() // a crash's panic too
+	}
 	for !w.iso.Busy() && w.proc.stash.Len() > 0 && w.stopping == "" {
+		if w.iso.RunFull() {
+			w.iso.EndRun()
+			w.iso.BeginRun()
+		}
 		d, _ := w.proc.stash.Pop()
 		w.proc.release(d)
 		w.proc.handled.Add(1)

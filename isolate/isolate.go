@@ -174,6 +174,12 @@ type Isolate struct {
 	clocked    bool // the turn's CPU clock is read (under mu)
 	cpuBounded bool // cpuBase was read before the turn began (a pin's): see chargeSince
 	watchSet   bool // watch is set to fire at watchAt (under mu)
+	// The open run of turns, if any (batch.go): 1 + the turns it has
+	// started, 0 if none is open; whether its clock (i.clock) locked the
+	// goroutine; whether i.seq is already the next turn's number.
+	runTurns   uint8
+	runClocked bool
+	runNext    bool
 }
 
 // pendingCall is a promise the host settles later; promise is kept for the
@@ -297,10 +303,22 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 	if i.closed {
 		return ErrClosed
 	}
-	i.mu.Lock()
-	i.seq++
-	seq := i.seq
-	i.mu.Unlock()
+	// A turn of an open run (batch.go); a turn started inside another is
+	// never one.
+	inRun := i.runTurns != 0 && i.armed == 0
+	var seq uint64
+	if inRun && i.runNext {
+		seq = i.seq // taken as the turn before ended
+	} else {
+		i.mu.Lock()
+		i.seq++
+		seq = i.seq
+		i.mu.Unlock()
+	}
+	if inRun {
+		i.runNext = false
+		i.runTurns = min(i.runTurns+1, maxRun+1)
+	}
 	i.lim.begin()
 	if pre != nil {
 		if err := protect(pre); err != nil {
@@ -316,7 +334,9 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 		defer i.disarm(nested, clocked) // unlocks the thread whatever happens
 		i.lendVM()
 		err := protect(f)
-		i.reclaimVM()
+		if !inRun {
+			i.reclaimVM() // a run's are cleared as it ends
+		}
 		if err != nil {
 			err = i.describe(err)
 		}
@@ -376,9 +396,13 @@ func (i *Isolate) armWatchdog(seq uint64) (nested *time.Timer, clocked bool) {
 	}
 	var clock threadClock
 	pin := i.pin
-	if pin != nil {
+	inRun := i.runTurns != 0
+	switch {
+	case inRun:
+		clock, clocked = i.clock, i.runClocked // the run's thread, locked for the run
+	case pin != nil:
 		clock, clocked = pin.turnClock()
-	} else {
+	default:
 		clock, clocked = startThreadClock()
 	}
 	first := min(limit, probeEvery)
@@ -421,7 +445,7 @@ func (i *Isolate) armWatchdog(seq uint64) (nested *time.Timer, clocked bool) {
 		i.rt.Interrupt(i.doomed)
 	}
 	i.mu.Unlock()
-	return nil, clocked
+	return nil, clocked && !inRun // a run's clock stops as the run ends
 }
 
 // disarm ends the turn armWatchdog armed: the turn counter moves on, so
@@ -440,10 +464,19 @@ func (i *Isolate) disarm(nested *time.Timer, clocked bool) {
 	}
 	i.mu.Lock()
 	i.seq++
+	if i.runTurns != 0 {
+		// The next turn of the run takes its number now: one lock fewer
+		// per turn. Until it is armed nothing is (armed is 0), so no
+		// interrupt or probe acts on it meanwhile.
+		i.seq++
+		i.runNext = true
+	}
 	i.armed = 0
 	i.obs.turnCPU = i.cpuCharged
 	checked := i.cpuCharged != 0 // the watchdog looked at the turn
-	if i.pin == nil && i.watchSet {
+	// Outside a mailbox run the timer stops; a run of turns (batch.go)
+	// stops it as the run ends.
+	if i.pin == nil && i.watchSet && i.runTurns == 0 {
 		i.watch.Stop()
 		i.watchSet = false
 	}
@@ -997,6 +1030,7 @@ func (i *Isolate) Close() {
 	if i.closed {
 		return
 	}
+	i.EndRun()
 	i.closed = true
 	if i.watch != nil {
 		i.mu.Lock()
