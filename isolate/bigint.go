@@ -86,7 +86,8 @@ var bigOpTokens = [bigOps]token.Token{token.MULTIPLY, token.SLASH, token.REMAIND
 
 // The rewritten code calls one helper, %big, whose first argument says
 // what to do: an operator (a bigOp) or one of these. Its name is one no
-// source can spell, bound as a global lexical declaration (not a property
+// source can spell: a parameter of the module function (opsparam.go), or
+// for code made at run time a global lexical declaration (not a property
 // of the global object, so no reflection lists it).
 const (
 	bigFnName = "%big"
@@ -114,7 +115,7 @@ func bigOpOf(t token.Token) (bigOp, bool) {
 // rewriteOps rewrites, in place, the operators of prg that Cloister
 // guards: with bigint, every BigInt operator (above); always, string
 // concatenation — `+`, `+=` and template literals (concat.go). It reports
-// whether it rewrote a concatenation, so that the helper is bound. It
+// whether it rewrote anything, so that the helper is bound. It
 // walks the tree with its own stack (no Go recursion on the shape of the
 // source: a chain of a thousand `+` is a thousand levels deep) and
 // rewrites the operators it found in the reverse of the order it found
@@ -166,7 +167,7 @@ func rewriteOps(prg ast.Node, bigint bool) bool {
 			}
 		}
 	}
-	concat := false
+	rewrote := false
 	templates := map[*ast.TemplateLiteral]ast.Expression{}
 	for k := len(found) - 1; k >= 0; k-- {
 		if found[k].Kind() == reflect.Interface {
@@ -177,17 +178,17 @@ func rewriteOps(prg ast.Node, bigint bool) bool {
 				templates[t] = call
 			}
 			found[k].Set(reflect.ValueOf(&call).Elem())
-			concat = true
+			rewrote = true
 			continue
 		}
 		switch n := found[k].Interface().(type) {
 		case *ast.BinaryExpression:
-			concat = rewriteBinary(n, bigint) || concat
+			rewrote = rewriteBinary(n, bigint) || rewrote
 		case *ast.AssignExpression:
-			concat = rewriteAssign(n, bigint) || concat
+			rewrote = rewriteAssign(n, bigint) || rewrote
 		}
 	}
-	return concat
+	return rewrote
 }
 
 // rewriteBigInt rewrites the BigInt operators of prg and its concatenations.
@@ -224,7 +225,7 @@ func guardedBinary(op bigOp, left, right ast.Expression, at file.Idx) *ast.Binar
 }
 
 // rewriteBinary rewrites e in place if it is a guarded operator; it
-// reports whether it was a concatenation.
+// reports whether it did.
 func rewriteBinary(e *ast.BinaryExpression, bigint bool) bool {
 	if e.Operator == token.PLUS {
 		if static(e.Left) && static(e.Right) {
@@ -241,11 +242,11 @@ func rewriteBinary(e *ast.BinaryExpression, bigint bool) bool {
 	at := e.Idx0()
 	e.Left = callAt(int(op), at, e.Left, e.Right)
 	e.Right = callAt(bigRight, at)
-	return false
+	return true
 }
 
 // rewriteAssign rewrites a compound assignment in place if its operator
-// is guarded; it reports whether it was a concatenation (`+=`).
+// is guarded; it reports whether it did.
 func rewriteAssign(e *ast.AssignExpression, bigint bool) bool {
 	op, ok := bigOpOf(e.Operator)
 	if e.Operator == token.PLUS {
@@ -290,7 +291,7 @@ func rewriteAssign(e *ast.AssignExpression, bigint bool) bool {
 		return false // not a valid target; goja reports the SyntaxError
 	}
 	e.Operator = token.ASSIGN
-	return op == opAdd
+	return true
 }
 
 // memberRef is `%ref(obj, key)[%key()]`: the target, evaluated once.
@@ -362,14 +363,19 @@ func rewriteIdent(prg *ast.Program, from, to string) {
 	}
 }
 
-// enableBigInt binds %big in b's runtime, once, and lets BigInt sources
-// make BigInts: the isolate's code has its BigInt operators rewritten.
+// enableBigInt binds %big in b's runtime's global scope, once, and lets
+// BigInt sources make BigInts: code run as a script has its BigInt
+// operators rewritten. (A module finds %big as its parameter:
+// ensureNeeds only sets big.on.)
 func (b *builtins) enableBigInt() {
 	b.big.on = true
 	b.bindOps()
 }
 
-// bindOps binds %big in b's runtime, once.
+// bindOps binds %big in b's runtime's global scope, once: for code made
+// at run time (eval, the Function constructors), which cannot see the
+// module function's parameter, and for a script whose module function
+// cannot take it (opsparam.go).
 func (b *builtins) bindOps() {
 	if b.big.bound {
 		return
@@ -383,7 +389,7 @@ func (b *builtins) bindOps() {
 	if !ok {
 		panic("isolate: the BigInt helper program yields no function")
 	}
-	if _, err := f(goja.Undefined(), gojaNewNativeFunc(b.rt, b.bigHelper, "big", 0)); err != nil {
+	if _, err := f(goja.Undefined(), b.opsHelper()); err != nil {
 		panic(err)
 	}
 }

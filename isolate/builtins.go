@@ -102,9 +102,9 @@ func (b *builtins) ensureNeeds(n needs) {
 		b.ensure(ctorIterArray)
 	}
 	if n&needBigInt != 0 {
-		b.enableBigInt()
+		b.big.on = true // its operators are rewritten; bound as needGlobalOps says
 	}
-	if n&needConcat != 0 {
+	if n&needGlobalOps != 0 {
 		b.bindOps()
 	}
 }

@@ -21,6 +21,9 @@ type Script struct {
 	path  string
 	prog  *goja.Program
 	needs needs // the guards to put in place before it runs (needs.go)
+	// opsParam: the module function takes the operators' helper as its
+	// parameter (opsparam.go).
+	opsParam bool
 }
 
 // Path returns the file the script was compiled from.
@@ -117,14 +120,17 @@ func Compile(name string, src []byte) (*Script, error) {
 		return nil, &CompileError{File: name, Msg: err.Error()}
 	}
 	n := scanNeeds(ast)
+	opsParam := false
 	if rewriteOps(ast, n&needBigInt != 0) {
-		n |= needConcat
+		if opsParam = takeOpsParam(ast, n); !opsParam {
+			n |= needGlobalOps
+		}
 	}
 	prog, err := goja.CompileAST(ast, true)
 	if err != nil {
 		return nil, &CompileError{File: name, Msg: err.Error()}
 	}
-	return &Script{path: name, prog: prog, needs: n}, nil
+	return &Script{path: name, prog: prog, needs: n, opsParam: opsParam}, nil
 }
 
 // exportClause is the statement esbuild ends a bundled ES module with,

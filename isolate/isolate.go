@@ -226,7 +226,7 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 		if !ok {
 			return errors.New("compiled module is not a function")
 		}
-		exports, err = body(goja.Undefined())
+		exports, err = body(goja.Undefined(), i.builtins.moduleArgs(s)...)
 		if err != nil {
 			return err
 		}
