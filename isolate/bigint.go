@@ -840,6 +840,7 @@ func (b *builtins) generated(src string) *goja.Program {
 	if !rewriteOps(prg, b.big.on) && !b.big.on {
 		return nil
 	}
+	b.refuseWithHelper(prg)
 	b.bindOps()
 	p, err := goja.CompileAST(prg, false)
 	if err != nil {
@@ -883,6 +884,7 @@ func (b *builtins) evalGenerated(src string) (goja.Value, bool) {
 	if !rewriteOps(prg, b.big.on) && !b.big.on {
 		return nil, false // nothing to guard: goja's own eval
 	}
+	b.refuseWithHelper(prg)
 	b.bindOps()
 	p, err := goja.CompileAST(prg, false)
 	if err != nil {

@@ -137,3 +137,67 @@ func opsHelperLayout() (unsafe.Pointer, uintptr, error) {
 	}
 	return tmpl, off, nil
 }
+
+// Code made at run time is sloppy unless it says otherwise, and in a
+// `with` statement's body every name is looked up in the statement's
+// object first: `with ({"%big": f}) { a + b }` would call f, which could
+// hand goja's own operators BigInts of any size. A program whose
+// rewritten operators would sit in a with statement's body is refused.
+// (A module is strict code, where goja refuses `with` itself.)
+
+// refuseWithHelper throws a SyntaxError if prg, rewritten, names %big in
+// the body of a with statement.
+func (b *builtins) refuseWithHelper(prg *ast.Program) {
+	if withNamesHelper(prg) {
+		panic(b.i.newError("SyntaxError", "a with statement cannot hold the operators + , template literals or BigInt arithmetic in code made at run time"))
+	}
+}
+
+// withNamesHelper reports whether an identifier %big lies in the body of
+// a with statement of prg. It walks with its own stack, as rewriteOps.
+func withNamesHelper(prg *ast.Program) bool {
+	type item struct {
+		v      reflect.Value
+		inWith bool
+	}
+	stack := []item{{reflect.ValueOf(prg), false}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		v, in := it.v, it.inWith
+		switch v.Kind() {
+		case reflect.Interface:
+			if !v.IsNil() {
+				stack = append(stack, item{v.Elem(), in})
+			}
+		case reflect.Pointer:
+			if v.IsNil() {
+				continue
+			}
+			switch n := v.Interface().(type) {
+			case *ast.Identifier:
+				if in && n.Name.String() == bigFnName {
+					return true
+				}
+				continue
+			case *ast.WithStatement:
+				stack = append(stack, item{reflect.ValueOf(n.Object), in}, item{reflect.ValueOf(n.Body), true})
+				continue
+			}
+			if e := v.Elem(); e.Kind() == reflect.Struct && e.Type().PkgPath() == astPkg {
+				stack = append(stack, item{e, in})
+			}
+		case reflect.Struct:
+			for k := 0; k < v.NumField(); k++ {
+				if v.Type().Field(k).IsExported() {
+					stack = append(stack, item{v.Field(k), in})
+				}
+			}
+		case reflect.Slice:
+			for k := 0; k < v.Len(); k++ {
+				stack = append(stack, item{v.Index(k), in})
+			}
+		}
+	}
+	return false
+}
