@@ -380,7 +380,6 @@ func (b *builtins) bindOps() {
 	if b.big.bound {
 		return
 	}
-	b.big.bound = true
 	set, err := b.rt.RunProgram(bigHelperProgram)
 	if err != nil {
 		panic(err)
@@ -392,6 +391,9 @@ func (b *builtins) bindOps() {
 	if _, err := f(goja.Undefined(), b.opsHelper()); err != nil {
 		panic(err)
 	}
+	// Only now: a binding that failed half-way (an interrupt) is tried
+	// again rather than left to a global property of the same name.
+	b.big.bound = true
 }
 
 // bigHelper is %big.
