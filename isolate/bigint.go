@@ -363,10 +363,10 @@ func rewriteIdent(prg *ast.Program, from, to string) {
 	}
 }
 
-// enableBigInt binds %big in b's runtime's global scope, once, and lets
-// BigInt sources make BigInts: code run as a script has its BigInt
-// operators rewritten. (A module finds %big as its parameter:
-// ensureNeeds only sets big.on.)
+// enableBigInt binds %big in b's runtime's global scope, once, for code
+// made at run time, and lets BigInt sources make BigInts: the isolate's
+// code has its BigInt operators rewritten. (Its module finds %big as its
+// parameter.)
 func (b *builtins) enableBigInt() {
 	b.big.on = true
 	b.bindOps()

@@ -102,7 +102,9 @@ func (b *builtins) ensureNeeds(n needs) {
 		b.ensure(ctorIterArray)
 	}
 	if n&needBigInt != 0 {
-		b.big.on = true // its operators are rewritten; bound as needGlobalOps says
+		// Bound globally too, as before, outside the turn's CPU limit:
+		// code made at run time in such an isolate needs it.
+		b.enableBigInt()
 	}
 	if n&needGlobalOps != 0 {
 		b.bindOps()
