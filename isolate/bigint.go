@@ -87,7 +87,8 @@ var bigOpTokens = [bigOps]token.Token{token.MULTIPLY, token.SLASH, token.REMAIND
 
 // The rewritten code calls one helper, %big, whose first argument says
 // what to do: an operator (a bigOp) or one of these. Its name is one no
-// source can spell, bound as a global lexical declaration (not a property
+// source can spell: a parameter of the module function (opsparam.go), or
+// for code made at run time a global lexical declaration (not a property
 // of the global object, so no reflection lists it).
 const (
 	bigFnName = "%big"
@@ -115,7 +116,7 @@ func bigOpOf(t token.Token) (bigOp, bool) {
 // rewriteOps rewrites, in place, the operators of prg that Cloister
 // guards: with bigint, every BigInt operator (above); always, string
 // concatenation — `+`, `+=` and template literals (concat.go). It reports
-// whether it rewrote a concatenation, so that the helper is bound. It
+// whether it rewrote anything, so that the helper is bound. It
 // walks the tree with its own stack (no Go recursion on the shape of the
 // source: a chain of a thousand `+` is a thousand levels deep) and
 // rewrites the operators it found in the reverse of the order it found
@@ -167,7 +168,7 @@ func rewriteOps(prg ast.Node, bigint bool) bool {
 			}
 		}
 	}
-	concat := false
+	rewrote := false
 	templates := map[*ast.TemplateLiteral]ast.Expression{}
 	for k := len(found) - 1; k >= 0; k-- {
 		if found[k].Kind() == reflect.Interface {
@@ -178,7 +179,7 @@ func rewriteOps(prg ast.Node, bigint bool) bool {
 				templates[t] = call
 			}
 			found[k].Set(reflect.ValueOf(&call).Elem())
-			concat = true
+			rewrote = true
 			continue
 		}
 		if bigint {
@@ -186,12 +187,12 @@ func rewriteOps(prg ast.Node, bigint bool) bool {
 		}
 		switch n := found[k].Interface().(type) {
 		case *ast.BinaryExpression:
-			concat = rewriteBinary(n, bigint) || concat
+			rewrote = rewriteBinary(n, bigint) || rewrote
 		case *ast.AssignExpression:
-			concat = rewriteAssign(n, bigint) || concat
+			rewrote = rewriteAssign(n, bigint) || rewrote
 		}
 	}
-	return concat
+	return rewrote
 }
 
 // rewriteBigInt rewrites the BigInt operators of prg and its concatenations.
@@ -228,7 +229,7 @@ func guardedBinary(op bigOp, left, right ast.Expression, at file.Idx) *ast.Binar
 }
 
 // rewriteBinary rewrites e in place if it is a guarded operator; it
-// reports whether it was a concatenation.
+// reports whether it did.
 func rewriteBinary(e *ast.BinaryExpression, bigint bool) bool {
 	if e.Operator == token.PLUS {
 		if static(e.Left) && static(e.Right) {
@@ -245,11 +246,11 @@ func rewriteBinary(e *ast.BinaryExpression, bigint bool) bool {
 	at := e.Idx0()
 	e.Left = callAt(int(op), at, e.Left, e.Right)
 	e.Right = callAt(bigRight, at)
-	return false
+	return true
 }
 
 // rewriteAssign rewrites a compound assignment in place if its operator
-// is guarded; it reports whether it was a concatenation (`+=`).
+// is guarded; it reports whether it did.
 func rewriteAssign(e *ast.AssignExpression, bigint bool) bool {
 	op, ok := bigOpOf(e.Operator)
 	if e.Operator == token.PLUS {
@@ -294,7 +295,7 @@ func rewriteAssign(e *ast.AssignExpression, bigint bool) bool {
 		return false // not a valid target; goja reports the SyntaxError
 	}
 	e.Operator = token.ASSIGN
-	return op == opAdd
+	return true
 }
 
 // memberRef is `%ref(obj, key)[%key()]`: the target, evaluated once.
@@ -374,8 +375,10 @@ func rewriteIdent(prg *ast.Program, from, to string) {
 	}
 }
 
-// enableBigInt binds %big in b's runtime, once, and lets BigInt sources
-// make BigInts: the isolate's code has its BigInt operators rewritten.
+// enableBigInt binds %big in b's runtime's global scope, once, for code
+// made at run time, and lets BigInt sources make BigInts: the isolate's
+// code has its BigInt operators rewritten. (Its module finds %big as its
+// parameter.)
 func (b *builtins) enableBigInt() {
 	if !b.big.on {
 		b.guardBigStores() // dos_bigarray.go
@@ -384,12 +387,14 @@ func (b *builtins) enableBigInt() {
 	b.bindOps()
 }
 
-// bindOps binds %big in b's runtime, once.
+// bindOps binds %big in b's runtime's global scope, once: for code made
+// at run time (eval, the Function constructors), which cannot see the
+// module function's parameter, and for a script whose module function
+// cannot take it (opsparam.go).
 func (b *builtins) bindOps() {
 	if b.big.bound {
 		return
 	}
-	b.big.bound = true
 	set, err := b.rt.RunProgram(bigHelperProgram)
 	if err != nil {
 		panic(err)
@@ -398,9 +403,12 @@ func (b *builtins) bindOps() {
 	if !ok {
 		panic("isolate: the BigInt helper program yields no function")
 	}
-	if _, err := f(goja.Undefined(), gojaNewNativeFunc(b.rt, b.bigHelper, "big", 0)); err != nil {
+	if _, err := f(goja.Undefined(), b.opsHelper()); err != nil {
 		panic(err)
 	}
+	// Only now: a binding that failed half-way (an interrupt) is tried
+	// again rather than left to a global property of the same name.
+	b.big.bound = true
 }
 
 // bigHelper is %big.
@@ -862,6 +870,7 @@ func (b *builtins) generated(src string) *goja.Program {
 	if !rewriteOps(prg, b.big.on) && !b.big.on {
 		return nil
 	}
+	b.refuseWithHelper(prg)
 	b.bindOps()
 	p, err := goja.CompileAST(prg, false)
 	if err != nil {
@@ -905,6 +914,7 @@ func (b *builtins) evalGenerated(src string) (goja.Value, bool) {
 	if !rewriteOps(prg, b.big.on) && !b.big.on {
 		return nil, false // nothing to guard: goja's own eval
 	}
+	b.refuseWithHelper(prg)
 	b.bindOps()
 	p, err := goja.CompileAST(prg, false)
 	if err != nil {

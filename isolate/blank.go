@@ -41,11 +41,15 @@ func refillBlank() {
 	}
 }
 
+// noSourceMaps is every runtime's parser options: one slice, which goja
+// only reads, instead of one per isolate.
+var noSourceMaps = []parser.Option{parser.WithDisableSourceMaps}
+
 func newBlank() (*Isolate, error) {
 	i := &Isolate{rt: goja.New()}
 	// goja's default loader would read a file named in a sourceMappingURL
 	// comment of eval'd code.
-	i.rt.SetParserOptions(parser.WithDisableSourceMaps)
+	i.rt.SetParserOptions(noSourceMaps...)
 	if templateErr != nil {
 		return nil, templateErr
 	}

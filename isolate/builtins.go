@@ -102,9 +102,11 @@ func (b *builtins) ensureNeeds(n needs) {
 		b.ensure(ctorIterArray)
 	}
 	if n&needBigInt != 0 {
+		// Bound globally too, as before, outside the turn's CPU limit:
+		// code made at run time in such an isolate needs it.
 		b.enableBigInt()
 	}
-	if n&needConcat != 0 {
+	if n&needGlobalOps != 0 {
 		b.bindOps()
 	}
 }

@@ -21,6 +21,13 @@ type Script struct {
 	path  string
 	prog  *goja.Program
 	needs needs // the guards to put in place before it runs (needs.go)
+	// opsParam: the module function takes the operators' helper as its
+	// parameter (opsparam.go).
+	opsParam bool
+	// exports are the names the module exports, in the order of its
+	// exports object's properties: New reads their values by name rather
+	// than listing the object's keys.
+	exports []string
 }
 
 // Path returns the file the script was compiled from.
@@ -92,7 +99,7 @@ func Compile(name string, src []byte) (*Script, error) {
 			code = string(f.Contents)
 		}
 	}
-	code, err := exportsObject(code)
+	code, exports, err := exportsObjectNames(code)
 	if err != nil {
 		return nil, &CompileError{File: name, Msg: err.Error()}
 	}
@@ -117,14 +124,17 @@ func Compile(name string, src []byte) (*Script, error) {
 		return nil, &CompileError{File: name, Msg: err.Error()}
 	}
 	n := scanNeeds(ast)
+	opsParam := false
 	if rewriteOps(ast, n&needBigInt != 0) {
-		n |= needConcat
+		if opsParam = takeOpsParam(ast, n); !opsParam {
+			n |= needGlobalOps
+		}
 	}
 	prog, err := goja.CompileAST(ast, true)
 	if err != nil {
 		return nil, &CompileError{File: name, Msg: err.Error()}
 	}
-	return &Script{path: name, prog: prog, needs: n}, nil
+	return &Script{path: name, prog: prog, needs: n, opsParam: opsParam, exports: exports}, nil
 }
 
 // exportClause is the statement esbuild ends a bundled ES module with,
@@ -144,7 +154,13 @@ const identChars = "[^\\s,'\"`{}()\\[\\];:=+\\-*/%<>!&|^~?.@#\\\\]+"
 // looking up the handlers runs no script code. Only the text after the
 // module's last statement changes, so the source map still holds.
 func exportsObject(code string) (string, error) {
-	var props []string
+	code, _, err := exportsObjectNames(code)
+	return code, err
+}
+
+// exportsObjectNames is exportsObject, and the names exported.
+func exportsObjectNames(code string) (string, []string, error) {
+	var props, names []string
 	if loc := exportClause.FindStringSubmatchIndex(code); loc != nil {
 		for _, part := range strings.Split(code[loc[2]:loc[3]], ",") {
 			part = strings.TrimSpace(part)
@@ -153,18 +169,19 @@ func exportsObject(code string) (string, error) {
 			}
 			m := exportsPart.FindStringSubmatch(part)
 			if m == nil {
-				return "", fmt.Errorf("unexpected export %q", part)
+				return "", nil, fmt.Errorf("unexpected export %q", part)
 			}
 			local, exported := m[1], m[2]
 			if exported == "" {
 				exported = local
 			}
 			props = append(props, fmt.Sprintf("[%q]: %s", exported, local))
+			names = append(names, exported)
 		}
 		code = code[:loc[0]+1]
 	}
 	code = strings.TrimRight(code, "\n") + "\n"
-	return code + "return {" + strings.Join(append([]string{"__proto__: null"}, props...), ", ") + "};\n})", nil
+	return code + "return {" + strings.Join(append([]string{"__proto__: null"}, props...), ", ") + "};\n})", names, nil
 }
 
 // noImports refuses every import: an actor runs only the file the operator

@@ -232,7 +232,7 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 		if !ok {
 			return errors.New("compiled module is not a function")
 		}
-		exports, err = body(goja.Undefined())
+		exports, err = body(goja.Undefined(), i.builtins.moduleArgs(s)...)
 		if err != nil {
 			return err
 		}
@@ -248,7 +248,7 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 	if err := i.bindExports(exports); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", cfg.Name, s.path, err)
 	}
-	i.lim.exports = exportValues(exports.(*goja.Object))
+	i.lim.exports = exportValues(exports.(*goja.Object), s.exports)
 	i.lim.seed(s.prog)
 	return i, nil
 }
@@ -269,20 +269,14 @@ func (i *Isolate) bindExports(exports goja.Value) error {
 		}
 		return f, nil
 	}
-	var err error
-	var errs []error
-	i.init, err = get("init")
-	errs = append(errs, err)
-	i.receive, err = get("receive")
-	errs = append(errs, err)
-	i.terminate, err = get("terminate")
-	errs = append(errs, err)
-	i.inspect, err = get("inspect")
-	errs = append(errs, err)
-	errs = append(errs, i.bindWeb(obj))
-	i.alarm, err = get("alarm")
-	errs = append(errs, err)
-	if err := errors.Join(errs...); err != nil {
+	var errs [6]error // an array: no allocation when all is well
+	i.init, errs[0] = get("init")
+	i.receive, errs[1] = get("receive")
+	i.terminate, errs[2] = get("terminate")
+	i.inspect, errs[3] = get("inspect")
+	errs[4] = i.bindWeb(obj)
+	i.alarm, errs[5] = get("alarm")
+	if err := errors.Join(errs[:]...); err != nil {
 		return err
 	}
 	if i.receive == nil && !i.HasFetch() {

@@ -35,9 +35,10 @@ const (
 	// needBigInt); code made at run time in an isolate without the
 	// operator guards must not (bigint.go).
 	needBigIntLiteral needs = 1 << 5
-	// needConcat: the program concatenates strings with `+`, `+=` or a
-	// template literal, rewritten to call the helper (concat.go).
-	needConcat needs = 1 << 6
+	// needGlobalOps: the program's rewritten operators (concat.go,
+	// bigint.go) call the helper through its global binding, as its
+	// module function cannot take it as a parameter (opsparam.go).
+	needGlobalOps needs = 1 << 6
 )
 
 // maxScanNodes bounds the AST walk: a program larger than that is assumed
