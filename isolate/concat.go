@@ -219,13 +219,9 @@ func (b *builtins) reserveString(n, bytes int64) {
 		panic(b.refuse(fmt.Sprintf("a string of %d units is over the memory limit of %d bytes", n, b.lim.limit)))
 	}
 	b.lim.reserve(bytes)
-	if bytes >= freshCheckBytes {
-		// The buffer is allocated in one piece, and zeroing memory the
-		// runtime had handed back to the kernel faults on every page
-		// (about 1 ns a byte on this kind of VM), with no CPU check
-		// inside: a result the turn has no time left for ends it now.
-		b.needCPU(bytes, freshNsPerByte)
-	}
+	// The buffer is allocated in one piece, with no CPU check inside: a
+	// result the turn has no time left for ends it now (dos_fresh.go).
+	b.needFresh(bytes)
 }
 
 // freshCheckBytes is the size from which a concatenation's buffer is

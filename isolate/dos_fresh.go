@@ -8,8 +8,8 @@ import "github.com/dop251/goja"
 // memory the runtime had handed back to the kernel faults on every page
 // (a 32 MiB buffer of `s.repeat(2)` on a 2-byte string ran a 50 ms turn
 // to 76-129 ms on the loaded 2-core VM). Below freshCheckBytes a buffer
-// is not checked. Used by every builder of a long string but `+`'s, which
-// checks in reserveString (concat.go).
+// is not checked. Every builder of a long string checks here, `+`'s too
+// (reserveString, concat.go).
 func (b *builtins) needFresh(bytes int64) {
 	if bytes >= freshCheckBytes {
 		b.needCPU(bytes, freshBusyNsPerByte)
