@@ -115,8 +115,9 @@ func bigOpOf(t token.Token) (bigOp, bool) {
 
 // rewriteOps rewrites, in place, the operators of prg that Cloister
 // guards: with bigint, every BigInt operator (above); always, string
-// concatenation — `+`, `+=` and template literals (concat.go). It reports
-// whether it rewrote anything, so that the helper is bound. It
+// concatenation — `+`, `+=` and template literals (concat.go) — and
+// object spread (dos_keys.go). It reports whether it rewrote anything, so
+// that the helper is bound. It
 // walks the tree with its own stack (no Go recursion on the shape of the
 // source: a chain of a thousand `+` is a thousand levels deep) and
 // rewrites the operators it found in the reverse of the order it found
@@ -152,7 +153,7 @@ func rewriteOps(prg ast.Node, bigint bool) bool {
 				continue
 			}
 			seen[v.Pointer()] = true
-			if t := v.Type(); t == binaryType || t == assignType || bigint && isTargetHolder(t) {
+			if t := v.Type(); t == binaryType || t == assignType || t == objectLitType || bigint && isTargetHolder(t) {
 				found = append(found, v)
 			}
 			stack = append(stack, e)
@@ -190,6 +191,8 @@ func rewriteOps(prg ast.Node, bigint bool) bool {
 			rewrote = rewriteBinary(n, bigint) || rewrote
 		case *ast.AssignExpression:
 			rewrote = rewriteAssign(n, bigint) || rewrote
+		case *ast.ObjectLiteral:
+			rewrote = rewriteSpread(n) || rewrote // dos_keys.go
 		}
 	}
 	return rewrote
@@ -432,6 +435,10 @@ func (b *builtins) bigHelper(c goja.FunctionCall) goja.Value {
 	case bigPutCode:
 		if len(args) == 1 {
 			return b.bigPut(args[0])
+		}
+	case bigSpreadCode:
+		if len(args) == 1 {
+			return b.bigSpread(args[0])
 		}
 	}
 	arg := func(k int) goja.Value {
@@ -842,8 +849,10 @@ func mayHoldBigIntLiteral(src string) bool {
 }
 
 // mayConcat is a cheap first look at generated source: false when it
-// holds no `+` and no template literal.
-func mayConcat(src string) bool { return strings.ContainsAny(src, "+`") }
+// holds no `+`, no template literal and no spread (dos_keys.go).
+func mayConcat(src string) bool {
+	return strings.ContainsAny(src, "+`") || strings.Contains(src, "...")
+}
 
 // generated compiles source made at run time (eval, the Function
 // constructors) with its operators rewritten as the isolate's script was:

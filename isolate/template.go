@@ -205,6 +205,7 @@ func installTemplateGuards() error {
 	} {
 		objs[path.name] = r.Get(path.ctor).(*goja.Object).Get("prototype").(*goja.Object)
 	}
+	objs["Object"] = r.Get("Object").(*goja.Object)
 	objs["%TypedArray%.prototype"] = r.Get("Uint8Array").(*goja.Object).Prototype().Get("prototype").(*goja.Object)
 	for name, o := range objs {
 		props, err := templateProps(o)
