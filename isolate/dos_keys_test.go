@@ -1,6 +1,7 @@
 package isolate_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -46,5 +47,16 @@ func TestKeys_SmallTypedArraysAsGoja(t *testing.T) {
 	w := strings.TrimSuffix(want.String(), "|0") + "|RangeError"
 	if got != w {
 		t.Errorf("got  %v\nwant %v", got, w)
+	}
+}
+
+// A script whose only rewritten operator is a spread still gets the
+// guarded helper.
+func TestKeys_SpreadAloneIsGuarded(t *testing.T) {
+	iso, _ := newIsolate(t, "export function receive() { return Object.keys({ ...new Uint8Array(8e6) }).length; }",
+		isolate.Limits{CPU: time.Second, Memory: 64 << 20})
+	o := turn(t, iso, map[string]any{})
+	if !errors.Is(o.Crash, isolate.ErrMemoryLimit) {
+		t.Fatalf("spread of 8e6 elements ended in %v, want the memory limit", o.Crash)
 	}
 }
