@@ -51,7 +51,32 @@ func vmReuseLayout() bool {
 		return false
 	}
 	rtVMOff, vmStackOff, rtJobsOff = vmF.Offset, stF.Offset, jqF.Offset
+	vmSideOffs = vmSideOffs[:0]
+	for _, name := range []string{"callStack", "iterStack", "refStack", "tryStack"} {
+		if f, ok := vmF.Type.Elem().FieldByName(name); ok && f.Type.Kind() == reflect.Slice {
+			vmSideOffs = append(vmSideOffs, f.Offset)
+		}
+	}
 	return true
+}
+
+// vmSideOffs are the offsets of the VM's other stacks (calls, iterators,
+// references, try frames), which goja empties as a call returns but keeps
+// the arrays of: an isolate that has run few turns lets them go after each
+// (dropSideStacks), so an idle actor keeps none (about 200 bytes).
+var vmSideOffs []uintptr
+
+// dropSideStacks lets go of the VM's side stacks that are empty. A stack
+// still in use (a turn that is still running) is left alone.
+func (i *Isolate) dropSideStacks() {
+	vm := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(i.rt), rtVMOff))
+	for _, off := range vmSideOffs {
+		// Only the slice header is touched, through a type of the same
+		// layout; a nil array pointer keeps nothing alive.
+		if s := (*[]byte)(unsafe.Add(vm, off)); len(*s) == 0 && cap(*s) > 0 {
+			*s = nil
+		}
+	}
 }
 
 func gojaVMStack(r *goja.Runtime) *[]goja.Value {
@@ -94,6 +119,7 @@ func (i *Isolate) reclaimVM() {
 	if b == nil {
 		if i.vmTurns < vmLendAfter {
 			i.vmTurns++
+			i.dropSideStacks()
 			return
 		}
 		i.vmBuf = &vmBuffers{stack: make([]goja.Value, vmKeepStack), jobs: make([]func(), vmKeepJobs)}

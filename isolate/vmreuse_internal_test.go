@@ -19,6 +19,9 @@ func TestVMReuse_GojaLayoutIsKnown(t *testing.T) {
 	if !vmReuse {
 		t.Fatal("goja's Runtime.vm, vm.stack or Runtime.jobQueue moved or changed type")
 	}
+	if len(vmSideOffs) != 4 {
+		t.Fatalf("found %d of goja's vm.callStack, iterStack, refStack and tryStack", len(vmSideOffs))
+	}
 	s, err := Compile("c.js", []byte(`
 let n = 0;
 export function receive(m) {
@@ -59,6 +62,16 @@ function deep(k) { return k === 0 ? 0 : 1 + deep(k - 1); }`))
 		}
 		if *gojaVMStack(i.rt) != nil || *gojaJobQueue(i.rt) != nil {
 			t.Fatalf("turn %d: goja kept its stack or job queue after the turn", k)
+		}
+		if int(i.vmTurns) < vmLendAfter && i.vmBuf == nil {
+			// A quiet isolate keeps none of the side stacks either (the
+			// turn used all four: calls, a try frame, deep recursion).
+			vm := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(i.rt), rtVMOff))
+			for _, off := range vmSideOffs {
+				if s := (*[]byte)(unsafe.Add(vm, off)); cap(*s) != 0 {
+					t.Fatalf("turn %d: goja kept a side stack (offset %d, %d entries) after the turn", k, off, cap(*s))
+				}
+			}
 		}
 		if b := i.vmBuf; b != nil {
 			for _, v := range b.stack {
