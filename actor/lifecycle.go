@@ -185,9 +185,13 @@ func (p *Process) stopAndWait(stop func()) {
 	if pid == nil {
 		return
 	}
-	if _, alive := p.node.system.ProcessRegistry.GetLocal(pid.Id); !alive {
+	if _, alive := p.node.system.ProcessRegistry.GetLocal(pid.Id); !alive || p.stoppedPID.Load() == pid {
+		// Already gone (its actor left the registry), or stopped and not
+		// yet out of the registry: a root that gave up stops itself while
+		// the node's shutdown, which its failure started, comes here, and
+		// its Stopped may have run before stopWait was set.
 		p.stopWait.Store(nil)
-		return // already gone (or going): its actor left the registry
+		return
 	}
 	stop()
 	t := time.NewTimer(p.shutdown())
@@ -212,6 +216,7 @@ func (p *Process) stopAndWait(stop func()) {
 }
 
 func (p *Process) signalStopped() {
+	p.stoppedPID.Store(p.pid.Load())
 	if ch := p.stopWait.Swap(nil); ch != nil {
 		close(*ch)
 	}

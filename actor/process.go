@@ -95,6 +95,9 @@ type Process struct {
 
 	ready    atomic.Pointer[readyWait]     // set while the supervisor waits for init
 	stopWait atomic.Pointer[chan struct{}] // set while the supervisor waits for a stop
+	// stoppedPID is the incarnation's PID whose actor has stopped (see
+	// stopAndWait).
+	stoppedPID atomic.Pointer[proto.PID]
 	startT   *time.Timer                   // a supervisor's timer for its children's starts, reused; its goroutine only (awaitReady)
 	endHint  atomic.Pointer[string]        // why the running incarnation is being ended from outside
 
