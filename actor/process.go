@@ -98,8 +98,8 @@ type Process struct {
 	// stoppedPID is the incarnation's PID whose actor has stopped (see
 	// stopAndWait).
 	stoppedPID atomic.Pointer[proto.PID]
-	startT   *time.Timer                   // a supervisor's timer for its children's starts, reused; its goroutine only (awaitReady)
-	endHint  atomic.Pointer[string]        // why the running incarnation is being ended from outside
+	startT     *time.Timer            // a supervisor's timer for its children's starts, reused; its goroutine only (awaitReady)
+	endHint    atomic.Pointer[string] // why the running incarnation is being ended from outside
 
 	lifeMu sync.Mutex
 	life   life // see signals.go
