@@ -543,13 +543,8 @@ func (i *Isolate) watchdog() {
 	i.watchSet = false
 	armed := i.armed
 	if armed == 0 {
-		// Between turns, or after the last one: the isolate has been
-		// quiet since its interval was up, so the timer is let go (about
-		// 100 bytes an idle actor would keep) and the next turn makes
-		// another. Turns that follow each other closely keep sharing it.
-		i.watch = nil
 		i.mu.Unlock()
-		return
+		return // between turns, or after the last one
 	}
 	if wait := i.armedFor - now.Sub(i.armedAt); wait > 0 {
 		// Set by an earlier turn of a run (see armWatchdog): this turn's
