@@ -41,16 +41,26 @@ export async function receive(msg, ctx) {
 // Per mailbox, messages run in the order they were sent, each once,
 // whichever goroutine the dispatcher gives the receiving run.
 func TestDispatch_SlotsKeepMailboxOrder(t *testing.T) {
-	const n = 300
+	runOrderedTraffic(t, 300, nil)
+}
+
+// runOrderedTraffic has a caller, a relay and a burst each send n
+// messages to one sink, after setup (if any) has seen the node, and checks
+// that the sink got each sender's messages once and in order.
+func runOrderedTraffic(t *testing.T, n int, setup func(*fixture)) *fixture {
+	t.Helper()
 	grant := actor.GrantSpec{Name: "sink", To: "sink", Rights: capability.Send}
 	f := start(t, isolate.Limits{},
 		worker(t, "sink", sinkJS),
 		worker(t, "caller", senderJS, grant),
 		worker(t, "relay", senderJS, grant),
 		worker(t, "burst", senderJS, grant))
+	if setup != nil {
+		setup(f)
+	}
 	f.send("relay", map[string]any{"type": "relay", "i": 0, "n": n})
 	f.send("burst", map[string]any{"type": "burst", "n": n})
-	if got := num(f.mustCall("caller", map[string]any{"type": "calls", "n": n})); got != n {
+	if got := num(f.mustCall("caller", map[string]any{"type": "calls", "n": n})); got != int64(n) {
 		t.Fatalf("the caller made %d calls, want %d", got, n)
 	}
 	for _, tag := range []string{"call", "relay", "burst"} {
@@ -64,4 +74,5 @@ func TestDispatch_SlotsKeepMailboxOrder(t *testing.T) {
 		})
 		checkInOrder(t, log, n)
 	}
+	return f
 }
