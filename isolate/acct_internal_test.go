@@ -154,6 +154,7 @@ func TestAcctCPU_LateFirstCheckCannotHideCPU(t *testing.T) {
 	i := acctIsolate(t, `export function receive(m) { if (m === "long") { for (let k = 0; k < 1e9; k++) { if (k % 1000 === 0 && ok()) return k; } } console.log("burn"); return 1; }
 		let since = 0; function ok() { return ++since > 50; }`, Limits{CPU: limit})
 	var out Outcome
+	i.longTurns.Store(false) // as after clockedShortTurns short turns
 	// A turn past the checkpoint (about 2 ms of a plain loop).
 	for !i.longTurns.Load() {
 		i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue("long"), nil }, false, func(o Outcome) { out = o })
@@ -162,6 +163,22 @@ func TestAcctCPU_LateFirstCheckCannotHideCPU(t *testing.T) {
 	i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue("burn"), nil }, false, func(o Outcome) { out = o })
 	if !errors.Is(out.Crash, ErrCPULimit) {
 		t.Fatalf("a turn that burnt %v of CPU before a late first check: %v, want cpu_limit", 3*limit, out.Crash)
+	}
+}
+
+// A new isolate's turns are clocked from their start: its first turn,
+// burning three limits of CPU before a late first check, is ended.
+func TestAcctCPU_NewIsolateIsClockedFromItsFirstTurn(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the CPU-time clock is read on Linux only")
+	}
+	const limit = 20 * time.Millisecond
+	i := acctIsolate(t, `export function receive(m) { console.log("burn"); return 1; }`, Limits{CPU: limit})
+	i.cfg.Host = &burnHost{i: i, limit: limit}
+	var out Outcome
+	i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue("burn"), nil }, false, func(o Outcome) { out = o })
+	if !errors.Is(out.Crash, ErrCPULimit) {
+		t.Fatalf("a new isolate's first turn burnt %v of CPU before a late first check: %v, want cpu_limit", 3*limit, out.Crash)
 	}
 }
 

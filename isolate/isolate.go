@@ -212,6 +212,13 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 		return nil, fmt.Errorf("%s: set up the isolate: %w", cfg.Name, err)
 	}
 	i.cfg = cfg
+	// A new incarnation's turns are clocked from their start, as after a
+	// long turn, until it has run clockedShortTurns short turns in a row:
+	// its first long turn (often the one a hostile script opens with) is
+	// charged all its CPU time, even when a loaded machine runs the
+	// watchdog's first check late. It costs a clock read per turn for the
+	// first turns only.
+	i.longTurns.Store(true)
 	i.rt.SetMaxCallStackSize(cfg.Limits.Stack)
 	i.lim.bind(cfg.Limits.Memory, s.prog)
 	var exports goja.Value
