@@ -453,6 +453,14 @@ func TestRemote_ExitAndKillNeedTheRight(t *testing.T) {
 		t.Fatalf("b1's crashes %v, want the last killed", cs)
 	}
 	inc = b1.Incarnation()
+	// A signal to a process between incarnations is dropped, as Erlang
+	// drops one to a dead pid: wait until the new incarnation answers a1.
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if v := cl.call("a", "a1", map[string]any{"op": "call", "m": map[string]any{"type": "get"}}); jsError(v) != "" {
+			return fmt.Errorf("b1's new incarnation does not answer yet: %v", v)
+		}
+		return nil
+	})
 	cl.call("a", "a1", map[string]any{"op": "exit", "reason": "go-away"})
 	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
 		if b1.Incarnation() == inc {
