@@ -63,7 +63,7 @@ func init() {
 		"dos_strings.js": {"small": `ok:string:"2,a-b-c,a--b--"`, "sums": `ok:string:"3,1.5,a1,1a,3,o,x1yoz,a1,1,NaN,2"`,
 			"raw": `ok:string:"a\\n1b|x1y2z|"`},
 		"dos_arrays.js": {"small": `ok:string:"1,2,3|1,2,3|7,7,7"`},
-		"dos_keys.js":   {"small": `ok:string:"1000|999|231|1000|0,1|[[\"0\",-1]]|{\"0\":5,\"1\":6}|{\"0\":-1,\"1\":2,\"x\":3}|1000|{\"0\":9}"`},
+		"dos_keys.js":   {"small": `ok:string:"1000|999|231|1000|0,1|[[\"0\",-1]]|{\"0\":5,\"1\":6}|{\"0\":-1,\"1\":2,\"x\":3}|1000|{\"0\":9}|[4,{\"1\":-5}]"`},
 		"dos_bigint.js": {
 			"pow": bigTooBig, "shift": bigTooBig, "asUintN": "RangeError: Maximum BigInt size exceeded: BigInt.asUintN of 9007199254740991 bits *",
 			"small":   `ok:string:"55340232221128654848,1,-4,36,4,3072"`,

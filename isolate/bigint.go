@@ -124,6 +124,10 @@ func bigOpOf(t token.Token) (bigOp, bool) {
 // them, children before their parent, so that no node it builds is
 // visited.
 func rewriteOps(prg ast.Node, bigint bool) bool {
+	rests := false
+	if p, ok := prg.(*ast.Program); ok {
+		rests = rewriteRests(p) // dos_rest.go
+	}
 	var found []reflect.Value
 	seen := map[uintptr]bool{} // a node reached twice is rewritten once
 	stack := []reflect.Value{reflect.ValueOf(prg)}
@@ -157,16 +161,8 @@ func rewriteOps(prg ast.Node, bigint bool) bool {
 				found = append(found, v)
 			}
 			stack = append(stack, e)
-		case reflect.Struct:
-			for k := v.NumField() - 1; k >= 0; k-- {
-				if v.Type().Field(k).IsExported() {
-					stack = append(stack, v.Field(k))
-				}
-			}
-		case reflect.Slice:
-			for k := v.Len() - 1; k >= 0; k-- {
-				stack = append(stack, v.Index(k))
-			}
+		case reflect.Struct, reflect.Slice:
+			stack = pushParts(stack, v, func(c reflect.Value) reflect.Value { return c }) // dos_rest.go
 		}
 	}
 	rewrote := false
@@ -195,7 +191,7 @@ func rewriteOps(prg ast.Node, bigint bool) bool {
 			rewrote = rewriteSpread(n) || rewrote // dos_keys.go
 		}
 	}
-	return rewrote
+	return rewrote || rests
 }
 
 // rewriteBigInt rewrites the BigInt operators of prg and its concatenations.
@@ -440,6 +436,12 @@ func (b *builtins) bigHelper(c goja.FunctionCall) goja.Value {
 		if len(args) == 1 {
 			return b.bigSpread(args[0])
 		}
+	case bigRestCode:
+		if len(args) == 1 {
+			return b.bigRest(args[0])
+		}
+	case bigRestRefuseCode:
+		panic(b.i.newError("SyntaxError", restRefusedMsg))
 	}
 	arg := func(k int) goja.Value {
 		if k < len(args) {

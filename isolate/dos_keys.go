@@ -22,8 +22,8 @@ import (
 //
 // A proxy counts as the typed array its chain of targets leads to, with
 // or without traps: reading the handler's traps here would run a
-// script's getters out of order. `for-in` is lazy and is not guarded;
-// object rest (`const {...r} = a`) is not (docs/limits.md).
+// script's getters out of order. `for-in` is lazy and is not guarded.
+// Object rest (`const {...r} = a`) is rewritten in dos_rest.go.
 
 // bigSpreadCode is %big's code for an object literal's spread element.
 const bigSpreadCode = bigPutCode + 1

@@ -116,12 +116,14 @@ func TestDoS_BombsStopWithinTheirLimits(t *testing.T) {
 				t.Logf("%s: %s (%v) after %v of CPU", bomb, got, o.Crash, used)
 				switch {
 				case strings.Contains("|"+want+"|", "|"+got+"|"):
-				case raceDetector && got == "cpu_limit" && (strings.Contains("|"+want+"|", "|memory_limit|") || strings.Contains("|"+want+"|", "|error|")):
+				case raceDetector && got == "cpu_limit":
 					// Under the race detector the CPU limit can come
 					// first (a long concatenation's charge can bring on a
-					// heap walk, many times slower under the detector):
-					// the bomb is stopped all the same. The run without
-					// the detector checks the exact outcome.
+					// heap walk, and everything runs many times slower
+					// under the detector: a CI race run saw a bomb that
+					// ends ok in 2 ms take 52): the bomb is stopped all
+					// the same. The run without the detector checks the
+					// exact outcome.
 					t.Logf("%s ended in cpu_limit under the race detector; want %s", bomb, want)
 				default:
 					t.Errorf("%s ended in %s (%v), want %s", bomb, got, o.Crash, want)

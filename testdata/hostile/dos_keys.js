@@ -1,7 +1,9 @@
 // Attack: enumerating a large typed array's own keys, which goja does in
 // one Go loop that makes a string (or more) per element: Object.keys,
 // getOwnPropertyNames, values, entries, getOwnPropertyDescriptors and
-// assign, Reflect.ownKeys, and object spread, on the array itself, on a
+// assign, Reflect.ownKeys, object spread and object rest (in
+// declarations, nested patterns, parameters, assignments, for-of heads
+// and catch clauses), on the array itself, on a
 // proxy of it and on strings, once over an 8 MB array (Object.keys of it
 // ran 1.8 s and held 312 MB in goja alone) and in loops over smaller ones.
 
@@ -35,6 +37,26 @@ const bombs = {
   evalSpread: () => (0, eval)("(a) => ({ ...a })")(huge()),
   functionSpread: () => new Function("a", "return { ...a }")(huge()),
   functionSpreadLoop: () => spin(new Function("a", "return { ...a, ...a }")),
+  // Object rest copies the same way, from wherever the pattern stands.
+  restDecl: () => { const { ...r } = huge(); return r; },
+  restVar: () => { var { a, ...r } = huge(); return r; },
+  restNested: () => { const { x: { ...r } } = { x: huge() }; return r; },
+  restInArray: () => { const [{ ...r }] = [huge()]; return r; },
+  restParam: () => (function (a, { ...r }) { return r; })(1, huge()),
+  restArrow: () => (({ ...r }) => r)(huge()),
+  restDefault: () => (({ ...r } = huge()) => r)(),
+  restMethod: () => ({ m({ ...r }) { return r; } }).m(huge()),
+  restAssign: () => { let r; ({ ...r } = huge()); return r; },
+  restAssignNested: () => { let r; ({ x: { ...r } } = { x: huge() }); return r; },
+  restForOf: () => { for (const { ...r } of [huge()]) return r; },
+  restForOfAssign: () => { let r; for ({ ...r } of [huge()]); return r; },
+  restCatch: () => { try { throw huge(); } catch ({ ...r }) { return r; } },
+  restString: () => { const { ...r } = "x".repeat(4e6); return r; },
+  restProxy: () => { const { ...r } = new Proxy(huge(), {}); return r; },
+  restLoop: () => spin((a) => { const { ...r } = a; }),
+  restParamLoop: () => spin(({ ...r }) => r),
+  restFunction: () => new Function("a", "const { ...r } = a; return r")(huge()),
+  restEvalLoop: () => spin((0, eval)("(a) => { let r; ({ ...r } = a); }")),
 };
 
 // What each bomb must end in: the turn's crash reason (cpu_limit,
@@ -53,7 +75,8 @@ export function receive(msg) {
       return [k.length, k[999], Object.values(a)[999], Object.getOwnPropertyNames(a).length,
         Reflect.ownKeys(new Uint8Array(2)).join(), JSON.stringify(Object.entries(new Int8Array([-1]))),
         JSON.stringify(Object.assign({}, new Uint8Array([5, 6]))), JSON.stringify(s),
-        Object.keys(new Proxy(a, {})).length, JSON.stringify({ ...new Proxy(new Uint8Array([9]), {}) })].join("|");
+        Object.keys(new Proxy(a, {})).length, JSON.stringify({ ...new Proxy(new Uint8Array([9]), {}) }),
+        JSON.stringify((({ 0: z, ...r }) => [z, r])(new Int8Array([4, -5])))].join("|");
     }),
   };
 }
