@@ -1,6 +1,7 @@
 package isolate
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -867,7 +868,7 @@ func (b *builtins) generated(src string) *goja.Program {
 	if !b.big.on && !concat && !mayHoldBigIntLiteral(src) {
 		return nil
 	}
-	prg, err := goja.Parse("<eval>", src, parser.WithDisableSourceMaps)
+	prg, err := parseGenerated(src)
 	if err != nil {
 		if b.big.on || concat {
 			panic(b.i.newError("SyntaxError", err.Error()))
@@ -890,6 +891,19 @@ func (b *builtins) generated(src string) *goja.Program {
 	return p
 }
 
+// parseGenerated parses code made at run time. goja's parser panics on
+// some malformed patterns (`try {} catch ([...[`, found by
+// FuzzRestPatterns): such a panic is a syntax error of the code, not of
+// the isolate.
+func parseGenerated(src string) (prg *ast.Program, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			prg, err = nil, errors.New("the parser could not read this code")
+		}
+	}()
+	return goja.Parse("<eval>", src, parser.WithDisableSourceMaps)
+}
+
 // evalGenerated runs eval's code, rewritten, in the global scope as
 // indirect eval does, when it holds an operator to guard. It runs as a
 // script, not as eval code: its top-level var declarations (strict code's
@@ -906,7 +920,7 @@ func (b *builtins) evalGenerated(src string) (goja.Value, bool) {
 	case b.big.on && !concat && !mayNameBigInt(src) && !strings.ContainsAny(src, "*/%<>-=!"):
 		return nil, false // no operator to guard
 	}
-	prg, err := goja.Parse("<eval>", src, parser.WithDisableSourceMaps)
+	prg, err := parseGenerated(src)
 	if err != nil {
 		panic(b.i.newError("SyntaxError", err.Error()))
 	}

@@ -32,8 +32,9 @@ import (
 //     place, `((%rest1) => { let %rest0; ({x: %rest0} = %rest1); ({...r} =
 //     %big(rest, %rest0)); return %rest1; })(v)`;
 //   - a parameter from the first that holds a rest on is bound to a
-//     temporary and destructured in a var statement at the top of the
-//     body (after its directives), its default applied there;
+//     temporary and destructured at the top of the body (after its
+//     directives), its default applied there: a pattern by let, a plain
+//     name by var;
 //   - a for-in or for-of head and a catch parameter are bound to a
 //     temporary, destructured at the top of the body.
 //
@@ -70,9 +71,9 @@ type restSite struct {
 }
 
 type restRewriter struct {
-	n          int                    // temporaries made
-	temps      []*ast.Identifier      // those the last expand made
-	lastParams *ast.VariableStatement // what the last params made
+	n          int               // temporaries made
+	temps      []*ast.Identifier // those the last expand made
+	lastParams []ast.Statement   // what the last params made
 }
 
 // rewriteRests rewrites every object rest of prg as the comment above
@@ -427,8 +428,10 @@ func holdsSuspension(p ast.Expression) bool {
 // params rewrites a parameter list holding a rest: the parameters from
 // the first that holds one on become temporaries (with a default of
 // `void 0` where they had one, so the function's length stays), and
-// r.lastParams is the var statement that destructures them, declared in
-// scope, the function's own. It reports whether it rewrote.
+// r.lastParams are the statements that destructure them in order: let
+// for a pattern, var (declared in scope, the function's own) for a plain
+// name, which a var in the body may declare again. It reports whether it
+// rewrote.
 func (r *restRewriter) params(pl *ast.ParameterList, scope *[]*ast.VariableDeclaration) bool {
 	if pl == nil {
 		return false
@@ -447,11 +450,21 @@ func (r *restRewriter) params(pl *ast.ParameterList, scope *[]*ast.VariableDecla
 	if first < 0 {
 		first = len(pl.List)
 	}
-	var decl []*ast.Binding
+	var stmts []ast.Statement
 	add := func(target, init ast.Expression) {
+		var decl []*ast.Binding
 		for _, q := range r.expand(target, init) {
 			decl = append(decl, &ast.Binding{Target: q.target.(ast.BindingTarget), Initializer: q.init})
 		}
+		at := target.Idx0()
+		if isPattern(target) {
+			// let, as a parameter's names are in their dead zone until
+			// it is bound.
+			stmts = append(stmts, &ast.LexicalDeclaration{Idx: at, Token: token.LET, List: decl})
+			return
+		}
+		stmts = append(stmts, &ast.VariableStatement{Var: at, List: decl})
+		*scope = append(*scope, &ast.VariableDeclaration{Var: at, List: decl})
 	}
 	for k := first; k < len(pl.List); k++ {
 		b := pl.List[k]
@@ -475,9 +488,7 @@ func (r *restRewriter) params(pl *ast.ParameterList, scope *[]*ast.VariableDecla
 		add(pl.Rest, useOf(t))
 		pl.Rest = t
 	}
-	at := decl[0].Target.Idx0()
-	r.lastParams = &ast.VariableStatement{Var: at, List: decl}
-	*scope = append(*scope, &ast.VariableDeclaration{Var: at, List: decl})
+	r.lastParams = stmts
 	return true
 }
 
@@ -486,7 +497,7 @@ func void0(at file.Idx) ast.Expression {
 }
 
 // insertTop puts st at the top of body, after its directives.
-func insertTop(body *ast.BlockStatement, st ast.Statement) {
+func insertTop(body *ast.BlockStatement, st []ast.Statement) {
 	k := 0
 	for ; k < len(body.List); k++ {
 		es, ok := body.List[k].(*ast.ExpressionStatement)
@@ -497,7 +508,7 @@ func insertTop(body *ast.BlockStatement, st ast.Statement) {
 			break
 		}
 	}
-	body.List = append(body.List[:k], append([]ast.Statement{st}, body.List[k:]...)...)
+	body.List = append(body.List[:k], append(st, body.List[k:]...)...)
 }
 
 // forInto rewrites a for-in or for-of head whose target holds a rest: the

@@ -91,3 +91,17 @@ func TestRest_NestedAssignmentWithYieldIsRefused(t *testing.T) {
 		t.Fatalf("got %q, want a SyntaxError about the object rest", s)
 	}
 }
+
+// Code made at run time that goja's parser panics on is a SyntaxError of
+// that code, caught by the script.
+func TestRest_ParserPanicIsASyntaxError(t *testing.T) {
+	i := guardedRuntime(t)
+	i.builtins.bindOps()
+	v, err := runRewritten(i, `(() => { try { (0, eval)("try {} catch ([...[") ; return "ran"; } catch (e) { return e.name; } })()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.String() != "SyntaxError" {
+		t.Fatalf("got %v, want SyntaxError", v)
+	}
+}
