@@ -3,6 +3,7 @@ package isolate
 import (
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
@@ -81,6 +82,9 @@ type restRewriter struct {
 // stack and rewrites the sites it found in the reverse of that order,
 // inner ones first.
 func rewriteRests(prg *ast.Program) bool {
+	if prg.File != nil && !strings.Contains(prg.File.Source(), "...") {
+		return false // no rest: the walk costs about 10 µs a KB of source
+	}
 	var sites []restSite
 	defaults := map[*ast.AssignExpression]bool{} // pattern defaults, not assignments
 	type frame struct {
@@ -99,7 +103,7 @@ func rewriteRests(prg *ast.Program) bool {
 				continue
 			}
 			if ae, ok := v.Interface().(*ast.AssignExpression); ok && !defaults[ae] && ae.Operator == token.ASSIGN &&
-				v.CanSet() && v.Type() == exprType && isPattern(ae.Left) && hasRest(ae.Left) {
+				isPattern(ae.Left) && hasRest(ae.Left) {
 				sites = append(sites, restSite{node: ae, slot: v, scope: scope})
 			}
 			stack = append(stack, frame{v.Elem(), scope})
@@ -121,8 +125,10 @@ func rewriteRests(prg *ast.Program) bool {
 				sites = append(sites, restSite{node: n, scope: scope})
 			case *ast.ClassStaticBlock:
 				scope = &n.DeclarationList
-			case *ast.VariableStatement, *ast.ForLoopInitializerVarDeclList, *ast.LexicalDeclaration,
+			case *ast.VariableStatement, *ast.ForLoopInitializerVarDeclList,
 				*ast.ForInStatement, *ast.ForOfStatement, *ast.CatchStatement:
+				// (A let or const is found as the struct below: a for
+				// loop's head holds one by value.)
 				sites = append(sites, restSite{node: n, scope: scope})
 			case *ast.ObjectPattern:
 				for _, p := range n.Properties {
@@ -368,8 +374,11 @@ func (r *restRewriter) assign(ae *ast.AssignExpression, slot reflect.Value) {
 		ae.Right = callAt(bigRestCode, ae.Right.Idx0(), ae.Right)
 		return
 	}
-	if holdsSuspension(ae.Left) {
-		slot.Set(reflect.ValueOf(ast.Expression(callAt(bigRestRefuseCode, at))))
+	if holdsSuspension(ae.Left) || !slot.CanSet() || slot.Type() != exprType {
+		// Refused as it runs: its right side throws before anything is
+		// destructured (and a slot of another type, which goja's AST
+		// has none of today, fails closed the same way).
+		ae.Right = callAt(bigRestRefuseCode, at)
 		return
 	}
 	v := r.temp(at)

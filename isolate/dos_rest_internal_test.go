@@ -1,10 +1,12 @@
 package isolate
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/ast"
 )
 
 // restPrograms destructure with object rests in every place the rewrite
@@ -103,5 +105,69 @@ func TestRest_ParserPanicIsASyntaxError(t *testing.T) {
 	}
 	if v.String() != "SyntaxError" {
 		t.Fatalf("got %v, want SyntaxError", v)
+	}
+}
+
+// countRestChecks counts the %big(rest, …) calls in prg.
+func countRestChecks(prg *ast.Program) int {
+	n := 0
+	seen := map[uintptr]bool{} // a var's binding is in its scope's list too
+	stack := []reflect.Value{reflect.ValueOf(prg)}
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch v.Kind() {
+		case reflect.Interface, reflect.Pointer:
+			if v.IsNil() {
+				continue
+			}
+			if v.Kind() == reflect.Interface {
+				stack = append(stack, v.Elem())
+				continue
+			}
+			if seen[v.Pointer()] {
+				continue
+			}
+			seen[v.Pointer()] = true
+			if c, ok := v.Interface().(*ast.CallExpression); ok && len(c.ArgumentList) > 0 {
+				if id, ok := c.Callee.(*ast.Identifier); ok && id.Name.String() == bigFnName {
+					if l, ok := c.ArgumentList[0].(*ast.NumberLiteral); ok && l.Value == int64(bigRestCode) {
+						n++
+					}
+				}
+			}
+			stack = append(stack, v.Elem())
+		case reflect.Struct, reflect.Slice:
+			stack = pushParts(stack, v, func(c reflect.Value) reflect.Value { return c })
+		}
+	}
+	return n
+}
+
+// Each rest's value passes through the check once, whatever holds it.
+func TestRest_OneCheckPerRest(t *testing.T) {
+	for src, want := range map[string]int{
+		"let {...r} = v":                         1,
+		"const {x: {...r}, ...s} = v":            2,
+		"for (let {...r} = v; ;) {}":             1,
+		"for (const {a: {...r}} of v) {}":        1,
+		"var {...r} = v":                         1,
+		"function f({...r}, [{...s}]) {}":        2,
+		"({...r} = v)":                           1,
+		"({x: {...r}} = v)":                      1,
+		"try {} catch ({...r}) {}":               1,
+		"let a = () => { const {...r} = v; }":    1,
+		"class C { static { let {...r} = v; } }": 1,
+	} {
+		prg, err := goja.Parse("rest.js", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rewriteRests(prg) {
+			t.Errorf("%s: not rewritten", src)
+		}
+		if got := countRestChecks(prg); got != want {
+			t.Errorf("%s: %d checks, want %d", src, got, want)
+		}
 	}
 }
