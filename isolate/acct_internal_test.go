@@ -3,6 +3,7 @@ package isolate
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"reflect"
 	"runtime"
 	"testing"
@@ -143,9 +144,10 @@ func (h *burnHost) Log(slog.Level, string) {
 	h.i.watchdog()
 }
 
-// A late first check undercharges an isolate at most once: after a turn
-// that ran past the checkpoint, its turns are clocked from their start,
-// and one that burns three limits of CPU before a late check is ended.
+// On a quiet node a late first check undercharges an isolate at most
+// once: after a turn that ran past the checkpoint, its turns are clocked
+// from their start, and one that burns three limits of CPU before a late
+// check is ended. That late check marks the node loaded.
 func TestAcctCPU_LateFirstCheckCannotHideCPU(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the CPU-time clock is read on Linux only")
@@ -153,8 +155,10 @@ func TestAcctCPU_LateFirstCheckCannotHideCPU(t *testing.T) {
 	const limit = 20 * time.Millisecond
 	i := acctIsolate(t, `export function receive(m) { if (m === "long") { for (let k = 0; k < 1e9; k++) { if (k % 1000 === 0 && ok()) return k; } } console.log("burn"); return 1; }
 		let since = 0; function ok() { return ++since > 50; }`, Limits{CPU: limit})
+	saved := loadedUntil.Load()
+	t.Cleanup(func() { loadedUntil.Store(saved) })
+	loadedUntil.Store(0) // a quiet node: turns are clocked after a long one only
 	var out Outcome
-	i.longTurns.Store(false) // as after clockedShortTurns short turns
 	// A turn past the checkpoint (about 2 ms of a plain loop).
 	for !i.longTurns.Load() {
 		i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue("long"), nil }, false, func(o Outcome) { out = o })
@@ -164,21 +168,28 @@ func TestAcctCPU_LateFirstCheckCannotHideCPU(t *testing.T) {
 	if !errors.Is(out.Crash, ErrCPULimit) {
 		t.Fatalf("a turn that burnt %v of CPU before a late first check: %v, want cpu_limit", 3*limit, out.Crash)
 	}
+	if !nodeLoaded(time.Now()) {
+		t.Fatal("a running turn's check came late, and the node does not count as loaded")
+	}
 }
 
-// A new isolate's turns are clocked from their start: its first turn,
-// burning three limits of CPU before a late first check, is ended.
-func TestAcctCPU_NewIsolateIsClockedFromItsFirstTurn(t *testing.T) {
+// On a loaded node (a running turn's check came late) a new isolate's
+// turns are clocked from their start: its first turn, burning three
+// limits of CPU before a late first check, is ended.
+func TestAcctCPU_OnALoadedNodeFirstTurnsAreClocked(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the CPU-time clock is read on Linux only")
 	}
+	saved := loadedUntil.Load()
+	t.Cleanup(func() { loadedUntil.Store(saved) })
+	loadedUntil.Store(math.MaxInt64)
 	const limit = 20 * time.Millisecond
 	i := acctIsolate(t, `export function receive(m) { console.log("burn"); return 1; }`, Limits{CPU: limit})
 	i.cfg.Host = &burnHost{i: i, limit: limit}
 	var out Outcome
 	i.startTurnWith(i.receive, func() (goja.Value, error) { return i.rt.ToValue("burn"), nil }, false, func(o Outcome) { out = o })
 	if !errors.Is(out.Crash, ErrCPULimit) {
-		t.Fatalf("a new isolate's first turn burnt %v of CPU before a late first check: %v, want cpu_limit", 3*limit, out.Crash)
+		t.Fatalf("a new isolate's first turn on a loaded node burnt %v of CPU before a late first check: %v, want cpu_limit", 3*limit, out.Crash)
 	}
 }
 

@@ -250,7 +250,6 @@ export function receive(m, ctx) {
 func TestRun_ShortTurnsStopClockingTurnStarts(t *testing.T) {
 	i := watchdogIsolate(t, runJS, Limits{})
 	i.longTurns.Store(true)
-	i.shortTurns = 0 // a new isolate is clocked from the start: its module body counted one
 	k := 0
 	for ; k < 100*clockedShortTurns && i.longTurns.Load(); k++ {
 		if o := receiveNow(t, i, runMsg(t, map[string]any{"type": "inc"})); o.Crash != nil {

@@ -212,13 +212,6 @@ func New(s *Script, cfg Config) (*Isolate, error) {
 		return nil, fmt.Errorf("%s: set up the isolate: %w", cfg.Name, err)
 	}
 	i.cfg = cfg
-	// A new incarnation's turns are clocked from their start, as after a
-	// long turn, until it has run clockedShortTurns short turns in a row:
-	// its first long turn (often the one a hostile script opens with) is
-	// charged all its CPU time, even when a loaded machine runs the
-	// watchdog's first check late. It costs a clock read per turn for the
-	// first turns only.
-	i.longTurns.Store(true)
 	i.rt.SetMaxCallStackSize(cfg.Limits.Stack)
 	i.lim.bind(cfg.Limits.Memory, s.prog)
 	var exports goja.Value
@@ -413,9 +406,10 @@ func (i *Isolate) armWatchdog(seq uint64) (nested *time.Timer, clocked bool) {
 	var base time.Duration
 	bounded := false
 	now := monoNow()
-	if clocked && i.longTurns.Load() {
-		// This isolate has run long turns before: its turns are clocked
-		// from their start, so a late first check cannot undercharge it.
+	if clocked && (i.longTurns.Load() || nodeLoaded(now)) {
+		// This isolate has run long turns before, or the node's timers
+		// fire late: its turns are clocked from their start, so a late
+		// first check cannot undercharge it.
 		switch {
 		case pin == nil:
 			base, _ = clock.read()
@@ -496,6 +490,40 @@ func (i *Isolate) disarm(nested *time.Timer, clocked bool) {
 	}
 }
 
+// A watchdog timer that fires more than lateFiring after its time says
+// the machine is loaded: the thread that runs timers waits for a CPU, and
+// a turn's first check can come late. For loadedFor after such a firing,
+// anywhere in the node, every turn reads its CPU clock as it starts
+// (armWatchdog), so that a late first check, which charges at most the
+// checkpoint for the time before it, cannot undercharge a turn's first
+// long stretch. On a quiet node turns skip that read (a system call,
+// 1.5 µs here; reading it at the start of every new incarnation's turns
+// instead cost spawn 13 µs and restart 15 µs). What is left: the first
+// late first check after a quiet spell, and a load that comes on within
+// one check, can still undercharge one turn by the check's lateness.
+const (
+	lateFiring = 500 * time.Microsecond
+	loadedFor  = time.Second
+)
+
+// loadedUntil is when the node stops counting as loaded, in nanoseconds
+// since procStart.
+var loadedUntil atomic.Int64
+
+// noteLoaded records a late watchdog firing seen at now. It writes the
+// shared word only when that moves the deadline by a tenth of loadedFor,
+// so that firings on a loaded machine do not all write it.
+func noteLoaded(now time.Time) {
+	until := int64(now.Sub(procStart) + loadedFor)
+	if until > loadedUntil.Load()+int64(loadedFor/10) {
+		loadedUntil.Store(until)
+	}
+}
+
+// nodeLoaded reports whether a watchdog firing came late within loadedFor
+// before now.
+func nodeLoaded(now time.Time) bool { return int64(now.Sub(procStart)) < loadedUntil.Load() }
+
 // clockedShortTurns is how many turns in a row that end before their
 // first check an isolate's turns are clocked from their start after a
 // long turn (longTurns). A turn only descheduled past the checkpoint, on a
@@ -547,11 +575,15 @@ func (i *Isolate) watchdog() {
 		i.mu.Unlock()
 		return
 	}
+	late := i.watchSet && now.Sub(i.watchAt) > lateFiring
 	i.watchSet = false
 	armed := i.armed
 	if armed == 0 {
 		i.mu.Unlock()
 		return // between turns, or after the last one
+	}
+	if late {
+		noteLoaded(now) // a running turn's check came late
 	}
 	if wait := i.armedFor - now.Sub(i.armedAt); wait > 0 {
 		// Set by an earlier turn of a run (see armWatchdog): this turn's
