@@ -490,20 +490,24 @@ func (i *Isolate) disarm(nested *time.Timer, clocked bool) {
 	}
 }
 
-// A watchdog timer that fires more than lateFiring after its time says
-// the machine is loaded: the thread that runs timers waits for a CPU, and
-// a turn's first check can come late. For loadedFor after such a firing,
-// anywhere in the node, every turn reads its CPU clock as it starts
-// (armWatchdog), so that a late first check, which charges at most the
-// checkpoint for the time before it, cannot undercharge a turn's first
-// long stretch. On a quiet node turns skip that read (a system call,
-// 1.5 µs here; reading it at the start of every new incarnation's turns
-// instead cost spawn 13 µs and restart 15 µs). What is left: the first
-// late first check after a quiet spell, and a load that comes on within
-// one check, can still undercharge one turn by the check's lateness.
+// A running turn's watchdog check that comes more than lateFiring after
+// its time says the machine is loaded: the thread that runs timers waited
+// for a CPU, and a turn's first check can come as late. For loadedFor
+// after such a check, anywhere in the node, every turn reads its CPU
+// clock as it starts (armWatchdog), so that a late first check, which
+// charges at most the checkpoint for the time before it, cannot
+// undercharge a turn's first long stretch. On a quiet node turns skip
+// that read (a system call, 1.5 µs here; reading it at the start of every
+// new incarnation's first turns instead cost spawn 13 µs and restart
+// 15 µs). lateFiring is well inside the 5 ms a turn may overrun its
+// limit; loadedFor is long beside the few milliseconds between late
+// checks under a steady load, and short enough that a burst of work (a
+// benchmark's flood) leaves no cost behind. What is left: the first late
+// check after a quiet spell can still undercharge one turn by its
+// lateness.
 const (
-	lateFiring = 500 * time.Microsecond
-	loadedFor  = time.Second
+	lateFiring = 2 * time.Millisecond
+	loadedFor  = 100 * time.Millisecond
 )
 
 // loadedUntil is when the node stops counting as loaded, in nanoseconds
