@@ -139,6 +139,15 @@ func (cl *memCluster) limitHits(name, limit string, substr ...string) int {
 	return k
 }
 
+// burst has the flooder on a send n messages to target on b at once,
+// without waiting for room.
+func (cl *memCluster) burst(target string, n int) {
+	cl.t.Helper()
+	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": target, "n": n}); fmt.Sprint(v) != fmt.Sprintf("map[next:%d]", n) {
+		cl.t.Fatalf("flooder's burst of %d to %s: %v", n, target, v)
+	}
+}
+
 func TestFlow_SlowReceiverOnAnotherNodePushesBackAndLosesNothing(t *testing.T) {
 	cl := flowCluster(t, 64)
 	const n = 1000
@@ -186,9 +195,7 @@ func TestFlow_ParkedFramesOfALostPeerAreDropped(t *testing.T) {
 	b := cl.node("b")
 	// stuck takes 2 messages (3 if the first has started its turn); the
 	// rest are parked on b, and b holds a back.
-	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": 20}); fmt.Sprint(v) != "map[next:20]" {
-		t.Fatalf("flooder: %v", v)
-	}
+	cl.burst("stuck", 20)
 	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
 		if frames, _, running := actor.FlowParked(b); frames < 17 || !running || !b.Holding("a") {
 			return fmt.Errorf("b parked %d frames (want 17 or 18), retry loop running %v, holding a %v", frames, running, b.Holding("a"))
@@ -213,9 +220,7 @@ func TestFlow_PastTheBoundFramesAreRefusedAndCounted(t *testing.T) {
 	actor.SetParkBounds(b, 3, 1<<20)
 	// stuck takes 2 or 3, b parks 3, and refuses the other 4 or 5: each
 	// refusal is counted on b and reported to a, naming the sender.
-	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": 10}); fmt.Sprint(v) != "map[next:10]" {
-		t.Fatalf("flooder: %v", v)
-	}
+	cl.burst("stuck", 10)
 	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
 		if hb, ha := cl.limitHits("b", mailbox.LimitMailbox), cl.limitHits("a", mailbox.LimitMailbox); hb < 4 || ha != hb {
 			return fmt.Errorf("mailbox refusals counted on b %d, on a %d; want 4 or 5, the same on both", hb, ha)
@@ -239,12 +244,8 @@ func TestFlow_AStuckMailboxHoldsItsPeerUpOnlyForAWhile(t *testing.T) {
 	actor.SetParkWait(b, 50*time.Millisecond)
 	// stuck takes 2 (3 if its first turn has started) and b parks the
 	// rest; a's messages to sink do not queue behind them.
-	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": 20}); fmt.Sprint(v) != "map[next:20]" {
-		t.Fatalf("flooder: %v", v)
-	}
-	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "sink", "n": 5}); fmt.Sprint(v) != "map[next:5]" {
-		t.Fatalf("flooder: %v", v)
-	}
+	cl.burst("stuck", 20)
+	cl.burst("sink", 5)
 	// stuck takes none of them: they are refused, counted on b and
 	// reported to a; sink's get through, in order.
 	refusedStuck := func(node string) int {
@@ -269,9 +270,7 @@ func TestFlow_AStuckMailboxHoldsItsPeerUpOnlyForAWhile(t *testing.T) {
 	// stuck is marked: what it cannot take is refused at once, not parked,
 	// so a's messages to sink are not held up again.
 	before := cl.limitHits("b", mailbox.LimitMailbox, "from node a")
-	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": 3}); fmt.Sprint(v) != "map[next:3]" {
-		t.Fatalf("flooder: %v", v)
-	}
+	cl.burst("stuck", 3)
 	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
 		if k := cl.limitHits("b", mailbox.LimitMailbox, "from node a") - before; k != 3 {
 			return fmt.Errorf("%d of 3 sends to stuck refused", k)
@@ -380,12 +379,8 @@ func TestFlow_ManyParkedFramesKeepTheirOrderAndTheStuckOnesAreSortedOut(t *testi
 	cl := flowCluster(t, 4096)
 	b := cl.node("b")
 	const nStuck, nSink = 600, 700
-	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": nStuck}); fmt.Sprint(v) != fmt.Sprintf("map[next:%d]", nStuck) {
-		t.Fatalf("flooder: %v", v)
-	}
-	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "sink", "n": nSink}); fmt.Sprint(v) != fmt.Sprintf("map[next:%d]", nSink) {
-		t.Fatalf("flooder: %v", v)
-	}
+	cl.burst("stuck", nStuck)
+	cl.burst("sink", nSink)
 	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
 		if frames, _, _ := actor.FlowParked(b); frames < nStuck-3 {
 			return fmt.Errorf("b parked %d frames, want at least %d", frames, nStuck-3)
@@ -438,9 +433,7 @@ func TestFlow_AFullMailboxHoldsUpOnlyItsOwnMessages(t *testing.T) {
 	// its turn; b parks the rest, and holds a back, for as long as need be
 	// (the park wait is an hour).
 	const nStuck, nSink = 20, 300
-	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "stuck", "n": nStuck}); fmt.Sprint(v) != fmt.Sprintf("map[next:%d]", nStuck) {
-		t.Fatalf("flooder: %v", v)
-	}
+	cl.burst("stuck", nStuck)
 	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
 		if frames, _, _ := actor.FlowParked(b); frames < nStuck-3 || !b.Holding("a") {
 			return fmt.Errorf("b parked %d frames (want %d or %d), holding a %v", frames, nStuck-3, nStuck-2, b.Holding("a"))
@@ -449,9 +442,7 @@ func TestFlow_AFullMailboxHoldsUpOnlyItsOwnMessages(t *testing.T) {
 	})
 	// a's messages to sink, which has room for 10 and is slow, arrive
 	// behind stuck's parked ones; they park only behind sink's own.
-	if v := cl.call("a", "flooder", map[string]any{"op": "burst", "target": "sink", "n": nSink}); fmt.Sprint(v) != fmt.Sprintf("map[next:%d]", nSink) {
-		t.Fatalf("flooder: %v", v)
-	}
+	cl.burst("sink", nSink)
 	var log []any
 	checkFor(t, 60*time.Second, 5*time.Millisecond, func() error {
 		v, err := cl.tryCall("b", "sink", map[string]any{"type": "log"})
