@@ -58,11 +58,12 @@ export function receive(msg) {
   if (msg.type === "boom") throw new Error("boom");
 }`
 
-// batchCallerJS calls the subject msg.n times without awaiting in between.
+// batchCallerJS calls the subject msg.n times without awaiting in
+// between, with messages of type msg.as ("note" if not given).
 const batchCallerJS = `
 export function receive(msg, ctx) {
   const ps = [];
-  for (let k = 1; k <= msg.n; k++) ps.push(ctx.env.subject.call({type: "note", k}));
+  for (let k = 1; k <= msg.n; k++) ps.push(ctx.env.subject.call({type: msg.as || "note", k}));
   return Promise.all(ps);
 }`
 

@@ -41,14 +41,6 @@ export function receive(msg, ctx) {
   }
 }`
 
-// gatherCallerJS calls the subject with msg.n marks without awaiting in between.
-const gatherCallerJS = `
-export function receive(msg, ctx) {
-  const ps = [];
-  for (let k = 1; k <= msg.n; k++) ps.push(ctx.env.subject.call({type: "mark", k}));
-  return Promise.all(ps);
-}`
-
 func gatherFixture(t *testing.T, lim isolate.Limits) *fixture {
 	t.Helper()
 	subject := worker(t, "subject", gatherSubjectJS,
@@ -57,7 +49,7 @@ func gatherFixture(t *testing.T, lim isolate.Limits) *fixture {
 	subject.Limits = lim
 	return start(t, isolate.Limits{},
 		worker(t, "gate", batchGateJS), worker(t, "sink", batchSinkJS), subject,
-		worker(t, "caller", gatherCallerJS, actor.GrantSpec{Name: "subject", To: "subject", Rights: capability.Send}))
+		worker(t, "caller", batchCallerJS, actor.GrantSpec{Name: "subject", To: "subject", Rights: capability.Send}))
 }
 
 // spin makes the subject's goroutine busy for ms, so that what is sent
@@ -72,7 +64,7 @@ func TestGather_EachTurnRunsItsJobsBeforeTheNextAndRepliesInOrder(t *testing.T) 
 	const n = 10
 	got := make(chan any, 1)
 	go func() {
-		v, err := f.call("caller", map[string]any{"n": n})
+		v, err := f.call("caller", map[string]any{"n": n, "as": "mark"})
 		if err != nil {
 			v = err
 		}
