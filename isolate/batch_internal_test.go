@@ -264,19 +264,7 @@ func TestRun_ShortTurnsStopClockingTurnStarts(t *testing.T) {
 	}
 }
 
-// BenchmarkRun_TurnsPinned is a run of message turns on a pinned thread,
-// as a worker's mailbox runs them when messages are queued: the turns
-// share the watchdog's timer.
-func BenchmarkRun_TurnsPinned(b *testing.B) {
-	i := benchIsolate(b)
-	pin := PinThread()
-	defer pin.Unpin()
-	i.UsePin(pin)
-	env := mailbox.NewEnvelope([]byte{0x81, 0xa4, 't', 'y', 'p', 'e', 0xa3, 'i', 'n', 'c'}, nil) // {type: "inc"}
-	done := func(Outcome) {}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for k := 0; k < b.N; k++ {
-		i.Receive(env, false, done)
-	}
-}
+// BenchmarkRun_TurnsPinned is message turns on a pinned thread, each on
+// its own, sharing the watchdog's timer (benchTurns,
+// batchrun_internal_test.go).
+func BenchmarkRun_TurnsPinned(b *testing.B) { benchTurns(b, false) }

@@ -42,12 +42,10 @@ func benchTurns(b *testing.B, inRuns bool) {
 	}
 }
 
-// BenchmarkBatch_TurnsAlone is a message turn at a time, as a worker
-// runs a message that arrives alone.
-func BenchmarkBatch_TurnsAlone(b *testing.B) { benchTurns(b, false) }
-
-// BenchmarkBatch_TurnsInARun is the same turns in runs (BeginRun,
-// EndRun), as a worker hands its isolate a run of queued messages.
+// BenchmarkBatch_TurnsInARun is BenchmarkRun_TurnsPinned's turns (a
+// message turn at a time, as a worker runs a message that arrives alone)
+// in runs (BeginRun, EndRun), as a worker hands its isolate a run of
+// queued messages.
 func BenchmarkBatch_TurnsInARun(b *testing.B) { benchTurns(b, true) }
 
 // The turns of a run (BeginRun, EndRun) are each a turn of their own:
