@@ -269,6 +269,40 @@ func hasRest(p ast.Expression) bool {
 	return false
 }
 
+// restsIn returns the patterns in p (p included) that are or hold an
+// object pattern with a rest, in one walk: expand asks about every
+// nested pattern, and asking hasRest each time would walk a pattern
+// nested n deep n times (a 64 KB eval of patterns 990 deep took 268 ms).
+func restsIn(p ast.Expression) map[ast.Expression]bool {
+	holds := map[ast.Expression]bool{}
+	type item struct {
+		e    ast.Expression
+		done bool // its targets are decided
+	}
+	stack := []item{{e: p}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		slots := targetSlots(it.e)
+		if !it.done {
+			stack = append(stack, item{it.e, true})
+			for _, s := range slots {
+				stack = append(stack, item{e: *s})
+			}
+			continue
+		}
+		o, ok := it.e.(*ast.ObjectPattern)
+		h := ok && o.Rest != nil
+		for _, s := range slots {
+			h = h || holds[*s]
+		}
+		if h {
+			holds[it.e] = true
+		}
+	}
+	return holds
+}
+
 // nestedRest reports whether a target of p (not p itself) holds a rest.
 func nestedRest(p ast.Expression) bool {
 	for _, s := range targetSlots(p) {
@@ -300,13 +334,14 @@ type restPair struct {
 func (r *restRewriter) expand(p, init ast.Expression) []restPair {
 	var out []restPair
 	r.temps = r.temps[:0]
+	holds := restsIn(p)
 	stack := []restPair{{p, init}}
 	for len(stack) > 0 {
 		q := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		var parts []restPair
 		for _, s := range targetSlots(q.target) {
-			if isPattern(*s) && hasRest(*s) {
+			if isPattern(*s) && holds[*s] {
 				t := r.temp((*s).Idx0())
 				parts = append(parts, restPair{*s, useOf(t)})
 				r.temps = append(r.temps, t)
