@@ -387,16 +387,17 @@ func guardBigArrayMethod(name string) func(b *builtins, orig goja.Callable) func
 			switch name {
 			case "with":
 				b.chargeTypedCopy(c.This, "with") // dos_fresh.go
-			case "fill", "set":
+			case "set":
 				b.needTypedLoop(c.This) // dos_fresh.go
+			}
+			if name == "fill" {
+				return b.typedFill(orig, c.This, c.Arguments, bigStore(c.This)) // dos_typedloop.go
 			}
 			if !bigStore(c.This) || len(c.Arguments) == 0 {
 				return call(orig, c.This, c.Arguments...)
 			}
 			args := append([]goja.Value(nil), c.Arguments...)
 			switch name {
-			case "fill":
-				args[0] = b.bigElement(args[0])
 			case "with":
 				if len(args) > 1 {
 					args[0] = b.rt.ToValue(toIntegerOrInfinity(args[0]))

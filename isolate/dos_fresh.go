@@ -99,21 +99,3 @@ func (b *builtins) needTypedLoop(this goja.Value) {
 		}
 	}
 }
-
-// guardTypedLoop guards a %TypedArray%.prototype method that walks the
-// whole array in one Go loop: includes, indexOf, lastIndexOf, reverse,
-// copyWithin (fill and set: guardBigArrayMethod).
-func guardTypedLoop(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
-	return func(c goja.FunctionCall) goja.Value {
-		b.needTypedLoop(c.This)
-		return call(orig, c.This, c.Arguments...)
-	}
-}
-
-var _ = func() int {
-	for _, name := range []string{"includes", "indexOf", "lastIndexOf", "reverse", "copyWithin"} {
-		templateGuards = append(templateGuards,
-			templateGuard{object: "%TypedArray%.prototype", name: name, make: method(guardTypedLoop)})
-	}
-	return 0
-}()

@@ -45,6 +45,8 @@ type gojaLayout struct {
 	arrayType   reflect.Type // *goja.arrayObject
 	arrayValues uintptr      // offset of arrayObject.values
 	sparseType  reflect.Type // *goja.sparseArrayObject
+	typedType   reflect.Type // *goja.typedArrayObject
+	typedCtor   uintptr      // offset of typedArrayObject.defaultCtor
 }
 
 var (
@@ -179,6 +181,21 @@ func probeLayout(r *goja.Runtime) error {
 		return fmt.Errorf("a sparse array is a %s", sparse.Type())
 	}
 	layout.sparseType = sparse.Type()
+	tv, err := r.RunString("new Uint8Array(1)")
+	if err != nil {
+		return err
+	}
+	typed, err := selfOf(tv.(*goja.Object))
+	if err != nil {
+		return err
+	}
+	if typed.Type().Elem().Name() != "typedArrayObject" {
+		return fmt.Errorf("a typed array is a %s", typed.Type())
+	}
+	if layout.typedCtor, err = fieldOffset(typed.Type().Elem(), "defaultCtor", reflect.TypeOf((*goja.Object)(nil))); err != nil {
+		return err
+	}
+	layout.typedType = typed.Type()
 	return nil
 }
 

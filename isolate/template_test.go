@@ -26,6 +26,7 @@ func TestTemplate_GojaLayoutIsKnown(t *testing.T) {
 	for what, typ := range map[string]string{
 		"valueProperty": fmt.Sprint(layout.vpType), "nativeFuncObject": fmt.Sprint(layout.nfType),
 		"arrayObject": fmt.Sprint(layout.arrayType), "sparseArrayObject": fmt.Sprint(layout.sparseType),
+		"typedArrayObject": fmt.Sprint(layout.typedType),
 	} {
 		if typ != "*goja."+what {
 			t.Errorf("layout type %s is %s", what, typ)

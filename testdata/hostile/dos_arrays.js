@@ -25,6 +25,11 @@ const bombs = {
   typedFill: () => { const a = new Float64Array(2e6); for (;;) a.fill(1); },
   typedReverse: () => { const a = new Float64Array(2e6); for (;;) a.reverse(); },
   typedFind: () => { const a = new Float64Array(2e6); for (;;) a.findLast((x) => x === 1); },
+  typedIndexOfFwd: () => { const a = new BigInt64Array(2e6); for (;;) a.indexOf(1n, -1.5e6); },
+  typedCopyWithin: () => { const a = new Float64Array(2e6); for (;;) a.copyWithin(1, 0); },
+  typedFillFresh: () => { for (;;) new Float64Array(2e6).fill(1, 5); },
+  typedFillHuge: () => new Uint8Array(6e7).fill(1).length,
+  typedSearchFresh: () => { for (;;) new Int16Array(4e6).includes(-1); },
   arrayAt: () => { const s = "x".repeat(1e6); let n = 0; for (;;) n += s.codePointAt(n % 1e6) + s.at(-1).length; },
 };
 

@@ -1,0 +1,156 @@
+package isolate
+
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+	"testing"
+	"unsafe"
+
+	"github.com/dop251/goja"
+)
+
+// typedLoopOps are calls of the chunked typed array methods
+// (dos_typedloop.go), with bounds that fall inside, across and outside
+// chunks, and arguments whose conversion logs its order.
+var typedLoopOps = []string{
+	`a.fill(V)`, `a.fill(V, 5)`, `a.fill(V, -70000)`, `a.fill(V, 70000, 140000)`,
+	`a.fill(V, -1e9, 1e9)`, `a.fill(V, NaN, Infinity)`, `a.fill(V, 3, 2)`,
+	`a.fill(V, undefined, null)`, `a.fill(V, 65535, 65537)`, `a.fill(V, 1.7, -0.5)`,
+	`a.fill(obj(V), obj(10), obj(-10))`, `a.fill("7", "65536")`, `a.fill(obj("-12"), 1)`,
+	`a.reverse()`,
+	`a.copyWithin(0, 3)`, `a.copyWithin(5, 0)`, `a.copyWithin(-70000, 0, 100000)`,
+	`a.copyWithin(100, 50, 70000)`, `a.copyWithin(0, 0)`, `a.copyWithin(1e9, 0)`,
+	`a.copyWithin(obj(65536), obj(1), obj(-1))`, `a.copyWithin(0, 140000, 10)`,
+}
+
+// typedSearchFor are searched for with each search method, and some of
+// them from each of typedSearchFroms.
+var (
+	typedSearchFor     = []string{"S", "V", "-100", "0", "-0", "NaN", "0.5", "1.5", `"1"`, "300", "1n", "undefined"}
+	typedSearchFroms   = []string{"", ", 0", ", -5", ", 70000", ", 2e5", ", -1e9", ", undefined", ", NaN", ", obj(65540)"}
+	typedSearchMethods = []string{"includes", "indexOf", "lastIndexOf"}
+)
+
+// The chunked typed array methods store, move and find what goja's own
+// methods do, on every kind of typed array, for arrays long enough to be
+// chunked.
+func TestTypedLoop_SameAsGoja(t *testing.T) {
+	n := 2*typedChunk + 7
+	var ops []string
+	ops = append(ops, typedLoopOps...)
+	for _, m := range typedSearchMethods {
+		for _, x := range typedSearchFor {
+			ops = append(ops, "a."+m+"("+x+")")
+		}
+		for _, x := range []string{"S", "-0", "NaN"} {
+			for _, from := range typedSearchFroms[1:] {
+				ops = append(ops, "a."+m+"("+x+from+")")
+			}
+		}
+	}
+	for k, c := range typedArrayCtors {
+		if raceSlowdown > 1 && k%4 != 0 {
+			continue // three kinds are enough to race; the detector slows goja 40 times
+		}
+		big := c.name == "BigInt64Array" || c.name == "BigUint64Array"
+		elem, v, s := "(i * 7) % 251 - 100 + (i % 3 ? 0.5 : 0)", "42", "17"
+		if big {
+			elem, v, s = "BigInt((i * 7) % 251 - 100)", "42n", "17n"
+		}
+		setup := fmt.Sprintf(`
+			var log = [];
+			function obj(x) { return { valueOf() { log.push(String(x)); return x; } }; }
+			var base = new %s(%d);
+			for (let i = 0; i < base.length; i++) base[i] = %s;
+			base[77777] = %s; base[130000] = %s;
+			if (!%v) { base[99999] = -0; base[99998] = NaN; }`, c.name, n, elem, s, s, big)
+		i := guardedRuntime(t)
+		i.builtins.enableBigInt()
+		plain := goja.New()
+		for _, r := range []*goja.Runtime{i.rt, plain} {
+			if _, err := r.RunString(setup); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+		}
+		for _, op := range ops {
+			prog := fmt.Sprintf(`(() => { log = []; const V = %s, S = %s; const a = base.slice();
+				let r; try { r = %s; r = r === a ? "this" : String(r); } catch (e) { r = e.name; }
+				return [a, r + " " + log.join()]; })()`, v, s, op)
+			got, gerr := i.rt.RunString(prog)
+			want, werr := plain.RunString(prog)
+			if gerr != nil || werr != nil {
+				t.Fatalf("%s %s: guarded: %v; goja: %v", c.name, op, gerr, werr)
+			}
+			ga, gr := typedLoopResult(t, i.rt, got)
+			wa, wr := typedLoopResult(t, plain, want)
+			if gr != wr {
+				t.Errorf("%s %s: returned %q, goja %q", c.name, op, gr, wr)
+			}
+			if !bytes.Equal(ga, wa) {
+				t.Errorf("%s %s: the array differs from goja's from element %d", c.name, op, firstDiff(ga, wa)/int(c.size))
+			}
+		}
+	}
+}
+
+// typedLoopResult splits a [array, string] result into the array's bytes
+// and the string.
+func typedLoopResult(t *testing.T, r *goja.Runtime, v goja.Value) ([]byte, string) {
+	t.Helper()
+	pair := v.(*goja.Object)
+	a := pair.Get("0").(*goja.Object)
+	rv := reflect.ValueOf(a.Export())
+	if rv.Kind() != reflect.Slice || rv.Len() == 0 {
+		t.Fatalf("not a typed array: %v", a)
+	}
+	n := rv.Len() * int(rv.Type().Elem().Size())
+	return append([]byte(nil), unsafe.Slice((*byte)(rv.UnsafePointer()), n)...), pair.Get("1").String()
+}
+
+func firstDiff(a, b []byte) int {
+	for k := range min(len(a), len(b)) {
+		if a[k] != b[k] {
+			return k
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// copyWithin on a view stays inside the view, as the spec has it (goja's
+// own can write past the view's end into the rest of its buffer).
+func TestTypedLoop_CopyWithinStaysInsideItsView(t *testing.T) {
+	i := guardedRuntime(t)
+	v, err := i.rt.RunString(fmt.Sprintf(`
+		const buf = new ArrayBuffer(%d);
+		const whole = new Uint8Array(buf);
+		const view = new Uint8Array(buf, 0, %d);
+		view.fill(1);
+		view.copyWithin(%d, 0);
+		whole.indexOf(1, %d)`, 3*typedChunk, 2*typedChunk, typedChunk+10, 2*typedChunk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.ToInteger() != -1 {
+		t.Fatalf("copyWithin wrote past its view, at byte %v", v)
+	}
+}
+
+// The constructor a chunk's view is made with is the array's own, read
+// from goja's private field: this fails loudly if the field moves.
+func TestTypedLoop_ViewConstructorIsTheArrays(t *testing.T) {
+	i := guardedRuntime(t)
+	i.builtins.enableBigInt()
+	for _, c := range typedArrayCtors {
+		v, err := i.rt.RunString("new " + c.name + "(1)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := typedCtorOf(v.(*goja.Object)); got == nil || !got.SameAs(i.builtins.origGlobal(c.name)) {
+			t.Errorf("%s: typedCtorOf gave %v", c.name, got)
+		}
+	}
+	if typedCtorOf(i.rt.NewArray(1)) != nil {
+		t.Error("an array has a typed array's constructor")
+	}
+}
