@@ -2,6 +2,8 @@ package isolate
 
 import (
 	"math"
+	"runtime"
+	"runtime/debug"
 	"testing"
 	"unsafe"
 )
@@ -76,3 +78,43 @@ func TestTurnShards_FillCacheLinePairs(t *testing.T) {
 		t.Fatalf("lastAllocs.at is followed by %d bytes of padding, want at least %d", rest, 128-16)
 	}
 }
+
+// What a turn allocates after the probe's collection is not growth until
+// a collection finds it live: a loop making garbage at hundreds of MB a
+// second crossed the probe's floor while the probe waited for a CPU
+// between its collection and its look.
+func TestProbe_GarbageMadeAfterTheCollectionIsNotGrowth(t *testing.T) {
+	a := acctIsolate(t, `export function receive() {}`, Limits{})
+	l := a.lim
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // no collection but the test's
+	runtime.GC()                                     // the baseline holds no garbage
+	a.seq++
+	l.begin()
+	defer func() { _ = l.end(nil) }()
+	l.probe(l.seq.Load())
+	start := l.heapStart.Load()
+	if start == 0 {
+		t.Fatal("the probe took no baseline with its turn running alone")
+	}
+	for range 64 {
+		garbageSink = make([]byte, 1<<20)
+	}
+	garbageSink = nil
+	if !l.grown(start, 32<<20) {
+		t.Fatal("64 MiB allocated uncollected did not show in the heap's count of objects")
+	}
+	if l.grownLive(start, 32<<20) {
+		t.Fatal("64 MiB of garbage made after the collection counted as the turn's growth")
+	}
+	kept := make([][]byte, 64)
+	for k := range kept {
+		kept[k] = make([]byte, 1<<20)
+	}
+	runtime.GC()
+	if !l.grownLive(start, 32<<20) {
+		t.Fatal("64 MiB kept through a collection did not count as growth")
+	}
+	runtime.KeepAlive(kept)
+}
+
+var garbageSink []byte
