@@ -388,6 +388,9 @@ func guardBigArrayMethod(name string) func(b *builtins, orig goja.Callable) func
 			case "with":
 				b.chargeTypedCopy(c.This, "with") // dos_fresh.go
 			case "set":
+				if v, ok := b.typedSet(orig, c); ok { // dos_typedloop.go
+					return v
+				}
 				b.needTypedLoop(c.This) // dos_fresh.go
 			}
 			if name == "fill" {

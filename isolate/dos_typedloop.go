@@ -274,28 +274,78 @@ func guardTypedCopyWithin(b *builtins, orig goja.Callable) func(goja.FunctionCal
 		}
 		if count := min(final-from, n-to); count > 0 {
 			mem, size := typedBytes(o)
-			moveChunked(b, mem, int(to)*size, int(from)*size, int(count)*size, typedChunk*size)
+			moveChunked(b, mem[int(to)*size:int(to+count)*size], mem[int(from)*size:int(from+count)*size], typedChunk*size)
 		}
 		return c.This
 	}
 }
 
-// moveChunked moves mem[from:from+count] to mem[to:], as one memmove
-// would, chunk bytes at a time.
-func moveChunked(b *builtins, mem []byte, to, from, count, chunk int) {
-	if to < from {
-		for i := 0; i < count; i += chunk {
+// moveChunked copies src to dst, which may overlap, as one memmove
+// would: chunk bytes at a time, in the direction that reads each byte
+// before it is overwritten.
+func moveChunked(b *builtins, dst, src []byte, chunk int) {
+	n := len(src)
+	if uintptr(unsafe.Pointer(unsafe.SliceData(dst))) <= uintptr(unsafe.Pointer(unsafe.SliceData(src))) {
+		for i := 0; i < n; i += chunk {
 			b.tick()
-			m := min(chunk, count-i)
-			copy(mem[to+i:to+i+m], mem[from+i:from+i+m])
+			m := min(chunk, n-i)
+			copy(dst[i:i+m], src[i:i+m])
 		}
 		return
 	}
-	for i := count; i > 0; i -= chunk {
+	for i := n; i > 0; i -= chunk {
 		b.tick()
 		m := min(chunk, i)
-		copy(mem[to+i-m:to+i], mem[from+i-m:from+i])
+		copy(dst[i-m:i], src[i-m:i])
 	}
+}
+
+// typedSet is set(source, offset) with a long typed array as its source,
+// or ok false for any other call (guardBigArrayMethod then runs it as
+// before). The offset is converted once; an offset or a source goja
+// refuses is handed to goja, with the converted offset, to throw its own
+// error. A source of the array's own kind is copied as one memmove would,
+// a chunk at a time; one of another kind is converted by goja a chunk's
+// view at a time, unless its memory overlaps the array's (goja orders
+// that copy itself).
+func (b *builtins) typedSet(orig goja.Callable, c goja.FunctionCall) (goja.Value, bool) {
+	o, n, typed := typedArray(c.This)
+	src, _ := c.Argument(0).(*goja.Object)
+	if !typed || src == nil {
+		return nil, false
+	}
+	m, srcTyped := typedLength(src)
+	if !srcTyped || m <= typedChunk {
+		return nil, false
+	}
+	ctor, srcCtor := typedCtorOf(o), typedCtorOf(src)
+	if ctor == nil || srcCtor == nil {
+		return nil, false
+	}
+	off := toIntegerOrInfinity(c.Argument(1))
+	offset := b.rt.ToValue(off)
+	if off < 0 || off+float64(m) > float64(n) || isBigTyped(o) != isBigTyped(src) {
+		return call(orig, c.This, src, offset), true // goja's RangeError or TypeError
+	}
+	k := int(off)
+	dst, size := typedBytes(o)
+	from, _ := typedBytes(src)
+	if ctor.SameAs(srcCtor) {
+		moveChunked(b, dst[k*size:(k+int(m))*size], from, typedChunk*size)
+		return goja.Undefined(), true
+	}
+	lo, hi := uintptr(unsafe.Pointer(unsafe.SliceData(dst))), uintptr(unsafe.Pointer(unsafe.SliceData(dst)))+uintptr(len(dst))
+	slo, shi := uintptr(unsafe.Pointer(unsafe.SliceData(from))), uintptr(unsafe.Pointer(unsafe.SliceData(from)))+uintptr(len(from))
+	if slo < hi && lo < shi {
+		b.needTypedLoop(src)
+		return call(orig, c.This, src, offset), true
+	}
+	for i := int64(0); i < m; i += typedChunk {
+		b.tick()
+		e := min(i+typedChunk, m)
+		call(orig, c.This, b.typedView(src, i, e), b.rt.ToValue(int64(k)+i))
+	}
+	return goja.Undefined(), true
 }
 
 var _ = func() int {

@@ -22,6 +22,12 @@ var typedLoopOps = []string{
 	`a.copyWithin(0, 3)`, `a.copyWithin(5, 0)`, `a.copyWithin(-70000, 0, 100000)`,
 	`a.copyWithin(100, 50, 70000)`, `a.copyWithin(0, 0)`, `a.copyWithin(1e9, 0)`,
 	`a.copyWithin(obj(65536), obj(1), obj(-1))`, `a.copyWithin(0, 140000, 10)`,
+	`a.set(base.subarray(3))`, `a.set(base.subarray(0, 70000), 100)`, `a.set(a.subarray(0, 70000), 5)`,
+	`a.set(a.subarray(5, 70005))`, `a.set(base, 1)`, `a.set(base.subarray(1), obj(1))`, `a.set(base.subarray(1), -1)`,
+	`a.set(new Float64Array(70000).fill(1.5), 7)`, `a.set(new Int8Array(70000).fill(-3))`,
+	`a.set(new Uint8ClampedArray(70000).fill(200), 9)`, `a.set(new BigInt64Array(70000).fill(-5n), 2)`,
+	`a.set(new BigUint64Array(70000).fill(5n))`, `a.set(new Float32Array(a.buffer, 0, 70000), 3)`,
+	`a.set(new Uint8Array(a.buffer, 8, 70000), 1000)`, `a.set(new Int16Array(a.buffer, 2, 70000))`,
 }
 
 // typedSearchFor are searched for with each search method, and some of
