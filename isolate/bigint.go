@@ -443,6 +443,10 @@ func (b *builtins) bigHelper(c goja.FunctionCall) goja.Value {
 		}
 	case bigRestRefuseCode:
 		panic(b.i.newError("SyntaxError", restRefusedMsg))
+	case bigSuperKeyCode:
+		if len(args) == 2 {
+			return b.bigSuperKey(args[0], args[1])
+		}
 	}
 	arg := func(k int) goja.Value {
 		if k < len(args) {

@@ -190,18 +190,43 @@ func rewriteTargets(n ast.Node) {
 	}
 }
 
-// guardTarget wraps the object of e, if e is a member `T[k]` (not
-// super[k]), in %big(put, T). A dotted member `T.name` is left alone: a
-// name is never an integer index.
+// guardTarget wraps the object of e, if e is a member `T[k]`, in
+// %big(put, T); the key of `super[k]` in %big(superKey, this, k). A
+// dotted member `T.name` is left alone: a name is never an integer index.
 func guardTarget(e ast.Expression) {
 	m, ok := e.(*ast.BracketExpression)
 	if !ok {
 		return
 	}
 	if _, super := m.Left.(*ast.SuperExpression); super {
+		at := m.Member.Idx0()
+		m.Member = callAt(bigSuperKeyCode, at, &ast.ThisExpression{Idx: at}, m.Member)
 		return
 	}
 	m.Left = callAt(bigPutCode, m.Left.Idx0(), m.Left)
+}
+
+// bigSuperKeyCode is %big(superKey, this, k): the property key of k, for
+// a store `super[k] = v`. Its receiver is this, which no expression of
+// the store names, so %big(put) cannot stand in for it: when this is a
+// BigInt typed array (or a proxy of one) and the key is an element's,
+// the store is refused with a TypeError, since goja would parse a string
+// value in one piece (300,000 digits took 0.7 s, a million some 8 s).
+const bigSuperKeyCode = bigRestRefuseCode + 1
+
+const superStoreRefusedMsg = "storing through super into an element of a BigInt typed array is not supported: store into this[k] instead"
+
+// bigSuperKey is %big(superKey, this, k).
+// A primitive key is handed back as it is: goja treats a number key and
+// its string apart (`super[-0.5] = v` on a typed array).
+func (b *builtins) bigSuperKey(this, k goja.Value) goja.Value {
+	if _, ok := k.(*goja.Object); ok {
+		k = toPropertyKey(b.rt, k)
+	}
+	if bigStore(this) && isIndexKey(toPropertyKey(b.rt, k)) {
+		panic(b.rt.NewTypeError(superStoreRefusedMsg))
+	}
+	return k
 }
 
 // ---- the builtins that store ----

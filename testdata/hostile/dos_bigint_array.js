@@ -4,7 +4,8 @@
 // logical, destructuring, for-of head, through a proxy), the builtins
 // that store values (fill, set, from, of, the constructor, map, with,
 // Reflect.set, Object.defineProperty, Object.assign, the generic Array
-// methods), and a string just under the size limit stored in a loop.
+// methods), a store through super with a BigInt typed array as this, and
+// a string just under the size limit stored in a loop.
 
 const digits = () => "9".repeat(1e6);
 const atLimit = () => "9".repeat(78700);
@@ -48,6 +49,13 @@ const bombs = {
   arraySplice: () => Array.prototype.splice.call(one(), 0, 1, digits()).length,
   arrayFrom: () => Array.from.call(BigInt64Array, [digits()])[0] > 0n,
   arrayOf: () => Array.of.call(BigInt64Array, digits())[0] > 0n,
+  superStore: () => { class T extends BigInt64Array { put(s) { super[0] = s; } } const a = new T(1); a.put(digits()); return a[0] > 0n; },
+  superCall: () => { const a = one(); const o = { m(s) { super[0] = s; } }; o.m.call(a, digits()); return a[0] > 0n; },
+  superCompound: () => { class T extends BigUint64Array { add(s) { super["0"] += s; } } const a = new T(1); a.add(digits()); return a[0] > 0n; },
+  superDestructure: () => { class T extends BigInt64Array { put(s) { [super[0]] = [s]; } } const a = new T(1); a.put(digits()); return a[0] > 0n; },
+  superForOf: () => { const a = one(); const o = { m(s) { for (super[0] of [s]); } }; o.m.call(new Proxy(a, {}), digits()); return a[0] > 0n; },
+  superArrow: () => { class T extends BigInt64Array { put(s) { (() => { super[0] = s; })(); } } const a = new T(1); a.put(digits()); return a[0] > 0n; },
+  superEval: () => { class T extends BigInt64Array { put(s) { eval("super[0] = s"); } } const a = new T(1); a.put(digits()); return a[0] > 0n; },
   indexLoop: () => { const a = one(); const s = atLimit(); for (;;) a[0] = s; },
   fillLoop: () => { const a = new BigInt64Array(1000); const s = atLimit(); for (;;) a.fill(s); },
   setLoop: () => { const a = new BigInt64Array(1000); const s = Array(1000).fill(atLimit()); for (;;) a.set(s); },
