@@ -326,6 +326,10 @@ type bigState struct {
 	// ctors says which of the runtime's Array and typed array
 	// constructors make BigInt typed arrays, once needed.
 	ctors map[*goja.Object]bool
+	// storeTraps are the traps of wrapCtor's proxies, once needed, and
+	// plainSpecies is speciesCheckProgram's function (dos_species.go).
+	storeTraps   *goja.ProxyTrapConfig
+	plainSpecies goja.Callable
 }
 
 // bigHelperProgram declares %big in a runtime's global scope and yields a
@@ -382,6 +386,7 @@ func rewriteIdent(prg *ast.Program, from, to string) {
 func (b *builtins) enableBigInt() {
 	if !b.big.on {
 		b.guardBigStores() // dos_bigarray.go
+		b.captureSpecies() // dos_species.go
 	}
 	b.big.on = true
 	b.bindOps()

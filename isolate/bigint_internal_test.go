@@ -87,10 +87,46 @@ func TestBigInt_SuperStores(t *testing.T) {
 		`const o = { m(v) { super[0] = v; } }; o.m.call(new Proxy(new BigInt64Array(1), {}), "12")`,
 		`const o = { m(v) { ({ x: super[{ toString: () => "0" }] } = { x: v }); } }; o.m.call(new BigInt64Array(1), "12")`,
 	}
+	i := bigSameAsGoja(t, same)
+	for _, prog := range refused {
+		_, err := runRewritten(i, "(() => { "+prog+" })()")
+		if err == nil || !strings.Contains(err.Error(), superStoreRefusedMsg) {
+			t.Errorf("%s: err = %v, want the refusal", prog, err)
+		}
+	}
+}
+
+// In an isolate that can make BigInt typed arrays, the builtins that make
+// their result with a constructor of the script's (a species, or Array.of
+// and Array.from's this) behave as goja's do, reading it as often, and
+// hand back what it made: a BigInt typed array filled with converted
+// values, never the converting proxy (dos_species.go).
+func TestBigInt_SpeciesAndThisConstructors(t *testing.T) {
+	progs := []string{
+		`(() => { class A extends Array {} const r = A.from([1, 2, 3]).map((x) => x * 2); return (r instanceof A) + r.join(); })()`,
+		`(() => { const log = []; const a = [1, 2]; a.constructor = { get [Symbol.species]() { log.push("s"); return function (n) { this.n = n; }; } }; const r = a.map((x) => x + 1); return JSON.stringify(r) + log.join(); })()`,
+		`(() => { const a = [1n, 2n]; a.constructor = { [Symbol.species]: function () { return new BigInt64Array(2); } }; const r = a.map((x) => x * 2n); return Object.prototype.toString.call(r) + r.join() + (r instanceof BigInt64Array); })()`,
+		`(() => { const a = ["12", "34", { valueOf: () => "5" }]; a.constructor = { [Symbol.species]: function () { return new BigUint64Array(3); } }; return a.slice(0).join(); })()`,
+		`(() => { try { return String(Array.of.call(function () { return new BigInt64Array(2); }, "5", 6n)); } catch (e) { return e.name; } })()`,
+		`(() => { try { const r = Array.from.call(function () { return new BigInt64Array(2); }, { length: 2, 0: "7", 1: 8n }); return r.join() + Object.prototype.toString.call(r); } catch (e) { return e.name; } })()`,
+		`(() => { const r = Array.from.call(function () { return {}; }, [1, 2], (x) => x * 3); return JSON.stringify(r); })()`,
+		`(() => { function C(n) { return { nt: new.target === C, n }; } return JSON.stringify(Array.of.call(C, 1)); })()`,
+		`(() => { class A extends Array {} const r = A.from([[1], [2, [3]]]); return [r.flat(2).join(), r.flatMap((x) => x).length, r.concat([4]) instanceof A, r.filter(Boolean) instanceof A, r.splice(0, 1) instanceof A].join(); })()`,
+		`(() => { const a = [1, 2, 3]; return [a.map((x) => x).join(), a.filter((x) => x > 1).join(), a.slice(1).join(), [1].concat(a).join(), [[1]].flat().join()].join("|"); })()`,
+		`(() => { const a = [3, 4]; a.constructor = { [Symbol.species]: function () { return new BigInt64Array(1); } }; try { return String(a.concat()); } catch (e) { return e.name; } })()`,
+	}
+	bigSameAsGoja(t, progs)
+}
+
+// bigSameAsGoja runs each of progs, rewritten, in one guarded runtime
+// with BigInt on, and in goja, and compares what they return; it hands
+// back the guarded runtime.
+func bigSameAsGoja(t *testing.T, progs []string) *Isolate {
+	t.Helper()
 	i := guardedRuntime(t)
 	i.builtins.enableBigInt()
 	plain := goja.New()
-	for _, prog := range same {
+	for _, prog := range progs {
 		got, err := runRewritten(i, prog)
 		if err != nil {
 			t.Fatalf("%s\nrewritten: %v", prog, err)
@@ -103,10 +139,5 @@ func TestBigInt_SuperStores(t *testing.T) {
 			t.Errorf("%s\nrewritten: %v\ngoja:      %v", prog, got, want)
 		}
 	}
-	for _, prog := range refused {
-		_, err := runRewritten(i, "(() => { "+prog+" })()")
-		if err == nil || !strings.Contains(err.Error(), superStoreRefusedMsg) {
-			t.Errorf("%s: err = %v, want the refusal", prog, err)
-		}
-	}
+	return i
 }

@@ -393,6 +393,9 @@ func guardArrayConcat(b *builtins, orig goja.Callable) func(goja.FunctionCall) g
 		}
 		b.lim.reserve(n * bytesPerElement)
 		b.needCPU(n, 10) // goja copies the n elements in one Go loop
+		if b.plainArray(this) {
+			return b.callSpecies(orig, this, args) // dos_species.go
+		}
 		return call(orig, this, args...)
 	}
 }

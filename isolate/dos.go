@@ -457,7 +457,7 @@ func guardFlat(flatMap bool) func(b *builtins, orig goja.Callable) func(goja.Fun
 			b.reserveElems(n, bytesPerElement, "flat result")
 			// goja's own flat then runs as one Go loop over the n elements.
 			b.needCPU(n, 20)
-			return call(orig, o, args...)
+			return b.callSpecies(orig, o, args) // dos_species.go
 		}
 	}
 }
@@ -512,6 +512,12 @@ func (b *builtins) guardArrayCtor(arr *goja.Object) {
 				// One element per code point: a string and an interface each.
 				b.reserveElems(int64(src.Length()), 48, "Array.from of a string")
 				b.needCPU(int64(src.Length()), 50)
+			}
+			if !b.bigOff() {
+				// a `this` that may make a BigInt typed array (dos_species.go)
+				w := &bigCtorWrap{}
+				c.This = b.wrapCtor(c.This, w)
+				return w.result(orig(c))
 			}
 			return orig(c)
 		}
@@ -771,26 +777,30 @@ const maxRegExpGroups = 4096
 // CPU limit on every element goja touches. The proxy stands in for the
 // receiver: a callback's third argument is the proxy, and a method that
 // returns its receiver returns the receiver itself.
-func guardArrayLoop(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
-	return func(c goja.FunctionCall) goja.Value {
-		if isNullish(c.This) {
-			return call(orig, c.This, c.Arguments...)
+//
+// A method that makes its result with the receiver's species (species:
+// map, filter, slice, splice) goes through callSpecies and speciesOf
+// (dos_species.go) where the species could make a BigInt typed array.
+func guardArrayLoop(species bool) func(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(b *builtins, orig goja.Callable) func(goja.FunctionCall) goja.Value {
+		return func(c goja.FunctionCall) goja.Value {
+			if isNullish(c.This) {
+				return call(orig, c.This, c.Arguments...)
+			}
+			o := c.This.ToObject(b.rt)
+			if t := implOf(o); t == layout.arrayType || t == layout.sparseType {
+				ns := int64(5)
+				if t == layout.sparseType {
+					ns = 20
+				}
+				b.needCPU(lengthOf(o), ns)
+				if species {
+					return b.callSpecies(orig, o, c.Arguments)
+				}
+				return call(orig, o, c.Arguments...)
+			}
+			return b.callPinned(orig, o, c.Arguments, species) // dos_species.go
 		}
-		o := c.This.ToObject(b.rt)
-		switch implOf(o) {
-		case layout.arrayType:
-			b.needCPU(lengthOf(o), 5)
-			return call(orig, o, c.Arguments...)
-		case layout.sparseType:
-			b.needCPU(lengthOf(o), 20)
-			return call(orig, o, c.Arguments...)
-		}
-		p := b.pinned(o)
-		v := call(orig, p, c.Arguments...)
-		if v == goja.Value(p) {
-			return o
-		}
-		return v
 	}
 }
 
@@ -798,8 +808,9 @@ func guardArrayLoop(b *builtins, orig goja.Callable) func(goja.FunctionCall) goj
 var pinnedIn = goja.MustCompile("in", `(function (o, k) { return k in o; })`, true)
 
 // pinned returns a proxy of o whose length is o's, read once now, and
-// whose every element access checks the CPU limit.
-func (b *builtins) pinned(o *goja.Object) *goja.Object {
+// whose every element access checks the CPU limit. With w, its
+// constructor reads through speciesOf (dos_species.go).
+func (b *builtins) pinned(o *goja.Object, w *bigCtorWrap) *goja.Object {
 	l := b.rt.ToValue(lengthOf(o))
 	if b.in == nil {
 		v, err := b.rt.RunProgram(pinnedIn)
@@ -815,6 +826,9 @@ func (b *builtins) pinned(o *goja.Object) *goja.Object {
 	get := func(t *goja.Object, k string) goja.Value {
 		if k == "length" {
 			return l
+		}
+		if k == "constructor" && w != nil {
+			return b.speciesOf(orUndefined(t.Get(k)), w)
 		}
 		b.tickSmall()
 		return t.Get(k) // nil for a missing element: goja's loops skip those

@@ -476,9 +476,16 @@ func (b *builtins) guardArrayOf(ctor *goja.Object) {
 	}
 	patchCtor(of, func(orig func(goja.FunctionCall) goja.Value) func(goja.FunctionCall) goja.Value {
 		return func(c goja.FunctionCall) goja.Value {
-			if len(c.Arguments) > 0 && b.mayMakeBigArray(c.This, ctor != b.origGlobal("Array")) {
+			custom := ctor != b.origGlobal("Array")
+			if len(c.Arguments) > 0 && b.mayMakeBigArray(c.This, custom) {
 				c.Arguments = append([]goja.Value(nil), c.Arguments...)
 				b.bigElements(c.Arguments)
+			} else if !custom && !b.bigOff() {
+				// a `this` of the script's, which may return a BigInt
+				// typed array (dos_species.go)
+				w := &bigCtorWrap{}
+				c.This = b.wrapCtor(c.This, w)
+				return w.result(orig(c))
 			}
 			return orig(c)
 		}

@@ -410,10 +410,13 @@ var templateGuards = func() []templateGuard {
 	for _, ta := range typedArrayCtors {
 		g = append(g, templateGuard{object: "globalThis", name: ta.name, ctor: ctorGuard(ctorTypedArray)})
 	}
-	for _, name := range []string{"every", "some", "forEach", "map", "filter", "reduce", "reduceRight",
-		"find", "findIndex", "findLast", "findLastIndex", "reverse", "shift", "unshift", "splice", "slice",
+	for _, name := range []string{"every", "some", "forEach", "reduce", "reduceRight",
+		"find", "findIndex", "findLast", "findLastIndex", "reverse", "shift", "unshift",
 		"copyWithin", "toReversed", "toSpliced", "with", "push", "pop", "at"} {
-		g = append(g, templateGuard{object: "Array.prototype", name: name, make: method(guardArrayLoop)})
+		g = append(g, templateGuard{object: "Array.prototype", name: name, make: method(guardArrayLoop(false))})
+	}
+	for _, name := range []string{"map", "filter", "splice", "slice"} { // species methods (dos_species.go)
+		g = append(g, templateGuard{object: "Array.prototype", name: name, make: method(guardArrayLoop(true))})
 	}
 	return g
 }()
