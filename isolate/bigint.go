@@ -330,6 +330,8 @@ type bigState struct {
 	// plainSpecies is speciesCheckProgram's function (dos_species.go).
 	storeTraps   *goja.ProxyTrapConfig
 	plainSpecies goja.Callable
+	// made counts the BigInt typed arrays constructed (typedMapper).
+	made uint64
 }
 
 // bigHelperProgram declares %big in a runtime's global scope and yields a

@@ -114,6 +114,10 @@ func TestBigInt_SpeciesAndThisConstructors(t *testing.T) {
 		`(() => { class A extends Array {} const r = A.from([[1], [2, [3]]]); return [r.flat(2).join(), r.flatMap((x) => x).length, r.concat([4]) instanceof A, r.filter(Boolean) instanceof A, r.splice(0, 1) instanceof A].join(); })()`,
 		`(() => { const a = [1, 2, 3]; return [a.map((x) => x).join(), a.filter((x) => x > 1).join(), a.slice(1).join(), [1].concat(a).join(), [[1]].flat().join()].join("|"); })()`,
 		`(() => { const a = [3, 4]; a.constructor = { [Symbol.species]: function () { return new BigInt64Array(1); } }; try { return String(a.concat()); } catch (e) { return e.name; } })()`,
+		`(() => { const a = new Float64Array([1, 2]); return a.map(function (x, i, s) { return x * this.k + i + (s === a); }, { k: 3 }).join(); })()`,
+		`(() => { const a = new Float64Array([1, 2]); a.constructor = { [Symbol.species]: function (n) { return new Int8Array(n); } }; return a.map((x) => ({ valueOf: () => x * 100 })).join(); })()`,
+		`(() => { const a = new Float64Array([1, 2]); a.constructor = { [Symbol.species]: function (n) { return new BigInt64Array(n); } }; const r = a.map((x) => String(x * 7)); return r.join() + Object.prototype.toString.call(r); })()`,
+		`(() => { const a = new Uint8Array([1, 2]); a.constructor = { [Symbol.species]: function (n) { return new BigUint64Array(n); } }; try { a.map((x) => { throw new RangeError("x" + x); }); } catch (e) { return e.message; } })()`,
 	}
 	bigSameAsGoja(t, progs)
 }

@@ -838,8 +838,11 @@ func (b *builtins) guardTypedArrays() {
 		name := ta.name
 		patchCtor(b.origGlobal(ta.name), nil, func(orig func([]goja.Value, *goja.Object) *goja.Object) func([]goja.Value, *goja.Object) *goja.Object {
 			return func(args []goja.Value, nt *goja.Object) *goja.Object {
-				if strings.HasPrefix(name, "Big") && b.bigOff() {
-					panic(b.rt.NewTypeError(bigintOffMsg)) // a BigInt source (bigint.go)
+				if strings.HasPrefix(name, "Big") {
+					if b.bigOff() {
+						panic(b.rt.NewTypeError(bigintOffMsg)) // a BigInt source (bigint.go)
+					}
+					b.big.made++ // for a typed array map's species (dos_species.go)
 				}
 				if len(args) == 0 {
 					return orig(args, nt)

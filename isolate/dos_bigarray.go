@@ -421,6 +421,11 @@ func guardBigArrayMethod(name string) func(b *builtins, orig goja.Callable) func
 			if name == "fill" {
 				return b.typedFill(orig, c.This, c.Arguments, bigStore(c.This)) // dos_typedloop.go
 			}
+			if name == "map" && len(c.Arguments) > 0 && !bigStore(c.This) && !b.bigOff() {
+				if _, _, typed := typedArray(c.This); typed {
+					return call(orig, c.This, b.typedMapper(c.Arguments[0], c.Argument(1))) // dos_species.go
+				}
+			}
 			if !bigStore(c.This) || len(c.Arguments) == 0 {
 				return call(orig, c.This, c.Arguments...)
 			}

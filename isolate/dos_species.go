@@ -175,3 +175,30 @@ func (b *builtins) callPinned(orig goja.Callable, o *goja.Object, args []goja.Va
 	}
 	return v
 }
+
+// typedMapper wraps the callback of map on a typed array that holds
+// Numbers: goja makes the result with the array's species, which a
+// script can have return a BigInt typed array (goja does not check the
+// kind), and stores what the callback returns into it. Whether a BigInt
+// typed array was constructed since map began is decided at the first
+// call, before the script's callback runs, that is, once the species has
+// made the result; if one was, every value the callback returns is
+// converted as for a BigInt typed array (bigElement).
+func (b *builtins) typedMapper(fn, this goja.Value) goja.Value {
+	f, ok := goja.AssertFunction(fn)
+	if !ok {
+		return fn // goja throws the TypeError
+	}
+	made := b.big.made
+	decided, convert := false, false
+	return b.rt.ToValue(func(c goja.FunctionCall) goja.Value {
+		if !decided {
+			decided, convert = true, b.big.made != made
+		}
+		v := call(f, this, c.Arguments...)
+		if convert {
+			v = b.bigElement(v)
+		}
+		return v
+	})
+}

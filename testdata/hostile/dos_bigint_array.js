@@ -68,6 +68,7 @@ const bombs = {
   speciesPrototype: () => { Array.prototype.constructor = { [Symbol.species]: function () { return new BigInt64Array(1); } }; return [digits()].filter(() => true)[0] > 0n; },
   speciesProxy: () => { const a = new Proxy([digits()], {}); a.constructor = { [Symbol.species]: function () { return new BigInt64Array(1); } }; return Array.prototype.map.call(a, (x) => x)[0] > 0n; },
   speciesLoop: () => { const a = [atLimit()]; a.constructor = { [Symbol.species]: function () { return new BigInt64Array(1); } }; for (;;) a.map((x) => x); },
+  speciesTypedMap: () => { const a = new Float64Array(1); a.constructor = { [Symbol.species]: function (n) { return new BigInt64Array(n); } }; return a.map(digits)[0] > 0n; },
   ofScript: () => Array.of.call(function () { return new BigInt64Array(1); }, digits())[0] > 0n,
   fromScript: () => Array.from.call(function () { return new BigInt64Array(1); }, [digits()])[0] > 0n,
   indexLoop: () => { const a = one(); const s = atLimit(); for (;;) a[0] = s; },
