@@ -28,7 +28,7 @@ const bombs = {
   typedIndexOfFwd: () => { const a = new BigInt64Array(2e6); for (;;) a.indexOf(1n, -1.5e6); },
   typedCopyWithin: () => { const a = new Float64Array(2e6); for (;;) a.copyWithin(1, 0); },
   typedFillFresh: () => { for (;;) new Float64Array(2e6).fill(1, 5); },
-  typedFillHuge: () => new Uint8Array(6e7).fill(1).length,
+  typedFillHuge: () => { const a = new Uint8Array(6e7); for (;;) a.fill(1); },
   typedSetLoop: () => { const a = new Float64Array(1e6), b = new Float64Array(1e6); for (;;) a.set(b); },
   typedSetConvert: () => { const a = new Float64Array(2e6), b = new Int32Array(2e6); for (;;) a.set(b); },
   typedSearchFresh: () => { for (;;) new Int16Array(4e6).includes(-1); },
