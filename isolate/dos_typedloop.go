@@ -101,9 +101,10 @@ func (b *builtins) typedFill(orig goja.Callable, this goja.Value, args []goja.Va
 		b.tick()
 		e := min(k+typedChunk, final)
 		call(orig, this, value, b.rt.ToValue(k), b.rt.ToValue(e))
-		if k == first && big {
-			// goja parses a string value on every call: the later
-			// chunks get the BigInt the first one stored
+		if _, str := value.(goja.String); k == first && (big || str) {
+			// goja converts a string value again on every call (a
+			// BigInt's parse is quadratic): the later chunks get the
+			// element the first one stored
 			value = o.Get(strconv.FormatInt(first, 10))
 		}
 		k = e
