@@ -1,4 +1,4 @@
-// Attack: enumerating a large typed array's own keys, which goja does in
+// Attack: enumerating a large typed array's (or ordinary array's) own keys, which goja does in
 // one Go loop that makes a string (or more) per element: Object.keys,
 // getOwnPropertyNames, values, entries, getOwnPropertyDescriptors and
 // assign, Reflect.ownKeys, object spread and object rest (in
@@ -57,6 +57,12 @@ const bombs = {
   restParamLoop: () => spin(({ ...r }) => r),
   restFunction: () => new Function("a", "const { ...r } = a; return r")(huge()),
   restEvalLoop: () => spin((0, eval)("(a) => { let r; ({ ...r } = a); }")),
+  arrayKeys: () => Object.keys(new Array(3e6).fill(0)).length,
+  arrayEntries: () => Object.entries(new Array(2e5).fill(0)).length,
+  arraySpread: () => ({ ...new Array(1e6).fill(0) }),
+  arrayRest: () => { const { ...r } = new Array(1e6).fill(0); return r; },
+  arrayKeysLoop: () => { const a = new Array(2e5).fill(0); const keep = []; for (;;) keep.push(Object.getOwnPropertyNames(a)); },
+  arrayValuesLoop: () => { const a = new Array(5e4).fill(0); for (;;) Object.values(a); },
 };
 
 // What each bomb must end in: the turn's crash reason (cpu_limit,
