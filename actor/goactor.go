@@ -565,8 +565,12 @@ func (g *goWorker) Receive(c proto.Context) {
 		if reason == "" {
 			reason = ReasonShutdown
 		}
-		g.terminate(reason)
-		g.close()
+		if cr := p.stopStep(g.inc, func() { g.terminate(reason); g.close() }); cr != nil {
+			if g.endReason == "" {
+				g.endReason = cr.Reason
+			}
+			p.end(g.inc, g.endReason) // if close did not get to it
+		}
 		return
 	case *proto.Restarting:
 		if g.endReason == "" && p.endHint.Load() == nil {

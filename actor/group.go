@@ -87,7 +87,11 @@ func (g *group) Receive(c proto.Context) {
 	case *proto.Stopping:
 		p.setStatus(StatusStopping)
 		if g.sv != nil {
-			g.sv.Terminate(&Supervisor{g: g, c: c})
+			// A Terminate that panics is reported; protoactor stops the
+			// children it left (see stopStep).
+			if cr := p.stopStep(g.inc, func() { g.sv.Terminate(&Supervisor{g: g, c: c}) }); cr != nil && g.failure == "" {
+				g.failure = cr.Reason
+			}
 		}
 	case *proto.Stopped:
 		defer p.signalStopped()

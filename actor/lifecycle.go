@@ -3,6 +3,7 @@ package actor
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 	"weak"
 )
@@ -220,4 +221,39 @@ func (p *Process) signalStopped() {
 	if ch := p.stopWait.Swap(nil); ch != nil {
 		close(*ch)
 	}
+}
+
+// stopStep runs step, a part of an actor's orderly stop, and returns the
+// crash it panicked with, or nil. The stop runs inside protoactor's, which
+// a panic would cut short: the actor would never finish stopping (never
+// leave the registry, run its Stopped or tell its supervisor it has
+// ended), so its supervisor, and the node's shutdown above it, would wait
+// for it for good, while the failure escalated in its place had the
+// supervisor restart it mid-stop or give up. A process being stopped is
+// ending anyway: the crash is reported and the stop goes on, as OTP's
+// supervisor reports a child that crashed in terminate and carries on.
+func (p *Process) stopStep(inc uint64, step func()) (cr *Crash) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if c, ok := v.(*Crash); ok {
+			cr = c
+		} else {
+			err, ok := v.(error)
+			if ok {
+				err = fmt.Errorf("panic while stopping: %w", err)
+			} else {
+				err = fmt.Errorf("panic while stopping: %v", v)
+			}
+			cr = &Crash{Path: p.path, Incarnation: inc, Reason: "error", Err: detach(err),
+				Stack: truncate(string(debug.Stack()), maxGoStack), Time: time.Now()}
+		}
+		cr.Action = ActionStop
+		p.recordCrash(cr)
+		p.node.emit(Crashed{Crash: cr})
+	}()
+	step()
+	return nil
 }

@@ -386,15 +386,27 @@ func (w *worker) exit(c proto.Context) {
 	w.crashWith(cr)
 }
 
-// stop runs terminate on an orderly stop.
+// stop runs terminate on an orderly stop. A panic in Go code on the way (a
+// storage backend's, in the commit after terminate) ends the incarnation
+// with that crash, and the stop goes on (see stopStep).
 func (w *worker) stop(c proto.Context) {
 	w.proc.setStatus(StatusStopping)
 	reason := w.stopping
 	if reason == "" {
 		reason = ReasonShutdown
 	}
-	w.terminate(reason)
-	w.close()
+	if cr := w.proc.stopStep(w.inc, func() { w.terminate(reason) }); cr != nil {
+		if w.endReason == "" {
+			w.endReason = cr.Reason
+		}
+		w.gateAbort(cr.Reason) // nothing of the failed terminate is written or released
+	}
+	if cr := w.proc.stopStep(w.inc, w.close); cr != nil {
+		if w.endReason == "" {
+			w.endReason = cr.Reason
+		}
+		w.proc.end(w.inc, w.endReason) // if close did not get to it
+	}
 }
 
 // terminate runs the script's terminate on an orderly end, within the

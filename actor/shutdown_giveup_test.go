@@ -1,0 +1,218 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/storage"
+	"github.com/cloister-rt/cloister/supervisor"
+)
+
+// A process whose stop panics in Go code — a storage backend that panics in
+// the commit after terminate, a Supervision whose Terminate panics — still
+// ends, and the node's shutdown does not wait for it. Before, the panic cut
+// protoactor's stop short: the process never finished stopping, never ran
+// its Stopped nor told its supervisor, and the failure escalated in its
+// place had the root give up (intensity 0) or restart it mid-shutdown, so
+// Shutdown waited out the root's hour.
+
+// shutdownGuard bounds a shutdown that would otherwise hang; the tests
+// assert what Shutdown returned, never how long it took.
+const shutdownGuard = 60 * time.Second
+
+// commitPanics is a storage backend whose commits panic once armed, as a
+// backend with a bug would.
+type commitPanics struct {
+	storage.Backend
+	armed atomic.Bool
+}
+
+func (b *commitPanics) Commit(slot string, batch *storage.Batch) error {
+	if b.armed.Load() {
+		panic("commitPanics: backend bug")
+	}
+	return b.Backend.Commit(slot, batch)
+}
+
+// terminatePanics is a strategy whose Supervision stops its children and
+// then panics.
+type terminatePanics struct{ actor.Strategy }
+
+func (s terminatePanics) NewSupervision() actor.Supervision {
+	return panicOnTerminate{s.Strategy.NewSupervision()}
+}
+
+type panicOnTerminate struct{ actor.Supervision }
+
+func (s panicOnTerminate) Terminate(sup *actor.Supervisor) {
+	s.Supervision.Terminate(sup)
+	panic(errors.New("terminatePanics: strategy bug"))
+}
+
+// stopEvents keeps the Crashed and Stopped events of a node.
+type stopEvents struct {
+	mu      sync.Mutex
+	crashed []*actor.Crash
+	stopped map[string]string // path -> reason
+}
+
+func (l *stopEvents) record(e actor.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch e := e.(type) {
+	case actor.Crashed:
+		l.crashed = append(l.crashed, e.Crash)
+	case actor.Stopped:
+		l.stopped[e.Path] = e.Reason
+	}
+}
+
+// shutdownAfterPanic starts root, arms the panic, shuts the node down and
+// checks that the shutdown ended with every process stopped, the crash
+// reported for path, and the root not given up.
+func shutdownAfterPanic(t *testing.T, opts actor.Options, root actor.ChildSpec, arm func(), path, panicText string) {
+	t.Helper()
+	before := goleak.IgnoreCurrent()
+	n, err := actor.NewNode(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := &stopEvents{stopped: make(map[string]string)}
+	sub := n.Subscribe(events.record)
+	if err := n.Start(root); err != nil {
+		t.Fatal(err)
+	}
+	p, ok := n.Lookup(path)
+	if !ok {
+		t.Fatalf("no process at %q", path)
+	}
+	arm()
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGuard)
+	defer cancel()
+	if err := n.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown = %v; the node is still waiting for a process whose stop panicked", err)
+	}
+	if err := n.Wait(); err != nil {
+		t.Errorf("wait = %v; a crash while stopping is reported, not a reason to give up", err)
+	}
+	for _, q := range n.Processes() {
+		if s := q.Status(); s != actor.StatusStopped {
+			t.Errorf("%q is %v after the shutdown, want stopped", q.Path(), s)
+		}
+		if q.Incarnation() != 1 {
+			t.Errorf("%q is in incarnation %d: restarted during the shutdown", q.Path(), q.Incarnation())
+		}
+	}
+	cs := p.Crashes()
+	if len(cs) != 1 || cs[0].Action != actor.ActionStop || !strings.Contains(cs[0].Err.Error(), panicText) {
+		t.Errorf("%q crash reports = %v, want one of the panic (%q) with action stop", path, cs, panicText)
+	}
+	<-sub.Done()
+	events.mu.Lock()
+	if len(events.crashed) != 1 || events.crashed[0].Path != path {
+		t.Errorf("Crashed events = %v, want one for %q", events.crashed, path)
+	}
+	if _, ok := events.stopped[path]; p.Kind() == actor.KindWorker && !ok {
+		t.Errorf("no Stopped event for %q (events %v)", path, events.stopped)
+	}
+	events.mu.Unlock()
+	testkit.NoLeaks(t, before)
+}
+
+func TestShutdown_WorkerTerminateCommitPanics(t *testing.T) {
+	for _, intensity := range []int{0, 3} {
+		t.Run(map[int]string{0: "intensity 0", 3: "intensity 3"}[intensity], func(t *testing.T) {
+			b := &commitPanics{Backend: storage.NewMemory()}
+			w := worker(t, "w", `
+export function receive() { return "ok"; }
+export function terminate(reason, ctx) { ctx.storage.put("stopped", reason); }`)
+			w.Storage = true
+			root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(intensity, time.Minute),
+				Children: []actor.ChildSpec{worker(t, "a", readyJS), w, worker(t, "z", readyJS)}}
+			shutdownAfterPanic(t, actor.Options{Storage: b}, root, func() { b.armed.Store(true) }, "w", "backend bug")
+		})
+	}
+}
+
+func TestShutdown_SupervisorTerminatePanics(t *testing.T) {
+	t.Run("nested", func(t *testing.T) {
+		s := actor.ChildSpec{Name: "s", Strategy: terminatePanics{supervisor.NewOneForOne(0, time.Minute)},
+			Children: []actor.ChildSpec{worker(t, "w", readyJS)}}
+		root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(0, time.Minute),
+			Children: []actor.ChildSpec{worker(t, "a", readyJS), s}}
+		shutdownAfterPanic(t, actor.Options{}, root, func() {}, "s", "strategy bug")
+	})
+	t.Run("root", func(t *testing.T) {
+		root := actor.ChildSpec{Name: "root", Strategy: terminatePanics{supervisor.NewOneForOne(0, time.Minute)},
+			Children: []actor.ChildSpec{worker(t, "a", readyJS)}}
+		shutdownAfterPanic(t, actor.Options{}, root, func() {}, "", "strategy bug")
+	})
+}
+
+// A child that crashes in a turn while the root stops its siblings is
+// decided on as any crash: under intensity 0 the root gives up, during the
+// shutdown. The shutdown still ends, and Wait reports the root's failure.
+func TestShutdown_RootGivesUpDuringShutdown(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	crashing := make(chan struct{})
+	var n *actor.Node
+	a := func() actor.Receiver {
+		return actor.ReceiverFunc(func(c *actor.Context) {
+			if _, ok := c.Message().(actor.Message); ok {
+				close(crashing)
+				panic("a crashes while its siblings stop")
+			}
+		})
+	}
+	// b, stopped first, has a crash while it terminates: a's failure
+	// reaches the root while the root is stopping its children.
+	b := func() actor.Receiver {
+		return actor.ReceiverFunc(func(c *actor.Context) {
+			if _, ok := c.Message().(actor.Terminate); !ok {
+				return
+			}
+			to, err := n.Capability("a", capability.Send)
+			if err == nil {
+				err = c.Send(to, "crash")
+			}
+			if err != nil {
+				t.Errorf("send to a: %v", err)
+				return
+			}
+			<-crashing
+		})
+	}
+	n, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{"a": a, "b": b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(0, time.Minute),
+		Children: []actor.ChildSpec{{Name: "a", Go: "a"}, {Name: "b", Go: "b"}}}
+	if err := n.Start(root); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGuard)
+	defer cancel()
+	if err := n.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown = %v; the node is still waiting for the root that gave up", err)
+	}
+	if err := n.Wait(); !errors.Is(err, actor.ErrRootFailed) || !strings.Contains(err.Error(), "a crashes") {
+		t.Errorf("wait = %v, want the root's failure for a's crash", err)
+	}
+	for _, q := range n.Processes() {
+		if s := q.Status(); s != actor.StatusStopped && s != actor.StatusFailed {
+			t.Errorf("%q is %v after the shutdown", q.Path(), s)
+		}
+	}
+	testkit.NoLeaks(t, before)
+}
