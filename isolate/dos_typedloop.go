@@ -315,9 +315,6 @@ func (b *builtins) typedSet(orig goja.Callable, c goja.FunctionCall) (goja.Value
 	if !typed || src == nil {
 		return nil, false
 	}
-	if implOf(src) == layout.arrayType && !isBigTyped(o) {
-		return b.typedSetArray(orig, c.This, n, src, c.Argument(1))
-	}
 	m, srcTyped := typedLength(src)
 	if !srcTyped || m <= typedChunk {
 		return nil, false
@@ -348,42 +345,6 @@ func (b *builtins) typedSet(orig goja.Callable, c goja.FunctionCall) (goja.Value
 		b.tick()
 		e := min(i+typedChunk, m)
 		call(orig, c.This, b.typedView(src, i, e), b.rt.ToValue(int64(k)+i))
-	}
-	return goja.Undefined(), true
-}
-
-// typedSetArray is set(source, offset) into a typed array of Numbers from
-// a long dense ordinary array. The offset is converted first, as goja
-// does; then, when the source holds only primitives (so no script runs
-// while goja converts them, and nothing can change the source), goja
-// stores one chunk at a time, from an array of that chunk's values. A
-// source with a hole or an object is left to the estimate.
-func (b *builtins) typedSetArray(orig goja.Callable, this goja.Value, n int64, src *goja.Object, offArg goja.Value) (goja.Value, bool) {
-	if lengthOf(src) <= typedChunk {
-		return nil, false
-	}
-	off := toIntegerOrInfinity(offArg)
-	offset := b.rt.ToValue(off)
-	s, _ := selfOf(src)
-	vals := *(*[]goja.Value)(unsafe.Add(s.UnsafePointer(), layout.arrayValues))
-	m := int64(len(vals))
-	whole := off >= 0 && off+float64(m) <= float64(n) && lengthOf(src) == m
-	for k := 0; whole && k < len(vals); k++ {
-		if k%typedChunk == 0 {
-			b.tick()
-		}
-		if _, obj := vals[k].(*goja.Object); vals[k] == nil || obj {
-			whole = false // a hole or an object: goja reads or converts it with script
-		}
-	}
-	if !whole {
-		b.needTypedLoop(this)
-		return call(orig, this, src, offset), true // and goja's RangeError
-	}
-	for k := int64(0); k < m; k += typedChunk {
-		b.tick()
-		e := min(k+typedChunk, m)
-		call(orig, this, b.newArray(vals[k:e]), b.rt.ToValue(int64(off)+k))
 	}
 	return goja.Undefined(), true
 }

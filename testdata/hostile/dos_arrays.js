@@ -31,7 +31,6 @@ const bombs = {
   typedFillHuge: () => { const a = new Uint8Array(6e7); for (;;) a.fill(1); },
   typedSetLoop: () => { const a = new Float64Array(1e6), b = new Float64Array(1e6); for (;;) a.set(b); },
   typedSetConvert: () => { const a = new Float64Array(2e6), b = new Int32Array(2e6); for (;;) a.set(b); },
-  typedSetArrayLoop: () => { const a = new Float64Array(2e6); const s = Array(2e6).fill(1.5); for (;;) a.set(s); },
   typedSearchFresh: () => { for (;;) new Int16Array(4e6).includes(-1); },
   arrayAt: () => { const s = "x".repeat(1e6); let n = 0; for (;;) n += s.codePointAt(n % 1e6) + s.at(-1).length; },
 };
