@@ -160,3 +160,58 @@ func TestTypedLoop_ViewConstructorIsTheArrays(t *testing.T) {
 		t.Error("an array has a typed array's constructor")
 	}
 }
+
+// FuzzTypedLoops compares the chunked typed array methods with goja's own
+// on arrays just past the chunk size, with mutated bounds and values:
+// reverse, copyWithin and set from an array of the same kind are
+// Cloister's own code (dos_typedloop.go), fill and the searches call
+// goja's per chunk.
+func FuzzTypedLoops(f *testing.F) {
+	f.Add(uint8(8), uint16(7), uint8(0), int32(3), int32(-5), int32(70000), int32(42))
+	f.Add(uint8(0), uint16(0), uint8(1), int32(-70000), int32(1), int32(0), int32(-1))
+	f.Add(uint8(9), uint16(65535), uint8(4), int32(65536), int32(2), int32(-1), int32(7))
+	f.Add(uint8(2), uint16(1), uint8(6), int32(10), int32(0), int32(0), int32(200))
+	f.Fuzz(func(t *testing.T, kind uint8, extra uint16, op uint8, x, y, z, v int32) {
+		c := typedArrayCtors[int(kind)%len(typedArrayCtors)]
+		big := c.name == "BigInt64Array" || c.name == "BigUint64Array"
+		num := func(k int32) string {
+			if big {
+				return fmt.Sprintf("%dn", k)
+			}
+			return fmt.Sprint(k)
+		}
+		n := typedChunk + 1 + int(extra)
+		ops := []string{
+			"a.reverse()",
+			fmt.Sprintf("a.copyWithin(%d, %d, %d)", x, y, z),
+			fmt.Sprintf("a.copyWithin(%d, %d)", x, y),
+			fmt.Sprintf("a.fill(%s, %d, %d)", num(v), x, y),
+			fmt.Sprintf("a.includes(%s, %d)", num(v), x),
+			fmt.Sprintf("a.indexOf(%s, %d)", num(v), x),
+			fmt.Sprintf("a.lastIndexOf(%s, %d)", num(v), x),
+			fmt.Sprintf("a.set(a.subarray(%d), %d)", y, x),
+			fmt.Sprintf("a.set(new %s(a.buffer, %d, %d), %d)", c.name, (int(y)&0xffff)*int(c.size), typedChunk+1, x),
+		}
+		prog := fmt.Sprintf(`(() => { const a = new %[1]s(%[2]d);
+			for (let i = 0; i < a.length; i += 997) a[i] = %[3]s;
+			a.fill(%[4]s, %[5]d, %[6]d);
+			let r; try { r = %[7]s; r = r === a ? "this" : String(r); } catch (e) { r = e.name; }
+			return [a, r]; })()`, c.name, n, map[bool]string{true: "BigInt(i % 251)", false: "i % 251"}[big],
+			num(v), y, z, ops[int(op)%len(ops)])
+		i := guardedRuntime(t)
+		i.builtins.enableBigInt()
+		got, gerr := i.rt.RunString(prog)
+		want, werr := goja.New().RunString(prog)
+		if gerr != nil || werr != nil {
+			t.Fatalf("%s\nguarded: %v; goja: %v", prog, gerr, werr)
+		}
+		ga, gr := typedLoopResult(t, i.rt, got)
+		wa, wr := typedLoopResult(t, nil, want)
+		if gr != wr {
+			t.Fatalf("%s\nreturned %q, goja %q", prog, gr, wr)
+		}
+		if !bytes.Equal(ga, wa) {
+			t.Fatalf("%s\nthe array differs from goja's from element %d", prog, firstDiff(ga, wa)/int(c.size))
+		}
+	})
+}
