@@ -103,13 +103,23 @@ func TestDoS_BombsStopWithinTheirLimits(t *testing.T) {
 				}
 				o, used := run()
 				_, gap := dosGaps[name+"/"+bomb]
-				for try := 1; !gap && used > dosCPU+dosOvershoot && try < 5; try++ {
+				// The other limit's stop instead of the expected one: in
+				// a full run on a loaded machine a loop of garbage
+				// BigInts once ended in memory_limit (the in-turn probe
+				// attributes the process's heap growth to the turn;
+				// see docs/limits.md), never when run alone.
+				otherStop := func() bool {
+					got := outcomeOf(o)
+					return (got == "cpu_limit" || got == "memory_limit") && !strings.Contains("|"+want+"|", "|"+got+"|")
+				}
+				for try := 1; !gap && (used > dosCPU+dosOvershoot || otherStop()) && try < 5; try++ {
 					// A heap walk that a reservation brings on, or GC
 					// assist work charged to this thread, runs to
 					// completion inside the turn (limits_walk.go); on a
 					// saturated machine one can land past the limit. A
-					// bomb that overruns five times in a row is not that.
-					t.Logf("%s: %v of CPU; measuring again", bomb, used)
+					// bomb that overruns, or stops at the other limit,
+					// five times in a row is not that.
+					t.Logf("%s: %s after %v of CPU; measuring again", bomb, outcomeOf(o), used)
 					o, used = run()
 				}
 				got := outcomeOf(o)
