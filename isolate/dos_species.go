@@ -116,17 +116,19 @@ func (b *builtins) speciesOf(c goja.Value, w *bigCtorWrap) goja.Value {
 // Array.prototype's is Array, a data property, and Array's species
 // getter is the one goja made. It reads only descriptors, so no script
 // runs; what it compares with is taken before the script could change it.
-var speciesCheckProgram = goja.MustCompile("cloister-species", `(function () {
+// The symbol is handed in from Go: reaching it through the global Symbol
+// would build that constructor in every such isolate (8.7 KB kept).
+var speciesCheckProgram = goja.MustCompile("cloister-species", `(function (speciesSym) {
 	const gopd = Object.getOwnPropertyDescriptor, proto = Object.getPrototypeOf;
-	const AP = Array.prototype, A = Array, species = gopd(A, Symbol.species).get;
+	const AP = Array.prototype, A = Array, species = gopd(A, speciesSym).get;
 	return (o) => {
 		if (proto(o) !== AP || gopd(o, "constructor") !== undefined) return false;
 		const c = gopd(AP, "constructor");
 		if (c === undefined || c.value !== A || c.get !== undefined) return false;
-		const s = gopd(A, Symbol.species);
+		const s = gopd(A, speciesSym);
 		return s !== undefined && s.get === species;
 	};
-})()`, true)
+})`, true)
 
 // captureSpecies takes, before the script runs, the function of
 // speciesCheckProgram.
@@ -135,7 +137,11 @@ func (b *builtins) captureSpecies() {
 	if err != nil {
 		panic(err)
 	}
-	b.big.plainSpecies, _ = goja.AssertFunction(v)
+	mk, ok := goja.AssertFunction(v)
+	if !ok {
+		panic("isolate: the species check program yields no function")
+	}
+	b.big.plainSpecies, _ = goja.AssertFunction(call(mk, goja.Undefined(), goja.SymSpecies))
 }
 
 // ownSpecies reports whether a species method called on the plain array

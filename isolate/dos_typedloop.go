@@ -10,7 +10,8 @@ import (
 
 // The %TypedArray%.prototype methods that walk a whole typed array in one
 // Go loop of goja's (fill, includes, indexOf, lastIndexOf, reverse,
-// copyWithin) run here a chunk of typedChunk elements at a time, with a
+// copyWithin, and set from another typed array) run here a chunk of
+// typedChunk elements at a time, with a
 // CPU check between chunks. An estimate made up front (typedNsPerElem)
 // cannot bound them: the first walk over a fresh 16 MiB array faults on
 // every page, and on a loaded machine `for (;;) a.fill(1)` over 2e6
@@ -19,8 +20,9 @@ import (
 // fill, includes, indexOf and lastIndexOf call goja's own method on each
 // chunk, so what they store and what they find is goja's: fill with the
 // chunk's bounds, the searches on a view of the chunk, made by the
-// array's own constructor over the chunk's bytes. reverse and copyWithin
-// move elements as they are, so Cloister moves them itself. Arguments
+// array's own constructor over the chunk's bytes. reverse, copyWithin
+// and set from an array of the same kind move elements as they are, so
+// Cloister moves them itself. Arguments
 // are converted once, in goja's order, before any element is touched; the
 // chunks are given only primitives, which convert without running script.
 
