@@ -35,9 +35,9 @@ func (h *host) StartFetch(c *capability.Capability, req isolate.HTTPRequest) (ui
 	w.nextID++
 	id, inc := w.nextID, w.inc
 	wait := g.Policy().Timeout + time.Second
-	w.calls[id] = time.AfterFunc(wait, func() {
+	w.awaitCall(id, time.AfterFunc(wait, func() {
 		p.tell(&reply{incarnation: inc, id: id, err: fmt.Errorf("%w: fetch after %v", isolate.ErrCallTimeout, wait)})
-	})
+	}))
 	go func() {
 		res, err := g.Do(context.Background(), egress.Request{Method: req.Method, URL: req.URL, Headers: req.Headers, Body: req.Body})
 		out := isolate.FetchResult{}

@@ -90,9 +90,9 @@ func (h *host) inspectRemote(rp *remoteProcess, c *capability.Capability) (uint6
 		w.inspects = make(map[uint64]struct{})
 	}
 	w.inspects[id] = struct{}{}
-	w.calls[id] = time.AfterFunc(isolate.DefaultCallTimeout, func() {
+	w.awaitCall(id, time.AfterFunc(isolate.DefaultCallTimeout, func() {
 		proc.tell(&reply{incarnation: inc, id: id, err: fmt.Errorf("%w: inspect after %v", isolate.ErrCallTimeout, isolate.DefaultCallTimeout)})
-	})
+	}))
 	return id, nil
 }
 
@@ -117,9 +117,9 @@ func (h *host) spawnRemote(rp *remoteProcess, c *capability.Capability, args *ma
 		return 0, err
 	}
 	wait := n.remote.spawnWait(rp)
-	w.calls[id] = time.AfterFunc(wait, func() {
+	w.awaitCall(id, time.AfterFunc(wait, func() {
 		proc.tell(&reply{incarnation: inc, id: id, err: fmt.Errorf("%w: spawn after %v", isolate.ErrCallTimeout, wait)})
-	})
+	}))
 	return id, nil
 }
 

@@ -521,9 +521,9 @@ func (h *host) Inspect(c *capability.Capability) (uint64, error) {
 	}
 	w.inspects[id] = struct{}{}
 	t.tell(&inspectRequest{then: answer})
-	w.calls[id] = time.AfterFunc(isolate.DefaultCallTimeout, func() {
+	w.awaitCall(id, time.AfterFunc(isolate.DefaultCallTimeout, func() {
 		answer(nil, fmt.Errorf("%w: inspect after %v", isolate.ErrCallTimeout, isolate.DefaultCallTimeout))
-	})
+	}))
 	return id, nil
 }
 

@@ -56,9 +56,9 @@ func (h *host) spawn(c *capability.Capability, args *mailbox.Envelope, link bool
 	id, inc, proc := w.nextID, w.inc, w.proc
 	t.tell(&spawnReq{args: args, from: proc, inc: inc, id: id, link: link})
 	wait := spawnTimeout(t.spec.Template)
-	w.calls[id] = time.AfterFunc(wait, func() {
+	w.awaitCall(id, time.AfterFunc(wait, func() {
 		proc.tell(&reply{incarnation: inc, id: id, err: fmt.Errorf("%w: spawn after %v", isolate.ErrCallTimeout, wait)})
-	})
+	}))
 	return id, nil
 }
 

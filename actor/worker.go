@@ -27,7 +27,7 @@ type worker struct {
 
 	timers  map[uint64]*time.Timer
 	nextID  uint64
-	calls   map[uint64]*time.Timer // the host's own requests awaiting a reply, with their timeouts
+	calls   map[uint64]*time.Timer // the host's own requests awaiting a reply, with their timeouts; made on first use
 	waits   callWaits              // the script's calls awaiting a reply (calltimeout.go)
 	started bool
 
@@ -46,10 +46,40 @@ type worker struct {
 	alarm workerAlarm // the storage alarm's timer (storage.go)
 
 	runPosted bool // a runDue is on its way to this actor; see batch.go
+
+	// received is the message whose receive turn received reports on;
+	// received is made once, on the incarnation's first message, so that
+	// a turn does not allocate the callback it hands the isolate.
+	receivedMsg *deliver
+	received    func(isolate.Outcome)
 }
 
 func newWorker(p *Process) proto.Actor {
-	return &worker{proc: p, calls: make(map[uint64]*time.Timer)}
+	return &worker{proc: p}
+}
+
+// awaitCall records t, the timeout of the host's request id.
+func (w *worker) awaitCall(id uint64, t *time.Timer) {
+	if w.calls == nil {
+		w.calls = make(map[uint64]*time.Timer)
+	}
+	w.calls[id] = t
+}
+
+// receiveDone is what a receive turn for d reports to. The isolate calls
+// it exactly once, and starts no other receive turn before it has (a turn
+// awaiting its promise keeps the isolate busy), so one callback per
+// incarnation serves every message.
+func (w *worker) receiveDone(d *deliver) func(isolate.Outcome) {
+	w.receivedMsg = d
+	if w.received == nil {
+		w.received = func(o isolate.Outcome) {
+			d := w.receivedMsg
+			w.receivedMsg = nil
+			w.turnDone(d, o)
+		}
+	}
+	return w.received
 }
 
 // Receive implements proto.Actor. A crash panics with a *Crash, which
@@ -263,7 +293,7 @@ func (w *worker) drain(c proto.Context) {
 			w.webTurn(d)
 			continue
 		}
-		w.iso.Receive(d.env, d.call != nil, w.timed(func(o isolate.Outcome) { w.turnDone(d, o) }))
+		w.iso.Receive(d.env, d.call != nil, w.timed(w.receiveDone(d)))
 		w.watchHeld()
 		w.check(nil)
 	}

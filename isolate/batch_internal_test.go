@@ -205,7 +205,7 @@ func TestRun_AnEarlyFiringSetsTheTimerAgain(t *testing.T) {
 	defer i.disarm(nested, clocked)
 	i.mu.Lock()
 	// The turn's interval is an hour; the timer's time has come.
-	i.armedFor = time.Hour
+	i.armedDue = time.Now().Add(time.Hour)
 	i.watchAt = time.Now()
 	i.mu.Unlock()
 	i.watchdog()

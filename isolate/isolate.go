@@ -133,6 +133,10 @@ type Isolate struct {
 	parked     map[uint64]int64 // sendAfter messages the host holds, by ref: the bytes charged
 	turn       *pendingTurn
 	reply      *replyState     // the call the running turn answers; see defer.go
+	// replySpare serves as a turn's replyState while replyLent is false,
+	// so that a turn does not allocate one (newReplyState).
+	replySpare replyState
+	replyLent  bool
 	detached   []*goja.Promise // promises of turns that deferred their reply
 	// detachedErr is the rejection of a deferred turn's promise that was
 	// settled when the turn ended; the next checkDetached returns it.
@@ -150,8 +154,7 @@ type Isolate struct {
 	mu         sync.Mutex    // guards seq and armed against the CPU watchdog
 	seq        uint64        // turn counter; the watchdog interrupts only its own turn
 	armed      uint64        // the turn the reusable watchdog timer is armed for, or 0
-	armedAt    time.Time     // when it was armed
-	armedFor   time.Duration // and for how long
+	armedDue   time.Time     // when its interval is up
 	doomed     error         // set by Abort: every turn from now on ends with it
 	longTurns  atomic.Bool   // a turn ran past cpuCheckpoint: turns read the CPU clock as they start
 	shortTurns int32         // turns in a row since, that ended before the checkpoint
@@ -422,7 +425,7 @@ func (i *Isolate) armWatchdog(seq uint64) (nested *time.Timer, clocked bool) {
 	}
 	due := now.Add(first)
 	i.mu.Lock()
-	i.armed, i.armedAt, i.armedFor = seq, now, first
+	i.armed, i.armedDue = seq, due
 	i.turnStart, i.clock, i.clocked, i.cpuLimit, i.cpuBase, i.cpuCharged = now, clock, clocked, limit, base, 0
 	i.cpuBounded = bounded
 	switch {
@@ -589,7 +592,7 @@ func (i *Isolate) watchdog() {
 	if late {
 		noteLoaded(now) // a running turn's check came late
 	}
-	if wait := i.armedFor - now.Sub(i.armedAt); wait > 0 {
+	if wait := i.armedDue.Sub(now); wait > 0 {
 		// Set by an earlier turn of a run (see armWatchdog): this turn's
 		// interval is not up yet.
 		i.watch.Reset(wait)
@@ -634,7 +637,7 @@ func (i *Isolate) watchdog() {
 	if left > 0 {
 		next := min(left, probeEvery)
 		now := time.Now()
-		i.armedAt, i.armedFor = now, next
+		i.armedDue = now.Add(next)
 		i.watch.Reset(next)
 		i.watchSet, i.watchAt = true, now.Add(next)
 	}
@@ -859,7 +862,7 @@ func (i *Isolate) startTurnWith(f goja.Callable, arg func() (goja.Value, error),
 	var reply *mailbox.Envelope
 	var replyErr error
 	encoded := false
-	rs := &replyState{want: wantReply}
+	rs := i.newReplyState(wantReply)
 	i.reply = rs
 	// Decoding is the host's work on the sender's data, bounded by the
 	// message size limit: it is not charged to the receiver's CPU limit,
@@ -892,23 +895,23 @@ func (i *Isolate) startTurnWith(f goja.Callable, arg func() (goja.Value, error),
 		}
 		return nil
 	})
-	if errors.Is(err, errStaleNote) {
-		i.reply = nil
-		done(Outcome{})
-		return
-	}
-	if err != nil {
-		i.reply = nil
-		done(Outcome{Crash: err})
-		return
-	}
-	if p, ok := promiseOf(result); ok {
+	if p, ok := promiseOf(result); ok && err == nil {
 		i.turn = &pendingTurn{promise: p, wantReply: wantReply, reply: rs, done: done}
 		i.checkTurn()
 		return
 	}
 	i.reply = nil
-	if rs.deferred {
+	deferred := rs.deferred
+	i.dropReplyState(rs)
+	if errors.Is(err, errStaleNote) {
+		done(Outcome{})
+		return
+	}
+	if err != nil {
+		done(Outcome{Crash: err})
+		return
+	}
+	if deferred {
 		done(Outcome{Deferred: true})
 		return
 	}
@@ -946,20 +949,41 @@ func (i *Isolate) checkTurn() {
 		if deferred {
 			// The reply left the turn: the mailbox moves on.
 			i.turn, i.reply = nil, nil
+			i.dropReplyState(t.reply)
 			i.detach(t.promise)
 			t.done(Outcome{Deferred: true})
 		}
 		return
 	case goja.PromiseStateRejected:
 		i.turn, i.reply = nil, nil
+		i.dropReplyState(t.reply)
 		t.done(Outcome{Crash: i.rejection(t.promise.Result())})
 	default:
 		i.turn, i.reply = nil, nil
+		i.dropReplyState(t.reply)
 		if deferred {
 			t.done(Outcome{Deferred: true})
 			return
 		}
 		t.done(i.finish(t.promise.Result(), t.wantReply))
+	}
+}
+
+// newReplyState is the replyState of a turn that starts: the isolate's
+// spare, unless a turn awaiting its promise holds it.
+func (i *Isolate) newReplyState(want bool) *replyState {
+	if i.replyLent {
+		return &replyState{want: want}
+	}
+	i.replyLent = true
+	i.replySpare = replyState{want: want}
+	return &i.replySpare
+}
+
+// dropReplyState is called as the turn rs belongs to ends.
+func (i *Isolate) dropReplyState(rs *replyState) {
+	if rs == &i.replySpare {
+		i.replyLent = false
 	}
 }
 
@@ -1084,6 +1108,7 @@ func (i *Isolate) Close() {
 	i.storageHeld = 0
 	i.turn = nil
 	i.reply = nil
+	i.replyLent = false
 	i.detached = nil
 	i.lim.held = 0
 	if i.caps != nil {
