@@ -132,7 +132,7 @@ type Isolate struct {
 	timers     map[uint64]timer
 	parked     map[uint64]int64 // sendAfter messages the host holds, by ref: the bytes charged
 	turn       *pendingTurn
-	reply      *replyState     // the call the running turn answers; see defer.go
+	reply      *replyState // the call the running turn answers; see defer.go
 	// replySpare serves as a turn's replyState while replyLent is false,
 	// so that a turn does not allocate one (newReplyState).
 	replySpare replyState
@@ -151,14 +151,14 @@ type Isolate struct {
 	lazy     *lazyGlobals // globals installed on first use, see lazy.go; nil if installed eagerly
 	web      *webState    // the fetch export and web classes, see web.go; nil until used
 
-	mu         sync.Mutex    // guards seq and armed against the CPU watchdog
-	seq        uint64        // turn counter; the watchdog interrupts only its own turn
-	armed      uint64        // the turn the reusable watchdog timer is armed for, or 0
-	armedDue   time.Time     // when its interval is up
-	doomed     error         // set by Abort: every turn from now on ends with it
-	longTurns  atomic.Bool   // a turn ran past cpuCheckpoint: turns read the CPU clock as they start
-	shortTurns int32         // turns in a row since, that ended before the checkpoint
-	clock      threadClock   // the turn's CPU clock, when clocked
+	mu         sync.Mutex  // guards seq and armed against the CPU watchdog
+	seq        uint64      // turn counter; the watchdog interrupts only its own turn
+	armed      uint64      // the turn the reusable watchdog timer is armed for, or 0
+	armedDue   time.Time   // when its interval is up
+	doomed     error       // set by Abort: every turn from now on ends with it
+	longTurns  atomic.Bool // a turn ran past cpuCheckpoint: turns read the CPU clock as they start
+	shortTurns int32       // turns in a row since, that ended before the checkpoint
+	clock      threadClock // the turn's CPU clock, when clocked
 	turnStart  time.Time
 	cpuLimit   time.Duration // the turn's CPU time limit
 	cpuBase    time.Duration // the clock's reading at the last check; 0 before the first
