@@ -29,7 +29,7 @@ func BenchmarkAcct_Watchdog(b *testing.B) {
 		i.seq++
 		seq := i.seq
 		i.mu.Unlock()
-		i.disarm(i.armWatchdog(seq))
+		i.disarm(i.armWatchdog(seq, 0))
 	}
 }
 

@@ -196,12 +196,12 @@ func TestRun_AnEarlyFiringSetsTheTimerAgain(t *testing.T) {
 	i.seq++
 	seq := i.seq
 	i.mu.Unlock()
-	i.disarm(i.armWatchdog(seq)) // an earlier turn of the run: the timer stays set
+	i.disarm(i.armWatchdog(seq, 0)) // an earlier turn of the run: the timer stays set
 	i.mu.Lock()
 	i.seq++
 	seq = i.seq
 	i.mu.Unlock()
-	nested, clocked := i.armWatchdog(seq)
+	nested, clocked := i.armWatchdog(seq, 0)
 	defer i.disarm(nested, clocked)
 	i.mu.Lock()
 	// The turn's interval is an hour; the timer's time has come.

@@ -296,7 +296,17 @@ func (i *Isolate) run(f func() error) error { return i.runAfter(nil, f) }
 
 // runAfter is run with host work first: pre is charged to the turn's
 // memory but not to its CPU limit, whose clock starts when f does.
-func (i *Isolate) runAfter(pre, f func() error) error {
+func (i *Isolate) runAfter(pre, f func() error) error { return i.runAfterShort(pre, pre == nil, f) }
+
+// shortDecode is the largest message whose decoding the watchdog lets
+// count as the turn's start (see runAfterShort): a few microseconds.
+const shortDecode = 1024
+
+// runAfterShort is runAfter where short says that pre takes a few
+// microseconds at most. Such a turn's watchdog is armed with the time the
+// turn's accounting began (limiter.begin), one clock read instead of two:
+// the turn's first check comes as much earlier.
+func (i *Isolate) runAfterShort(pre func() error, short bool, f func() error) error {
 	if i.closed {
 		return ErrClosed
 	}
@@ -316,7 +326,10 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 		i.runNext = false
 		i.runTurns = min(i.runTurns+1, maxRun+1)
 	}
-	i.lim.begin()
+	began := i.lim.begin()
+	if !short {
+		began = 0
+	}
 	if pre != nil {
 		if err := protect(pre); err != nil {
 			i.mu.Lock()
@@ -327,7 +340,7 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 		}
 	}
 	err := func() error {
-		nested, clocked := i.armWatchdog(seq)
+		nested, clocked := i.armWatchdog(seq, began)
 		defer i.disarm(nested, clocked) // unlocks the thread whatever happens
 		i.lendVM()
 		err := protect(f)
@@ -384,8 +397,9 @@ func (i *Isolate) runAfter(pre, f func() error) error {
 // looked at when its own interval is up.
 //
 // It returns what disarm needs: the timer of a nested turn, or nil, and
-// whether the goroutine was locked for the clock.
-func (i *Isolate) armWatchdog(seq uint64) (nested *time.Timer, clocked bool) {
+// whether the goroutine was locked for the clock. at, if not 0, is the
+// time to take as now, since procStart.
+func (i *Isolate) armWatchdog(seq uint64, at time.Duration) (nested *time.Timer, clocked bool) {
 	limit := i.cfg.Limits.CPU
 	// armed is written on this goroutine only: it is read here unlocked.
 	if i.armed != 0 {
@@ -408,7 +422,10 @@ func (i *Isolate) armWatchdog(seq uint64) (nested *time.Timer, clocked bool) {
 	}
 	var base time.Duration
 	bounded := false
-	now := monoNow()
+	now := procStart.Add(at)
+	if at == 0 {
+		now = monoNow()
+	}
 	if clocked && (i.longTurns.Load() || nodeLoaded(now)) {
 		// This isolate has run long turns before, or the node's timers
 		// fire late: its turns are clocked from their start, so a late
@@ -852,11 +869,17 @@ func (i *Isolate) Receive(msg *mailbox.Envelope, wantReply bool, done func(Outco
 func (i *Isolate) Busy() bool { return i.turn != nil }
 
 func (i *Isolate) startTurn(f goja.Callable, msg *mailbox.Envelope, wantReply bool, done func(Outcome)) {
-	i.startTurnWith(f, func() (goja.Value, error) { return i.decode(msg) }, wantReply, done)
+	i.startTurnWithShort(f, func() (goja.Value, error) { return i.decode(msg) }, msg == nil || msg.Size() <= shortDecode, wantReply, done)
 }
 
 // startTurnWith runs f on the argument arg builds, inside the turn.
 func (i *Isolate) startTurnWith(f goja.Callable, arg func() (goja.Value, error), wantReply bool, done func(Outcome)) {
+	i.startTurnWithShort(f, arg, false, wantReply, done)
+}
+
+// startTurnWithShort is startTurnWith where short says that arg takes a
+// few microseconds at most (see runAfterShort).
+func (i *Isolate) startTurnWithShort(f goja.Callable, arg func() (goja.Value, error), short, wantReply bool, done func(Outcome)) {
 	var result goja.Value
 	var a goja.Value
 	var reply *mailbox.Envelope
@@ -867,11 +890,11 @@ func (i *Isolate) startTurnWith(f goja.Callable, arg func() (goja.Value, error),
 	// Decoding is the host's work on the sender's data, bounded by the
 	// message size limit: it is not charged to the receiver's CPU limit,
 	// so a message that is slow to decode cannot make its receiver crash.
-	err := i.runAfter(func() error {
+	err := i.runAfterShort(func() error {
 		var err error
 		a, err = arg()
 		return err
-	}, func() error {
+	}, short, func() error {
 		var err error
 		result, err = f(goja.Undefined(), a, i.ctx)
 		if err != nil || !wantReply || rs.deferred {

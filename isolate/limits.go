@@ -324,8 +324,8 @@ func sampleUint(s metrics.Sample) uint64 {
 	return s.Value.Uint64()
 }
 
-// begin starts a turn's accounting.
-func (l *limiter) begin() {
+// begin starts a turn's accounting and returns when, since procStart.
+func (l *limiter) begin() time.Duration {
 	// The flags are cleared only when set: an atomic store costs a full
 	// barrier, a load nothing, and they are nearly always clear.
 	if l.expired.Load() {
@@ -346,6 +346,7 @@ func (l *limiter) begin() {
 	if l.heapStart.Load() != 0 {
 		l.heapStart.Store(0) // taken by the first probe
 	}
+	return l.start
 }
 
 // end finishes a turn's accounting and returns the turn's error, or
