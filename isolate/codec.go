@@ -1072,7 +1072,7 @@ func (d *msgDecoder) int(n int64) goja.Value {
 	if n >= smallIntMin && n <= smallIntMax {
 		return smallInts()[n-smallIntMin]
 	}
-	return d.r.ToValue(n) // beyond 2^53 goja makes it a float
+	return intValue(d.r, n) // beyond 2^53 goja makes it a float
 }
 
 func (d *msgDecoder) value() (goja.Value, error) {

@@ -150,7 +150,7 @@ func (b *builtins) add(l, r goja.Value) goja.Value {
 	}
 	lt, rt := reflect.TypeOf(l), reflect.TypeOf(r)
 	if lt == intValueType && rt == intValueType {
-		return b.rt.ToValue(l.ToInteger() + r.ToInteger())
+		return intValue(b.rt, l.ToInteger()+r.ToInteger())
 	}
 	if lt == bigIntValueType || rt == bigIntValueType {
 		x, y := bigOf(l), bigOf(r)
