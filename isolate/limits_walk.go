@@ -306,6 +306,7 @@ func (l *limiter) seed(prog *goja.Program) {
 // the callbacks awaiting it), every timer's callback and arguments, and
 // the monitor references.
 func (i *Isolate) measureHeap(shared map[uintptr]struct{}) (bytes int64, allocs int) {
+	clearDeadStack(i.rt)
 	w := newHeapWalker(shared)
 	w.walk(i.rt)
 	if i.lim.exports != nil {
@@ -332,6 +333,96 @@ func (i *Isolate) measureHeap(shared map[uintptr]struct{}) (bytes int64, allocs 
 		w.walk(i.sig.refs)
 	}
 	return w.bytes, w.allocs
+}
+
+// A measurement inside a turn sees the running turn's locals: goja keeps
+// the frames of the functions being run (arguments, let and const
+// bindings, temporaries) on its VM's value stack, below the stack pointer
+// sp, and their captured bindings in stashes the VM and its call stack
+// point to, all reached from the runtime. Above sp lie the slots of frames
+// that have returned: goja leaves their values there until a push
+// overwrites them, or until it clears them itself (when a call from Go
+// into JS returns, and at the end of the outermost one). Walked, they
+// charged a function's temporaries after it had returned: a helper that
+// built 25 MB and returned its length left them charged to every
+// reservation of the rest of the turn, and kept them from the collector.
+// So a measurement first clears them, as goja does when a call from a
+// native function returns, which is where a measurement runs (a wrapped
+// builtin, or between turns). The VM and its stack are private fields,
+// found by name and type once; TestWalk_GojaStackLayout fails loudly if
+// an upgrade moves them, and until it is fixed the walk charges the dead
+// slots as before.
+
+// stackLayout holds the offsets of goja's Runtime.vm, vm.stack and vm.sp.
+type stackLayout struct {
+	vm, stack, sp uintptr
+}
+
+var gojaStack = sync.OnceValues(learnStack)
+
+// learnStack finds the VM's stack in goja's private layout and checks,
+// in a sample runtime, that a native function's arguments are the slots
+// just below sp.
+func learnStack() (stackLayout, error) {
+	var l stackLayout
+	rt := reflect.TypeOf(goja.Runtime{})
+	f, ok := rt.FieldByName("vm")
+	if !ok || f.Type.Kind() != reflect.Pointer || f.Type.Elem().Kind() != reflect.Struct || f.Type.Elem().Name() != "vm" {
+		return l, errors.New("goja.Runtime has no vm *vm field")
+	}
+	l.vm = f.Offset
+	vm := f.Type.Elem()
+	st, ok := vm.FieldByName("stack")
+	if !ok || st.Type.Kind() != reflect.Slice || st.Type.Elem() != reflect.TypeOf((*goja.Value)(nil)).Elem() {
+		return l, errors.New("goja's vm has no stack []Value field")
+	}
+	sp, ok := vm.FieldByName("sp")
+	if !ok || sp.Type.Kind() != reflect.Int {
+		return l, errors.New("goja's vm has no sp int field")
+	}
+	l.stack, l.sp = st.Offset, sp.Offset
+
+	r := goja.New()
+	var err error = errors.New("the sample native function did not run")
+	_ = r.Set("probe", func(c goja.FunctionCall) goja.Value {
+		stack, sp, ok := l.slots(r)
+		switch {
+		case !ok:
+			err = errors.New("sp is outside the stack")
+		case len(c.Arguments) != 2 || sp < 2 || &stack[sp-2] != &c.Arguments[0] || &stack[sp-1] != &c.Arguments[1]:
+			err = fmt.Errorf("a native function's arguments are not the 2 slots below sp (sp %d of %d)", sp, len(stack))
+		default:
+			err = nil
+		}
+		return nil
+	})
+	if _, e := r.RunString(`(function () { const a = 1; probe(a, [a]); })()`); e != nil {
+		return l, e
+	}
+	return l, err
+}
+
+// slots returns rt's VM stack and its stack pointer.
+func (l stackLayout) slots(rt *goja.Runtime) ([]goja.Value, int, bool) {
+	vm := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(rt), l.vm))
+	if vm == nil {
+		return nil, 0, false
+	}
+	stack := *(*[]goja.Value)(unsafe.Add(vm, l.stack))
+	sp := *(*int)(unsafe.Add(vm, l.sp))
+	return stack, sp, sp >= 0 && sp <= len(stack)
+}
+
+// clearDeadStack clears the slots of rt's VM stack above sp. It runs on
+// the isolate's goroutine, between turns or inside a native function.
+func clearDeadStack(rt *goja.Runtime) {
+	l, err := gojaStack()
+	if err != nil {
+		return
+	}
+	if stack, sp, ok := l.slots(rt); ok {
+		clear(stack[sp:])
+	}
 }
 
 // A promise a script made with `new Promise(executor)` is often reachable
