@@ -91,7 +91,23 @@ type limiter struct {
 	// frac is what the latest read charged as a fraction of the bounds it
 	// replaced (1 before the first read); skipRead takes at least minFrac.
 	frac float64
+
+	// What a reservation needs to add the running turn's own allocations
+	// (see turnAllocs): running is set from begin to end; the counter's
+	// value and the time the turn's allocations are counted from (its
+	// start, or its latest measurement); what reservations charged since
+	// then; and what they charged since the counter was last read here.
+	running      bool
+	turnFrom     uint64
+	turnFromT    time.Duration
+	turnReserved int64
+	unread       int64
 }
+
+// reserveReadEvery is how much a turn reserves between two reads of the
+// process's allocation counter by its reservations (turnAllocs): a read
+// costs about readCost, and building 256 KiB costs far more.
+const reserveReadEvery = 256 << 10
 
 // readCost is about what one read of the process's allocation counter
 // costs here (runtime/metrics.Read of one sample).
@@ -340,6 +356,7 @@ func (l *limiter) begin() time.Duration {
 		l.start-time.Duration(lastAllocs.at.Load()) > staleAllocs {
 		l.allocStart = l.readProcess(l.start)
 	}
+	l.running, l.turnFrom, l.turnFromT, l.turnReserved, l.unread = true, l.allocStart, l.start, 0, 0
 	l.seq.Store(l.iso.seq)
 	l.shard.begun.Add(1)
 	l.budget.Store(l.limit - l.used - l.pending - l.held)
@@ -353,6 +370,7 @@ func (l *limiter) begin() time.Duration {
 // ErrMemoryLimit if the isolate now holds more than its limit.
 func (l *limiter) end(err error) error {
 	l.shard.ended.Add(1)
+	l.running = false
 	if err != nil {
 		l.iso.chargeTurn(0, l.used+l.pending+l.held)
 		return err
@@ -413,7 +431,50 @@ func (l *limiter) measure() int64 {
 	l.walks++
 	l.lastWalk = time.Since(t)
 	l.walkTime += l.lastWalk
+	if l.running {
+		// The turn's allocations so far are in used now, if they are
+		// kept: count from here (after the walk, whose own are not the
+		// turn's).
+		now := time.Since(procStart)
+		l.turnFrom, l.turnFromT, l.turnReserved = l.readProcess(now), now, 0
+	}
 	return l.used + l.held
+}
+
+// over reports whether charging n more bytes could take the incarnation
+// over its limit, so that a measurement must decide. Inside a turn the
+// estimate lacks what the turn has allocated so far (a turn's allocations
+// are added at its end): a turn that built 25 MB of array and then asked
+// for a 48 MB string was let through under 64 MiB, and the array was
+// garbage again by the end. So once a turn has reserved reserveReadEvery
+// bytes since the last look, over adds turnAllocs.
+func (l *limiter) over(n int64) bool {
+	est := l.used + l.pending + l.held + n
+	if est > l.limit {
+		return true
+	}
+	if !l.running {
+		return false
+	}
+	if l.unread += n; l.unread < reserveReadEvery {
+		return false
+	}
+	l.unread = 0
+	return est+l.turnAllocs() > l.limit
+}
+
+// turnAllocs is an upper bound of what the running turn has allocated
+// and pending does not hold: the process's allocations since turnFrom,
+// capped at maxAllocRate × the time since (as end does), less what the
+// reservations charged to pending in that time.
+func (l *limiter) turnAllocs() int64 {
+	now := time.Since(procStart)
+	allocs := l.readProcess(now)
+	if allocs <= l.turnFrom {
+		return 0
+	}
+	a := int64(min(allocs-l.turnFrom, uint64(max((now-l.turnFromT).Seconds()*maxAllocRate, 0))))
+	return max(a-l.turnReserved, 0)
 }
 
 // reserve is called by a native function on the isolate's goroutine before
@@ -423,12 +484,13 @@ func (l *limiter) reserve(n int64) {
 	if n < 0 || n > l.limit {
 		panic(&limitAbort{ErrMemoryLimit})
 	}
-	if l.used+l.pending+l.held+n > l.limit {
+	if l.over(n) {
 		if l.measure()+n > l.limit {
 			panic(&limitAbort{ErrMemoryLimit})
 		}
 	}
 	l.pending += n
+	l.turnReserved += n
 }
 
 // hold charges n bytes that the host keeps for the incarnation (a parked
@@ -439,7 +501,7 @@ func (l *limiter) hold(n int64) {
 	if n < 0 || n > l.limit {
 		panic(&limitAbort{ErrMemoryLimit})
 	}
-	if l.used+l.pending+l.held+n > l.limit {
+	if l.over(n) {
 		if l.measure()+n > l.limit {
 			panic(&limitAbort{ErrMemoryLimit})
 		}
