@@ -306,6 +306,8 @@ func TestRemote_LoansAreReleasedWhenTheirHolderLetsThemGo(t *testing.T) {
 	cl, _ := newCluster(t)
 	a, c := cl.node("a"), cl.node("c")
 	base := actor.RemoteExports(a)
+	c1 := mustLookup(t, c, "c1")
+	handled := c1.Handled()
 	const loans = 40
 	for range loans {
 		if v := cl.call("a", "a1", map[string]any{"op": "giveRevocable"}); v != true {
@@ -318,16 +320,19 @@ func TestRemote_LoansAreReleasedWhenTheirHolderLetsThemGo(t *testing.T) {
 		}
 		return nil
 	})
-	// Every loan has reached c1 before it is killed: none waits in its
-	// mailbox for the next incarnation.
+	// Every loan has reached c1's incarnation before it is killed: a loan
+	// still on its way to the mailbox would reach the next incarnation,
+	// which would hold it. Node c counts a token imported before it queues
+	// the message, so c1's turns are what tell: it has taken the 40
+	// messages (nothing else is sent to it), and the call behind them
+	// returns once the last turn has ended.
 	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
-		if k := actor.LiveImports(c); k < loans {
-			return fmt.Errorf("%d of %d loans have reached node c", k, loans)
+		if k := c1.Handled() - handled; k < loans {
+			return fmt.Errorf("c1 has taken %d of %d loans", k, loans)
 		}
 		return nil
 	})
 	cl.call("c", "c1", map[string]any{"type": "get"})
-	c1 := mustLookup(t, c, "c1")
 	inc := c1.Incarnation()
 	if err := c.Kill(c1.ID()); err != nil {
 		t.Fatal(err)
