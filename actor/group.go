@@ -89,7 +89,7 @@ func (g *group) Receive(c proto.Context) {
 		if g.sv != nil {
 			// A Terminate that panics is reported; protoactor stops the
 			// children it left (see stopStep).
-			if cr := p.stopStep(g.inc, func() { g.sv.Terminate(&Supervisor{g: g, c: c}) }); cr != nil && g.failure == "" {
+			if cr := p.stopStep(g.inc, "the Supervision's Terminate", func() { g.sv.Terminate(&Supervisor{g: g, c: c}) }); cr != nil && g.failure == "" {
 				g.failure = cr.Reason
 			}
 		}
@@ -98,9 +98,13 @@ func (g *group) Receive(c proto.Context) {
 		if p.Status() != StatusFailed {
 			p.setStatus(StatusStopped)
 		}
-		p.end(g.inc, g.endReason())
+		reason := g.endReason()
+		p.stoppedStep(g.inc, "ending the incarnation", func() { p.end(g.inc, reason) })
 	case *proto.Restarting:
-		p.end(g.inc, g.endReason())
+		// A panic ends what is left of the incarnation's end: the
+		// monitors and links not yet told are dropped with it.
+		reason := g.endReason()
+		p.restartStep(g.inc, "ending the incarnation", func() { p.end(g.inc, reason) })
 	}
 }
 
