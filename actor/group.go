@@ -17,6 +17,7 @@ type group struct {
 	proc    *Process
 	inc     uint64
 	failure string // the reason this incarnation failed with, if it did
+	ending  bool   // this incarnation is stopping or being restarted
 	// sv decides for this incarnation: a new one for every incarnation,
 	// so a restarted supervisor starts with a fresh restart history.
 	sv Supervision
@@ -85,6 +86,7 @@ func (g *group) Receive(c proto.Context) {
 			p.node.markSpawned() // the root itself
 		}
 	case *proto.Stopping:
+		g.ending = true
 		p.setStatus(StatusStopping)
 		if g.sv != nil {
 			// A Terminate that panics is reported; protoactor stops the
@@ -103,6 +105,7 @@ func (g *group) Receive(c proto.Context) {
 	case *proto.Restarting:
 		// A panic ends what is left of the incarnation's end: the
 		// monitors and links not yet told are dropped with it.
+		g.ending = true
 		reason := g.endReason()
 		p.restartStep(g.inc, "ending the incarnation", func() { p.end(g.inc, reason) })
 	}
@@ -161,7 +164,8 @@ func (g *group) kill(c proto.Context, m *killChild) {
 }
 
 // ended hands the end of crashed's incarnation (its actor is child) with
-// cr to the Supervision, once per incarnation.
+// cr to the Supervision, once per incarnation; while the supervisor ends
+// or the node shuts down, the end is reported and the child stopped.
 func (g *group) ended(c proto.Context, crashed *Process, child *proto.PID, cr *Crash) {
 	if cr.Incarnation != 0 {
 		if cr.Incarnation < crashed.Incarnation() || cr.Incarnation <= crashed.handledEnd {
@@ -175,6 +179,16 @@ func (g *group) ended(c proto.Context, crashed *Process, child *proto.PID, cr *C
 	if g.proc.node.startAborted() || crashed.abandoned || g.sv == nil {
 		// The node is not starting after all, or a spawn gave up on the
 		// child: it is stopped, not restarted.
+		c.(proto.Supervisor).StopChildren(child)
+		return
+	}
+	if g.ending || g.proc.node.closing.Load() {
+		// As OTP's supervisor while it shuts down, one ending or on a node
+		// shutting down reports the child's end and restarts nothing: the
+		// end costs no intensity, and cannot have it, or the root, give up.
+		cr.Action, cr.Restarted = ActionStop, false
+		crashed.recordCrash(cr)
+		g.proc.node.emit(Crashed{Crash: cr})
 		c.(proto.Supervisor).StopChildren(child)
 		return
 	}

@@ -388,3 +388,70 @@ func shutdownAfterPanicArm(t *testing.T, opts actor.Options, root actor.ChildSpe
 	}
 	testkit.NoLeaks(t, before)
 }
+
+// A child that crashes while its supervisor is being stopped (here by the
+// operator, with the node running) is reported and stopped, as OTP's
+// supervisor does in its shutdown: it costs no intensity, so the
+// supervisor, under intensity 0, does not give up and fail to its own.
+func TestStop_CrashWhileSupervisorStopsIsOnlyReported(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	crashing := make(chan struct{})
+	var n *actor.Node
+	a := func() actor.Receiver {
+		return actor.ReceiverFunc(func(c *actor.Context) {
+			if _, ok := c.Message().(actor.Message); ok {
+				close(crashing)
+				panic("a crashes while s stops")
+			}
+		})
+	}
+	// b, stopped first, has a crash while it terminates: a's failure
+	// reaches s while s is stopping its children.
+	b := func() actor.Receiver {
+		return actor.ReceiverFunc(func(c *actor.Context) {
+			if _, ok := c.Message().(actor.Terminate); !ok {
+				return
+			}
+			to, err := n.Capability("s/a", capability.Send)
+			if err == nil {
+				err = c.Send(to, "crash")
+			}
+			if err != nil {
+				t.Errorf("send to a: %v", err)
+				return
+			}
+			<-crashing
+		})
+	}
+	n, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{"a": a, "b": b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := actor.ChildSpec{Name: "s", Strategy: supervisor.NewOneForOne(0, time.Minute),
+		Children: []actor.ChildSpec{{Name: "a", Go: "a"}, {Name: "b", Go: "b"}}}
+	root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(3, time.Minute),
+		Children: []actor.ChildSpec{worker(t, "w", readyJS), s}}
+	if err := n.Start(root); err != nil {
+		t.Fatal(err)
+	}
+	sp, _ := n.Lookup("s")
+	if err := n.Stop(sp.ID()); err != nil {
+		t.Fatal(err)
+	}
+	// The guard only bounds a hang: s is stopped once it has handled a's end.
+	checkFor(t, shutdownGuard, time.Millisecond, func() error {
+		if st := sp.Status(); st != actor.StatusStopped {
+			return fmt.Errorf("s is %v", st)
+		}
+		return nil
+	})
+	ap, _ := n.Lookup("s/a")
+	if cs := ap.Crashes(); len(cs) != 1 || cs[0].Action != actor.ActionStop || cs[0].Restarted || !strings.Contains(cs[0].Err.Error(), "a crashes") {
+		t.Errorf("a's crash reports = %v, want its crash, with action stop", cs)
+	}
+	if cs := sp.Crashes(); len(cs) != 0 {
+		t.Errorf("s's crash reports = %v, want none: it stopped in order", cs)
+	}
+	endNode(t, n, nil)
+	testkit.NoLeaks(t, before)
+}
