@@ -817,7 +817,8 @@ func (g *goWorker) end(step func(inc uint64, what string, f func()) *Crash, reas
 		if g.endReason == "" {
 			g.endReason = cr.Reason
 		}
-		g.proc.end(g.inc, g.endReason) // if close did not get to it
+		reason := g.endReason
+		step(g.inc, "ending the incarnation", func() { g.proc.end(g.inc, reason) }) // if close did not get to it
 	}
 }
 

@@ -267,9 +267,16 @@ func (p *Process) endStep(inc uint64, action, what string, step func()) (cr *Cra
 		if v == nil {
 			return
 		}
+		stack := ""
+		if sp, ok := v.(*stepPanic); ok {
+			v, stack = sp.v, sp.stack
+		}
 		if c, ok := v.(*Crash); ok {
 			cr = c
 		} else {
+			if stack == "" {
+				stack = truncate(string(debug.Stack()), maxGoStack)
+			}
 			err, ok := v.(error)
 			if ok {
 				err = fmt.Errorf("panic in %s: %w", what, err)
@@ -277,7 +284,7 @@ func (p *Process) endStep(inc uint64, action, what string, step func()) (cr *Cra
 				err = fmt.Errorf("panic in %s: %v", what, v)
 			}
 			cr = &Crash{Path: p.path, Incarnation: inc, Reason: "error", Err: detach(err),
-				Stack: truncate(string(debug.Stack()), maxGoStack), Time: time.Now()}
+				Stack: stack, Time: time.Now()}
 		}
 		cr.Action = action
 		cr.Restarted = action == ActionRestart

@@ -247,7 +247,8 @@ export function terminate(reason, ctx) { ctx.storage.put("poison", reason); }`
 // The end of an incarnation tells its monitors, among them those held for
 // other nodes, whose notify is Go code. A panic there while a script
 // worker, a Go worker or a supervisor is restarted is the old
-// incarnation's crash report, and the restart goes on. The root's
+// incarnation's crash report, the other monitors are still told, and the
+// restart goes on. The root's
 // intensity is 0: a second decision on the process would have it give up.
 func TestRestart_EndOfIncarnationPanics(t *testing.T) {
 	for _, tc := range []struct {
@@ -285,12 +286,25 @@ func TestRestart_EndOfIncarnationPanics(t *testing.T) {
 			}); noproc || err != nil {
 				t.Fatalf("watch %q: noproc %v, %v", tc.path, noproc, err)
 			}
+			// Other monitors of the incarnation are told all the same,
+			// whichever the end tells first.
+			var others [8]atomic.Int32
+			for i := range others {
+				if noproc, err := actor.WatchForNode(p, func(string) { others[i].Add(1) }); noproc || err != nil {
+					t.Fatalf("watch %q: noproc %v, %v", tc.path, noproc, err)
+				}
+			}
 			if err := n.Restart(p.ID()); err != nil {
 				t.Fatal(err)
 			}
 			events.await(t, "second incarnation of "+tc.started, startedAgain(tc.started))
 			if got := notified.Load(); got != 1 {
 				t.Errorf("the monitor was notified %d times, want once", got)
+			}
+			for i := range others {
+				if got := others[i].Load(); got != 1 {
+					t.Errorf("other monitor %d was notified %d times, want once", i, got)
+				}
 			}
 			restartCrash(t, p, tc.step, "notify bug")
 			inc := map[string]uint64{tc.path: 2, tc.started: 2}

@@ -425,7 +425,8 @@ func (w *worker) stop(c proto.Context) {
 		if w.endReason == "" {
 			w.endReason = cr.Reason
 		}
-		w.proc.end(w.inc, w.endReason) // if close did not get to it
+		reason := w.endReason
+		w.proc.stopStep(w.inc, "ending the incarnation", func() { w.proc.end(w.inc, reason) }) // if close did not get to it
 	}
 }
 
@@ -454,7 +455,8 @@ func (w *worker) restarting() {
 		if w.endReason == "" {
 			w.endReason = cr.Reason
 		}
-		p.end(w.inc, w.endReason) // if close did not get to it
+		reason := w.endReason
+		p.restartStep(w.inc, "ending the incarnation", func() { p.end(w.inc, reason) }) // if close did not get to it
 	}
 }
 
