@@ -103,8 +103,8 @@ func (g *group) Receive(c proto.Context) {
 		reason := g.endReason()
 		p.stoppedStep(g.inc, "ending the incarnation", func() { p.end(g.inc, reason) })
 	case *proto.Restarting:
-		// A panic ends what is left of the incarnation's end: the
-		// monitors and links not yet told are dropped with it.
+		// A panic in a monitor's notify is reported once the others
+		// have been told (see Process.end), and the restart goes on.
 		g.ending = true
 		reason := g.endReason()
 		p.restartStep(g.inc, "ending the incarnation", func() { p.end(g.inc, reason) })
