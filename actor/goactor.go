@@ -565,23 +565,19 @@ func (g *goWorker) Receive(c proto.Context) {
 		if reason == "" {
 			reason = ReasonShutdown
 		}
-		if cr := p.stopStep(g.inc, func() { g.terminate(reason); g.close() }); cr != nil {
-			if g.endReason == "" {
-				g.endReason = cr.Reason
-			}
-			p.end(g.inc, g.endReason) // if close did not get to it
-		}
+		g.end(p.stopStep, reason)
 		return
 	case *proto.Restarting:
+		reason := ""
 		if g.endReason == "" && p.endHint.Load() == nil {
-			g.terminate(ReasonShutdown) // restarted beside a crashed sibling, or by the operator
+			reason = ReasonShutdown // restarted beside a crashed sibling, or by the operator
 		}
-		g.close()
+		g.end(p.restartStep, reason)
 		return
 	case *proto.Stopped:
 		p.setStatus(StatusStopped)
-		p.retire()
 		defer p.signalStopped()
+		p.stoppedStep(g.inc, "retiring", p.retire) // a pending call's answer
 		reason := g.stopping
 		if reason == "" {
 			reason = g.endReason
@@ -804,6 +800,25 @@ func (g *goWorker) terminate(reason string) {
 	}
 	if cr := g.run(&Context{g: g, msg: Terminate{Reason: reason}}); cr != nil {
 		g.proc.node.log.Warn("terminate failed", keyProcess, g.proc.path, keyError, cr.Err)
+	}
+}
+
+// end runs terminate with reason, unless reason is empty, and closes the
+// incarnation, each as a step of the stop or restart under way: a panic in
+// Go code on the way (Terminate's own are recovered by run) is the
+// incarnation's crash report, and the stop or restart goes on.
+func (g *goWorker) end(step func(inc uint64, what string, f func()) *Crash, reason string) {
+	if reason != "" {
+		if cr := step(g.inc, "terminate", func() { g.terminate(reason) }); cr != nil && g.endReason == "" {
+			g.endReason = cr.Reason
+		}
+	}
+	if cr := step(g.inc, "closing the incarnation", g.close); cr != nil {
+		if g.endReason == "" {
+			g.endReason = cr.Reason
+		}
+		reason := g.endReason
+		step(g.inc, "ending the incarnation", func() { g.proc.end(g.inc, reason) }) // if close did not get to it
 	}
 }
 

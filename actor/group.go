@@ -17,6 +17,7 @@ type group struct {
 	proc    *Process
 	inc     uint64
 	failure string // the reason this incarnation failed with, if it did
+	ending  bool   // this incarnation is stopping or being restarted
 	// sv decides for this incarnation: a new one for every incarnation,
 	// so a restarted supervisor starts with a fresh restart history.
 	sv Supervision
@@ -85,11 +86,12 @@ func (g *group) Receive(c proto.Context) {
 			p.node.markSpawned() // the root itself
 		}
 	case *proto.Stopping:
+		g.ending = true
 		p.setStatus(StatusStopping)
 		if g.sv != nil {
 			// A Terminate that panics is reported; protoactor stops the
 			// children it left (see stopStep).
-			if cr := p.stopStep(g.inc, func() { g.sv.Terminate(&Supervisor{g: g, c: c}) }); cr != nil && g.failure == "" {
+			if cr := p.stopStep(g.inc, "the Supervision's Terminate", func() { g.sv.Terminate(&Supervisor{g: g, c: c}) }); cr != nil && g.failure == "" {
 				g.failure = cr.Reason
 			}
 		}
@@ -98,9 +100,14 @@ func (g *group) Receive(c proto.Context) {
 		if p.Status() != StatusFailed {
 			p.setStatus(StatusStopped)
 		}
-		p.end(g.inc, g.endReason())
+		reason := g.endReason()
+		p.stoppedStep(g.inc, "ending the incarnation", func() { p.end(g.inc, reason) })
 	case *proto.Restarting:
-		p.end(g.inc, g.endReason())
+		// A panic in a monitor's notify is reported once the others
+		// have been told (see Process.end), and the restart goes on.
+		g.ending = true
+		reason := g.endReason()
+		p.restartStep(g.inc, "ending the incarnation", func() { p.end(g.inc, reason) })
 	}
 }
 
@@ -157,7 +164,8 @@ func (g *group) kill(c proto.Context, m *killChild) {
 }
 
 // ended hands the end of crashed's incarnation (its actor is child) with
-// cr to the Supervision, once per incarnation.
+// cr to the Supervision, once per incarnation; while the supervisor ends
+// or the node shuts down, the end is reported and the child stopped.
 func (g *group) ended(c proto.Context, crashed *Process, child *proto.PID, cr *Crash) {
 	if cr.Incarnation != 0 {
 		if cr.Incarnation < crashed.Incarnation() || cr.Incarnation <= crashed.handledEnd {
@@ -171,6 +179,16 @@ func (g *group) ended(c proto.Context, crashed *Process, child *proto.PID, cr *C
 	if g.proc.node.startAborted() || crashed.abandoned || g.sv == nil {
 		// The node is not starting after all, or a spawn gave up on the
 		// child: it is stopped, not restarted.
+		c.(proto.Supervisor).StopChildren(child)
+		return
+	}
+	if g.ending || g.proc.node.closing.Load() {
+		// As OTP's supervisor while it shuts down, one ending or on a node
+		// shutting down reports the child's end and restarts nothing: the
+		// end costs no intensity, and cannot have it, or the root, give up.
+		cr.Action, cr.Restarted = ActionStop, false
+		crashed.recordCrash(cr)
+		g.proc.node.emit(Crashed{Crash: cr})
 		c.(proto.Supervisor).StopChildren(child)
 		return
 	}

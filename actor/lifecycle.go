@@ -223,34 +223,71 @@ func (p *Process) signalStopped() {
 	}
 }
 
-// stopStep runs step, a part of an actor's orderly stop, and returns the
-// crash it panicked with, or nil. The stop runs inside protoactor's, which
-// a panic would cut short: the actor would never finish stopping (never
-// leave the registry, run its Stopped or tell its supervisor it has
-// ended), so its supervisor, and the node's shutdown above it, would wait
-// for it for good, while the failure escalated in its place had the
-// supervisor restart it mid-stop or give up. A process being stopped is
-// ending anyway: the crash is reported and the stop goes on, as OTP's
-// supervisor reports a child that crashed in terminate and carries on.
-func (p *Process) stopStep(inc uint64, step func()) (cr *Crash) {
+// stopStep runs step, a part of an actor's orderly stop named what, and
+// returns the crash it panicked with, or nil. The stop runs inside
+// protoactor's, which a panic would cut short: the actor would never
+// finish stopping (never leave the registry, run its Stopped or tell its
+// supervisor it has ended), so its supervisor, and the node's shutdown
+// above it, would wait for it for good, while the failure escalated in
+// its place had the supervisor restart it mid-stop or give up. A process
+// being stopped is ending anyway: the crash is reported and the stop goes
+// on, as OTP's supervisor reports a child that crashed in terminate and
+// carries on.
+func (p *Process) stopStep(inc uint64, what string, step func()) *Crash {
+	return p.endStep(inc, ActionStop, what+" while stopping", step)
+}
+
+// restartStep runs step, a part of ending an incarnation that its
+// supervisor restarts, named what, and returns the crash it panicked
+// with, or nil. A panic would cut protoactor's restart short as it would
+// a stop: the process would stay down, its new incarnation never started,
+// and the failure escalated in its place would reach a supervisor that
+// has already decided on this incarnation. The restart was decided: the
+// crash is reported as the old incarnation's, and the restart goes on at
+// no cost to the supervisor's intensity, as OTP's supervisor restarts a
+// child that crashed while it was being shut down for a restart.
+func (p *Process) restartStep(inc uint64, what string, step func()) *Crash {
+	return p.endStep(inc, ActionRestart, what+" while restarting", step)
+}
+
+// stoppedStep runs step, a part of an actor's Stopped handling named what,
+// and returns the crash it panicked with, or nil. protoactor runs Stopped
+// before it tells the actor's watchers and its parent that it has ended;
+// a panic there would leave the parent waiting for it for good.
+func (p *Process) stoppedStep(inc uint64, what string, step func()) *Crash {
+	return p.endStep(inc, ActionStop, what+" after it stopped", step)
+}
+
+// endStep runs step, part of the end of incarnation inc, and turns a panic
+// in it into a crash report with action, which it records, publishes and
+// returns.
+func (p *Process) endStep(inc uint64, action, what string, step func()) (cr *Crash) {
 	defer func() {
 		v := recover()
 		if v == nil {
 			return
 		}
+		stack := ""
+		if sp, ok := v.(*stepPanic); ok {
+			v, stack = sp.v, sp.stack
+		}
 		if c, ok := v.(*Crash); ok {
 			cr = c
 		} else {
+			if stack == "" {
+				stack = truncate(string(debug.Stack()), maxGoStack)
+			}
 			err, ok := v.(error)
 			if ok {
-				err = fmt.Errorf("panic while stopping: %w", err)
+				err = fmt.Errorf("panic in %s: %w", what, err)
 			} else {
-				err = fmt.Errorf("panic while stopping: %v", v)
+				err = fmt.Errorf("panic in %s: %v", what, v)
 			}
 			cr = &Crash{Path: p.path, Incarnation: inc, Reason: "error", Err: detach(err),
-				Stack: truncate(string(debug.Stack()), maxGoStack), Time: time.Now()}
+				Stack: stack, Time: time.Now()}
 		}
-		cr.Action = ActionStop
+		cr.Action = action
+		cr.Restarted = action == ActionRestart
 		p.recordCrash(cr)
 		p.node.emit(Crashed{Crash: cr})
 	}()

@@ -113,6 +113,7 @@ type Node struct {
 
 	lifecycle sync.Mutex // guards dispatch and stopping between Start and Shutdown
 	stopping  bool
+	closing   atomic.Bool             // stopping, for a supervisor's goroutine: set once, never cleared
 	root      atomic.Pointer[Process] // set once, under lifecycle; read anywhere
 
 	nextID  atomic.Uint64
@@ -440,6 +441,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		// After this, Start spawns nothing; a tree it spawned is stopped.
 		n.lifecycle.Lock()
 		n.stopping = true
+		n.closing.Store(true)
 		root, dispatch := n.root.Load(), n.dispatch
 		n.lifecycle.Unlock()
 		go func() {

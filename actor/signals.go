@@ -3,6 +3,7 @@ package actor
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/cloister-rt/cloister/capability"
@@ -90,9 +91,12 @@ func (p *Process) end(inc uint64, reason string) {
 	p.life.monitors, p.life.links, p.life.rlinks = nil, nil, nil
 	p.lifeMu.Unlock()
 
+	var failed *stepPanic
 	for ref, m := range monitors {
 		if m.notify != nil {
-			m.notify(reason)
+			if sp := notify(m.notify, reason); sp != nil && failed == nil {
+				failed = sp
+			}
 			continue
 		}
 		m.watcher.tell(&downNote{inc: m.inc, ref: ref, reason: reason})
@@ -108,6 +112,29 @@ func (p *Process) end(inc uint64, reason string) {
 		other.lifeMu.Unlock()
 		other.tell(&exitSignal{inc: oinc, from: p.path, reason: reason, linked: true})
 	}
+	if failed != nil {
+		// Every other monitor and link has been told: the panic is the
+		// ending incarnation's crash report (see endStep).
+		panic(failed)
+	}
+}
+
+// stepPanic is a panic recovered where it happened and raised again once
+// the work around it was done, with the stack it had.
+type stepPanic struct {
+	v     any
+	stack string
+}
+
+// notify runs a monitor's notify and returns the panic it made, if any.
+func notify(f func(string), reason string) (sp *stepPanic) {
+	defer func() {
+		if v := recover(); v != nil {
+			sp = &stepPanic{v: v, stack: truncate(string(debug.Stack()), maxGoStack)}
+		}
+	}()
+	f(reason)
+	return nil
 }
 
 // revive lets calls reach p again: its supervisor is starting it anew.

@@ -29,7 +29,10 @@ type Supervision interface {
 	// ChildEnded decides what follows the end of child's running
 	// incarnation, which crash reports: restart it (and which siblings),
 	// stop it for good, or fail the supervisor. Ends already decided (a
-	// kill that raced a crash of the same incarnation) do not reach it.
+	// kill that raced a crash of the same incarnation) do not reach it,
+	// nor do ends while the supervisor stops or is restarted or the node
+	// shuts down: those are reported with action stop and the child is
+	// stopped, as OTP's supervisor does in its shutdown.
 	ChildEnded(s *Supervisor, child *Process, crash *Crash)
 	// Spawn starts a dynamic child from the template with args, or
 	// refuses with an error the spawner receives.

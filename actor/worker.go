@@ -177,22 +177,12 @@ func (w *worker) Receive(c proto.Context) {
 		w.stop(c)
 		return
 	case *proto.Restarting:
-		if w.endReason == "" {
-			// Restarted beside a crashed sibling (one_for_all, rest_for_one),
-			// by the operator or for new code: an orderly end, so
-			// terminate runs.
-			if h := w.proc.endHint.Load(); h == nil {
-				w.terminate(ReasonShutdown)
-			} else if *h == ReasonCodeChange {
-				w.terminate(ReasonCodeChange)
-			}
-		}
-		w.close()
+		w.restarting()
 		return
 	case *proto.Stopped:
 		w.proc.setStatus(StatusStopped)
-		w.proc.retire()
 		defer w.proc.signalStopped()
+		w.proc.stoppedStep(w.inc, "retiring", w.proc.retire) // a pending call's answer
 		reason := w.stopping
 		if reason == "" {
 			reason = w.endReason
@@ -425,17 +415,48 @@ func (w *worker) stop(c proto.Context) {
 	if reason == "" {
 		reason = ReasonShutdown
 	}
-	if cr := w.proc.stopStep(w.inc, func() { w.terminate(reason) }); cr != nil {
+	if cr := w.proc.stopStep(w.inc, "terminate", func() { w.terminate(reason) }); cr != nil {
 		if w.endReason == "" {
 			w.endReason = cr.Reason
 		}
 		w.gateAbort(cr.Reason) // nothing of the failed terminate is written or released
 	}
-	if cr := w.proc.stopStep(w.inc, w.close); cr != nil {
+	if cr := w.proc.stopStep(w.inc, "closing the incarnation", w.close); cr != nil {
 		if w.endReason == "" {
 			w.endReason = cr.Reason
 		}
-		w.proc.end(w.inc, w.endReason) // if close did not get to it
+		reason := w.endReason
+		w.proc.stopStep(w.inc, "ending the incarnation", func() { w.proc.end(w.inc, reason) }) // if close did not get to it
+	}
+}
+
+// restarting ends the incarnation that its supervisor restarts. Restarted
+// beside a crashed sibling (one_for_all, rest_for_one), by the operator or
+// for new code, it ends in order, so terminate runs. A panic in Go code on
+// the way is the incarnation's crash report, and the restart goes on (see
+// restartStep).
+func (w *worker) restarting() {
+	p := w.proc
+	if w.endReason == "" {
+		reason := ""
+		if h := p.endHint.Load(); h == nil {
+			reason = ReasonShutdown
+		} else if *h == ReasonCodeChange {
+			reason = ReasonCodeChange
+		}
+		if reason != "" {
+			if cr := p.restartStep(w.inc, "terminate", func() { w.terminate(reason) }); cr != nil {
+				w.endReason = cr.Reason
+				w.gateAbort(cr.Reason) // nothing of the failed terminate is written or released
+			}
+		}
+	}
+	if cr := p.restartStep(w.inc, "closing the incarnation", w.close); cr != nil {
+		if w.endReason == "" {
+			w.endReason = cr.Reason
+		}
+		reason := w.endReason
+		p.restartStep(w.inc, "ending the incarnation", func() { p.end(w.inc, reason) }) // if close did not get to it
 	}
 }
 
