@@ -69,7 +69,6 @@ type limiter struct {
 	seq       atomic.Uint64 // the isolate's turn number the probe belongs to
 	budget    atomic.Int64
 	heapStart atomic.Uint64
-	probeS    [1]metrics.Sample
 	// epoch is the turns begun in the process when the first probe of the
 	// turn took its baseline (heapStart). Only probes use it.
 	epoch atomic.Uint64
@@ -236,7 +235,6 @@ func (l *limiter) bind(limit int64, prog *goja.Program) {
 func newLimiter(i *Isolate) *limiter {
 	l := &limiter{iso: i, frac: 1}
 	l.shard = &turnShards[nextTurnShard.Add(1)%numTurnShards]
-	l.probeS[0].Name = "/memory/classes/heap/objects:bytes"
 	l.endS[0].Name = "/gc/heap/allocs:bytes"
 	return l
 }
@@ -252,9 +250,12 @@ func (l *limiter) readProcess(now time.Duration) uint64 {
 	return allocs
 }
 
-// heapObjects reads the bytes of heap objects, live or not yet swept,
-// into s[0], which names that metric.
-func heapObjects(s []metrics.Sample) uint64 {
+// heapObjects reads the bytes of heap objects, live or not yet swept.
+func heapObjects() uint64 {
+	// A sample of its own each time: probes are rare (every probeEvery of
+	// a long turn), and a limiter that kept one would carry its 40 bytes
+	// in every idle actor.
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 {
 		return 0
@@ -291,7 +292,7 @@ func (l *limiter) probe(seq uint64) bool {
 			return false // another turn runs: try again at the next probe
 		}
 		l.epoch.Store(begun)
-		l.heapStart.Store(max(heapObjects(l.probeS[:]), 1))
+		l.heapStart.Store(max(heapObjects(), 1))
 		return false
 	}
 	start, budget := l.heapStart.Load(), max(l.budget.Load(), probeFloor)
@@ -315,7 +316,7 @@ func (l *limiter) probe(seq uint64) bool {
 // budget bytes since start, with no turn but the probe's begun since its
 // baseline: the heap is read first, then the count.
 func (l *limiter) grown(start uint64, budget int64) bool {
-	grown := int64(heapObjects(l.probeS[:]) - start)
+	grown := int64(heapObjects() - start)
 	return grown > budget && turnsBegun() == l.epoch.Load()
 }
 

@@ -14,3 +14,11 @@ func TestIsolate_FitsItsSizeClass(t *testing.T) {
 		t.Errorf("an Isolate is %d bytes, over the 640-byte size class", n)
 	}
 }
+
+// Every idle actor holds one limiter too: past 288 bytes it moves to the
+// 320-byte class.
+func TestLimiter_FitsItsSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(limiter{}); n > 288 {
+		t.Errorf("a limiter is %d bytes, over the 288-byte size class", n)
+	}
+}
