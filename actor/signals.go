@@ -172,9 +172,28 @@ func (p *Process) retire() {
 	p.signals.Store(0)
 	p.stash.Reset()
 	p.lifeMu.Unlock()
+	var failed *stepPanic
 	for c := range calls {
-		c.answer(&reply{incarnation: c.incarnation, id: c.id, err: fmt.Errorf("%w: %s stopped", isolate.ErrNoProc, p.path)})
+		r := &reply{incarnation: c.incarnation, id: c.id, err: fmt.Errorf("%w: %s stopped", isolate.ErrNoProc, p.path)}
+		if sp := answerGuarded(c, r); sp != nil && failed == nil {
+			failed = sp
+		}
 	}
+	if failed != nil {
+		panic(failed) // every other caller has its answer (see end)
+	}
+}
+
+// answerGuarded gives c its answer r and returns the panic that made, if
+// any, so that one failing answer does not keep the others from theirs.
+func answerGuarded(c *callRef, r *reply) (sp *stepPanic) {
+	defer func() {
+		if v := recover(); v != nil {
+			sp = &stepPanic{v: v, stack: truncate(string(debug.Stack()), maxGoStack)}
+		}
+	}()
+	c.answer(r)
+	return nil
 }
 
 // monitor makes watcher's incarnation winc watch p and returns the
