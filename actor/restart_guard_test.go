@@ -409,35 +409,8 @@ func shutdownAfterPanicArm(t *testing.T, opts actor.Options, root actor.ChildSpe
 // supervisor, under intensity 0, does not give up and fail to its own.
 func TestStop_CrashWhileSupervisorStopsIsOnlyReported(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	crashing := make(chan struct{})
 	var n *actor.Node
-	a := func() actor.Receiver {
-		return actor.ReceiverFunc(func(c *actor.Context) {
-			if _, ok := c.Message().(actor.Message); ok {
-				close(crashing)
-				panic("a crashes while s stops")
-			}
-		})
-	}
-	// b, stopped first, has a crash while it terminates: a's failure
-	// reaches s while s is stopping its children.
-	b := func() actor.Receiver {
-		return actor.ReceiverFunc(func(c *actor.Context) {
-			if _, ok := c.Message().(actor.Terminate); !ok {
-				return
-			}
-			to, err := n.Capability("s/a", capability.Send)
-			if err == nil {
-				err = c.Send(to, "crash")
-			}
-			if err != nil {
-				t.Errorf("send to a: %v", err)
-				return
-			}
-			<-crashing
-		})
-	}
-	n, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{"a": a, "b": b}})
+	n, err := actor.NewNode(actor.Options{Receivers: crashWhileStopping(t, &n, "s/a", "a crashes while s stops")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,4 +441,38 @@ func TestStop_CrashWhileSupervisorStopsIsOnlyReported(t *testing.T) {
 	}
 	endNode(t, n, nil)
 	testkit.NoLeaks(t, before)
+}
+
+// crashWhileStopping makes the receivers of two Go children, a and b, of
+// one supervisor: a panics with panicText on any message; b, stopped
+// first, sends a message to a (at aPath, on the node *n) as it
+// terminates and waits for a's crash, so that a's failure reaches their
+// supervisor while it is stopping its children.
+func crashWhileStopping(t *testing.T, n **actor.Node, aPath, panicText string) map[string]func() actor.Receiver {
+	crashing := make(chan struct{})
+	a := func() actor.Receiver {
+		return actor.ReceiverFunc(func(c *actor.Context) {
+			if _, ok := c.Message().(actor.Message); ok {
+				close(crashing)
+				panic(panicText)
+			}
+		})
+	}
+	b := func() actor.Receiver {
+		return actor.ReceiverFunc(func(c *actor.Context) {
+			if _, ok := c.Message().(actor.Terminate); !ok {
+				return
+			}
+			to, err := (*n).Capability(aPath, capability.Send)
+			if err == nil {
+				err = c.Send(to, "crash")
+			}
+			if err != nil {
+				t.Errorf("send to a: %v", err)
+				return
+			}
+			<-crashing
+		})
+	}
+	return map[string]func() actor.Receiver{"a": a, "b": b}
 }

@@ -12,7 +12,6 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/cloister-rt/cloister/actor"
-	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/storage"
 	"github.com/cloister-rt/cloister/supervisor"
@@ -165,35 +164,8 @@ func TestShutdown_SupervisorTerminatePanics(t *testing.T) {
 // does not give up, and Wait reports no failure.
 func TestShutdown_CrashDuringShutdownIsOnlyReported(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	crashing := make(chan struct{})
 	var n *actor.Node
-	a := func() actor.Receiver {
-		return actor.ReceiverFunc(func(c *actor.Context) {
-			if _, ok := c.Message().(actor.Message); ok {
-				close(crashing)
-				panic("a crashes while its siblings stop")
-			}
-		})
-	}
-	// b, stopped first, has a crash while it terminates: a's failure
-	// reaches the root while the root is stopping its children.
-	b := func() actor.Receiver {
-		return actor.ReceiverFunc(func(c *actor.Context) {
-			if _, ok := c.Message().(actor.Terminate); !ok {
-				return
-			}
-			to, err := n.Capability("a", capability.Send)
-			if err == nil {
-				err = c.Send(to, "crash")
-			}
-			if err != nil {
-				t.Errorf("send to a: %v", err)
-				return
-			}
-			<-crashing
-		})
-	}
-	n, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{"a": a, "b": b}})
+	n, err := actor.NewNode(actor.Options{Receivers: crashWhileStopping(t, &n, "a", "a crashes while its siblings stop")})
 	if err != nil {
 		t.Fatal(err)
 	}
