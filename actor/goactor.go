@@ -804,22 +804,14 @@ func (g *goWorker) terminate(reason string) {
 }
 
 // end runs terminate with reason, unless reason is empty, and closes the
-// incarnation, each as a step of the stop or restart under way: a panic in
-// Go code on the way (Terminate's own are recovered by run) is the
-// incarnation's crash report, and the stop or restart goes on.
-func (g *goWorker) end(step func(inc uint64, what string, f func()) *Crash, reason string) {
-	if reason != "" {
-		if cr := step(g.inc, "terminate", func() { g.terminate(reason) }); cr != nil && g.endReason == "" {
-			g.endReason = cr.Reason
-		}
+// incarnation, each as a step of the stop or restart under way (see
+// endSteps; Terminate's own panics are recovered by run).
+func (g *goWorker) end(step endStepFunc, reason string) {
+	terminate := func() { g.terminate(reason) }
+	if reason == "" {
+		terminate = nil
 	}
-	if cr := step(g.inc, "closing the incarnation", g.close); cr != nil {
-		if g.endReason == "" {
-			g.endReason = cr.Reason
-		}
-		reason := g.endReason
-		step(g.inc, "ending the incarnation", func() { g.proc.end(g.inc, reason) }) // if close did not get to it
-	}
+	g.proc.endSteps(step, g.inc, terminate, g.close, &g.endReason, nil)
 }
 
 // close ends the incarnation: monitors fire and links carry the reason.

@@ -258,6 +258,36 @@ func (p *Process) stoppedStep(inc uint64, what string, step func()) *Crash {
 	return p.endStep(inc, ActionStop, what+" after it stopped", step)
 }
 
+// endStepFunc is stopStep, restartStep or stoppedStep.
+type endStepFunc func(inc uint64, what string, step func()) *Crash
+
+// endSteps ends incarnation inc of p as a stop or a restart does, each
+// part a step (see endStep): terminate, if not nil, then close. A failed
+// terminate's crash reason becomes *endReason if that is empty, and goes
+// to aborted, if not nil (a worker's output gate: nothing of the failed
+// terminate is written or released). A failed close does the same, and
+// the incarnation's end, which close may not have got to, runs as a step
+// of its own.
+func (p *Process) endSteps(step endStepFunc, inc uint64, terminate, close func(), endReason *string, aborted func(reason string)) {
+	if terminate != nil {
+		if cr := step(inc, "terminate", terminate); cr != nil {
+			if *endReason == "" {
+				*endReason = cr.Reason
+			}
+			if aborted != nil {
+				aborted(cr.Reason)
+			}
+		}
+	}
+	if cr := step(inc, "closing the incarnation", close); cr != nil {
+		if *endReason == "" {
+			*endReason = cr.Reason
+		}
+		reason := *endReason
+		step(inc, "ending the incarnation", func() { p.end(inc, reason) })
+	}
+}
+
 // endStep runs step, part of the end of incarnation inc, and turns a panic
 // in it into a crash report with action, which it records, publishes and
 // returns.

@@ -415,19 +415,7 @@ func (w *worker) stop(c proto.Context) {
 	if reason == "" {
 		reason = ReasonShutdown
 	}
-	if cr := w.proc.stopStep(w.inc, "terminate", func() { w.terminate(reason) }); cr != nil {
-		if w.endReason == "" {
-			w.endReason = cr.Reason
-		}
-		w.gateAbort(cr.Reason) // nothing of the failed terminate is written or released
-	}
-	if cr := w.proc.stopStep(w.inc, "closing the incarnation", w.close); cr != nil {
-		if w.endReason == "" {
-			w.endReason = cr.Reason
-		}
-		reason := w.endReason
-		w.proc.stopStep(w.inc, "ending the incarnation", func() { w.proc.end(w.inc, reason) }) // if close did not get to it
-	}
+	w.end(w.proc.stopStep, reason)
 }
 
 // restarting ends the incarnation that its supervisor restarts. Restarted
@@ -436,28 +424,26 @@ func (w *worker) stop(c proto.Context) {
 // the way is the incarnation's crash report, and the restart goes on (see
 // restartStep).
 func (w *worker) restarting() {
-	p := w.proc
+	reason := ""
 	if w.endReason == "" {
-		reason := ""
-		if h := p.endHint.Load(); h == nil {
+		if h := w.proc.endHint.Load(); h == nil {
 			reason = ReasonShutdown
 		} else if *h == ReasonCodeChange {
 			reason = ReasonCodeChange
 		}
-		if reason != "" {
-			if cr := p.restartStep(w.inc, "terminate", func() { w.terminate(reason) }); cr != nil {
-				w.endReason = cr.Reason
-				w.gateAbort(cr.Reason) // nothing of the failed terminate is written or released
-			}
-		}
 	}
-	if cr := p.restartStep(w.inc, "closing the incarnation", w.close); cr != nil {
-		if w.endReason == "" {
-			w.endReason = cr.Reason
-		}
-		reason := w.endReason
-		p.restartStep(w.inc, "ending the incarnation", func() { p.end(w.inc, reason) }) // if close did not get to it
+	w.end(w.proc.restartStep, reason)
+}
+
+// end runs terminate with reason, unless reason is empty, and closes the
+// incarnation, each as a step of the stop or restart under way (see
+// endSteps).
+func (w *worker) end(step endStepFunc, reason string) {
+	terminate := func() { w.terminate(reason) }
+	if reason == "" {
+		terminate = nil
 	}
+	w.proc.endSteps(step, w.inc, terminate, w.close, &w.endReason, w.gateAbort)
 }
 
 // terminate runs the script's terminate on an orderly end, within the
