@@ -2,7 +2,6 @@ package isolate_test
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -41,20 +40,6 @@ var dosOvershoot = map[bool]time.Duration{false: dosOvershootPlain, true: 3 * do
 // one instruction of goja's VM, not a builtin (docs/limits.md). Their
 // outcome is still checked; their CPU time is only reported.
 var dosGaps = map[string]string{}
-
-// dosScript compiles a dos_*.js script behind the hostile prelude.
-func dosScript(t *testing.T, path string) string {
-	t.Helper()
-	src, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prelude, err := os.ReadFile(filepath.Join("..", "testdata", "hostile", "support", "prelude.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(prelude) + "\n" + string(src)
-}
 
 // outcomeOf names how a turn ended, as the scripts' expectations do.
 func outcomeOf(o isolate.Outcome) string {
