@@ -262,13 +262,17 @@ func (p *Process) stoppedStep(inc uint64, what string, step func()) *Crash {
 type endStepFunc func(inc uint64, what string, step func()) *Crash
 
 // endSteps ends incarnation inc of p as a stop or a restart does, each
-// part a step (see endStep): terminate, if not nil, then close. A failed
-// terminate's crash reason becomes *endReason if that is empty, and goes
-// to aborted, if not nil (a worker's output gate: nothing of the failed
-// terminate is written or released). A failed close does the same, and
-// the incarnation's end, which close may not have got to, runs as a step
-// of its own.
-func (p *Process) endSteps(step endStepFunc, inc uint64, terminate, close func(), endReason *string, aborted func(reason string)) {
+// part a step (see endStep): terminate, if not nil, then each part of
+// closing the incarnation, in order, the last of which ends it (tells its
+// monitors and links). A step that panics is reported and the steps after
+// it still run, so that a bug in Go code one part calls (a caller's
+// answer, a monitor's notify) does not leave what the other parts let go
+// of (the isolate, timers, the callers of deferred replies) behind. The
+// first failed step's crash reason becomes *endReason if that is empty,
+// so the parts after it end the incarnation with it; a failed terminate's
+// also goes to aborted, if not nil (a worker's output gate: nothing of
+// the failed terminate is written or released).
+func (p *Process) endSteps(step endStepFunc, inc uint64, terminate func(), close []func(), endReason *string, aborted func(reason string)) {
 	if terminate != nil {
 		if cr := step(inc, "terminate", terminate); cr != nil {
 			if *endReason == "" {
@@ -279,13 +283,23 @@ func (p *Process) endSteps(step endStepFunc, inc uint64, terminate, close func()
 			}
 		}
 	}
-	if cr := step(inc, "closing the incarnation", close); cr != nil {
-		if *endReason == "" {
+	for _, part := range close {
+		if cr := step(inc, "closing the incarnation", part); cr != nil && *endReason == "" {
 			*endReason = cr.Reason
 		}
-		reason := *endReason
-		step(inc, "ending the incarnation", func() { p.end(inc, reason) })
 	}
+}
+
+// guarded runs f and returns the panic it made, if any, with its stack,
+// for a caller that has more to do before it raises it (see stepPanic).
+func guarded(f func()) (sp *stepPanic) {
+	defer func() {
+		if v := recover(); v != nil {
+			sp = &stepPanic{v: v, stack: truncate(string(debug.Stack()), maxGoStack)}
+		}
+	}()
+	f()
+	return nil
 }
 
 // endStep runs step, part of the end of incarnation inc, and turns a panic

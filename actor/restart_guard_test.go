@@ -87,6 +87,19 @@ func (l *lifeEvents) await(t *testing.T, what string, match func(actor.Event) bo
 	}
 }
 
+// crashed returns the Crashed events, in order.
+func (l *lifeEvents) crashed() []*actor.Crash {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*actor.Crash
+	for _, e := range l.events {
+		if c, ok := e.(actor.Crashed); ok {
+			out = append(out, c.Crash)
+		}
+	}
+	return out
+}
+
 // crashedFor returns the Crashed events of path.
 func (l *lifeEvents) crashedFor(path string) []*actor.Crash {
 	l.mu.Lock()
