@@ -216,7 +216,16 @@ func (p *Process) stopAndWait(stop func()) {
 	}
 }
 
+// errStoppedBeforeStart answers the wait for a start that never came: the
+// process's actor stopped first (a stop that overtook a restart).
+var errStoppedBeforeStart = errors.New("stopped before its start finished")
+
+// signalStopped reports that p's actor has stopped: to a stop waiting for
+// it, and to a wait for a start it will not make now. The wait is
+// answered at once, not left to a start timeout, or to no timeout at all
+// for a supervisor, whose parent would wait for it for good.
 func (p *Process) signalStopped() {
+	p.signalReady(errStoppedBeforeStart)
 	p.stoppedPID.Store(p.pid.Load())
 	if ch := p.stopWait.Swap(nil); ch != nil {
 		close(*ch)
@@ -288,6 +297,22 @@ func (p *Process) endSteps(step endStepFunc, inc uint64, terminate func(), close
 			*endReason = cr.Reason
 		}
 	}
+}
+
+// startGuarded runs start, a part of a supervisor's start named what that
+// calls its Supervision, and returns its error, or the error of its panic
+// with the panic's stack. A panic would end the start without answering
+// the parent's wait for it, which has no time limit.
+func startGuarded(what string, start func() error) (err error, stack string) {
+	if sp := guarded(func() { err = start() }); sp != nil {
+		if e, ok := sp.v.(error); ok {
+			err = fmt.Errorf("panic in %s: %w", what, e)
+		} else {
+			err = fmt.Errorf("panic in %s: %v", what, sp.v)
+		}
+		return detach(err), sp.stack
+	}
+	return err, ""
 }
 
 // guarded runs f and returns the panic it made, if any, with its stack,
