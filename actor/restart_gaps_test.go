@@ -132,16 +132,16 @@ func TestEnd_APanicInTheCloseLeavesTheRestOfItDone(t *testing.T) {
 				!strings.Contains(cs[0].Err.Error(), "answer bug") || !strings.Contains(cs[0].Err.Error(), tc.step) {
 				t.Errorf("w's crash reports = %v, want one for incarnation 1 with action %s for the panic in %s", cs, tc.action, tc.step)
 			}
-			if got := events.crashed(); len(got) != 1 || got[0].Path != "w" {
-				t.Errorf("Crashed events = %v, want the panic's, for w", got)
-			}
 			inc := map[string]uint64{}
 			if tc.action == actor.ActionRestart {
 				inc["w"] = 2
 			}
 			cancel()
 			endNode(t, n, inc)
-			<-sub.Done()
+			<-sub.Done() // every event has been delivered
+			if got := events.crashed(); len(got) != 1 || got[0].Path != "w" {
+				t.Errorf("Crashed events = %v, want the panic's, for w", got)
+			}
 			testkit.NoLeaks(t, before)
 		})
 	}
