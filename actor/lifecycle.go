@@ -243,7 +243,7 @@ func (p *Process) signalStopped() {
 // on, as OTP's supervisor reports a child that crashed in terminate and
 // carries on.
 func (p *Process) stopStep(inc uint64, what string, step func()) *Crash {
-	return p.endStep(inc, ActionStop, what+" while stopping", step)
+	return p.endStep(inc, ActionStop, what, "while stopping", step)
 }
 
 // restartStep runs step, a part of ending an incarnation that its
@@ -256,7 +256,7 @@ func (p *Process) stopStep(inc uint64, what string, step func()) *Crash {
 // no cost to the supervisor's intensity, as OTP's supervisor restarts a
 // child that crashed while it was being shut down for a restart.
 func (p *Process) restartStep(inc uint64, what string, step func()) *Crash {
-	return p.endStep(inc, ActionRestart, what+" while restarting", step)
+	return p.endStep(inc, ActionRestart, what, "while restarting", step)
 }
 
 // stoppedStep runs step, a part of an actor's Stopped handling named what,
@@ -264,7 +264,7 @@ func (p *Process) restartStep(inc uint64, what string, step func()) *Crash {
 // before it tells the actor's watchers and its parent that it has ended;
 // a panic there would leave the parent waiting for it for good.
 func (p *Process) stoppedStep(inc uint64, what string, step func()) *Crash {
-	return p.endStep(inc, ActionStop, what+" after it stopped", step)
+	return p.endStep(inc, ActionStop, what, "after it stopped", step)
 }
 
 // endStepFunc is stopStep, restartStep or stoppedStep.
@@ -327,10 +327,12 @@ func guarded(f func()) (sp *stepPanic) {
 	return nil
 }
 
-// endStep runs step, part of the end of incarnation inc, and turns a panic
-// in it into a crash report with action, which it records, publishes and
-// returns.
-func (p *Process) endStep(inc uint64, action, what string, step func()) (cr *Crash) {
+// endStep runs step, part of the end of incarnation inc named what, and
+// turns a panic in it into a crash report with action, which it records,
+// publishes and returns. when says which end it is part of; the two are
+// joined only for a report, so a step that does not panic costs no
+// allocation for its name.
+func (p *Process) endStep(inc uint64, action, what, when string, step func()) (cr *Crash) {
 	defer func() {
 		v := recover()
 		if v == nil {
@@ -348,9 +350,9 @@ func (p *Process) endStep(inc uint64, action, what string, step func()) (cr *Cra
 			}
 			err, ok := v.(error)
 			if ok {
-				err = fmt.Errorf("panic in %s: %w", what, err)
+				err = fmt.Errorf("panic in %s %s: %w", what, when, err)
 			} else {
-				err = fmt.Errorf("panic in %s: %v", what, v)
+				err = fmt.Errorf("panic in %s %s: %v", what, when, v)
 			}
 			cr = &Crash{Path: p.path, Incarnation: inc, Reason: "error", Err: detach(err),
 				Stack: stack, Time: time.Now()}
