@@ -89,6 +89,7 @@ func (h *host) Reply(c *capability.Capability, msg *mailbox.Envelope, fail error
 // failDeferred answers the replies this incarnation deferred and did not
 // answer: the caller learns why the incarnation ended, as a caller whose
 // callee crashed mid-turn does.
+//
 // An answer that panics does not keep the others from theirs: the first
 // panic is raised once every caller has been answered.
 func (w *worker) failDeferred(reason string) {

@@ -72,14 +72,14 @@ func (g *group) Receive(c proto.Context) {
 		p.begin(g.inc)
 		g.dropDynamic() // a template supervisor restarts empty, as in OTP
 		// A panic in the Supervision fails the start as an error does.
-		err, stack := startGuarded("NewSupervision", func() error {
+		stack, err := startGuarded("NewSupervision", func() error {
 			if g.sv = p.spec.Strategy.NewSupervision(); g.sv == nil {
 				return fmt.Errorf("the strategy %s made no Supervision", p.spec.Strategy)
 			}
 			return nil
 		})
 		if err == nil {
-			err, stack = startGuarded("Init", func() error { return g.sv.Init(&Supervisor{g: g, c: c}) })
+			stack, err = startGuarded("Init", func() error { return g.sv.Init(&Supervisor{g: g, c: c}) })
 		}
 		if err != nil {
 			if errors.Is(err, errStartAborted) {

@@ -300,19 +300,19 @@ func (p *Process) endSteps(step endStepFunc, inc uint64, terminate func(), close
 }
 
 // startGuarded runs start, a part of a supervisor's start named what that
-// calls its Supervision, and returns its error, or the error of its panic
-// with the panic's stack. A panic would end the start without answering
-// the parent's wait for it, which has no time limit.
-func startGuarded(what string, start func() error) (err error, stack string) {
+// calls its Supervision, and returns its error, or the panic's stack and
+// an error that names the panic. A panic would end the start without
+// answering the parent's wait for it, which has no time limit.
+func startGuarded(what string, start func() error) (stack string, err error) {
 	if sp := guarded(func() { err = start() }); sp != nil {
 		if e, ok := sp.v.(error); ok {
 			err = fmt.Errorf("panic in %s: %w", what, e)
 		} else {
 			err = fmt.Errorf("panic in %s: %v", what, sp.v)
 		}
-		return detach(err), sp.stack
+		return sp.stack, detach(err)
 	}
-	return err, ""
+	return "", err
 }
 
 // guarded runs f and returns the panic it made, if any, with its stack,
