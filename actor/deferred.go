@@ -89,9 +89,20 @@ func (h *host) Reply(c *capability.Capability, msg *mailbox.Envelope, fail error
 // failDeferred answers the replies this incarnation deferred and did not
 // answer: the caller learns why the incarnation ended, as a caller whose
 // callee crashed mid-turn does.
+//
+// An answer that panics does not keep the others from theirs: the first
+// panic is raised once every caller has been answered.
 func (w *worker) failDeferred(reason string) {
-	for t := range w.deferred {
-		t.settle(&reply{err: fmt.Errorf("%w: %s (its reply was deferred and never answered)", isolate.ErrCalleeCrashed, reason)})
-	}
+	deferred := w.deferred
 	w.deferred = nil
+	var failed *stepPanic
+	for t := range deferred {
+		r := &reply{err: fmt.Errorf("%w: %s (its reply was deferred and never answered)", isolate.ErrCalleeCrashed, reason)}
+		if sp := guarded(func() { t.settle(r) }); sp != nil && failed == nil {
+			failed = sp
+		}
+	}
+	if failed != nil {
+		panic(failed)
+	}
 }

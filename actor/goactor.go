@@ -811,7 +811,7 @@ func (g *goWorker) end(step endStepFunc, reason string) {
 	if reason == "" {
 		terminate = nil
 	}
-	g.proc.endSteps(step, g.inc, terminate, g.close, &g.endReason, nil)
+	g.proc.endSteps(step, g.inc, terminate, []func(){g.close}, &g.endReason, nil)
 }
 
 // close ends the incarnation: monitors fire and links carry the reason.

@@ -64,7 +64,6 @@ func (g *group) Receive(c proto.Context) {
 		p.pid.Store(c.Self()) // before any child can ask for it
 		g.inc = p.incarnation.Add(1)
 		g.failure = ""
-		g.sv = p.spec.Strategy.NewSupervision()
 		clear(g.children)
 		p.endHint.Store(nil)
 		if g.inc > 1 {
@@ -72,13 +71,33 @@ func (g *group) Receive(c proto.Context) {
 		}
 		p.begin(g.inc)
 		g.dropDynamic() // a template supervisor restarts empty, as in OTP
-		if err := g.sv.Init(&Supervisor{g: g, c: c}); err != nil {
+		// A panic in the Supervision fails the start as an error does.
+		stack, err := startGuarded("NewSupervision", func() error {
+			if g.sv = p.spec.Strategy.NewSupervision(); g.sv == nil {
+				return fmt.Errorf("the strategy %s made no Supervision", p.spec.Strategy)
+			}
+			return nil
+		})
+		if err == nil {
+			stack, err = startGuarded("Init", func() error { return g.sv.Init(&Supervisor{g: g, c: c}) })
+		}
+		if err != nil {
 			if errors.Is(err, errStartAborted) {
 				p.signalReady(errStartAborted)
 				return
 			}
+			cr := &Crash{Path: p.path, Incarnation: g.inc, Reason: "error", Err: err, Stack: stack, Time: time.Now()}
+			if p.parent == nil {
+				// The root, which starts once: no supervisor decides on it,
+				// the node's start fails.
+				cr.Action = ActionStop
+				p.recordCrash(cr)
+				p.node.emit(Crashed{Crash: cr})
+				p.node.startFailed(fmt.Errorf("the root supervisor: %w", err))
+				return
+			}
 			p.signalReady(err) // its own supervisor waits for it
-			panic(&Crash{Path: p.path, Incarnation: g.inc, Reason: "error", Err: err, Time: time.Now()})
+			panic(cr)
 		}
 		p.setStatus(StatusRunning)
 		p.signalReady(nil)

@@ -216,7 +216,16 @@ func (p *Process) stopAndWait(stop func()) {
 	}
 }
 
+// errStoppedBeforeStart answers the wait for a start that never came: the
+// process's actor stopped first (a stop that overtook a restart).
+var errStoppedBeforeStart = errors.New("stopped before its start finished")
+
+// signalStopped reports that p's actor has stopped: to a stop waiting for
+// it, and to a wait for a start it will not make now. The wait is
+// answered at once, not left to a start timeout, or to no timeout at all
+// for a supervisor, whose parent would wait for it for good.
 func (p *Process) signalStopped() {
+	p.signalReady(errStoppedBeforeStart)
 	p.stoppedPID.Store(p.pid.Load())
 	if ch := p.stopWait.Swap(nil); ch != nil {
 		close(*ch)
@@ -234,7 +243,7 @@ func (p *Process) signalStopped() {
 // on, as OTP's supervisor reports a child that crashed in terminate and
 // carries on.
 func (p *Process) stopStep(inc uint64, what string, step func()) *Crash {
-	return p.endStep(inc, ActionStop, what+" while stopping", step)
+	return p.endStep(inc, ActionStop, what, "while stopping", step)
 }
 
 // restartStep runs step, a part of ending an incarnation that its
@@ -247,7 +256,7 @@ func (p *Process) stopStep(inc uint64, what string, step func()) *Crash {
 // no cost to the supervisor's intensity, as OTP's supervisor restarts a
 // child that crashed while it was being shut down for a restart.
 func (p *Process) restartStep(inc uint64, what string, step func()) *Crash {
-	return p.endStep(inc, ActionRestart, what+" while restarting", step)
+	return p.endStep(inc, ActionRestart, what, "while restarting", step)
 }
 
 // stoppedStep runs step, a part of an actor's Stopped handling named what,
@@ -255,20 +264,24 @@ func (p *Process) restartStep(inc uint64, what string, step func()) *Crash {
 // before it tells the actor's watchers and its parent that it has ended;
 // a panic there would leave the parent waiting for it for good.
 func (p *Process) stoppedStep(inc uint64, what string, step func()) *Crash {
-	return p.endStep(inc, ActionStop, what+" after it stopped", step)
+	return p.endStep(inc, ActionStop, what, "after it stopped", step)
 }
 
 // endStepFunc is stopStep, restartStep or stoppedStep.
 type endStepFunc func(inc uint64, what string, step func()) *Crash
 
 // endSteps ends incarnation inc of p as a stop or a restart does, each
-// part a step (see endStep): terminate, if not nil, then close. A failed
-// terminate's crash reason becomes *endReason if that is empty, and goes
-// to aborted, if not nil (a worker's output gate: nothing of the failed
-// terminate is written or released). A failed close does the same, and
-// the incarnation's end, which close may not have got to, runs as a step
-// of its own.
-func (p *Process) endSteps(step endStepFunc, inc uint64, terminate, close func(), endReason *string, aborted func(reason string)) {
+// part a step (see endStep): terminate, if not nil, then each part of
+// closing the incarnation, in order, the last of which ends it (tells its
+// monitors and links). A step that panics is reported and the steps after
+// it still run, so that a bug in Go code one part calls (a caller's
+// answer, a monitor's notify) does not leave what the other parts let go
+// of (the isolate, timers, the callers of deferred replies) behind. The
+// first failed step's crash reason becomes *endReason if that is empty,
+// so the parts after it end the incarnation with it; a failed terminate's
+// also goes to aborted, if not nil (a worker's output gate: nothing of
+// the failed terminate is written or released).
+func (p *Process) endSteps(step endStepFunc, inc uint64, terminate func(), close []func(), endReason *string, aborted func(reason string)) {
 	if terminate != nil {
 		if cr := step(inc, "terminate", terminate); cr != nil {
 			if *endReason == "" {
@@ -279,19 +292,47 @@ func (p *Process) endSteps(step endStepFunc, inc uint64, terminate, close func()
 			}
 		}
 	}
-	if cr := step(inc, "closing the incarnation", close); cr != nil {
-		if *endReason == "" {
+	for _, part := range close {
+		if cr := step(inc, "closing the incarnation", part); cr != nil && *endReason == "" {
 			*endReason = cr.Reason
 		}
-		reason := *endReason
-		step(inc, "ending the incarnation", func() { p.end(inc, reason) })
 	}
 }
 
-// endStep runs step, part of the end of incarnation inc, and turns a panic
-// in it into a crash report with action, which it records, publishes and
-// returns.
-func (p *Process) endStep(inc uint64, action, what string, step func()) (cr *Crash) {
+// startGuarded runs start, a part of a supervisor's start named what that
+// calls its Supervision, and returns its error, or the panic's stack and
+// an error that names the panic. A panic would end the start without
+// answering the parent's wait for it, which has no time limit.
+func startGuarded(what string, start func() error) (stack string, err error) {
+	if sp := guarded(func() { err = start() }); sp != nil {
+		if e, ok := sp.v.(error); ok {
+			err = fmt.Errorf("panic in %s: %w", what, e)
+		} else {
+			err = fmt.Errorf("panic in %s: %v", what, sp.v)
+		}
+		return sp.stack, detach(err)
+	}
+	return "", err
+}
+
+// guarded runs f and returns the panic it made, if any, with its stack,
+// for a caller that has more to do before it raises it (see stepPanic).
+func guarded(f func()) (sp *stepPanic) {
+	defer func() {
+		if v := recover(); v != nil {
+			sp = &stepPanic{v: v, stack: truncate(string(debug.Stack()), maxGoStack)}
+		}
+	}()
+	f()
+	return nil
+}
+
+// endStep runs step, part of the end of incarnation inc named what, and
+// turns a panic in it into a crash report with action, which it records,
+// publishes and returns. when says which end it is part of; the two are
+// joined only for a report, so a step that does not panic costs no
+// allocation for its name.
+func (p *Process) endStep(inc uint64, action, what, when string, step func()) (cr *Crash) {
 	defer func() {
 		v := recover()
 		if v == nil {
@@ -309,9 +350,9 @@ func (p *Process) endStep(inc uint64, action, what string, step func()) (cr *Cra
 			}
 			err, ok := v.(error)
 			if ok {
-				err = fmt.Errorf("panic in %s: %w", what, err)
+				err = fmt.Errorf("panic in %s %s: %w", what, when, err)
 			} else {
-				err = fmt.Errorf("panic in %s: %v", what, v)
+				err = fmt.Errorf("panic in %s %s: %v", what, when, v)
 			}
 			cr = &Crash{Path: p.path, Incarnation: inc, Reason: "error", Err: detach(err),
 				Stack: stack, Time: time.Now()}

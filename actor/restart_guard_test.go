@@ -30,22 +30,6 @@ import (
 // handling is reported with action stop, and the process still tells its
 // supervisor it has ended, so the stop above it finishes.
 
-// poisonOnce is a storage backend with a bug: once armed, the first commit
-// that puts the key "poison" panics.
-type poisonOnce struct {
-	storage.Backend
-	armed atomic.Bool
-}
-
-func (b *poisonOnce) Commit(slot string, batch *storage.Batch) error {
-	for _, kv := range batch.Puts {
-		if kv.Key == "poison" && b.armed.CompareAndSwap(true, false) {
-			panic("poisonOnce: backend bug")
-		}
-	}
-	return b.Backend.Commit(slot, batch)
-}
-
 // lifeEvents keeps a node's events and lets a test wait for one.
 type lifeEvents struct {
 	mu      sync.Mutex
@@ -85,6 +69,31 @@ func (l *lifeEvents) await(t *testing.T, what string, match func(actor.Event) bo
 			t.Fatalf("no %s after %v: the process was not restarted", what, shutdownGuard)
 		}
 	}
+}
+
+// crashed returns the Crashed events, in order.
+func (l *lifeEvents) crashed() []*actor.Crash {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*actor.Crash
+	for _, e := range l.events {
+		if c, ok := e.(actor.Crashed); ok {
+			out = append(out, c.Crash)
+		}
+	}
+	return out
+}
+
+// stoppedFor returns the reason of path's Stopped event, if there is one.
+func (l *lifeEvents) stoppedFor(path string) (reason string, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.events {
+		if s, ok := e.(actor.Stopped); ok && s.Path == path {
+			return s.Reason, true
+		}
+	}
+	return "", false
 }
 
 // crashedFor returns the Crashed events of path.
@@ -201,7 +210,7 @@ export function terminate(reason, ctx) { ctx.storage.put("poison", reason); }`
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := goleak.IgnoreCurrent()
-			b := &poisonOnce{Backend: storage.NewMemory()}
+			b := &commitPanics{Backend: storage.NewMemory(), key: "poison"}
 			n, err := actor.NewNode(actor.Options{Storage: b})
 			if err != nil {
 				t.Fatal(err)
@@ -220,9 +229,10 @@ export function terminate(reason, ctx) { ctx.storage.put("poison", reason); }`
 			for _, o := range others {
 				events.await(t, "second incarnation of "+o, startedAgain(o))
 			}
-			if b.armed.Load() {
-				t.Fatal("the backend never saw w's terminate commit")
+			if got := b.panics.Load(); got != 1 {
+				t.Fatalf("the backend panicked %d times, want once: on w's terminate commit", got)
 			}
+			b.armed.Store(false) // the new incarnation's terminate at the shutdown commits too
 			ctx, cancel := context.WithTimeout(context.Background(), shutdownGuard)
 			defer cancel()
 			wc, _ := n.Capability("w", capability.All)
@@ -320,8 +330,8 @@ func TestRestart_EndOfIncarnationPanics(t *testing.T) {
 // reported with action stop, and the process still tells its supervisor
 // it has ended: the node's shutdown finishes and Wait reports no failure.
 func TestShutdown_StoppedPanics(t *testing.T) {
-	answerPanics := func(n *actor.Node, path string) func() {
-		return func() {
+	answerPanics := func(path string) func(*actor.Node) {
+		return func(n *actor.Node) {
 			p, _ := n.Lookup(path)
 			if err := actor.PendCall(p, func(error) { panic("answer bug") }); err != nil {
 				panic(fmt.Sprintf("pend a call to %q: %v", path, err))
@@ -335,12 +345,12 @@ func TestShutdown_StoppedPanics(t *testing.T) {
 	t.Run("script worker", func(t *testing.T) {
 		root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(0, time.Minute),
 			Children: []actor.ChildSpec{worker(t, "a", readyJS), worker(t, "w", readyJS)}}
-		shutdownAfterPanicArm(t, opts(), root, func(n *actor.Node) func() { return answerPanics(n, "w") }, "w", "answer bug")
+		shutdownAfterPanic(t, opts(), root, answerPanics("w"), "w", "after it stopped", "answer bug")
 	})
 	t.Run("Go worker", func(t *testing.T) {
 		root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(0, time.Minute),
 			Children: []actor.ChildSpec{worker(t, "a", readyJS), {Name: "g", Go: "idle"}}}
-		shutdownAfterPanicArm(t, opts(), root, func(n *actor.Node) func() { return answerPanics(n, "g") }, "g", "answer bug")
+		shutdownAfterPanic(t, opts(), root, answerPanics("g"), "g", "after it stopped", "answer bug")
 	})
 	for _, path := range []string{"s", ""} {
 		t.Run("supervisor "+map[string]string{"s": "s", "": "root"}[path], func(t *testing.T) {
@@ -348,59 +358,14 @@ func TestShutdown_StoppedPanics(t *testing.T) {
 				Children: []actor.ChildSpec{worker(t, "c", readyJS)}}
 			root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(0, time.Minute),
 				Children: []actor.ChildSpec{worker(t, "a", readyJS), s}}
-			shutdownAfterPanicArm(t, opts(), root, func(n *actor.Node) func() {
-				return func() {
-					p, _ := n.Lookup(path)
-					if _, err := actor.WatchForNode(p, func(string) { panic("notify bug") }); err != nil {
-						panic(err)
-					}
+			shutdownAfterPanic(t, opts(), root, func(n *actor.Node) {
+				p, _ := n.Lookup(path)
+				if _, err := actor.WatchForNode(p, func(string) { panic("notify bug") }); err != nil {
+					t.Fatal(err)
 				}
-			}, path, "notify bug")
+			}, path, "after it stopped", "notify bug")
 		})
 	}
-}
-
-// shutdownAfterPanicArm starts root, arms the panic on the running node,
-// shuts the node down and checks, as shutdownAfterPanic does, that every
-// process stopped in its first incarnation, that the crash was reported
-// once for path with action stop, and that the root did not give up.
-func shutdownAfterPanicArm(t *testing.T, opts actor.Options, root actor.ChildSpec, arm func(*actor.Node) func(), path, panicText string) {
-	t.Helper()
-	before := goleak.IgnoreCurrent()
-	n, err := actor.NewNode(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	events := newLifeEvents()
-	sub := n.Subscribe(events.record)
-	if err := n.Start(root); err != nil {
-		t.Fatal(err)
-	}
-	p, ok := n.Lookup(path)
-	if !ok {
-		t.Fatalf("no process at %q", path)
-	}
-	arm(n)()
-	endNode(t, n, nil)
-	cs := p.Crashes()
-	if len(cs) != 1 || cs[0].Action != actor.ActionStop || cs[0].Restarted ||
-		!strings.Contains(cs[0].Err.Error(), panicText) || !strings.Contains(cs[0].Err.Error(), "stopped") {
-		t.Errorf("%q crash reports = %v, want one of the panic (%q) after it stopped, with action stop", path, cs, panicText)
-	}
-	<-sub.Done()
-	if got := events.crashedFor(path); len(got) != 1 {
-		t.Errorf("Crashed events for %q = %v, want the panic's", path, got)
-	}
-	stopped := false
-	for _, e := range events.events {
-		if s, ok := e.(actor.Stopped); ok && s.Path == path {
-			stopped = true
-		}
-	}
-	if p.Kind() == actor.KindWorker && !stopped {
-		t.Errorf("no Stopped event for %q", path)
-	}
-	testkit.NoLeaks(t, before)
 }
 
 // A child that crashes while its supervisor is being stopped (here by the

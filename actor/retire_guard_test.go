@@ -22,26 +22,24 @@ func TestShutdown_APanickingAnswerLeavesTheOthersAnswered(t *testing.T) {
 	opts := actor.Options{Receivers: map[string]func() actor.Receiver{"idle": idle}}
 	root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(0, time.Minute),
 		Children: []actor.ChildSpec{worker(t, "a", readyJS), {Name: "g", Go: "idle"}}}
-	shutdownAfterPanicArm(t, opts, root, func(n *actor.Node) func() {
-		return func() {
-			p, _ := n.Lookup("g")
-			// Registered in a map: which comes first as the callee
-			// retires varies from run to run.
-			if err := actor.PendCall(p, func(error) { panic("answer bug") }); err != nil {
+	shutdownAfterPanic(t, opts, root, func(n *actor.Node) {
+		p, _ := n.Lookup("g")
+		// Registered in a map: which comes first as the callee
+		// retires varies from run to run.
+		if err := actor.PendCall(p, func(error) { panic("answer bug") }); err != nil {
+			t.Fatal(err)
+		}
+		for k := range others {
+			if err := actor.PendCall(p, func(err error) {
+				told[k].Add(1)
+				if !errors.Is(err, isolate.ErrNoProc) {
+					wrong.Store(err)
+				}
+			}); err != nil {
 				t.Fatal(err)
 			}
-			for k := range others {
-				if err := actor.PendCall(p, func(err error) {
-					told[k].Add(1)
-					if !errors.Is(err, isolate.ErrNoProc) {
-						wrong.Store(err)
-					}
-				}); err != nil {
-					t.Fatal(err)
-				}
-			}
 		}
-	}, "g", "answer bug")
+	}, "g", "after it stopped", "answer bug")
 	for k := range others {
 		if got := told[k].Load(); got != 1 {
 			t.Errorf("caller %d was answered %d times, want once", k, got)

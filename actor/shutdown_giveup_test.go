@@ -3,8 +3,8 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,15 +29,19 @@ import (
 // assert what Shutdown returned, never how long it took.
 const shutdownGuard = 60 * time.Second
 
-// commitPanics is a storage backend whose commits panic once armed, as a
-// backend with a bug would.
+// commitPanics is a storage backend with a bug: while armed, a commit
+// that puts key (any commit, if key is empty) panics. It counts the
+// panics.
 type commitPanics struct {
 	storage.Backend
-	armed atomic.Bool
+	key    string
+	armed  atomic.Bool
+	panics atomic.Int32
 }
 
 func (b *commitPanics) Commit(slot string, batch *storage.Batch) error {
-	if b.armed.Load() {
+	if b.armed.Load() && (b.key == "" || slices.ContainsFunc(batch.Puts, func(kv storage.KV) bool { return kv.Key == b.key })) {
+		b.panics.Add(1)
 		panic("commitPanics: backend bug")
 	}
 	return b.Backend.Commit(slot, batch)
@@ -58,35 +62,20 @@ func (s panicOnTerminate) Terminate(sup *actor.Supervisor) {
 	panic(errors.New("terminatePanics: strategy bug"))
 }
 
-// stopEvents keeps the Crashed and Stopped events of a node.
-type stopEvents struct {
-	mu      sync.Mutex
-	crashed []*actor.Crash
-	stopped map[string]string // path -> reason
-}
-
-func (l *stopEvents) record(e actor.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	switch e := e.(type) {
-	case actor.Crashed:
-		l.crashed = append(l.crashed, e.Crash)
-	case actor.Stopped:
-		l.stopped[e.Path] = e.Reason
-	}
-}
-
-// shutdownAfterPanic starts root, arms the panic, shuts the node down and
-// checks that the shutdown ended with every process stopped, the crash
-// reported for path, and the root not given up.
-func shutdownAfterPanic(t *testing.T, opts actor.Options, root actor.ChildSpec, arm func(), path, panicText string) {
+// shutdownAfterPanic starts root, arms the panic on the running node,
+// shuts the node down and checks that the shutdown ended with every
+// process stopped in its first incarnation and the root not given up,
+// that the node's only crash report is the panic's (panicText), for path,
+// naming step, with action stop, and that a worker at path still
+// reported that it stopped.
+func shutdownAfterPanic(t *testing.T, opts actor.Options, root actor.ChildSpec, arm func(*actor.Node), path, step, panicText string) {
 	t.Helper()
 	before := goleak.IgnoreCurrent()
 	n, err := actor.NewNode(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	events := &stopEvents{stopped: make(map[string]string)}
+	events := newLifeEvents()
 	sub := n.Subscribe(events.record)
 	if err := n.Start(root); err != nil {
 		t.Fatal(err)
@@ -95,36 +84,20 @@ func shutdownAfterPanic(t *testing.T, opts actor.Options, root actor.ChildSpec, 
 	if !ok {
 		t.Fatalf("no process at %q", path)
 	}
-	arm()
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownGuard)
-	defer cancel()
-	if err := n.Shutdown(ctx); err != nil {
-		t.Fatalf("shutdown = %v; the node is still waiting for a process whose stop panicked", err)
-	}
-	if err := n.Wait(); err != nil {
-		t.Errorf("wait = %v; a crash while stopping is reported, not a reason to give up", err)
-	}
-	for _, q := range n.Processes() {
-		if s := q.Status(); s != actor.StatusStopped {
-			t.Errorf("%q is %v after the shutdown, want stopped", q.Path(), s)
-		}
-		if q.Incarnation() != 1 {
-			t.Errorf("%q is in incarnation %d: restarted during the shutdown", q.Path(), q.Incarnation())
-		}
-	}
+	arm(n)
+	endNode(t, n, nil)
 	cs := p.Crashes()
-	if len(cs) != 1 || cs[0].Action != actor.ActionStop || !strings.Contains(cs[0].Err.Error(), panicText) {
-		t.Errorf("%q crash reports = %v, want one of the panic (%q) with action stop", path, cs, panicText)
+	if len(cs) != 1 || cs[0].Action != actor.ActionStop || cs[0].Restarted ||
+		!strings.Contains(cs[0].Err.Error(), panicText) || !strings.Contains(cs[0].Err.Error(), step) {
+		t.Errorf("%q crash reports = %v, want one of the panic (%q) in %s, with action stop", path, cs, panicText, step)
 	}
 	<-sub.Done()
-	events.mu.Lock()
-	if len(events.crashed) != 1 || events.crashed[0].Path != path {
-		t.Errorf("Crashed events = %v, want one for %q", events.crashed, path)
+	if got := events.crashed(); len(got) != 1 || got[0].Path != path {
+		t.Errorf("Crashed events = %v, want the panic's, for %q", got, path)
 	}
-	if _, ok := events.stopped[path]; p.Kind() == actor.KindWorker && !ok {
-		t.Errorf("no Stopped event for %q (events %v)", path, events.stopped)
+	if _, ok := events.stoppedFor(path); p.Kind() == actor.KindWorker && !ok {
+		t.Errorf("no Stopped event for %q", path)
 	}
-	events.mu.Unlock()
 	testkit.NoLeaks(t, before)
 }
 
@@ -138,7 +111,10 @@ export function terminate(reason, ctx) { ctx.storage.put("stopped", reason); }`)
 			w.Storage = true
 			root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(intensity, time.Minute),
 				Children: []actor.ChildSpec{worker(t, "a", readyJS), w, worker(t, "z", readyJS)}}
-			shutdownAfterPanic(t, actor.Options{Storage: b}, root, func() { b.armed.Store(true) }, "w", "backend bug")
+			shutdownAfterPanic(t, actor.Options{Storage: b}, root, func(*actor.Node) { b.armed.Store(true) }, "w", "terminate while stopping", "backend bug")
+			if got := b.panics.Load(); got != 1 {
+				t.Errorf("the backend panicked %d times, want once: on w's terminate commit", got)
+			}
 		})
 	}
 }
@@ -149,12 +125,12 @@ func TestShutdown_SupervisorTerminatePanics(t *testing.T) {
 			Children: []actor.ChildSpec{worker(t, "w", readyJS)}}
 		root := actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(0, time.Minute),
 			Children: []actor.ChildSpec{worker(t, "a", readyJS), s}}
-		shutdownAfterPanic(t, actor.Options{}, root, func() {}, "s", "strategy bug")
+		shutdownAfterPanic(t, actor.Options{}, root, func(*actor.Node) {}, "s", "the Supervision's Terminate while stopping", "strategy bug")
 	})
 	t.Run("root", func(t *testing.T) {
 		root := actor.ChildSpec{Name: "root", Strategy: terminatePanics{supervisor.NewOneForOne(0, time.Minute)},
 			Children: []actor.ChildSpec{worker(t, "a", readyJS)}}
-		shutdownAfterPanic(t, actor.Options{}, root, func() {}, "", "strategy bug")
+		shutdownAfterPanic(t, actor.Options{}, root, func(*actor.Node) {}, "", "the Supervision's Terminate while stopping", "strategy bug")
 	})
 }
 

@@ -443,7 +443,15 @@ func (w *worker) end(step endStepFunc, reason string) {
 	if reason == "" {
 		terminate = nil
 	}
-	w.proc.endSteps(step, w.inc, terminate, w.close, &w.endReason, w.gateAbort)
+	w.proc.endSteps(step, w.inc, terminate, w.closeParts(), &w.endReason, w.gateAbort)
+}
+
+// closeParts are the parts of closing the incarnation, each a step of its
+// own (see endSteps): first what it holds is let go of, which calls no
+// one else's code, then the parts that call Go code of others (a caller's
+// answer, a monitor's notify), which may panic.
+func (w *worker) closeParts() []func() {
+	return []func(){w.letGo, w.answerCut, w.failDeferredCalls, w.endIncarnation}
 }
 
 // terminate runs the script's terminate on an orderly end, within the
@@ -463,8 +471,8 @@ func (w *worker) terminate(reason string) {
 	w.settleLast(err)
 }
 
-// close drops the isolate and everything scheduled for this incarnation.
-func (w *worker) close() {
+// letGo drops the isolate and everything scheduled for this incarnation.
+func (w *worker) letGo() {
 	w.initDone()
 	w.stopAlarm()
 	for id, t := range w.timers {
@@ -477,25 +485,33 @@ func (w *worker) close() {
 	}
 	w.waits.stop()
 	w.unwatchHeld()
-	if d := w.current; d != nil {
-		// The message that crashed the incarnation is in the crash report;
-		// the ones behind it stay stashed for the next incarnation. A call
-		// cut short by a restart or stop is answered now, not left to time out.
-		if d.call != nil {
-			w.proc.answer(d.call, &reply{incarnation: d.call.incarnation, id: d.call.id,
-				err: fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, w.endOr(ReasonShutdown))})
-		}
-		w.current = nil
-	}
-	w.failDeferred(w.endOr(ReasonShutdown))
-	if w.iso != nil {
-		w.proc.liveIso.CompareAndSwap(w.iso, nil)
-		w.proc.cpuDone.Add(int64(w.iso.CPUTime()))
-		w.iso.Close()
+	if iso := w.iso; iso != nil {
 		w.iso = nil
+		w.proc.liveIso.CompareAndSwap(iso, nil)
+		w.proc.cpuDone.Add(int64(iso.CPUTime()))
+		iso.Close()
 	}
-	w.proc.end(w.inc, w.endOr(ReasonShutdown))
 }
+
+// answerCut answers the call whose turn the end cut short, if any. The
+// message that crashed the incarnation is in the crash report; the ones
+// behind it stay stashed for the next incarnation.
+func (w *worker) answerCut() {
+	d := w.current
+	w.current = nil
+	if d != nil && d.call != nil {
+		w.proc.answer(d.call, &reply{incarnation: d.call.incarnation, id: d.call.id,
+			err: fmt.Errorf("%w: %s", isolate.ErrCalleeCrashed, w.endOr(ReasonShutdown))})
+	}
+}
+
+// failDeferredCalls answers the replies the incarnation deferred and did
+// not answer (see failDeferred).
+func (w *worker) failDeferredCalls() { w.failDeferred(w.endOr(ReasonShutdown)) }
+
+// endIncarnation tells the incarnation's monitors and links that it has
+// ended, and why.
+func (w *worker) endIncarnation() { w.proc.end(w.inc, w.endOr(ReasonShutdown)) }
 
 // endOr is why the incarnation ends: its crash reason, its ctx.stop
 // reason, or def.
