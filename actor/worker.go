@@ -9,6 +9,7 @@ import (
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/mailbox"
+	"github.com/cloister-rt/cloister/storage"
 
 	proto "github.com/asynkron/protoactor-go/actor"
 )
@@ -210,11 +211,19 @@ func (w *worker) start() {
 		p.setStatus(StatusRestarting)
 	}
 	w.armStart()
-	st, err := w.openStorage()
+	// A backend that panics as it opens fails the start at once, with
+	// its stack, as one that returns an error does.
+	var st *storage.Store
+	stack, err := startGuarded("opening storage", func() (err error) {
+		st, err = w.openStorage()
+		return err
+	})
 	if err != nil {
 		w.initDone()
 		p.signalReady(err)
-		w.fail(nil, ReasonStorage, err)
+		cr := w.newCrash(nil, err)
+		cr.Reason, cr.Stack = ReasonStorage, stack
+		w.crashWith(cr)
 	}
 	iso, err := isolate.New(p.code(), isolate.Config{
 		Name:    p.path,
