@@ -30,6 +30,8 @@ type heapWalker struct {
 	bytes  int64
 	allocs int
 	work   []reflect.Value
+
+	closures closureTable // gojaClosures, once a func value is met
 }
 
 func newHeapWalker(skip map[uintptr]struct{}) *heapWalker {
@@ -55,9 +57,9 @@ func infoOf(t reflect.Type) *typeInfo {
 	typeInfos.Store(t, ti)
 	switch t.Kind() {
 	case reflect.Func:
-		// Only goja's: a JS callback kept as a method value (see
-		// limits_closure.go).
-		ti.visit = t == jsCallbackType
+		// Only goja's closures of known layouts (limits_closure.go,
+		// limits_capture.go).
+		ti.visit = closureWalked(t)
 	case reflect.Chan, reflect.UnsafePointer:
 		ti.visit = false
 	case reflect.Pointer, reflect.Interface, reflect.Slice, reflect.String, reflect.Map:
@@ -133,11 +135,7 @@ var jsCallbackType = reflect.TypeOf(func(goja.FunctionCall) goja.Value { return 
 func (w *heapWalker) value(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Func:
-		if r, ok := callbackReceiver(v); ok {
-			w.value(r)
-		} else if p, ok := resolverPromise(v); ok {
-			w.value(p)
-		}
+		w.closure(v)
 	case reflect.Pointer:
 		if v.IsNil() {
 			return
@@ -495,23 +493,4 @@ func learnResolvers() (resolverLayout, error) {
 		return nil, errors.New("resolve and reject share their code")
 	}
 	return l, nil
-}
-
-// resolverPromise returns the promise behind v, a func value held in a
-// goja structure, if v is the resolve or reject function of one.
-func resolverPromise(v reflect.Value) (reflect.Value, bool) {
-	l, err := gojaResolvers()
-	if err != nil || v.IsNil() || !v.CanAddr() {
-		return reflect.Value{}, false
-	}
-	cl := *(*unsafe.Pointer)(unsafe.Pointer(v.UnsafeAddr()))
-	off, ok := l[*(*uintptr)(cl)]
-	if !ok {
-		return reflect.Value{}, false
-	}
-	p := *(*unsafe.Pointer)(unsafe.Add(cl, off))
-	if p == nil {
-		return reflect.Value{}, false
-	}
-	return reflect.NewAt(promiseType.Elem(), p), true
 }
