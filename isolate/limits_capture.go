@@ -17,7 +17,8 @@ import (
 // Promise.all, allSettled and any (the slice of values or errors already
 // settled), the executor a promise subclass is given (the resolve and
 // reject it was called with), a bound function's this and arguments, a
-// revocable proxy's revoke (the proxy), and the jobs queued for the
+// revocable proxy's revoke and the function a callable proxy is called
+// through (the proxy), and the jobs queued for the
 // microtask queue (the reaction and its argument; a thenable's promise and
 // then). A pending combinator or finally kept 8 MiB a turn under a 32 MiB
 // limit, charged some kilobytes.
@@ -138,6 +139,9 @@ const captureSample = `(() => {
 
 	got.bound = function (a) { return a; }.bind(m.this, m.arg);
 	got.revocable = Proxy.revocable({}, {});
+	got.proxied = new Proxy(function () {}, {});
+	got.pending = new Promise(() => {});
+	got.pending.then(got.proxied);
 	return [got, m];
 })()`
 
@@ -188,6 +192,7 @@ func learnCaptures() []captureLayout {
 	add("bound call", func() (uintptr, []capture, error) { return s.bound("f") })
 	add("bound construct", func() (uintptr, []capture, error) { return s.bound("construct") })
 	add("proxy revoke", s.revoke)
+	add("proxy call", s.proxyCall)
 	jobs, jerr := learnJobs()
 	for _, name := range []string{"reaction job", "thenable job"} {
 		l := jobs[name]
@@ -530,6 +535,37 @@ func (s *captureSampler) revoke() (uintptr, []capture, error) {
 	cl, code := closureOf(f)
 	if word(cl, 1) != self.Elem().Pointer() {
 		return 0, nil, errors.New("revoke does not keep its proxy")
+	}
+	return code, []capture{{off(1), self.Elem().Type()}}, nil
+}
+
+// proxyCall: the function goja calls for a callable proxy (a then
+// callback, say) keeps the proxy: one word.
+func (s *captureSampler) proxyCall() (uintptr, []capture, error) {
+	proxy, _ := s.got.Get("proxied").(*goja.Object)
+	pending, _ := s.got.Get("pending").Export().(*goja.Promise)
+	if proxy == nil || pending == nil {
+		return 0, nil, errors.New("the sample has no proxy awaiting a promise")
+	}
+	self := reflect.ValueOf(proxy).Elem().FieldByName("self")
+	if !self.IsValid() || self.IsNil() || self.Elem().Kind() != reflect.Pointer || self.Elem().Type().Elem().Name() != "proxyObject" {
+		return 0, nil, errors.New("the proxy's self is not a goja proxyObject")
+	}
+	rs := reflect.ValueOf(pending).Elem().FieldByName("fulfillReactions")
+	if !rs.IsValid() || rs.Kind() != reflect.Slice || rs.Len() != 1 || rs.Index(0).IsNil() {
+		return 0, nil, errors.New("the promise has no reaction to the proxy")
+	}
+	h := rs.Index(0).Elem().FieldByName("handler")
+	if !h.IsValid() || h.Kind() != reflect.Pointer || h.IsNil() {
+		return 0, nil, errors.New("the reaction has no handler")
+	}
+	f := h.Elem().FieldByName("callback")
+	if !f.IsValid() || f.Type() != jsCallbackType || f.IsNil() {
+		return 0, nil, errors.New("the handler has no callback of goja's callback type")
+	}
+	cl, code := closureOf(f)
+	if word(cl, 1) != self.Elem().Pointer() {
+		return 0, nil, errors.New("the proxy's call does not keep its proxy")
 	}
 	return code, []capture{{off(1), self.Elem().Type()}}, nil
 }

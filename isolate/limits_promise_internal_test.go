@@ -9,7 +9,8 @@ import (
 // closureHeldJS are scripts that keep, each turn, a value of msg.n
 // characters where goja holds it only inside a Go closure it made: a
 // promise combinator's reaction, a finally handler, a capability
-// executor, a bound function, a revocable proxy's revoke. The walk cannot
+// executor, a bound function, a revocable proxy's revoke, a callable
+// proxy handed to then. The walk cannot
 // enter a Go closure by reflection; before the closures were read, each
 // kept 8 MiB a turn under a 32 MiB limit and was charged almost nothing.
 var closureHeldJS = map[string]string{
@@ -32,6 +33,8 @@ export function receive(msg) { P.prototype.n = msg.n; Promise.resolve.call(P, 1)
 export function receive(msg) { keep.push(function (a) { return a; }.bind(null, "b".repeat(msg.n) + msg.k)); return keep.length; }`,
 	"bind-this": `const keep = [];
 export function receive(msg) { keep.push((() => 0).bind("t".repeat(msg.n) + msg.k)); return keep.length; }`,
+	"then-proxy": `const pending = new Promise(() => {});
+export function receive(msg) { const big = "q".repeat(msg.n) + msg.k; pending.then(new Proxy(() => big.length, {})); return msg.k; }`,
 	"revoke": `const keep = [];
 export function receive(msg) { keep.push(Proxy.revocable({ big: "p".repeat(msg.n) + msg.k }, {}).revoke); return keep.length; }`,
 }
@@ -80,7 +83,7 @@ func TestPromiseWalk_SmallValuesAreNotStopped(t *testing.T) {
 // then leaves what that closure keeps unmeasured, as before).
 func TestWalk_CaptureLayouts(t *testing.T) {
 	want := []string{"finally then", "finally catch", "finally value", "finally reason", "all", "allSettled", "any",
-		"capability executor", "bound call", "bound construct", "proxy revoke", "reaction job", "thenable job"}
+		"capability executor", "bound call", "bound construct", "proxy revoke", "proxy call", "reaction job", "thenable job"}
 	got := map[string]captureLayout{}
 	for _, l := range gojaCaptures() {
 		got[l.name] = l
