@@ -113,7 +113,7 @@ func (w *heapWalker) closure(v reflect.Value) {
 // functions it is given, and C, a promise-like constructor, keeps the
 // executor it is given and answers C.resolve with such a thenable.
 const captureSample = `(() => {
-	const got = {}, m = { this: {}, arg: {}, val: {}, reason: {}, a: {}, b: {}, c: {} };
+	const got = {}, m = { this: {}, arg: {}, val: {}, reason: {}, a: {}, b: {} };
 	const grab = (name) => ({ then(f, g) { got[name] = [f, g]; } });
 	let combo = "";
 	class C {
@@ -185,16 +185,30 @@ func learnCaptures() []captureLayout {
 	}
 	add("finally value", func() (uintptr, []capture, error) { return s.thunk("thunk", "val") })
 	add("finally reason", func() (uintptr, []capture, error) { return s.thunk("thrower", "reason") })
-	add("all", func() (uintptr, []capture, error) { return s.combinator("all1", 0, "allValues") })
-	add("allSettled", func() (uintptr, []capture, error) { return s.combinator("settled1", 0, "settledValues") })
-	add("any", func() (uintptr, []capture, error) { return s.combinator("any1", 1, "anyErrors") })
+	add("all", func() (uintptr, []capture, error) { return s.combinator("all1", 0, "allValues", 1, "") })
+	// allSettled's two reactions are inlined copies of one closure, with
+	// code pointers of their own.
+	add("allSettled fulfilled", func() (uintptr, []capture, error) {
+		return s.combinator("settled1", 0, "settledValues", 1, "value")
+	})
+	add("allSettled rejected", func() (uintptr, []capture, error) {
+		return s.combinator("settled0", 1, "settledValues", 0, "reason")
+	})
+	add("any", func() (uintptr, []capture, error) { return s.combinator("any1", 1, "anyErrors", 1, "") })
 	add("capability executor", s.executor)
 	add("bound call", func() (uintptr, []capture, error) { return s.bound("f") })
 	add("bound construct", func() (uintptr, []capture, error) { return s.bound("construct") })
 	add("proxy revoke", s.revoke)
 	add("proxy call", s.proxyCall)
-	jobs, jerr := learnJobs()
-	for _, name := range []string{"reaction job", "thenable job"} {
+	jobs, jerr := func() (jobs map[string]captureLayout, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("the sample panicked: %v", p)
+			}
+		}()
+		return learnJobs()
+	}()
+	for _, name := range append(reactionJobs[:len(reactionJobs):len(reactionJobs)], "thenable job") {
 		l := jobs[name]
 		l.name = name
 		if jerr != nil {
@@ -351,16 +365,17 @@ func (s *captureSampler) thunk(name, marker string) (uintptr, []capture, error) 
 // combinator: the reactions of all, allSettled and any keep values (or
 // errors) by reference, with the element's index, the count left, the
 // capability, the runtime, and (allSettled) the status and key of the
-// object they make. The sample's element 1 settles first, so its index
-// is 1; the slice is the one the settled combinator's array was made of.
-func (s *captureSampler) combinator(name string, k int, result string) (uintptr, []capture, error) {
+// object they make. index is the sample element's, a small integer, and
+// key (allSettled) the object's key, whose length is another; the slice
+// is the one the settled combinator's array was made of.
+func (s *captureSampler) combinator(name string, k int, result string, index int, key string) (uintptr, []capture, error) {
 	f, err := s.fn(name, k)
 	if err != nil {
 		return 0, nil, err
 	}
 	cl, code := closureOf(f)
 	n := 7 // alreadyCalled, values, index, remaining, pcap, r
-	if name == "settled1" {
+	if key != "" {
 		n = 11 // and status (a value) and valueKey (a string)
 	}
 	arr, _ := s.got.Get(result).(*goja.Object)
@@ -382,17 +397,17 @@ func (s *captureSampler) combinator(name string, k int, result string) (uintptr,
 	} else {
 		return 0, nil, errors.New("the closure does not keep its runtime")
 	}
-	ik, ok := findWord(cl, n, 1)
+	ik, ok := findWord(cl, n, uintptr(index))
 	if !ok {
 		return 0, nil, errors.New("the closure does not keep its index")
 	}
 	known = append(known, ik)
-	if n == 11 {
+	if key != "" {
 		// status, an asciiString in a Value, and valueKey, a string: the
 		// key's length is a small integer, the other three words
 		// pointers to static data.
 		for k := 1; k < n; k++ {
-			if k != ik && word(cl, k) == uintptr(len("value")) {
+			if k != ik && word(cl, k) == uintptr(len(key)) {
 				known = append(known, k)
 			}
 		}
@@ -570,8 +585,15 @@ func (s *captureSampler) proxyCall() (uintptr, []capture, error) {
 	return code, []capture{{off(1), self.Elem().Type()}}, nil
 }
 
-// learnJobs reads a sample runtime's job queue while it holds a reaction
-// job (the reaction, its argument and the runtime: four words) and a
+// reactionJobs names the reaction jobs of learnJobs's sample, in the
+// order it queues them: goja inlines newPromiseReactionJob where a
+// reaction is added to a settled promise (fulfilled or rejected) and
+// where a promise settles (fulfilled or rejected), each copy with a code
+// pointer of its own.
+var reactionJobs = []string{"reaction job (then, fulfilled)", "reaction job (then, rejected)", "reaction job (fulfil)", "reaction job (reject)"}
+
+// learnJobs reads a sample runtime's job queue while it holds reaction
+// jobs (the reaction, its argument and the runtime: four words) and a
 // thenable job (the promise, the thenable, its then and the runtime: five).
 func learnJobs() (map[string]captureLayout, error) {
 	out := map[string]captureLayout{}
@@ -580,24 +602,25 @@ func learnJobs() (map[string]captureLayout, error) {
 	if !ok || jq.Type != reflect.TypeOf([]func(){}) {
 		return nil, errors.New("goja.Runtime has no jobQueue []func()")
 	}
+	nr := len(reactionJobs)
 	var perr error = errors.New("the probe did not run")
 	_ = r.Set("probe", func(c goja.FunctionCall) goja.Value {
 		perr = nil
 		q := *(*[]func())(unsafe.Add(unsafe.Pointer(r), jq.Offset))
-		if len(q) != 2 || len(c.Arguments) != 3 {
-			perr = fmt.Errorf("%d jobs queued, want 2", len(q))
+		if len(q) != nr+1 || len(c.Arguments) != nr+2 {
+			perr = fmt.Errorf("%d jobs queued, want %d", len(q), nr+1)
 			return nil
 		}
-		arg, thenable := c.Arguments[0], c.Arguments[1]
-		p, _ := c.Arguments[2].Export().(*goja.Promise)
+		thenable := c.Arguments[nr]
+		p, _ := c.Arguments[nr+1].Export().(*goja.Promise)
 		rt := uintptr(unsafe.Pointer(r))
-		for k, name := range []string{"reaction job", "thenable job"} {
+		for k := range q {
 			l := captureLayout{}
 			cl, code := closureOf(reflect.ValueOf(&q[k]).Elem())
 			l.code = code
-			if k == 0 {
+			if k < nr {
 				const n = 5
-				vk, ok := findValue(cl, n, arg)
+				vk, ok := findValue(cl, n, c.Arguments[k])
 				rk, ok2 := findWord(cl, n, rt)
 				left, err := rest(cl, n, vk, vk+1, rk)
 				switch {
@@ -610,31 +633,38 @@ func learnJobs() (map[string]captureLayout, error) {
 				default:
 					l.caps = []capture{{off(vk), valueType}, {off(left[0]), promiseReactionPtr}}
 				}
-			} else {
-				const n = 6
-				tk, ok := findValue(cl, n, thenable)
-				pk, ok2 := findWord(cl, n, uintptr(unsafe.Pointer(p)))
-				rk, ok3 := findWord(cl, n, rt)
-				left, err := rest(cl, n, tk, tk+1, pk, rk)
-				switch {
-				case !ok || !ok2 || !ok3 || p == nil:
-					l.err = errors.New("the job does not keep its promise, thenable and runtime")
-				case err != nil:
-					l.err = err
-				case len(left) != 1:
-					l.err = fmt.Errorf("%d words left for then, want 1", len(left))
-				default:
-					l.caps = []capture{{off(tk), valueType}, {off(pk), promiseType}, {off(left[0]), jobCallbackPtr}}
-				}
+				out[reactionJobs[k]] = l
+				continue
 			}
-			out[name] = l
+			const n = 6
+			tk, ok := findValue(cl, n, thenable)
+			pk, ok2 := findWord(cl, n, uintptr(unsafe.Pointer(p)))
+			rk, ok3 := findWord(cl, n, rt)
+			left, err := rest(cl, n, tk, tk+1, pk, rk)
+			switch {
+			case !ok || !ok2 || !ok3 || p == nil:
+				l.err = errors.New("the job does not keep its promise, thenable and runtime")
+			case err != nil:
+				l.err = err
+			case len(left) != 1:
+				l.err = fmt.Errorf("%d words left for then, want 1", len(left))
+			default:
+				l.caps = []capture{{off(tk), valueType}, {off(pk), promiseType}, {off(left[0]), jobCallbackPtr}}
+			}
+			out["thenable job"] = l
 		}
 		return nil
 	})
-	_, err := r.RunString(`const a = {}, t = { then() {} };
-Promise.resolve(a).then(() => 0);
+	_, err := r.RunString(`const a = [{}, {}, {}, {}], t = { then() {} };
+Promise.resolve(a[0]).then(() => 0);
+Promise.reject(a[1]).then(null, () => 0);
+let res, rej;
+new Promise((f) => { res = f; }).then(() => 0);
+new Promise((_, f) => { rej = f; }).then(null, () => 0);
+res(a[2]);
+rej(a[3]);
 const p = new Promise((res) => res(t));
-probe(a, t, p);`)
+probe(a[0], a[1], a[2], a[3], t, p);`)
 	if err != nil {
 		return nil, err
 	}
