@@ -18,7 +18,8 @@ import (
 // follows the receiver of any func value that carries one of them. Every
 // JS function object begins with goja's baseJsFuncObject, which holds the
 // closure's scope, so the receiver is walked as one. (Bound functions and
-// native functions are Go closures of another shape: not entered.)
+// goja's other closures that keep a script's values are entered through
+// layouts of their own, limits_capture.go.)
 //
 // This reads goja's private structures; TestAcctMemory_ClosureCodesFound
 // fails if an upgrade moves them.
