@@ -71,9 +71,11 @@ func TestPin_TurnsShareAStartReadingAndAreStillStopped(t *testing.T) {
 		return o, pinThreadCPU(t) - before
 	}
 	o, used := loop()
-	if used > limit+5*time.Millisecond {
+	for try := 1; used > limit+5*time.Millisecond && try < 5; try++ {
 		// The watchdog's goroutine can wait for a CPU on a saturated
-		// machine; a turn that overruns twice is not that.
+		// machine (a full parallel test run overran once in a few runs,
+		// before and after the change it was seen with); a turn that
+		// overruns five times in a row is not that.
 		t.Logf("loop stopped after %v of CPU; again", used)
 		o, used = loop()
 	}
