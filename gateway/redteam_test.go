@@ -1,0 +1,404 @@
+package gateway_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/gateway"
+	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/supervisor"
+
+	"github.com/coder/websocket"
+)
+
+// Hostile tenants and hostile clients against the gateway: what a safe
+// node does is answer a bare status, keep its buffers bounded, and keep
+// serving everybody else.
+
+// hostileJS is the attacker's fetch handler, by the last path segment.
+const hostileJS = `
+let served = 0;
+export async function fetch(req, ctx) {
+	served++;
+	const a = new URL(req.url).pathname.split("/").pop();
+	switch (a) {
+	case "ping": return new Response("pong " + served);
+	case "bigbody": return new Response("z".repeat(4 << 20));
+	case "manyheaders": {
+		const h = new Headers();
+		for (let i = 0; i < 100000; i++) h.append("x-h" + i, "v");
+		return new Response("x", {headers: h});
+	}
+	case "dupheaders": {
+		const h = new Headers();
+		for (let i = 0; i < 100000; i++) h.append("x-dup", "v");
+		return new Response("x", {headers: h});
+	}
+	case "hop": return new Response("x", {headers: {"content-length": "999", "transfer-encoding": "chunked", "connection": "close", "x-ok": "1"}});
+	case "unicode": return new Response("x", {headers: {"x-u": "\u00e9\u2028\u0085"}});
+	case "proxy": return new Proxy(new Response("x"), {get() { throw new Error("trap at 0xc000123456"); }});
+	case "fake": return Object.create(Response.prototype);
+	case "thenable": return {then(res) { res(new Response("via thenable")); }};
+	case "getterbomb": return new Response({get byteLength() { throw new Error("getter"); }});
+	case "status": {
+		const out = [];
+		for (const s of [0, 99, 100, 101, 199, 600, 1e9, -1, NaN, "200x", 204.5]) {
+			try { new Response(null, {status: s}); out.push(s + ":ok"); } catch (e) { out.push(s + ":" + e.name); }
+		}
+		return new Response(out.join(","));
+	}
+	case "badheaders": {
+		const out = [];
+		for (const [n, v] of [["x a", "1"], ["", "1"], ["x-\u00e9", "1"], ["x-ok", "a\rb"], ["x-ok", "a\u0000b"], ["x-ok", "a\nb"], ["x-ok", "\u0100"]]) {
+			try { new Headers([[n, v]]); out.push("ok"); } catch (e) { out.push(e.name); }
+		}
+		return new Response(out.join(","));
+	}
+	case "hang": return new Promise(() => {});
+	case "abortaccept": {
+		const ws = ctx.acceptWebSocket(req);
+		await new Promise(r => req.signal.addEventListener("abort", r));
+		return new Response(null, {status: 101, webSocket: ws});
+	}
+	case "len": return new Response(String((await req.arrayBuffer()).byteLength) + " " + [...req.headers].length);
+	}
+	return new Response("?", {status: 404});
+}
+`
+
+// victimJS is another tenant's handler.
+const victimJS = `
+let n = 0;
+export function fetch(req) { return new Response("victim " + (++n)); }
+`
+
+type redFixture struct {
+	node *actor.Node
+	gw   *gateway.Gateway
+	base string
+	c    *http.Client
+}
+
+func startRed(t *testing.T, cfg gateway.Config, hostile actor.ChildSpec) *redFixture {
+	t.Helper()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Routes = append(cfg.Routes,
+		gateway.Route{Pattern: "/h/", Grant: "hostile", Timeout: 2 * time.Second, MaxSockets: 4},
+		gateway.Route{Pattern: "/v/", Grant: "victim"},
+	)
+	gw, err := gateway.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostile.Name = "hostile"
+	if hostile.Script == nil {
+		hostile.Script = compile(t, "hostile.js", hostileJS)
+	}
+	one := supervisor.NewOneForOne(1000, time.Second)
+	root := actor.ChildSpec{Name: "root", Strategy: one, Children: []actor.ChildSpec{
+		hostile,
+		{Name: "victim", Script: compile(t, "victim.js", victimJS)},
+		{Name: "http", Go: gateway.ReceiverName, Grants: []actor.GrantSpec{
+			{Name: "hostile", To: "hostile", Rights: capability.Send},
+			{Name: "victim", To: "victim", Rights: capability.Send},
+		}},
+	}}
+	node, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{gateway.ReceiverName: gw.Receiver}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Start(root); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = node.Shutdown(ctx)
+		_ = node.Wait()
+	})
+	return &redFixture{node: node, gw: gw, base: "http://" + gw.Addr().String(), c: &http.Client{Timeout: 30 * time.Second}}
+}
+
+func (f *redFixture) get(t *testing.T, path string) (int, http.Header, string) {
+	t.Helper()
+	res, err := f.c.Get(f.base + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, string(b)
+}
+
+func (f *redFixture) victimServes(t *testing.T) {
+	t.Helper()
+	if st, _, body := f.get(t, "/v/x"); st != 200 || !strings.HasPrefix(body, "victim ") {
+		t.Fatalf("the victim answered %d %q", st, body)
+	}
+}
+
+// leaky matches what an answer must never show a client: Go addresses,
+// stacks, host paths, the script's own error text.
+var leaky = regexp.MustCompile(`0x[0-9a-f]{6,}|goroutine|\.go:\d|/work/|trap|getter|Error:`)
+
+// TestRedteam_HostileResponses: answers a tenant builds to hurt the
+// gateway get a bare status (or are cleaned), the tenant keeps running,
+// and the neighbour is served.
+func TestRedteam_HostileResponses(t *testing.T) {
+	f := startRed(t, gateway.Config{}, actor.ChildSpec{})
+	cases := []struct {
+		path   string
+		status int
+	}{
+		{"/h/bigbody", 500},     // over message_bytes (1 MiB) encoded
+		{"/h/manyheaders", 500}, // 100k headers, over message_bytes
+		{"/h/dupheaders", 500},
+		{"/h/proxy", 500},
+		{"/h/fake", 500},
+	}
+	for _, c := range cases {
+		st, hdr, body := f.get(t, c.path)
+		if st != c.status {
+			t.Errorf("%s: %d %q, want %d", c.path, st, body, c.status)
+		}
+		if leaky.MatchString(body) || len(hdr) > 10 {
+			t.Errorf("%s: the client saw %d headers and %q", c.path, len(hdr), body)
+		}
+		f.victimServes(t)
+	}
+	st, hdr, body := f.get(t, "/h/hop")
+	if st != 200 || body != "x" || hdr.Get("X-Ok") != "1" || hdr.Get("Transfer-Encoding") != "" || hdr.Get("Content-Length") != "1" {
+		t.Errorf("hop-by-hop headers from the script: %d %q %v", st, body, hdr)
+	}
+	if st, _, body := f.get(t, "/h/thenable"); st != 200 || body != "via thenable" {
+		t.Errorf("a thenable: %d %q", st, body)
+	}
+	// A value above U+00FF is not a ByteString; it is sent as UTF-8, which
+	// cannot split a header, so it is not asserted here.
+	if st, _, body := f.get(t, "/h/badheaders"); st != 200 || !strings.HasPrefix(body, "TypeError,TypeError,TypeError,TypeError,TypeError,TypeError,") {
+		t.Errorf("bad header names and values must throw TypeError each: %d %q", st, body)
+	}
+	if st, _, body := f.get(t, "/h/getterbomb"); st != 200 || body != "[object Object]" {
+		t.Errorf("a body object is stringified, its getters untouched: %d %q", st, body)
+	}
+	st, _, body = f.get(t, "/h/status")
+	if st != 200 {
+		t.Fatalf("status probe: %d %q", st, body)
+	}
+	for _, part := range strings.Split(body, ",") {
+		if strings.HasSuffix(part, ":ok") && !strings.HasPrefix(part, "200x") {
+			s := strings.TrimSuffix(part, ":ok")
+			var n float64
+			if _, err := fmt.Sscan(s, &n); err != nil || n < 200 || n > 599 {
+				t.Errorf("new Response with status %s was accepted (%s)", s, body)
+			}
+		}
+	}
+	if st, _, body := f.get(t, "/h/unicode"); st != 200 && st != 500 {
+		t.Errorf("a non-ASCII header value: %d %q", st, body)
+	}
+	st, _, body = f.get(t, "/h/ping")
+	if st != 200 || !strings.HasPrefix(body, "pong ") {
+		t.Fatalf("the attacker no longer answers: %d %q", st, body)
+	}
+	// Only the attacker's own faults crash it: the two 100k-header loops
+	// run out of CPU and the Proxy's trap throws. A fake Response is
+	// answered 500 and the actor keeps running, as the docs say.
+	p, _ := f.node.Lookup("hostile")
+	var reasons []string
+	for _, c := range p.Crashes() {
+		if c.Reason != "cpu_limit" { // the loops may also finish, then answer 500 for message_bytes
+			reasons = append(reasons, c.Reason+": "+c.Err.Error())
+		}
+	}
+	want := []string{"error: unhandled rejection: Error: trap at 0xc000123456"}
+	if strings.Join(reasons, "|") != strings.Join(want, "|") {
+		t.Errorf("the attacker's crashes: %q, want %q", reasons, want)
+	}
+}
+
+// TestRedteam_ClientBounds: a client sending too many headers, an endless
+// body, or a body that fits max_body but not the target is answered
+// without the gateway reading past its bounds.
+func TestRedteam_ClientBounds(t *testing.T) {
+	const maxBody = 64 << 10
+	f := startRed(t, gateway.Config{MaxBody: maxBody}, actor.ChildSpec{})
+
+	// 100k headers: 431 before any actor.
+	req, _ := http.NewRequest("GET", f.base+"/h/len", nil)
+	for i := 0; i < 100000; i++ {
+		req.Header.Add(fmt.Sprintf("X-H%d", i), "v")
+	}
+	if res, err := f.c.Do(req); err == nil {
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("100k headers: %d, want 431", res.StatusCode)
+		}
+	}
+
+	// An endless chunked body: 413, and the gateway stops reading.
+	var sent atomic.Int64
+	pr, pw := io.Pipe()
+	go func() {
+		chunk := make([]byte, 4096)
+		for {
+			n, err := pw.Write(chunk)
+			sent.Add(int64(n))
+			if err != nil || sent.Load() > 64<<20 {
+				_ = pw.Close()
+				return
+			}
+		}
+	}()
+	req, _ = http.NewRequest("POST", f.base+"/h/len", pr)
+	res, err := f.c.Do(req)
+	_ = pr.CloseWithError(io.ErrClosedPipe)
+	if err == nil {
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("an endless body: %d, want 413", res.StatusCode)
+		}
+	}
+	if n := sent.Load(); n > 64<<20 {
+		t.Errorf("the gateway read the whole 64 MiB of an endless body with max_body %d", maxBody)
+	}
+	if p, _ := f.node.Lookup("hostile"); p.Crashes() != nil || f.served(t) != 1 {
+		t.Errorf("requests refused at the gateway reached the actor")
+	}
+	f.victimServes(t)
+}
+
+// served asks the hostile actor how many requests reached it, this one
+// included.
+func (f *redFixture) served(t *testing.T) int {
+	t.Helper()
+	_, _, body := f.get(t, "/h/ping")
+	var n int
+	if _, err := fmt.Sscanf(body, "pong %d", &n); err != nil {
+		t.Fatalf("ping answered %q", body)
+	}
+	return n
+}
+
+// TestRedteam_RequestOverTargetMessageBytes: headers within max_header_bytes
+// and a body within max_body that together exceed the target's
+// message_bytes are refused with 413 before the actor's turn.
+func TestRedteam_RequestOverTargetMessageBytes(t *testing.T) {
+	h := actor.ChildSpec{Limits: isolate.Limits{MessageBytes: 4096}}
+	f := startRed(t, gateway.Config{}, h)
+	req, _ := http.NewRequest("POST", f.base+"/h/len", strings.NewReader(strings.Repeat("b", 3000)))
+	for i := 0; i < 200; i++ {
+		req.Header.Add(fmt.Sprintf("X-H%d", i), "v")
+	}
+	res, err := f.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a request over the target's message_bytes: %d, want 413", res.StatusCode)
+	}
+	if n := f.served(t); n != 1 {
+		t.Fatalf("the actor ran %d turns, want only the ping", n)
+	}
+}
+
+// TestRedteam_Slowloris: a client that never finishes its headers is cut
+// off by read_header_timeout, and one that never sends its body by
+// read_timeout; neither keeps the neighbour from being served.
+func TestRedteam_Slowloris(t *testing.T) {
+	f := startRed(t, gateway.Config{ReadHeaderTimeout: 200 * time.Millisecond, ReadTimeout: 300 * time.Millisecond}, actor.ChildSpec{})
+	addr := strings.TrimPrefix(f.base, "http://")
+	cut := func(partial string) {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, partial); err != nil {
+			t.Fatal(err)
+		}
+		// A safety stop, not a margin: the server must close long before.
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		_, err = io.ReadAll(bufio.NewReader(c))
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("the server kept a connection open that sent %q and stopped", partial)
+		}
+	}
+	cut("GET /h/ping HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+	cut("POST /h/len HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nonly-a-little")
+	f.victimServes(t)
+	if n := f.served(t); n != 1 {
+		t.Fatalf("the attacker's actor ran %d turns, want only the ping", n)
+	}
+}
+
+// TestRedteam_SlowBodyHoldsInflightSlots: max_inflight is taken before
+// the body is read, so clients that send headers and then trickle (or
+// never send) their body hold the route's slots for read_timeout.
+func TestRedteam_SlowBodyHoldsInflightSlots(t *testing.T) {
+	t.Skip("KNOWN GAP: gateway.handler.ServeHTTP takes the route's max_inflight slot (and spawns a keyed actor) before reading the body, so max_inflight idle-body clients lock a route out (429) for read_timeout (30s default)")
+	f := startRed(t, gateway.Config{Routes: []gateway.Route{{Pattern: "/one/", Grant: "victim", MaxInflight: 2}}}, actor.ChildSpec{})
+	addr := strings.TrimPrefix(f.base, "http://")
+	for i := 0; i < 2; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, "POST /one/x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // let the server take the headers; the check below is a status, not a time
+	if st, _, body := f.get(t, "/one/x"); st != 200 {
+		t.Fatalf("an honest client behind two idle-body clients got %d %q", st, body)
+	}
+}
+
+// TestRedteam_HungFetchIsContained: a fetch that never settles gets 504 at
+// the route's timeout; the neighbour is unharmed.
+func TestRedteam_HungFetchIsContained(t *testing.T) {
+	f := startRed(t, gateway.Config{Routes: []gateway.Route{{Pattern: "/hq/", Grant: "hostile", Timeout: 200 * time.Millisecond}}}, actor.ChildSpec{})
+	if st, _, _ := f.get(t, "/hq/hang"); st != http.StatusGatewayTimeout {
+		t.Fatalf("a fetch that never settles: %d, want 504", st)
+	}
+	f.victimServes(t)
+}
+
+// TestRedteam_AcceptedSocketOfAbandonedRequest: a fetch that accepts a
+// WebSocket and answers only after the client gave up must not leave the
+// socket counted against max_sockets forever.
+func TestRedteam_AcceptedSocketOfAbandonedRequest(t *testing.T) {
+	f := startRed(t, gateway.Config{Routes: []gateway.Route{{Pattern: "/hq/", Grant: "hostile", Timeout: 200 * time.Millisecond, MaxSockets: 4}}}, actor.ChildSpec{})
+	p, _ := f.node.Lookup("hostile")
+	for i := 0; i < 8; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		_, res, err := websocket.Dial(ctx, "ws://"+strings.TrimPrefix(f.base, "http://")+"/hq/abortaccept", nil)
+		cancel()
+		if err == nil {
+			t.Fatalf("attempt %d: an upgrade answered after its timeout succeeded", i)
+		}
+		if res == nil || res.StatusCode != http.StatusGatewayTimeout {
+			t.Fatalf("attempt %d: %v, want 504", i, err)
+		}
+	}
+	// Each abandoned socket is closed for the script by the time the
+	// next request ran; the ping is one more turn after the last.
+	f.served(t)
+	if n := p.Sockets(); n != 0 {
+		t.Fatalf("%d sockets of abandoned upgrades are still held", n)
+	}
+}
