@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	neturl "net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -139,15 +140,42 @@ func (g *Grant) Allowed(method, url string) error {
 	if !ok {
 		return fmt.Errorf("%w: method %s is not allowed by grant %q (allowed: %s)", ErrDenied, method, g.name, strings.Join(g.policy.Methods, ", "))
 	}
+	if dotSegment(url) {
+		return fmt.Errorf("%w: %s has a '.' or '..' path segment (plain or percent-encoded), which could leave grant %q's prefixes on the server", ErrDenied, url, g.name)
+	}
 	if !g.urlAllowed(url) {
 		return fmt.Errorf("%w: %s is not under a prefix of grant %q", ErrDenied, url, g.name)
 	}
 	return nil
 }
 
+// dotSegment reports whether u's path has a segment that a server may
+// resolve as "." or "..": plain, percent-encoded ("%2e%2e"), or hidden
+// behind an encoded slash or backslash ("..%2f"). Prefixes are compared
+// as text, so such a path could be under a prefix here and outside it on
+// the server. An encoded slash between other names ("group%2Fproject")
+// is left alone.
+func dotSegment(u string) bool {
+	r, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		return false // refused as not under any prefix
+	}
+	for _, seg := range strings.Split(r.URL.EscapedPath(), "/") {
+		if d, err := neturl.PathUnescape(seg); err == nil {
+			seg = d
+		}
+		for _, part := range strings.FieldsFunc(seg, func(c rune) bool { return c == '/' || c == '\\' }) {
+			if part == "." || part == ".." {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (g *Grant) urlAllowed(url string) bool {
 	r, err := http.NewRequest("GET", url, nil)
-	if err != nil || r.URL.User != nil {
+	if err != nil || r.URL.User != nil || dotSegment(url) {
 		return false
 	}
 	// Compare the normalised form: scheme and host lower case, no
