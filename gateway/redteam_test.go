@@ -402,3 +402,86 @@ func TestRedteam_AcceptedSocketOfAbandonedRequest(t *testing.T) {
 		t.Fatalf("%d sockets of abandoned upgrades are still held", n)
 	}
 }
+
+// stoppableRoomJS accepts every upgrade and stops for good on "stop".
+const stoppableRoomJS = `
+export function fetch(req, ctx) {
+	const ws = ctx.acceptWebSocket(req);
+	return new Response(null, {status: 101, webSocket: ws});
+}
+export function webSocketMessage(ws, data, ctx) {
+	if (data === "stop") { ctx.stop(); return; }
+	ws.send("echo " + data);
+}
+`
+
+// TestRedteam_SocketsOfAnEndedActor: a keyed actor that ends for good is
+// forgotten and the next request for its key spawns a fresh one with a
+// fresh max_sockets. The ended actor's idle sockets must be closed, or a
+// client repeating open-then-stop holds connections (and their goroutines)
+// without bound while every live actor is within its limit.
+func TestRedteam_SocketsOfAnEndedActor(t *testing.T) {
+	gw, err := gateway.New(gateway.Config{Addr: "127.0.0.1:0", Routes: []gateway.Route{
+		{Pattern: "/rooms/{room}/", Grant: "rooms", Key: "room", MaxSockets: 2},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{gateway.ReceiverName: gw.Receiver}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := supervisor.NewOneForOne(100, time.Second)
+	root := actor.ChildSpec{Name: "root", Strategy: one, Children: []actor.ChildSpec{
+		{Name: "rooms", Strategy: one, Template: &actor.ChildSpec{Script: compile(t, "room.js", stoppableRoomJS), Restart: actor.Transient}},
+		{Name: "http", Go: gateway.ReceiverName, Grants: []actor.GrantSpec{
+			{Name: "rooms", To: "rooms", Rights: capability.Send | capability.Spawn}}},
+	}}
+	if err := node.Start(root); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = node.Shutdown(ctx)
+		_ = node.Wait()
+	})
+	dial := func() *websocket.Conn {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, "ws://"+gw.Addr().String()+"/rooms/a/ws", nil)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		t.Cleanup(func() { _ = c.CloseNow() })
+		return c
+	}
+	idle := dial()
+	stopper := dial()
+	old, _ := node.Lookup("rooms/a")
+	if err := stopper.Write(context.Background(), websocket.MessageText, []byte("stop")); err != nil {
+		t.Fatal(err)
+	}
+	// The idle client sends nothing: the host must close it. (A safety
+	// stop, not a margin: the close comes when the actor ends.)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _, err = idle.Read(ctx)
+	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("an idle WebSocket of a keyed actor that ended for good: read %v, want a close with 1001 (the ended process holds %d sockets)", err, old.Sockets())
+	}
+	if n := old.Sockets(); n != 0 {
+		t.Fatalf("the ended actor still holds %d sockets", n)
+	}
+	// The key's next actor starts afresh and serves.
+	c := dial()
+	if err := c.Write(context.Background(), websocket.MessageText, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	if _, b, err := c.Read(ctx2); err != nil || string(b) != "echo hi" {
+		t.Fatalf("the respawned room answered %q (%v)", b, err)
+	}
+}
