@@ -485,3 +485,56 @@ func TestRedteam_SocketsOfAnEndedActor(t *testing.T) {
 		t.Fatalf("the respawned room answered %q (%v)", b, err)
 	}
 }
+
+// TestRedteam_HostileHostHeader: request.url is built from the client's
+// Host header. A Host that Go's server accepts but a URL parser refuses
+// must not crash a tenant that does new URL(request.url), the first line
+// of most handlers: a client could otherwise restart any actor at will,
+// losing its state.
+func TestRedteam_HostileHostHeader(t *testing.T) {
+	f := startRed(t, gateway.Config{}, actor.ChildSpec{})
+	addr := strings.TrimPrefix(f.base, "http://")
+	for _, host := range []string{"[", "a%zz", "[::1", "a]b", "x:99999999", "%", "a:b:c", "[::1]:x", "user@h"} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = fmt.Fprintf(c, "GET /h/ping HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", host)
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		c.Close()
+		if err != nil {
+			t.Fatalf("Host %q: %v", host, err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 && res.StatusCode != 400 {
+			t.Errorf("Host %q: %d, want 200 or 400", host, res.StatusCode)
+		}
+	}
+	// Header bytes Go's server lets through: obs-text (not UTF-8) in a
+	// value, every token character in a name, a long URL.
+	for _, raw := range []string{
+		"GET /h/ping HTTP/1.1\r\nHost: x\r\nX-Obs: \x80\xff\xfe\r\nConnection: close\r\n\r\n",
+		"GET /h/ping HTTP/1.1\r\nHost: x\r\n!#$%&'*+-.^_`|~: v\r\nConnection: close\r\n\r\n",
+		"GET /h/ping?" + strings.Repeat("q", 30000) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET /h/ping?%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(c, raw)
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		c.Close()
+		if err != nil {
+			t.Fatalf("%.60q: %v", raw, err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 && res.StatusCode != 400 && res.StatusCode != 431 {
+			t.Errorf("%.60q: %d, want 200, 400 or 431", raw, res.StatusCode)
+		}
+	}
+	p, _ := f.node.Lookup("hostile")
+	if n := len(p.Crashes()); n != 0 {
+		t.Fatalf("a client's request crashed the tenant %d times (%v)", n, p.Crashes()[0].Err)
+	}
+}
