@@ -538,3 +538,84 @@ func TestRedteam_HostileHostHeader(t *testing.T) {
 		t.Fatalf("a client's request crashed the tenant %d times (%v)", n, p.Crashes()[0].Err)
 	}
 }
+
+// forgerRoomJS accepts upgrades; on "forge" it forges WebSocket objects
+// for every socket id up to 200 through the class's internal symbol and
+// sends to and closes each, reporting how many sends did not throw.
+const forgerRoomJS = `
+export function fetch(req, ctx) {
+	const ws = ctx.acceptWebSocket(req);
+	return new Response(null, {status: 101, webSocket: ws});
+}
+export function webSocketMessage(ws, data, ctx) {
+	if (data !== "forge") { ws.send("own " + data); return; }
+	const S = Object.getOwnPropertySymbols(ws)[0];
+	const mine = ws[S].id;
+	let sent = 0;
+	for (let id = 1; id <= 200; id++) {
+		if (id === mine) continue;
+		const f = new ws.constructor(S, id, ["x"]);
+		try { f.send("pwned " + id); sent++; } catch (e) {}
+		try { f.close(4000, "pwned"); } catch (e) {}
+	}
+	ws.send("forged " + sent);
+}
+`
+
+// TestRedteam_ForgedSocketIDs: socket ids are sequential node-wide and the
+// WebSocket class's internal state is reachable by its symbol, so a script
+// can name any id; the host must only act on its own process's sockets.
+func TestRedteam_ForgedSocketIDs(t *testing.T) {
+	gw, err := gateway.New(gateway.Config{Addr: "127.0.0.1:0", Routes: []gateway.Route{
+		{Pattern: "/rooms/{room}/", Grant: "rooms", Key: "room"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{gateway.ReceiverName: gw.Receiver}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := supervisor.NewOneForOne(100, time.Second)
+	root := actor.ChildSpec{Name: "root", Strategy: one, Children: []actor.ChildSpec{
+		{Name: "rooms", Strategy: one, Template: &actor.ChildSpec{Script: compile(t, "forger.js", forgerRoomJS)}},
+		{Name: "http", Go: gateway.ReceiverName, Grants: []actor.GrantSpec{
+			{Name: "rooms", To: "rooms", Rights: capability.Send | capability.Spawn}}},
+	}}
+	if err := node.Start(root); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = node.Shutdown(ctx)
+		_ = node.Wait()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dial := func(room string) *websocket.Conn {
+		c, _, err := websocket.Dial(ctx, "ws://"+gw.Addr().String()+"/rooms/"+room+"/ws", nil)
+		if err != nil {
+			t.Fatalf("dial %s: %v", room, err)
+		}
+		t.Cleanup(func() { _ = c.CloseNow() })
+		return c
+	}
+	victims := []*websocket.Conn{dial("victim"), dial("victim")}
+	attacker := dial("attacker")
+	if err := attacker.Write(ctx, websocket.MessageText, []byte("forge")); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := attacker.Read(ctx); err != nil || string(b) != "forged 0" {
+		t.Errorf("forged sends: %q (%v), want every one refused", b, err)
+	}
+	// Each victim socket still works, and its first frame is its own echo.
+	for k, v := range victims {
+		if err := v.Write(ctx, websocket.MessageText, []byte("hi")); err != nil {
+			t.Fatalf("victim %d: %v", k, err)
+		}
+		if _, b, err := v.Read(ctx); err != nil || string(b) != "own hi" {
+			t.Errorf("victim %d read %q (%v), want its own echo", k, b, err)
+		}
+	}
+}
