@@ -38,6 +38,11 @@ const (
 	DefaultMaxResponse   = 1 << 20
 	DefaultMaxConcurrent = 4
 	MaxRedirects         = 5
+	// MaxRequestHeaderBytes bounds the headers a tenant puts on a request
+	// (names, values, separators), as the transport bounds a response's:
+	// strings shared in a script's heap would otherwise go out as many
+	// times as the script names them.
+	MaxRequestHeaderBytes = 64 << 10
 )
 
 // Policy is what a grant allows.
@@ -291,6 +296,13 @@ func (g *Grant) Do(ctx context.Context, r Request) (*Response, error) {
 	}
 	if err := g.Allowed(r.Method, r.URL); err != nil {
 		return nil, err
+	}
+	hb := 0
+	for _, h := range r.Headers {
+		hb += len(h[0]) + len(h[1]) + 4 // ": " and CRLF
+	}
+	if hb > MaxRequestHeaderBytes {
+		return nil, fmt.Errorf("%w: the request's headers are %d bytes, over the limit of %d", ErrDenied, hb, MaxRequestHeaderBytes)
 	}
 	select {
 	case g.sem <- struct{}{}:

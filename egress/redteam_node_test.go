@@ -2,6 +2,8 @@ package egress_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -167,5 +169,80 @@ func TestRedteam_ScriptEgress(t *testing.T) {
 	defer cancel()
 	if err := node.Call(ctx, to, map[string]any{"op": "ping"}, &pong); err != nil || pong != "pong" {
 		t.Fatalf("after the attacks the client answered %q (%v)", pong, err)
+	}
+}
+
+// headerBombJS sends one 64 KiB string as the value of 2000 headers: its
+// heap holds 64 KiB, the request 128 MB.
+const headerBombJS = `
+export async function receive(msg, ctx) {
+	const v = "h".repeat(64 << 10);
+	const hs = new Headers();
+	for (let i = 0; i < 2000; i++) hs.append("x-b" + i, v);
+	try { const r = await ctx.env.api.fetch(msg, {headers: hs}); return "status " + r.status; }
+	catch (e) { return e.name + ": " + e.message; }
+}
+`
+
+// TestRedteam_OutgoingHeaderBomb: the host must bound an outgoing
+// request's headers (as it bounds a response's at 64 KiB) instead of
+// writing whatever a tenant's shared strings add up to at an allowed host.
+func TestRedteam_OutgoingHeaderBomb(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	got := make(chan int64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- 0 // never dialled
+			return
+		}
+		defer c.Close()
+		n, _ := io.Copy(io.Discard, io.LimitReader(c, 256<<20))
+		got <- n
+	}()
+	base := "http://" + ln.Addr().String()
+	api, err := egress.New("api", egress.Policy{Allow: []string{base + "/"}, Timeout: 5 * time.Second,
+		Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := isolate.Compile("bomb.js", []byte(headerBombJS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := actor.NewNode(actor.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = node.Start(actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(10, time.Second), Children: []actor.ChildSpec{
+		{Name: "bomb", Script: script, Grants: []actor.GrantSpec{{Name: "api", Rights: capability.Send, Target: api}},
+			Limits: isolate.Limits{CPU: 5 * time.Second}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = node.Shutdown(context.Background()); _ = node.Wait() })
+	to, _ := node.Capability("bomb", capability.Send)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out string
+	if err := node.Call(ctx, to, base+"/x", &out); err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	var n int64
+	select {
+	case n = <-got:
+	case <-ctx.Done():
+	}
+	if n > 0 {
+		t.Errorf("the header bomb put %d bytes on the wire to an allowed host (the script saw %q)", n, out)
+	}
+	if !strings.HasPrefix(out, "CapabilityError: ") || !strings.Contains(out, "headers") {
+		t.Fatalf("the header bomb answered %q, want a CapabilityError naming the headers", out)
 	}
 }
