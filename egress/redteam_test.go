@@ -28,6 +28,8 @@ var escapes = []string{
 	"/v1/.%2e/admin",
 	"/v1/%2e./admin",
 	"/v1/..%2fadmin",
+	"/v1/..%5cadmin",
+	"/v1/..\\admin",
 	"/v1/%2e%2e%2fadmin",
 	"/v1/x/../../admin",
 	"/v1/..",
