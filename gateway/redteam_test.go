@@ -619,3 +619,55 @@ func TestRedteam_ForgedSocketIDs(t *testing.T) {
 		}
 	}
 }
+
+// blockingSocketJS accepts upgrades; on "block" its turn awaits forever,
+// so the actor takes no other turn.
+const blockingSocketJS = `
+export function fetch(req, ctx) {
+	if (req.headers.get("upgrade") !== "websocket") return new Response("up");
+	const ws = ctx.acceptWebSocket(req);
+	return new Response(null, {status: 101, webSocket: ws});
+}
+export async function webSocketMessage(ws, data, ctx) {
+	if (data === "block") await new Promise(() => {});
+}
+`
+
+// TestRedteam_FrameFloodIntoAWedgedActor: a client flooding frames at an
+// actor that takes no turns fills its mailbox, not the host's memory:
+// the connection is closed with 1013, the mailbox stays within its
+// bound, and the neighbour is served.
+func TestRedteam_FrameFloodIntoAWedgedActor(t *testing.T) {
+	h := actor.ChildSpec{Script: compile(t, "blocking.js", blockingSocketJS)}
+	h.Mailbox.Messages = 8
+	f := startRed(t, gateway.Config{}, h)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+strings.TrimPrefix(f.base, "http://")+"/h/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if err := c.Write(ctx, websocket.MessageText, []byte("block")); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := f.node.Lookup("hostile")
+	frame := []byte(strings.Repeat("f", 1000))
+	sent := 0
+	for ; sent < 10000; sent++ {
+		if err := c.Write(ctx, websocket.MessageText, frame); err != nil {
+			break
+		}
+		if d := p.MailboxDepth(); d > 8 {
+			t.Fatalf("the mailbox holds %d messages, over its bound of 8", d)
+		}
+	}
+	_, _, err = c.Read(ctx)
+	if websocket.CloseStatus(err) != websocket.StatusTryAgainLater {
+		t.Fatalf("after %d frames into a wedged actor: %v, want a close with 1013", sent, err)
+	}
+	if d := p.MailboxDepth(); d > 8 {
+		t.Fatalf("the mailbox holds %d messages, over its bound of 8", d)
+	}
+	f.victimServes(t)
+}
