@@ -96,6 +96,9 @@ export function receive(msg, ctx) {
   probe("cap", () => s.put("c", ctx.self));
   probe("deep", () => { let v = []; for (let i = 0; i < 10000; i++) v = [v]; s.put("d", v); });
   probe("cycle", () => { const v = {}; v.v = v; s.put("cy", v); });
+  probe("proxy", () => s.put("p", new Proxy({}, {ownKeys() { throw new Error("trap"); }})));
+  probe("fn", () => s.put("f", () => 1));
+  probe("listBad", () => s.list({prefix: {toString() { throw new Error("toString"); }}}));
   return out;
 }`
 
@@ -146,7 +149,7 @@ func TestRedteam_StorageIsolationAndLimits(t *testing.T) {
 		"keyOver": "RangeError", "keyUTF8Over": "RangeError", "valueOver": "RangeError",
 		"batchOver": "RangeError", "getOver": "RangeError", "limitOver": "RangeError",
 		"limitNaN": "RangeError", "symbolKey": "TypeError", "cap": "DataCloneError",
-		"deep": "", "cycle": "",
+		"deep": "", "cycle": "", "proxy": "", "fn": "DataCloneError", "listBad": "",
 	}
 	leak := regexp.MustCompile(`0x[0-9a-f]{6,}|/work/|\.go:\d|\*storage\.|goroutine|runtime\.`)
 	for name, want := range wantErr {
