@@ -168,3 +168,49 @@ func TestRedteam_StorageIsolationAndLimits(t *testing.T) {
 	var pong string
 	testnode.Call(t, n, "victim", "plant", &pong)
 }
+
+// redteamNestJS nests storage.transaction as deep as the stack limit
+// allows: every level is a Go call that re-enters the runtime.
+const redteamNestJS = `
+export function receive(msg, ctx) {
+  if (msg === "ping") return "pong";
+  let depth = 0;
+  const go = () => { depth++; ctx.storage.put("d", depth); ctx.storage.transaction(go); };
+  try { ctx.storage.transaction(go); } catch (e) { return e.name + " at " + depth; }
+  return "no limit";
+}`
+
+// TestRedteam_StorageTransactionNesting: at the largest stack limit the
+// manifest allows, nesting transactions (each level a Go call that
+// re-enters the runtime) ends at the JS stack limit, not in a Go stack
+// overflow, which would be fatal to the node; the actor answers after.
+func TestRedteam_StorageTransactionNesting(t *testing.T) {
+	attacker := worker(t, "attacker", redteamNestJS)
+	attacker.Storage = true
+	attacker.Limits = isolate.Limits{Stack: 100000, CPU: 30 * time.Second, Memory: 1 << 30}
+	n := testnode.Start(t, actor.Options{Storage: storage.NewMemory()}, storageRoot(attacker))
+	data, err := testnode.TryCall(t, n, "attacker", "go")
+	var got string
+	if err == nil {
+		_ = msgpack.Unmarshal(data, &got)
+	}
+	if err != nil && !errors.Is(err, isolate.ErrCalleeCrashed) {
+		t.Fatalf("nested transactions: %v", err)
+	}
+	if err == nil && !strings.HasPrefix(got, "RangeError at ") {
+		t.Fatalf("nested transactions answered %q, want a RangeError", got)
+	}
+	var pong string
+	testnode.Call(t, n, "attacker", "ping", &pong)
+	if pong != "pong" {
+		t.Fatalf("afterwards the attacker answered %q", pong)
+	}
+	// Through the native frames the overflow is not catchable by the
+	// script: the turn crashes, naming it. Either way the node lives.
+	p, _ := n.Lookup("attacker")
+	for _, c := range p.Crashes() {
+		if !strings.Contains(c.Err.Error(), "Maximum call stack size exceeded") {
+			t.Errorf("crash %s: %.200v, want the stack limit named", c.Reason, c.Err)
+		}
+	}
+}
