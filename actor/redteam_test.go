@@ -1,6 +1,7 @@
 package actor_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit/testnode"
 	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/storage"
@@ -110,6 +112,7 @@ func TestRedteam_StorageIsolationAndLimits(t *testing.T) {
 	victim.Storage = true
 	attacker := worker(t, "attacker", redteamProbeJS)
 	attacker.Storage = true
+	attacker.Limits = isolate.Limits{CPU: 10 * time.Second} // the probe's 10000-deep value is slow under -race
 	n := testnode.Start(t, actor.Options{Storage: storage.NewMemory()}, storageRoot(victim, attacker))
 	var ok string
 	testnode.Call(t, n, "victim", "plant", &ok)
@@ -189,11 +192,16 @@ func TestRedteam_StorageTransactionNesting(t *testing.T) {
 	attacker.Storage = true
 	attacker.Limits = isolate.Limits{Stack: 100000, CPU: 30 * time.Second, Memory: 1 << 30}
 	n := testnode.Start(t, actor.Options{Storage: storage.NewMemory()}, storageRoot(attacker))
-	data, err := testnode.TryCall(t, n, "attacker", "go")
-	var got string
-	if err == nil {
-		_ = msgpack.Unmarshal(data, &got)
+	c, err := n.Capability("attacker", capability.Send)
+	if err != nil {
+		t.Fatal(err)
 	}
+	// The race detector makes 100000 levels take many seconds: a safety
+	// stop, not a margin.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var got string
+	err = n.Call(ctx, c, "go", &got)
 	if err != nil && !errors.Is(err, isolate.ErrCalleeCrashed) {
 		t.Fatalf("nested transactions: %v", err)
 	}
