@@ -123,6 +123,7 @@ func (g *group) remove(ch *Process) {
 		ch.setStatus(StatusStopped)
 	}
 	p.node.unregister(ch)
+	closeSockets(ch)
 }
 
 // dropDynamic forgets every dynamic child: protoactor has stopped them with

@@ -348,6 +348,17 @@ func (s *Socket) finish() bool {
 	return true
 }
 
+// closeSockets closes with 1001 every WebSocket of a process that is
+// forgotten for good: its clients, idle or not, are not left connected
+// to nothing, and a respawn under the same key (which starts with no
+// sockets) cannot add to connections nobody counts any more.
+func closeSockets(p *Process) {
+	for _, s := range socketsOf(p) {
+		s.kill(CloseGoingAway, "going away")
+		s.finish()
+	}
+}
+
 // Kinds of web turns.
 const (
 	webFetch = iota

@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	neturl "net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +38,11 @@ const (
 	DefaultMaxResponse   = 1 << 20
 	DefaultMaxConcurrent = 4
 	MaxRedirects         = 5
+	// MaxRequestHeaderBytes bounds the headers a tenant puts on a request
+	// (names, values, separators), as the transport bounds a response's:
+	// strings shared in a script's heap would otherwise go out as many
+	// times as the script names them.
+	MaxRequestHeaderBytes = 64 << 10
 )
 
 // Policy is what a grant allows.
@@ -139,15 +145,42 @@ func (g *Grant) Allowed(method, url string) error {
 	if !ok {
 		return fmt.Errorf("%w: method %s is not allowed by grant %q (allowed: %s)", ErrDenied, method, g.name, strings.Join(g.policy.Methods, ", "))
 	}
+	if dotSegment(url) {
+		return fmt.Errorf("%w: %s has a '.' or '..' path segment (plain or percent-encoded), which could leave grant %q's prefixes on the server", ErrDenied, url, g.name)
+	}
 	if !g.urlAllowed(url) {
 		return fmt.Errorf("%w: %s is not under a prefix of grant %q", ErrDenied, url, g.name)
 	}
 	return nil
 }
 
+// dotSegment reports whether u's path has a segment that a server may
+// resolve as "." or "..": plain, percent-encoded ("%2e%2e"), or hidden
+// behind an encoded slash or backslash ("..%2f"). Prefixes are compared
+// as text, so such a path could be under a prefix here and outside it on
+// the server. An encoded slash between other names ("group%2Fproject")
+// is left alone.
+func dotSegment(u string) bool {
+	r, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		return false // refused as not under any prefix
+	}
+	for _, seg := range strings.Split(r.URL.EscapedPath(), "/") {
+		if d, err := neturl.PathUnescape(seg); err == nil {
+			seg = d
+		}
+		for _, part := range strings.FieldsFunc(seg, func(c rune) bool { return c == '/' || c == '\\' }) {
+			if part == "." || part == ".." {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (g *Grant) urlAllowed(url string) bool {
 	r, err := http.NewRequest("GET", url, nil)
-	if err != nil || r.URL.User != nil {
+	if err != nil || r.URL.User != nil || dotSegment(url) {
 		return false
 	}
 	// Compare the normalised form: scheme and host lower case, no
@@ -263,6 +296,13 @@ func (g *Grant) Do(ctx context.Context, r Request) (*Response, error) {
 	}
 	if err := g.Allowed(r.Method, r.URL); err != nil {
 		return nil, err
+	}
+	hb := 0
+	for _, h := range r.Headers {
+		hb += len(h[0]) + len(h[1]) + 4 // ": " and CRLF
+	}
+	if hb > MaxRequestHeaderBytes {
+		return nil, fmt.Errorf("%w: the request's headers are %d bytes, over the limit of %d", ErrDenied, hb, MaxRequestHeaderBytes)
 	}
 	select {
 	case g.sem <- struct{}{}:

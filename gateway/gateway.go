@@ -270,6 +270,14 @@ type handler struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqURL := requestURL(r)
+	if err := isolate.CheckURL(reqURL); err != nil {
+		// A Host header Go's server takes ("[", "a%zz") but no URL
+		// parser does: refused before any actor could choke on it.
+		h.g.log.Debug("http: request URL refused", "route", h.route.Pattern, "error", err)
+		fail(w, http.StatusBadRequest)
+		return
+	}
 	release := func() {}
 	if h.sem != nil {
 		select {
@@ -308,7 +316,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest)
 		return
 	}
-	req := isolate.HTTPRequest{Method: r.Method, URL: requestURL(r), Body: body}
+	req := isolate.HTTPRequest{Method: r.Method, URL: reqURL, Body: body}
 	if isUpgrade(r) {
 		req.Sockets = h.route.MaxSockets
 	}

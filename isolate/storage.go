@@ -143,6 +143,7 @@ func (i *Isolate) ctxStorage() goja.Value {
 		v := call(fn, goja.Undefined(), o)
 		done = true
 		s.Release(sp)
+		i.storageHold() // the outermost release frees the undo log
 		return v
 	})
 	def("setAlarm", func(c goja.FunctionCall) goja.Value {

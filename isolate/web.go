@@ -387,6 +387,15 @@ const maxURLLen = 64 << 10
 
 var defaultPorts = map[string]string{"http": "80", "https": "443", "ws": "80", "wss": "443", "ftp": "21"}
 
+// CheckURL reports whether the URL class accepts u as an absolute URL. A
+// host checks what it builds from a client (the gateway's request.url,
+// which holds the client's Host header) before a script sees it, since
+// new URL(request.url) throwing would let any client crash the script.
+func CheckURL(u string) error {
+	_, err := parseWebURL(u, "", false)
+	return err
+}
+
 // parseWebURL parses input against base (when hasBase) as the URL class
 // does, and returns href, protocol, username, password, hostname, port,
 // pathname, search and hash. It follows Go's URL parser, which is stricter

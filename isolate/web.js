@@ -442,8 +442,9 @@ function serve(fetch, req, ctx) {
   return wire(res);
 }
 function wire(res) {
-  if (!(res instanceof Response)) return { bad: res === undefined ? "undefined" : res === null ? "null" : typeof res };
-  const s = res[S];
+  const s = res instanceof Response ? res[S] : undefined;
+  // Object.create(Response.prototype) passes instanceof but was never built.
+  if (s === undefined || s === null || typeof s !== "object") return { bad: res === undefined ? "undefined" : res === null ? "null" : res instanceof Response ? "an unconstructed Response" : typeof res };
   const hs = s.headers[S]; // pairs of strings, copied by the host as it reads them
   if (s.webSocket) return { status: 101, headers: hs, ws: s.webSocket[S].id };
   return { status: s.status, headers: hs, body: s.body };

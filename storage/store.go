@@ -21,6 +21,7 @@ type Store struct {
 	pu      Usage            // usage with the pending writes applied
 	pbytes  int64            // bytes the pending writes hold in memory
 	undo    []undoRec        // for open transactions
+	ubytes  int64            // bytes the undo log keeps alive (keys and replaced values)
 	depth   int              // open transactions
 
 	alarm  *time.Time   // as of the last commit
@@ -60,6 +61,7 @@ type undoRec struct {
 	hadPrev bool
 	usage   Usage
 	pbytes  int64
+	ubytes  int64
 	all     map[string]entry // for deleteAll: the pending writes it dropped
 	cleared bool
 	isAll   bool
@@ -100,7 +102,10 @@ func (s *Store) Usage() Usage { return s.pu }
 func (s *Store) Quota() int64 { return s.quota }
 
 // PendingBytes is the memory the pending writes hold.
-func (s *Store) PendingBytes() int64 { return s.pbytes }
+// Inside a transaction that includes what the undo log keeps for a
+// rollback: each overwritten value and each set of writes deleteAll
+// dropped, or a loop of overwrites would hold far more than it is charged.
+func (s *Store) PendingBytes() int64 { return s.pbytes + s.ubytes }
 
 // Get returns key's value as the turn sees it.
 func (s *Store) Get(key string) ([]byte, bool, error) {
@@ -231,7 +236,8 @@ func (s *Store) Delete(key string) (bool, error) {
 func (s *Store) write(key string, e entry, u Usage) {
 	prev, had := s.pend[key]
 	if s.depth > 0 {
-		s.undo = append(s.undo, undoRec{key: key, prev: prev, hadPrev: had, usage: s.pu, pbytes: s.pbytes})
+		s.undo = append(s.undo, undoRec{key: key, prev: prev, hadPrev: had, usage: s.pu, pbytes: s.pbytes, ubytes: s.ubytes})
+		s.ubytes += int64(len(key) + len(prev.value) + entryOverhead)
 	}
 	if had {
 		s.pbytes -= int64(len(key) + len(prev.value) + entryOverhead)
@@ -244,7 +250,8 @@ func (s *Store) write(key string, e entry, u Usage) {
 // DeleteAll removes every entry of the slot.
 func (s *Store) DeleteAll() {
 	if s.depth > 0 {
-		s.undo = append(s.undo, undoRec{isAll: true, all: s.pend, cleared: s.cleared, usage: s.pu, pbytes: s.pbytes})
+		s.undo = append(s.undo, undoRec{isAll: true, all: s.pend, cleared: s.cleared, usage: s.pu, pbytes: s.pbytes, ubytes: s.ubytes})
+		s.ubytes += s.pbytes
 	}
 	s.pend = make(map[string]entry)
 	s.cleared = true
@@ -319,6 +326,7 @@ func (s *Store) Begin() int {
 func (s *Store) Rollback(sp int) {
 	for i := len(s.undo) - 1; i >= sp; i-- {
 		r := s.undo[i]
+		s.ubytes = r.ubytes
 		if r.isAlarm {
 			s.palarm = r.palarm
 			continue
@@ -332,6 +340,7 @@ func (s *Store) Rollback(sp int) {
 		}
 		s.pu, s.pbytes = r.usage, r.pbytes
 	}
+	clear(s.undo[sp:]) // let go of the values the records held
 	s.undo = s.undo[:sp]
 	s.end()
 }
@@ -340,7 +349,9 @@ func (s *Store) Rollback(sp int) {
 func (s *Store) Release(sp int) {
 	s.end()
 	if s.depth == 0 {
+		clear(s.undo)
 		s.undo = s.undo[:0]
+		s.ubytes = 0
 	}
 }
 
@@ -380,7 +391,7 @@ func (s *Store) DeleteAlarm() { s.changeAlarm(&AlarmChange{Delete: true}) }
 
 func (s *Store) changeAlarm(a *AlarmChange) {
 	if s.depth > 0 {
-		s.undo = append(s.undo, undoRec{isAlarm: true, palarm: s.palarm})
+		s.undo = append(s.undo, undoRec{isAlarm: true, palarm: s.palarm, ubytes: s.ubytes})
 	}
 	s.palarm = a
 }
@@ -452,7 +463,9 @@ func (s *Store) reset() {
 	s.cleared = false
 	s.pu = s.usage
 	s.pbytes = 0
+	clear(s.undo)
 	s.undo = s.undo[:0]
+	s.ubytes = 0
 	s.depth = 0
 	s.palarm = nil
 }
