@@ -68,6 +68,20 @@ func (l *endLog) get() []string {
 	return slices.Clone(l.ends)
 }
 
+// wait returns the decisions once there are at least n. The recorder
+// notes a decision once the restart it made has run, and so after the
+// starts of that restart, which a test may have awaited already.
+func (l *endLog) wait(t *testing.T, n int) []string {
+	t.Helper()
+	checkFor(t, shutdownGuard, time.Millisecond, func() error {
+		if got := l.get(); len(got) < n {
+			return fmt.Errorf("the supervisor decided on %q, want %d decisions", got, n)
+		}
+		return nil
+	})
+	return l.get()
+}
+
 func (s recordEnds) NewSupervision() actor.Supervision {
 	return endRecorder{s.Strategy.NewSupervision(), s.log}
 }
@@ -190,7 +204,7 @@ func TestRestart_ASupervisorStartThatPanicsIsAFailedStart(t *testing.T) {
 					return nil
 				})
 			}
-			if got := log.get(); !slices.Equal(got, tc.ends) {
+			if got := log.wait(t, len(tc.ends)); !slices.Equal(got, tc.ends) {
 				t.Errorf("the ends %s's parent decided on = %q, want %q", sPath, got, tc.ends)
 			}
 			wantAction := actor.ActionRestart
@@ -331,7 +345,7 @@ func TestRestart_ASupervisorStoppedBeforeItStartsAnswersTheWait(t *testing.T) {
 		s, ok := e.(actor.Started)
 		return ok && s.Path == "a" && s.Incarnation == 3
 	})
-	if got, want := log.get(), []string{"a#1 error restart", "a#2 error restart"}; !slices.Equal(got, want) {
+	if got, want := log.wait(t, 2), []string{"a#1 error restart", "a#2 error restart"}; !slices.Equal(got, want) {
 		t.Errorf("the ends the root decided on = %q, want %q", got, want)
 	}
 	if cs := sp.Crashes(); len(cs) != 0 {
