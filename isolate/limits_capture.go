@@ -311,6 +311,16 @@ next:
 
 func off(k int) uintptr { return uintptr(k) * wordSize }
 
+// runtimeWord is the word of the n-word closure cl that holds the
+// sample's runtime, which every closure below keeps.
+func (s *captureSampler) runtimeWord(cl unsafe.Pointer, n int) (int, error) {
+	k, ok := findWord(cl, n, uintptr(unsafe.Pointer(s.rt)))
+	if !ok {
+		return 0, errors.New("the closure does not keep its runtime")
+	}
+	return k, nil
+}
+
 // finally: thenFinally and catchFinally keep onFinallyFn (the script's
 // callback, a method value), the runtime and the species constructor c:
 // three words.
@@ -321,9 +331,9 @@ func (s *captureSampler) finally(k int) (uintptr, []capture, error) {
 	}
 	cl, code := closureOf(f)
 	const n = 4
-	rk, ok := findWord(cl, n, uintptr(unsafe.Pointer(s.rt)))
-	if !ok {
-		return 0, nil, errors.New("the closure does not keep its runtime")
+	rk, err := s.runtimeWord(cl, n)
+	if err != nil {
+		return 0, nil, err
 	}
 	promise, _ := s.rt.Get("Promise").(*goja.Object)
 	ck, ok := findWord(cl, n, uintptr(unsafe.Pointer(promise)))
@@ -391,12 +401,11 @@ func (s *captureSampler) combinator(name string, k int, result string, index int
 		return 0, nil, errors.New("the settled array keeps no values slice of 2")
 	}
 	data := vals.Pointer()
-	known := []int{}
-	if rk, ok := findWord(cl, n, uintptr(unsafe.Pointer(s.rt))); ok {
-		known = append(known, rk)
-	} else {
-		return 0, nil, errors.New("the closure does not keep its runtime")
+	rk, err := s.runtimeWord(cl, n)
+	if err != nil {
+		return 0, nil, err
 	}
+	known := []int{rk}
 	ik, ok := findWord(cl, n, uintptr(index))
 	if !ok {
 		return 0, nil, errors.New("the closure does not keep its index")
@@ -458,9 +467,9 @@ func (s *captureSampler) executor() (uintptr, []capture, error) {
 	}
 	cl, code := closureOf(f)
 	const n = 4
-	rk, ok := findWord(cl, n, uintptr(unsafe.Pointer(s.rt)))
-	if !ok {
-		return 0, nil, errors.New("the closure does not keep its runtime")
+	rk, err := s.runtimeWord(cl, n)
+	if err != nil {
+		return 0, nil, err
 	}
 	left, err := rest(cl, n, rk)
 	if err != nil {
