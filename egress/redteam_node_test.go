@@ -82,23 +82,7 @@ func TestRedteam_ScriptEgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	script, err := isolate.Compile("client.js", []byte(redteamClientJS))
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := actor.NewNode(actor.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = node.Start(actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(10, time.Second), Children: []actor.ChildSpec{
-		{Name: "client", Script: script, Grants: []actor.GrantSpec{{Name: "api", Rights: capability.Send, Target: api}},
-			Limits: isolate.Limits{CPU: 5 * time.Second}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = node.Shutdown(context.Background()); _ = node.Wait() })
-	to, _ := node.Capability("client", capability.Send)
+	node, to := grantedNode(t, "client", redteamClientJS, api)
 	call := func(msg map[string]any) []string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -213,23 +197,7 @@ func TestRedteam_OutgoingHeaderBomb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	script, err := isolate.Compile("bomb.js", []byte(headerBombJS))
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := actor.NewNode(actor.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = node.Start(actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(10, time.Second), Children: []actor.ChildSpec{
-		{Name: "bomb", Script: script, Grants: []actor.GrantSpec{{Name: "api", Rights: capability.Send, Target: api}},
-			Limits: isolate.Limits{CPU: 5 * time.Second}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = node.Shutdown(context.Background()); _ = node.Wait() })
-	to, _ := node.Capability("bomb", capability.Send)
+	node, to := grantedNode(t, "bomb", headerBombJS, api)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out string
@@ -248,4 +216,31 @@ func TestRedteam_OutgoingHeaderBomb(t *testing.T) {
 	if !strings.HasPrefix(out, "CapabilityError: ") || !strings.Contains(out, "headers") {
 		t.Fatalf("the header bomb answered %q, want a CapabilityError naming the headers", out)
 	}
+}
+
+// grantedNode starts a node whose one process, name, runs js holding api
+// as its grant "api", and returns the node and a send capability to it.
+func grantedNode(t *testing.T, name, js string, api *egress.Grant) (*actor.Node, *capability.Capability) {
+	t.Helper()
+	script, err := isolate.Compile(name+".js", []byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := actor.NewNode(actor.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = node.Start(actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(10, time.Second), Children: []actor.ChildSpec{
+		{Name: name, Script: script, Grants: []actor.GrantSpec{{Name: "api", Rights: capability.Send, Target: api}},
+			Limits: isolate.Limits{CPU: 5 * time.Second}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = node.Shutdown(context.Background()); _ = node.Wait() })
+	to, err := node.Capability(name, capability.Send)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return node, to
 }
