@@ -421,36 +421,14 @@ export function webSocketMessage(ws, data, ctx) {
 // client repeating open-then-stop holds connections (and their goroutines)
 // without bound while every live actor is within its limit.
 func TestRedteam_SocketsOfAnEndedActor(t *testing.T) {
-	gw, err := gateway.New(gateway.Config{Addr: "127.0.0.1:0", Routes: []gateway.Route{
-		{Pattern: "/rooms/{room}/", Grant: "rooms", Key: "room", MaxSockets: 2},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{gateway.ReceiverName: gw.Receiver}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	one := supervisor.NewOneForOne(100, time.Second)
-	root := actor.ChildSpec{Name: "root", Strategy: one, Children: []actor.ChildSpec{
-		{Name: "rooms", Strategy: one, Template: &actor.ChildSpec{Script: compile(t, "room.js", stoppableRoomJS), Restart: actor.Transient}},
-		{Name: "http", Go: gateway.ReceiverName, Grants: []actor.GrantSpec{
-			{Name: "rooms", To: "rooms", Rights: capability.Send | capability.Spawn}}},
-	}}
-	if err := node.Start(root); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = node.Shutdown(ctx)
-		_ = node.Wait()
-	})
+	f := startRoomsWith(t, gateway.Route{Pattern: "/rooms/{room}/", Grant: "rooms", Key: "room", MaxSockets: 2},
+		actor.ChildSpec{Script: compile(t, "room.js", stoppableRoomJS), Restart: actor.Transient})
+	node := f.node
 	dial := func() *websocket.Conn {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		c, _, err := websocket.Dial(ctx, "ws://"+gw.Addr().String()+"/rooms/a/ws", nil)
+		c, _, err := websocket.Dial(ctx, "ws://"+f.base+"/rooms/a/ws", nil)
 		if err != nil {
 			t.Fatalf("dial: %v", err)
 		}
@@ -467,7 +445,7 @@ func TestRedteam_SocketsOfAnEndedActor(t *testing.T) {
 	// stop, not a margin: the close comes when the actor ends.)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, _, err = idle.Read(ctx)
+	_, _, err := idle.Read(ctx)
 	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Fatalf("an idle WebSocket of a keyed actor that ended for good: read %v, want a close with 1001 (the ended process holds %d sockets)", err, old.Sockets())
 	}
@@ -566,35 +544,12 @@ export function webSocketMessage(ws, data, ctx) {
 // WebSocket class's internal state is reachable by its symbol, so a script
 // can name any id; the host must only act on its own process's sockets.
 func TestRedteam_ForgedSocketIDs(t *testing.T) {
-	gw, err := gateway.New(gateway.Config{Addr: "127.0.0.1:0", Routes: []gateway.Route{
-		{Pattern: "/rooms/{room}/", Grant: "rooms", Key: "room"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{gateway.ReceiverName: gw.Receiver}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	one := supervisor.NewOneForOne(100, time.Second)
-	root := actor.ChildSpec{Name: "root", Strategy: one, Children: []actor.ChildSpec{
-		{Name: "rooms", Strategy: one, Template: &actor.ChildSpec{Script: compile(t, "forger.js", forgerRoomJS)}},
-		{Name: "http", Go: gateway.ReceiverName, Grants: []actor.GrantSpec{
-			{Name: "rooms", To: "rooms", Rights: capability.Send | capability.Spawn}}},
-	}}
-	if err := node.Start(root); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = node.Shutdown(ctx)
-		_ = node.Wait()
-	})
+	f := startRoomsWith(t, gateway.Route{Pattern: "/rooms/{room}/", Grant: "rooms", Key: "room"},
+		actor.ChildSpec{Script: compile(t, "forger.js", forgerRoomJS)})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	dial := func(room string) *websocket.Conn {
-		c, _, err := websocket.Dial(ctx, "ws://"+gw.Addr().String()+"/rooms/"+room+"/ws", nil)
+		c, _, err := websocket.Dial(ctx, "ws://"+f.base+"/rooms/"+room+"/ws", nil)
 		if err != nil {
 			t.Fatalf("dial %s: %v", room, err)
 		}

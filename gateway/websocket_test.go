@@ -59,9 +59,15 @@ type wsFixture struct {
 
 func startRooms(t *testing.T) *wsFixture {
 	t.Helper()
-	gw, err := gateway.New(gateway.Config{Addr: "127.0.0.1:0", Routes: []gateway.Route{
-		{Pattern: "/rooms/{room}/", Grant: "rooms", Key: "room", MaxSockets: 3, MaxFrame: 1024},
-	}})
+	return startRoomsWith(t, gateway.Route{Pattern: "/rooms/{room}/", Grant: "rooms", Key: "room", MaxSockets: 3, MaxFrame: 1024},
+		actor.ChildSpec{Script: compile(t, "room.js", roomJS)})
+}
+
+// startRoomsWith starts a gateway with route to a template "rooms" whose
+// children are template, on a node of its own.
+func startRoomsWith(t *testing.T, route gateway.Route, template actor.ChildSpec) *wsFixture {
+	t.Helper()
+	gw, err := gateway.New(gateway.Config{Addr: "127.0.0.1:0", Routes: []gateway.Route{route}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +77,7 @@ func startRooms(t *testing.T) *wsFixture {
 	}
 	one := supervisor.NewOneForOne(100, time.Second)
 	root := actor.ChildSpec{Name: "root", Strategy: one, Children: []actor.ChildSpec{
-		{Name: "rooms", Strategy: one, Template: &actor.ChildSpec{Script: compile(t, "room.js", roomJS)}},
+		{Name: "rooms", Strategy: one, Template: &template},
 		{Name: "http", Go: gateway.ReceiverName, Grants: []actor.GrantSpec{
 			{Name: "rooms", To: "rooms", Rights: capability.Send | capability.Spawn}}},
 	}}
