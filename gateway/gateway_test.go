@@ -127,19 +127,7 @@ func start(t *testing.T, cfg gateway.Config) *fixture {
 			}},
 		},
 	}
-	node, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{gateway.ReceiverName: gw.Receiver}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := node.Start(root); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = node.Shutdown(ctx)
-		_ = node.Wait()
-	})
+	node := startGateway(t, gw, root)
 	return &fixture{node: node, gw: gw, base: "http://" + gw.Addr().String(), c: &http.Client{Timeout: 30 * time.Second}}
 }
 
@@ -491,4 +479,24 @@ func TestDrainOnShutdown(t *testing.T) {
 	if _, err := net.Dial("tcp", f.gw.Addr().String()); err == nil {
 		t.Fatal("the gateway still listens after shutdown")
 	}
+}
+
+// startGateway starts root on a node of its own whose gateway receiver is
+// gw's, and shuts the node down when the test ends.
+func startGateway(t *testing.T, gw *gateway.Gateway, root actor.ChildSpec) *actor.Node {
+	t.Helper()
+	node, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{gateway.ReceiverName: gw.Receiver}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Start(root); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = node.Shutdown(ctx)
+		_ = node.Wait()
+	})
+	return node
 }

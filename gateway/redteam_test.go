@@ -114,19 +114,7 @@ func startRed(t *testing.T, cfg gateway.Config, hostile actor.ChildSpec) *redFix
 			{Name: "victim", To: "victim", Rights: capability.Send},
 		}},
 	}}
-	node, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{gateway.ReceiverName: gw.Receiver}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := node.Start(root); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = node.Shutdown(ctx)
-		_ = node.Wait()
-	})
+	node := startGateway(t, gw, root)
 	return &redFixture{node: node, gw: gw, base: "http://" + gw.Addr().String(), c: &http.Client{Timeout: 30 * time.Second}}
 }
 

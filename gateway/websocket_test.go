@@ -71,25 +71,13 @@ func startRoomsWith(t *testing.T, route gateway.Route, template actor.ChildSpec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, err := actor.NewNode(actor.Options{Receivers: map[string]func() actor.Receiver{gateway.ReceiverName: gw.Receiver}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	one := supervisor.NewOneForOne(100, time.Second)
 	root := actor.ChildSpec{Name: "root", Strategy: one, Children: []actor.ChildSpec{
 		{Name: "rooms", Strategy: one, Template: &template},
 		{Name: "http", Go: gateway.ReceiverName, Grants: []actor.GrantSpec{
 			{Name: "rooms", To: "rooms", Rights: capability.Send | capability.Spawn}}},
 	}}
-	if err := node.Start(root); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = node.Shutdown(ctx)
-		_ = node.Wait()
-	})
+	node := startGateway(t, gw, root)
 	return &wsFixture{node: node, base: gw.Addr().String()}
 }
 
