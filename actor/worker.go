@@ -211,19 +211,21 @@ func (w *worker) start() {
 		p.setStatus(StatusRestarting)
 	}
 	w.armStart()
-	// A backend that panics as it opens fails the start at once, with
-	// its stack, as one that returns an error does.
 	var st *storage.Store
-	stack, err := startGuarded("opening storage", func() (err error) {
-		st, err = w.openStorage()
-		return err
-	})
-	if err != nil {
-		w.initDone()
-		p.signalReady(err)
-		cr := w.newCrash(nil, err)
-		cr.Reason, cr.Stack = ReasonStorage, stack
-		w.crashWith(cr)
+	if p.spec.Storage {
+		// A backend that panics as it opens fails the start at once, with
+		// its stack, as one that returns an error does.
+		stack, err := startGuarded("opening storage", func() (err error) {
+			st, err = w.openStorage()
+			return err
+		})
+		if err != nil {
+			w.initDone()
+			p.signalReady(err)
+			cr := w.newCrash(nil, err)
+			cr.Reason, cr.Stack = ReasonStorage, stack
+			w.crashWith(cr)
+		}
 	}
 	iso, err := isolate.New(p.code(), isolate.Config{
 		Name:    p.path,
