@@ -164,6 +164,9 @@ func (n *Node) startAborted() bool {
 	}
 }
 
+// errShutdownInStart is why a start that a shutdown overtook failed.
+var errShutdownInStart = errors.New("the node is shutting down")
+
 func (n *Node) startFailed(err error) {
 	n.startOnceErr.Do(func() {
 		n.startErr = err

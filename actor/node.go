@@ -222,7 +222,7 @@ func (n *Node) start(root ChildSpec) error {
 	n.lifecycle.Lock()
 	if n.stopping {
 		n.lifecycle.Unlock()
-		return errors.New("start: the node is shutting down")
+		return fmt.Errorf("start: %w", errShutdownInStart)
 	}
 	n.root.Store(r)
 	n.dispatch = newDispatcher()
@@ -444,6 +444,12 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.closing.Store(true)
 		root, dispatch := n.root.Load(), n.dispatch
 		n.lifecycle.Unlock()
+		if root != nil && n.starting() {
+			// A shutdown during the first start aborts it: the child
+			// being started finishes its init, no later one starts, and
+			// Start returns errShutdownInStart.
+			n.startFailed(errShutdownInStart)
+		}
 		go func() {
 			defer close(n.done)
 			if root != nil {

@@ -1,0 +1,84 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/internal/testkit"
+)
+
+// A shutdown that overtakes the node's first start aborts it: the child
+// whose init is running finishes it and is stopped, no later child starts,
+// and Start says why. Before, the root went on starting every remaining
+// child (each within its start timeout) and only then stopped them all.
+func TestShutdown_DuringFirstStartStartsNoFurtherChild(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	entered, release := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	var seen []string
+	note := func(s string) {
+		mu.Lock()
+		seen = append(seen, s)
+		mu.Unlock()
+	}
+	receivers := map[string]func() actor.Receiver{
+		"gate": func() actor.Receiver {
+			return actor.ReceiverFunc(func(c *actor.Context) {
+				switch c.Message().(type) {
+				case actor.Init:
+					note("gate init")
+					close(entered)
+					<-release
+				case actor.Terminate:
+					note("gate terminate")
+				}
+			})
+		},
+		"later": func() actor.Receiver {
+			return actor.ReceiverFunc(func(c *actor.Context) {
+				if _, ok := c.Message().(actor.Init); ok {
+					note("later init")
+				}
+			})
+		},
+	}
+	n, err := actor.NewNode(actor.Options{Receivers: receivers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := goChild("gate", "gate")
+	gate.StartTimeout = time.Hour // the test releases it; no timeout may decide
+	root := oneForOne(gate, goChild("a", "later"), goChild("b", "later"), goChild("c", "later"))
+	started := make(chan error, 1)
+	go func() { started <- n.Start(root) }()
+	<-entered
+	// A context already ended: Shutdown marks the node and returns at
+	// once, with the stop under way.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := n.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("shutdown with an ended context: %v", err)
+	}
+	close(release)
+	err = <-started
+	if err == nil || !strings.Contains(err.Error(), "the node is shutting down") {
+		t.Fatalf("Start overtaken by a shutdown returned %v, want it to say the node is shutting down", err)
+	}
+	if err := n.Wait(); err != nil {
+		t.Fatalf("the node's end: %v, want an orderly stop", err)
+	}
+	mu.Lock()
+	got := strings.Join(seen, ", ")
+	mu.Unlock()
+	if got != "gate init, gate terminate" {
+		t.Fatalf("what the Go actors saw: %q, want the gate's init and terminate and nothing of the later children", got)
+	}
+	testkit.NoLeaks(t, before)
+}
