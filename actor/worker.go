@@ -184,6 +184,10 @@ func (w *worker) Receive(c proto.Context) {
 		w.proc.setStatus(StatusStopped)
 		defer w.proc.signalStopped()
 		w.proc.stoppedStep(w.inc, "retiring", w.proc.retire) // a pending call's answer
+		// Stopped for good (a restart is Restarting): no incarnation will
+		// handle the sockets' frames, so their clients are told now, not
+		// at their next frame.
+		closeSockets(w.proc)
 		reason := w.stopping
 		if reason == "" {
 			reason = w.endReason
