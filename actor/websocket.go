@@ -52,6 +52,7 @@ type Socket struct {
 
 	mu       sync.Mutex
 	conn     SocketConn // nil until the upgrade is done
+	claimed  bool       // an upgrade took it (PendingSocket); no other may
 	closed   bool       // no more sends
 	finished bool       // removed from the registry
 	out      chan sockFrame
@@ -282,7 +283,10 @@ func (s *Socket) writer(conn SocketConn) {
 }
 
 // PendingSocket returns the socket id that the process c designates
-// accepted in its fetch, or nil.
+// accepted in its fetch, or nil. The first caller claims it: a second
+// upgrade answered with the same socket (a script handing a request the
+// socket another one accepted) gets nil, so one socket never has two
+// connections.
 func PendingSocket(c *capability.Capability, id uint64) *Socket {
 	p, ok := c.Target().(*Process)
 	if !ok {
@@ -294,9 +298,10 @@ func PendingSocket(c *capability.Capability, id uint64) *Socket {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.conn != nil {
+	if s.conn != nil || s.claimed {
 		return nil
 	}
+	s.claimed = true
 	return s
 }
 
