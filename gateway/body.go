@@ -114,7 +114,7 @@ func readBody(w http.ResponseWriter, r *http.Request, maxBody int64, idle time.D
 	}
 	src := http.MaxBytesReader(w, r.Body, maxBody)
 	var body []byte
-	var first [firstRead]byte
+	first := st.first[:]
 	for {
 		var n int
 		var err error
@@ -122,7 +122,7 @@ func readBody(w http.ResponseWriter, r *http.Request, maxBody int64, idle time.D
 			n, err = src.Read(body[len(body):cap(body)])
 			body = body[:len(body)+n]
 		} else {
-			n, err = src.Read(first[:])
+			n, err = src.Read(first)
 			if n > 0 {
 				size := min(max(2*int64(cap(body)), firstRead), limit)
 				size = max(size, int64(len(body)+n))
@@ -154,9 +154,11 @@ func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 // stall cuts a body read that makes no progress for idle, by moving the
 // connection's read deadline into the past. It leaves the deadline alone
 // otherwise, so the server's read_timeout, counted from the request's
-// first byte, still bounds the whole request.
+// first byte, still bounds the whole request. It also holds the bytes
+// read before the body has room for them (one allocation, not two).
 type stall struct {
-	rc    *http.ResponseController
+	w     http.ResponseWriter
+	first [firstRead]byte
 	idle  time.Duration
 	start time.Time
 	last  atomic.Int64 // time of the last progress, since start
@@ -167,7 +169,7 @@ type stall struct {
 }
 
 func watchStall(w http.ResponseWriter, idle time.Duration) *stall {
-	s := &stall{rc: http.NewResponseController(w), idle: idle, start: time.Now()}
+	s := &stall{w: w, idle: idle, start: time.Now()}
 	s.mu.Lock()
 	s.t = time.AfterFunc(idle, s.check)
 	s.mu.Unlock()
@@ -189,7 +191,7 @@ func (s *stall) check() {
 		return
 	}
 	s.done = true
-	_ = s.rc.SetReadDeadline(time.Unix(1, 0))
+	_ = http.NewResponseController(s.w).SetReadDeadline(time.Unix(1, 0))
 }
 
 // stop ends the watch; once it returns, check touches the connection no
