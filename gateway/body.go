@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -14,6 +15,11 @@ import (
 // errNoBuffer is a body that does not fit in what its route may hold of
 // request bodies at once.
 var errNoBuffer = errors.New("http: the route's body buffer is full")
+
+// errStalled is a body whose watch cut the connection's reads just as it
+// ended: the server could read nothing more on it, so it is answered as
+// stalled.
+var errStalled = fmt.Errorf("http: the request body sent nothing for body_timeout: %w", os.ErrDeadlineExceeded)
 
 // budget bounds the bytes of request bodies a route (or the routes
 // without max_inflight, together) holds at once.
@@ -139,6 +145,9 @@ func readBody(w http.ResponseWriter, r *http.Request, maxBody int64, idle time.D
 			st.progress()
 		}
 		if err == io.EOF {
+			if st.stop() {
+				return nil, errStalled
+			}
 			return body, nil
 		}
 		if err != nil {
@@ -166,6 +175,7 @@ type stall struct {
 	mu   sync.Mutex
 	t    *time.Timer
 	done bool
+	cut  bool
 }
 
 func watchStall(w http.ResponseWriter, idle time.Duration) *stall {
@@ -190,17 +200,18 @@ func (s *stall) check() {
 		s.t.Reset(wait)
 		return
 	}
-	s.done = true
+	s.done, s.cut = true, true
 	_ = http.NewResponseController(s.w).SetReadDeadline(time.Unix(1, 0))
 }
 
-// stop ends the watch; once it returns, check touches the connection no
-// more (the next request on it has deadlines of its own).
-func (s *stall) stop() {
+// stop ends the watch and reports whether it cut the reads; once it
+// returns, check touches the connection no more.
+func (s *stall) stop() bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.done = true
 	s.t.Stop()
-	s.mu.Unlock()
+	return s.cut
 }
 
 // cutRead moves the connection's read deadline into the past so the

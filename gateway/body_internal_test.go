@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -79,5 +80,40 @@ func TestReadBodyCharges(t *testing.T) {
 	hold.release()
 	if stats.bytes.Load() != 0 || stats.reading.Load() != 0 {
 		t.Fatalf("after release: %d bytes, %d reading", stats.bytes.Load(), stats.reading.Load())
+	}
+}
+
+// cutWriter is a ResponseWriter whose connection reports a read deadline
+// set by closing cut.
+type cutWriter struct {
+	*httptest.ResponseRecorder
+	cut  chan struct{}
+	once sync.Once
+}
+
+func (w *cutWriter) SetReadDeadline(time.Time) error {
+	w.once.Do(func() { close(w.cut) })
+	return nil
+}
+
+// endsAfterCut is a body that sends nothing until the stall watch has cut
+// the reads, then ends: its last read and the cut race.
+type endsAfterCut struct{ cut chan struct{} }
+
+func (r endsAfterCut) Read([]byte) (int, error) {
+	<-r.cut
+	return 0, io.EOF
+}
+
+// TestReadBodyEndAfterCut: a body that ends once its reads were cut is
+// answered as stalled, not served: the connection can read nothing more,
+// and the server would cancel the request when it tried.
+func TestReadBodyEndAfterCut(t *testing.T) {
+	w := &cutWriter{ResponseRecorder: httptest.NewRecorder(), cut: make(chan struct{})}
+	r := httptest.NewRequest("POST", "/x", io.NopCloser(endsAfterCut{w.cut}))
+	r.ContentLength = -1
+	hold := bodyHold{b: &budget{max: 1 << 20, stats: &bodyCounters{}}}
+	if _, err := readBody(w, r, 4096, time.Millisecond, &hold); !isTimeout(err) {
+		t.Fatalf("a body that ended after the cut: %v, want a timeout", err)
 	}
 }
