@@ -12,12 +12,18 @@
 //
 //	mailbox full, children limit reached   503 with Retry-After
 //	more than the route's max_inflight     429
+//	body budget of the route is full       503 with Retry-After
+//	body stalled past body_timeout         408
 //	no answer within the route's timeout   504
 //	the handler threw or crashed           500
 //	the target process is gone             502
 //	body over the limit                    413
 //	the script exports no fetch            501
 //	a key that is not a valid name         400
+//
+// A request's body is read before it takes a max_inflight place or spawns
+// a keyed actor, charged to its route's byte budget as it arrives (see
+// docs/http.md), so a client slow to send it holds neither.
 //
 // A client that goes away cancels its request: dropped if still queued,
 // request.signal aborted if running, its answer discarded.

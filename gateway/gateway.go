@@ -33,6 +33,8 @@ const (
 	DefaultIdleTimeout       = 60 * time.Second
 	DefaultMaxHeaderBytes    = 32 << 10
 	DefaultMaxBody           = 1 << 20
+	DefaultBodyTimeout       = 10 * time.Second
+	DefaultBodyBuffer        = 64 << 20
 	DefaultTimeout           = 10 * time.Second
 	DefaultDrain             = 10 * time.Second
 )
@@ -49,6 +51,8 @@ type Config struct {
 	IdleTimeout       time.Duration // a kept-alive connection between requests
 	MaxHeaderBytes    int
 	MaxBody           int64         // bytes of a request body, before the target's message_bytes
+	BodyTimeout       time.Duration // the longest a request body may send nothing
+	BodyBuffer        int64         // bytes of bodies the routes without max_inflight hold at once; at least MaxBody
 	Drain             time.Duration // how long a stop waits for requests in flight
 }
 
@@ -78,7 +82,8 @@ type Gateway struct {
 	addr net.Addr
 	done chan struct{} // closed when the current server's Serve returns
 
-	conns conns // WebSockets, which the server's Shutdown does not track
+	conns  conns        // WebSockets, which the server's Shutdown does not track
+	bodies bodyCounters // request bodies held, over every incarnation
 }
 
 // New checks cfg and returns a gateway. Patterns are checked here, so a
@@ -97,11 +102,18 @@ func New(cfg Config) (*Gateway, error) {
 	def(&cfg.WriteTimeout, DefaultWriteTimeout)
 	def(&cfg.IdleTimeout, DefaultIdleTimeout)
 	def(&cfg.Drain, DefaultDrain)
+	def(&cfg.BodyTimeout, DefaultBodyTimeout)
 	if cfg.MaxHeaderBytes <= 0 {
 		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
+	}
+	switch {
+	case cfg.BodyBuffer <= 0:
+		cfg.BodyBuffer = max(DefaultBodyBuffer, cfg.MaxBody)
+	case cfg.BodyBuffer < cfg.MaxBody:
+		return nil, fmt.Errorf("http: body_buffer %d is less than max_body %d", cfg.BodyBuffer, cfg.MaxBody)
 	}
 	cfg.Routes = append([]Route(nil), cfg.Routes...)
 	mux := http.NewServeMux()
@@ -199,13 +211,14 @@ func (g *Gateway) start(c *actor.Context) error {
 	node := c.Node()
 	g.log = c.Log()
 	mux := http.NewServeMux()
+	shared := &budget{max: g.cfg.BodyBuffer, stats: &g.bodies}
 	for k := range g.cfg.Routes {
 		r := &g.cfg.Routes[k]
 		to, ok := c.Env(r.Grant)
 		if !ok {
 			return fmt.Errorf("http: route %q: no grant %q", r.Pattern, r.Grant)
 		}
-		h := &handler{g: g, node: node, route: r, to: to}
+		h := &handler{g: g, node: node, route: r, to: to, bodies: routeBudget(r, g.cfg.MaxBody, shared)}
 		if r.MaxInflight > 0 {
 			h.sem = make(chan struct{}, r.MaxInflight)
 		}
@@ -262,11 +275,12 @@ func (g *Gateway) stop() {
 
 // handler serves one route.
 type handler struct {
-	g     *Gateway
-	node  *actor.Node
-	route *Route
-	to    *capability.Capability
-	sem   chan struct{}
+	g      *Gateway
+	node   *actor.Node
+	route  *Route
+	to     *capability.Capability
+	sem    chan struct{}
+	bodies *budget
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -276,6 +290,27 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// parser does: refused before any actor could choke on it.
 		h.g.log.Debug("http: request URL refused", "route", h.route.Pattern, "error", err)
 		fail(w, http.StatusBadRequest)
+		return
+	}
+	key := ""
+	if h.route.Key != "" {
+		key = r.PathValue(h.route.Key)
+		if err := actor.CheckKey(key); err != nil {
+			fail(w, http.StatusBadRequest)
+			return
+		}
+	}
+	if h.sem != nil && len(h.sem) == cap(h.sem) {
+		fail(w, http.StatusTooManyRequests) // refused before reading a byte of the body
+		return
+	}
+	// The body is read before the route's slot is taken or a keyed actor
+	// spawned: a client slow to send it holds neither, only the bytes it
+	// sent, charged to the route's body budget.
+	hold := bodyHold{b: h.bodies}
+	defer hold.release()
+	body, ok := h.readBody(w, r, &hold)
+	if !ok {
 		return
 	}
 	release := func() {}
@@ -294,27 +329,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.route.Timeout)
 	defer cancel()
 	if h.route.Key != "" {
-		key := r.PathValue(h.route.Key)
-		if err := actor.CheckKey(key); err != nil {
-			fail(w, http.StatusBadRequest)
-			return
-		}
 		c, err := h.node.SpawnKeyed(ctx, to, key)
 		if err != nil {
 			h.failed(w, r, err)
 			return
 		}
 		to = c
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.g.cfg.MaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			fail(w, http.StatusRequestEntityTooLarge)
-			return
-		}
-		fail(w, http.StatusBadRequest)
-		return
 	}
 	req := isolate.HTTPRequest{Method: r.Method, URL: reqURL, Body: body}
 	if isUpgrade(r) {
@@ -343,6 +363,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if res.Status == http.StatusSwitchingProtocols && res.WS != 0 && isUpgrade(r) {
 		release() // a WebSocket is not a request in flight
+		hold.release()
 		cancel()
 		h.upgrade(w, r, to, &res)
 		return
@@ -353,6 +374,37 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	write(w, h.g.log, h.route.Pattern, &res)
+}
+
+// readBody reads the request's body within max_body and the route's
+// body budget, answering the client when it cannot.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request, hold *bodyHold) ([]byte, bool) {
+	maxBody := h.g.cfg.MaxBody
+	if r.ContentLength > maxBody {
+		cutRead(w)
+		fail(w, http.StatusRequestEntityTooLarge)
+		return nil, false
+	}
+	body, err := readBody(w, r, maxBody, h.g.cfg.BodyTimeout, hold)
+	if err == nil {
+		return body, true
+	}
+	hold.release()
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		fail(w, http.StatusRequestEntityTooLarge)
+	case errors.Is(err, errNoBuffer):
+		h.g.log.Debug("http: body refused", "route", h.route.Pattern, "error", err)
+		cutRead(w)
+		fail(w, http.StatusServiceUnavailable)
+	case isTimeout(err):
+		cutRead(w)
+		fail(w, http.StatusRequestTimeout)
+	default:
+		fail(w, http.StatusBadRequest)
+	}
+	return nil, false
 }
 
 // requestURL rebuilds the absolute URL the client asked for.

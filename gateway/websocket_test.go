@@ -54,6 +54,7 @@ export function webSocketClose(ws, code, reason, ctx) {
 
 type wsFixture struct {
 	node *actor.Node
+	gw   *gateway.Gateway
 	base string
 }
 
@@ -78,7 +79,7 @@ func startRoomsWith(t *testing.T, route gateway.Route, template actor.ChildSpec)
 			{Name: "rooms", To: "rooms", Rights: capability.Send | capability.Spawn}}},
 	}}
 	node := startGateway(t, gw, root)
-	return &wsFixture{node: node, base: gw.Addr().String()}
+	return &wsFixture{node: node, gw: gw, base: gw.Addr().String()}
 }
 
 func (f *wsFixture) dial(t *testing.T, room string) *websocket.Conn {

@@ -24,6 +24,8 @@ type HTTP struct {
 	IdleTimeout       Duration    `yaml:"idle_timeout"`
 	MaxHeaderBytes    Size        `yaml:"max_header_bytes"`
 	MaxBody           Size        `yaml:"max_body"`
+	BodyTimeout       Duration    `yaml:"body_timeout"`
+	BodyBuffer        Size        `yaml:"body_buffer"`
 	Drain             Duration    `yaml:"drain"`
 	Routes            []HTTPRoute `yaml:"routes"`
 	// Node is the cluster node that runs the gateway; "" means the node
@@ -203,6 +205,8 @@ func (m *Manifest) gateway() (*gateway.Gateway, actor.ChildSpec, error) {
 		IdleTimeout:       h.IdleTimeout.D,
 		MaxHeaderBytes:    int(h.MaxHeaderBytes.N),
 		MaxBody:           h.MaxBody.N,
+		BodyTimeout:       h.BodyTimeout.D,
+		BodyBuffer:        h.BodyBuffer.N,
 		Drain:             h.Drain.D,
 	}
 	spec := actor.ChildSpec{Name: HTTPChild, Node: h.gwNode, Go: gateway.ReceiverName, Restart: actor.Permanent}
