@@ -37,6 +37,8 @@ const (
 	DefaultBodyBuffer        = 64 << 20
 	DefaultTimeout           = 10 * time.Second
 	DefaultDrain             = 10 * time.Second
+	DefaultMaxConns          = 10_000
+	DefaultMaxConnsPerIP     = 256
 )
 
 // Config is a gateway: where it listens, its routes and the server's
@@ -53,6 +55,8 @@ type Config struct {
 	MaxBody           int64         // bytes of a request body, before the target's message_bytes
 	BodyTimeout       time.Duration // the longest a request body may send nothing
 	BodyBuffer        int64         // bytes of bodies the routes without max_inflight hold at once; at least MaxBody
+	MaxConns          int           // connections held at once, WebSockets included
+	MaxConnsPerIP     int           // of those, from one client address (an IPv6 /64); at most MaxConns
 	Drain             time.Duration // how long a stop waits for requests in flight
 }
 
@@ -82,8 +86,9 @@ type Gateway struct {
 	addr net.Addr
 	done chan struct{} // closed when the current server's Serve returns
 
-	conns  conns        // WebSockets, which the server's Shutdown does not track
-	bodies bodyCounters // request bodies held, over every incarnation
+	conns     conns        // WebSockets, which the server's Shutdown does not track
+	bodies    bodyCounters // request bodies held, over every incarnation
+	connStats connCounters // connections held and refused, over every incarnation
 }
 
 // New checks cfg and returns a gateway. Patterns are checked here, so a
@@ -108,6 +113,15 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.MaxConnsPerIP <= 0 {
+		cfg.MaxConnsPerIP = min(DefaultMaxConnsPerIP, cfg.MaxConns)
+	}
+	if cfg.MaxConnsPerIP > cfg.MaxConns {
+		return nil, fmt.Errorf("http: max_connections_per_ip %d is more than max_connections %d", cfg.MaxConnsPerIP, cfg.MaxConns)
 	}
 	switch {
 	case cfg.BodyBuffer <= 0:
@@ -226,10 +240,11 @@ func (g *Gateway) start(c *actor.Context) error {
 			return err
 		}
 	}
-	ln, err := net.Listen("tcp", g.cfg.Addr)
+	tcp, err := net.Listen("tcp", g.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
+	ln := newLimitListener(tcp, g.cfg.MaxConns, g.cfg.MaxConnsPerIP, &g.connStats)
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: g.cfg.ReadHeaderTimeout,

@@ -26,6 +26,8 @@ type HTTP struct {
 	MaxBody           Size        `yaml:"max_body"`
 	BodyTimeout       Duration    `yaml:"body_timeout"`
 	BodyBuffer        Size        `yaml:"body_buffer"`
+	MaxConns          int         `yaml:"max_connections"`
+	MaxConnsPerIP     int         `yaml:"max_connections_per_ip"`
 	Drain             Duration    `yaml:"drain"`
 	Routes            []HTTPRoute `yaml:"routes"`
 	// Node is the cluster node that runs the gateway; "" means the node
@@ -97,6 +99,9 @@ func (m *Manifest) checkHTTP() error {
 	}
 	if h.MaxHeaderBytes.N > 1<<20 {
 		return fmt.Errorf("line %d: http: max_header_bytes: %d is over 1MiB", h.line, h.MaxHeaderBytes.N)
+	}
+	if h.MaxConns < 0 || h.MaxConns > 10_000_000 || h.MaxConnsPerIP < 0 || h.MaxConnsPerIP > 10_000_000 {
+		return fmt.Errorf("line %d: http: max_connections and max_connections_per_ip: out of range (0 to 10000000)", h.line)
 	}
 	if len(h.Routes) == 0 {
 		return fmt.Errorf("line %d: http: needs at least one route", h.line)
@@ -207,6 +212,8 @@ func (m *Manifest) gateway() (*gateway.Gateway, actor.ChildSpec, error) {
 		MaxBody:           h.MaxBody.N,
 		BodyTimeout:       h.BodyTimeout.D,
 		BodyBuffer:        h.BodyBuffer.N,
+		MaxConns:          h.MaxConns,
+		MaxConnsPerIP:     h.MaxConnsPerIP,
 		Drain:             h.Drain.D,
 	}
 	spec := actor.ChildSpec{Name: HTTPChild, Node: h.gwNode, Go: gateway.ReceiverName, Restart: actor.Permanent}
