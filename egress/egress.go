@@ -95,10 +95,9 @@ func New(name string, p Policy) (*Grant, error) {
 	}
 	nextID++
 	g := &Grant{id: nextID, name: name, policy: p, sem: make(chan struct{}, p.MaxConcurrent)}
-	dialer := &net.Dialer{Timeout: p.Timeout, Control: g.control}
 	tr := &http.Transport{
 		Proxy:                  nil, // never the environment's proxy: it would dial for us, unchecked
-		DialContext:            dialer.DialContext,
+		DialContext:            g.dial,
 		ForceAttemptHTTP2:      true,
 		MaxIdleConns:           p.MaxConcurrent,
 		IdleConnTimeout:        30 * time.Second,
@@ -214,11 +213,24 @@ func (g *Grant) checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// control checks the address being dialled, after resolution.
-func (g *Grant) control(network, address string, _ syscall.RawConn) error {
+// dial dials addr (host:port as the request named it) under control,
+// which then knows the host the tenant asked for.
+func (g *Grant) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	d := net.Dialer{Timeout: g.policy.Timeout, Control: func(network, address string, _ syscall.RawConn) error {
+		return g.control(host, address)
+	}}
+	return d.DialContext(ctx, network, addr)
+}
+
+// control checks address, what host resolved to, as it is dialled.
+func (g *Grant) control(host, address string) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("%w: cannot check address %q", ErrDenied, address)
+		return &AddrRefusal{Grant: g.name, Host: host, Reason: "not an address"}
 	}
 	ip := ap.Addr().Unmap()
 	for _, n := range g.policy.Networks {
@@ -227,10 +239,31 @@ func (g *Grant) control(network, address string, _ syscall.RawConn) error {
 		}
 	}
 	if reason := forbidden(ip); reason != "" {
-		return fmt.Errorf("%w: %s is %s, which grant %q does not allow", ErrDenied, ip, reason, g.name)
+		return &AddrRefusal{Grant: g.name, Host: host, Addr: ip, Reason: reason}
 	}
 	return nil
 }
+
+// AddrRefusal is a dial refused for the address a host resolved to. Its
+// message names the host and the class of the address, never the address:
+// a tenant sees it, and must not learn where its hostnames point inside
+// the network. Addr is there for the operator's log (errors.As).
+type AddrRefusal struct {
+	Grant  string
+	Host   string     // as the request named it
+	Addr   netip.Addr // what it resolved to; the zero Addr if unknown
+	Reason string     // the class of address: "loopback", "private", ...
+}
+
+func (e *AddrRefusal) Error() string {
+	if a, err := netip.ParseAddr(strings.Trim(e.Host, "[]")); err == nil && a.IsValid() {
+		return fmt.Sprintf("%s: %s is %s, which grant %q does not allow", ErrDenied, e.Host, e.Reason, e.Grant)
+	}
+	return fmt.Sprintf("%s: %s resolves to an address that is %s, which grant %q does not allow", ErrDenied, e.Host, e.Reason, e.Grant)
+}
+
+// Unwrap makes an AddrRefusal an ErrDenied.
+func (e *AddrRefusal) Unwrap() error { return ErrDenied }
 
 var (
 	sharedNet  = netip.MustParsePrefix("100.64.0.0/10") // carrier-grade NAT
@@ -351,8 +384,11 @@ func (g *Grant) Do(ctx context.Context, r Request) (*Response, error) {
 }
 
 // denied keeps the refusal's own message, without the client's wrapping
-// (which can name the resolved address twice).
+// (which names the resolved address: "dial tcp 10.0.0.5:80: ...").
 func denied(err error) error {
+	if ar := (*AddrRefusal)(nil); errors.As(err, &ar) {
+		return ar
+	}
 	msg := err.Error()
 	if i := strings.Index(msg, ErrDenied.Error()); i >= 0 {
 		return fmt.Errorf("%w%s", ErrDenied, msg[i+len(ErrDenied.Error()):])
