@@ -62,8 +62,15 @@ type Grant struct {
 	id     uint64
 	name   string
 	policy Policy
+	allow  []prefix // policy.Allow, parsed once
 	client *http.Client
 	sem    chan struct{}
+}
+
+// prefix is an allowed URL prefix in the form a URL is compared in.
+type prefix struct {
+	norm string // scheme and host lower case, the path as sent
+	dir  bool   // norm matches whole path segments below it, "/" trimmed
 }
 
 var nextID = uint64(1 << 62) // apart from process ids
@@ -73,10 +80,13 @@ func New(name string, p Policy) (*Grant, error) {
 	if len(p.Allow) == 0 {
 		return nil, fmt.Errorf("egress %q: allow: at least one URL prefix", name)
 	}
-	for _, a := range p.Allow {
-		if _, err := parsePrefix(a); err != nil {
+	allow := make([]prefix, len(p.Allow))
+	for k, a := range p.Allow {
+		u, err := parsePrefix(a)
+		if err != nil {
 			return nil, fmt.Errorf("egress %q: allow %q: %v", name, a, err)
 		}
+		allow[k] = newPrefix(a, u)
 	}
 	if len(p.Methods) == 0 {
 		p.Methods = []string{"GET", "HEAD"}
@@ -94,7 +104,7 @@ func New(name string, p Policy) (*Grant, error) {
 		p.MaxConcurrent = DefaultMaxConcurrent
 	}
 	nextID++
-	g := &Grant{id: nextID, name: name, policy: p, sem: make(chan struct{}, p.MaxConcurrent)}
+	g := &Grant{id: nextID, name: name, policy: p, allow: allow, sem: make(chan struct{}, p.MaxConcurrent)}
 	tr := &http.Transport{
 		Proxy:                  nil, // never the environment's proxy: it would dial for us, unchecked
 		DialContext:            g.dial,
@@ -109,18 +119,60 @@ func New(name string, p Policy) (*Grant, error) {
 	return g, nil
 }
 
-func parsePrefix(a string) (*http.Request, error) {
-	r, err := http.NewRequest("GET", a, nil)
+// parseURL parses u as http.NewRequest does, an empty port dropped
+// ("host:" is "host").
+func parseURL(u string) (*neturl.URL, error) {
+	p, err := neturl.Parse(u)
 	if err != nil {
 		return nil, err
 	}
-	if r.URL.Scheme != "http" && r.URL.Scheme != "https" {
+	if i := strings.LastIndexByte(p.Host, ':'); i >= 0 && i > strings.LastIndexByte(p.Host, ']') {
+		p.Host = strings.TrimSuffix(p.Host, ":")
+	}
+	return p, nil
+}
+
+func parsePrefix(a string) (*neturl.URL, error) {
+	u, err := parseURL(a)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, errors.New("the scheme must be http or https")
 	}
-	if r.URL.Host == "" {
+	if u.Host == "" {
 		return nil, errors.New("a prefix names a host")
 	}
-	return r, nil
+	return u, nil
+}
+
+// normURL is the form u is compared in: scheme and host lower case, no
+// userinfo, the path as sent.
+func normURL(u *neturl.URL) string {
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + u.RequestURI()
+}
+
+// newPrefix makes the prefix of text a, parsed as u. One that ends in "/"
+// or names a host alone matches whole segments below it; any other
+// matches itself, and what continues it with "/" or "?".
+func newPrefix(a string, u *neturl.URL) prefix {
+	pre := normURL(u)
+	if strings.HasSuffix(a, "/") || u.Path == "" || u.Path == "/" {
+		return prefix{norm: strings.TrimSuffix(pre, "/"), dir: true}
+	}
+	return prefix{norm: pre}
+}
+
+// match reports whether norm, a URL in the form normURL makes, is under p.
+func (p prefix) match(norm string) bool {
+	if !strings.HasPrefix(norm, p.norm) {
+		return false
+	}
+	if len(norm) == len(p.norm) {
+		return true
+	}
+	c := norm[len(p.norm)]
+	return c == '/' || c == '?' && !p.dir
 }
 
 // TargetID implements capability.Target.
@@ -144,10 +196,11 @@ func (g *Grant) Allowed(method, url string) error {
 	if !ok {
 		return fmt.Errorf("%w: method %s is not allowed by grant %q (allowed: %s)", ErrDenied, method, g.name, strings.Join(g.policy.Methods, ", "))
 	}
-	if dotSegment(url) {
+	u, err := parseURL(url)
+	if err == nil && dotSegment(u) {
 		return fmt.Errorf("%w: %s has a '.' or '..' path segment (plain or percent-encoded), which could leave grant %q's prefixes on the server", ErrDenied, url, g.name)
 	}
-	if !g.urlAllowed(url) {
+	if err != nil || !g.urlAllowed(u) {
 		return fmt.Errorf("%w: %s is not under a prefix of grant %q", ErrDenied, url, g.name)
 	}
 	return nil
@@ -159,16 +212,23 @@ func (g *Grant) Allowed(method, url string) error {
 // as text, so such a path could be under a prefix here and outside it on
 // the server. An encoded slash between other names ("group%2Fproject")
 // is left alone.
-func dotSegment(u string) bool {
-	r, err := http.NewRequest("GET", u, nil)
-	if err != nil {
-		return false // refused as not under any prefix
-	}
-	for _, seg := range strings.Split(r.URL.EscapedPath(), "/") {
+func dotSegment(u *neturl.URL) bool {
+	rest := u.EscapedPath()
+	for rest != "" {
+		var seg string
+		seg, rest, _ = strings.Cut(rest, "/")
 		if d, err := neturl.PathUnescape(seg); err == nil {
 			seg = d
 		}
-		for _, part := range strings.FieldsFunc(seg, func(c rune) bool { return c == '/' || c == '\\' }) {
+		// The parts of seg between decoded slashes and backslashes.
+		for seg != "" {
+			i := strings.IndexAny(seg, "/\\")
+			part := seg
+			if i >= 0 {
+				part, seg = seg[:i], seg[i+1:]
+			} else {
+				seg = ""
+			}
 			if part == "." || part == ".." {
 				return true
 			}
@@ -177,24 +237,15 @@ func dotSegment(u string) bool {
 	return false
 }
 
-func (g *Grant) urlAllowed(url string) bool {
-	r, err := http.NewRequest("GET", url, nil)
-	if err != nil || r.URL.User != nil || dotSegment(url) {
+// urlAllowed reports whether u is under one of the grant's prefixes; a URL
+// with userinfo or a dot segment never is.
+func (g *Grant) urlAllowed(u *neturl.URL) bool {
+	if u.User != nil || dotSegment(u) {
 		return false
 	}
-	// Compare the normalised form: scheme and host lower case, no
-	// userinfo, the path as sent.
-	norm := strings.ToLower(r.URL.Scheme) + "://" + strings.ToLower(r.URL.Host) + r.URL.RequestURI()
-	for _, a := range g.policy.Allow {
-		p, _ := parsePrefix(a)
-		pre := strings.ToLower(p.URL.Scheme) + "://" + strings.ToLower(p.URL.Host) + p.URL.RequestURI()
-		if strings.HasSuffix(a, "/") || p.URL.Path == "" || p.URL.Path == "/" {
-			if strings.HasPrefix(norm, strings.TrimSuffix(pre, "/")+"/") || norm == strings.TrimSuffix(pre, "/") {
-				return true
-			}
-			continue
-		}
-		if norm == pre || strings.HasPrefix(norm, pre+"/") || strings.HasPrefix(norm, pre+"?") {
+	norm := normURL(u)
+	for _, p := range g.allow {
+		if p.match(norm) {
 			return true
 		}
 	}
@@ -405,10 +456,11 @@ func (g *Grant) Narrow(prefixes []string) (*Grant, error) {
 		return nil, fmt.Errorf("%w: attenuate: give 1 to 100 URL prefixes", ErrDenied)
 	}
 	for _, p := range prefixes {
-		if _, err := parsePrefix(p); err != nil {
+		u, err := parsePrefix(p)
+		if err != nil {
 			return nil, fmt.Errorf("attenuate: prefix %q: %v", p, err)
 		}
-		if !g.urlAllowed(p) {
+		if !g.urlAllowed(u) {
 			return nil, fmt.Errorf("%w: attenuate: %s is not within grant %q", ErrDenied, p, g.name)
 		}
 	}
