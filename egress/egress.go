@@ -62,8 +62,15 @@ type Grant struct {
 	id     uint64
 	name   string
 	policy Policy
+	allow  []prefix // policy.Allow, parsed once
 	client *http.Client
 	sem    chan struct{}
+}
+
+// prefix is an allowed URL prefix in the form a URL is compared in.
+type prefix struct {
+	norm string // scheme and host lower case, the path as sent
+	dir  bool   // norm matches whole path segments below it, "/" trimmed
 }
 
 var nextID = uint64(1 << 62) // apart from process ids
@@ -73,10 +80,13 @@ func New(name string, p Policy) (*Grant, error) {
 	if len(p.Allow) == 0 {
 		return nil, fmt.Errorf("egress %q: allow: at least one URL prefix", name)
 	}
-	for _, a := range p.Allow {
-		if _, err := parsePrefix(a); err != nil {
+	allow := make([]prefix, len(p.Allow))
+	for k, a := range p.Allow {
+		u, err := parsePrefix(a)
+		if err != nil {
 			return nil, fmt.Errorf("egress %q: allow %q: %v", name, a, err)
 		}
+		allow[k] = newPrefix(a, u)
 	}
 	if len(p.Methods) == 0 {
 		p.Methods = []string{"GET", "HEAD"}
@@ -94,11 +104,10 @@ func New(name string, p Policy) (*Grant, error) {
 		p.MaxConcurrent = DefaultMaxConcurrent
 	}
 	nextID++
-	g := &Grant{id: nextID, name: name, policy: p, sem: make(chan struct{}, p.MaxConcurrent)}
-	dialer := &net.Dialer{Timeout: p.Timeout, Control: g.control}
+	g := &Grant{id: nextID, name: name, policy: p, allow: allow, sem: make(chan struct{}, p.MaxConcurrent)}
 	tr := &http.Transport{
 		Proxy:                  nil, // never the environment's proxy: it would dial for us, unchecked
-		DialContext:            dialer.DialContext,
+		DialContext:            g.dial,
 		ForceAttemptHTTP2:      true,
 		MaxIdleConns:           p.MaxConcurrent,
 		IdleConnTimeout:        30 * time.Second,
@@ -110,18 +119,60 @@ func New(name string, p Policy) (*Grant, error) {
 	return g, nil
 }
 
-func parsePrefix(a string) (*http.Request, error) {
-	r, err := http.NewRequest("GET", a, nil)
+// parseURL parses u as http.NewRequest does, an empty port dropped
+// ("host:" is "host").
+func parseURL(u string) (*neturl.URL, error) {
+	p, err := neturl.Parse(u)
 	if err != nil {
 		return nil, err
 	}
-	if r.URL.Scheme != "http" && r.URL.Scheme != "https" {
+	if i := strings.LastIndexByte(p.Host, ':'); i >= 0 && i > strings.LastIndexByte(p.Host, ']') {
+		p.Host = strings.TrimSuffix(p.Host, ":")
+	}
+	return p, nil
+}
+
+func parsePrefix(a string) (*neturl.URL, error) {
+	u, err := parseURL(a)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, errors.New("the scheme must be http or https")
 	}
-	if r.URL.Host == "" {
+	if u.Host == "" {
 		return nil, errors.New("a prefix names a host")
 	}
-	return r, nil
+	return u, nil
+}
+
+// normURL is the form u is compared in: scheme and host lower case, no
+// userinfo, the path as sent.
+func normURL(u *neturl.URL) string {
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + u.RequestURI()
+}
+
+// newPrefix makes the prefix of text a, parsed as u. One that ends in "/"
+// or names a host alone matches whole segments below it; any other
+// matches itself, and what continues it with "/" or "?".
+func newPrefix(a string, u *neturl.URL) prefix {
+	pre := normURL(u)
+	if strings.HasSuffix(a, "/") || u.Path == "" || u.Path == "/" {
+		return prefix{norm: strings.TrimSuffix(pre, "/"), dir: true}
+	}
+	return prefix{norm: pre}
+}
+
+// match reports whether norm, a URL in the form normURL makes, is under p.
+func (p prefix) match(norm string) bool {
+	if !strings.HasPrefix(norm, p.norm) {
+		return false
+	}
+	if len(norm) == len(p.norm) {
+		return true
+	}
+	c := norm[len(p.norm)]
+	return c == '/' || c == '?' && !p.dir
 }
 
 // TargetID implements capability.Target.
@@ -145,10 +196,11 @@ func (g *Grant) Allowed(method, url string) error {
 	if !ok {
 		return fmt.Errorf("%w: method %s is not allowed by grant %q (allowed: %s)", ErrDenied, method, g.name, strings.Join(g.policy.Methods, ", "))
 	}
-	if dotSegment(url) {
+	u, err := parseURL(url)
+	if err == nil && dotSegment(u) {
 		return fmt.Errorf("%w: %s has a '.' or '..' path segment (plain or percent-encoded), which could leave grant %q's prefixes on the server", ErrDenied, url, g.name)
 	}
-	if !g.urlAllowed(url) {
+	if err != nil || !g.urlAllowed(u) {
 		return fmt.Errorf("%w: %s is not under a prefix of grant %q", ErrDenied, url, g.name)
 	}
 	return nil
@@ -160,16 +212,23 @@ func (g *Grant) Allowed(method, url string) error {
 // as text, so such a path could be under a prefix here and outside it on
 // the server. An encoded slash between other names ("group%2Fproject")
 // is left alone.
-func dotSegment(u string) bool {
-	r, err := http.NewRequest("GET", u, nil)
-	if err != nil {
-		return false // refused as not under any prefix
-	}
-	for _, seg := range strings.Split(r.URL.EscapedPath(), "/") {
+func dotSegment(u *neturl.URL) bool {
+	rest := u.EscapedPath()
+	for rest != "" {
+		var seg string
+		seg, rest, _ = strings.Cut(rest, "/")
 		if d, err := neturl.PathUnescape(seg); err == nil {
 			seg = d
 		}
-		for _, part := range strings.FieldsFunc(seg, func(c rune) bool { return c == '/' || c == '\\' }) {
+		// The parts of seg between decoded slashes and backslashes.
+		for seg != "" {
+			i := strings.IndexAny(seg, "/\\")
+			part := seg
+			if i >= 0 {
+				part, seg = seg[:i], seg[i+1:]
+			} else {
+				seg = ""
+			}
 			if part == "." || part == ".." {
 				return true
 			}
@@ -178,24 +237,15 @@ func dotSegment(u string) bool {
 	return false
 }
 
-func (g *Grant) urlAllowed(url string) bool {
-	r, err := http.NewRequest("GET", url, nil)
-	if err != nil || r.URL.User != nil || dotSegment(url) {
+// urlAllowed reports whether u is under one of the grant's prefixes; a URL
+// with userinfo or a dot segment never is.
+func (g *Grant) urlAllowed(u *neturl.URL) bool {
+	if u.User != nil || dotSegment(u) {
 		return false
 	}
-	// Compare the normalised form: scheme and host lower case, no
-	// userinfo, the path as sent.
-	norm := strings.ToLower(r.URL.Scheme) + "://" + strings.ToLower(r.URL.Host) + r.URL.RequestURI()
-	for _, a := range g.policy.Allow {
-		p, _ := parsePrefix(a)
-		pre := strings.ToLower(p.URL.Scheme) + "://" + strings.ToLower(p.URL.Host) + p.URL.RequestURI()
-		if strings.HasSuffix(a, "/") || p.URL.Path == "" || p.URL.Path == "/" {
-			if strings.HasPrefix(norm, strings.TrimSuffix(pre, "/")+"/") || norm == strings.TrimSuffix(pre, "/") {
-				return true
-			}
-			continue
-		}
-		if norm == pre || strings.HasPrefix(norm, pre+"/") || strings.HasPrefix(norm, pre+"?") {
+	norm := normURL(u)
+	for _, p := range g.allow {
+		if p.match(norm) {
 			return true
 		}
 	}
@@ -214,11 +264,24 @@ func (g *Grant) checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// control checks the address being dialled, after resolution.
-func (g *Grant) control(network, address string, _ syscall.RawConn) error {
+// dial dials addr (host:port as the request named it) under control,
+// which then knows the host the tenant asked for.
+func (g *Grant) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	d := net.Dialer{Timeout: g.policy.Timeout, Control: func(network, address string, _ syscall.RawConn) error {
+		return g.control(host, address)
+	}}
+	return d.DialContext(ctx, network, addr)
+}
+
+// control checks address, what host resolved to, as it is dialled.
+func (g *Grant) control(host, address string) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("%w: cannot check address %q", ErrDenied, address)
+		return &AddrRefusal{Grant: g.name, Host: host, Reason: "not an address"}
 	}
 	ip := ap.Addr().Unmap()
 	for _, n := range g.policy.Networks {
@@ -227,10 +290,31 @@ func (g *Grant) control(network, address string, _ syscall.RawConn) error {
 		}
 	}
 	if reason := forbidden(ip); reason != "" {
-		return fmt.Errorf("%w: %s is %s, which grant %q does not allow", ErrDenied, ip, reason, g.name)
+		return &AddrRefusal{Grant: g.name, Host: host, Addr: ip, Reason: reason}
 	}
 	return nil
 }
+
+// AddrRefusal is a dial refused for the address a host resolved to. Its
+// message names the host and the class of the address, never the address:
+// a tenant sees it, and must not learn where its hostnames point inside
+// the network. Addr is there for the operator's log (errors.As).
+type AddrRefusal struct {
+	Grant  string
+	Host   string     // as the request named it
+	Addr   netip.Addr // what it resolved to; the zero Addr if unknown
+	Reason string     // the class of address: "loopback", "private", ...
+}
+
+func (e *AddrRefusal) Error() string {
+	if a, err := netip.ParseAddr(strings.Trim(e.Host, "[]")); err == nil && a.IsValid() {
+		return fmt.Sprintf("%s: %s is %s, which grant %q does not allow", ErrDenied, e.Host, e.Reason, e.Grant)
+	}
+	return fmt.Sprintf("%s: %s resolves to an address that is %s, which grant %q does not allow", ErrDenied, e.Host, e.Reason, e.Grant)
+}
+
+// Unwrap makes an AddrRefusal an ErrDenied.
+func (e *AddrRefusal) Unwrap() error { return ErrDenied }
 
 var (
 	sharedNet  = netip.MustParsePrefix("100.64.0.0/10") // carrier-grade NAT
@@ -351,8 +435,11 @@ func (g *Grant) Do(ctx context.Context, r Request) (*Response, error) {
 }
 
 // denied keeps the refusal's own message, without the client's wrapping
-// (which can name the resolved address twice).
+// (which names the resolved address: "dial tcp 10.0.0.5:80: ...").
 func denied(err error) error {
+	if ar := (*AddrRefusal)(nil); errors.As(err, &ar) {
+		return ar
+	}
 	msg := err.Error()
 	if i := strings.Index(msg, ErrDenied.Error()); i >= 0 {
 		return fmt.Errorf("%w%s", ErrDenied, msg[i+len(ErrDenied.Error()):])
@@ -369,10 +456,11 @@ func (g *Grant) Narrow(prefixes []string) (*Grant, error) {
 		return nil, fmt.Errorf("%w: attenuate: give 1 to 100 URL prefixes", ErrDenied)
 	}
 	for _, p := range prefixes {
-		if _, err := parsePrefix(p); err != nil {
+		u, err := parsePrefix(p)
+		if err != nil {
 			return nil, fmt.Errorf("attenuate: prefix %q: %v", p, err)
 		}
-		if !g.urlAllowed(p) {
+		if !g.urlAllowed(u) {
 			return nil, fmt.Errorf("%w: attenuate: %s is not within grant %q", ErrDenied, p, g.name)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/cloister-rt/cloister/storage"
@@ -66,7 +67,7 @@ func (i *Isolate) ctxStorage() goja.Value {
 				if err := storage.CheckKey(k); err != nil {
 					i.storageThrow(err)
 				}
-				vals[n] = i.storageEncode(obj.Get(k))
+				vals[n] = i.storageEncode(obj.Get(k), &k)
 			}
 			i.storageWrite(func(s *storage.Store) error {
 				for n, k := range keys {
@@ -79,7 +80,7 @@ func (i *Isolate) ctxStorage() goja.Value {
 			return goja.Undefined()
 		}
 		key := i.storageKey(a, "put")
-		val := i.storageEncode(call.Argument(1))
+		val := i.storageEncode(call.Argument(1), nil)
 		i.storageWrite(func(s *storage.Store) error { return s.Put(key, val) })
 		return goja.Undefined()
 	})
@@ -234,8 +235,10 @@ func (i *Isolate) storageListOptions(v goja.Value) storage.ListOptions {
 }
 
 // storageEncode copies v as a message is copied; capabilities and values
-// over the size limit are refused.
-func (i *Isolate) storageEncode(v goja.Value) []byte {
+// over the size limit are refused. entry is the key v is under in
+// put(entries), nil for put(key, value): the error of a part that cannot
+// be stored names it from there ("entries.k.f", "value.f").
+func (i *Isolate) storageEncode(v goja.Value, entry *string) []byte {
 	data, err := encodeValue(i.rt, v, codecLimits{MaxBytes: storage.MaxValueBytes, MaxDepth: maxMessageDepth},
 		func(*goja.Object) (uint32, bool) { return 0, false })
 	if err != nil {
@@ -243,9 +246,24 @@ func (i *Isolate) storageEncode(v goja.Value) []byte {
 		if errors.As(err, &ce) && ce.Limit == "message_bytes" {
 			i.storageThrow(fmt.Errorf("%w: the limit is %d bytes encoded", storage.ErrValueTooLarge, storage.MaxValueBytes))
 		}
+		if ce != nil {
+			panic(i.newError("DataCloneError", storageCloneMessage(ce, entry)))
+		}
 		panic(i.newError("DataCloneError", "storage: "+err.Error()))
 	}
 	return data
+}
+
+// storageCloneMessage says what part of a value cannot be stored, in the
+// words of storage: the codec's path is rooted at the message ("msg.f")
+// and its hints say "send".
+func storageCloneMessage(ce *CloneError, entry *string) string {
+	root := "value"
+	if entry != nil {
+		root = "entries" + strings.TrimPrefix(formatValuePath([]pathSeg{{key: *entry, idx: -1}}), pathRoot)
+	}
+	path := root + strings.TrimPrefix(ce.Path, pathRoot)
+	return "storage: cannot store " + path + ": " + strings.Replace(ce.Reason, "(send ", "(store ", 1)
 }
 
 func (i *Isolate) storageDecode(data []byte) goja.Value {

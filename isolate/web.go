@@ -448,7 +448,7 @@ func parseWebURL(input, base string, hasBase bool) ([]string, error) {
 	}
 	search := ""
 	if u.RawQuery != "" || u.ForceQuery {
-		search = "?" + u.RawQuery
+		search = "?" + escapeNonASCII(u.RawQuery)
 	}
 	hash := ""
 	if u.Fragment != "" || strings.HasSuffix(input, "#") {
@@ -460,6 +460,32 @@ func parseWebURL(input, base string, hasBase bool) ([]string, error) {
 		pass, _ = u.User.Password()
 	}
 	return []string{"", scheme + ":", user, pass, host, port, path, search, hash}, nil
+}
+
+// escapeNonASCII percent-encodes the bytes of s above 0x7F, as the URL
+// standard does in a query (Go's parser keeps them raw there): a URL's
+// href is then ASCII in its query too, and fit for a header such as
+// Location.
+func escapeNonASCII(s string) string {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		} else {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // formParse parses application/x-www-form-urlencoded text into pairs.

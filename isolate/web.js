@@ -6,7 +6,9 @@
 // helpers, written in Go.
 const S = Symbol("state");
 const tokenRE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const badValueRE = /[\r\n\0]/;
+// A header value is a ByteString: no code unit above U+00FF, and none of
+// CR, LF and NUL. One scan finds either; the message names the first.
+const badValueRE = /[\r\n\0\u0100-\uffff]/;
 const crlfRE = /[\r\n]/;
 const noInit = Object.freeze({});
 
@@ -16,11 +18,16 @@ function hname(n) {
   if (!tokenRE.test(n)) throw new TypeError("invalid header name: " + JSON.stringify(n.slice(0, 64)));
   return n.toLowerCase();
 }
-function hvalue(v) {
+// hvalue checks and normalises a value of header name (already checked).
+function hvalue(name, v) {
   v = str(v);
   const n = v.length;
   if (n > 0 && (v.charCodeAt(0) <= 32 || v.charCodeAt(n - 1) <= 32)) v = v.replace(/^[ \t]+|[ \t]+$/g, "");
-  if (badValueRE.test(v)) throw new TypeError("invalid header value: CR, LF and NUL are not allowed");
+  const bad = badValueRE.exec(v);
+  if (bad !== null) {
+    const what = bad[0].charCodeAt(0) > 0xff ? "a character above U+00FF is not allowed (header values are bytes)" : "CR, LF and NUL are not allowed";
+    throw new TypeError("invalid value of header " + JSON.stringify(name.slice(0, 64)) + ": " + what);
+  }
   return v;
 }
 // setKnown sets header n to v where both are the library's own constants,
@@ -53,9 +60,9 @@ class Headers {
     }
     for (const k of Object.keys(init)) this.append(k, init[k]);
   }
-  append(n, v) { this[S].push([hname(n), hvalue(v)]); }
+  append(n, v) { n = hname(n); this[S].push([n, hvalue(n, v)]); }
   set(n, v) {
-    n = hname(n); v = hvalue(v);
+    n = hname(n); v = hvalue(n, v);
     const l = this[S]; let done = false;
     for (let i = 0; i < l.length; i++) {
       if (l[i][0] !== n) continue;
