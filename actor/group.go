@@ -26,7 +26,12 @@ type group struct {
 	children map[string]*Process
 }
 
-func newGroup(p *Process) proto.Actor { return &group{proc: p, children: make(map[string]*Process)} }
+// newGroup sizes the children map for the spec's children, so that a
+// large tree's start does not grow it step by step; a template's
+// children come one spawn at a time.
+func newGroup(p *Process) proto.Actor {
+	return &group{proc: p, children: make(map[string]*Process, len(p.spec.Children))}
+}
 
 // child returns the slot whose running actor is pid, or nil.
 func (g *group) child(pid *proto.PID) *Process {

@@ -1,6 +1,8 @@
 package isolate
 
 import (
+	"sync/atomic"
+
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/parser"
 )
@@ -12,12 +14,14 @@ import (
 // process and runs the module. Each is used once; none is ever shared.
 
 // blankPool holds the ready blank isolates.
-var blankPool = make(chan *Isolate, 4)
+var blankPool = make(chan *Isolate, 16)
 
-// takeBlank returns a ready blank isolate, or makes one now, and starts
-// making its replacement.
+// takeBlank returns a ready blank isolate, or makes one now, and has the
+// pool refilled.
 func takeBlank() (*Isolate, error) {
-	go refillBlank()
+	if refilling.CompareAndSwap(false, true) {
+		go refillBlanks()
+	}
 	select {
 	case i := <-blankPool:
 		return i, nil
@@ -26,18 +30,30 @@ func takeBlank() (*Isolate, error) {
 	}
 }
 
-// refillBlank adds one blank isolate to the pool if it has room.
-func refillBlank() {
-	if len(blankPool) == cap(blankPool) {
-		return
-	}
-	i, err := newBlank()
-	if err != nil {
-		return
-	}
-	select {
-	case blankPool <- i:
-	default:
+// refilling is set while a goroutine refills the pool: one at a time, so
+// that a burst of spawns starts one goroutine, not one per spawn.
+var refilling atomic.Bool
+
+// refillBlanks fills the pool, then ends; a take after its last look
+// finds refilling clear and starts another.
+func refillBlanks() {
+	for {
+		for len(blankPool) < cap(blankPool) {
+			i, err := newBlank()
+			if err != nil {
+				refilling.Store(false)
+				return // New reports the error when it makes its own
+			}
+			select {
+			case blankPool <- i:
+			default:
+			}
+		}
+		refilling.Store(false)
+		// A take between the last look and the store started nobody.
+		if len(blankPool) == cap(blankPool) || !refilling.CompareAndSwap(false, true) {
+			return
+		}
 	}
 }
 
