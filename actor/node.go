@@ -494,7 +494,9 @@ func (n *Node) logEvent(e Event) {
 	case Started:
 		if e.Incarnation > 1 {
 			n.log.Info("process restarted", keyProcess, e.Path, keyIncarnation, e.Incarnation)
-		} else {
+		} else if n.log.Enabled(context.Background(), slog.LevelDebug) {
+			// Checked first: the arguments cost allocations per spawn
+			// even when the line is dropped.
 			n.log.Debug("process started", keyProcess, e.Path)
 		}
 	case Crashed:
@@ -502,7 +504,9 @@ func (n *Node) logEvent(e Event) {
 		n.log.Warn("process crashed", keyProcess, c.Path, keyIncarnation, c.Incarnation, keyReason, c.Reason,
 			keyError, errString(c.Err), "stack", c.Stack, "restart", c.Restarted)
 	case Stopped:
-		n.log.Debug("process stopped", keyProcess, e.Path, keyReason, e.Reason)
+		if n.log.Enabled(context.Background(), slog.LevelDebug) {
+			n.log.Debug("process stopped", keyProcess, e.Path, keyReason, e.Reason)
+		}
 	case Denied:
 		n.log.Warn("capability denied", keyProcess, e.Path, "op", e.Op, keyError, e.Err)
 	case TurnHeld:
