@@ -3,7 +3,6 @@ package actor
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/cloister-rt/cloister/capability"
@@ -47,6 +46,8 @@ type worker struct {
 	alarm workerAlarm // the storage alarm's timer (storage.go)
 
 	runPosted bool // a runDue is on its way to this actor; see batch.go
+
+	console *consoleBudget // see console.go; made on first use
 
 	// received is the message whose receive turn received reports on;
 	// received is made once, on the incarnation's first message, so that
@@ -626,8 +627,4 @@ func (h *host) Stop(reason string) {
 	if h.stopping == "" {
 		h.stopping = reason
 	}
-}
-
-func (h *host) Log(level slog.Level, msg string) {
-	h.proc.node.log.Log(nil, level, msg, keyProcess, h.proc.path, keyIncarnation, h.inc, keySource, "console")
 }
