@@ -7,3 +7,6 @@ const (
 	ConsoleLineCost = consoleLineCost
 	ConsoleResume   = consoleResume
 )
+
+// MaxMonitorsPerWatcher is a watcher's share of one process's monitors.
+const MaxMonitorsPerWatcher = maxMonitorsPerWatcher
