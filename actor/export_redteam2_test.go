@@ -10,3 +10,9 @@ const (
 
 // MaxMonitorsPerWatcher is a watcher's share of one process's monitors.
 const MaxMonitorsPerWatcher = maxMonitorsPerWatcher
+
+// The budget of reported refusals.
+const (
+	RefusalBurst = refusalBurst
+	RefusalRate  = refusalRate
+)

@@ -511,12 +511,12 @@ func (n *Node) signalExit(c *capability.Capability, need capability.Rights, op s
 // Denied implements isolate.DenialReporter: a refusal in the script counts
 // like one at the node's choke points.
 func (h *host) Denied(op string, err error) {
-	h.proc.node.emit(Denied{Op: op, Err: err, Path: h.proc.path})
+	h.w().report(Denied{Op: op, Err: err, Path: h.proc.path})
 }
 
 // LimitHit implements isolate.LimitReporter.
 func (h *host) LimitHit(limit string, err error) {
-	h.proc.node.emit(LimitHit{Path: h.proc.path, Limit: limit, Err: err})
+	h.w().report(LimitHit{Path: h.proc.path, Limit: limit, Err: err})
 }
 
 func (h *host) TrapExits(on bool) bool {

@@ -47,7 +47,8 @@ type worker struct {
 
 	runPosted bool // a runDue is on its way to this actor; see batch.go
 
-	console *consoleBudget // see console.go; made on first use
+	console  *consoleBudget // see console.go; made on first use
+	refusals *refusalBudget // the same, for refusals reported as events
 
 	// received is the message whose receive turn received reports on;
 	// received is made once, on the incarnation's first message, so that
@@ -601,7 +602,7 @@ func (h *host) schedule(d time.Duration, msg func(id uint64) any) (uint64, error
 	w := h.w()
 	if len(w.timers) >= w.proc.node.limitsFor(w.proc.spec.Limits).Timers {
 		err := fmt.Errorf("%w: the limit is %d", isolate.ErrTooManyTimers, len(w.timers))
-		w.proc.node.emit(LimitHit{Path: w.proc.path, Limit: "timers", Err: err})
+		w.report(LimitHit{Path: w.proc.path, Limit: "timers", Err: err})
 		return 0, err
 	}
 	w.nextID++
