@@ -17,11 +17,12 @@ import (
 // made to be costly or revealing for the host that describes the crash.
 const redteam2ThrowerJS = `
 const spin = () => { for (;;) {} };
-const huge = "m".repeat(30 << 20);
+let huge;
+const big = () => (huge ??= "m".repeat(8 << 20));
 const shapes = {
   loopingMessage: () => { const e = new Error("x"); Object.defineProperty(e, "message", { get: spin }); return e; },
   loopingName: () => ({ get name() { spin(); }, message: "m" }),
-  hugeMessage: () => { const e = new Error("x"); Object.defineProperty(e, "message", { get: () => huge }); return e; },
+  hugeMessage: () => { const e = new Error("x"); Object.defineProperty(e, "message", { get: big }); return e; },
   proxy: () => new Proxy({}, { get() { spin(); }, getPrototypeOf() { spin(); }, has() { spin(); } }),
   throwingProxy: () => new Proxy(new Error("p"), { get() { throw new Proxy({}, { get() { throw 1; } }); } }),
   rethrowingGetter: () => { const e = new Error("x"); Object.defineProperty(e, "name", { get() { throw shapes.loopingName(); } }); return e; },
@@ -31,7 +32,7 @@ const shapes = {
   deepStack: () => { const f = (n) => n === 0 ? new Error("deep") : f(n - 1); return f(1900); },
   nullProto: () => Object.create(null),
   symbol: () => Symbol("s"),
-  bigString: () => huge,
+  bigString: big,
 };
 export function receive(msg, ctx) {
   if (msg === "ping") return "pong";
@@ -39,7 +40,7 @@ export function receive(msg, ctx) {
 }`
 
 // TestRedteam2_CrashReportsOfHostileThrows: whatever a tenant throws
-// (getters that never return, proxies, a 30 MB message, 100,000-long
+// (getters that never return, proxies, an 8 MB message, 100,000-long
 // cause chains and AggregateErrors, a deep stack), the crash is recorded
 // with the reason error or cpu_limit, its text and stack are bounded, they
 // name no host path or engine value, and the tenant restarts and answers.
@@ -47,7 +48,7 @@ func TestRedteam2_CrashReportsOfHostileThrows(t *testing.T) {
 	shapes := []string{"loopingMessage", "loopingName", "hugeMessage", "proxy", "throwingProxy", "rethrowingGetter",
 		"toStringTrap", "causeChain", "aggregate", "deepStack", "nullProto", "symbol", "bigString"}
 	thrower := worker(t, "thrower", redteam2ThrowerJS)
-	thrower.Limits = isolate.Limits{CPU: 300 * time.Millisecond, Memory: 512 << 20}
+	thrower.Limits = isolate.Limits{CPU: time.Second, Memory: 512 << 20}
 	n := testnode.Start(t, actor.Options{}, storageRoot(thrower))
 	p, _ := n.Lookup("thrower")
 	wd, _ := os.Getwd()
