@@ -81,6 +81,7 @@ func TestRedteam2_ConsoleFloodIsBounded(t *testing.T) {
 	if kept > bound {
 		t.Fatalf("%d of %d flood lines reached the log in %v, want at most %d", kept, lines, took, bound)
 	}
+	t.Logf("%d of %d flood lines kept in %v", kept, lines, took)
 	if kept == 0 {
 		t.Fatal("no flood line reached the log: the budget must let some through")
 	}
