@@ -54,7 +54,7 @@ func (h *host) DeferReply() (*capability.Capability, error) {
 		}
 		if len(w.deferred) >= maxDeferred {
 			err := fmt.Errorf("%w: %d are unanswered; the limit is %d", isolate.ErrTooManyDeferred, len(w.deferred), maxDeferred)
-			w.proc.node.emit(LimitHit{Path: w.proc.path, Limit: "deferred_replies", Err: err})
+			w.report(LimitHit{Path: w.proc.path, Limit: "deferred_replies", Err: err})
 			return nil, err
 		}
 	}

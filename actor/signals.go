@@ -23,6 +23,8 @@ type life struct {
 	links    map[*Process]uint64      // linked processes and their incarnation
 	calls    map[*callRef]struct{}    // calls delivered and not answered yet
 	slots    map[uint64]monitorEntry  // slot monitors: watch every incarnation; see watch.go
+	watching map[watcherKey]int       // monitors in monitors by watcher; see monitorshare.go
+	slotted  map[watcherKey]int       // the same for slots
 	retired  bool                     // stopped for good: no incarnation follows
 	rlinks   map[*remoteLink]struct{} // links with processes of other nodes; see remote.go
 }
@@ -88,7 +90,7 @@ func (p *Process) end(inc uint64, reason string) {
 	p.life.live = 0
 	p.notifySlots(slotDown, reason)
 	monitors, links, rlinks := p.life.monitors, p.life.links, p.life.rlinks
-	p.life.monitors, p.life.links, p.life.rlinks = nil, nil, nil
+	p.life.monitors, p.life.links, p.life.rlinks, p.life.watching = nil, nil, nil, nil
 	p.lifeMu.Unlock()
 
 	var failed *stepPanic
@@ -215,12 +217,17 @@ func (p *Process) monitor(watcher *Process, winc uint64) (uint64, error) {
 		for r, m := range p.life.monitors {
 			if m.watcher != nil && (m.watcher.Incarnation() != m.inc || m.watcher.Status() == StatusStopped) {
 				delete(p.life.monitors, r)
+				uncount(p.life.watching, m)
 			}
 		}
 		if len(p.life.monitors) >= maxMonitors {
 			p.lifeMu.Unlock()
 			return 0, fmt.Errorf("%w: %s has %d monitors", errTooManyMonitors, p.path, maxMonitors)
 		}
+	}
+	if err := p.shareLeft(&p.life.watching, watcher, winc); err != nil {
+		p.lifeMu.Unlock()
+		return 0, err
 	}
 	p.life.monitors[ref] = monitorEntry{watcher: watcher, inc: winc}
 	p.lifeMu.Unlock()
@@ -236,10 +243,16 @@ var errTooManyMonitors = errors.New("too many monitors")
 func (p *Process) demonitor(ref uint64) bool {
 	p.lifeMu.Lock()
 	defer p.lifeMu.Unlock()
-	_, ok := p.life.monitors[ref]
-	_, slot := p.life.slots[ref]
-	delete(p.life.monitors, ref)
-	delete(p.life.slots, ref)
+	m, ok := p.life.monitors[ref]
+	sm, slot := p.life.slots[ref]
+	if ok {
+		delete(p.life.monitors, ref)
+		uncount(p.life.watching, m)
+	}
+	if slot {
+		delete(p.life.slots, ref)
+		uncount(p.life.slotted, sm)
+	}
 	return ok || slot
 }
 
@@ -498,12 +511,12 @@ func (n *Node) signalExit(c *capability.Capability, need capability.Rights, op s
 // Denied implements isolate.DenialReporter: a refusal in the script counts
 // like one at the node's choke points.
 func (h *host) Denied(op string, err error) {
-	h.proc.node.emit(Denied{Op: op, Err: err, Path: h.proc.path})
+	h.w().report(Denied{Op: op, Err: err, Path: h.proc.path})
 }
 
 // LimitHit implements isolate.LimitReporter.
 func (h *host) LimitHit(limit string, err error) {
-	h.proc.node.emit(LimitHit{Path: h.proc.path, Limit: limit, Err: err})
+	h.w().report(LimitHit{Path: h.proc.path, Limit: limit, Err: err})
 }
 
 func (h *host) TrapExits(on bool) bool {

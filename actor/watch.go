@@ -45,12 +45,13 @@ func (p *Process) notifySlots(what slotNote, reason string) {
 	for ref, m := range p.life.slots {
 		if m.watcher.Incarnation() != m.inc || m.watcher.Status() == StatusStopped {
 			delete(p.life.slots, ref) // nobody would receive it
+			uncount(p.life.slotted, m)
 			continue
 		}
 		m.watcher.tell(&downNote{inc: m.inc, ref: ref, reason: reason, slot: what})
 	}
 	if what == slotFinal {
-		p.life.slots = nil
+		p.life.slots, p.life.slotted = nil, nil
 	}
 }
 
@@ -71,11 +72,15 @@ func (p *Process) watchSlot(watcher *Process, winc uint64) (uint64, error) {
 		for r, m := range p.life.slots {
 			if m.watcher.Incarnation() != m.inc || m.watcher.Status() == StatusStopped {
 				delete(p.life.slots, r)
+				uncount(p.life.slotted, m)
 			}
 		}
 		if len(p.life.slots) >= maxMonitors {
 			return 0, fmt.Errorf("%w: %s has %d slot monitors", errTooManyMonitors, p.path, maxMonitors)
 		}
+	}
+	if err := p.shareLeft(&p.life.slotted, watcher, winc); err != nil {
+		return 0, err
 	}
 	p.life.slots[ref] = monitorEntry{watcher: watcher, inc: winc}
 	return ref, nil

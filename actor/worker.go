@@ -3,7 +3,6 @@ package actor
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/cloister-rt/cloister/capability"
@@ -47,6 +46,9 @@ type worker struct {
 	alarm workerAlarm // the storage alarm's timer (storage.go)
 
 	runPosted bool // a runDue is on its way to this actor; see batch.go
+
+	console  *consoleBudget // see console.go; made on first use
+	refusals *refusalBudget // the same, for refusals reported as events
 
 	// received is the message whose receive turn received reports on;
 	// received is made once, on the incarnation's first message, so that
@@ -600,7 +602,7 @@ func (h *host) schedule(d time.Duration, msg func(id uint64) any) (uint64, error
 	w := h.w()
 	if len(w.timers) >= w.proc.node.limitsFor(w.proc.spec.Limits).Timers {
 		err := fmt.Errorf("%w: the limit is %d", isolate.ErrTooManyTimers, len(w.timers))
-		w.proc.node.emit(LimitHit{Path: w.proc.path, Limit: "timers", Err: err})
+		w.report(LimitHit{Path: w.proc.path, Limit: "timers", Err: err})
 		return 0, err
 	}
 	w.nextID++
@@ -626,8 +628,4 @@ func (h *host) Stop(reason string) {
 	if h.stopping == "" {
 		h.stopping = reason
 	}
-}
-
-func (h *host) Log(level slog.Level, msg string) {
-	h.proc.node.log.Log(nil, level, msg, keyProcess, h.proc.path, keyIncarnation, h.inc, keySource, "console")
 }

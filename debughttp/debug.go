@@ -134,7 +134,10 @@ func (s *server) checkHost(h http.Handler) http.Handler {
 
 // hostOnly is the host of a Host header, without its port, normalized.
 func hostOnly(hostport string) string {
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
+	if h, port, err := net.SplitHostPort(hostport); err == nil {
+		if strings.Trim(port, "0123456789") != "" {
+			return "" // "localhost:80@evil.example" names no port, and no host a browser sends
+		}
 		return normalHost(h)
 	}
 	return normalHost(hostport)
@@ -151,7 +154,8 @@ func normalHost(h string) string {
 // resolves to loopback.
 func loopbackHost(host string) bool {
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
+		// Only a DNS name: "evil.example#.localhost" is none.
+		return strings.Trim(host, "abcdefghijklmnopqrstuvwxyz0123456789-.") == ""
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Unmap().IsLoopback()

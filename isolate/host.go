@@ -403,7 +403,7 @@ func (i *Isolate) newConsole() *goja.Object {
 				if k > 0 {
 					b.WriteByte(' ')
 				}
-				b.WriteString(formatLogValue(a))
+				b.WriteString(formatLogValue(a, maxLogLine+1-b.Len()))
 				if b.Len() > maxLogLine {
 					break
 				}
@@ -477,7 +477,9 @@ func (i *Isolate) forgetTimer(id uint64) {
 // between turns on the isolate's goroutine.
 func (i *Isolate) TimerDone(ref uint64) { i.forgetTimer(ref) }
 
-func formatLogValue(v goja.Value) string {
+// formatLogValue prints one console argument; a string is cut to room
+// characters first, the line's room left.
+func formatLogValue(v goja.Value, room int) string {
 	switch {
 	case v == nil || goja.IsUndefined(v):
 		return "undefined"
@@ -492,6 +494,11 @@ func formatLogValue(v goja.Value) string {
 			return "[function]"
 		}
 		return "[" + o.ClassName() + "]"
+	}
+	if s, ok := v.(goja.String); ok && s.Length() > room {
+		// Cut before converting: a line is at most maxLogLine bytes, and
+		// a script's string may be tens of megabytes.
+		return s.Substring(0, max(room, 0)).String()
 	}
 	return v.String()
 }

@@ -69,7 +69,7 @@ func New(node *actor.Node) *Metrics {
 	}, []string{labelName, "limit"})
 	m.limitHits = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cloister_limit_refusals_total",
-		Help: "Messages, calls, timers and spawns refused by a limit: mailbox, outbox, message_bytes, message_heap, call_depth, timers, children, processes or inspects.",
+		Help: "Messages, calls, timers, spawns and console lines refused by a limit: mailbox, outbox, message_bytes, message_heap, call_depth, timers, children, processes, inspects or console (once per run of dropped lines).",
 	}, []string{labelName, "limit"})
 	m.denials = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cloister_capability_denials_total",

@@ -1,0 +1,66 @@
+package actor_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/internal/testkit/testnode"
+	"github.com/cloister-rt/cloister/isolate"
+)
+
+// redteam2DenierJS uses a send-only capability to kill, msg.n times, and
+// sets timers past its limit msg.n times: every attempt is refused.
+const redteam2DenierJS = `
+export function receive(msg, ctx) {
+  let refused = 0;
+  for (let i = 0; i < msg.n; i++) {
+    try { ctx.env.victim.kill(); } catch (e) { refused++; }
+  }
+  for (let i = 0; i < msg.n; i++) {
+    try { setTimeout(() => {}, 1e9); } catch (e) { refused++; }
+  }
+  return refused;
+}`
+
+// TestRedteam2_RefusalFloodDoesNotDrownTheNodesEvents: a tenant makes
+// 100,000 refused kills and 100,000 refused timers in one turn. Each is a
+// node event (Denied, LimitHit) that the node's log and the metrics read
+// from queues they share with every other process. What one process puts
+// there is bounded, so the log loses no line for falling behind and the
+// log of the refusals is bounded like its console.
+func TestRedteam2_RefusalFloodDoesNotDrownTheNodesEvents(t *testing.T) {
+	var buf testkit.LockedBuffer
+	denier := worker(t, "denier", redteam2DenierJS, actor.GrantSpec{Name: "victim", To: "victim", Rights: capability.Send})
+	denier.Limits = isolate.Limits{CPU: 20 * time.Second, Timers: 10}
+	n := testnode.Start(t, actor.Options{Logger: testkit.Logger(&buf)},
+		storageRoot(denier, worker(t, "victim", redteam2QuietJS)))
+	sub := n.Subscribe(func(actor.Event) {})
+	defer sub.Close()
+	const attempts = 100_000
+	var refused int
+	began := time.Now()
+	testnode.Call(t, n, "denier", map[string]any{"n": attempts}, &refused)
+	took := time.Since(began)
+	if refused != 2*attempts-10 {
+		t.Fatalf("%d refused, want %d", refused, 2*attempts-10)
+	}
+	testnode.Call(t, n, "victim", "go", new(string))
+	n.Shutdown(t.Context())
+	log := buf.String()
+	denied := countLines(log, "capability denied", "process=denier")
+	lost := countLines(log, "log lines lost")
+	t.Logf("took %v: %d denial lines, %d lost-lines notes, subscriber dropped %d", took, denied, lost, sub.Dropped())
+	bound := actor.RefusalBurst + int(took.Seconds()+1)*actor.RefusalRate
+	if denied > bound {
+		t.Errorf("%d denial lines for one process in %v, want at most %d", denied, took, bound)
+	}
+	if countLines(log, "refusals not reported", "process=victim") != 0 || countLines(log, "capability denied", "process=victim") != 0 {
+		t.Errorf("refusals put on the victim")
+	}
+	if lost != 0 {
+		t.Errorf("the node's log lost lines to one process's refusals (%d notes)", lost)
+	}
+}
