@@ -77,9 +77,7 @@ func (w *worker) consoleAllows(n int) bool {
 	}
 	b.avail -= cost
 	if b.dropped > 0 {
-		log.Warn("console lines dropped", "dropped", b.dropped,
-			keyProcess, w.proc.path, keyIncarnation, w.inc, keySource, "node")
-		b.dropped = 0
+		w.sayDropped(b)
 	}
 	return true
 }
@@ -134,9 +132,35 @@ func (w *worker) report(e Event) {
 	}
 	b.avail--
 	if b.unreported > 0 {
-		w.proc.node.log.Warn("refusals not reported: over the process's budget of reported refusals", "unreported", b.unreported,
-			keyProcess, w.proc.path, keyIncarnation, w.inc, keySource, "node")
-		b.unreported = 0
+		w.sayUnreported(b)
 	}
 	w.proc.node.emit(e)
+}
+
+// flushBudgets logs, as the incarnation ends, the console lines and the
+// refusals its budgets dropped that no later line or report has counted
+// yet: a flood that ends with its incarnation is still told.
+func (w *worker) flushBudgets() {
+	if b := w.console; b != nil && b.dropped > 0 {
+		w.sayDropped(b)
+	}
+	if b := w.refusals; b != nil && b.unreported > 0 {
+		w.sayUnreported(b)
+	}
+}
+
+// sayDropped logs how many console lines b dropped, and starts the count
+// again.
+func (w *worker) sayDropped(b *consoleBudget) {
+	w.proc.node.log.Warn("console lines dropped", "dropped", b.dropped,
+		keyProcess, w.proc.path, keyIncarnation, w.inc, keySource, "node")
+	b.dropped = 0
+}
+
+// sayUnreported logs how many refusals b left unreported, and starts the
+// count again.
+func (w *worker) sayUnreported(b *refusalBudget) {
+	w.proc.node.log.Warn("refusals not reported: over the process's budget of reported refusals", "unreported", b.unreported,
+		keyProcess, w.proc.path, keyIncarnation, w.inc, keySource, "node")
+	b.unreported = 0
 }

@@ -1,6 +1,10 @@
 package actor_test
 
 import (
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,3 +68,55 @@ func TestRedteam2_RefusalFloodDoesNotDrownTheNodesEvents(t *testing.T) {
 		t.Errorf("the node's log lost lines to one process's refusals (%d notes)", lost)
 	}
 }
+
+// TestRefusals_EveryRefusalIsReportedOrCounted: what the refusal budget
+// does not report as an event it counts in the log, and a count still
+// open when the incarnation ends is logged as it ends: reported events
+// plus the logged counts are every refusal, none lost.
+func TestRefusals_EveryRefusalIsReportedOrCounted(t *testing.T) {
+	var buf testkit.LockedBuffer
+	denier := worker(t, "denier", redteam2DenierJS, actor.GrantSpec{Name: "victim", To: "victim", Rights: capability.Send})
+	denier.Limits = isolate.Limits{CPU: 20 * time.Second, Timers: 10}
+	n := testnode.Start(t, actor.Options{Logger: testkit.Logger(&buf)},
+		storageRoot(denier, worker(t, "victim", redteam2QuietJS)))
+	var reported atomic.Int64
+	sub := n.Subscribe(func(e actor.Event) {
+		switch e := e.(type) {
+		case actor.Denied:
+			if e.Path == "denier" {
+				reported.Add(1)
+			}
+		case actor.LimitHit:
+			if e.Path == "denier" {
+				reported.Add(1)
+			}
+		}
+	})
+	const attempts = 2_000
+	var refused int
+	testnode.Call(t, n, "denier", map[string]any{"n": attempts}, &refused)
+	if err := n.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	<-sub.Done() // every event queued before the shutdown delivered
+	if d := sub.Dropped(); d != 0 {
+		t.Fatalf("the subscriber dropped %d events", d)
+	}
+	counted := 0
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if !strings.Contains(l, "refusals not reported") || !strings.Contains(l, "process=denier") {
+			continue
+		}
+		m := unreportedRE.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("a count line without its count: %q", l)
+		}
+		k, _ := strconv.Atoi(m[1])
+		counted += k
+	}
+	if got := int(reported.Load()) + counted; got != refused || refused != 2*attempts-10 {
+		t.Fatalf("%d refused; %d reported as events and %d counted in the log", refused, reported.Load(), counted)
+	}
+}
+
+var unreportedRE = regexp.MustCompile(`unreported=(\d+)`)

@@ -490,6 +490,7 @@ func (w *worker) terminate(reason string) {
 
 // letGo drops the isolate and everything scheduled for this incarnation.
 func (w *worker) letGo() {
+	w.flushBudgets() // terminate, which may log or be refused, has run
 	w.initDone()
 	w.stopAlarm()
 	for id, t := range w.timers {
