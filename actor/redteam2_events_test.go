@@ -29,6 +29,16 @@ export function receive(msg, ctx) {
   return refused;
 }`
 
+// startDenier starts a node logging to buf with a denier, allowed 10
+// timers and only send on a quiet victim.
+func startDenier(t *testing.T, buf *testkit.LockedBuffer) *actor.Node {
+	t.Helper()
+	denier := worker(t, "denier", redteam2DenierJS, actor.GrantSpec{Name: "victim", To: "victim", Rights: capability.Send})
+	denier.Limits = isolate.Limits{CPU: 20 * time.Second, Timers: 10}
+	return testnode.Start(t, actor.Options{Logger: testkit.Logger(buf)},
+		storageRoot(denier, worker(t, "victim", redteam2QuietJS)))
+}
+
 // TestRedteam2_RefusalFloodDoesNotDrownTheNodesEvents: a tenant makes
 // 100,000 refused kills and 100,000 refused timers in one turn. Each is a
 // node event (Denied, LimitHit) that the node's log and the metrics read
@@ -37,10 +47,7 @@ export function receive(msg, ctx) {
 // log of the refusals is bounded like its console.
 func TestRedteam2_RefusalFloodDoesNotDrownTheNodesEvents(t *testing.T) {
 	var buf testkit.LockedBuffer
-	denier := worker(t, "denier", redteam2DenierJS, actor.GrantSpec{Name: "victim", To: "victim", Rights: capability.Send})
-	denier.Limits = isolate.Limits{CPU: 20 * time.Second, Timers: 10}
-	n := testnode.Start(t, actor.Options{Logger: testkit.Logger(&buf)},
-		storageRoot(denier, worker(t, "victim", redteam2QuietJS)))
+	n := startDenier(t, &buf)
 	sub := n.Subscribe(func(actor.Event) {})
 	defer sub.Close()
 	const attempts = 100_000
@@ -75,10 +82,7 @@ func TestRedteam2_RefusalFloodDoesNotDrownTheNodesEvents(t *testing.T) {
 // plus the logged counts are every refusal, none lost.
 func TestRefusals_EveryRefusalIsReportedOrCounted(t *testing.T) {
 	var buf testkit.LockedBuffer
-	denier := worker(t, "denier", redteam2DenierJS, actor.GrantSpec{Name: "victim", To: "victim", Rights: capability.Send})
-	denier.Limits = isolate.Limits{CPU: 20 * time.Second, Timers: 10}
-	n := testnode.Start(t, actor.Options{Logger: testkit.Logger(&buf)},
-		storageRoot(denier, worker(t, "victim", redteam2QuietJS)))
+	n := startDenier(t, &buf)
 	var reported atomic.Int64
 	sub := n.Subscribe(func(e actor.Event) {
 		switch e := e.(type) {
