@@ -1,8 +1,12 @@
 package actor
 
 import (
+	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/cloister-rt/cloister/capability"
+	"github.com/cloister-rt/cloister/mailbox"
 )
 
 // A process's console lines are paid for from a budget of bytes that
@@ -163,4 +167,22 @@ func (w *worker) sayUnreported(b *refusalBudget) {
 	w.proc.node.log.Warn("refusals not reported: over the process's budget of reported refusals", "unreported", b.unreported,
 		keyProcess, w.proc.path, keyIncarnation, w.inc, keySource, "node")
 	b.unreported = 0
+}
+
+// signal sends d for the script through the node's choke point (need is
+// send). A refusal by the target's mailbox or the sender's outbox is a
+// LimitHit reported against the incarnation's budget, as the script's
+// other refusals are: a loop of sends to a full mailbox cannot fill the
+// node's event queues either.
+func (w *worker) signal(c *capability.Capability, op string, d *deliver) error {
+	d.byScript = true
+	err := w.sent(w.proc.node.signal(c, capability.Send, op, d))
+	if d.refused {
+		d.refused = false
+		var le *mailbox.LimitError
+		if errors.As(err, &le) {
+			w.report(LimitHit{Path: le.Name, Limit: le.Limit, Err: err})
+		}
+	}
+	return err
 }

@@ -22,11 +22,11 @@ func (t *Process) admit(d *deliver) error {
 	}
 	var le *mailbox.LimitError
 	if errors.As(err, &le) && (!d.parking || le.Limit != mailbox.LimitMailbox) {
-		path := t.path
-		if le.Limit == mailbox.LimitOutbox {
-			path = d.from.path
+		if d.byScript {
+			d.refused = true // the worker reports it (worker.signal)
+			return err
 		}
-		t.node.emit(LimitHit{Path: path, Limit: le.Limit, Err: err}) // after the lock: a subscriber may send
+		t.node.emit(LimitHit{Path: le.Name, Limit: le.Limit, Err: err}) // after the lock: a subscriber may send
 	}
 	return err
 }

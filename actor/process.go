@@ -195,6 +195,10 @@ type deliver struct {
 	web     *webTurn // an HTTP request for the script's fetch, see fetch.go
 	via     string   // from another node: the path a forwarded message is sent as (remote.go)
 	parking bool     // from another node: a full mailbox parks it, and counts it if not (remote_flow.go)
+	// From a script's worker, which reports a refusal at admission itself,
+	// against its incarnation's budget (worker.signal); admit then only
+	// marks refused.
+	byScript, refused bool
 }
 
 // callRef says where the answer to a call goes.

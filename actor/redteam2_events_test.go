@@ -13,6 +13,7 @@ import (
 	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/internal/testkit/testnode"
 	"github.com/cloister-rt/cloister/isolate"
+	"github.com/cloister-rt/cloister/mailbox"
 )
 
 // redteam2DenierJS uses a send-only capability to kill, msg.n times, and
@@ -99,16 +100,27 @@ func TestRefusals_EveryRefusalIsReportedOrCounted(t *testing.T) {
 	const attempts = 2_000
 	var refused int
 	testnode.Call(t, n, "denier", map[string]any{"n": attempts}, &refused)
+	counted := shutdownAndCount(t, n, sub, &buf, "denier")
+	if got := int(reported.Load()) + counted; got != refused || refused != 2*attempts-10 {
+		t.Fatalf("%d refused; %d reported as events and %d counted in the log", refused, reported.Load(), counted)
+	}
+}
+
+// shutdownAndCount shuts n down, waits until sub has had every event
+// queued before, and returns the refusals the node's log (in buf) counts
+// as not reported for process.
+func shutdownAndCount(t *testing.T, n *actor.Node, sub *actor.Subscription, buf *testkit.LockedBuffer, process string) int {
+	t.Helper()
 	if err := n.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	<-sub.Done() // every event queued before the shutdown delivered
+	<-sub.Done()
 	if d := sub.Dropped(); d != 0 {
 		t.Fatalf("the subscriber dropped %d events", d)
 	}
 	counted := 0
 	for _, l := range strings.Split(buf.String(), "\n") {
-		if !strings.Contains(l, "refusals not reported") || !strings.Contains(l, "process=denier") {
+		if !strings.Contains(l, "refusals not reported") || !strings.Contains(l, "process="+process) {
 			continue
 		}
 		m := unreportedRE.FindStringSubmatch(l)
@@ -118,9 +130,53 @@ func TestRefusals_EveryRefusalIsReportedOrCounted(t *testing.T) {
 		k, _ := strconv.Atoi(m[1])
 		counted += k
 	}
-	if got := int(reported.Load()) + counted; got != refused || refused != 2*attempts-10 {
-		t.Fatalf("%d refused; %d reported as events and %d counted in the log", refused, reported.Load(), counted)
-	}
+	return counted
 }
 
 var unreportedRE = regexp.MustCompile(`unreported=(\d+)`)
+
+// fullFlooderJS holds its target's mailbox with a turn that never ends, then
+// sends msg.n messages, counting the ones the full mailbox refuses.
+const fullFlooderJS = `
+export function receive(msg, ctx) {
+  ctx.env.held.send("hold");
+  let refused = 0;
+  for (let i = 0; i < msg.n; i++) {
+    try { ctx.env.held.send(i); } catch (e) { if (e.name === "MailboxFull") refused++; else throw e; }
+  }
+  return refused;
+}`
+
+// holdingJS never ends the turn of "hold": nothing else of its mailbox runs.
+const holdingJS = `export function receive(msg) { if (msg === "hold") return new Promise(() => {}); }`
+
+// TestRefusals_AFullMailboxIsReportedWithinTheSendersBudget: a sender
+// looping on a full mailbox is refused at every send; each refusal was a
+// node event in the queues every process shares. They are now reported
+// against the sender's budget of refusals, like its other refusals, and
+// what is not reported is counted in the log: reported plus counted is
+// every refusal.
+func TestRefusals_AFullMailboxIsReportedWithinTheSendersBudget(t *testing.T) {
+	var buf testkit.LockedBuffer
+	flooder := worker(t, "flooder", fullFlooderJS, actor.GrantSpec{Name: "held", To: "held", Rights: capability.Send})
+	flooder.Limits = isolate.Limits{CPU: 20 * time.Second}
+	held := worker(t, "held", holdingJS)
+	held.Mailbox = mailbox.Limits{Messages: 8}
+	n := testnode.Start(t, actor.Options{Logger: testkit.Logger(&buf)}, storageRoot(flooder, held))
+	var reported atomic.Int64
+	sub := n.Subscribe(func(e actor.Event) {
+		if e, ok := e.(actor.LimitHit); ok && e.Path == "held" && e.Limit == mailbox.LimitMailbox {
+			reported.Add(1)
+		}
+	})
+	const attempts = 20_000
+	var refused int
+	testnode.Call(t, n, "flooder", map[string]any{"n": attempts}, &refused)
+	counted := shutdownAndCount(t, n, sub, &buf, "flooder")
+	if refused < attempts-8 {
+		t.Fatalf("%d of %d sends refused, want all but the mailbox's 8", refused, attempts)
+	}
+	if r := reported.Load(); r > actor.RefusalBurst+actor.RefusalRate*60 || int(r)+counted != refused {
+		t.Fatalf("%d refused: %d reported as events, %d counted in the log", refused, r, counted)
+	}
+}

@@ -91,12 +91,11 @@ func (g *gate) done(held []heldEffect) {
 // release delivers a held effect; a call whose request cannot be
 // delivered is rejected in its caller.
 func (w *worker) release(e heldEffect) {
-	n := w.proc.node
 	if !e.call {
-		_ = w.sent(n.signal(e.c, capability.Send, "send", e.d))
+		_ = w.signal(e.c, "send", e.d)
 		return
 	}
-	if err := w.sent(n.signal(e.c, capability.Send, "call", e.d)); err != nil {
+	if err := w.signal(e.c, "call", e.d); err != nil {
 		w.proc.tell(&reply{incarnation: e.d.call.incarnation, id: e.d.call.id, err: err})
 	}
 }

@@ -149,7 +149,7 @@ func (w *worker) Receive(c proto.Context) {
 			if w.iso != nil {
 				w.iso.TimerDone(m.id) // refunds the memory the parked message held
 			}
-			_ = w.sent(w.proc.node.signal(m.target, capability.Send, "sendAfter", &deliver{env: m.env, from: w.proc}))
+			_ = w.signal(m.target, "sendAfter", &deliver{env: m.env, from: w.proc})
 		}
 	case *alarmFire:
 		if m.inc == w.inc {
@@ -557,7 +557,7 @@ func (h *host) Send(c *capability.Capability, msg *mailbox.Envelope) error {
 	if h.gate != nil {
 		return h.w().gatedSend(c, msg)
 	}
-	return h.w().sent(h.proc.node.signal(c, capability.Send, "send", &deliver{env: msg, from: h.proc}))
+	return h.w().signal(c, "send", &deliver{env: msg, from: h.proc})
 }
 
 func (h *host) Call(c *capability.Capability, msg *mailbox.Envelope, timeout time.Duration) (uint64, error) {
@@ -571,7 +571,7 @@ func (h *host) Call(c *capability.Capability, msg *mailbox.Envelope, timeout tim
 	}
 	if max := w.proc.node.maxCallDepth; depth > max {
 		err := fmt.Errorf("%w: this call would be %d deep in a chain of calls; the limit is %d", isolate.ErrCallDepth, depth, max)
-		w.proc.node.emit(LimitHit{Path: proc.path, Limit: "call_depth", Err: err})
+		w.report(LimitHit{Path: proc.path, Limit: "call_depth", Err: err})
 		return 0, err
 	}
 	d := &deliver{env: msg, from: proc, call: &callRef{depth: depth, answer: func(r *reply) { proc.tell(r) }, incarnation: w.inc, id: id}}
@@ -579,7 +579,7 @@ func (h *host) Call(c *capability.Capability, msg *mailbox.Envelope, timeout tim
 		if err := w.gatedCall(c, d); err != nil {
 			return 0, err
 		}
-	} else if err := w.sent(w.proc.node.signal(c, capability.Send, "call", d)); err != nil {
+	} else if err := w.signal(c, "call", d); err != nil {
 		return 0, err
 	}
 	w.waits.add(proc, w.inc, id, timeout)
