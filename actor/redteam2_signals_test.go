@@ -9,6 +9,7 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit/testnode"
+	"github.com/cloister-rt/cloister/isolate"
 )
 
 // Hostile-tenant attacks on the bookkeeping of monitors.
@@ -53,21 +54,21 @@ func TestRedteam2_OneWatcherCannotFillAProcesssMonitors(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			grant := []actor.GrantSpec{{Name: "victim", To: "victim", Rights: capability.Monitor}}
-			n := testnode.Start(t, actor.Options{}, storageRoot(
-				worker(t, "victim", redteam2VictimJS),
-				worker(t, "hog", redteam2WatcherJS, grant...),
-				worker(t, "watchdog", redteam2WatcherJS, grant...),
-			))
-			var hog, dog redteam2Monitors
-			testnode.Call(t, n, "hog", map[string]any{"n": 10_000, "slot": slot}, &hog)
+			// The CPU limit is not under test: room for a thousand
+			// monitors in one turn under the race detector.
+			hog, watchdog := worker(t, "hog", redteam2WatcherJS, grant...), worker(t, "watchdog", redteam2WatcherJS, grant...)
+			hog.Limits, watchdog.Limits = isolate.Limits{CPU: 20 * time.Second}, isolate.Limits{CPU: 20 * time.Second}
+			n := testnode.Start(t, actor.Options{}, storageRoot(worker(t, "victim", redteam2VictimJS), hog, watchdog))
+			var got, dog redteam2Monitors
+			testnode.Call(t, n, "hog", map[string]any{"n": 10_000, "slot": slot}, &got)
 			testnode.Call(t, n, "watchdog", map[string]any{"n": 1, "slot": slot}, &dog)
-			t.Logf("hog: %d monitors, then %q; watchdog: %d, %q", hog.OK, hog.Err, dog.OK, dog.Err)
+			t.Logf("hog: %d monitors, then %q; watchdog: %d, %q", got.OK, got.Err, dog.OK, dog.Err)
 			if dog.OK != 1 {
-				t.Fatalf("the watchdog could not monitor the victim after the hog took %d monitors: %s", hog.OK, dog.Err)
+				t.Fatalf("the watchdog could not monitor the victim after the hog took %d monitors: %s", got.OK, dog.Err)
 			}
-			if hog.OK > actor.MaxMonitorsPerWatcher || !strings.Contains(hog.Err, "too many monitors") {
+			if got.OK > actor.MaxMonitorsPerWatcher || !strings.Contains(got.Err, "too many monitors") {
 				t.Fatalf("the hog got %d monitors on one process (then %q), want at most %d and a refusal",
-					hog.OK, hog.Err, actor.MaxMonitorsPerWatcher)
+					got.OK, got.Err, actor.MaxMonitorsPerWatcher)
 			}
 			testnode.Send(t, n, "victim", "die")
 			checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {

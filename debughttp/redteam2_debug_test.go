@@ -12,6 +12,7 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/debughttp"
 	"github.com/cloister-rt/cloister/internal/testkit/testnode"
+	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/supervisor"
 )
 
@@ -42,7 +43,9 @@ func TestRedteam2_DebugViewOfAHostileTenant(t *testing.T) {
 	if err := node.Start(actor.ChildSpec{
 		Name:     "root",
 		Strategy: supervisor.NewOneForOne(1000, time.Second),
-		Children: []actor.ChildSpec{{Name: "evil", Script: testnode.Script(t, "evil.js", []byte(redteam2EvilJS))}},
+		// The CPU limit is not under test: room for the megabyte strings
+		// under the race detector.
+		Children: []actor.ChildSpec{{Name: "evil", Script: testnode.Script(t, "evil.js", []byte(redteam2EvilJS)), Limits: isolate.Limits{CPU: 20 * time.Second}}},
 	}); err != nil {
 		t.Fatal(err)
 	}

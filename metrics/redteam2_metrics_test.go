@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/internal/testkit/testnode"
+	"github.com/cloister-rt/cloister/isolate"
 	"github.com/cloister-rt/cloister/metrics"
 	"github.com/cloister-rt/cloister/supervisor"
 )
@@ -39,7 +40,9 @@ func TestRedteam2_TenantStringsDoNotReachLabels(t *testing.T) {
 		Name:     "root",
 		Strategy: supervisor.NewOneForOne(1000, time.Second),
 		Children: []actor.ChildSpec{
-			{Name: "stopper", Script: testnode.Script(t, "stopper.js", []byte(redteam2StopJS))},
+			// The CPU limit is not under test: room for the console flood
+			// and the restarts under the race detector on a loaded machine.
+			{Name: "stopper", Script: testnode.Script(t, "stopper.js", []byte(redteam2StopJS)), Limits: isolate.Limits{CPU: 20 * time.Second}},
 		},
 	}); err != nil {
 		t.Fatal(err)
