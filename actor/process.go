@@ -49,25 +49,27 @@ func (s Status) String() string {
 // in it, and it is what capabilities designate. The exported methods are
 // safe for concurrent use.
 type Process struct {
-	node       *Node
-	id         uint64
-	name       string
-	path       string
-	kind       Kind
-	spec       *ChildSpec // never changed once built; see Node.build
-	parent     *Process
-	children   []*Process                     // in start order; guarded by mu (a template adds and removes)
+	node     *Node
+	id       uint64
+	name     string
+	path     string
+	kind     Kind
+	spec     *ChildSpec // never changed once built; see Node.build
+	parent   *Process
+	children []*Process // in start order; guarded by mu (a template adds and removes)
+	// The small fields are kept side by side: Process fills its 576-byte
+	// size class, and a byte of padding more would cost 64 per process.
 	dynamic    bool                           // started from a template by spawn
+	abandoned  bool                           // a dynamic child whose init failed; only its supervisor's goroutine reads it
 	owned      atomic.Bool                    // spawned linked to its spawner: temporary; see linkSpawned
 	newCode    atomic.Pointer[isolate.Script] // code that replaced spec.Script; see codechange.go
-	abandoned  bool                           // a dynamic child whose init failed; only its supervisor's goroutine reads it
 	handledEnd uint64                         // the last incarnation whose end its supervisor acted on; supervisor's goroutine only
 	alarm      alarmState                     // its storage alarm's failures, across incarnations; its actor's goroutine only (storage.go)
 	storageUse atomic.Pointer[storageUse]     // what its storage holds as of the last commit, for operators (storage.go)
 
 	pid         atomic.Pointer[proto.PID]
-	counted     atomic.Bool                     // counted as spawned for the node's start
 	liveIso     atomic.Pointer[isolate.Isolate] // the running incarnation's, for operators
+	counted     atomic.Bool                     // counted as spawned for the node's start
 	status      atomic.Int32
 	incarnation atomic.Uint64
 	restarts    atomic.Uint64
