@@ -18,3 +18,15 @@ func TestProcess_FitsItsSizeClass(t *testing.T) {
 		t.Fatalf("Process is %d bytes, past the 576-byte size class", n)
 	}
 }
+
+// TestWorker_FitsItsSizeClass: every incarnation of a script is one
+// worker; on 64-bit hosts it fills the 288-byte size class (the next is
+// 320).
+func TestWorker_FitsItsSizeClass(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("the size class is measured on 64-bit hosts")
+	}
+	if n := unsafe.Sizeof(worker{}); n > 288 {
+		t.Fatalf("worker is %d bytes, past the 288-byte size class", n)
+	}
+}

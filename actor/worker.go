@@ -25,27 +25,28 @@ type worker struct {
 	crash    *Crash   // set by a turn that ended the incarnation
 	stopping string   // set by ctx.stop
 
-	timers  map[uint64]*time.Timer
-	nextID  uint64
-	calls   map[uint64]*time.Timer // the host's own requests awaiting a reply, with their timeouts; made on first use
-	waits   callWaits              // the script's calls awaiting a reply (calltimeout.go)
-	started bool
+	timers map[uint64]*time.Timer
+	nextID uint64
+	calls  map[uint64]*time.Timer // the host's own requests awaiting a reply, with their timeouts; made on first use
+	waits  callWaits              // the script's calls awaiting a reply (calltimeout.go)
 
-	trapExits  bool                      // exit signals arrive as notifications
-	inspecting bool                      // inspect() is running
-	inspects   map[uint64]struct{}       // this incarnation's cap.inspect() requests awaiting an answer
-	endReason  string                    // why the incarnation ended, once it has
-	deferred   map[*replyTarget]struct{} // replies deferred by ctx.deferReply; see deferred.go
-	held       *time.Timer               // the warning for a turn holding the mailbox; see held.go
+	// The flags side by side: a worker fills its 288-byte size class.
+	started     bool
+	trapExits   bool // exit signals arrive as notifications
+	inspecting  bool // inspect() is running
+	initPending bool // init has not finished
+	runPosted   bool // a runDue is on its way to this actor; see batch.go
 
-	readyFor    readyRef    // the supervisor's wait for this incarnation's init, if any
-	initPending bool        // init has not finished
-	initTimer   *time.Timer // the start timeout when no supervisor waits
+	inspects  map[uint64]struct{}       // this incarnation's cap.inspect() requests awaiting an answer
+	endReason string                    // why the incarnation ended, once it has
+	deferred  map[*replyTarget]struct{} // replies deferred by ctx.deferReply; see deferred.go
+	held      *time.Timer               // the warning for a turn holding the mailbox; see held.go
+
+	readyFor  readyRef    // the supervisor's wait for this incarnation's init, if any
+	initTimer *time.Timer // the start timeout when no supervisor waits
 
 	gate  *gate       // the output gate, when the process has storage (storage.go)
 	alarm workerAlarm // the storage alarm's timer (storage.go)
-
-	runPosted bool // a runDue is on its way to this actor; see batch.go
 
 	console  *consoleBudget // see console.go; made on first use
 	refusals *refusalBudget // the same, for refusals reported as events
