@@ -68,6 +68,12 @@ func TestRedteam2_CrashReportsOfHostileThrows(t *testing.T) {
 		if c.Reason != "error" && c.Reason != "cpu_limit" {
 			t.Errorf("%s: reason %q", shape, c.Reason)
 		}
+		// Describing the thrown Proxy runs its spinning traps: the CPU
+		// limit stops them, and that is the crash's reason (it was a Go
+		// panic through the worker, reason error, before).
+		if shape == "proxy" && (c.Reason != "cpu_limit" || strings.Contains(text, "go panic")) {
+			t.Errorf("proxy: %s %q, want cpu_limit", c.Reason, text)
+		}
 		if len(text) > 9<<10 || len(c.Stack) > 17<<10+4<<10 {
 			t.Errorf("%s: a crash report of %d bytes of text and %d of stack", shape, len(text), len(c.Stack))
 		}

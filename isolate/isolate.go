@@ -747,10 +747,58 @@ func panicError(r any) *PanicError {
 	return &PanicError{Value: truncate(fmt.Sprintf("%v", r), 4096)}
 }
 
+// describeException describes a thrown value: its name and message, read
+// under a recover since they may be the script's getters or a Proxy's
+// traps, and the stack goja recorded. If reading them ran into the CPU or
+// memory limit or a kill, that is the turn's end.
+func (i *Isolate) describeException(ex *goja.Exception) error {
+	var b bytes.Buffer
+	for _, fr := range ex.Stack() {
+		b.WriteString("    at ")
+		fr.Write(&b)
+		b.WriteByte('\n')
+		if b.Len() > 16<<10 {
+			break
+		}
+	}
+	name, msg := "", "uncaught exception"
+	var stopped error
+	func() {
+		defer func() {
+			switch r := recover().(type) {
+			case *goja.InterruptedError:
+				stopped = i.describe(r)
+			case *limitAbort:
+				stopped = r.err
+			}
+		}()
+		name, msg = valueName(ex.Value())
+	}()
+	if errors.Is(stopped, ErrCPULimit) || errors.Is(stopped, ErrMemoryLimit) || errors.Is(stopped, ErrKilled) {
+		return stopped
+	}
+	var kind error
+	if o, ok := ex.Value().(*goja.Object); ok && i.builtins != nil && o == i.builtins.refused {
+		// A refused allocation that nobody caught ends the turn as the
+		// memory limit would have (compared by identity: reading the
+		// thrown object could run the script's getters).
+		kind = ErrMemoryLimit
+	}
+	return &JSError{Name: name, Message: msg, Stack: msg + "\n" + b.String(), kind: kind}
+}
+
 // describe maps goja's errors onto this package's, which hold strings
 // only. It never calls Exception.Error or String, which run the thrown
 // value's toString.
 func (i *Isolate) describe(err error) error {
+	// A thrown value is looked at by its type first, never unwrapped:
+	// goja's Exception.Unwrap walks the value's prototype chain and reads
+	// its "value", which for a Proxy's traps or a getter runs the script,
+	// here outside the turn's protection (a spinning getPrototypeOf trap
+	// panicked through the worker as a Go panic).
+	if ex, ok := err.(*goja.Exception); ok {
+		return i.describeException(ex)
+	}
 	if lerr, ok := limitError(err); ok {
 		return lerr
 	}
@@ -771,25 +819,7 @@ func (i *Isolate) describe(err error) error {
 	}
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
-		var b bytes.Buffer
-		for _, fr := range ex.Stack() {
-			b.WriteString("    at ")
-			fr.Write(&b)
-			b.WriteByte('\n')
-			if b.Len() > 16<<10 {
-				break
-			}
-		}
-		name, msg := "", "uncaught exception"
-		_ = protect(func() error { name, msg = valueName(ex.Value()); return nil })
-		var kind error
-		if o, ok := ex.Value().(*goja.Object); ok && i.builtins != nil && o == i.builtins.refused {
-			// A refused allocation that nobody caught ends the turn as the
-			// memory limit would have (compared by identity: reading the
-			// thrown object could run the script's getters).
-			kind = ErrMemoryLimit
-		}
-		return &JSError{Name: name, Message: msg, Stack: msg + "\n" + b.String(), kind: kind}
+		return i.describeException(ex)
 	}
 	var pe *PanicError
 	if errors.As(err, &pe) {
