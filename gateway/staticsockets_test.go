@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/cloister-rt/cloister/actor"
 	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/gateway"
+	"github.com/cloister-rt/cloister/internal/testkit"
 	"github.com/cloister-rt/cloister/supervisor"
 )
 
@@ -50,9 +52,14 @@ func TestSockets_OfAStaticWorkerThatStopsAreClosed(t *testing.T) {
 	if _, _, err := idle.Read(ctx); websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Fatalf("an idle WebSocket of a worker that stopped for good: read %v, want a close with 1001 (the process holds %d sockets)", err, p.Sockets())
 	}
-	if n := p.Sockets(); n != 0 {
-		t.Fatalf("the stopped worker still holds %d sockets", n)
-	}
+	// The close frame goes out just before the socket leaves the
+	// registry: wait for that, not a margin.
+	testkit.CheckFor(t, 10*time.Second, time.Millisecond, func() error {
+		if n := p.Sockets(); n != 0 {
+			return fmt.Errorf("the stopped worker still holds %d sockets", n)
+		}
+		return nil
+	})
 	if st := p.Status(); st != actor.StatusStopped {
 		t.Fatalf("the worker is %v, want stopped", st)
 	}
