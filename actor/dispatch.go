@@ -57,9 +57,10 @@ type dispatcher struct {
 	slice atomic.Int64 // how long a pinned run keeps its CPU: yieldAfter, but for tests
 
 	stopped  atomic.Bool
-	idle     atomic.Int32 // goroutines parked on work
-	watching atomic.Bool  // the watcher looks every stallAfter
-	handedOn atomic.Int64 // slot jobs the watcher or stop handed on
+	idle     atomic.Int32  // goroutines parked on work
+	watching atomic.Bool   // the watcher looks every stallAfter
+	handedOn atomic.Int64  // slot jobs the watcher or stop handed on
+	yields   atomic.Uint64 // CPUs pinned runs gave up, for tests; kept here, since a goroutine the watcher added exits
 
 	mu      sync.Mutex
 	workers map[*poolWorker]struct{}
@@ -97,7 +98,6 @@ type poolWorker struct {
 	looked int64
 	every  int
 	slice  int64
-	yields atomic.Uint64 // CPUs its pinned runs gave up, for tests
 }
 
 // job is a mailbox run: fn, pinned for p's worker if p is set. It is
@@ -325,7 +325,7 @@ func (d *dispatcher) yield(w *poolWorker) {
 	w.pin = isolate.PinThread()
 	w.proc.pin.Store(w.pin)
 	w.slice = clock()
-	w.yields.Add(1)
+	d.yields.Add(1)
 }
 
 // maxEvery bounds how many messages a pinned run handles between two looks

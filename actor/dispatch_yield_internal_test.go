@@ -50,11 +50,7 @@ func TestDispatch_PinnedRunYieldsUnderANewPin(t *testing.T) {
 	if p.pin.Load() != nil {
 		t.Fatal("the process keeps a pin after its run ended")
 	}
-	var yields uint64
-	for _, w := range *d.list.Load() {
-		yields += w.yields.Load()
-	}
-	if yields != msgs {
+	if yields := d.yields.Load(); yields != msgs {
 		t.Fatalf("%d yields in a run of %d messages with no slice, want %d", yields, msgs, msgs)
 	}
 	if last.Load() == nil {
@@ -94,10 +90,8 @@ func TestDispatch_NoYieldWithinTheSliceOrOutsideAPinnedRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	allParked(t, d)
-	for _, w := range *d.list.Load() {
-		if n := w.yields.Load(); n != 0 {
-			t.Fatalf("a pooled goroutine yielded %d times, want 0", n)
-		}
+	if n := d.yields.Load(); n != 0 {
+		t.Fatalf("the pooled goroutines yielded %d times, want 0", n)
 	}
 	if got, want := (&pinnedDispatcher{d: d}).Throughput(), d.Throughput(); got <= want {
 		t.Fatalf("a pinned run lets protoactor yield every %d messages, want it never to (more than %d)", got, want)
