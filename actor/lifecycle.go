@@ -64,18 +64,26 @@ func (p *Process) awaitReady(w *readyWait) error {
 	d := p.spec.startTimeout()
 	t := p.parent.startTimer(d)
 	defer t.Stop()
+	var err error
 	select {
-	case err := <-w.ch:
+	case err = <-w.ch:
 		return err
 	case <-t.C:
+		err = fmt.Errorf("%w: init did not finish within %v", ErrStartTimeout, d)
+	case <-p.node.closed:
+		err = errInitCutShort
 	}
 	if !p.ready.CompareAndSwap(w, nil) {
-		return <-w.ch // init ended as the time ran out
+		return <-w.ch // init ended as the wait did
 	}
-	err := fmt.Errorf("%w: init did not finish within %v", ErrStartTimeout, d)
 	p.tell(&initTimeout{wait: w, err: err})
 	return err
 }
+
+// errInitCutShort ends an init that a shutdown overtook while it waited
+// (an async init's await): the node does not wait out its start timeout.
+// An init still running its turn finishes the turn first.
+var errInitCutShort = fmt.Errorf("init cut short: %w", errShutdownInStart)
 
 // startTimer returns the supervisor's start timer set to fire after d.
 // A supervisor starts one child at a time, on its own goroutine, so one

@@ -114,6 +114,7 @@ type Node struct {
 	lifecycle sync.Mutex // guards dispatch and stopping between Start and Shutdown
 	stopping  bool
 	closing   atomic.Bool             // stopping, for a supervisor's goroutine: set once, never cleared
+	closed    chan struct{}           // closed as closing is set: ends the waits for a child's init
 	root      atomic.Pointer[Process] // set once, under lifecycle; read anywhere
 
 	nextID  atomic.Uint64
@@ -162,6 +163,7 @@ func NewNode(opts Options) (*Node, error) {
 		spawned:     make(chan struct{}),
 		startBroken: make(chan struct{}),
 		failed:      make(chan struct{}),
+		closed:      make(chan struct{}),
 	}
 	shrinkRegistry(n.system)
 	n.maxProcesses, n.maxCallDepth = opts.MaxProcesses, opts.MaxCallDepth
@@ -442,6 +444,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.lifecycle.Lock()
 		n.stopping = true
 		n.closing.Store(true)
+		close(n.closed)
 		root, dispatch := n.root.Load(), n.dispatch
 		n.lifecycle.Unlock()
 		if root != nil && n.starting() {

@@ -11,7 +11,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/cloister-rt/cloister/actor"
+	"github.com/cloister-rt/cloister/capability"
 	"github.com/cloister-rt/cloister/internal/testkit"
+	"github.com/cloister-rt/cloister/supervisor"
 )
 
 // A shutdown that overtakes the node's first start aborts it: the child
@@ -79,6 +81,52 @@ func TestShutdown_DuringFirstStartStartsNoFurtherChild(t *testing.T) {
 	mu.Unlock()
 	if got != "gate init, gate terminate" {
 		t.Fatalf("what the Go actors saw: %q, want the gate's init and terminate and nothing of the later children", got)
+	}
+	testkit.NoLeaks(t, before)
+}
+
+// A shutdown does not wait out the start timeout of an init that awaits
+// (an async init's pending promise): the spawn that waited for it fails
+// saying the init was cut short, and the node stops. Before, the
+// template supervisor waited the whole start timeout (here an hour)
+// before its stop could begin.
+func TestShutdown_CutsShortAnInitThatAwaits(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	n, err := actor.NewNode(actor.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := worker(t, "tmpl", `
+export async function init() { await new Promise(() => {}); }
+export function receive() {}`)
+	tmpl.StartTimeout = time.Hour
+	pool := actor.ChildSpec{Name: "pool", Strategy: supervisor.NewOneForOne(3, time.Second), Template: &tmpl}
+	if err := n.Start(oneForOne(pool)); err != nil {
+		t.Fatal(err)
+	}
+	sup, err := n.Capability("pool", capability.All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spawned := make(chan error, 1)
+	go func() {
+		_, err := n.SpawnKeyed(context.Background(), sup, "k")
+		spawned <- err
+	}()
+	checkFor(t, 20*time.Second, time.Millisecond, func() error {
+		if _, ok := n.Lookup("pool/k"); !ok {
+			return errors.New("no pool/k yet")
+		}
+		return nil
+	})
+	// Generous: the point is the hour of start timeout, not speed.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := n.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with a spawn awaiting its init: %v", err)
+	}
+	if err := <-spawned; err == nil || !strings.Contains(err.Error(), "init cut short: the node is shutting down") {
+		t.Fatalf("the spawn awaiting its init returned %v, want it cut short", err)
 	}
 	testkit.NoLeaks(t, before)
 }

@@ -192,3 +192,48 @@ func TestCheck_Examples(t *testing.T) {
 		}
 	}
 }
+
+// A signal during a long first start stops the node at once: the child
+// whose init is running finishes it (its terminate runs), no later child
+// starts, and run returns as from a clean stop.
+func TestRun_SignalDuringFirstStartStopsTheNode(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "slow.js", `
+export async function init() {
+  console.log("slow init");
+  await new Promise((resolve) => setTimeout(resolve, 3600000));
+}
+export function receive() {}
+export function terminate(reason) { console.log("slow terminating: " + reason); }`)
+	writeFile(t, dir, "later.js", `
+export function init() { console.log("later init"); }
+export function receive() {}`)
+	app := writeFile(t, dir, "app.yaml", `root:
+  strategy: one_for_one
+  children:
+    - name: slow
+      script: slow.js
+      start_timeout: 1h
+    - name: later
+      script: later.js
+`)
+	stderr, stop := start(t, "run", app)
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if !strings.Contains(stderr.String(), "slow init") {
+			return fmt.Errorf("no init yet:\n%s", stderr)
+		}
+		return nil
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	out := stderr.String()
+	for _, want := range []string{"stopping the node during its start", "node stopped"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in the log:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "later init") || strings.Contains(out, "node started") {
+		t.Errorf("the start went on after the signal:\n%s", out)
+	}
+}

@@ -148,7 +148,7 @@ func (nf *nodeFlags) runApp(ctx context.Context, app *manifest.App, target strin
 	if dbg != nil {
 		m = metrics.New(node) // before Start, so no event is missed
 	}
-	if err := node.Start(app.Root); err != nil {
+	if over, err := startUntil(ctx, node, app.Root, log); over || err != nil {
 		return err
 	}
 	log.Info("node started", "target", target)
@@ -190,6 +190,37 @@ func (nf *nodeFlags) runApp(ctx context.Context, app *manifest.App, target strin
 	}
 	log.Info("node stopped")
 	return failed
+}
+
+// startUntil starts node's tree, and stops it if ctx ends first (a signal
+// during a long first start): the child whose init is running finishes it,
+// no later child starts, and the node is stopped in order. A start that a
+// signal cut short is a clean stop, not an error; over says the node has
+// stopped.
+func startUntil(ctx context.Context, node *actor.Node, root actor.ChildSpec, log *slog.Logger) (over bool, err error) {
+	started := make(chan struct{})
+	stopped := make(chan bool)
+	go func() {
+		select {
+		case <-ctx.Done():
+			log.Info("stopping the node during its start")
+			_ = node.Shutdown(context.Background())
+			stopped <- true
+		case <-started:
+			stopped <- false // a later signal is the caller's to see
+		}
+	}()
+	err = node.Start(root)
+	close(started)
+	if !<-stopped {
+		return false, err
+	}
+	// The watcher shut the node down, before or after Start returned.
+	if err := node.Wait(); err != nil {
+		return true, err
+	}
+	log.Info("node stopped")
+	return true, nil
 }
 
 // loadTarget reads a manifest, or wraps a single script in a one_for_one root.
