@@ -200,16 +200,12 @@ func (g *group) ended(c proto.Context, crashed *Process, child *proto.PID, cr *C
 	if crashed.kind == KindSupervisor {
 		crashed.setStatus(StatusFailed)
 	}
-	if g.proc.node.startAborted() || crashed.abandoned || g.sv == nil {
-		// The node is not starting after all, or a spawn gave up on the
-		// child: it is stopped, not restarted.
-		c.(proto.Supervisor).StopChildren(child)
-		return
-	}
-	if g.ending || g.proc.node.closing.Load() {
-		// As OTP's supervisor while it shuts down, one ending or on a node
-		// shutting down reports the child's end and restarts nothing: the
-		// end costs no intensity, and cannot have it, or the root, give up.
+	if g.proc.node.startAborted() || crashed.abandoned || g.sv == nil || g.ending || g.proc.node.closing.Load() {
+		// The node is not starting after all, a spawn gave up on the
+		// child, or, as OTP's supervisor while it shuts down, this one is
+		// ending or the node is shutting down: the child's end is
+		// reported and nothing is restarted. The end costs no intensity,
+		// and cannot have it, or the root, give up.
 		cr.Action, cr.Restarted = ActionStop, false
 		crashed.recordCrash(cr)
 		g.proc.node.emit(Crashed{Crash: cr})

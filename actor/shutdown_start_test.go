@@ -3,6 +3,7 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -129,4 +130,42 @@ export function receive() {}`)
 		t.Fatalf("the spawn awaiting its init returned %v, want it cut short", err)
 	}
 	testkit.NoLeaks(t, before)
+}
+
+// A child whose init throws during the node's first start fails the start,
+// and its crash is still reported, as a stop: operators see why in the
+// events and the metrics, not only in Start's error.
+func TestStart_AChildThatFailsTheStartIsReportedAsCrashed(t *testing.T) {
+	n, err := actor.NewNode(actor.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var crashes []*actor.Crash
+	n.Subscribe(func(e actor.Event) {
+		if c, ok := e.(actor.Crashed); ok {
+			mu.Lock()
+			crashes = append(crashes, c.Crash)
+			mu.Unlock()
+		}
+	})
+	bad := worker(t, "bad", `
+export function init() { throw new Error("no config"); }
+export function receive() {}`)
+	if err := n.Start(oneForOne(worker(t, "good", `export function receive() {}`), bad)); err == nil {
+		t.Fatal("a start with a child whose init throws succeeded")
+	}
+	if err := n.Wait(); err != nil && !errors.Is(err, actor.ErrRootFailed) {
+		t.Fatalf("the node's end: %v", err)
+	}
+	checkFor(t, 20*time.Second, time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range crashes {
+			if c.Path == "bad" && c.Action == actor.ActionStop && strings.Contains(c.Err.Error(), "no config") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no Crashed event for bad with action stop naming its error; got %d crashes", len(crashes))
+	})
 }
