@@ -132,6 +132,9 @@ func (w *worker) report(e Event) {
 	b.refill(consoleNow(), refusalBurst, refusalRate)
 	if b.avail < 1 {
 		b.unreported++
+		if rc, ok := w.proc.node.observerOf().(RefusalCounter); ok {
+			rc.Unreported(e)
+		}
 		return
 	}
 	b.avail--

@@ -19,6 +19,15 @@ type Observer interface {
 	Sent(p *Process)
 }
 
+// RefusalCounter is an Observer that also counts the refusals a script's
+// budget kept out of the event stream (see worker.report): a Denied or
+// LimitHit it would have had as an event, handed over on the goroutine of
+// the process that provoked it. Metrics count every refusal this way,
+// while the shared event queues carry a bounded share of them.
+type RefusalCounter interface {
+	Unreported(e Event)
+}
+
 type observerRef struct{ Observer }
 
 // Observe installs o as the node's observer, replacing any before it; nil

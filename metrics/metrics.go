@@ -149,6 +149,10 @@ func (m *Metrics) Sent(p *actor.Process) {
 	m.messagesOut.WithLabelValues(p.MetricName()).Inc()
 }
 
+// Unreported implements actor.RefusalCounter: a refusal over its
+// process's budget of reported ones is counted all the same.
+func (m *Metrics) Unreported(e actor.Event) { m.onEvent(e) }
+
 func (m *Metrics) onEvent(e actor.Event) {
 	switch e := e.(type) {
 	case actor.Started:
