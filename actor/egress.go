@@ -32,6 +32,17 @@ func (h *host) StartFetch(c *capability.Capability, req isolate.HTTPRequest) (ui
 		p.node.emit(Denied{Op: "fetch", Err: err, Path: p.path})
 		return 0, fmt.Errorf("%w: %w", capability.ErrDenied, err)
 	}
+	// The script's header values, one character per byte, go out as those
+	// bytes; the script's Headers refuse wider ones, but the list crossed
+	// its heap.
+	headers := make([][2]string, len(req.Headers))
+	for k, h := range req.Headers {
+		b, ok := isolate.HeaderBytes(h[1])
+		if !ok {
+			return 0, fmt.Errorf("fetch: the value of header %q has a character above U+00FF (header values are bytes)", truncate(h[0], 64))
+		}
+		headers[k] = [2]string{h[0], b}
+	}
 	w.nextID++
 	id, inc := w.nextID, w.inc
 	wait := g.Policy().Timeout + time.Second
@@ -39,7 +50,7 @@ func (h *host) StartFetch(c *capability.Capability, req isolate.HTTPRequest) (ui
 		p.tell(&reply{incarnation: inc, id: id, err: fmt.Errorf("%w: fetch after %v", isolate.ErrCallTimeout, wait)})
 	}))
 	go func() {
-		res, err := g.Do(context.Background(), egress.Request{Method: req.Method, URL: req.URL, Headers: req.Headers, Body: req.Body})
+		res, err := g.Do(context.Background(), egress.Request{Method: req.Method, URL: req.URL, Headers: headers, Body: req.Body})
 		out := isolate.FetchResult{}
 		switch {
 		case errors.Is(err, egress.ErrDenied):
@@ -48,6 +59,9 @@ func (h *host) StartFetch(c *capability.Capability, req isolate.HTTPRequest) (ui
 		case err != nil:
 			out.Failed = err.Error()
 		default:
+			for k := range res.Headers {
+				res.Headers[k][1] = isolate.HeaderText(res.Headers[k][1])
+			}
 			out.Status, out.URL, out.Headers, out.Body = res.Status, res.URL, res.Headers, res.Body
 		}
 		env, err := codec.Encode(out)

@@ -357,7 +357,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	for name, vs := range r.Header {
 		for _, v := range vs {
-			req.Headers = append(req.Headers, [2]string{name, v})
+			req.Headers = append(req.Headers, [2]string{name, isolate.HeaderText(v)})
 		}
 	}
 	env, err := codec.Encode(req)
@@ -443,7 +443,8 @@ var hopHeaders = map[string]bool{
 
 // write sends a tenant's response, checking every header again: the
 // script's Headers refuse bad names and values, but the answer crossed
-// the tenant's heap.
+// the tenant's heap. A value goes out as bytes, one per character
+// (isolate.HeaderBytes).
 func write(w http.ResponseWriter, log *slog.Logger, route string, res *isolate.HTTPResponse) {
 	if res.Status < 200 || res.Status > 599 {
 		log.Warn("http: fetch answered a bad status", "route", route, "status", res.Status)
@@ -452,8 +453,9 @@ func write(w http.ResponseWriter, log *slog.Logger, route string, res *isolate.H
 	}
 	hdr := w.Header()
 	for _, kv := range res.Headers {
-		name, value := kv[0], kv[1]
-		if !validName(name) || !validValue(value) {
+		name := kv[0]
+		value, ok := isolate.HeaderBytes(kv[1])
+		if !ok || !validName(name) || !validValue(value) {
 			log.Warn("http: fetch answered a bad header", "route", route, "header", truncate(name, 64))
 			for k := range hdr {
 				delete(hdr, k)

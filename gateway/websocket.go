@@ -103,8 +103,11 @@ func (h *handler) upgrade(w http.ResponseWriter, r *http.Request, to *capability
 	}
 	opts := &websocket.AcceptOptions{}
 	for _, kv := range res.Headers {
-		if strings.EqualFold(kv[0], "sec-websocket-protocol") && validValue(kv[1]) {
-			opts.Subprotocols = append(opts.Subprotocols, strings.TrimSpace(kv[1]))
+		if !strings.EqualFold(kv[0], "sec-websocket-protocol") {
+			continue
+		}
+		if v, ok := isolate.HeaderBytes(kv[1]); ok && validValue(v) {
+			opts.Subprotocols = append(opts.Subprotocols, strings.TrimSpace(v))
 		}
 	}
 	conn, err := websocket.Accept(w, r, opts)

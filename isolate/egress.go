@@ -20,8 +20,8 @@ type FetchHost interface {
 }
 
 // FetchResult is the answer to an outgoing fetch, in msgpack: a response,
-// or Denied (a refusal: CapabilityError) or Failed (a network failure:
-// TypeError).
+// its header values in the script's form (HeaderText), or Denied (a
+// refusal: CapabilityError) or Failed (a network failure: TypeError).
 type FetchResult struct {
 	Status  int         `msgpack:"status"`
 	URL     string      `msgpack:"url"`

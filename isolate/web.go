@@ -85,7 +85,9 @@ func installWebTemplates() error {
 var ErrNoFetch = errors.New("no fetch handler")
 
 // HTTPRequest is an HTTP request as the host hands it to a script's fetch
-// export, in msgpack.
+// export, in msgpack, or as a script's fetch asks a FetchHost to send it.
+// Header values are in the script's form (HeaderText): one character per
+// byte on the wire.
 type HTTPRequest struct {
 	Method  string      `msgpack:"method"`
 	URL     string      `msgpack:"url"`
@@ -97,8 +99,9 @@ type HTTPRequest struct {
 }
 
 // HTTPResponse is what a fetch turn answers, in msgpack: the Response's
-// status, headers (lower-case names) and body; or, when the handler
-// returned something other than a Response, Bad names what it was.
+// status, headers (lower-case names; values in the script's form, which
+// HeaderBytes turns into bytes for the wire) and body; or, when the
+// handler returned something other than a Response, Bad names what it was.
 type HTTPResponse struct {
 	Status  int         `msgpack:"status"`
 	Headers [][2]string `msgpack:"headers"`
