@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -224,10 +225,15 @@ func TestTransport_SilentPeerIsLostAndComesBackAsNewIncarnation(t *testing.T) {
 	binc := b.Incarnation()
 
 	b.nc.Close() // the connection dies; no leaving heartbeat
-	for name, r := range map[string]*recorder{"a": ra, "c": rc} {
+	// Each has b down now, not only once: a stall before the close can
+	// have lost b and let it back in.
+	for _, p := range []struct {
+		tr *Transport
+		r  *recorder
+	}{{a, ra}, {cc, rc}} {
 		testkit.CheckFor(t, wait, 5*time.Millisecond, func() error {
-			if !r.hasEvent(event{false, "b", binc}) {
-				return fmt.Errorf("%s saw %v", name, r.eventList())
+			if _, up := p.tr.Peer("b"); up || !p.r.hasEvent(event{false, "b", binc}) {
+				return fmt.Errorf("%s has b up=%v and saw %v", p.tr.Self(), up, p.r.eventList())
 			}
 			return nil
 		})
@@ -246,17 +252,38 @@ func TestTransport_SilentPeerIsLostAndComesBackAsNewIncarnation(t *testing.T) {
 		}
 		return nil
 	})
-	// b's first run: up, then down, before the second run's up
+	// b's first run: up, then down, before the second run's up. A stall
+	// of a over the 200 ms of DeadAfter (a loaded machine, the race
+	// detector, c's TLS handshake) can also lose the first run before its
+	// connection dies and let it back in, as the frozen-peer test shows:
+	// more down-up pairs of it are no error.
 	var seq []event
 	for _, e := range ra.eventList() {
 		if e.peer == "b" {
 			seq = append(seq, e)
 		}
 	}
-	want := []event{{true, "b", binc}, {false, "b", binc}, {true, "b", b2.Incarnation()}}
-	if fmt.Sprint(seq[:min(3, len(seq))]) != fmt.Sprint(want) {
-		t.Errorf("a saw b as %v, want %v first", seq, want)
+	k := slices.IndexFunc(seq, func(e event) bool { return e.inc != binc })
+	if err := flaps(seq[:max(k, 0)], "b", binc, false); k < 0 || err != nil || seq[k] != (event{true, "b", b2.Incarnation()}) {
+		t.Errorf("a saw b as %v (%v), want up %x and down %x in turn, then up %x", seq, err, binc, binc, b2.Incarnation())
 	}
+}
+
+// flaps checks that events are those of one incarnation of peer, up and
+// down in turn from up, ending up if up is set and down if not.
+func flaps(events []event, peer string, inc uint64, up bool) error {
+	if len(events) == 0 {
+		return errors.New("no event")
+	}
+	for i, e := range events {
+		if e != (event{i%2 == 0, peer, inc}) {
+			return fmt.Errorf("event %d is %v", i, e)
+		}
+	}
+	if last := events[len(events)-1]; last.up != up {
+		return fmt.Errorf("the last event is %v", last)
+	}
+	return nil
 }
 
 // A new incarnation of a peer that arrives before the old one was found
@@ -346,13 +373,15 @@ func TestTransport_FrozenPeerResumesAfterBothSidesReportedTheLoss(t *testing.T) 
 	b.deliverMu.Unlock() // b resumes
 
 	waitUp(t, a, b)
-	wantA := []event{{true, "b", bi}, {false, "b", bi}, {true, "b", bi}}
-	wantB := []event{{true, "a", ai}, {false, "a", ai}, {true, "a", ai}}
-	if got := ra.eventList(); fmt.Sprint(got) != fmt.Sprint(wantA) {
-		t.Errorf("a saw %v, want %v", got, wantA)
+	// Each saw the other up, lost, and up again, as the same incarnation.
+	// A stall of a over the 200 ms of DeadAfter before the freeze (a
+	// loaded machine, the race detector) adds a loss and return of its
+	// own: more down-up pairs are no error.
+	if got := ra.eventList(); len(got) < 3 || flaps(got, "b", bi, true) != nil {
+		t.Errorf("a saw %v, want up %x, down and up again in turn", got, bi)
 	}
-	if got := rb.eventList(); fmt.Sprint(got) != fmt.Sprint(wantB) {
-		t.Errorf("b saw %v, want %v", got, wantB)
+	if got := rb.eventList(); len(got) < 3 || flaps(got, "a", ai, true) != nil {
+		t.Errorf("b saw %v, want up %x, down and up again in turn", got, ai)
 	}
 	if st := a.Stats(); st.DropsStale == 0 {
 		t.Errorf("a dropped nothing from the lost incarnation: %+v", st)

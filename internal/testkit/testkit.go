@@ -12,11 +12,19 @@ import (
 	"time"
 )
 
+// minWait is the least CheckFor waits, whatever timeout it is given. CI
+// runs the race detector on a shared 2-core machine where a process can
+// get no CPU for many seconds (a loaded run saw a call's 10 s pass within
+// one turn, and a flow make no progress for 30 s), so a 5 or 10 s bound on
+// a condition that needs CPU fails tests that have no bug to find.
+const minWait = time.Minute
+
 // CheckFor polls f every interval until it returns nil, and fails the test
-// with f's last error if timeout passes first. The timeout is a bound on a
-// wait, never an assertion about speed: pick it generous.
+// with f's last error if timeout (at least minWait) passes first. The
+// timeout is a bound on a wait, never an assertion about speed.
 func CheckFor(t testing.TB, timeout, interval time.Duration, f func() error) {
 	t.Helper()
+	timeout = max(timeout, minWait)
 	deadline := time.Now().Add(timeout)
 	for {
 		err := f()
