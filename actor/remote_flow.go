@@ -353,7 +353,14 @@ func (r *remote) refuseFull(peer string, f *wire.Frame, c *capability.Capability
 	r.refuse(peer, f, err)
 }
 
-// retryLoop retries the parked frames while any is parked.
+// retryLoop retries the parked frames while any is parked. While a frame
+// is parked, running is set and a loop looks at fl.peers again within
+// flowRetry: parkLocked starts one, under fl.mu, if none runs, and the
+// loop stops only under the same hold of fl.mu in which it finds nothing
+// parked. So a kick lost (wake finding waiting unset, or one already
+// pending) delays the retry by flowRetry at most. A peer's entry leaves
+// fl.peers only with its last frame, and whoever takes it out releases
+// the peer (drainTarget), but for a lost peer (dropParked).
 func (r *remote) retryLoop() {
 	fl := &r.flow
 	tk := time.NewTicker(flowRetry)

@@ -72,6 +72,11 @@ func flowTree(t *testing.T) actor.ChildSpec {
 	flooder.Limits = isolate.Limits{CPU: 10 * time.Second}
 	sink := worker(t, "sink", flowSinkJS)
 	sink.Node, sink.Mailbox = "b", mailbox.Limits{Messages: 10}
+	// Nor is a turn of the sink's: under the race detector on a loaded
+	// machine the default 50 ms has ended short turns (the red-team
+	// tests'), and a restarted sink's log starts afresh, so the test
+	// would wait for messages the sink has already taken.
+	sink.Limits = isolate.Limits{CPU: 10 * time.Second}
 	stuck := worker(t, "stuck", remoteStuckJS)
 	stuck.Node, stuck.Mailbox = "b", mailbox.Limits{Messages: 2}
 	return actor.ChildSpec{Name: "root", Strategy: supervisor.NewOneForOne(100, time.Second),
@@ -114,17 +119,70 @@ func (cl *memCluster) flood(n int) int {
 	t := cl.t
 	cl.call("a", "flooder", map[string]any{"op": "flood", "n": n})
 	var st map[string]any
-	checkFor(t, 60*time.Second, 5*time.Millisecond, func() error {
+	// Under the race detector on a loaded machine the flood can take over
+	// a minute: the wait fails when the flooder stops getting further.
+	cl.whileGrowing(func() (int, bool, string) {
 		st, _ = cl.call("a", "flooder", map[string]any{"op": "state"}).(map[string]any)
 		if st["error"] != nil {
 			t.Fatalf("flooder: %v", st)
 		}
-		if num(st["next"]) < int64(n) {
-			return fmt.Errorf("the flooder has sent %v of %d", st["next"], n)
-		}
-		return nil
+		return int(num(st["next"])), num(st["next"]) >= int64(n), fmt.Sprintf("the flooder has sent %v of %d", st["next"], n)
 	})
 	return int(num(st["full"]))
+}
+
+// flowStall is how long the flow tests wait for progress: the sink on a
+// loaded machine, under the race detector, has taken several seconds
+// over a few messages.
+const flowStall = 90 * time.Second
+
+// whileGrowing polls f until it reports done. It fails the test at once
+// if b's sink has restarted (a crash, which loses its log), and when the
+// count f returns has not grown for flowStall; the failure says what f
+// says, and where the sink's messages are.
+func (cl *memCluster) whileGrowing(f func() (count int, done bool, what string)) {
+	t := cl.t
+	t.Helper()
+	seen, last := -1, time.Now()
+	for {
+		k, done, what := f()
+		if done {
+			return
+		}
+		if inc := cl.sink().Incarnation(); inc != 1 {
+			t.Fatalf("b's sink restarted (incarnation %d): %s; %s", inc, what, cl.flowState())
+		}
+		if k > seen {
+			seen, last = k, time.Now()
+		} else if time.Since(last) > flowStall {
+			t.Fatalf("none more in %v: %s; %s", flowStall, what, cl.flowState())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// sink is node b's sink.
+func (cl *memCluster) sink() *actor.Process {
+	p, ok := cl.node("b").Lookup("sink")
+	if !ok {
+		cl.t.Fatal("node b has no sink")
+	}
+	return p
+}
+
+// flowState says where the sink's messages are: what it took and holds,
+// what b parks and whether it holds a back, and b's crashes.
+func (cl *memCluster) flowState() string {
+	b, sink := cl.node("b"), cl.sink()
+	frames, cost, running := actor.FlowParked(b)
+	var crashes []string
+	for _, e := range cl.events("b") {
+		if c, ok := e.(actor.Crashed); ok {
+			crashes = append(crashes, fmt.Sprintf("%s#%d: %s", c.Crash.Path, c.Crash.Incarnation, c.Crash.Reason))
+		}
+	}
+	return fmt.Sprintf("the sink (incarnation %d, %v) has begun %d turns and holds %d messages; b parks %d frames (%d bytes), retry loop running %v, holding a %v; crashes on b: %v",
+		sink.Incarnation(), sink.Status(), sink.Handled(), sink.MailboxDepth(), frames, cost, running, b.Holding("a"), crashes)
 }
 
 // limitHits counts node name's LimitHit events for limit, whose text
@@ -153,26 +211,19 @@ func TestFlow_SlowReceiverOnAnotherNodePushesBackAndLosesNothing(t *testing.T) {
 	const n = 1000
 	full := cl.flood(n)
 	var log []any
-	// The sink takes the messages slowly (under the race detector, on a
-	// loaded machine, 1000 have taken over 30 s, and a CI race run once
-	// saw no new one for 30 s): the wait fails when they stop coming for
-	// 90 s, not after a set time.
-	seen, last := -1, time.Now()
-	for {
+	// The sink takes the messages slowly, and a full mailbox refuses the
+	// request for its log too (while a's frames are parked it is full
+	// nearly all the time): progress is the sink's turns, less those of
+	// the log requests.
+	reads := 0
+	cl.whileGrowing(func() (int, bool, string) {
 		v, err := cl.tryCall("b", "sink", map[string]any{"type": "log"})
-		if err == nil { // a full mailbox refuses the log request too
+		if err == nil {
 			log, _ = v.([]any)
+			reads++
 		}
-		if len(log) >= n {
-			break
-		}
-		if len(log) > seen {
-			seen, last = len(log), time.Now()
-		} else if time.Since(last) > 90*time.Second {
-			t.Fatalf("sink has %d of %d messages, none more in 90 s (last error: %v)", len(log), n, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return int(cl.sink().Handled()) - reads, len(log) >= n, fmt.Sprintf("the sink's log has %d of %d messages (last error: %v)", len(log), n, err)
+	})
 	checkInOrder(t, log, n)
 	if full == 0 {
 		t.Fatal("the flooder never saw MailboxFull: nothing pushed back")
