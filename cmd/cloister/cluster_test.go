@@ -64,7 +64,11 @@ func waitFront(t *testing.T, report func() (*frontReport, error), what string, c
 }
 
 // writeClusterManifest writes the example cluster, without its gateway
-// and NATS URL, with the dev certificates in certs.
+// and NATS URL, with the dev certificates in certs. Its dead_after is
+// long: TestCluster_InProcess counts every loss, and on a loaded machine a
+// node can miss heartbeats for a second or more and be lost and found
+// again (TestCluster_Processes has seen it at 1.5 s); a node that leaves
+// says so at once, whatever dead_after is.
 func writeClusterManifest(t *testing.T, dir, certs string) string {
 	t.Helper()
 	examples, err := filepath.Abs("../../examples/cluster")
@@ -74,7 +78,7 @@ func writeClusterManifest(t *testing.T, dir, certs string) string {
 	return writeFile(t, dir, "app.yaml", fmt.Sprintf(`cluster:
   nodes: [a, b, c]
   heartbeat: 100ms
-  dead_after: 1s
+  dead_after: 10s
   tls:
     cert: %[1]s/node-{node}.pem
     key: %[1]s/node-{node}-key.pem
