@@ -29,12 +29,14 @@ const (
 	dosOvershootPlain = 5 * time.Millisecond
 )
 
-// dosOvershoot is dosOvershootPlain, or three times it under the race
+// dosOvershoot is dosOvershootPlain, or ten times it under the race
 // detector: the checks that refuse a conversion or copy the turn has no
 // time left for estimate its cost at the uninstrumented speed (printing a
-// 2^18-bit BigInt, 3.7 ms), which the detector slows several times over.
+// 2^18-bit BigInt, 3.7 ms), which the detector slows several times over,
+// and more on a loaded machine (parseAtLimitLoop ran 68-97 ms under a 50
+// ms limit five times in a row at load 12 under it, 49-60 ms when quiet).
 // The run without the detector holds the promised bound.
-var dosOvershoot = map[bool]time.Duration{false: dosOvershootPlain, true: 3 * dosOvershootPlain}[raceDetector]
+var dosOvershoot = map[bool]time.Duration{false: dosOvershootPlain, true: 10 * dosOvershootPlain}[raceDetector]
 
 // dosGaps are the bombs that Cloister cannot stop in time: their work is
 // one instruction of goja's VM, not a builtin (docs/limits.md). Their
