@@ -313,7 +313,10 @@ func TestRedteam_RequestOverTargetMessageBytes(t *testing.T) {
 // off by read_header_timeout, and one that never sends its body by
 // read_timeout; neither keeps the neighbour from being served.
 func TestRedteam_Slowloris(t *testing.T) {
-	f := startRed(t, gateway.Config{ReadHeaderTimeout: 200 * time.Millisecond, ReadTimeout: 300 * time.Millisecond}, actor.ChildSpec{})
+	// The timeouts also bound the neighbour's own request, whose bytes a
+	// server goroutine stalled past them on a loaded machine would find
+	// expired: long enough for that, short enough to keep the test quick.
+	f := startRed(t, gateway.Config{ReadHeaderTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second}, actor.ChildSpec{})
 	addr := strings.TrimPrefix(f.base, "http://")
 	cut := func(partial string) {
 		t.Helper()
