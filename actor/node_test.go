@@ -74,7 +74,9 @@ func (f *fixture) call(path string, msg any) (any, error) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// A stop for a hang, not a margin: under the race detector on a
+	// loaded machine a turn can take many seconds of wall time.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out, err := callBytes(ctx, f.node, f.cap(path), b)
 	if err != nil {
