@@ -64,13 +64,20 @@ func (p *Process) awaitReady(w *readyWait) error {
 	d := p.spec.startTimeout()
 	t := p.parent.startTimer(d)
 	defer t.Stop()
+	// A script's init that awaits is cut short by a shutdown; a Go
+	// actor's Init is never interrupted, so its wait runs to the end of
+	// Init and the child is then stopped in order (terminate runs).
+	closed := p.node.closed
+	if p.spec.Go != "" {
+		closed = nil
+	}
 	var err error
 	select {
 	case err = <-w.ch:
 		return err
 	case <-t.C:
 		err = fmt.Errorf("%w: init did not finish within %v", ErrStartTimeout, d)
-	case <-p.node.closed:
+	case <-closed:
 		err = errInitCutShort
 	}
 	if !p.ready.CompareAndSwap(w, nil) {
